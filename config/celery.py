@@ -1,0 +1,11 @@
+"""The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("dsr")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

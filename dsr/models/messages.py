@@ -1,0 +1,36 @@
+"""Every message sent about a request, for the timeline and the outbox."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dsr.models.requests import Request
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Message(models.Model):
+    """An email to the requester (or staff) about a request; the body is not kept."""
+
+    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."))
+    language = models.CharField(max_length=2)
+    to_staff = models.BooleanField(default=False)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Values the template needs that cannot be rebuilt later (a one-time code or
+    # link). Cleared as soon as the message has been sent.
+    secret_context = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.language}) for request {self.request_id}"

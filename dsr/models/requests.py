@@ -1,0 +1,189 @@
+"""A data subject's request to exercise a GDPR right, and the periods its clock was stopped."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Right(models.TextChoices):
+    ACCESS = "access", _("Access (Art. 15)")
+    PORTABILITY = "portability", _("Data portability (Art. 20)")
+    ERASURE = "erasure", _("Erasure (Art. 17)")
+    RECTIFICATION = "rectification", _("Rectification (Art. 16)")
+    RESTRICTION = "restriction", _("Restriction of processing (Art. 18)")
+    OBJECTION = "objection", _("Objection (Art. 21)")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Withdrawal of consent (Art. 7(3))")
+
+
+class Status(models.TextChoices):
+    PENDING_VERIFICATION = "pending_verification", _("Awaiting email confirmation")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AWAITING_SUBJECT = "awaiting_subject", _("Waiting for the requester")
+    COMPLETED = "completed", _("Completed")
+    PARTIALLY_COMPLETED = "partially_completed", _("Partially completed")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired unconfirmed")
+
+
+OPEN_STATUSES = (Status.PENDING_VERIFICATION, Status.IN_PROGRESS, Status.AWAITING_SUBJECT)
+CLOSED_STATUSES = (
+    Status.COMPLETED,
+    Status.PARTIALLY_COMPLETED,
+    Status.REFUSED,
+    Status.CANCELLED,
+    Status.EXPIRED,
+)
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Self-service form")
+    API = "api", _("Integration API")
+    EMAIL = "email", _("Email")
+    LETTER = "letter", _("Letter")
+    PHONE = "phone", _("Phone")
+    IN_PERSON = "in_person", _("In person")
+
+
+class Language(models.TextChoices):
+    DA = "da", "Dansk"
+    EN = "en", "English"
+
+
+class IdentityLevel(models.IntegerChoices):
+    """How strongly the requester's identity has been established (EDPB 01/2022 ¶58-79)."""
+
+    NONE = 0, _("Not verified")
+    EMAIL = 1, _("Controls the email address")
+    ENHANCED = 2, _("Identity checked")
+
+
+class VerificationMethod(models.TextChoices):
+    EMAIL_CODE = "email_code", _("Emailed code")
+    EMAIL_LINK = "email_link", _("Emailed link")
+    INTEGRATION = "integration", _("Vouched for by an authenticated integration")
+    ATTRIBUTE_MATCH = "attribute_match", _("Second attribute matched a source")
+    STAFF_CHECK = "staff_check", _("Checked by staff")
+
+
+class RestrictionGround(models.TextChoices):
+    """GDPR Art. 18(1)(a)-(d)."""
+
+    ACCURACY_CONTESTED = "accuracy_contested", _("I contest the accuracy of my data (Art. 18(1)(a))")
+    UNLAWFUL_PROCESSING = "unlawful_processing", _("The processing is unlawful but I do not want erasure (Art. 18(1)(b))")
+    LEGAL_CLAIMS = "legal_claims", _("I need the data for legal claims (Art. 18(1)(c))")
+    OBJECTION_PENDING = "objection_pending", _("I have objected and await the balancing (Art. 18(1)(d))")
+
+
+class ObjectionScope(models.TextChoices):
+    """GDPR Art. 21(2)-(3) direct marketing is absolute; 21(1) needs a balancing."""
+
+    DIRECT_MARKETING = "direct_marketing", _("Direct marketing")
+    PROFILING = "profiling", _("Profiling")
+    PURPOSE = "purpose", _("A named purpose based on legitimate interests")
+
+
+class RefusalGround(models.TextChoices):
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded", _("Manifestly unfounded (Art. 12(5))")
+    EXCESSIVE = "excessive", _("Excessive, in particular repetitive (Art. 12(5))")
+    IDENTITY_NOT_ESTABLISHED = "identity_not_established", _("Identity could not be established (Art. 12(2), 11(2))")
+    EXEMPTION = "exemption", _("A legal exemption applies")
+    OTHER = "other", _("Other reason")
+
+
+class SuspensionReason(models.TextChoices):
+    IDENTITY = "identity", _("Waiting for confirmation of identity")
+    CLARIFICATION = "clarification", _("Waiting for clarification of the request")
+
+
+class Request(models.Model):
+    """One request to exercise a right; personal data lives here and nowhere in the audit."""
+
+    reference = models.CharField(max_length=32, unique=True, editable=False)
+    right = models.CharField(max_length=32, choices=Right.choices)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING_VERIFICATION)
+
+    # The requester.
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    customer_number = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.DA)
+
+    # What the right needs: corrections, objection scope and grounds, restriction
+    # ground, consents to withdraw, free-text description. Validated by
+    # dsr.requests.details_clean before it is stored.
+    details = models.JSONField(default=dict, blank=True)
+
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    received_at = models.DateTimeField(help_text=_("The real time of receipt through any official channel."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Identity (GDPR Art. 12(6)).
+    identity_level = models.PositiveSmallIntegerField(choices=IdentityLevel.choices, default=IdentityLevel.NONE)
+    identity_required = models.PositiveSmallIntegerField(choices=IdentityLevel.choices, default=IdentityLevel.EMAIL)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_method = models.CharField(max_length=32, choices=VerificationMethod.choices, blank=True)
+
+    # Deadline (GDPR Art. 12(3)); dates in the controller's time zone.
+    due_date = models.DateField()
+    extended_due_date = models.DateField(null=True, blank=True)
+    extended_at = models.DateTimeField(null=True, blank=True)
+    extension_reasons = models.TextField(blank=True)
+    suspended_days = models.PositiveIntegerField(default=0, help_text=_("Whole days the clock has been stopped."))
+
+    # Outcome.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome_reasons = models.TextField(blank=True)
+    refusal_ground = models.CharField(max_length=32, choices=RefusalGround.choices, blank=True)
+
+    # Who on the privacy team handles it.
+    assignee = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests"
+    )
+    # Hash of the status token handed to the requester (and the integration that filed it).
+    status_token_hash = models.CharField(max_length=64, editable=False)
+    # Integrations may retry a POST: the same key returns the same request.
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="dsr_request_queue_idx"),
+            models.Index(fields=["email"], name="dsr_request_email_idx"),
+            models.Index(fields=["received_at"], name="dsr_request_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.get_right_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def effective_due_date(self):
+        return self.extended_due_date or self.due_date
+
+
+class Suspension(models.Model):
+    """A period during which the request's clock was stopped, with its reason."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="suspensions")
+    reason = models.CharField(max_length=32, choices=SuspensionReason.choices)
+    note = models.TextField(blank=True, help_text=_("What was asked of the requester."))
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=models.Q(ended_at__isnull=True),
+                name="dsr_one_open_suspension_per_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} from {self.started_at:%Y-%m-%d}"
