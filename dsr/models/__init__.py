@@ -1,6 +1,16 @@
 """dsr's models, one module per concept, re-exported by name."""
 
 from dsr.models.audit import ActorType, AuditChainHead, AuditEvent, AuditImmutableError
+from dsr.models.datamap import (
+    DataCategory,
+    DataMapVersion,
+    LegalBasis,
+    LegalHold,
+    Purpose,
+    Recipient,
+    RecipientRole,
+    Source,
+)
 from dsr.models.messages import Message, MessageStatus
 from dsr.models.requests import (
     CLOSED_STATUSES,
@@ -18,6 +28,7 @@ from dsr.models.requests import (
     SuspensionReason,
     VerificationMethod,
 )
+from dsr.models.sources import ManualOperation, ManualTask, ManualTaskStatus
 from dsr.models.verification import VerificationChallenge
 
 __all__ = [
@@ -28,15 +39,26 @@ __all__ = [
     "AuditEvent",
     "AuditImmutableError",
     "Channel",
+    "DataCategory",
+    "DataMapVersion",
     "IdentityLevel",
     "Language",
+    "LegalBasis",
+    "LegalHold",
+    "ManualOperation",
+    "ManualTask",
+    "ManualTaskStatus",
     "Message",
     "MessageStatus",
     "ObjectionScope",
+    "Purpose",
+    "Recipient",
+    "RecipientRole",
     "RefusalGround",
     "Request",
     "RestrictionGround",
     "Right",
+    "Source",
     "Status",
     "Suspension",
     "SuspensionReason",

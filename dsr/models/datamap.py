@@ -1,0 +1,150 @@
+"""The data map: the Art. 30 record of processing that also feeds the Art. 15 answer.
+
+Every load of the YAML file is kept as a DataMapVersion; the normalised rows
+below belong to one version, and exactly one version is active.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LegalBasis(models.TextChoices):
+    """GDPR Art. 6(1)(a)-(f)."""
+
+    CONSENT = "a", _("Consent (Art. 6(1)(a))")
+    CONTRACT = "b", _("Contract (Art. 6(1)(b))")
+    LEGAL_OBLIGATION = "c", _("Legal obligation (Art. 6(1)(c))")
+    VITAL_INTERESTS = "d", _("Vital interests (Art. 6(1)(d))")
+    PUBLIC_TASK = "e", _("Public task (Art. 6(1)(e))")
+    LEGITIMATE_INTERESTS = "f", _("Legitimate interests (Art. 6(1)(f))")
+
+
+class RecipientRole(models.TextChoices):
+    PROCESSOR = "processor", _("Processor (Art. 28)")
+    CONTROLLER = "controller", _("Controller")
+
+
+class DataMapVersion(models.Model):
+    """One loaded version of the data map file, kept for the history."""
+
+    yaml_text = models.TextField(editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    # The validated, normalised document (plain JSON) the selectors read.
+    snapshot = models.JSONField(editable=False)
+    source_path = models.CharField(max_length=500, blank=True, editable=False)
+    loaded_at = models.DateTimeField(editable=False)
+    loaded_by = models.CharField(
+        max_length=150, blank=True, editable=False, help_text=_("Staff username or 'system'; never a data subject.")
+    )
+    active = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["-loaded_at", "-id"]
+        get_latest_by = "loaded_at"
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="dsr_datamap_one_active")
+        ]
+
+    def __str__(self) -> str:
+        state = "active" if self.active else "superseded"
+        return f"data map {self.sha256[:12]} loaded {self.loaded_at:%Y-%m-%d %H:%M} ({state})"
+
+
+class DataCategory(models.Model):
+    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="categories")
+    key = models.SlugField(max_length=64)
+    name_da = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    description_da = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["version", "key"]
+        verbose_name_plural = "data categories"
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_category_key_per_version")]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class Purpose(models.Model):
+    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="purposes")
+    key = models.SlugField(max_length=64)
+    name_da = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    legal_basis = models.JSONField(help_text=_("Letters of Art. 6(1), e.g. ['b', 'f'].'"))
+    legitimate_interest_da = models.TextField(blank=True)
+    legitimate_interest_en = models.TextField(blank=True)
+    retention_da = models.TextField()
+    retention_en = models.TextField()
+    retention_rule = models.JSONField(help_text=_("A computable rule, e.g. {after: account_deactivated, months: 36}."))
+    profiling = models.BooleanField(default=False, help_text=_("Profiling or automated decisions (Art. 22)."))
+    profiling_description_da = models.TextField(blank=True)
+    profiling_description_en = models.TextField(blank=True)
+    categories = models.JSONField(default=list)
+    consent_key = models.SlugField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["version", "key"]
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_purpose_key_per_version")]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class Recipient(models.Model):
+    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="recipients")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=RecipientRole.choices)
+    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code where the data is processed."))
+    countries = models.JSONField(default=list)
+    safeguard_da = models.CharField(max_length=300)
+    safeguard_en = models.CharField(max_length=300)
+    contact_email = models.EmailField(blank=True, help_text=_("Where Art. 19 notifications go."))
+    purposes = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["version", "key"]
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_recipient_key_per_version")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LegalHold(models.Model):
+    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="legal_holds")
+    key = models.SlugField(max_length=64)
+    name_da = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
+    law = models.CharField(max_length=300)
+    period_rule = models.JSONField()
+    description_da = models.TextField(blank=True)
+    description_en = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["version", "key"]
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_hold_key_per_version")]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class Source(models.Model):
+    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="sources")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32)
+    purposes = models.JSONField(default=list)
+    recipients = models.JSONField(default=list)
+    origin_da = models.TextField()
+    origin_en = models.TextField()
+    provided_by_subject = models.JSONField(default=list)
+    config = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["version", "key"]
+        constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_source_key_per_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"

@@ -1,0 +1,57 @@
+"""Work on a data source that a person does by hand (the `manual` connector kind)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dsr.models.requests import Request
+
+
+class ManualOperation(models.TextChoices):
+    ACCESS = "access", _("Collect the person's data")
+    ERASURE = "erasure", _("Erase the person's data")
+    RECTIFICATION = "rectification", _("Correct the person's data")
+    RESTRICTION = "restriction", _("Restrict processing")
+    RESTRICTION_LIFT = "restriction_lift", _("Lift the restriction")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Record the withdrawal of consent")
+
+
+class ManualTaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+def manual_upload_path(task: "ManualTask", filename: str) -> str:
+    """Store uploads under manual/<request reference>/ with the original base name."""
+    return f"manual/{task.request.reference}/{filename.rsplit('/', 1)[-1]}"
+
+
+class ManualTask(models.Model):
+    """Something a named owner must do in a system dsr cannot reach, with their attestation."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="manual_tasks")
+    source_key = models.SlugField(max_length=64)
+    operation = models.CharField(max_length=32, choices=ManualOperation.choices)
+    instructions = models.TextField()
+    owner = models.CharField(max_length=200, help_text=_("The named person or team who does the task."))
+    status = models.CharField(max_length=16, choices=ManualTaskStatus.choices, default=ManualTaskStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attestation = models.TextField(blank=True, help_text=_("What was done, in the owner's words."))
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # For access requests the file joins the person's export bundle.
+    uploaded_file = models.FileField(upload_to=manual_upload_path, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "source_key", "operation"], name="dsr_manual_task_once_per_operation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} in {self.source_key}"
