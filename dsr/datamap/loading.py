@@ -1,0 +1,113 @@
+"""Load a validated data map into the database, keeping every earlier version."""
+
+import hashlib
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsr.datamap.schema import DataMap, datamap_parse
+from dsr.models import DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
+
+
+def _rows_create(version: DataMapVersion, datamap: DataMap) -> None:
+    DataCategory.objects.bulk_create(
+        DataCategory(
+            version=version,
+            key=key,
+            name_da=entry["name"]["da"],
+            name_en=entry["name"]["en"],
+            description_da=entry["description"]["da"],
+            description_en=entry["description"]["en"],
+        )
+        for key, entry in datamap.categories.items()
+    )
+    Purpose.objects.bulk_create(
+        Purpose(
+            version=version,
+            key=key,
+            name_da=entry["name"]["da"],
+            name_en=entry["name"]["en"],
+            legal_basis=entry["legal_basis"],
+            legitimate_interest_da=entry["legitimate_interest"]["da"],
+            legitimate_interest_en=entry["legitimate_interest"]["en"],
+            retention_da=entry["retention"]["da"],
+            retention_en=entry["retention"]["en"],
+            retention_rule=entry["retention_rule"],
+            profiling=entry["profiling"],
+            profiling_description_da=entry["profiling_description"]["da"],
+            profiling_description_en=entry["profiling_description"]["en"],
+            categories=entry["categories"],
+            consent_key=entry["consent_key"],
+        )
+        for key, entry in datamap.purposes.items()
+    )
+    Recipient.objects.bulk_create(
+        Recipient(
+            version=version,
+            key=key,
+            name=entry["name"],
+            role=entry["role"],
+            country=entry["country"],
+            countries=entry["countries"],
+            safeguard_da=entry["safeguard"]["da"],
+            safeguard_en=entry["safeguard"]["en"],
+            contact_email=entry["contact_email"],
+            purposes=entry["purposes"],
+        )
+        for key, entry in datamap.recipients.items()
+    )
+    LegalHold.objects.bulk_create(
+        LegalHold(
+            version=version,
+            key=key,
+            name_da=entry["name"]["da"],
+            name_en=entry["name"]["en"],
+            law=entry["law"],
+            period_rule=entry["period_rule"],
+            description_da=entry["description"]["da"],
+            description_en=entry["description"]["en"],
+        )
+        for key, entry in datamap.legal_holds.items()
+    )
+    Source.objects.bulk_create(
+        Source(
+            version=version,
+            key=key,
+            name=entry["name"],
+            kind=entry["kind"],
+            purposes=entry["purposes"],
+            recipients=entry["recipients"],
+            origin_da=entry["origin"]["da"],
+            origin_en=entry["origin"]["en"],
+            provided_by_subject=entry["provided_by_subject"],
+            config=entry["config"],
+        )
+        for key, entry in datamap.sources.items()
+    )
+
+
+def datamap_load(*, text: str, loaded_by: str, source_path: str = "") -> DataMapVersion:
+    """Validate ``text`` and make it the active data map; raise DataMapInvalid and change nothing if it is not valid.
+
+    Loading the same text as the active map again returns the active version unchanged.
+    """
+    datamap = datamap_parse(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with transaction.atomic():
+        current = DataMapVersion.objects.select_for_update().filter(active=True).first()
+        if current is not None and current.sha256 == digest:
+            return current
+        if current is not None:
+            current.active = False
+            current.save(update_fields=["active"])
+        version = DataMapVersion.objects.create(
+            yaml_text=text,
+            sha256=digest,
+            snapshot=datamap.document,
+            source_path=source_path,
+            loaded_at=timezone.now(),
+            loaded_by=loaded_by,
+            active=True,
+        )
+        _rows_create(version, datamap)
+    return version

@@ -1,0 +1,317 @@
+"""The contract every data-source connector follows.
+
+A connector is built for one source of the active data map. It never stores
+anything in dsr's database itself: it reads and changes the source, and returns
+plain, JSON-serialisable plans and results that the workers keep on their jobs.
+
+Every method raises SourceError (SourcePermanentError or SourceTransientError)
+when the source cannot do what was asked; the message names the source and the
+problem and never the person. A method for a capability the connector or its
+configuration does not have raises SourceUnsupported.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from django.conf import settings
+
+from dsr.datamap.schema import DataMap, DataMapError
+
+# Identifiers by type: {"email": {"a@example.com"}, "phone": {"+4512345678"}}.
+Identifiers = dict[str, set[str]]
+
+# Capability names, as reported by Connector.capabilities().
+ACCESS = "access"
+DISCOVER = "discover"
+ERASURE = "erasure"
+RECTIFICATION = "rectification"
+RESTRICTION = "restriction"
+CONSENT_WITHDRAWAL = "consent_withdrawal"
+ASYNC = "async"  # results arrive later (a processor's callback, a person's task)
+CAPABILITIES = (ACCESS, DISCOVER, ERASURE, RECTIFICATION, RESTRICTION, CONSENT_WITHDRAWAL, ASYNC)
+
+# What happens to a table's rows (or a processor's or person's share) on erasure.
+DELETE = "delete"
+ANONYMISE = "anonymise"
+KEEP = "keep"
+REQUEST = "request"  # asked of a processor (http)
+TASK = "task"  # done by a person (manual)
+ERASURE_ACTIONS = (DELETE, ANONYMISE, KEEP, REQUEST, TASK)
+
+
+class SourceError(Exception):
+    """A source could not do what was asked; ``permanent`` says whether a retry can help."""
+
+    permanent: bool = True
+
+    def __init__(self, source: str, problem: str, *, permanent: bool | None = None):
+        self.source = source
+        self.problem = problem
+        if permanent is not None:
+            self.permanent = permanent
+        super().__init__(f"source {source!r}: {problem}")
+
+
+class SourcePermanentError(SourceError):
+    """Retrying will fail the same way: configuration, schema, credentials, a refused request."""
+
+    permanent = True
+
+
+class SourceTransientError(SourceError):
+    """Worth retrying later: the source is down, timed out or busy."""
+
+    permanent = False
+
+
+class SourceUnsupported(SourcePermanentError):
+    """The connector (or this source's configuration) cannot do this operation."""
+
+
+@dataclass
+class Record:
+    """One row (or document) about the person, with the data category of each field."""
+
+    source: str
+    table: str
+    row: dict[str, Any]
+    categories: dict[str, str]
+    # GDPR Art. 20(1): data the person provided, including observed activity.
+    provided: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TablePlan:
+    """What erasure does to one table (or one processor or task): the rows by key, never by content."""
+
+    table: str
+    action: str
+    count: int
+    keys: list = field(default_factory=list)
+    # Column -> method ("clear", "redact", "hash") for anonymise, and for keep with minimisation.
+    fields: dict[str, str] = field(default_factory=dict)
+    # GDPR Art. 17(3)(b): the legal obligation rows are kept under, and until when where computable.
+    hold: str = ""
+    hold_law: str = ""
+    hold_until: str | None = None
+    note: str = ""
+
+
+@dataclass
+class ErasurePlan:
+    """What erasure will do in one source; executing it does exactly this and nothing else."""
+
+    source: str
+    kind: str
+    tables: list[TablePlan]
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ErasurePlan":
+        return cls(
+            source=data["source"],
+            kind=data["kind"],
+            tables=[TablePlan(**table) for table in data["tables"]],
+            extra=data.get("extra", {}),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows per action, e.g. {"delete": 3, "keep": 2}."""
+        totals: dict[str, int] = {}
+        for table in self.tables:
+            totals[table.action] = totals.get(table.action, 0) + table.count
+        return totals
+
+
+@dataclass
+class TableResult:
+    table: str
+    action: str
+    planned: int
+    changed: int
+    hold: str = ""
+    hold_until: str | None = None
+
+
+@dataclass
+class ErasureResult:
+    """What executing a plan changed. ``complete`` is False while a processor or person still has to act."""
+
+    source: str
+    tables: list[TableResult]
+    complete: bool = True
+    reference: str = ""  # a processor's request id, a task's id
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ErasureResult":
+        return cls(
+            source=data["source"],
+            tables=[TableResult(**table) for table in data["tables"]],
+            complete=data.get("complete", True),
+            reference=data.get("reference", ""),
+            extra=data.get("extra", {}),
+        )
+
+
+@dataclass
+class ChangeResult:
+    """The outcome of a rectification, restriction or consent withdrawal in one source."""
+
+    source: str
+    operation: str
+    # One entry per table (or field) touched: {"table": ..., "field": ..., "rows": n}.
+    changes: list[dict] = field(default_factory=list)
+    # Requested changes this source holds no field for (they go to a manual task or are reported).
+    not_applicable: list[str] = field(default_factory=list)
+    complete: bool = True
+    reference: str = ""
+
+    @property
+    def rows(self) -> int:
+        return sum(change.get("rows", 0) for change in self.changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ChangeResult":
+        return cls(**data)
+
+
+# Rectification, GDPR Art. 16: {"field": "address", "correct": "Ny Adresse 1"}.
+Correction = dict[str, str]
+
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_ENV_PLACEHOLDER = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$")
+
+
+def config_placeholder_errors(value: str) -> list[str]:
+    """Return the placeholders in ``value`` that config_expand does not know."""
+    errors = []
+    for name in _PLACEHOLDER.findall(value):
+        if name not in ("VAR_DIR", "BASE_DIR", "BASE_URL") and not _ENV_PLACEHOLDER.match(name):
+            known = "${VAR_DIR}, ${BASE_DIR}, ${BASE_URL} or ${env:NAME}"
+            errors.append(f"unknown placeholder ${{{name}}}; use {known}")
+    return errors
+
+
+def config_expand(value: str, *, source: str) -> str:
+    """Return ``value`` with ${VAR_DIR}, ${BASE_DIR}, ${BASE_URL} and ${env:NAME[:-default]} filled in.
+
+    Secrets stay in the environment, not in the version-controlled map.
+    """
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name == "VAR_DIR":
+            return str(settings.VAR_DIR)
+        if name == "BASE_DIR":
+            return str(settings.BASE_DIR)
+        if name == "BASE_URL":
+            return settings.DSR_BASE_URL
+        env = _ENV_PLACEHOLDER.match(name)
+        if env is None:
+            raise SourcePermanentError(source, f"unknown placeholder ${{{name}}} in the configuration")
+        variable, default = env.groups()
+        if variable in os.environ:
+            return os.environ[variable]
+        if default is not None:
+            return default
+        raise SourcePermanentError(source, f"environment variable {variable} is not set")
+
+    return _PLACEHOLDER.sub(replace, value)
+
+
+def date_iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class Connector:
+    """Base class of the connectors; one subclass per kind, registered in dsr.sources.registry.
+
+    ``source`` is the source's entry of the validated data map (key, name, kind,
+    purposes, recipients, origin, provided_by_subject, config); ``datamap`` the
+    whole map, for its legal holds and controller.
+    """
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, source: dict, datamap: DataMap):
+        self.source = source
+        self.key: str = source["key"]
+        self.config: dict = source["config"]
+        self.datamap = datamap
+
+    # --- configuration, checked when the map is loaded and at start-up ---------
+
+    @classmethod
+    def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
+        """Return every problem in this kind's part of a source's configuration, each with its path."""
+        return []
+
+    @classmethod
+    def record_groups(cls, config: dict) -> set[str] | None:
+        """Return the names ``provided_by_subject`` may list (tables, models), or None for any."""
+        return None
+
+    def capabilities(self) -> frozenset[str]:
+        """Return what this source can do, as names from CAPABILITIES."""
+        return frozenset()
+
+    # --- operations ------------------------------------------------------------
+
+    def error(self, problem: str, *, permanent: bool = True) -> SourceError:
+        """Return the error to raise, naming this source."""
+        cls = SourcePermanentError if permanent else SourceTransientError
+        return cls(self.key, problem)
+
+    def unsupported(self, operation: str) -> SourceUnsupported:
+        return SourceUnsupported(self.key, f"a {self.kind} source configured like this cannot do {operation}")
+
+    def test_connection(self) -> None:
+        """Check that the source is reachable and configured as the map says; raise SourceError if not."""
+        raise NotImplementedError
+
+    def discover_identifiers(self, identifiers: Identifiers) -> Identifiers:
+        """Return the identifiers this source holds for the person found by ``identifiers``."""
+        return {}
+
+    def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
+        """Yield the person's records one at a time (GDPR Art. 15, 20); never the whole table in memory."""
+        raise self.unsupported("access")
+
+    def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
+        """Return what erasure would do (GDPR Art. 17), changing nothing."""
+        raise self.unsupported("erasure")
+
+    def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
+        """Carry out exactly ``plan``; a second run changes nothing more."""
+        raise self.unsupported("erasure")
+
+    def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
+        """Apply corrections (GDPR Art. 16) to the fields this source maps; report the rest as not applicable."""
+        raise self.unsupported("rectification")
+
+    def restrict(
+        self, identifiers: Identifiers, *, restricted: bool, purpose: str | None = None, reference: str = ""
+    ) -> ChangeResult:
+        """Mark (or unmark) the person's data as restricted (GDPR Art. 18)."""
+        raise self.unsupported("restriction")
+
+    def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
+        """Record the withdrawal of the named consents (GDPR Art. 7(3))."""
+        raise self.unsupported("consent withdrawal")

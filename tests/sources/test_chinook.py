@@ -1,0 +1,184 @@
+"""Chinook, a real third-party database, registered as a `sql` source on SQLite and on PostgreSQL."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from dsr.sources.base import ANONYMISE, KEEP, ErasurePlan
+from dsr.sources.sql import SqlConnector
+from tests.sources.conftest import chinook_source, map_build
+
+EMAIL = "luisg@embraer.com.br"  # Chinook customer 1
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def chinook(request) -> tuple[SqlConnector, str, dict]:
+    """Return the Chinook connector, its database URL and its table names."""
+    if request.param == "sqlite":
+        path = request.getfixturevalue("chinook_sqlite")
+        url, naming = f"sqlite:///{path}", "pascal"
+    else:
+        url, naming = request.getfixturevalue("chinook_postgres"), "snake"
+    names = (
+        {"customer": "Customer", "invoice": "Invoice", "line": "InvoiceLine", "id": "CustomerId", "email": "Email"}
+        if naming == "pascal"
+        else {
+            "customer": "customer",
+            "invoice": "invoice",
+            "line": "invoice_line",
+            "id": "customer_id",
+            "email": "email",
+        }
+    )
+    datamap = map_build({"chinook": chinook_source(url, naming)})
+    return SqlConnector(datamap.sources["chinook"], datamap), url, names
+
+
+def _rows(url: str, table: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY 1')]  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        tables = sa.inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            return {t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar() for t in tables}  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def test_chinook_connection_test_passes(chinook):
+    connector, _, _ = chinook
+    connector.test_connection()
+
+
+def test_access_finds_the_customer_and_all_their_invoices_and_lines(chinook):
+    connector, url, names = chinook
+    records = list(connector.records({"email": {"  LuisG@Embraer.com.br "}}))
+    by_table: dict[str, list] = {}
+    for record in records:
+        by_table.setdefault(record.table, []).append(record)
+    assert len(by_table[names["customer"]]) == 1
+    customer = by_table[names["customer"]][0]
+    assert customer.row[names["email"]] == EMAIL
+    assert customer.categories[names["email"]] == "contact"
+    assert customer.provided is True
+    invoices = [row for row in _rows(url, names["invoice"]) if row[1] == 1]
+    assert len(by_table[names["invoice"]]) == len(invoices) == 7
+    invoice_ids = {row[0] for row in invoices}
+    lines = [row for row in _rows(url, names["line"]) if row[1] in invoice_ids]
+    assert len(by_table[names["line"]]) == len(lines) == 38
+    assert by_table[names["invoice"]][0].provided is False
+
+
+def test_access_leaves_out_the_support_representative(chinook):
+    connector, _, names = chinook
+    customer = next(r for r in connector.records({"email": {EMAIL}}) if r.table == names["customer"])
+    assert not any("support" in column.lower() for column in customer.row)
+
+
+def test_access_for_an_unknown_person_finds_nothing(chinook):
+    connector, _, _ = chinook
+    assert list(connector.records({"email": {"nobody@example.com"}})) == []
+
+
+def test_discovery_finds_the_customers_phone_from_the_email(chinook):
+    connector, _, _ = chinook
+    found = connector.discover_identifiers({"email": {EMAIL}})
+    assert found["email"] == {EMAIL}
+    assert found["phone"] == {"+551239235555"}  # stored as "+55 (12) 3923-5555"
+
+
+def test_erasure_plan_anonymises_the_customer_and_keeps_invoices_under_bookkeeping_hold(chinook):
+    connector, _, names = chinook
+    plan = connector.erasure_plan({"email": {EMAIL}})
+    tables = {table.table: table for table in plan.tables}
+    assert tables[names["customer"]].action == ANONYMISE
+    assert tables[names["customer"]].count == 1
+    assert tables[names["invoice"]].action == KEEP
+    assert tables[names["invoice"]].count == 7
+    assert tables[names["invoice"]].hold == "bookkeeping"
+    assert "Bogføringsloven" in tables[names["invoice"]].hold_law
+    # The customer's last invoice is from 2025 in Chinook 1.4.5: kept until 5 years after that year ends.
+    last_year = dt.date.fromisoformat(tables[names["invoice"]].hold_until).year - 5
+    assert tables[names["invoice"]].hold_until == f"{last_year + 5}-12-31"
+    assert tables[names["line"]].action == KEEP
+    assert tables[names["line"]].count == 38
+    assert plan.counts() == {ANONYMISE: 1, KEEP: 45}
+
+
+def test_erasure_plan_survives_a_round_trip_through_json(chinook):
+    connector, _, _ = chinook
+    plan = connector.erasure_plan({"email": {EMAIL}})
+    assert ErasurePlan.from_dict(plan.to_dict()) == plan
+
+
+def test_erasure_execute_keeps_foreign_keys_and_changes_nothing_else(chinook):
+    connector, url, names = chinook
+    counts_before = _counts(url)
+    others_before = [row for row in _rows(url, names["customer"]) if row[0] != 1]
+    invoices_before = _rows(url, names["invoice"])
+    plan = connector.erasure_plan({"email": {EMAIL}})
+
+    result = connector.erasure_execute(plan)
+
+    assert {t.table: t.changed for t in result.tables} == {names["customer"]: 1, names["invoice"]: 0, names["line"]: 0}
+    assert _counts(url) == counts_before
+    assert [row for row in _rows(url, names["customer"]) if row[0] != 1] == others_before
+    assert _rows(url, names["invoice"]) == invoices_before
+    erased = next(row for row in _rows(url, names["customer"]) if row[0] == 1)
+    assert EMAIL not in erased
+    assert "Luís" not in erased
+    assert list(connector.records({"email": {EMAIL}})) == []
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        engine.dispose()
+
+
+def test_erasure_execute_twice_changes_nothing_the_second_time(chinook):
+    connector, url, names = chinook
+    plan = connector.erasure_plan({"email": {EMAIL}})
+    connector.erasure_execute(plan)
+    after_first = _rows(url, names["customer"])
+
+    second = connector.erasure_execute(plan)
+
+    assert all(table.changed == 0 for table in second.tables)
+    assert _rows(url, names["customer"]) == after_first
+
+
+def test_erasure_executes_the_plan_not_a_fresh_query(chinook):
+    connector, url, names = chinook
+    plan = connector.erasure_plan({"email": {EMAIL}})
+    # A second customer takes the same address after the plan was shown: it is not in the plan.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(f'UPDATE "{names["customer"]}" SET "{names["email"]}" = :email WHERE "{names["id"]}" = 2'),  # noqa: S608
+            {"email": EMAIL},
+        )
+    engine.dispose()
+
+    result = connector.erasure_execute(plan)
+
+    assert {t.table: t.changed for t in result.tables}[names["customer"]] == 1
+    assert next(row for row in _rows(url, names["customer"]) if row[0] == 2)[-2] == EMAIL
+
+
+def test_rectification_updates_the_mapped_field_and_reports_the_rest(chinook):
+    connector, url, names = chinook
+    result = connector.rectify(
+        {"email": {EMAIL}}, [{"field": "address", "correct": "Ny Vej 1"}, {"field": "shoe_size", "correct": "44"}]
+    )
+    assert result.changes == [{"table": names["customer"], "field": "address", "rows": 1}]
+    assert result.not_applicable == ["shoe_size"]
+    assert next(row for row in _rows(url, names["customer"]) if row[0] == 1)[4] == "Ny Vej 1"
