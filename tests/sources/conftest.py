@@ -63,7 +63,7 @@ BASE_MAP = {
 def map_build(sources: dict) -> DataMap:
     """Return a validated map with the test controller, purposes and holds and ``sources``."""
     document = {**BASE_MAP, "sources": sources}
-    return datamap_parse(yaml.safe_dump(document, allow_unicode=True))
+    return datamap_parse(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
 
 def chinook_tables(naming: str) -> dict:
