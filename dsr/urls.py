@@ -1,4 +1,19 @@
-from django.urls import path
+"""Public URLs. Only the public reference and random tokens ever appear in them, never personal data."""
+
+from django.urls import include, path
+
+from dsr.views import public
 
 app_name = "dsr"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", public.start, name="start"),
+    path("request/<str:right>/", public.request_form, name="request_form"),
+    path("verify/link/<str:token>/", public.verify_link, name="verify_link"),
+    path("verify/<str:reference>/", public.verify_code, name="verify_code"),
+    path("status/", public.status_lost, name="status_lost"),
+    path("status/<str:reference>/", public.status, name="status"),
+    path("status/<str:reference>/new-link/", public.status_new_link, name="status_new_link"),
+    path("status/<str:reference>/<str:token>/", public.status_link, name="status_link"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,339 @@
+"""Forms of the public self-service pages: one per right, the code, and "send me a new link".
+
+The forms check what a browser can get wrong (required fields, lengths, a
+valid email) and turn the fields into the `details` a right needs; the
+services in dsr.workflow and dsr.requests stay the authority and their
+errors are put back on the fields they name (`errors_from_service`).
+"""
+
+import hashlib
+import secrets
+
+from django import forms
+from django.core import signing
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from dsr.models import ObjectionScope, RestrictionGround, Right
+
+FORM_TOKEN_SALT = "dsr.public.form"  # noqa: S105 (a signing salt, not a secret)
+FORM_TOKEN_MAX_AGE = 24 * 3600
+CORRECTION_ROWS = 3
+ALL_CONSENTS = "all"
+MAX_TEXT = 5000
+
+
+def form_token_new() -> str:
+    """Return a signed one-time token for a fresh form; posting it twice files one request."""
+    return signing.dumps(secrets.token_hex(16), salt=FORM_TOKEN_SALT)
+
+
+class RequestForm(forms.Form):
+    """What every right asks for: who the requester is, plus the anti-abuse fields."""
+
+    right: str = ""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        help_text=_("We send a code to this address to confirm that it is yours, and answer you there."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Optional. Helps us find you if we hold your data under another address."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    customer_number = forms.CharField(
+        label=_("Customer number"),
+        max_length=64,
+        required=False,
+        help_text=_("Optional. You find it on your order confirmations and invoices."),
+    )
+    phone = forms.CharField(
+        label=_("Phone number"),
+        max_length=40,
+        required=False,
+        help_text=_("Optional. Only if we might hold your data under this number."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    # Honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling robots.
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("form_token", form_token_new())
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            # Said on the form, not on the hidden field: a person who sees it did nothing wrong.
+            raise forms.ValidationError(_("The form could not be sent. Please try again."), code="honeypot")
+        return cleaned
+
+    def clean_form_token(self) -> str:
+        token = self.cleaned_data["form_token"]
+        try:
+            nonce = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+        except signing.BadSignature as exc:
+            raise forms.ValidationError(
+                _("This form has expired. Please check your answers and send it again."), code="expired"
+            ) from exc
+        return nonce
+
+    def idempotency_key(self) -> str:
+        """Return the key that makes a form posted twice file one request."""
+        return "web:" + hashlib.sha256(self.cleaned_data["form_token"].encode()).hexdigest()[:48]
+
+    def details(self) -> dict:
+        """Return the right-specific details for dsr.requests.details_clean."""
+        description = self.cleaned_data.get("description", "")
+        return {"description": description} if description else {}
+
+    def token_refresh(self) -> None:
+        """Give a re-shown form a fresh token when the old one was not accepted."""
+        if "form_token" in self.errors:
+            data = self.data.copy()
+            data["form_token"] = form_token_new()
+            self.data = data
+
+    def errors_from_service(self, message_dict: dict[str, list[str]]) -> None:
+        """Put the service's errors on the fields they name, the rest on the form."""
+        for key, messages in message_dict.items():
+            field = self._field_for(key)
+            for message in messages:
+                self.add_error(field, message)
+
+    def _field_for(self, key: str) -> str | None:
+        return key if key in self.fields else None
+
+
+def _description_field(help_text) -> forms.CharField:
+    return forms.CharField(
+        label=_("Anything we should know?"),
+        required=False,
+        max_length=MAX_TEXT,
+        help_text=help_text,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class AccessForm(RequestForm):
+    right = Right.ACCESS
+    description = _description_field(
+        _("Optional. For example a period or a part of our service you are most interested in.")
+    )
+
+
+class PortabilityForm(RequestForm):
+    right = Right.PORTABILITY
+    description = _description_field(_("Optional. For example which data you want to take with you."))
+
+
+class ErasureForm(RequestForm):
+    right = Right.ERASURE
+    description = _description_field(_("Optional. For example if you only want some of your data erased."))
+
+
+class RectificationForm(RequestForm):
+    """GDPR Art. 16: which data is wrong, what it should be, and an optional supplementary statement."""
+
+    right = Right.RECTIFICATION
+    statement = forms.CharField(
+        label=_("Supplementary statement"),
+        required=False,
+        max_length=MAX_TEXT,
+        help_text=_("Optional. Where data is incomplete, you may add a statement to complete it (Art. 16)."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for row in range(CORRECTION_ROWS):
+            required = row == 0
+            self.fields[f"field_{row}"] = forms.CharField(
+                label=_("What is wrong"), max_length=200, required=required,
+                help_text=_("For example: address, name, date of birth."),
+            )  # fmt: skip
+            self.fields[f"current_{row}"] = forms.CharField(
+                label=_("What we have now"), max_length=1000, required=False, help_text=_("Optional.")
+            )
+            self.fields[f"correct_{row}"] = forms.CharField(
+                label=_("What it should be"), max_length=1000, required=required
+            )
+
+    def correction_rows(self) -> list[tuple[int, list[forms.BoundField]]]:
+        """Return the bound fields of each correction row, for the template."""
+        return [
+            (row + 1, [self[f"field_{row}"], self[f"current_{row}"], self[f"correct_{row}"]])
+            for row in range(CORRECTION_ROWS)
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for row in range(1, CORRECTION_ROWS):
+            field, correct = cleaned.get(f"field_{row}"), cleaned.get(f"correct_{row}")
+            if field and not correct:
+                self.add_error(f"correct_{row}", _("Say what it should be."))
+            elif correct and not field:
+                self.add_error(f"field_{row}", _("Say what is wrong."))
+        return cleaned
+
+    def details(self) -> dict:
+        corrections = []
+        for row in range(CORRECTION_ROWS):
+            field = self.cleaned_data.get(f"field_{row}", "")
+            if field:
+                corrections.append(
+                    {
+                        "field": field,
+                        "current": self.cleaned_data.get(f"current_{row}", ""),
+                        "correct": self.cleaned_data.get(f"correct_{row}", ""),
+                    }
+                )
+        details: dict = {"corrections": corrections}
+        if self.cleaned_data.get("statement"):
+            details["statement"] = self.cleaned_data["statement"]
+        return details
+
+    def _field_for(self, key: str) -> str | None:
+        # "corrections.1.correct" -> "correct_1"; "corrections" -> the first row.
+        if key == "corrections":
+            return "field_0"
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "corrections" and parts[1].isdigit():
+            name = f"{parts[2]}_{parts[1]}"
+            return name if name in self.fields else None
+        return super()._field_for(key)
+
+
+class RestrictionForm(RequestForm):
+    """GDPR Art. 18(1): one of the four grounds must apply."""
+
+    right = Right.RESTRICTION
+    ground = forms.ChoiceField(
+        label=_("Why should we restrict the processing?"),
+        choices=RestrictionGround.choices,
+        widget=forms.RadioSelect,
+    )
+    description = _description_field(_("Optional. For example which data you contest, and why."))
+
+    def details(self) -> dict:
+        return {**super().details(), "ground": self.cleaned_data["ground"]}
+
+
+class ObjectionForm(RequestForm):
+    """GDPR Art. 21: direct marketing is absolute; other processing needs the person's grounds."""
+
+    right = Right.OBJECTION
+    scope = forms.ChoiceField(
+        label=_("What do you object to?"),
+        choices=ObjectionScope.choices,
+        widget=forms.RadioSelect,
+    )
+    purpose = forms.CharField(
+        label=_("Which purpose?"),
+        required=False,
+        max_length=200,
+        help_text=_("Only if you object to a named purpose, e.g. as described in our privacy notice."),
+    )
+    grounds = forms.CharField(
+        label=_("Your grounds"),
+        required=False,
+        max_length=MAX_TEXT,
+        help_text=_(
+            "Tell us about your particular situation (Art. 21(1)). Not needed for direct marketing: "
+            "we stop that without asking why."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def details(self) -> dict:
+        details = {"scope": self.cleaned_data["scope"]}
+        for key in ("purpose", "grounds"):
+            if self.cleaned_data.get(key):
+                details[key] = self.cleaned_data[key]
+        return details
+
+
+class ConsentWithdrawalForm(RequestForm):
+    """GDPR Art. 7(3): withdrawing consent must be as easy as giving it."""
+
+    right = Right.CONSENT_WITHDRAWAL
+    consents = forms.MultipleChoiceField(
+        label=_("Which consents do you withdraw?"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    description = _description_field(_("Optional."))
+
+    def __init__(self, *args, consent_choices: list[tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consents"].choices = [
+            *(consent_choices or []),
+            (ALL_CONSENTS, _("Every consent I have given")),
+        ]
+
+    def details(self) -> dict:
+        return {**super().details(), "consents": self.cleaned_data["consents"]}
+
+
+FORMS_BY_RIGHT: dict[str, type[RequestForm]] = {
+    form.right: form
+    for form in (
+        AccessForm,
+        PortabilityForm,
+        ErasureForm,
+        RectificationForm,
+        RestrictionForm,
+        ObjectionForm,
+        ConsentWithdrawalForm,
+    )
+}
+
+
+def consent_choices_current() -> list[tuple[str, str]]:
+    """Return (consent key, name) for each consent-based purpose of the active data map."""
+    from dsr.datamap.selectors import purposes_active
+
+    english = (get_language() or "da").startswith("en")
+    return [
+        (purpose.consent_key, purpose.name_en if english else purpose.name_da)
+        for purpose in purposes_active().exclude(consent_key="").order_by("key")
+    ]
+
+
+class VerifyCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the email"),
+        max_length=12,
+        help_text=_("Six digits."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*", "size": "8"}
+        ),
+    )
+
+
+class StatusLinkLostForm(forms.Form):
+    """Ask for a new status link by reference and the email address the request was filed with."""
+
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=32,
+        help_text=_("It starts with DSR- and is in every email we sent you about the request."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+    email = forms.EmailField(
+        label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip().upper()

@@ -1,0 +1,174 @@
+"""Reads for the public status page: the steps done and to come, and the progress in plain words."""
+
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from dsr.models import CLOSED_STATUSES, IdentityLevel, Request, Right, Status, SuspensionReason
+from dsr.selectors import Deadline, request_deadline
+
+DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
+# How often an open status page asks for news (htmx); closed requests are not polled.
+STATUS_POLL_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    state: str  # done | current | waiting (on the requester) | upcoming
+    detail: str = ""
+    on: date | datetime | None = None  # datetimes are shown in the controller's time zone
+
+
+@dataclass(frozen=True)
+class Download:
+    """A ready export the requester can fetch from the status page."""
+
+    url: str
+    expires_on: date
+    downloads_left: int
+
+
+@dataclass(frozen=True)
+class StatusView:
+    request: Request
+    deadline: Deadline
+    steps: list[Step]
+    progress: str
+    download: Download | None
+    is_open: bool
+
+
+_WORK = {
+    Right.ACCESS: gettext_noop(
+        "We are collecting a copy of your data from every system that holds it, with the information Art. 15 "
+        "gives you: purposes, recipients, how long we keep it and where it came from."
+    ),
+    Right.PORTABILITY: gettext_noop(
+        "We are collecting the data you gave us and the data your use of our service produced, in formats a "
+        "machine can read (JSON and CSV)."
+    ),
+    Right.ERASURE: gettext_noop(
+        "We are working out what can be erased in each system, and what the law requires us to keep and for how "
+        "long. Then we erase and tell those we shared your data with."
+    ),
+    Right.RECTIFICATION: gettext_noop("We are checking your corrections and updating each system that holds the data."),
+    Right.RESTRICTION: gettext_noop(
+        "We are marking your data as restricted in each system: kept, but not otherwise used."
+    ),
+    Right.OBJECTION: gettext_noop(
+        "We are stopping the processing you objected to, or weighing it as Art. 21(1) requires."
+    ),
+    Right.CONSENT_WITHDRAWAL: gettext_noop(
+        "We are recording the withdrawal of your consent in each system that uses it."
+    ),
+}
+
+
+def _work_text(right: str) -> str:
+    return _(_WORK[right])
+
+
+def request_steps(request: Request, deadline: Deadline) -> list[Step]:
+    """Return the steps of the request in order, each done, current, waiting on the requester, or upcoming."""
+    steps = [Step(_("We received your request"), DONE, on=deadline.received)]
+
+    if request.status == Status.PENDING_VERIFICATION:
+        steps.append(Step(_("Confirm your email address"), WAITING, _("Use the code or the link we emailed you.")))
+    elif request.status == Status.EXPIRED:
+        steps.append(Step(_("Confirm your email address"), DONE, _("Not confirmed in time: the request expired.")))
+    elif request.verified_at:
+        steps.append(Step(_("Email address confirmed"), DONE, on=request.verified_at))
+
+    if request.identity_required > IdentityLevel.EMAIL and request.status not in CLOSED_STATUSES:
+        if request.identity_level >= request.identity_required:
+            steps.append(Step(_("Identity checked"), DONE))
+        else:
+            steps.append(Step(_("Confirm your identity"), WAITING, _("We have written to you about what we need.")))
+
+    if request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped:
+        reason = (
+            _("We are waiting for you to confirm your identity.")
+            if deadline.stopped_reason == SuspensionReason.IDENTITY
+            else _("We are waiting for you to clarify your request.")
+        )
+        steps.append(Step(_("We need more from you"), WAITING, reason, on=deadline.stopped_since))
+
+    in_work = request.status == Status.IN_PROGRESS
+    if request.status in CLOSED_STATUSES and request.status != Status.EXPIRED:
+        steps.append(Step(_("We worked on your request"), DONE))
+        steps.append(Step(_outcome_title(request.status), DONE, on=request.closed_at))
+    elif request.status != Status.EXPIRED:
+        steps.append(Step(_("We work on your request"), CURRENT if in_work else UPCOMING, _work_text(request.right)))
+        steps.append(Step(_("You receive our answer"), UPCOMING, on=deadline.effective_due))
+    return steps
+
+
+def _outcome_title(status: str) -> str:
+    return {
+        Status.COMPLETED: _("Completed"),
+        Status.PARTIALLY_COMPLETED: _("Partially completed"),
+        Status.REFUSED: _("Refused"),
+        Status.CANCELLED: _("Cancelled"),
+    }[status]
+
+
+def request_progress(request: Request, deadline: Deadline) -> str:
+    """Return one sentence saying where the request stands, in plain words."""
+    if request.status == Status.PENDING_VERIFICATION:
+        return _("Please confirm your email address. Until then the time limit is paused and we have not started.")
+    if request.status == Status.AWAITING_SUBJECT:
+        return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
+    if request.status == Status.IN_PROGRESS:
+        return _work_text(request.right)
+    if request.status == Status.EXPIRED:
+        return _("The request was not confirmed in time and has expired. You are welcome to send a new one.")
+    return {
+        Status.COMPLETED: _("Your request is complete. We have emailed you the answer."),
+        Status.PARTIALLY_COMPLETED: _("Your request is partly complete. We have emailed you what we did and why."),
+        Status.REFUSED: _("We could not grant your request. We have emailed you the reasons and your options."),
+        Status.CANCELLED: _("The request was cancelled."),
+    }[request.status]
+
+
+def request_download(request: Request) -> Download | None:
+    """Return the requester's download when an export is ready for them, else None.
+
+    Export bundles are built by the export feature (issue 5), which is not part
+    of this code base yet; until it is, no request has a download and the
+    status page says so. The status page's `dsr/public/_download.html`
+    partial renders whatever this returns.
+    """
+    return None
+
+
+def status_view(request: Request, *, today: date | None = None) -> StatusView:
+    """Return everything the status page shows about the request."""
+    deadline = request_deadline(request, today=today)
+    return StatusView(
+        request=request,
+        deadline=deadline,
+        steps=request_steps(request, deadline),
+        progress=request_progress(request, deadline),
+        download=request_download(request),
+        is_open=request.status not in CLOSED_STATUSES,
+    )
+
+
+def request_by_reference(reference: str) -> Request | None:
+    """Return the request with this public reference, or None."""
+    reference = (reference or "").strip().upper()
+    if not reference or len(reference) > 32:
+        return None
+    return Request.objects.filter(reference=reference).first()
+
+
+def request_by_reference_and_email(reference: str, email: str) -> Request | None:
+    """Return the request only if both its reference and its email address match."""
+    found = request_by_reference(reference)
+    if found is None or not hmac.compare_digest(found.email.strip().lower(), (email or "").strip().lower()):
+        return None
+    return found

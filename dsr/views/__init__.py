@@ -1,0 +1,1 @@
+"""Web pages: the public self-service portal (public.py) and the privacy team's dashboard."""

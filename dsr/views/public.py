@@ -1,0 +1,311 @@
+"""The public self-service pages: pick a right, file it, confirm the email, follow the status.
+
+Interfaces only: each view parses the form, calls one service and renders.
+Abuse resistance lives here too: CSRF on every form (Django's middleware),
+rate limits per client address and per email address, a honeypot field,
+a signed one-time form token so a form posted twice files one request, and
+the same answer whether or not we hold data about the address given.
+Nothing personal goes into a URL or a log line: URLs carry only the public
+reference and random tokens.
+"""
+
+import contextlib
+import logging
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dsr import portal
+from dsr.audit import Actor
+from dsr.emails import controller_context
+from dsr.forms import FORMS_BY_RIGHT, ConsentWithdrawalForm, StatusLinkLostForm, VerifyCodeForm, consent_choices_current
+from dsr.models import Language, Right
+from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.verification import (
+    VerificationError,
+    verification_confirm_code,
+    verification_confirm_link,
+    verification_link_request,
+    verification_resend,
+)
+from dsr.workflow import (
+    RequestInvalid,
+    TransitionError,
+    request_by_status_token,
+    request_status_link_reissue,
+    request_status_token,
+    request_submit,
+)
+
+logger = logging.getLogger(__name__)
+
+_SESSION_TOKENS = "dsr_status_tokens"
+_SESSION_TOKENS_KEPT = 10
+_VERIFY_RATE_DEFAULT = "60/hour"
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
+    return render(request, template, {"controller": controller_context(), **(context or {})}, status=status)
+
+
+def _language() -> str:
+    language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    return language if language in Language.values else Language.DA
+
+
+def _status_token_remember(request: HttpRequest, reference: str, token: str) -> None:
+    """Keep the status token in the session so the status page needs no secret in its URL."""
+    tokens = dict(request.session.get(_SESSION_TOKENS, {}))
+    tokens.pop(reference, None)
+    tokens[reference] = token
+    request.session[_SESSION_TOKENS] = dict(list(tokens.items())[-_SESSION_TOKENS_KEPT:])
+
+
+def _status_token_forget(request: HttpRequest, reference: str) -> None:
+    tokens = dict(request.session.get(_SESSION_TOKENS, {}))
+    if tokens.pop(reference, None) is not None:
+        request.session[_SESSION_TOKENS] = tokens
+
+
+def _request_from_session(request: HttpRequest, reference: str):
+    token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
+    return request_by_status_token(reference=reference, token=token) if token else None
+
+
+def _verify_rate_hit(request: HttpRequest) -> bool:
+    rate = getattr(settings, "DSR_VERIFY_RATE_PER_IP", _VERIFY_RATE_DEFAULT)
+    return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=rate)
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return _render(
+        request,
+        "dsr/public/message.html",
+        {
+            "title": _("Please wait a little"),
+            "message": _("We have received many attempts from you in a short time. Please wait a while and try again."),
+        },
+        status=429,
+    )
+
+
+# --- Start and filing ----------------------------------------------------------------------
+
+
+def start(request: HttpRequest) -> HttpResponse:
+    """Explain each right in plain words and what happens next."""
+    return _render(request, "dsr/public/start.html", {"rights": Right})
+
+
+@require_http_methods(["GET", "POST"])
+def request_form(request: HttpRequest, right: str) -> HttpResponse:
+    """Show the form for one right and file the request it describes."""
+    form_class = FORMS_BY_RIGHT.get(right)
+    if form_class is None:
+        raise Http404(_("There is no such right."))
+    extra = {"consent_choices": consent_choices_current()} if form_class is ConsentWithdrawalForm else {}
+
+    if request.method == "GET":
+        return _render_request_form(request, form_class(**extra))
+
+    if rate_limit_hit(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+        return _too_many(request)
+    form = form_class(request.POST, **extra)
+    if not form.is_valid():
+        form.token_refresh()
+        return _render_request_form(request, form, status=400)
+    email = form.cleaned_data["email"]
+    if rate_limit_hit(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return _too_many(request)
+    try:
+        result = request_submit(
+            right=form.right,
+            email=email,
+            name=form.cleaned_data["name"],
+            phone=form.cleaned_data["phone"],
+            customer_number=form.cleaned_data["customer_number"],
+            language=_language(),
+            details=form.details(),
+            channel="web",
+            actor=Actor.subject(),
+            idempotency_key=form.idempotency_key(),
+        )
+    except RequestInvalid as exc:
+        form.errors_from_service(exc.message_dict)
+        return _render_request_form(request, form, status=400)
+    _status_token_remember(request, result.request.reference, result.status_token)
+    logger.info("public request filed: right=%s created=%s", form.right, result.created)
+    return redirect("dsr:verify_code", reference=result.request.reference)
+
+
+def _render_request_form(request: HttpRequest, form, *, status: int = 200) -> HttpResponse:
+    return _render(request, "dsr/public/request_form.html", {"form": form, "right": Right(form.right)}, status=status)
+
+
+# --- Verification --------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take the emailed code (or send a new one) and open the status page once it matches."""
+    form = VerifyCodeForm()
+    notice = ""
+    status = 200
+    if request.method == "POST":
+        if _verify_rate_hit(request):
+            return _too_many(request)
+        if request.POST.get("action") == "resend":
+            notice, status = _code_resend(reference)
+        else:
+            form = VerifyCodeForm(request.POST)
+            if form.is_valid():
+                try:
+                    verified = verification_confirm_code(reference=reference, code=form.cleaned_data["code"])
+                except VerificationError as exc:
+                    form.add_error("code", str(exc))
+                else:
+                    _status_token_remember(request, verified.reference, request_status_token(verified))
+                    return redirect("dsr:status", reference=verified.reference)
+            status = 400
+    return _render(
+        request,
+        "dsr/public/verify_code.html",
+        {
+            "form": form,
+            "reference": reference,
+            "notice": notice,
+            "has_status": bool(_request_from_session(request, reference)),
+        },
+        status=status,
+    )
+
+
+def _code_resend(reference: str) -> tuple[str, int]:
+    # The same answer for a reference we do not know: references are not for guessing.
+    sent = _("If this request is waiting for confirmation, we have sent a new code and link to its email address.")
+    pending = portal.request_by_reference(reference)
+    if pending is None:
+        return sent, 200
+    try:
+        verification_resend(request=pending)
+    except VerificationError as exc:
+        return str(exc), 429 if exc.code == "rate_limited" else 400
+    return sent, 200
+
+
+@require_http_methods(["GET", "POST"])
+def verify_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the emailed link's page; only the button's POST confirms (mail scanners follow links)."""
+    if request.method == "POST" and _verify_rate_hit(request):
+        return _too_many(request)
+    try:
+        if request.method == "POST":
+            verified = verification_confirm_link(token=token)
+        else:
+            pending = verification_link_request(token=token)
+    except VerificationError as exc:
+        return _render(request, "dsr/public/verify_link_failed.html", {"error": exc}, status=400)
+    if request.method == "POST":
+        _status_token_remember(request, verified.reference, request_status_token(verified))
+        return redirect("dsr:status", reference=verified.reference)
+    return _render(request, "dsr/public/verify_link.html", {"pending": pending})
+
+
+# --- Status --------------------------------------------------------------------------------
+
+
+def status_link(request: HttpRequest, reference: str, token: str) -> HttpResponse:
+    """Open the emailed status link: keep its token in the session and go to the clean URL."""
+    found = request_by_status_token(reference=reference, token=token)
+    if found is None:
+        return _render(
+            request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404
+        )
+    _status_token_remember(request, found.reference, token)
+    return redirect("dsr:status", reference=found.reference)
+
+
+def status(request: HttpRequest, reference: str) -> HttpResponse:
+    """Show where the request stands; htmx asks again for the body every few seconds while it is open."""
+    found = _request_from_session(request, reference)
+    if found is None:
+        return _render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+    view = portal.status_view(found)
+    template = "dsr/public/_status_body.html" if getattr(request, "htmx", False) else "dsr/public/status.html"
+    return _render(request, template, {"view": view, "poll_seconds": portal.STATUS_POLL_SECONDS})
+
+
+@require_POST
+def status_new_link(request: HttpRequest, reference: str) -> HttpResponse:
+    """Email a new status link; the old ones, including this page's, stop working."""
+    found = _request_from_session(request, reference)
+    if found is None:
+        return _render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+    if rate_limit_hit(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return _too_many(request)
+    try:
+        request_status_link_reissue(request=found, actor=Actor.subject())
+    except TransitionError as exc:
+        return _render(request, "dsr/public/message.html", {"title": _("No new link"), "message": str(exc)}, status=409)
+    _status_token_forget(request, reference)
+    return _render(request, "dsr/public/link_sent.html", {"reference": reference})
+
+
+@require_http_methods(["GET", "POST"])
+def status_lost(request: HttpRequest) -> HttpResponse:
+    """Send a new status link to the request's own address; answer the same whatever was typed."""
+    form = StatusLinkLostForm(request.POST or None)
+    if request.method == "POST":
+        if rate_limit_hit(scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+            return _too_many(request)
+        if form.is_valid():
+            reference, email = form.cleaned_data["reference"], form.cleaned_data["email"]
+            if rate_limit_hit(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+                return _too_many(request)
+            found = portal.request_by_reference_and_email(reference, email)
+            if found is not None:
+                # Expired or cancelled requests have no status page; the answer stays the same.
+                with contextlib.suppress(TransitionError):
+                    request_status_link_reissue(request=found, actor=Actor.subject())
+            return _render(request, "dsr/public/link_sent.html", {"reference": reference})
+        return _render(request, "dsr/public/status_lost.html", {"form": form}, status=400)
+    return _render(request, "dsr/public/status_lost.html", {"form": form})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Explain a failed security check in the page's language instead of Django's technical page."""
+    return _render(request, "dsr/public/csrf_failure.html", {"start_url": reverse("dsr:start")}, status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer an unreadable request (too large, too many fields, binary) with a plain explanation."""
+    return _render(
+        request,
+        "dsr/public/message.html",
+        {
+            "title": _("The form could not be read"),
+            "message": _(
+                "What was sent was too large or not a normal form. Please shorten long texts to at most "
+                "5,000 characters each and send the form again."
+            ),
+        },
+        status=400,
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Say that the page does not exist, in the visitor's language."""
+    return _render(
+        request,
+        "dsr/public/message.html",
+        {"title": _("Page not found"), "message": _("There is no page at this address. Please check the link.")},
+        status=404,
+    )
