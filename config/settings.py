@@ -25,6 +25,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A failed CSRF check explains itself in the page's language (public forms).
+CSRF_FAILURE_VIEW = "dsr.views.public.csrf_failure"
 
 # Public base URL used in emailed links (no trailing slash).
 DSR_BASE_URL = env("DSR_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

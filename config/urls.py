@@ -9,3 +9,7 @@ urlpatterns = [
     path("api/v1/", include("dsr.api.urls")),
     path("", include("dsr.urls")),
 ]
+
+# Public error pages in the visitor's language (an oversized or unreadable form gets a 400).
+handler400 = "dsr.views.public.bad_request"
+handler404 = "dsr.views.public.page_not_found"
