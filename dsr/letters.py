@@ -1,0 +1,41 @@
+"""Formal letters as PDF (WeasyPrint): refusal, extension and erasure confirmation.
+
+The emails carry the same message in plain words; the letter is the record a
+person can keep, print or show to Datatilsynet. Templates live in
+templates/dsr/letters/<kind>.<language>.html and share _letter.html.
+"""
+
+from datetime import date
+
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from weasyprint import HTML
+
+LETTER_KINDS = ("refused", "extended", "erasure_confirmation")
+LETTER_LANGUAGES = ("da", "en")
+
+
+def letter_html(kind: str, context: dict, language: str, *, today: date | None = None) -> str:
+    """Return the letter's HTML; raise ValueError for an unknown kind or language."""
+    if kind not in LETTER_KINDS:
+        raise ValueError(f"Unknown letter {kind!r}; choose one of: {', '.join(LETTER_KINDS)}.")
+    if language not in LETTER_LANGUAGES:
+        raise ValueError(f"Letters are written in {' or '.join(LETTER_LANGUAGES)}, not {language!r}.")
+    letter_date = today or context.get("letter_date") or timezone.localdate()
+    with translation.override(language):
+        return render_to_string(f"dsr/letters/{kind}.{language}.html", {**context, "letter_date": letter_date})
+
+
+def letter_pdf(kind: str, context: dict, language: str, *, today: date | None = None) -> bytes:
+    """Render the formal letter `kind` in `language` as PDF bytes, ready to attach to its email."""
+    html = letter_html(kind, context, language, today=today)
+    return HTML(string=html).write_pdf()
+
+
+def letter_filename(kind: str, reference: str, language: str) -> str:
+    """Return the attachment's file name, e.g. 'DSR-ABCD-...-afslag.pdf'."""
+    names = {
+        "da": {"refused": "afslag", "extended": "forlaengelse", "erasure_confirmation": "sletning"},
+        "en": {"refused": "refusal", "extended": "extension", "erasure_confirmation": "erasure"},
+    }
+    return f"{reference}-{names.get(language, names['en']).get(kind, kind)}.pdf"
