@@ -10,11 +10,16 @@ problem and never the person. A method for a capability the connector or its
 configuration does not have raises SourceUnsupported.
 """
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -236,8 +241,54 @@ def config_expand(value: str, *, source: str) -> str:
     return _PLACEHOLDER.sub(replace, value)
 
 
-def date_iso(value: date | None) -> str | None:
+def date_iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+DEFAULT_REDACTION = "[erased]"
+
+
+def value_jsonable(value: Any) -> Any:
+    """Return a database value as JSON can carry it (dates as ISO text, decimals as text, bytes as base64)."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
+def value_date(value: Any) -> dt.date | None:
+    """Return the calendar date of a stored date, datetime or ISO text, or None."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def value_anonymised(*, method: str, where: str, key: Any, max_length: int | None, redaction: str) -> str | None:
+    """Return the value that replaces a field on erasure ("clear", "redact" or "hash").
+
+    "hash" is a keyed HMAC-SHA256 of where the value stood (source, table, column,
+    row key), not of the value: unique (for UNIQUE columns), stable (a second run
+    writes the same), and not derivable from the erased data.
+    """
+    if method == "clear":
+        return None
+    if method == "redact":
+        value = redaction
+    else:
+        secret = getattr(settings, "DSR_ANONYMISE_KEY", "") or settings.SECRET_KEY
+        key_bytes = hmac.new(secret.encode(), b"dsr.sources.anonymise", hashlib.sha256).digest()
+        value = "anon-" + hmac.new(key_bytes, f"{where}\x1f{key!r}".encode(), hashlib.sha256).hexdigest()
+    return value[:max_length] if max_length else value
 
 
 class Connector:

@@ -331,4 +331,3 @@ class HttpConnector(Connector):
             reference=plan.extra["subject_request_id"],
             extra={"request_status": status["request_status"]},
         )
-

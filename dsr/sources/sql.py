@@ -6,19 +6,13 @@ invoice_line.invoice_id). Table and column names come from the validated map
 and are quoted by SQLAlchemy; values are always bound parameters.
 """
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from django.conf import settings
 from django.utils import timezone
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
@@ -28,6 +22,7 @@ from dsr.sources.base import (
     ACCESS,
     ANONYMISE,
     CONSENT_WITHDRAWAL,
+    DEFAULT_REDACTION,
     DELETE,
     DISCOVER,
     ERASURE,
@@ -47,6 +42,9 @@ from dsr.sources.base import (
     config_expand,
     config_placeholder_errors,
     date_iso,
+    value_anonymised,
+    value_date,
+    value_jsonable,
 )
 from dsr.sources.resolution import identifier_normalise, phone_variants
 
@@ -63,7 +61,6 @@ TABLE_KEYS = {
     "consent",
 }
 CONFIG_KEYS = {"url", "schema", "tables", "redaction_text", "connect_timeout", "batch_size"}
-DEFAULT_REDACTION = "[erased]"
 CHUNK = 500  # bound parameters per IN list
 
 _engines: dict[str, Engine] = {}
@@ -88,36 +85,6 @@ def engines_dispose() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes | memoryview):
-        return base64.b64encode(bytes(value)).decode()
-    return value
-
-
-def _as_date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and len(value) >= 10:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _anonymise_key() -> bytes:
-    key = getattr(settings, "DSR_ANONYMISE_KEY", "") or settings.SECRET_KEY
-    return hmac.new(key.encode(), b"dsr.sources.anonymise", hashlib.sha256).digest()
 
 
 def _pairs(value: Any) -> dict:
@@ -485,7 +452,7 @@ class SqlConnector(Connector):
                     yield Record(
                         source=self.key,
                         table=name,
-                        row={column.name: _json_value(value) for column, value in zip(columns, row, strict=True)},
+                        row={column.name: value_jsonable(value) for column, value in zip(columns, row, strict=True)},
                         categories={c.name: categories[c.name] for c in columns if c.name in categories},
                         provided=name in provided,
                     )
@@ -511,9 +478,9 @@ class SqlConnector(Connector):
                 query = sa.select(*selected).where(self._match(conn, name, identifiers)).order_by(*key_columns)
                 keys, dates = [], []
                 for row in conn.execute(query):
-                    key = [_json_value(value) for value in row[: len(key_columns)]]
+                    key = [value_jsonable(value) for value in row[: len(key_columns)]]
                     keys.append(key[0] if len(key) == 1 else key)
-                    if date_column and (day := _as_date(row[-1])) is not None:
+                    if date_column and (day := value_date(row[-1])) is not None:
                         dates.append(day)
                 strategy = erasure["strategy"]
                 fields = {column: method or "clear" for column, method in erasure.get("fields", {}).items()}
@@ -526,18 +493,13 @@ class SqlConnector(Connector):
         return ErasurePlan(source=self.key, kind=self.kind, tables=plans)
 
     def _new_value(self, table: sa.Table, column: str, method: str, key: Any) -> Any:
-        if method == "clear":
-            return None
-        length = getattr(table.c[column].type, "length", None)
-        if method == "redact":
-            value = str(self.config.get("redaction_text", DEFAULT_REDACTION))
-        else:
-            # A keyed hash of where the value stood, not of the value: unique (for
-            # UNIQUE columns), stable (a second run writes the same), and not
-            # derivable from the erased data.
-            message = f"{self.key}\x1f{table.name}\x1f{column}\x1f{key!r}".encode()
-            value = "anon-" + hmac.new(_anonymise_key(), message, hashlib.sha256).hexdigest()
-        return value[:length] if length else value
+        return value_anonymised(
+            method=method,
+            where=f"{self.key}\x1f{table.name}\x1f{column}",
+            key=key,
+            max_length=getattr(table.c[column].type, "length", None),
+            redaction=str(self.config.get("redaction_text", DEFAULT_REDACTION)),
+        )
 
     def _key_condition(self, key_columns: list[sa.Column], keys: list) -> sa.ColumnElement[bool]:
         if len(key_columns) == 1:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from dsr.sources.base import ANONYMISE, KEEP, ErasurePlan
 from dsr.sources.sql import SqlConnector
-from tests.sources.conftest import chinook_source, map_build
+from tests.sources.maps import chinook_source, map_build
 
 EMAIL = "luisg@embraer.com.br"  # Chinook customer 1
 

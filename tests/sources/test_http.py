@@ -17,7 +17,7 @@ from dsr.sources.http import (
     signature_make,
     signature_verify,
 )
-from tests.sources.conftest import map_build
+from tests.sources.maps import map_build
 
 SECRET = "shared-test-secret"
 EMAIL = "mette@example.dk"

@@ -15,7 +15,7 @@ from dsr.sources.base import (
     SourceUnsupported,
 )
 from dsr.sources.sql import SqlConnector
-from tests.sources.conftest import map_build
+from tests.sources.maps import map_build
 
 LOYALTY_SCHEMA = """
 CREATE TABLE member (
