@@ -31,7 +31,7 @@ def rate_parse(rate: str) -> Rate:
         raise ValueError(f"Rate {rate!r} is not of the form 'count/period', e.g. '5/hour' or '30/10m'.")
     count, multiplier, unit = int(match.group(1)), int(match.group(2) or 1), _PERIODS[match.group(3)]
     if multiplier == 0:
-        raise ValueError(f"Rate {rate!r} has an empty period.")
+        raise ValueError(f"Rate {rate!r} has an empty period; write it as 'count/period', e.g. '30/10m'.")
     return Rate(count=count, seconds=multiplier * unit)
 
 

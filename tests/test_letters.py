@@ -1,0 +1,117 @@
+"""Formal letters (dsr.letters): real PDFs from WeasyPrint with what the law requires in them."""
+
+import subprocess
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dsr.letters import letter_filename, letter_html, letter_pdf
+
+DATATILSYNET = {
+    "name": "Datatilsynet",
+    "address": "Carl Jacobsens Vej 35, 2500 Valby",
+    "phone": "33 19 32 00",
+    "email": "dt@datatilsynet.dk",
+    "url": "https://www.datatilsynet.dk",
+}
+
+
+@pytest.fixture
+def letter_context() -> dict:
+    return {
+        "request": SimpleNamespace(name="Ida Jensen", email="ida@example.com"),
+        "reference": "DSR-7K3Q-9XW2-ABCD-EFGH",
+        "right_label": "Access (Art. 15)",
+        "deadline": SimpleNamespace(received=date(2026, 3, 5), due=date(2026, 4, 7), effective_due=date(2026, 6, 5)),
+        "controller": {
+            "name": "Madkassen A/S",
+            "address": "Vestergade 1, 1456 København K",
+            "cvr": "12345678",
+            "email": "privacy@madkassen.dk",
+            "phone": "70 10 10 10",
+            "dpo_email": "dpo@madkassen.dk",
+            "authority": DATATILSYNET,
+        },
+        "reasons": "You sent the same request four times in two weeks.",
+        "ground_label": "Excessive, in particular repetitive (Art. 12(5))",
+        "kept": [{"what": "Invoices", "why": "Bookkeeping Act § 10", "until": date(2031, 12, 31)}],
+        "recipients": ["PostNord"],
+    }
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+@pytest.mark.parametrize("kind", ["refused", "extended", "erasure_confirmation"])
+def test_every_letter_renders_as_a_pdf_with_controller_reference_and_date(kind, language, letter_context, tmp_path):
+    pdf = letter_pdf(kind, letter_context, language, today=date(2026, 3, 20))
+    assert pdf.startswith(b"%PDF-")
+    text = _pdf_text(pdf, tmp_path)
+    assert "Madkassen A/S" in text
+    assert "CVR 12345678" in text
+    assert "DSR-7K3Q-9XW2-ABCD-EFGH" in text
+    assert ("20. marts 2026" if language == "da" else "20 March 2026") in text
+    assert "Datatilsynet" in text
+
+
+def test_refusal_letter_names_the_complaint_and_the_courts_art_12_4(letter_context):
+    html = letter_html("refused", letter_context, "en")
+    assert "Article 12(4)" in html
+    assert "Carl Jacobsens Vej 35" in html
+    assert "33 19 32 00" in html
+    assert "dt@datatilsynet.dk" in html
+    assert "courts (Article 79)" in html
+    assert "You sent the same request four times" in html
+    assert "Excessive, in particular repetitive" in html
+
+
+def test_danish_refusal_letter_is_in_danish(letter_context):
+    html = letter_html("refused", letter_context, "da")
+    assert 'lang="da"' in html
+    assert "artikel 12, stk. 4" in html
+    assert "indbringe sagen for domstolene" in html
+
+
+def test_extension_letter_gives_old_and_new_time_limit_and_art_12_3(letter_context):
+    html = letter_html("extended", letter_context, "en")
+    assert "7 April 2026" in html
+    assert "5 June 2026" in html
+    assert "Article 12(3)" in html
+
+
+def test_erasure_confirmation_lists_what_is_kept_why_and_until_when(letter_context):
+    html = letter_html("erasure_confirmation", letter_context, "da")
+    assert "Invoices" in html
+    assert "Bookkeeping Act § 10" in html
+    assert "31. december 2031" in html
+    assert "PostNord" in html  # GDPR Art. 19
+
+
+def test_erasure_confirmation_says_so_when_nothing_is_kept(letter_context):
+    letter_context["kept"] = []
+    assert "We keep none of your personal data." in letter_html("erasure_confirmation", letter_context, "en")
+
+
+def test_letter_text_is_escaped(letter_context):
+    letter_context["reasons"] = "<script>alert(1)</script>"
+    html = letter_html("refused", letter_context, "en")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_unknown_kind_or_language_is_refused_with_a_clear_error(letter_context):
+    with pytest.raises(ValueError, match="Unknown letter 'receipt'"):
+        letter_pdf("receipt", letter_context, "da")
+    with pytest.raises(ValueError, match="not 'de'"):
+        letter_pdf("refused", letter_context, "de")
+
+
+def test_attachment_file_name_is_readable_in_each_language():
+    assert letter_filename("refused", "DSR-A", "da") == "DSR-A-afslag.pdf"
+    assert letter_filename("extended", "DSR-A", "en") == "DSR-A-extension.pdf"
