@@ -79,7 +79,7 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
     if request.status == Status.PENDING_VERIFICATION:
         steps.append(Step(_("Confirm your email address"), WAITING, _("Use the code or the link we emailed you.")))
     elif request.status == Status.EXPIRED:
-        steps.append(Step(_("Confirm your email address"), DONE, _("Not confirmed in time: the request expired.")))
+        steps.append(Step(_("Email address not confirmed"), DONE, _("Not confirmed in time: the request expired.")))
     elif request.verified_at:
         steps.append(Step(_("Email address confirmed"), DONE, on=request.verified_at))
 
