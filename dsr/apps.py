@@ -7,4 +7,7 @@ class DsrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dsr import checks  # noqa: F401  (registers system checks)
+        from dsr import (
+            checks,  # noqa: F401  (registers system checks)
+            checks_sources,  # noqa: F401  (registers the sources' checks)
+        )

@@ -152,10 +152,10 @@ class _TableConfigReader:
             link = _pairs(link)
             if link.get("table") not in tables:
                 self.error(f"{path}.link", f'unknown table "{link.get("table")}"')
-            on = link.get("on")
+            on = link.get("columns")
             if not isinstance(on, dict) or not on or not all(isinstance(v, str) for v in on.values()):
                 example = "e.g. {customer_id: id}"
-                self.error(f"{path}.link.on", f"must map this table's columns to the linked table's, {example}")
+                self.error(f"{path}.link.columns", f"must map this table's columns to the linked table's, {example}")
         if not identifiers and link is None:
             self.error(path, "give identifiers (columns to find the person by) or a link to another table")
         categories = table.get("categories", {})
@@ -356,14 +356,14 @@ class SqlConnector(Connector):
                 named = [
                     *config.get("identifiers", {}).values(),
                     *config.get("categories", {}),
-                    *_pairs(config.get("link")).get("on", {}),
+                    *_pairs(config.get("link")).get("columns", {}),
                     *_pairs(config.get("erasure")).get("fields", {}),
                     *config.get("rectify", {}).values(),
                 ]
                 for column in named:
                     self._column(table, column)
                 parent = _pairs(config.get("link")).get("table")
-                for column in _pairs(config.get("link")).get("on", {}).values():
+                for column in _pairs(config.get("link")).get("columns", {}).values():
                     self._column(self._table(conn, parent), column)
                 for column, method in _pairs(config.get("erasure")).get("fields", {}).items():
                     if (method or "clear") == "clear" and not table.c[column].nullable:
@@ -393,8 +393,8 @@ class SqlConnector(Connector):
         link = config.get("link")
         if link:
             parent = self._table(conn, link["table"])
-            own = [self._column(table, column) for column in link["on"]]
-            theirs = [self._column(parent, column) for column in link["on"].values()]
+            own = [self._column(table, column) for column in link["columns"]]
+            theirs = [self._column(parent, column) for column in link["columns"].values()]
             parent_rows = sa.select(*theirs).where(self._match(conn, link["table"], identifiers))
             target = own[0] if len(own) == 1 else sa.tuple_(*own)
             conditions.append(target.in_(parent_rows))

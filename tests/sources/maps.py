@@ -103,12 +103,12 @@ def chinook_tables(naming: str) -> dict:
             "rectify": {"address": n("address"), "city": n("city")},
         },
         n("invoice"): {
-            "link": {"table": n("customer"), "on": {n("customer_id"): n("customer_id")}},
+            "link": {"table": n("customer"), "columns": {n("customer_id"): n("customer_id")}},
             "categories": {n("billing_address"): "contact", n("total"): "transaction"},
             "erasure": {"strategy": "keep", "hold": "bookkeeping", "date_column": n("invoice_date")},
         },
         n("invoice_line"): {
-            "link": {"table": n("invoice"), "on": {n("invoice_id"): n("invoice_id")}},
+            "link": {"table": n("invoice"), "columns": {n("invoice_id"): n("invoice_id")}},
             "categories": {n("unit_price"): "transaction", n("quantity"): "transaction"},
             "erasure": {"strategy": "keep", "hold": "bookkeeping"},
         },

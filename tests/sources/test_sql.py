@@ -63,12 +63,12 @@ LOYALTY_TABLES = {
         "rectify": {"name": "full_name"},
     },
     "card": {
-        "link": {"table": "member", "on": {"org_id": "org_id", "member_no": "member_no"}},
+        "link": {"table": "member", "columns": {"org_id": "org_id", "member_no": "member_no"}},
         "categories": {"card_no": "profile"},
         "erasure": {"strategy": "delete"},
     },
     "points": {
-        "link": {"table": "card", "on": {"card_no": "card_no"}},
+        "link": {"table": "card", "columns": {"card_no": "card_no"}},
         "categories": {"points": "transaction"},
         "erasure": {"strategy": "delete"},
     },
@@ -284,7 +284,7 @@ def test_a_secret_comes_from_the_environment(monkeypatch, tmp_path):
     ("change", "expected"),
     [
         (
-            lambda t: t["card"].update(link={"table": "members", "on": {"org_id": "org_id"}}),
+            lambda t: t["card"].update(link={"table": "members", "columns": {"org_id": "org_id"}}),
             'sources.loyalty.tables.card.link: unknown table "members"',
         ),
         (
@@ -292,7 +292,7 @@ def test_a_secret_comes_from_the_environment(monkeypatch, tmp_path):
             "sources.loyalty.tables.member.erasure.strategy: cannot delete rows",
         ),
         (
-            lambda t: t["member"].update(link={"table": "points", "on": {"x": "y"}}),
+            lambda t: t["member"].update(link={"table": "points", "columns": {"x": "y"}}),
             "sources.loyalty.tables.member.link: links go round in a circle",
         ),
         (

@@ -1,0 +1,3 @@
+"""Django admin for dsr, one module per concept."""
+
+from dsr.admin import datamap  # noqa: F401  (registers the data map's admin pages)

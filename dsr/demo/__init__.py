@@ -1,0 +1,1 @@
+"""The demo company "Madkassen Demo ApS" (fictional): a shop database, a data map and a demo ad partner."""

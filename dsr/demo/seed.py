@@ -1,0 +1,38 @@
+"""Build the demo company: its shop database, the demo ad partner's audience, and its data map."""
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from django.conf import settings
+
+from dsr.datamap import datamap_load
+from dsr.demo.demo_processor import processor_audience_build
+from dsr.demo.shop import shop_database_build
+
+DATAMAP_PATH = Path(__file__).resolve().parent / "datamap.yaml"
+
+
+def demo_shop_path() -> Path:
+    """Return where the demo map's `shop` source expects its database (${VAR_DIR}/demo/shop.sqlite3)."""
+    return Path(settings.VAR_DIR) / "demo" / "shop.sqlite3"
+
+
+def demo_company_seed(*, customers: int = 300, seed: int = 1) -> dict:
+    """Build the demo shop database and audience under VAR_DIR and load the demo data map."""
+    shop_path = demo_shop_path()
+    shop_database_build(shop_path, customers=customers, seed=seed)
+    audience = processor_audience_build(shop_path)
+    version = datamap_load(
+        text=DATAMAP_PATH.read_text(encoding="utf-8"), loaded_by="demo seed", source_path=str(DATAMAP_PATH)
+    )
+    with closing(sqlite3.connect(shop_path)) as conn:
+        sample_email = conn.execute("SELECT email FROM customer ORDER BY id LIMIT 1").fetchone()[0]
+    return {
+        "shop_path": str(shop_path),
+        "customers": customers,
+        "audience": audience,
+        "datamap_version": version.pk,
+        "sources": list(version.snapshot["sources"]),
+        "sample_email": sample_email,
+    }

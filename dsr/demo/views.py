@@ -1,0 +1,73 @@
+"""HTTP views of the DEMO ad partner (see dsr/demo/demo_processor.py). Not part of the product."""
+
+import json
+import time
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from dsr.demo import demo_processor
+from dsr.sources.http import SIGNATURE_HEADER, SignatureInvalid, signature_verify
+
+DEMO_HEADER = {"X-Demo": "demo processor served by dsr; not a real ad partner"}
+
+
+def _refusal(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status, headers=DEMO_HEADER)
+
+
+def _verified(request: HttpRequest) -> JsonResponse | None:
+    """Return an error response unless the controller's signature holds; checked before the body is read."""
+    try:
+        signature_verify(
+            demo_processor.processor_secret(), request.body, request.headers.get(SIGNATURE_HEADER), now=time.time()
+        )
+    except SignatureInvalid as exc:
+        return _refusal(401, str(exc))
+    return None
+
+
+@require_GET
+def discovery(request: HttpRequest) -> JsonResponse:
+    return _verified(request) or JsonResponse(demo_processor.processor_discovery(), headers=DEMO_HEADER)
+
+
+@csrf_exempt
+@require_POST
+def request_submit(request: HttpRequest) -> JsonResponse:
+    if refusal := _verified(request):
+        return refusal
+    try:
+        payload = json.loads(request.body)
+        if not isinstance(payload, dict):
+            raise ValueError
+    except ValueError:
+        return _refusal(400, "the body is not a JSON object")
+    try:
+        answer = demo_processor.processor_request_submit(payload)
+    except demo_processor.ProcessorRefusal as exc:
+        return _refusal(400, str(exc))
+    return JsonResponse(answer, status=201, headers=DEMO_HEADER)
+
+
+@require_GET
+def request_status(request: HttpRequest, request_id: str) -> JsonResponse:
+    if refusal := _verified(request):
+        return refusal
+    results_url = request.build_absolute_uri(reverse("demo_processor:results", args=[request_id]))
+    status = demo_processor.processor_request_status(request_id, results_url=results_url)
+    if status is None:
+        return _refusal(404, "unknown request")
+    return JsonResponse(status, headers=DEMO_HEADER)
+
+
+@require_GET
+def results(request: HttpRequest, request_id: str) -> JsonResponse:
+    if refusal := _verified(request):
+        return refusal
+    found = demo_processor.processor_results(request_id)
+    if found is None:
+        return _refusal(404, "unknown request")
+    return JsonResponse(found, headers=DEMO_HEADER)

@@ -1,0 +1,41 @@
+"""Validate a data map file and make it the active map (the previous versions are kept)."""
+
+import getpass
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dsr.datamap import DataMapInvalid, datamap_load, datamap_parse
+
+
+class Command(BaseCommand):
+    help = "Validate a data map YAML file and load it as the active data map. An invalid file changes nothing."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="The data map YAML file (see docs/datamap.md).")
+        parser.add_argument("--check", action="store_true", help="Only validate the file; load nothing.")
+        parser.add_argument("--loaded-by", default="", help="Who loads it, for the history (default: the OS user).")
+
+    def handle(self, *args, file: Path, check: bool, loaded_by: str, **options) -> None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read {file}: {exc}") from None
+        try:
+            if check:
+                datamap = datamap_parse(text)
+            else:
+                version = datamap_load(text=text, loaded_by=loaded_by or getpass.getuser(), source_path=str(file))
+        except DataMapInvalid as exc:
+            for error in exc.errors:
+                self.stderr.write(f"{file}: {error}")
+            raise CommandError(f"{len(exc.errors)} error(s); nothing was loaded.") from None
+        if check:
+            self.stdout.write(f"{file} is valid: {len(datamap.sources)} source(s), {len(datamap.purposes)} purpose(s).")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {file} (sha256 {version.sha256[:12]}): {version.sources.count()} source(s), "
+                f"{version.purposes.count()} purpose(s), {version.recipients.count()} recipient(s)."
+            )
+        )

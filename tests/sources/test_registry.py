@@ -1,0 +1,55 @@
+"""The registry of connector kinds and the start-up checks of the sources."""
+
+import pytest
+
+from dsr.datamap import DataMapInvalid, datamap_load
+from dsr.sources.base import Connector, SourcePermanentError
+from dsr.sources.django_models import DjangoConnector
+from dsr.sources.http import HttpConnector
+from dsr.sources.manual import ManualConnector
+from dsr.sources.registry import connector_class, connector_for, connector_kinds
+from dsr.sources.sql import SqlConnector
+from tests.sources.maps import map_build
+
+
+def test_every_kind_maps_to_its_connector_class():
+    assert connector_kinds() == ["django", "http", "manual", "sql"]
+    assert connector_class("sql") is SqlConnector
+    assert connector_class("django") is DjangoConnector
+    assert connector_class("http") is HttpConnector
+    assert connector_class("manual") is ManualConnector
+    assert all(issubclass(connector_class(kind), Connector) for kind in connector_kinds())
+
+
+def test_an_unknown_kind_is_refused_when_the_map_is_read():
+    source = {"name": "Mainframe", "kind": "cobol", "purposes": ["account"], "origin": {"da": "x", "en": "x"}}
+    with pytest.raises(DataMapInvalid) as caught:
+        map_build({"mainframe": source})
+    assert str(caught.value.errors[0]).startswith("sources.mainframe.kind: unknown kind 'cobol'; known kinds: django")
+
+
+def test_connector_for_an_unknown_source_is_a_permanent_error():
+    with pytest.raises(SourcePermanentError, match="no such source"):
+        connector_for("nowhere", map_build({}))
+
+
+def test_connector_for_without_a_loaded_map_is_a_permanent_error(db):
+    with pytest.raises(SourcePermanentError, match="no data map has been loaded"):
+        connector_for("shop")
+
+
+def test_connector_for_uses_the_active_map(db, tmp_path):
+    import yaml
+
+    from tests.sources.maps import BASE_MAP
+
+    source = {
+        "name": "Chats",
+        "kind": "manual",
+        "purposes": ["account"],
+        "origin": {"da": "x", "en": "x"},
+        "owner": "Team lead",
+        "instructions": {"access": {"da": "Eksportér", "en": "Export"}},
+    }
+    datamap_load(text=yaml.safe_dump({**BASE_MAP, "sources": {"chats": source}}), loaded_by="test")
+    assert isinstance(connector_for("chats"), ManualConnector)
