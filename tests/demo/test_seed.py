@@ -1,0 +1,69 @@
+"""The demo company end to end: seed it, then reach every source through its connector."""
+
+import pytest
+from django.core.management import call_command
+
+from dsr.datamap import controller_current
+from dsr.demo.seed import demo_company_seed
+from dsr.sources.base import ANONYMISE, DELETE, KEEP, REQUEST, TASK
+from dsr.sources.registry import connector_for
+
+
+@pytest.fixture
+def seeded(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return demo_company_seed(customers=40)
+
+
+def test_seed_builds_the_shop_and_loads_the_demo_map(seeded, tmp_path):
+    assert seeded["shop_path"] == str(tmp_path / "demo" / "shop.sqlite3")
+    assert seeded["sources"] == ["shop", "chats", "adpartner"]
+    assert controller_current()["name"] == "Madkassen Demo ApS"
+
+
+def test_the_shop_finds_a_customer_and_plans_erasure_with_bookkeeping_kept(seeded):
+    shop = connector_for("shop")
+    shop.test_connection()
+    email = seeded["sample_email"].upper()
+    tables = {record.table for record in shop.records({"email": {email}})}
+    assert {"customer", "address", "preference", "payment_reference", "login"} <= tables
+    assert "password_hash" not in next(r for r in shop.records({"email": {email}}) if r.table == "customer").row
+    plan = {t.table: t for t in shop.erasure_plan({"email": {email}}).tables}
+    assert plan["customer"].action == ANONYMISE
+    assert plan["address"].action == DELETE
+    assert plan["invoice"].action == KEEP
+    assert plan["invoice"].hold == "bookkeeping"
+
+
+def test_manual_and_http_sources_plan_a_task_and_a_processor_request(seeded):
+    assert connector_for("chats").erasure_plan({"email": {seeded["sample_email"]}}).tables[0].action == TASK
+    assert connector_for("adpartner").erasure_plan({"email": {seeded["sample_email"]}}).tables[0].action == REQUEST
+
+
+@pytest.mark.urls("tests.demo.urls")
+def test_check_sources_reaches_the_demo_processor(seeded, live_server, settings, capsys):
+    settings.DSR_BASE_URL = live_server.url
+    call_command("dsr_check_sources")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["shop (sql): OK", "chats (manual): OK", "adpartner (http): OK"]
+
+
+@pytest.mark.urls("tests.demo.urls")
+def test_the_demo_processor_erases_a_consenting_customer_from_its_audience(seeded, live_server, settings):
+    import sqlite3
+    from contextlib import closing
+
+    settings.DSR_BASE_URL = live_server.url
+    with closing(sqlite3.connect(seeded["shop_path"])) as conn:
+        email = conn.execute(
+            "SELECT c.email FROM customer c JOIN consent k ON k.customer_id = c.id "
+            "WHERE k.purpose = 'ad_retargeting' AND k.granted ORDER BY c.id LIMIT 1"
+        ).fetchone()[0]
+    adpartner = connector_for("adpartner")
+    before = list(adpartner.records({"email": {email}}, reference="R-1"))
+    assert [r.table for r in before] == ["audience"]
+
+    result = adpartner.erasure_execute(adpartner.erasure_plan({"email": {email}}, reference="R-2"))
+
+    assert result.complete
+    assert list(adpartner.records({"email": {email}}, reference="R-3")) == []

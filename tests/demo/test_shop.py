@@ -1,0 +1,69 @@
+"""The demo shop database: deterministic, consistent, Danish-looking and free of card numbers."""
+
+import re
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from dsr.demo.shop import shop_database_build
+
+TABLES = [
+    "customer",
+    "address",
+    "orders",
+    "order_line",
+    "invoice",
+    "payment_reference",
+    "login",
+    "preference",
+    "newsletter_subscription",
+    "consent",
+]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> sqlite3.Connection:
+    path = tmp_path_factory.mktemp("shop") / "shop.sqlite3"
+    shop_database_build(path, customers=120, seed=7)
+    with closing(sqlite3.connect(path)) as conn:
+        yield conn
+
+
+def test_the_same_seed_builds_the_same_database(tmp_path):
+    first, second = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
+    shop_database_build(first, customers=25, seed=3)
+    shop_database_build(second, customers=25, seed=3)
+    with closing(sqlite3.connect(first)) as a, closing(sqlite3.connect(second)) as b:
+        assert list(a.iterdump()) == list(b.iterdump())
+
+
+def test_rebuilding_replaces_the_file(tmp_path):
+    path = tmp_path / "shop.sqlite3"
+    shop_database_build(path, customers=10)
+    shop_database_build(path, customers=20)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM customer").fetchone() == (20,)
+
+
+def test_every_table_has_rows_and_the_foreign_keys_hold(shop):
+    for table in TABLES:
+        assert shop.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table  # noqa: S608
+    assert shop.execute("SELECT count(*) FROM customer").fetchone() == (120,)
+    assert shop.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_customers_look_danish(shop):
+    phones = [row[0] for row in shop.execute("SELECT phone FROM customer")]
+    assert all(re.fullmatch(r"\+45 \d{2} \d{2} \d{2} \d{2}", phone) for phone in phones)
+    postcodes = [row[0] for row in shop.execute("SELECT postal_code FROM address")]
+    assert all(re.fullmatch(r"\d{4}", code) for code in postcodes)
+    emails = [row[0] for row in shop.execute("SELECT email FROM customer")]
+    assert len(set(emails)) == len(emails)
+
+
+def test_payment_references_are_provider_tokens_not_card_numbers(shop):
+    columns = {row[1] for row in shop.execute("PRAGMA table_info(payment_reference)")}
+    assert columns == {"id", "customer_id", "provider", "token", "method", "expires", "created_at"}
+    for provider, token in shop.execute("SELECT provider, token FROM payment_reference"):
+        assert re.fullmatch(rf"{provider}_tok_[0-9a-f]{{24}}", token)
