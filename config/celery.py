@@ -3,9 +3,26 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dsr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Periodic work. Times are in CELERY_TIMEZONE (the controller's time zone).
+app.conf.beat_schedule = {
+    "expire-unverified-requests": {
+        "task": "dsr.tasks.requests_expire_unverified",
+        "schedule": crontab(minute=15),
+    },
+    "remind-staff-of-deadlines": {
+        "task": "dsr.tasks.requests_remind_staff",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "requeue-stuck-messages": {
+        "task": "dsr.tasks.messages_requeue_stuck",
+        "schedule": crontab(minute="*/10"),
+    },
+}

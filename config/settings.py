@@ -19,7 +19,7 @@ VAR_DIR = Path(env("DSR_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # The development key is refused by the `dsr.E001` deploy check.
-DEVELOPMENT_SECRET_KEY = "django-insecure-dsr-development-key-never-use-in-production"
+DEVELOPMENT_SECRET_KEY = "django-insecure-dsr-development-key-never-use-in-production"  # noqa: S105
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
@@ -170,13 +170,16 @@ DSR_STAFF_NOTIFY_EMAILS = env.list("DSR_STAFF_NOTIFY_EMAILS", default=[])
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    # The end-to-end tests give their worker a folder of its own (DSR_BROKER_DIR).
+    _broker_dir = Path(env("DSR_BROKER_DIR", default=str(VAR_DIR / "broker")))
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        # Remote control (inspect, ping) keeps its exchange tables here, not in the working directory.
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -217,6 +220,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- dsr ----------------------------------------------------------------------
 
+# The controller's name until a data map is loaded (the map's controller wins).
+DSR_CONTROLLER_NAME = env("DSR_CONTROLLER_NAME", default="The data controller")
+
 # The controller's country: its public holidays move deadlines (Reg. 1182/71 Art. 3(4)).
 DSR_COUNTRY = env("DSR_COUNTRY", default="DK")
 # Identity verification (GDPR Art. 12(6)).
@@ -230,6 +236,8 @@ DSR_REMINDER_DAYS_BEFORE = env.int("DSR_REMINDER_DAYS_BEFORE", default=5)
 # Public intake rate limits (per client IP / per email address), "count/period".
 DSR_INTAKE_RATE_PER_IP = env("DSR_INTAKE_RATE_PER_IP", default="30/hour")
 DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")
+# Code guesses and status reads per client IP.
+DSR_VERIFY_RATE_PER_IP = env("DSR_VERIFY_RATE_PER_IP", default="60/hour")
 
 LOGGING = {
     "version": 1,

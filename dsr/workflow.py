@@ -1,5 +1,581 @@
-"""The request state machine: a transition table and one service function per transition."""
+"""The request state machine: a transition table and one service function per transition.
+
+Every service runs in one transaction, locks the request row, checks the
+transition table, saves only the fields it changes, writes an audit event and
+schedules emails after commit. A forbidden transition raises TransitionError
+and changes nothing. See docs/decisions/0002-deadlines.md and
+docs/decisions/0005-request-lifecycle.md.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsr import deadlines, emails
+from dsr.audit import Actor, audit_record
+from dsr.models import (
+    OPEN_STATUSES,
+    Channel,
+    IdentityLevel,
+    Language,
+    RefusalGround,
+    Request,
+    Status,
+    Suspension,
+    SuspensionReason,
+    VerificationMethod,
+)
+from dsr.requests import RequestInvalid, details_clean, requester_clean
+
+__all__ = ["RequestInvalid", "SubmitResult", "TransitionError"]
 
 
 class TransitionError(Exception):
     """Raised when an action is not allowed in the request's current state; nothing is changed."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str | None  # None: the status does not change
+
+
+_ALL_OPEN = tuple(OPEN_STATUSES)
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition("verify", "confirm", (Status.PENDING_VERIFICATION,), Status.IN_PROGRESS),
+        Transition("identity_check", "record an identity check for", _ALL_OPEN, None),
+        Transition("suspend", "stop the clock of", (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
+        Transition("resume", "restart the clock of", (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
+        Transition("extend", "extend", (Status.IN_PROGRESS, Status.AWAITING_SUBJECT), None),
+        Transition("refuse", "refuse", (Status.IN_PROGRESS, Status.AWAITING_SUBJECT), Status.REFUSED),
+        Transition("complete", "complete", (Status.IN_PROGRESS,), Status.COMPLETED),
+        Transition("complete_partially", "partially complete", (Status.IN_PROGRESS,), Status.PARTIALLY_COMPLETED),
+        Transition("cancel", "cancel", _ALL_OPEN, Status.CANCELLED),
+        Transition("expire", "expire", (Status.PENDING_VERIFICATION,), Status.EXPIRED),
+        Transition(
+            "status_link_reissue",
+            "send a new status link for",
+            (*_ALL_OPEN, Status.COMPLETED, Status.PARTIALLY_COMPLETED, Status.REFUSED),
+            None,
+        ),
+    )
+}
+
+
+def transition_allowed(request: Request, name: str) -> bool:
+    """Return whether the transition `name` may happen from the request's current status."""
+    return request.status in TRANSITIONS[name].sources
+
+
+def _transition_check(request: Request, name: str) -> Transition:
+    transition = TRANSITIONS[name]
+    if request.status not in transition.sources:
+        raise TransitionError(
+            _("Cannot %(action)s request %(reference)s: it is %(status)s.")
+            % {
+                "action": transition.label,
+                "reference": request.reference,
+                "status": request.get_status_display().lower(),
+            }
+        )
+    return transition
+
+
+def _lock(request: Request) -> Request:
+    return Request.objects.select_for_update().get(pk=request.pk)
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _today() -> date:
+    return deadlines.local_date(_now(), settings.TIME_ZONE)
+
+
+def _received_date(request: Request) -> date:
+    return deadlines.local_date(request.received_at, settings.TIME_ZONE)
+
+
+def _suspension_periods(request: Request) -> list[tuple[date, date | None]]:
+    tz = settings.TIME_ZONE
+    return [
+        (deadlines.local_date(s.started_at, tz), deadlines.local_date(s.ended_at, tz) if s.ended_at else None)
+        for s in request.suspensions.all()
+    ]
+
+
+def _deadline_recompute(request: Request) -> list[str]:
+    """Set due dates from the closed suspensions; return the changed field names."""
+    # GDPR Art. 12(3) with the clock stopped while waiting for the subject (PRODUCT.md, Deadlines).
+    periods = [p for p in _suspension_periods(request) if p[1] is not None]
+    request.suspended_days = deadlines.days_suspended(periods, today=_today())
+    received = _received_date(request)
+    request.due_date = deadlines.due_date(received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days)
+    fields = ["suspended_days", "due_date"]
+    if request.extended_due_date:
+        request.extended_due_date = deadlines.extended_due_date(
+            received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days
+        )
+        fields.append("extended_due_date")
+    return fields
+
+
+def _suspension_close(request: Request, *, now: datetime) -> Suspension | None:
+    open_suspension = request.suspensions.filter(ended_at__isnull=True).first()
+    if open_suspension is None:
+        return None
+    open_suspension.ended_at = max(now, open_suspension.started_at)
+    open_suspension.save(update_fields=["ended_at"])
+    return open_suspension
+
+
+def _close(request: Request, *, status: str, reasons: str, now: datetime) -> list[str]:
+    fields = ["status", "closed_at", "outcome_reasons", "updated_at"]
+    if _suspension_close(request, now=now):
+        fields += _deadline_recompute(request)
+    request.status = status
+    request.closed_at = now
+    request.outcome_reasons = reasons
+    return fields
+
+
+def _required_text(value: str, *, field: str, message: str, limit: int = 5000) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise RequestInvalid({field: [message]})
+    if len(value) > limit:
+        raise RequestInvalid({field: [_("Must be at most %(limit)d characters.") % {"limit": limit}]})
+    return value
+
+
+# --- References and status tokens ------------------------------------------------
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def reference_new() -> str:
+    """Return a fresh public reference: 16 symbols from a 30-letter alphabet (≈78 bits), easy to read aloud."""
+    symbols = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(16))
+    return "DSR-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
+
+
+def request_status_token(request: Request) -> str:
+    """Return the secret that, with the reference, opens the request's status (HMAC of reference and salt)."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"dsr-status:{request.reference}:{request.status_salt}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def request_by_status_token(*, reference: str, token: str) -> Request | None:
+    """Return the request if `token` opens it; compare in constant time; None for anything else."""
+    if not reference or not token or len(reference) > 32 or len(token) > 64:
+        return None
+    request = Request.objects.filter(reference=reference).first()
+    if request is None:
+        return None
+    if not hmac.compare_digest(request_status_token(request).encode(), token.encode()):
+        return None
+    return request
+
+
+# --- Filing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request: Request
+    status_token: str
+    created: bool
+
+
+def request_submit(
+    *,
+    right: str,
+    email: str,
+    actor: Actor,
+    name: str = "",
+    phone: str = "",
+    customer_number: str = "",
+    language: str = Language.DA,
+    details: dict | None = None,
+    channel: str = Channel.WEB,
+    received_at: datetime | None = None,
+    pre_verified: bool = False,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """File a request: validate, store, stop the clock until the email is confirmed, and send the code.
+
+    With `pre_verified` (an integration vouching for its logged-in customer) the
+    request starts in progress and the receipt is sent instead.
+    """
+    from dsr import verification  # verification builds on this module's services
+
+    now = _now()
+    errors: dict[str, list[str]] = {}
+    fields: dict = {}
+    try:
+        fields = requester_clean(
+            right=right,
+            email=email,
+            name=name,
+            phone=phone,
+            customer_number=customer_number,
+            language=language,
+            channel=channel,
+            received_at=received_at,
+            now=now,
+        )
+    except RequestInvalid as exc:
+        errors.update(exc.message_dict)
+    clean_details: dict = {}
+    if "right" not in errors:
+        try:
+            clean_details = details_clean(right, details)
+        except RequestInvalid as exc:
+            errors.update(exc.message_dict)
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
+        errors["idempotency_key"] = [_("Must be 1 to 128 characters.")]
+    if errors:
+        raise RequestInvalid(errors)
+
+    if idempotency_key:
+        existing = _idempotent_existing(idempotency_key, fields)
+        if existing is not None:
+            return SubmitResult(existing, request_status_token(existing), created=False)
+
+    received = deadlines.local_date(fields["received_at"], settings.TIME_ZONE)
+    request = Request(
+        **fields,
+        reference=reference_new(),
+        details=clean_details,
+        status_salt=secrets.token_hex(16),
+        due_date=deadlines.due_date(received, country=settings.DSR_COUNTRY),
+        idempotency_key=idempotency_key or None,
+    )
+    if pre_verified:
+        # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
+        request.status = Status.IN_PROGRESS
+        request.identity_level = IdentityLevel.ENHANCED
+        request.verified_at = now
+        request.verification_method = VerificationMethod.INTEGRATION
+    try:
+        with transaction.atomic():
+            request.save()
+            if not pre_verified:
+                # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
+                # we asked for; it starts now, not at receipt, for requests entered late by staff.
+                Suspension.objects.create(
+                    request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
+                )
+            audit_record(
+                actor=actor,
+                action="request.submitted",
+                request=request,
+                data={
+                    "right": request.right,
+                    "channel": request.channel,
+                    "status": request.status,
+                    "pre_verified": pre_verified,
+                },
+            )
+            if pre_verified:
+                emails.email_receipt(request)
+            else:
+                verification.challenge_send(request=request)
+    except IntegrityError:
+        if idempotency_key:
+            existing = _idempotent_existing(idempotency_key, fields)
+            if existing is not None:
+                return SubmitResult(existing, request_status_token(existing), created=False)
+        raise
+    return SubmitResult(request, request_status_token(request), created=True)
+
+
+def _idempotent_existing(key: str, fields: dict) -> Request | None:
+    existing = Request.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.right != fields["right"] or existing.email.lower() != fields["email"].lower():
+        raise RequestInvalid({"idempotency_key": [_("This key was already used for a different request.")]})
+    return existing
+
+
+# --- Identity ----------------------------------------------------------------------
+
+
+def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
+    """Record that the requester controls the email; start the work if that is enough identity."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "verify")
+        now = _now()
+        request.identity_level = max(request.identity_level, IdentityLevel.EMAIL)
+        request.verified_at = now
+        request.verification_method = method
+        fields = ["identity_level", "verified_at", "verification_method", "status", "updated_at"]
+        if request.identity_level >= request.identity_required:
+            request.status = Status.IN_PROGRESS
+            _suspension_close(request, now=now)
+            fields += _deadline_recompute(request)
+        else:
+            # Staff asked for more than the email before it was confirmed: the clock stays stopped.
+            request.status = Status.AWAITING_SUBJECT
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor, action="request.verified", request=request, data={"method": method, "status": request.status}
+        )
+        emails.email_receipt(request)
+    return request
+
+
+def request_identity_check(*, request: Request, method: str, actor: Actor) -> Request:
+    """Record a staff identity check (never an ID image) and restart the clock if identity was the wait."""
+    if method not in (VerificationMethod.STAFF_CHECK, VerificationMethod.ATTRIBUTE_MATCH):
+        raise RequestInvalid({"method": [_("Choose how identity was checked: staff_check or attribute_match.")]})
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "identity_check")
+        now = _now()
+        request.identity_level = IdentityLevel.ENHANCED
+        request.verified_at = request.verified_at or now
+        request.verification_method = method
+        fields = ["identity_level", "verified_at", "verification_method", "updated_at"]
+        waiting_for_identity = request.suspensions.filter(
+            ended_at__isnull=True, reason=SuspensionReason.IDENTITY
+        ).exists()
+        if request.status == Status.PENDING_VERIFICATION or (
+            request.status == Status.AWAITING_SUBJECT and waiting_for_identity
+        ):
+            request.status = Status.IN_PROGRESS
+            _suspension_close(request, now=now)
+            fields += ["status", *_deadline_recompute(request)]
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="request.identity_checked",
+            request=request,
+            data={"method": method, "status": request.status},
+        )
+    return request
+
+
+# --- The clock ---------------------------------------------------------------------
+
+
+def request_suspend(*, request: Request, reason: str, note: str, actor: Actor) -> Request:
+    """Stop the clock while we wait for identity information or a clarification we asked for."""
+    if reason not in SuspensionReason.values:
+        raise RequestInvalid({"reason": [_("Choose identity or clarification.")]})
+    note = _required_text(note, field="note", message=_("Say what the requester must send."))
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "suspend")
+        suspension = Suspension.objects.create(request=request, reason=reason, note=note, started_at=_now())
+        request.status = Status.AWAITING_SUBJECT
+        fields = ["status", "updated_at"]
+        if reason == SuspensionReason.IDENTITY and request.identity_level < IdentityLevel.ENHANCED:
+            # EDPB 01/2022 ¶65-75: a step up only where there is reasonable doubt.
+            request.identity_required = IdentityLevel.ENHANCED
+            fields.append("identity_required")
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="request.suspended",
+            request=request,
+            data={"reason": reason, "suspension_id": suspension.pk},
+        )
+        emails.email_suspended(request, suspension=suspension)
+    return request
+
+
+def request_resume(*, request: Request, actor: Actor) -> Request:
+    """Restart the clock; the days it stood still are added to the due dates."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "resume")
+        if request.identity_level < request.identity_required:
+            raise TransitionError(
+                _("Request %(reference)s waits for an identity check: record the check before resuming.")
+                % {"reference": request.reference}
+            )
+        suspension = _suspension_close(request, now=_now())
+        request.status = Status.IN_PROGRESS
+        fields = ["status", "updated_at", *_deadline_recompute(request)]
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="request.resumed",
+            request=request,
+            data={"suspension_id": suspension.pk if suspension else None, "suspended_days": request.suspended_days},
+        )
+    return request
+
+
+def request_extend(*, request: Request, reasons: str, actor: Actor, today: date | None = None) -> Request:
+    """Extend the deadline to three months from receipt, with reasons sent to the requester.
+
+    GDPR Art. 12(3): only within the first month, and only once.
+    """
+    reasons = _required_text(reasons, field="reasons", message=_("Give the reasons for the extension."))
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "extend")
+        if request.extended_due_date:
+            raise TransitionError(
+                _("Request %(reference)s was already extended to %(date)s.")
+                % {"reference": request.reference, "date": request.extended_due_date.isoformat()}
+            )
+        today = today or _today()
+        suspended = deadlines.days_suspended(_suspension_periods(request), today=today)
+        received = _received_date(request)
+        if not deadlines.extension_allowed(
+            received, today=today, country=settings.DSR_COUNTRY, suspended_days=suspended
+        ):
+            first_due = deadlines.due_date(received, country=settings.DSR_COUNTRY, suspended_days=suspended)
+            raise TransitionError(
+                _(
+                    "The first month for %(reference)s ended on %(date)s; an extension must be notified "
+                    "within it (GDPR Art. 12(3))."
+                )
+                % {"reference": request.reference, "date": first_due.isoformat()}
+            )
+        request.extended_due_date = deadlines.extended_due_date(
+            received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days
+        )
+        request.extended_at = _now()
+        request.extension_reasons = reasons
+        request.save(update_fields=["extended_due_date", "extended_at", "extension_reasons", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="request.extended",
+            request=request,
+            data={"extended_due_date": request.extended_due_date.isoformat()},
+        )
+        emails.email_extended(request)
+    return request
+
+
+# --- Outcomes ----------------------------------------------------------------------
+
+
+def request_refuse(*, request: Request, ground: str, reasons: str, actor: Actor) -> Request:
+    """Refuse the request with a ground and reasons; the letter names Datatilsynet and the courts (Art. 12(4))."""
+    if ground not in RefusalGround.values:
+        raise RequestInvalid({"ground": [_("Choose a refusal ground.")]})
+    reasons = _required_text(reasons, field="reasons", message=_("Give the reasons for the refusal."))
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "refuse")
+        fields = _close(request, status=Status.REFUSED, reasons=reasons, now=_now())
+        request.refusal_ground = ground
+        request.save(update_fields=[*fields, "refusal_ground"])
+        audit_record(actor=actor, action="request.refused", request=request, data={"ground": ground})
+        emails.email_refused(request)
+    return request
+
+
+def request_complete(*, request: Request, actor: Actor, reasons: str = "", partial: bool = False) -> Request:
+    """Close the request as done, or partly done with the reasons for each part not done."""
+    if partial:
+        reasons = _required_text(reasons, field="reasons", message=_("Say which parts were not done and why."))
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "complete_partially" if partial else "complete")
+        status = Status.PARTIALLY_COMPLETED if partial else Status.COMPLETED
+        fields = _close(request, status=status, reasons=(reasons or "").strip(), now=_now())
+        request.save(update_fields=fields)
+        audit_record(actor=actor, action="request.completed", request=request, data={"status": status})
+        if partial:
+            emails.email_partially_completed(request)
+        else:
+            emails.email_completed(request)
+    return request
+
+
+def request_cancel(*, request: Request, actor: Actor, reasons: str = "") -> Request:
+    """Cancel an open request (withdrawn by the requester, or a duplicate)."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "cancel")
+        fields = _close(request, status=Status.CANCELLED, reasons=(reasons or "").strip()[:5000], now=_now())
+        request.save(update_fields=fields)
+        audit_record(actor=actor, action="request.cancelled", request=request, data={})
+        emails.email_cancelled(request)
+    return request
+
+
+def request_expire(*, request: Request, actor: Actor) -> Request:
+    """Close a request whose email was never confirmed, and tell the address it was sent from."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "expire")
+        fields = _close(request, status=Status.EXPIRED, reasons="", now=_now())
+        request.save(update_fields=fields)
+        request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=_now())
+        audit_record(actor=actor, action="request.expired", request=request, data={})
+        emails.email_expired(request)
+    return request
+
+
+def requests_expire_unverified(*, now: datetime | None = None) -> int:
+    """Expire every request left unconfirmed longer than DSR_UNVERIFIED_EXPIRY_DAYS; return how many."""
+    cutoff = (now or _now()) - timedelta(days=settings.DSR_UNVERIFIED_EXPIRY_DAYS)
+    ids = list(
+        Request.objects.filter(status=Status.PENDING_VERIFICATION, created_at__lt=cutoff).values_list("pk", flat=True)
+    )
+    expired = 0
+    for pk in ids:
+        try:
+            request_expire(request=Request(pk=pk), actor=Actor.system())
+        except (TransitionError, Request.DoesNotExist):
+            continue  # confirmed or closed meanwhile
+        expired += 1
+    return expired
+
+
+def request_status_link_reissue(*, request: Request, actor: Actor) -> None:
+    """Kill every old status link and email a new one to the request's address."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "status_link_reissue")
+        request.status_salt = secrets.token_hex(16)
+        request.save(update_fields=["status_salt", "updated_at"])
+        audit_record(actor=actor, action="request.status_link_reissued", request=request, data={})
+        emails.email_status_link(request)
+
+
+def requests_remind_staff(*, today: date | None = None) -> int:
+    """Email staff one digest of open requests due within DSR_REMINDER_DAYS_BEFORE days or overdue."""
+    today = today or _today()
+    horizon = today + timedelta(days=settings.DSR_REMINDER_DAYS_BEFORE)
+    due = list(
+        Request.objects.filter(status__in=(Status.IN_PROGRESS, Status.AWAITING_SUBJECT))
+        .filter(Q(extended_due_date__isnull=True, due_date__lte=horizon) | Q(extended_due_date__lte=horizon))
+        .order_by("due_date", "id")
+    )
+    if not due:
+        return 0
+    with transaction.atomic():
+        emails.email_deadline_reminder(requests=due, today=today)
+        audit_record(
+            actor=Actor.system(),
+            action="reminders.sent",
+            data={"count": len(due), "overdue": sum(1 for r in due if r.effective_due_date < today)},
+        )
+    return len(due)

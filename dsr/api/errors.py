@@ -1,7 +1,6 @@
 """One error format for every API response: {"error": {"code", "message", "fields"}}."""
 
 from rest_framework import exceptions
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from dsr.workflow import TransitionError
@@ -18,7 +17,10 @@ def exception_handler(exc, context):
     detail = response.data
     fields = {}
     if isinstance(detail, dict) and "detail" not in detail:
-        fields = {key: [str(item) for item in (value if isinstance(value, list) else [value])] for key, value in detail.items()}
+        fields = {
+            key: [str(item) for item in (value if isinstance(value, list) else [value])]
+            for key, value in detail.items()
+        }
         message = "The request has invalid fields."
         code = "invalid"
     else:

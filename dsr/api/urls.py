@@ -1,4 +1,11 @@
 from django.urls import path
 
+from dsr.api import views
+
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("requests/", views.RequestCreateView.as_view(), name="request-create"),
+    path("requests/<str:reference>/", views.RequestStatusView.as_view(), name="request-status"),
+    path("requests/<str:reference>/verify/", views.RequestVerifyView.as_view(), name="request-verify"),
+    path("requests/<str:reference>/resend-code/", views.RequestResendCodeView.as_view(), name="request-resend"),
+]

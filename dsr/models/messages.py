@@ -26,8 +26,8 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Values the template needs that cannot be rebuilt later (a one-time code or
-    # link). Cleared as soon as the message has been sent.
-    secret_context = models.JSONField(default=dict, blank=True)
+    # link), encrypted with dsr.crypto; cleared as soon as the message is sent.
+    sealed_context = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -69,7 +69,10 @@ class RestrictionGround(models.TextChoices):
     """GDPR Art. 18(1)(a)-(d)."""
 
     ACCURACY_CONTESTED = "accuracy_contested", _("I contest the accuracy of my data (Art. 18(1)(a))")
-    UNLAWFUL_PROCESSING = "unlawful_processing", _("The processing is unlawful but I do not want erasure (Art. 18(1)(b))")
+    UNLAWFUL_PROCESSING = (
+        "unlawful_processing",
+        _("The processing is unlawful but I do not want erasure (Art. 18(1)(b))"),
+    )
     LEGAL_CLAIMS = "legal_claims", _("I need the data for legal claims (Art. 18(1)(c))")
     OBJECTION_PENDING = "objection_pending", _("I have objected and await the balancing (Art. 18(1)(d))")
 
@@ -141,8 +144,9 @@ class Request(models.Model):
     assignee = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests"
     )
-    # Hash of the status token handed to the requester (and the integration that filed it).
-    status_token_hash = models.CharField(max_length=64, editable=False)
+    # Random salt of the status token: the token is an HMAC of reference and salt
+    # (see docs/decisions/0003-tokens.md); a new salt kills every old status link.
+    status_salt = models.CharField(max_length=32, editable=False)
     # Integrations may retry a POST: the same key returns the same request.
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
 

@@ -1,0 +1,165 @@
+"""The append-only, hash-chained audit trail.
+
+Every event's hash covers its own content and the previous event's hash, and
+the chain head (one locked row) records the last sequence number and hash, so
+editing, deleting or reordering any event, including the last one, is found by
+`audit_chain_verify`. Events carry ids, kinds and counts: never personal data.
+See docs/decisions/0004-audit-chain.md.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsr.models import ActorType, AuditChainHead, AuditEvent, Request
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a kind and an id (staff user pk, integration name), never a name or email."""
+
+    type: str
+    id: str = ""
+
+    @classmethod
+    def subject(cls) -> "Actor":
+        return cls(ActorType.SUBJECT)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(ActorType.SYSTEM)
+
+    @classmethod
+    def staff(cls, user) -> "Actor":
+        return cls(ActorType.STAFF, str(user.pk))
+
+    @classmethod
+    def integration(cls, name: str) -> "Actor":
+        return cls(ActorType.INTEGRATION, name)
+
+
+def _event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    request_id: int | None,
+    data: dict,
+    prev_hash: str,
+) -> str:
+    payload = json.dumps(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor_type": actor_type,
+            "actor_id": actor_id,
+            "action": action,
+            "request_id": request_id,
+            "data": data,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def audit_record(*, actor: Actor, action: str, request: Request | None = None, data: dict | None = None) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction."""
+    data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.get_or_create(id=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH})
+        # The lock serialises appends so that sequence numbers and hashes stay in one line.
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+        at = timezone.now()
+        seq = head.last_seq + 1
+        event_hash = _event_hash(
+            seq=seq,
+            at=at,
+            actor_type=str(actor.type),
+            actor_id=actor.id,
+            action=action,
+            request_id=request.pk if request is not None else None,
+            data=data,
+            prev_hash=head.last_hash,
+        )
+        event = AuditEvent.objects.create(
+            seq=seq,
+            at=at,
+            actor_type=str(actor.type),
+            actor_id=actor.id,
+            action=action,
+            request=request,
+            data=data,
+            prev_hash=head.last_hash,
+            hash=event_hash,
+        )
+        head.last_seq = seq
+        head.last_hash = event_hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """The first place where the chain does not hold."""
+
+    seq: int
+    message: str
+
+
+def audit_chain_verify(*, batch_size: int = 2000) -> tuple[int, ChainProblem | None]:
+    """Return how many events were checked and the first problem found, or None if the chain is intact."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in _events_in_order(batch_size):
+        if event.seq != expected_seq:
+            return checked, ChainProblem(expected_seq, f"event #{expected_seq} is missing (next found is #{event.seq})")
+        if event.prev_hash != expected_prev:
+            return checked, ChainProblem(event.seq, f"event #{event.seq} does not link to event #{event.seq - 1}")
+        recomputed = _event_hash(
+            seq=event.seq,
+            at=event.at,
+            actor_type=event.actor_type,
+            actor_id=event.actor_id,
+            action=event.action,
+            request_id=event.request_id,
+            data=event.data,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            return checked, ChainProblem(event.seq, f"event #{event.seq} was altered after it was written")
+        expected_prev = event.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(id=1).first()
+    last_seq = head.last_seq if head else 0
+    last_hash = head.last_hash if head else GENESIS_HASH
+    if last_seq != checked or last_hash != expected_prev:
+        if last_seq > checked:
+            return checked, ChainProblem(
+                checked + 1, f"event #{checked + 1} is missing (the chain ends at #{last_seq})"
+            )
+        return checked, ChainProblem(last_seq, "the chain head does not match the last event")
+    return checked, None
+
+
+def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(seq__gt=last).order_by("seq")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq

@@ -1,0 +1,201 @@
+"""One small function per message; the templates do the wording.
+
+Each function records a Message against its request and hands it to Celery
+after commit; `message_render` builds it at send time in the requester's
+language from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html}.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from dsr import crypto
+from dsr.models import Message, RefusalGround, Request, Right, Suspension
+
+# Datatilsynet, the Danish supervisory authority (GDPR Art. 77; Art. 12(4)).
+DATATILSYNET = {
+    "name": "Datatilsynet",
+    "address": "Carl Jacobsens Vej 35, 2500 Valby",
+    "phone": "33 19 32 00",
+    "email": "dt@datatilsynet.dk",
+    "url": "https://www.datatilsynet.dk",
+}
+
+_SEAL_PURPOSE = "message-context"
+
+
+def controller_context() -> dict:
+    """Return the controller as the active data map describes it, or a minimal one before any map is loaded."""
+    from dsr.datamap import controller_current
+
+    controller = controller_current()
+    if controller:
+        return controller
+    return {
+        "name": settings.DSR_CONTROLLER_NAME,
+        "address": "",
+        "cvr": "",
+        "email": settings.DEFAULT_FROM_EMAIL,
+        "phone": "",
+        "dpo_email": "",
+        "authority": DATATILSYNET,
+    }
+
+
+def _queue(
+    request: Request | None, kind: str, *, language: str, secret: dict | None = None, to_staff: bool = False
+) -> Message:
+    message = Message.objects.create(
+        request=request,
+        kind=kind,
+        language=language,
+        to_staff=to_staff,
+        sealed_context=crypto.seal(secret, purpose=_SEAL_PURPOSE) if secret else "",
+    )
+    from dsr.tasks import message_send
+
+    transaction.on_commit(lambda: message_send.delay(message.pk))
+    return message
+
+
+def email_verification(request: Request, *, code: str, link_token: str) -> Message:
+    """Send the one-time code and link that confirm the requester controls the address."""
+    return _queue(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
+
+
+def email_receipt(request: Request) -> Message:
+    """Confirm receipt with the reference, the due date and the status link."""
+    return _queue(request, "receipt", language=request.language)
+
+
+def email_suspended(request: Request, *, suspension: Suspension) -> Message:
+    """Ask for identity information or a clarification; the clock is stopped meanwhile."""
+    return _queue(request, "suspended", language=request.language, secret={"suspension_id": suspension.pk})
+
+
+def email_extended(request: Request) -> Message:
+    """Tell the requester the deadline is extended, and why (GDPR Art. 12(3))."""
+    return _queue(request, "extended", language=request.language)
+
+
+def email_refused(request: Request) -> Message:
+    """Refuse with reasons, the right to complain to Datatilsynet and to a judicial remedy (Art. 12(4))."""
+    return _queue(request, "refused", language=request.language)
+
+
+def email_completed(request: Request) -> Message:
+    """Tell the requester the request is done."""
+    return _queue(request, "completed", language=request.language)
+
+
+def email_partially_completed(request: Request) -> Message:
+    """Tell the requester what was done and, for each part not done, why."""
+    return _queue(request, "partially_completed", language=request.language)
+
+
+def email_cancelled(request: Request) -> Message:
+    """Confirm that the request was cancelled."""
+    return _queue(request, "cancelled", language=request.language)
+
+
+def email_expired(request: Request) -> Message:
+    """Tell the address that an unconfirmed request was closed and how to file again."""
+    return _queue(request, "expired", language=request.language)
+
+
+def email_status_link(request: Request) -> Message:
+    """Send a new status link (the old ones no longer work)."""
+    return _queue(request, "status_link", language=request.language)
+
+
+def email_deadline_reminder(*, requests: list[Request], today: date) -> Message:
+    """Send staff one digest of requests due soon or overdue."""
+    return _queue(
+        None,
+        "deadline_reminder",
+        language=settings.LANGUAGE_CODE[:2],
+        to_staff=True,
+        secret={"request_ids": [r.pk for r in requests], "today": today.isoformat()},
+    )
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    to: list[str]
+
+
+def absolute_url(path: str) -> str:
+    """Return `path` on the public base URL."""
+    return settings.DSR_BASE_URL + path
+
+
+def message_render(message: Message) -> RenderedMessage:
+    """Render the message in its language with the request's current state."""
+    from dsr.selectors import request_deadline
+    from dsr.workflow import request_status_token
+
+    secret = crypto.unseal(message.sealed_context, purpose=_SEAL_PURPOSE) if message.sealed_context else {}
+    context: dict = {"controller": controller_context(), "base_url": settings.DSR_BASE_URL}
+    request = message.request
+    with translation.override(message.language):
+        if request is not None:
+            context.update(
+                request=request,
+                reference=request.reference,
+                right_label=Right(request.right).label,
+                deadline=request_deadline(request),
+                reasons=request.outcome_reasons,
+                status_url=absolute_url(
+                    reverse(
+                        "dsr:status_link",
+                        kwargs={"reference": request.reference, "token": request_status_token(request)},
+                    )
+                ),
+            )
+            to = [request.email]
+        else:
+            to = _staff_addresses()
+        if message.kind == "verification":
+            context.update(
+                code=secret["code"],
+                verify_url=absolute_url(reverse("dsr:verify_link", kwargs={"token": secret["link_token"]})),
+                expires_minutes=settings.DSR_VERIFICATION_TTL_MINUTES,
+            )
+        elif message.kind == "suspended":
+            context["suspension"] = Suspension.objects.get(pk=secret["suspension_id"])
+        elif message.kind == "extended":
+            context["reasons"] = request.extension_reasons
+        elif message.kind == "refused":
+            context["ground_label"] = RefusalGround(request.refusal_ground).label if request.refusal_ground else ""
+        elif message.kind == "deadline_reminder":
+            today = date.fromisoformat(secret["today"])
+            reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")
+            context.update(
+                today=today,
+                requests=[(r, request_deadline(r, today=today)) for r in reminded],
+                dashboard_url=absolute_url(reverse("dashboard")),
+            )
+        base = f"dsr/emails/{message.kind}"
+        lang = message.language
+        subject = " ".join(render_to_string(f"{base}/subject.{lang}.txt", context).split())
+        text = render_to_string(f"{base}/body.{lang}.txt", context)
+        html = render_to_string(f"{base}/body.{lang}.html", context)
+    return RenderedMessage(subject=subject, text=text, html=html, to=to)
+
+
+def _staff_addresses() -> list[str]:
+    if settings.DSR_STAFF_NOTIFY_EMAILS:
+        return list(settings.DSR_STAFF_NOTIFY_EMAILS)
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="").values_list("email", flat=True)
+    )

@@ -1,0 +1,105 @@
+"""Seed the local demo: the demo company and its data map, a staff login, and requests in several states."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from dsr import workflow
+from dsr.audit import Actor
+from dsr.models import Channel, RefusalGround, Request, Right, SuspensionReason, VerificationMethod
+
+DEMO_USERNAME = "privacy"
+
+
+class Command(BaseCommand):
+    help = "Create the demo company, a staff login and a handful of requests. Safe to run again."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--force", action="store_true", help="Seed even though DEBUG is off.")
+        parser.add_argument("--customers", type=int, default=300, help="Customers in the demo shop database.")
+
+    def handle(self, *args, force: bool = False, customers: int = 300, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError("Refusing to seed demo data with DEBUG off; pass --force if this really is a demo.")
+        from dsr.demo.seed import demo_company_seed
+
+        summary = demo_company_seed(customers=customers)
+        self.stdout.write(f"Demo company: {summary}")
+        user, password = self._staff_user()
+        created = self._requests(user)
+        self.stdout.write(f"Demo requests: {created} created" if created else "Demo requests: already there")
+        self.stdout.write(self.style.SUCCESS(f"Staff login: {user.username} / {password}"))
+
+    def _staff_user(self):
+        credentials = settings.VAR_DIR / "demo-login.txt"
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        if user is not None and credentials.is_file():
+            return user, credentials.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            user = user_model(username=DEMO_USERNAME, email="privacy@demo.invalid", is_staff=True, is_superuser=True)
+        user.set_password(password)
+        user.save()
+        credentials.write_text(password + "\n")
+        credentials.chmod(0o600)
+        return user, password
+
+    def _requests(self, user) -> int:
+        if Request.objects.exists():
+            return 0
+        staff = Actor.staff(user)
+        now = timezone.now()
+
+        def entered(right, email, days_ago, channel=Channel.EMAIL, language="da", **details):
+            result = workflow.request_submit(
+                right=right,
+                email=email,
+                actor=staff,
+                channel=channel,
+                language=language,
+                details=details or None,
+                received_at=now - timedelta(days=days_ago),
+            )
+            return workflow.request_identity_check(
+                request=result.request, method=VerificationMethod.STAFF_CHECK, actor=staff
+            )
+
+        workflow.request_submit(right=Right.ACCESS, email="mette.jensen@example.dk", actor=Actor.subject())
+        entered(Right.ERASURE, "lars.nielsen@example.dk", 3)
+        entered(Right.ACCESS, "sofie.hansen@example.dk", 22, channel=Channel.LETTER)
+        entered(
+            Right.RECTIFICATION,
+            "peter.larsen@example.dk",
+            27,
+            language="en",
+            corrections=[{"field": "address", "current": "Vesterbrogade 1", "correct": "Vesterbrogade 10"}],
+        )
+        extended = entered(Right.PORTABILITY, "anna.pedersen@example.dk", 40, channel=Channel.PHONE)
+        workflow.request_extend(
+            request=extended,
+            actor=staff,
+            today=(now - timedelta(days=30)).date(),
+            reasons="The request covers eleven years of orders across three systems.",
+        )
+        waiting = entered(Right.RESTRICTION, "jonas.christensen@example.dk", 8, ground="accuracy_contested")
+        workflow.request_suspend(
+            request=waiting,
+            reason=SuspensionReason.CLARIFICATION,
+            actor=staff,
+            note="Which address do you contest: delivery or billing?",
+        )
+        done = entered(Right.OBJECTION, "ida.andersen@example.dk", 12, language="en", scope="direct_marketing")
+        workflow.request_complete(request=done, actor=staff)
+        refused = entered(Right.ACCESS, "mikkel.rasmussen@example.dk", 15)
+        workflow.request_refuse(
+            request=refused,
+            ground=RefusalGround.EXCESSIVE,
+            actor=staff,
+            reasons="This is the fourth identical request this month; the previous answer of 2 days ago is unchanged.",
+        )
+        return 8

@@ -1,0 +1,203 @@
+"""Validation of what a requester gives us, per right, before anything is stored."""
+
+import re
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsr.models import Channel, Language, ObjectionScope, RestrictionGround, Right
+
+MAX_TEXT = 5000
+MAX_SHORT = 200
+MAX_ITEMS = 20
+_PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+_KEY = re.compile(r"^[a-z0-9_.\-]{1,64}$")
+
+
+class RequestInvalid(ValidationError):
+    """Raised with a field -> [messages] map when input cannot be accepted; nothing is stored."""
+
+
+def _text(value, *, field: str, errors: dict, required: bool = False, limit: int = MAX_TEXT) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.setdefault(field, []).append(_("Must be text."))
+        return ""
+    value = value.strip()
+    if "\x00" in value:
+        errors.setdefault(field, []).append(_("Contains characters that are not allowed."))
+        return ""
+    if required and not value:
+        errors.setdefault(field, []).append(_("This field is required."))
+    elif len(value) > limit:
+        errors.setdefault(field, []).append(_("Must be at most %(limit)d characters.") % {"limit": limit})
+    return value
+
+
+def _choice(value, *, field: str, choices, errors: dict) -> str:
+    if value in (None, ""):
+        errors.setdefault(field, []).append(_("This field is required."))
+        return ""
+    if value not in choices.values:
+        errors.setdefault(field, []).append(
+            _("Unknown value %(value)r; choose one of: %(choices)s.")
+            % {"value": str(value)[:40], "choices": ", ".join(choices.values)}
+        )
+        return ""
+    return value
+
+
+def _keys(value, *, field: str, errors: dict) -> list[str]:
+    if not isinstance(value, list) or not value:
+        errors.setdefault(field, []).append(_("Give at least one item."))
+        return []
+    if len(value) > MAX_ITEMS:
+        errors.setdefault(field, []).append(_("Give at most %(limit)d items.") % {"limit": MAX_ITEMS})
+        return []
+    cleaned = []
+    for item in value:
+        if not isinstance(item, str) or not _KEY.match(item):
+            errors.setdefault(field, []).append(_("%(item)r is not a valid key.") % {"item": str(item)[:40]})
+            continue
+        if item not in cleaned:
+            cleaned.append(item)
+    return cleaned
+
+
+def _corrections(value, *, errors: dict) -> list[dict]:
+    if not isinstance(value, list) or not value:
+        errors.setdefault("corrections", []).append(_("Say which data is wrong and what it should be."))
+        return []
+    if len(value) > MAX_ITEMS:
+        errors.setdefault("corrections", []).append(_("Give at most %(limit)d corrections.") % {"limit": MAX_ITEMS})
+        return []
+    cleaned = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            errors.setdefault(f"corrections.{index}", []).append(_("Must be an object with field and correct."))
+            continue
+        unknown = set(item) - {"field", "current", "correct"}
+        if unknown:
+            errors.setdefault(f"corrections.{index}", []).append(
+                _("Unknown keys: %(keys)s.") % {"keys": ", ".join(sorted(unknown))}
+            )
+        cleaned.append(
+            {
+                "field": _text(
+                    item.get("field"), field=f"corrections.{index}.field", errors=errors, required=True, limit=MAX_SHORT
+                ),
+                "current": _text(
+                    item.get("current"), field=f"corrections.{index}.current", errors=errors, limit=MAX_SHORT * 5
+                ),
+                "correct": _text(
+                    item.get("correct"),
+                    field=f"corrections.{index}.correct",
+                    errors=errors,
+                    required=True,
+                    limit=MAX_SHORT * 5,
+                ),
+            }
+        )
+    return cleaned
+
+
+def details_clean(right: str, details: dict | None) -> dict:
+    """Return the right-specific details in canonical form, or raise RequestInvalid naming each problem."""
+    details = details or {}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(details, dict):
+        raise RequestInvalid({"details": [_("Must be an object.")]})
+    allowed = {
+        Right.ACCESS: {"description"},
+        Right.PORTABILITY: {"description"},
+        Right.ERASURE: {"description"},
+        Right.RECTIFICATION: {"corrections", "statement", "description"},
+        Right.RESTRICTION: {"ground", "description"},
+        Right.OBJECTION: {"scope", "purpose", "grounds", "description"},
+        Right.CONSENT_WITHDRAWAL: {"consents", "description"},
+    }[right]
+    unknown = set(details) - allowed
+    if unknown:
+        errors["details"] = [_("Not used for this right: %(keys)s.") % {"keys": ", ".join(sorted(unknown))}]
+    cleaned: dict = {}
+    description = _text(details.get("description"), field="description", errors=errors)
+    if description:
+        cleaned["description"] = description
+
+    if right == Right.RECTIFICATION:
+        # GDPR Art. 16: the correct value, and optionally a supplementary statement.
+        cleaned["corrections"] = _corrections(details.get("corrections"), errors=errors)
+        statement = _text(details.get("statement"), field="statement", errors=errors)
+        if statement:
+            cleaned["statement"] = statement
+    elif right == Right.RESTRICTION:
+        # GDPR Art. 18(1)(a)-(d): one of the four grounds must apply.
+        cleaned["ground"] = _choice(details.get("ground"), field="ground", choices=RestrictionGround, errors=errors)
+    elif right == Right.OBJECTION:
+        scope = _choice(details.get("scope"), field="scope", choices=ObjectionScope, errors=errors)
+        cleaned["scope"] = scope
+        if scope == ObjectionScope.PURPOSE:
+            cleaned["purpose"] = _text(
+                details.get("purpose"), field="purpose", errors=errors, required=True, limit=MAX_SHORT
+            )
+        # GDPR Art. 21(1) needs "grounds relating to his or her particular situation";
+        # Art. 21(2)-(3): an objection to direct marketing needs none.
+        grounds = _text(
+            details.get("grounds"),
+            field="grounds",
+            errors=errors,
+            required=bool(scope) and scope != ObjectionScope.DIRECT_MARKETING,
+        )
+        if grounds:
+            cleaned["grounds"] = grounds
+    elif right == Right.CONSENT_WITHDRAWAL:
+        cleaned["consents"] = _keys(details.get("consents"), field="consents", errors=errors)
+
+    if errors:
+        raise RequestInvalid(errors)
+    return cleaned
+
+
+def requester_clean(
+    *, right, email, name, phone, customer_number, language, channel, received_at: datetime | None, now: datetime
+) -> dict:
+    """Return the requester's fields normalised, or raise RequestInvalid naming each problem."""
+    errors: dict[str, list[str]] = {}
+    right = _choice(right, field="right", choices=Right, errors=errors)
+    email = _text(email, field="email", errors=errors, required=True, limit=254)
+    if email and "email" not in errors:
+        try:
+            EmailValidator()(email)
+        except ValidationError:
+            errors["email"] = [_("Enter a valid email address.")]
+    name = _text(name, field="name", errors=errors, limit=MAX_SHORT)
+    phone = _text(phone, field="phone", errors=errors, limit=40)
+    if phone and not _PHONE.match(phone):
+        errors.setdefault("phone", []).append(_("Enter a phone number of digits, optionally starting with +."))
+    customer_number = _text(customer_number, field="customer_number", errors=errors, limit=64)
+    language = language or Language.DA
+    if language not in Language.values:
+        errors.setdefault("language", []).append(_("Choose da or en."))
+    channel = _choice(channel, field="channel", choices=Channel, errors=errors)
+    if received_at is None:
+        received_at = now
+    elif timezone.is_naive(received_at):
+        errors.setdefault("received_at", []).append(_("Give the time of receipt with its time zone."))
+    elif received_at > now:
+        errors.setdefault("received_at", []).append(_("The time of receipt cannot be in the future."))
+    if errors:
+        raise RequestInvalid(errors)
+    return {
+        "right": right,
+        "email": email,
+        "name": name,
+        "phone": phone,
+        "customer_number": customer_number,
+        "language": language,
+        "channel": channel,
+        "received_at": received_at,
+    }

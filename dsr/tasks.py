@@ -1,0 +1,102 @@
+"""Celery tasks: thin interfaces that load by id, call a service and own the retry policy.
+
+Every task is idempotent: the database says what is already done, the broker
+only says "go". See docs/decisions/0006-retries.md.
+"""
+
+import logging
+import smtplib
+import socket
+from datetime import timedelta
+
+from celery import shared_task
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from dsr import workflow
+from dsr.emails import message_render
+from dsr.models import Message, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+# Worth another try: the mail server or the network, not the message.
+_TRANSIENT_MAIL_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPDataError,
+    smtplib.SMTPHeloError,
+    ConnectionError,
+    TimeoutError,
+    socket.timeout,
+)
+MESSAGE_MAX_RETRIES = 6
+
+
+@shared_task(bind=True, max_retries=MESSAGE_MAX_RETRIES, acks_late=True)
+def message_send(self, message_id: int) -> None:
+    """Render and send one recorded message; retry transient mail errors with exponential backoff."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status == MessageStatus.SENT:
+            return
+        if message.to_staff is False and message.request is None:
+            return
+        message.attempts += 1
+        message.save(update_fields=["attempts"])
+    try:
+        rendered = message_render(message)
+        if not rendered.to:
+            _message_fail(message, "no recipient")
+            return
+        email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, to=rendered.to)
+        email.attach_alternative(rendered.html, "text/html")
+        email.send()
+    except _TRANSIENT_MAIL_ERRORS as exc:
+        if self.request.retries >= self.max_retries:
+            _message_fail(message, type(exc).__name__)
+            return
+        logger.warning("message %s: transient mail error %s, retrying", message_id, type(exc).__name__)
+        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
+    except Exception as exc:
+        # A template or data problem: retrying will not help. Recorded for the timeline.
+        _message_fail(message, type(exc).__name__)
+        logger.exception("message %s (%s) could not be sent", message_id, message.kind)
+        return
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENT,
+        sent_at=timezone.now(),
+        subject=rendered.subject[:255],
+        sealed_context="",
+        last_error="",
+    )
+
+
+def _message_fail(message: Message, error: str) -> None:
+    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error=error[:255])
+
+
+@shared_task(acks_late=True)
+def requests_expire_unverified() -> int:
+    """Expire requests whose email was never confirmed."""
+    return workflow.requests_expire_unverified()
+
+
+@shared_task(acks_late=True)
+def requests_remind_staff() -> int:
+    """Send staff the daily digest of requests due soon or overdue."""
+    return workflow.requests_remind_staff()
+
+
+@shared_task(acks_late=True)
+def messages_requeue_stuck() -> int:
+    """Hand queued messages whose "go" signal was lost (a broker restart) back to the workers."""
+    cutoff = timezone.now() - timedelta(minutes=10)
+    ids = list(
+        Message.objects.filter(status=MessageStatus.QUEUED, created_at__lt=cutoff, attempts=0).values_list(
+            "pk", flat=True
+        )[:500]
+    )
+    for pk in ids:
+        message_send.delay(pk)
+    return len(ids)
