@@ -5,10 +5,6 @@ from django.db.models import QuerySet
 from dsr.datamap.schema import DataMap
 from dsr.models import DataMapVersion, LegalHold, Purpose, Recipient, Source
 
-# The parsed map of the last active version seen, by version id: parsing is cheap
-# but the snapshot is read on every job.
-_cache: dict[int, DataMap] = {}
-
 
 def datamap_version_active() -> DataMapVersion | None:
     """Return the active version of the data map, or None before any map was loaded."""
@@ -17,14 +13,8 @@ def datamap_version_active() -> DataMapVersion | None:
 
 def datamap_active() -> DataMap | None:
     """Return the active data map as a DataMap, or None before any map was loaded."""
-    row = DataMapVersion.objects.filter(active=True).values_list("id", "snapshot").first()
-    if row is None:
-        return None
-    version_id, snapshot = row
-    if version_id not in _cache:
-        _cache.clear()
-        _cache[version_id] = DataMap(snapshot)
-    return _cache[version_id]
+    snapshot = DataMapVersion.objects.filter(active=True).values_list("snapshot", flat=True).first()
+    return None if snapshot is None else DataMap(snapshot)
 
 
 def controller_current() -> dict | None:

@@ -1,0 +1,240 @@
+"""Loading the data map: validation with paths, atomic replacement, history, commands, checks and admin."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from dsr.checks_sources import check_sources
+from dsr.datamap import (
+    DataMapInvalid,
+    controller_current,
+    datamap_load,
+    datamap_parse,
+    datamap_versions,
+    purposes_active,
+    recipients_active,
+    sources_active,
+)
+from dsr.datamap.rules import rule_date_apply, rule_describe
+from dsr.models import DataMapVersion, Purpose
+
+DEMO_MAP = Path(__file__).resolve().parent.parent / "dsr" / "demo" / "datamap.yaml"
+
+
+@pytest.fixture
+def demo_text() -> str:
+    return DEMO_MAP.read_text(encoding="utf-8")
+
+
+def _changed(text: str, change) -> str:
+    document = yaml.safe_load(text)
+    change(document)
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def _errors(text: str) -> list[str]:
+    with pytest.raises(DataMapInvalid) as caught:
+        datamap_parse(text)
+    return [str(error) for error in caught.value.errors]
+
+
+def test_loading_a_valid_map_makes_it_active(db, demo_text):
+    version = datamap_load(text=demo_text, loaded_by="privacy-admin")
+    assert version.active is True
+    assert version.loaded_by == "privacy-admin"
+    assert len(version.sha256) == 64
+    assert sorted(purposes_active().values_list("key", flat=True))[:3] == [
+        "ad_retargeting",
+        "bookkeeping",
+        "call_recording",
+    ]
+    assert list(sources_active().values_list("key", flat=True)) == ["adpartner", "chats", "shop"]
+    assert {r.key for r in recipients_active(purposes=["payment"])} == {"adyen", "braintree"}
+
+
+def test_controller_current_returns_the_plain_controller(db, demo_text):
+    assert controller_current() is None
+    datamap_load(text=demo_text, loaded_by="x")
+    assert controller_current() == {
+        "name": "Madkassen Demo ApS",
+        "address": "Demovej 1, 2300 København S",
+        "cvr": "12345678",
+        "email": "privacy@madkassen-demo.example",
+        "phone": "12 34 56 78",
+        "dpo_email": "dpo@madkassen-demo.example",
+        "authority": {
+            "name": "Datatilsynet",
+            "address": "Carl Jacobsens Vej 35, 2500 Valby",
+            "phone": "33 19 32 00",
+            "email": "dt@datatilsynet.dk",
+            "url": "https://www.datatilsynet.dk",
+        },
+    }
+
+
+def test_loading_the_same_file_again_adds_no_version(db, demo_text):
+    first = datamap_load(text=demo_text, loaded_by="x")
+    again = datamap_load(text=demo_text, loaded_by="y")
+    assert again.pk == first.pk
+    assert DataMapVersion.objects.count() == 1
+
+
+def test_a_new_version_replaces_the_old_and_the_history_is_kept(db, demo_text):
+    first = datamap_load(text=demo_text, loaded_by="x")
+    second_text = _changed(demo_text, lambda d: d["purposes"].pop("comments"))
+    second = datamap_load(text=second_text, loaded_by="y")
+    first.refresh_from_db()
+    assert (first.active, second.active) == (False, True)
+    assert [v.pk for v in datamap_versions()] == [second.pk, first.pk]
+    assert "comments" not in set(purposes_active().values_list("key", flat=True))
+    assert Purpose.objects.filter(version=first, key="comments").exists()
+
+
+def test_an_invalid_map_changes_nothing(db, demo_text):
+    first = datamap_load(text=demo_text, loaded_by="x")
+    broken = _changed(demo_text, lambda d: d["sources"]["shop"]["tables"]["invoice"]["link"].update(table="invoices"))
+    with pytest.raises(DataMapInvalid):
+        datamap_load(text=broken, loaded_by="y")
+    assert list(DataMapVersion.objects.values_list("pk", "active")) == [(first.pk, True)]
+
+
+def test_every_error_is_reported_with_its_path(demo_text):
+    def breakage(document):
+        document["sources"]["shop"]["tables"]["invoice"]["link"]["table"] = "invoices"
+        document["purposes"]["payment"].pop("legitimate_interest")
+        document["purposes"]["newsletter"]["name"] = "Nyhedsbrev"
+        document["purposes"]["purchase"]["retention_rule"] = {"after": "forever"}
+        document["recipients"]["adyen"]["purposes"] = ["payments"]
+        document["recipients"]["genesys"]["role"] = "partner"
+        document["controller"]["cvr"] = "1234"
+
+    errors = _errors(_changed(demo_text, breakage))
+    assert 'sources.shop.tables.invoice.link: unknown table "invoices"' in errors
+    assert "purposes.payment.legitimate_interest: is required when the legal basis includes (f)" in errors
+    assert "purposes.newsletter.name: must give the text in both languages: {da: ..., en: ...}" in errors
+    assert any(e.startswith("purposes.purchase.retention_rule: 'after' must be one of") for e in errors)
+    assert "purposes.purchase.retention_rule: give the length as years, months and/or days" in errors
+    assert 'recipients.adyen.purposes: unknown purpose "payments"' in errors
+    assert "recipients.genesys.role: must be processor or controller (got 'partner')" in errors
+    assert "controller.cvr: a CVR number has 8 digits" in errors
+
+
+def test_unknown_keys_and_missing_sections_are_reported():
+    errors = _errors("controller: {name: X}\nsourcez: {}\n")
+    assert (
+        "(top).sourcez: unknown key; expected one of categories, controller, legal_holds, purposes, recipients, sources"
+        in errors
+    )
+    assert "controller.address: is required" in errors
+    assert "purposes: is required" in errors
+
+
+def test_a_yaml_syntax_error_names_the_line():
+    errors = _errors("controller:\n  name: [unclosed\n")
+    assert errors[0].startswith("line 3, column 1: not valid YAML")
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    assert _errors("- just\n- a list\n") == ["(top): the file must be a mapping with controller, purposes, sources"]
+
+
+def test_the_authority_defaults_to_datatilsynet(demo_text):
+    datamap = datamap_parse(_changed(demo_text, lambda d: d["controller"].pop("authority")))
+    assert datamap.controller["authority"]["email"] == "dt@datatilsynet.dk"
+
+
+@pytest.mark.parametrize(
+    ("rule", "event", "expected"),
+    [
+        ({"after": "account_deactivated", "months": 36}, dt.date(2024, 2, 29), dt.date(2027, 2, 28)),
+        ({"after": "account_deactivated", "months": 1}, dt.date(2025, 1, 31), dt.date(2025, 2, 28)),
+        ({"after": "last_consent_use", "years": 2}, dt.date(2025, 5, 5), dt.date(2027, 5, 5)),
+        ({"after": "end_of_financial_year", "years": 5}, dt.date(2025, 3, 1), dt.date(2030, 12, 31)),
+        ({"after": "collected", "days": 90}, dt.date(2025, 1, 1), dt.date(2025, 4, 1)),
+    ],
+)
+def test_period_rules_compute_the_end_date(rule, event, expected):
+    assert rule_date_apply(rule, event) == expected
+
+
+def test_a_financial_year_ending_in_june():
+    rule = {"after": "end_of_financial_year", "years": 5}
+    assert rule_date_apply(rule, dt.date(2025, 8, 1), year_end=(6, 30)) == dt.date(2031, 6, 30)
+    assert rule_describe(rule) == "5 years after the end of the financial year the record belongs to"
+
+
+def test_load_command_loads_a_good_file(db, capsys):
+    call_command("dsr_load_datamap", str(DEMO_MAP), "--loaded-by", "ops")
+    assert "Loaded" in capsys.readouterr().out
+    assert DataMapVersion.objects.get(active=True).loaded_by == "ops"
+
+
+def test_load_command_lists_the_errors_and_loads_nothing(db, tmp_path, demo_text, capsys):
+    broken = tmp_path / "map.yaml"
+    broken.write_text(_changed(demo_text, lambda d: d["sources"]["shop"].update(kind="oracle")), encoding="utf-8")
+    with pytest.raises(CommandError, match="nothing was loaded"):
+        call_command("dsr_load_datamap", str(broken))
+    assert "sources.shop.kind: unknown kind 'oracle'" in capsys.readouterr().err
+    assert not DataMapVersion.objects.exists()
+
+
+def test_load_command_check_only_validates(db, capsys):
+    call_command("dsr_load_datamap", str(DEMO_MAP), "--check")
+    assert "is valid: 3 source(s)" in capsys.readouterr().out
+    assert not DataMapVersion.objects.exists()
+
+
+def test_load_command_reports_a_missing_file(db, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("dsr_load_datamap", str(tmp_path / "absent.yaml"))
+
+
+def test_check_sources_command_fails_for_a_source_that_is_down(db, settings, tmp_path, demo_text, capsys):
+    settings.VAR_DIR = tmp_path  # no shop database there
+    datamap_load(text=demo_text, loaded_by="x")
+    with pytest.raises(CommandError, match="source\\(s\\) failed"):
+        call_command("dsr_check_sources", "shop", "chats")
+    assert capsys.readouterr().out.splitlines() == [
+        "shop (sql): FAILED (permanent): the SQLite database file does not exist",
+        "chats (manual): OK",
+    ]
+
+
+def test_system_check_warns_without_a_map(db):
+    assert [problem.id for problem in check_sources(None)] == ["dsr.W101"]
+
+
+def test_system_check_rejects_an_unknown_kind_in_the_active_map(db, demo_text):
+    version = datamap_load(text=demo_text, loaded_by="x")
+    snapshot = version.snapshot
+    snapshot["sources"]["shop"]["kind"] = "cobol"
+    DataMapVersion.objects.filter(pk=version.pk).update(snapshot=snapshot)
+    assert [problem.id for problem in check_sources(None)] == ["dsr.E101"]
+
+
+def test_system_check_rejects_a_configuration_that_is_no_longer_valid(db, demo_text):
+    version = datamap_load(text=demo_text, loaded_by="x")
+    snapshot = version.snapshot
+    snapshot["sources"]["shop"]["config"]["tables"]["invoice"]["erasure"]["hold"] = "gone"
+    DataMapVersion.objects.filter(pk=version.pk).update(snapshot=snapshot)
+    problems = check_sources(None)
+    assert [problem.id for problem in problems] == ["dsr.E102"]
+    assert 'sources.shop.tables.invoice.erasure.hold: unknown legal hold "gone"' in problems[0].msg
+
+
+def test_admin_shows_the_map_and_its_history_read_only(db, client, demo_text):
+    version = datamap_load(text=demo_text, loaded_by="x")
+    admin = User.objects.create_superuser("admin", "admin@example.com", "a-long-password-123")
+    client.force_login(admin)
+    page = client.get(f"/admin/dsr/datamapversion/{version.pk}/change/")
+    assert page.status_code == 200
+    assert "Madkassen Demo ApS" in page.content.decode()
+    purposes = client.get("/admin/dsr/purpose/")
+    assert "Newsletter" in purposes.content.decode()
+    assert client.get("/admin/dsr/source/").status_code == 200
+    assert client.get("/admin/dsr/purpose/add/").status_code == 403
