@@ -8,6 +8,7 @@ with an attestation and, for access, an optional file that joins the export.
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap, DataMapError
@@ -158,11 +159,11 @@ def manual_task_complete(
     """Mark ``task`` done with the owner's attestation and an optional file for the person's export."""
     attestation = attestation.strip()
     if not attestation:
-        raise ManualTaskError("Say what was done: the attestation is required.")
+        raise ManualTaskError(_("Say what was done: the attestation is required."))
     with transaction.atomic():
         task = ManualTask.objects.select_for_update().get(pk=task.pk)
         if task.status != ManualTaskStatus.OPEN:
-            raise ManualTaskError(f"The task is already {task.get_status_display().lower()}.")
+            raise ManualTaskError(_("This task is no longer open."))
         task.status = ManualTaskStatus.DONE
         task.attestation = attestation
         task.completed_at = timezone.now()
