@@ -238,6 +238,8 @@ DSR_INTAKE_RATE_PER_IP = env("DSR_INTAKE_RATE_PER_IP", default="30/hour")
 DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")
 # Code guesses and status reads per client IP.
 DSR_VERIFY_RATE_PER_IP = env("DSR_VERIFY_RATE_PER_IP", default="60/hour")
+# Key of the keyed hash (HMAC-SHA256) that erasure writes into "hash" fields; empty = derived from SECRET_KEY.
+DSR_ANONYMISE_KEY = env("DSR_ANONYMISE_KEY", default="")
 
 LOGGING = {
     "version": 1,
