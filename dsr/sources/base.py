@@ -285,7 +285,7 @@ def value_anonymised(*, method: str, where: str, key: Any, max_length: int | Non
     if method == "redact":
         value = redaction
     else:
-        secret = getattr(settings, "DSR_ANONYMISE_KEY", "") or settings.SECRET_KEY
+        secret = settings.DSR_ANONYMISE_KEY or settings.SECRET_KEY
         key_bytes = hmac.new(secret.encode(), b"dsr.sources.anonymise", hashlib.sha256).digest()
         value = "anon-" + hmac.new(key_bytes, f"{where}\x1f{key!r}".encode(), hashlib.sha256).hexdigest()
     return value[:max_length] if max_length else value
