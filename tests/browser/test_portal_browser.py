@@ -1,0 +1,210 @@
+"""A person's walk through the portal in Chromium, in Danish and English, against a live server.
+
+The Danish access request runs with a real Celery worker (emails read from its
+outbox folder); the others run the tasks inline and read django.core.mail.outbox.
+Screenshots land in test-artifacts/.
+"""
+
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from dsr.models import Request, Status
+
+EMAIL = "ida.jensen@example.com"
+
+
+def _plain(message) -> str:
+    """Return the text part of an email, whether from the outbox folder or django.core.mail."""
+    if hasattr(message, "get_body"):
+        return message.get_body(preferencelist=("plain",)).get_content()
+    return message.body
+
+
+def _link(text: str, kind: str) -> str:
+    return re.search(rf"https?://\S+/{kind}/\S+/", text).group(0)
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("//", 1)[1].split("/", 1)[1]
+
+
+def _code(text: str) -> str:
+    return re.search(r"^\s+(\d{6})\s*$", text, re.M).group(1)
+
+
+def _emails_about(subject_start: str):
+    return [m for m in mail.outbox if m.subject.startswith(subject_start)]
+
+
+def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_status_page(
+    page: Page, live_server, celery_worker_process, screenshot, wait_until
+):
+    page.goto(live_server.url + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "da")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dine rettigheder over dine personoplysninger")
+    screenshot(page, "start-da")
+
+    page.get_by_role("link", name=re.compile("Se de oplysninger, I har om mig")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Se de oplysninger, vi har om dig")
+    page.get_by_label("E-mailadresse").fill(EMAIL)
+    page.get_by_label("Navn").fill("Ida Jensen")
+    page.get_by_label("Er der noget, vi skal vide?").fill("Især mine ordrer fra 2025.")
+    screenshot(page, "form-da")
+    page.get_by_role("button", name="Send anmodning").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tjek din e-mail")
+    screenshot(page, "check-email-da")
+    request = Request.objects.get()
+    assert request.language == "da"
+    assert request.email not in page.url
+
+    verification = wait_until(
+        lambda: [m for m in celery_worker_process.outbox() if "Bekræft din anmodning" in m["Subject"]],
+        timeout=60,
+        what="the verification email from the worker",
+    )[0]
+    link = _link(_plain(verification), "verify/link")
+    page.goto(live_server.url + _path(link))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bekræft din anmodning")
+    screenshot(page, "confirm-link-da")
+    request.refresh_from_db()
+    assert request.status == Status.PENDING_VERIFICATION  # opening the link alone confirms nothing
+
+    page.get_by_role("button", name="Bekræft").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    expect(page.get_by_test_id("progress")).to_contain_text("Vi samler en kopi af dine oplysninger")
+    expect(page.get_by_test_id("download")).to_contain_text("Din kopi er ikke klar endnu")
+    screenshot(page, "status-da")
+    request.refresh_from_db()
+    assert request.status == Status.IN_PROGRESS
+
+    receipt = wait_until(
+        lambda: [m for m in celery_worker_process.outbox() if "Vi har modtaget din anmodning" in m["Subject"]],
+        timeout=60,
+        what="the receipt from the worker",
+    )[0]
+    status_link = _link(_plain(receipt), "status")
+    # The emailed status link works in a fresh browser and lands on a URL without the secret.
+    other = page.context.browser.new_context(locale="da-DK")
+    other_page = other.new_page()
+    other_page.goto(live_server.url + _path(status_link))
+    expect(other_page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    assert other_page.url == f"{live_server.url}/status/{request.reference}/"
+    other.close()
+
+
+def test_english_marketing_objection_is_confirmed_in_one_step(page: Page, live_server, screenshot):
+    page.goto(live_server.url + "/")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("link", name=re.compile("Object to how my data is used")).click()
+    page.get_by_label("Direct marketing").check()
+    page.get_by_label("Email address").fill(EMAIL)
+    screenshot(page, "objection-form-en")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+
+    verification = _emails_about("Confirm your request")[0]
+    page.goto(live_server.url + _path(_link(verification.body, "verify/link")))
+    expect(page.get_by_text("Objection (Art. 21)")).to_be_visible()
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your request")
+    expect(page.get_by_text("In progress", exact=True)).to_be_visible()
+    screenshot(page, "objection-status-en")
+    request = Request.objects.get()
+    assert request.language == "en"
+    assert request.details == {"scope": "direct_marketing"}
+    assert _emails_about("We have received your request")
+
+
+def test_rectification_with_a_validation_error_fixed_by_the_user(page: Page, live_server, screenshot):
+    page.goto(live_server.url + "/request/rectification/")
+    page.locator("#id_field_0").fill("Adresse")
+    page.locator("#id_email").fill("ida.jensen@example")
+    page.get_by_role("button", name="Send anmodning").click()
+
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("Ret venligst følgende")
+    expect(page.locator("#id_correct_0")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_field_0")).to_have_value("Adresse")  # nothing typed is lost
+    screenshot(page, "rectification-errors-da")
+    assert Request.objects.count() == 0
+
+    summary.get_by_role("link", name="Hvad det skal være").click()
+    expect(page.locator("#id_correct_0")).to_be_focused()
+    page.locator("#id_correct_0").fill("Østergade 2, 8000 Aarhus C")
+    page.locator("#id_email").fill(EMAIL)
+    page.get_by_role("button", name="Send anmodning").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tjek din e-mail")
+
+    code = _code(_emails_about("Bekræft din anmodning")[0].body)
+    page.get_by_label("Kode fra e-mailen").fill(code)
+    page.get_by_role("button", name="Bekræft", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    screenshot(page, "rectification-status-da")
+    assert Request.objects.get().details["corrections"][0]["correct"] == "Østergade 2, 8000 Aarhus C"
+
+
+def test_keyboard_only_submission(page: Page, live_server, screenshot):
+    page.goto(live_server.url + "/request/access/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Gå til indholdet")).to_be_focused()
+    screenshot(page, "keyboard-skip-link")
+    page.keyboard.press("Enter")
+
+    visited = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()")
+        visited.append(focused)
+        if focused == "id_email":
+            break
+    assert visited[-1] == "id_email", visited
+    assert "id_website" not in visited  # the honeypot is out of the tab order
+    page.keyboard.type(EMAIL)
+    screenshot(page, "keyboard-email-focused")
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tjek din e-mail")
+    page.keyboard.press("Tab")
+    code = _code(_emails_about("Bekræft din anmodning")[0].body)
+    page.locator("#id_code").focus()
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    assert Request.objects.get().status == Status.IN_PROGRESS
+
+
+def test_the_portal_works_without_javascript(new_context, live_server, screenshot):
+    context = new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/request/consent_withdrawal/")
+    page.get_by_label("Alle de samtykker, jeg har givet").check()
+    page.get_by_label("E-mailadresse").fill(EMAIL)
+    page.get_by_role("button", name="Send anmodning").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tjek din e-mail")
+    page.get_by_label("Kode fra e-mailen").fill(_code(_emails_about("Bekræft din anmodning")[0].body))
+    page.get_by_role("button", name="Bekræft", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    screenshot(page, "status-no-js-da")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your request")
+    screenshot(page, "status-no-js-en")
+
+
+@pytest.mark.parametrize("width", [390])
+def test_status_page_on_a_phone(page: Page, live_server, screenshot, width):
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(live_server.url + "/request/erasure/")
+    page.get_by_label("E-mailadresse").fill(EMAIL)
+    page.get_by_role("button", name="Send anmodning").click()
+    page.get_by_label("Kode fra e-mailen").fill(_code(_emails_about("Bekræft din anmodning")[0].body))
+    page.get_by_role("button", name="Bekræft", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    screenshot(page, "status-phone-da")
