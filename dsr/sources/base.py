@@ -184,6 +184,7 @@ class ChangeResult:
     not_applicable: list[str] = field(default_factory=list)
     complete: bool = True
     reference: str = ""
+    extra: dict = field(default_factory=dict)
 
     @property
     def rows(self) -> int:

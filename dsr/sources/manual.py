@@ -5,6 +5,8 @@ whom. The worker stores the task (ManualTask); the owner completes it later
 with an attestation and, for access, an optional file that joins the export.
 """
 
+from collections.abc import Iterator
+
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -97,7 +99,7 @@ class ManualConnector(Connector):
     def test_connection(self) -> None:
         """A manual source has nothing to connect to; its configuration was checked when loaded."""
 
-    def records(self, identifiers: Identifiers, *, reference: str = "") -> list[Record]:
+    def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
         # Data in this system is collected by a person: the worker creates a task from task_spec("access").
         raise self.error("data in this source is collected by hand; create a manual task from task_spec('access')")
 
@@ -116,7 +118,7 @@ class ManualConnector(Connector):
 
     def _pending(self, operation: str) -> ChangeResult:
         return ChangeResult(
-            source=self.key, operation=operation, complete=False, reference=self.task_spec(operation)["owner"]
+            source=self.key, operation=operation, complete=False, extra={"task": self.task_spec(operation)}
         )
 
     def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:

@@ -290,6 +290,7 @@ class SqlConnector(Connector):
         transient_markers = ("connection refused", "timeout", "timed out", "could not connect", "database is locked")
         transient_markers += ("server closed", "terminating connection", "too many connections", "deadlock")
         permanent_markers = ("authentication failed", "does not exist", "no such", "permission denied", "password")
+        permanent_markers += ("read-only", "readonly")
         if isinstance(exc, sa.exc.NoSuchTableError):
             return self.error(f"{doing}: table {detail} does not exist")
         transient = isinstance(exc, sa.exc.OperationalError | sa.exc.DisconnectionError | sa.exc.TimeoutError)

@@ -49,6 +49,13 @@ def chats() -> ManualConnector:
 
 
 @pytest.fixture
+def chats_with_restriction() -> ManualConnector:
+    instructions = {**CHAT_SOURCE["instructions"], "restriction": {"da": "Markér", "en": "Mark as restricted"}}
+    datamap = map_build({"chats": {**CHAT_SOURCE, "instructions": instructions}})
+    return ManualConnector(datamap.sources["chats"], datamap)
+
+
+@pytest.fixture
 def staff_user(db) -> User:
     return User.objects.create_user("agent", password="a-long-password-123", is_staff=True)
 
@@ -57,6 +64,13 @@ def test_capabilities_follow_the_instructions_given(chats):
     assert chats.capabilities() == {ACCESS, ERASURE, ASYNC}
     with pytest.raises(SourceUnsupported):
         chats.rectify({"email": {"a@example.com"}}, [{"field": "name", "correct": "x"}])
+
+
+def test_a_restriction_is_handed_to_the_owner(chats_with_restriction):
+    result = chats_with_restriction.restrict({"email": {"a@example.com"}}, restricted=True)
+    assert result.complete is False
+    assert result.extra["task"]["operation"] == "restriction"
+    assert result.extra["task"]["owner"] == "Customer service team lead"
 
 
 def test_erasure_plan_is_a_task_for_the_owner_and_creates_nothing(chats, db):

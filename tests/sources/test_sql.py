@@ -202,6 +202,16 @@ def test_consent_withdrawal_marks_only_the_named_consents_once(loyalty_url):
     assert _scalar(loyalty_url, "SELECT count(*) FROM consent WHERE withdrawn_at IS NOT NULL") == 1
 
 
+def test_reads_run_in_a_read_only_transaction(loyalty_url):
+    connector = loyalty_connector(loyalty_url)
+    with pytest.raises(SourcePermanentError, match="read"), connector._connect("probe", read_only=True) as conn:
+        conn.exec_driver_sql("DELETE FROM points")
+    assert _scalar(loyalty_url, "SELECT count(*) FROM points") == 4
+    # The connection goes back to the pool writable: erasure still works.
+    plan = connector.erasure_plan({"email": {"mette@example.dk"}})
+    assert sum(t.changed for t in connector.erasure_execute(plan).tables) == 7
+
+
 def test_rectification_of_a_name(loyalty_url):
     connector = loyalty_connector(loyalty_url)
     result = connector.rectify({"email": {"mette@example.dk"}}, [{"field": "name", "correct": "Mette Juhl"}])
