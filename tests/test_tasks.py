@@ -1,0 +1,108 @@
+"""Sending recorded messages: retries for the mail server's trouble, a clear record for the rest."""
+
+import smtplib
+
+import pytest
+from django.core import mail
+
+from dsr import workflow
+from dsr.audit import Actor
+from dsr.models import Message, MessageStatus, Right
+from dsr.tasks import message_send, messages_requeue_stuck
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queued():
+    """A request whose verification message is recorded but not yet sent (no after-commit run)."""
+    request = workflow.request_submit(right=Right.ACCESS, email="kunde@example.dk", actor=Actor.subject()).request
+    return request.messages.get(kind="verification")
+
+
+class FlakyBackend:
+    """An email backend whose server hangs up a set number of times."""
+
+    failures = 0
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        if FlakyBackend.failures > 0:
+            FlakyBackend.failures -= 1
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        mail.outbox.extend(messages)
+        return len(messages)
+
+
+@pytest.fixture
+def retries_run_inline():
+    """Let eager retries re-run the task instead of raising Retry to the test."""
+    from config.celery import app
+
+    previous = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    yield
+    app.conf.task_eager_propagates = previous
+
+
+def test_a_sent_message_is_recorded_and_its_secrets_cleared(queued):
+    message_send.delay(queued.pk)
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.SENT
+    assert queued.sent_at is not None
+    assert queued.subject
+    assert queued.sealed_context == ""
+    assert queued.attempts == 1
+    assert len(mail.outbox) == 1
+
+
+def test_sending_again_does_not_send_twice(queued):
+    message_send.delay(queued.pk)
+    message_send.delay(queued.pk)
+    assert len(mail.outbox) == 1
+
+
+def test_a_transient_smtp_error_is_retried_until_it_goes_through(queued, settings, retries_run_inline):
+    settings.EMAIL_BACKEND = "tests.test_tasks.FlakyBackend"
+    FlakyBackend.failures = 2
+    message_send.apply(args=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.SENT
+    assert queued.attempts == 3
+
+
+def test_a_mail_server_that_stays_down_fails_the_message_for_the_timeline(queued, settings, retries_run_inline):
+    settings.EMAIL_BACKEND = "tests.test_tasks.FlakyBackend"
+    FlakyBackend.failures = 100
+    message_send.apply(args=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.last_error == "SMTPServerDisconnected"
+    assert "kunde@example.dk" not in queued.last_error
+
+
+def test_a_message_whose_template_is_missing_fails_without_retrying(queued):
+    Message.objects.filter(pk=queued.pk).update(kind="no_such_template")
+    message_send.apply(args=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.attempts == 1
+    assert queued.last_error == "TemplateDoesNotExist"
+
+
+def test_a_message_for_a_vanished_row_is_ignored():
+    message_send.apply(args=[987654])  # no exception, nothing sent
+    assert not mail.outbox
+
+
+def test_messages_whose_go_signal_was_lost_are_requeued(queued, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Message.objects.filter(pk=queued.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    assert messages_requeue_stuck() == 1
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.SENT
