@@ -5,14 +5,25 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
+from django.conf import settings
 
 from dsr.sources.sql import engines_dispose
 from tests.sources.maps import CHINOOK_DIR
 
-POSTGRES_URL = os.environ.get("DSR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+ON_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_url() -> str:
+    """Return a libpq URL of the server that hosts the throwaway databases: the suite's own, else a local one."""
+    db = settings.DATABASES["default"]
+    if "postgresql" in db["ENGINE"]:
+        credentials = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+        return f"postgresql://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"
+    return os.environ.get("DSR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture
@@ -25,22 +36,23 @@ def chinook_sqlite(tmp_path: Path) -> Path:
     engines_dispose()
 
 
-def _postgres_admin() -> psycopg.Connection:
+def _postgres_admin(url: str) -> psycopg.Connection:
     try:
-        return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+        return psycopg.connect(url, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
+        if ON_CI:
             raise
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
 
 
 @pytest.fixture
 def postgres_database():
     """Create a throwaway PostgreSQL database and return its SQLAlchemy URL; drop it afterwards."""
-    admin = _postgres_admin()
+    url = _postgres_url()
+    admin = _postgres_admin(url)
     name = f"dsr_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_URL.rsplit("/", 1)[0]
+    base = url.rsplit("/", 1)[0]
     try:
         yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}", f"{base}/{name}"
     finally:
