@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- dsr ----------------------------------------------------------------------
 
+# Serve the demo ad partner (an OpenGDPR processor) under /demo/processor/. Never in production.
+DSR_DEMO = env.bool("DSR_DEMO", default=DEBUG)
 # The controller's name until a data map is loaded (the map's controller wins).
 DSR_CONTROLLER_NAME = env("DSR_CONTROLLER_NAME", default="The data controller")
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -19,3 +20,7 @@ urlpatterns = [
 # Public error pages in the visitor's language (an oversized or unreadable form gets a 400).
 handler400 = "dsr.views.public.bad_request"
 handler404 = "dsr.views.public.page_not_found"
+
+if settings.DSR_DEMO:
+    # A stand-in for an ad partner's API, so the demo's http source has a far side.
+    urlpatterns.insert(0, path("demo/processor/", include("dsr.demo.urls")))

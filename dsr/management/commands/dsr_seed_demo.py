@@ -1,6 +1,8 @@
 """Seed the local demo: the demo company and its data map, a staff login, and requests in several states."""
 
 import secrets
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,9 +30,12 @@ class Command(BaseCommand):
         from dsr.demo.seed import demo_company_seed
 
         summary = demo_company_seed(customers=customers)
-        self.stdout.write(f"Demo company: {summary}")
+        self.stdout.write(
+            f"Demo company: {summary['customers']} customers in {summary['shop_path']}; data map version "
+            f"{summary['datamap_version']} with sources {', '.join(summary['sources'])}"
+        )
         user, password = self._staff_user()
-        created = self._requests(user)
+        created = self._requests(user, self._shop_emails(summary["shop_path"]))
         self.stdout.write(f"Demo requests: {created} created" if created else "Demo requests: already there")
         self.stdout.write(self.style.SUCCESS(f"Staff login: {user.username} / {password}"))
 
@@ -49,7 +54,12 @@ class Command(BaseCommand):
         credentials.chmod(0o600)
         return user, password
 
-    def _requests(self, user) -> int:
+    def _shop_emails(self, shop_path: str) -> list[str]:
+        """Return a few customers' addresses from the demo shop, so the demo requests find their data."""
+        with closing(sqlite3.connect(shop_path)) as conn:
+            return [row[0] for row in conn.execute("SELECT email FROM customer ORDER BY id LIMIT 8")]
+
+    def _requests(self, user, emails: list[str]) -> int:
         if Request.objects.exists():
             return 0
         staff = Actor.staff(user)
@@ -69,33 +79,33 @@ class Command(BaseCommand):
                 request=result.request, method=VerificationMethod.STAFF_CHECK, actor=staff
             )
 
-        workflow.request_submit(right=Right.ACCESS, email="mette.jensen@example.dk", actor=Actor.subject())
-        entered(Right.ERASURE, "lars.nielsen@example.dk", 3)
-        entered(Right.ACCESS, "sofie.hansen@example.dk", 22, channel=Channel.LETTER)
+        workflow.request_submit(right=Right.ACCESS, email=emails[0], actor=Actor.subject())
+        entered(Right.ERASURE, emails[1], 3)
+        entered(Right.ACCESS, emails[2], 22, channel=Channel.LETTER)
         entered(
             Right.RECTIFICATION,
-            "peter.larsen@example.dk",
+            emails[3],
             27,
             language="en",
             corrections=[{"field": "address", "current": "Vesterbrogade 1", "correct": "Vesterbrogade 10"}],
         )
-        extended = entered(Right.PORTABILITY, "anna.pedersen@example.dk", 40, channel=Channel.PHONE)
+        extended = entered(Right.PORTABILITY, emails[4], 40, channel=Channel.PHONE)
         workflow.request_extend(
             request=extended,
             actor=staff,
             today=(now - timedelta(days=30)).date(),
             reasons="The request covers eleven years of orders across three systems.",
         )
-        waiting = entered(Right.RESTRICTION, "jonas.christensen@example.dk", 8, ground="accuracy_contested")
+        waiting = entered(Right.RESTRICTION, emails[5], 8, ground="accuracy_contested")
         workflow.request_suspend(
             request=waiting,
             reason=SuspensionReason.CLARIFICATION,
             actor=staff,
             note="Which address do you contest: delivery or billing?",
         )
-        done = entered(Right.OBJECTION, "ida.andersen@example.dk", 12, language="en", scope="direct_marketing")
+        done = entered(Right.OBJECTION, emails[6], 12, language="en", scope="direct_marketing")
         workflow.request_complete(request=done, actor=staff)
-        refused = entered(Right.ACCESS, "mikkel.rasmussen@example.dk", 15)
+        refused = entered(Right.ACCESS, emails[7], 15)
         workflow.request_refuse(
             request=refused,
             ground=RefusalGround.EXCESSIVE,
