@@ -174,6 +174,13 @@ def test_load_command_loads_a_good_file(db, capsys):
     assert DataMapVersion.objects.get(active=True).loaded_by == "ops"
 
 
+def test_load_command_says_when_the_file_is_already_active(db, capsys):
+    call_command("dsr_load_datamap", str(DEMO_MAP))
+    call_command("dsr_load_datamap", str(DEMO_MAP))
+    assert "is already the active data map" in capsys.readouterr().out
+    assert DataMapVersion.objects.count() == 1
+
+
 def test_load_command_lists_the_errors_and_loads_nothing(db, tmp_path, demo_text, capsys):
     broken = tmp_path / "map.yaml"
     broken.write_text(_changed(demo_text, lambda d: d["sources"]["shop"].update(kind="oracle")), encoding="utf-8")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dsr.datamap import DataMapInvalid, datamap_load, datamap_parse
+from dsr.datamap import DataMapInvalid, datamap_load, datamap_parse, datamap_version_active
 
 
 class Command(BaseCommand):
@@ -25,6 +25,7 @@ class Command(BaseCommand):
             if check:
                 datamap = datamap_parse(text)
             else:
+                previous = datamap_version_active()
                 version = datamap_load(text=text, loaded_by=loaded_by or getpass.getuser(), source_path=str(file))
         except DataMapInvalid as exc:
             for error in exc.errors:
@@ -32,6 +33,9 @@ class Command(BaseCommand):
             raise CommandError(f"{len(exc.errors)} error(s); nothing was loaded.") from None
         if check:
             self.stdout.write(f"{file} is valid: {len(datamap.sources)} source(s), {len(datamap.purposes)} purpose(s).")
+            return
+        if previous is not None and previous.pk == version.pk:
+            self.stdout.write(f"{file} is already the active data map (sha256 {version.sha256[:12]}); nothing changed.")
             return
         self.stdout.write(
             self.style.SUCCESS(
