@@ -1,7 +1,7 @@
 """Celery tasks: thin interfaces that load by id, call a service and own the retry policy.
 
 Every task is idempotent: the database says what is already done, the broker
-only says "go". See docs/decisions/0006-retries.md.
+only says "go". See docs/decisions/0007-retries.md.
 """
 
 import logging

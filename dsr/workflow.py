@@ -4,7 +4,7 @@ Every service runs in one transaction, locks the request row, checks the
 transition table, saves only the fields it changes, writes an audit event and
 schedules emails after commit. A forbidden transition raises TransitionError
 and changes nothing. See docs/decisions/0002-deadlines.md and
-docs/decisions/0005-request-lifecycle.md.
+docs/decisions/0006-request-lifecycle.md.
 """
 
 import base64

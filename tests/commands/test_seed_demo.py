@@ -1,0 +1,47 @@
+"""`dsr_seed_demo`: the demo company, a staff login and requests in several states; safe to run again."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from dsr.models import Request, Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    return tmp_path
+
+
+def test_seeding_refuses_to_run_with_debug_off(settings, var_dir):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("dsr_seed_demo")
+    assert not Request.objects.exists()
+
+
+def test_seeding_creates_a_login_and_requests_in_several_states_and_can_run_again(var_dir, capsys, django_user_model):
+    call_command("dsr_seed_demo", force=True, customers=40)
+    first = capsys.readouterr().out
+    statuses = set(Request.objects.values_list("status", flat=True))
+    assert {
+        Status.PENDING_VERIFICATION,
+        Status.IN_PROGRESS,
+        Status.AWAITING_SUBJECT,
+        Status.COMPLETED,
+        Status.REFUSED,
+    } <= statuses
+    assert Request.objects.filter(extended_due_date__isnull=False).exists()
+    password = (var_dir / "demo-login.txt").read_text().strip()
+    assert f"privacy / {password}" in first
+    user = django_user_model.objects.get(username="privacy")
+    assert user.is_staff
+    assert user.check_password(password)
+
+    count = Request.objects.count()
+    call_command("dsr_seed_demo", force=True, customers=40)
+    again = capsys.readouterr().out
+    assert Request.objects.count() == count
+    assert f"privacy / {password}" in again
