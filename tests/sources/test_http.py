@@ -62,7 +62,8 @@ class Processor:
             request_id = path.rsplit("/", 1)[1]
             if request_id not in self.requests:
                 return 404, b"{}"
-            status = {"subject_request_id": request_id, "request_status": "completed"}
+            state = "pending" if self.mode == "pending" else "completed"
+            status = {"subject_request_id": request_id, "request_status": state}
             if self.requests[request_id]["type"] == "access":
                 status["results_url"] = f"{self.url}/results/{request_id}"
             return 200, json.dumps(status).encode()
@@ -157,6 +158,15 @@ def test_erasure_is_submitted_once_and_reported_complete(processor):
     assert second.complete
     assert second.tables[0].changed == 0
     assert EMAIL_SHA256 not in processor.audience
+    assert sum(1 for call in processor.calls if call[0] == "POST") == 1
+
+
+@pytest.mark.parametrize("processor", ["pending"], indirect=True)
+def test_access_still_pending_at_the_processor_is_worth_retrying_without_resubmitting(processor):
+    connector = connector_for(processor.url)
+    for _ in range(2):
+        with pytest.raises(SourceTransientError, match="not finished"):
+            list(connector.records({"email": {EMAIL}}, reference="R-9"))
     assert sum(1 for call in processor.calls if call[0] == "POST") == 1
 
 

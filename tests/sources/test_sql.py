@@ -1,6 +1,8 @@
 """The sql connector on databases shaped unlike Chinook: composite keys, deletion, restriction, consent, errors."""
 
 import socket
+import sqlite3
+import tracemalloc
 
 import pytest
 import sqlalchemy as sa
@@ -81,7 +83,7 @@ LOYALTY_TABLES = {
 }
 
 
-def loyalty_connector(url: str, tables: dict | None = None) -> SqlConnector:
+def loyalty_connector(url: str, tables: dict | None = None, **config) -> SqlConnector:
     datamap = map_build(
         {
             "loyalty": {
@@ -91,6 +93,7 @@ def loyalty_connector(url: str, tables: dict | None = None) -> SqlConnector:
                 "origin": {"da": "Fra medlemmet", "en": "From the member"},
                 "url": url,
                 "tables": tables or LOYALTY_TABLES,
+                **config,
             }
         }
     )
@@ -331,3 +334,35 @@ def test_invalid_table_configuration_is_rejected_with_its_path(change, expected)
     with pytest.raises(DataMapInvalid) as caught:
         loyalty_connector("sqlite:///x.sqlite3", tables)
     assert any(str(error).startswith(expected) for error in caught.value.errors), caught.value.errors
+
+
+def _peak_reading(connector: SqlConnector) -> tuple[int, int]:
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in connector.records({"email": {"a@example.dk"}}))
+        return count, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_records_are_streamed_not_loaded_whole(tmp_path):
+    path = tmp_path / "events.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE person (id INTEGER PRIMARY KEY, email TEXT)")
+        conn.execute(
+            "CREATE TABLE event (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES person (id), payload TEXT)"
+        )
+        conn.execute("INSERT INTO person VALUES (1, 'a@example.dk')")
+        conn.executemany("INSERT INTO event (person_id, payload) VALUES (1, ?)", [("x" * 200,)] * 20000)
+    tables = {
+        "person": {"identifiers": {"email": "email"}, "erasure": {"strategy": "delete"}},
+        "event": {"link": {"table": "person", "columns": {"person_id": "id"}}, "erasure": {"strategy": "delete"}},
+    }
+    streamed = loyalty_connector(f"sqlite:///{path}", tables, batch_size=200)
+    whole = loyalty_connector(f"sqlite:///{path}", tables, batch_size=100000)
+
+    count, streamed_peak = _peak_reading(streamed)
+    _, whole_peak = _peak_reading(whole)
+
+    assert count == 20001
+    assert streamed_peak < 2_000_000 < whole_peak
