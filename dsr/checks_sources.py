@@ -1,10 +1,10 @@
-"""System checks for the data map's sources (ids dsr.E101-E199, dsr.W101-W199).
+"""System checks for the data map's sources (ids dsr.E101-E199, dsr.I101-I199).
 
 The map was validated when it was loaded, but code changes since then can make
 it wrong (a connector kind removed, a Django model renamed): start-up says so.
 """
 
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Info, register
 from django.db import DatabaseError
 
 from dsr.datamap.schema import DataMap
@@ -18,8 +18,8 @@ def _active_map() -> DataMap | None:
 
 
 @register()
-def check_sources(app_configs, **kwargs) -> list[Error | Warning]:
-    """dsr.E101 unknown connector kind, dsr.E102 invalid source configuration, dsr.W101 no data map loaded."""
+def check_sources(app_configs, **kwargs) -> list[Error | Info]:
+    """dsr.E101 unknown connector kind, dsr.E102 invalid source configuration, dsr.I101 no data map loaded."""
     try:
         datamap = _active_map()
     except DatabaseError:
@@ -27,13 +27,14 @@ def check_sources(app_configs, **kwargs) -> list[Error | Warning]:
         return []
     if datamap is None:
         return [
-            Warning(
+            # Information, not a warning: a fresh deployment is migrated before its map is loaded.
+            Info(
                 "No data map has been loaded: requests cannot reach any source.",
                 hint="Load one with `python manage.py dsr_load_datamap FILE` (see docs/datamap.md).",
-                id="dsr.W101",
+                id="dsr.I101",
             )
         ]
-    problems: list[Error | Warning] = []
+    problems: list[Error | Info] = []
     for key, source in datamap.sources.items():
         cls = connector_class(source["kind"])
         if cls is None:

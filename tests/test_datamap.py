@@ -212,8 +212,8 @@ def test_check_sources_command_fails_for_a_source_that_is_down(db, settings, tmp
     ]
 
 
-def test_system_check_warns_without_a_map(db):
-    assert [problem.id for problem in check_sources(None)] == ["dsr.W101"]
+def test_system_check_tells_when_no_map_is_loaded(db):
+    assert [problem.id for problem in check_sources(None)] == ["dsr.I101"]
 
 
 def test_system_check_rejects_an_unknown_kind_in_the_active_map(db, demo_text):
