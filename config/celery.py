@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.requests_remind_staff",
         "schedule": crontab(hour=8, minute=0),
     },
+    "purge-closed-requests": {
+        "task": "dsr.tasks.requests_purge_closed",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "requeue-stuck-messages": {
         "task": "dsr.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/10"),

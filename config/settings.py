@@ -233,6 +233,8 @@ DSR_VERIFICATION_MAX_ATTEMPTS = env.int("DSR_VERIFICATION_MAX_ATTEMPTS", default
 DSR_VERIFICATION_RESEND_INTERVAL_SECONDS = env.int("DSR_VERIFICATION_RESEND_INTERVAL_SECONDS", default=60)
 DSR_VERIFICATION_MAX_SENDS = env.int("DSR_VERIFICATION_MAX_SENDS", default=5)
 DSR_UNVERIFIED_EXPIRY_DAYS = env.int("DSR_UNVERIFIED_EXPIRY_DAYS", default=14)
+# Closed requests keep the requester's details this long, then only the evidence remains.
+DSR_RECORD_RETENTION_DAYS = env.int("DSR_RECORD_RETENTION_DAYS", default=3 * 365)
 # Staff reminders: this many days before the due date, and again when overdue.
 DSR_REMINDER_DAYS_BEFORE = env.int("DSR_REMINDER_DAYS_BEFORE", default=5)
 # Public intake rate limits (per client IP / per email address), "count/period".

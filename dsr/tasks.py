@@ -89,6 +89,12 @@ def requests_remind_staff() -> int:
 
 
 @shared_task(acks_late=True)
+def requests_purge_closed() -> int:
+    """Erase requesters' details from requests closed longer than the retention period."""
+    return workflow.requests_purge_closed()
+
+
+@shared_task(acks_late=True)
 def messages_requeue_stuck() -> int:
     """Hand queued messages whose "go" signal was lost (a broker restart) back to the workers."""
     cutoff = timezone.now() - timedelta(minutes=10)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from dsr import deadlines, emails
 from dsr.audit import Actor, audit_record
 from dsr.models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     Channel,
     IdentityLevel,
@@ -579,3 +580,55 @@ def requests_remind_staff(*, today: date | None = None) -> int:
             data={"count": len(due), "overdue": sum(1 for r in due if r.effective_due_date < today)},
         )
     return len(due)
+
+
+def request_purge(*, request: Request, actor: Actor) -> Request:
+    """Erase the requester's details from a closed request; keep dates, outcome and the audit trail."""
+    with transaction.atomic():
+        request = _lock(request)
+        if request.status not in CLOSED_STATUSES:
+            raise TransitionError(
+                _("Request %(reference)s is still open; only closed requests are purged.")
+                % {"reference": request.reference}
+            )
+        if request.purged_at is not None:
+            return request
+        request.email = ""
+        request.name = ""
+        request.phone = ""
+        request.customer_number = ""
+        request.details = {}
+        # Free text written about the person may hold personal data; the grounds stay.
+        request.outcome_reasons = ""
+        request.extension_reasons = ""
+        request.purged_at = _now()
+        request.save(
+            update_fields=[
+                "email",
+                "name",
+                "phone",
+                "customer_number",
+                "details",
+                "outcome_reasons",
+                "extension_reasons",
+                "purged_at",
+                "updated_at",
+            ]
+        )
+        request.suspensions.update(note="")
+        request.challenges.all().delete()
+        audit_record(actor=actor, action="request.purged", request=request, data={"status": request.status})
+    return request
+
+
+def requests_purge_closed(*, now: datetime | None = None) -> int:
+    """Purge every request closed longer than DSR_RECORD_RETENTION_DAYS ago; return how many."""
+    cutoff = (now or _now()) - timedelta(days=settings.DSR_RECORD_RETENTION_DAYS)
+    ids = list(
+        Request.objects.filter(status__in=CLOSED_STATUSES, closed_at__lt=cutoff, purged_at__isnull=True).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    for pk in ids:
+        request_purge(request=Request(pk=pk), actor=Actor.system())
+    return len(ids)

@@ -370,3 +370,32 @@ def test_status_token_opens_only_its_own_request_and_reissue_kills_old_links(fil
     request.refresh_from_db()
     assert workflow.request_by_status_token(reference=request.reference, token=token) is None
     assert request.messages.filter(kind="status_link").exists()
+
+
+# --- Retention -------------------------------------------------------------------------
+
+
+def test_closed_requests_lose_personal_details_after_the_retention_period(in_progress, staff, settings):
+    settings.DSR_RECORD_RETENTION_DAYS = 365
+    with time_machine.travel(datetime(2024, 3, 5, 10, 0, tzinfo=CPH)):
+        old = in_progress(email="old@example.dk", name="Gammel Kunde", phone="+45 11223344")
+        workflow.request_refuse(request=old, ground="excessive", reasons="Gammel Kunde asked 5 times.", actor=staff)
+    with time_machine.travel(datetime(2025, 1, 5, 10, 0, tzinfo=CPH)):
+        recent = in_progress(email="recent@example.dk")
+        workflow.request_complete(request=recent, actor=staff)
+        still_open = in_progress(email="open@example.dk")
+    with time_machine.travel(datetime(2025, 3, 6, 10, 0, tzinfo=CPH)):
+        assert workflow.requests_purge_closed() == 1
+        assert workflow.requests_purge_closed() == 0
+    old.refresh_from_db()
+    assert (old.email, old.name, old.phone, old.outcome_reasons) == ("", "", "", "")
+    assert old.purged_at is not None
+    assert old.status == Status.REFUSED
+    assert old.refusal_ground == "excessive"
+    assert AuditEvent.objects.filter(request=old, action="request.purged").exists()
+    recent.refresh_from_db()
+    still_open.refresh_from_db()
+    assert recent.email == "recent@example.dk"
+    assert still_open.email == "open@example.dk"
+    with pytest.raises(TransitionError, match="still open"):
+        workflow.request_purge(request=still_open, actor=staff)

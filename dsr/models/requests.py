@@ -140,6 +140,10 @@ class Request(models.Model):
     outcome_reasons = models.TextField(blank=True)
     refusal_ground = models.CharField(max_length=32, choices=RefusalGround.choices, blank=True)
 
+    # When the requester's details were erased after the retention period; the
+    # evidence (dates, outcome, audit trail) stays.
+    purged_at = models.DateTimeField(null=True, blank=True)
+
     # Who on the privacy team handles it.
     assignee = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests"
@@ -156,6 +160,7 @@ class Request(models.Model):
             models.Index(fields=["status", "due_date"], name="dsr_request_queue_idx"),
             models.Index(fields=["email"], name="dsr_request_email_idx"),
             models.Index(fields=["received_at"], name="dsr_request_received_idx"),
+            models.Index(fields=["closed_at"], name="dsr_request_closed_idx"),
         ]
 
     def __str__(self) -> str:
