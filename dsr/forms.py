@@ -43,20 +43,20 @@ class RequestForm(forms.Form):
         label=_("Name"),
         max_length=200,
         required=False,
-        help_text=_("Optional. Helps us find you if we hold your data under another address."),
+        help_text=_("Helps us find you if we hold your data under another address."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     customer_number = forms.CharField(
         label=_("Customer number"),
         max_length=64,
         required=False,
-        help_text=_("Optional. You find it on your order confirmations and invoices."),
+        help_text=_("You find it on your order confirmations and invoices."),
     )
     phone = forms.CharField(
         label=_("Phone number"),
         max_length=40,
         required=False,
-        help_text=_("Optional. Only if we might hold your data under this number."),
+        help_text=_("Only if we might hold your data under this number."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     # Honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling robots.
@@ -129,19 +129,17 @@ def _description_field(help_text) -> forms.CharField:
 
 class AccessForm(RequestForm):
     right = Right.ACCESS
-    description = _description_field(
-        _("Optional. For example a period or a part of our service you are most interested in.")
-    )
+    description = _description_field(_("For example a period or a part of our service you are most interested in."))
 
 
 class PortabilityForm(RequestForm):
     right = Right.PORTABILITY
-    description = _description_field(_("Optional. For example which data you want to take with you."))
+    description = _description_field(_("For example which data you want to take with you."))
 
 
 class ErasureForm(RequestForm):
     right = Right.ERASURE
-    description = _description_field(_("Optional. For example if you only want some of your data erased."))
+    description = _description_field(_("For example if you only want some of your data erased."))
 
 
 class RectificationForm(RequestForm):
@@ -152,7 +150,7 @@ class RectificationForm(RequestForm):
         label=_("Supplementary statement"),
         required=False,
         max_length=MAX_TEXT,
-        help_text=_("Optional. Where data is incomplete, you may add a statement to complete it (Art. 16)."),
+        help_text=_("Where data is incomplete, you may add a statement to complete it (Art. 16)."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -160,12 +158,9 @@ class RectificationForm(RequestForm):
         super().__init__(*args, **kwargs)
         for row in range(CORRECTION_ROWS):
             required = row == 0
-            self.fields[f"field_{row}"] = forms.CharField(
-                label=_("What is wrong"), max_length=200, required=required,
-                help_text=_("For example: address, name, date of birth."),
-            )  # fmt: skip
+            self.fields[f"field_{row}"] = forms.CharField(label=_("What is wrong"), max_length=200, required=required)
             self.fields[f"current_{row}"] = forms.CharField(
-                label=_("What we have now"), max_length=1000, required=False, help_text=_("Optional.")
+                label=_("What we have now"), max_length=1000, required=False
             )
             self.fields[f"correct_{row}"] = forms.CharField(
                 label=_("What it should be"), max_length=1000, required=required
@@ -225,7 +220,7 @@ class RestrictionForm(RequestForm):
         choices=RestrictionGround.choices,
         widget=forms.RadioSelect,
     )
-    description = _description_field(_("Optional. For example which data you contest, and why."))
+    description = _description_field(_("For example which data you contest, and why."))
 
     def details(self) -> dict:
         return {**super().details(), "ground": self.cleaned_data["ground"]}
@@ -273,7 +268,7 @@ class ConsentWithdrawalForm(RequestForm):
         label=_("Which consents do you withdraw?"),
         widget=forms.CheckboxSelectMultiple,
     )
-    description = _description_field(_("Optional."))
+    description = _description_field("")
 
     def __init__(self, *args, consent_choices: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

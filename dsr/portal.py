@@ -4,6 +4,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -123,7 +124,9 @@ def request_progress(request: Request, deadline: Deadline) -> str:
     if request.status == Status.AWAITING_SUBJECT:
         return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
     if request.status == Status.IN_PROGRESS:
-        return _work_text(request.right)
+        return _("We are working on your request and will answer by %(due)s at the latest.") % {
+            "due": date_format(deadline.effective_due, "DATE_FORMAT")
+        }
     if request.status == Status.EXPIRED:
         return _("The request was not confirmed in time and has expired. You are welcome to send a new one.")
     return {

@@ -46,7 +46,8 @@ def test_request_in_progress_shows_the_work_for_its_right_and_the_due_date(in_pr
         ("You receive our answer", "upcoming"),
     ]
     assert view.steps[-1].on == view.deadline.effective_due
-    assert "what can be erased" in view.progress
+    assert "will answer by" in view.progress
+    assert "what can be erased" in view.steps[2].detail
 
 
 def test_suspended_request_says_what_we_wait_for(in_progress):
@@ -99,7 +100,8 @@ def test_steps_and_progress_are_translated_to_danish(in_progress):
     with translation.override("da"):
         view = portal.status_view(in_progress)
     assert view.steps[0].title == "Vi har modtaget din anmodning"
-    assert view.progress.startswith("Vi finder ud af, hvad der kan slettes")
+    assert view.progress.startswith("Vi behandler din anmodning og svarer senest")
+    assert view.steps[2].detail.startswith("Vi finder ud af, hvad der kan slettes")
 
 
 def test_request_by_reference_and_email_matches_only_both(pending):

@@ -1,5 +1,7 @@
 """Small formatting filters for the public pages, emails and letters."""
 
+from email.utils import parseaddr
+
 from django import template
 
 register = template.Library()
@@ -9,3 +11,9 @@ register = template.Library()
 def absolute(value: int) -> int:
     """Return the number without its sign ("overdue by 3 days", never "-3 days")."""
     return abs(int(value))
+
+
+@register.filter
+def email_address(value: str) -> str:
+    """Return the bare address of "Name <address>" (for mailto: links and display)."""
+    return parseaddr(value or "")[1] or (value or "")

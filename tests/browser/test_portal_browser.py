@@ -40,10 +40,11 @@ def _emails_about(subject_start: str):
 
 
 def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_status_page(
-    page: Page, live_server, celery_worker_process, screenshot, wait_until
+    page: Page, live_server, celery_worker_process, demo_datamap, screenshot, wait_until
 ):
     page.goto(live_server.url + "/")
     expect(page.locator("html")).to_have_attribute("lang", "da")
+    expect(page.locator(".brand-name")).to_have_text("Madkassen Demo ApS")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dine rettigheder over dine personoplysninger")
     screenshot(page, "start-da")
 
@@ -75,7 +76,8 @@ def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_sta
 
     page.get_by_role("button", name="Bekræft").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
-    expect(page.get_by_test_id("progress")).to_contain_text("Vi samler en kopi af dine oplysninger")
+    expect(page.get_by_test_id("progress")).to_contain_text("Vi behandler din anmodning og svarer senest")
+    expect(page.get_by_text("Vi samler en kopi af dine oplysninger")).to_be_visible()
     expect(page.get_by_test_id("download")).to_contain_text("Din kopi er ikke klar endnu")
     screenshot(page, "status-da")
     request.refresh_from_db()
@@ -180,11 +182,12 @@ def test_keyboard_only_submission(page: Page, live_server, screenshot):
     assert Request.objects.get().status == Status.IN_PROGRESS
 
 
-def test_the_portal_works_without_javascript(new_context, live_server, screenshot):
+def test_the_portal_works_without_javascript(new_context, live_server, demo_datamap, screenshot):
     context = new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/request/consent_withdrawal/")
-    page.get_by_label("Alle de samtykker, jeg har givet").check()
+    page.get_by_label("Nyhedsbrev").check()
+    screenshot(page, "consent-form-no-js-da")
     page.get_by_label("E-mailadresse").fill(EMAIL)
     page.get_by_role("button", name="Send anmodning").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tjek din e-mail")
@@ -195,6 +198,7 @@ def test_the_portal_works_without_javascript(new_context, live_server, screensho
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your request")
     screenshot(page, "status-no-js-en")
+    assert Request.objects.get().details == {"consents": ["newsletter"]}
 
 
 @pytest.mark.parametrize("width", [390])
