@@ -77,10 +77,13 @@ def _event_hash(
 def audit_record(*, actor: Actor, action: str, request: Request | None = None, data: dict | None = None) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction."""
     data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.get_or_create(id=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH})
+    # No savepoint: the event belongs to the caller's transaction and fails with it.
+    with transaction.atomic(savepoint=False):
         # The lock serialises appends so that sequence numbers and hashes stay in one line.
-        head = AuditChainHead.objects.select_for_update().get(id=1)
+        head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+        if head is None:  # the very first event
+            AuditChainHead.objects.get_or_create(id=1, defaults={"last_seq": 0, "last_hash": GENESIS_HASH})
+            head = AuditChainHead.objects.select_for_update().get(id=1)
         at = timezone.now()
         seq = head.last_seq + 1
         event_hash = _event_hash(

@@ -39,13 +39,18 @@ def _link_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def challenge_send(*, request: Request) -> VerificationChallenge:
-    """Issue a new code and link for the request, revoke older ones, and email them (after commit)."""
+def challenge_send(*, request: Request, first: bool = False) -> VerificationChallenge:
+    """Issue a new code and link for the request, revoke older ones, and email them (after commit).
+
+    With `first` (the request was just filed) there is nothing to revoke, and the
+    filing's own audit event records the challenge.
+    """
     now = timezone.now()
     code = f"{secrets.randbelow(1_000_000):06d}"
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    with transaction.atomic(savepoint=False):
+        if not first:
+            request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
         challenge = VerificationChallenge.objects.create(
             request=request,
             code_hash=_code_hash(request.pk, code),
@@ -53,9 +58,10 @@ def challenge_send(*, request: Request) -> VerificationChallenge:
             created_at=now,
             expires_at=now + timedelta(minutes=settings.DSR_VERIFICATION_TTL_MINUTES),
         )
-        audit_record(
-            actor=Actor.system(), action="verification.sent", request=request, data={"challenge_id": challenge.pk}
-        )
+        if not first:
+            audit_record(
+                actor=Actor.system(), action="verification.sent", request=request, data={"challenge_id": challenge.pk}
+            )
         emails.email_verification(request, code=code, link_token=token)
     return challenge
 

@@ -30,6 +30,7 @@ from dsr.models import (
     Language,
     RefusalGround,
     Request,
+    RequestNote,
     Status,
     Suspension,
     SuspensionReason,
@@ -278,27 +279,22 @@ def request_submit(
     try:
         with transaction.atomic():
             request.save()
-            if not pre_verified:
+            data = {
+                "right": request.right,
+                "channel": request.channel,
+                "status": request.status,
+                "pre_verified": pre_verified,
+            }
+            if pre_verified:
+                emails.email_receipt(request)
+            else:
                 # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
                 # we asked for; it starts now, not at receipt, for requests entered late by staff.
                 Suspension.objects.create(
                     request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
                 )
-            audit_record(
-                actor=actor,
-                action="request.submitted",
-                request=request,
-                data={
-                    "right": request.right,
-                    "channel": request.channel,
-                    "status": request.status,
-                    "pre_verified": pre_verified,
-                },
-            )
-            if pre_verified:
-                emails.email_receipt(request)
-            else:
-                verification.challenge_send(request=request)
+                data["challenge_id"] = verification.challenge_send(request=request, first=True).pk
+            audit_record(actor=actor, action="request.submitted", request=request, data=data)
     except IntegrityError:
         if idempotency_key:
             existing = _idempotent_existing(idempotency_key, fields)
@@ -632,3 +628,68 @@ def requests_purge_closed(*, now: datetime | None = None) -> int:
     for pk in ids:
         request_purge(request=Request(pk=pk), actor=Actor.system())
     return len(ids)
+
+
+# --- The privacy team's work on a request (dashboard) -------------------------------
+
+
+def _assignee_check(assignee) -> None:
+    if assignee is not None and not (assignee.is_active and assignee.has_perm("dsr.handle_request")):
+        raise RequestInvalid({"assignee": [_("Assign to an active member of the team who handles requests.")]})
+
+
+def request_assign(*, request: Request, assignee, actor: Actor) -> Request:
+    """Give an open request to a team member who handles requests (or to no one, with None)."""
+    _assignee_check(assignee)
+    with transaction.atomic():
+        request = _lock(request)
+        if request.status not in OPEN_STATUSES:
+            raise TransitionError(
+                _("Request %(reference)s is closed; only open requests are assigned.")
+                % {"reference": request.reference}
+            )
+        request.assignee = assignee
+        request.save(update_fields=["assignee", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="request.assigned",
+            request=request,
+            data={"assignee": assignee.pk if assignee is not None else None},
+        )
+    return request
+
+
+def requests_assign_bulk(*, request_ids: list[int], assignee, actor: Actor) -> int:
+    """Assign every open request among `request_ids` in one transaction; return how many were assigned."""
+    _assignee_check(assignee)
+    if len(request_ids) > 500:
+        raise RequestInvalid({"requests": [_("Assign at most 500 requests at a time.")]})
+    with transaction.atomic():
+        requests = list(
+            Request.objects.select_for_update().filter(pk__in=request_ids, status__in=OPEN_STATUSES).order_by("pk")
+        )
+        for request in requests:
+            request.assignee = assignee
+            request.save(update_fields=["assignee", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="request.assigned",
+                request=request,
+                data={"assignee": assignee.pk if assignee is not None else None, "bulk": True},
+            )
+    return len(requests)
+
+
+def request_note_add(*, request: Request, text: str, actor: Actor, author=None) -> RequestNote:
+    """Add an internal note for colleagues; the audit records that a note was added, never its text."""
+    text = _required_text(text, field="text", message=_("Write the note."))
+    with transaction.atomic():
+        request = _lock(request)
+        note = RequestNote.objects.create(request=request, author=author, text=text)
+        audit_record(actor=actor, action="request.note_added", request=request, data={"note": note.pk})
+    return note
+
+
+def staff_action_deny(*, user, action: str, request: Request | None = None) -> None:
+    """Record that a staff member tried an action beyond their role; nothing else changes."""
+    audit_record(actor=Actor.staff(user), action="staff.denied", request=request, data={"attempted": action})

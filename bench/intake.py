@@ -1,0 +1,139 @@
+"""Intake throughput: POST /api/v1/requests/ against a bare Django view that inserts one row.
+
+Target (PRODUCT.md): the intake API reaches at least half the throughput of the
+bare view, on PostgreSQL. Both run in this process through Django's full
+middleware stack (WSGI handler, no network), serially, so the ratio measures
+what dsr adds: validation, the request row, its clock stop, the verification
+challenge, the audit chain append, the message record and the task publish.
+
+    .venv/bin/python bench/intake.py [--requests 1000] [--database postgres://postgres@127.0.0.1:5432/postgres]
+
+It creates and drops its own database (dsr_bench_intake) on that server.
+The broker is Redis when CELERY_BROKER_URL says so (as in production), else the
+filesystem broker; no worker runs, so messages only queue up.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+BENCH_DB = "dsr_bench_intake"
+
+
+def _database_swap(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _database_recreate(admin_url: str) -> None:
+    import psycopg
+
+    dsn = admin_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def _database_drop(admin_url: str) -> None:
+    import psycopg
+
+    dsn = admin_url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests per side (default 1000)")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server URL whose user may create databases",
+    )
+    args = parser.parse_args()
+
+    _database_recreate(args.database)
+    os.environ["DATABASE_URL"] = _database_swap(args.database, BENCH_DB)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["DSR_INTAKE_RATE_PER_IP"] = "100000000/hour"
+    os.environ["DSR_INTAKE_RATE_PER_EMAIL"] = "100000000/hour"
+    os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.http import JsonResponse
+    from django.test import Client
+    from django.test.utils import override_settings
+    from django.urls import include, path
+    from django.views.decorators.csrf import csrf_exempt
+
+    try:
+        call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE bench_row (id bigserial PRIMARY KEY, email text, right_kind text, at timestamptz)"
+            )
+
+        @csrf_exempt
+        def bare_insert(request):
+            import json
+
+            body = json.loads(request.body)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO bench_row (email, right_kind, at) VALUES (%s, %s, now()) RETURNING id",
+                    [body["email"], body["right"]],
+                )
+                row_id = cursor.fetchone()[0]
+            return JsonResponse({"id": row_id}, status=201)
+
+        urls = type(sys)("bench_urls")
+        urls.urlpatterns = [path("bare/", bare_insert), path("", include(settings.ROOT_URLCONF))]
+        sys.modules["bench_urls"] = urls
+
+        with override_settings(ROOT_URLCONF="bench_urls"):
+            client = Client()
+
+            def run(url: str, label: str) -> float:
+                # Warm up: connections, caches, first-import costs.
+                for i in range(20):
+                    client.post(
+                        url, {"right": "access", "email": f"warm{i}@example.dk"}, content_type="application/json"
+                    )
+                started = time.perf_counter()
+                for i in range(args.requests):
+                    response = client.post(
+                        url, {"right": "access", "email": f"{label}{i}@example.dk"}, content_type="application/json"
+                    )
+                    if response.status_code != 201:
+                        raise SystemExit(f"{label}: HTTP {response.status_code}: {response.content[:200]!r}")
+                return args.requests / (time.perf_counter() - started)
+
+            bare = run("/bare/", "bare")
+            intake = run("/api/v1/requests/", "intake")
+        ratio = intake / bare
+        print(
+            f"database: PostgreSQL {connection.pg_version // 10000}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}"
+        )
+        print(f"requests per side: {args.requests}")
+        print(f"bare view (one INSERT):  {bare:8.1f} req/s")
+        print(f"intake API:              {intake:8.1f} req/s")
+        print(f"ratio: {ratio:.2f} (target >= 0.50) -> {'PASS' if ratio >= 0.5 else 'FAIL'}")
+    finally:
+        connection.close()
+        _database_drop(args.database)
+
+
+if __name__ == "__main__":
+    main()
