@@ -265,3 +265,10 @@ def test_staff_reminder_says_overdue_days_without_a_minus_sign(full_context):
     text = render_to_string("dsr/emails/deadline_reminder/body.en.txt", full_context)
     assert "OVERDUE by 2 days" in text
     assert "-2" not in text
+
+
+def test_a_controller_address_with_a_display_name_gives_a_working_mailto(full_context):
+    full_context["controller"]["email"] = "Privacy team <privacy@madkassen.dk>"
+    html = render_to_string("dsr/emails/refused/body.en.html", full_context)
+    assert 'href="mailto:privacy@madkassen.dk"' in html
+    assert "mailto:Privacy team" not in html
