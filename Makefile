@@ -66,7 +66,7 @@ run: venv
 	@echo "   Dashboard   http://127.0.0.1:$(PORT)/dashboard/"
 	@echo "   Admin       http://127.0.0.1:$(PORT)/admin/"
 	@echo "   API docs    http://127.0.0.1:$(PORT)/api/docs/"
-	@echo "   Outbox      $${DSR_OUTBOX_DIR:-var/outbox}/  (every email the demo sends, as .eml files)"
+	@echo "   Outbox      $${DSR_OUTBOX_DIR:-$${DSR_VAR_DIR:-var}/outbox}/  (every email sent, as .eml files)"
 	@echo
 	@exec $(BIN)/honcho start -f Procfile
 
