@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
 _VERIFY_RATE_DEFAULT = "60/hour"
+_TOO_MANY = gettext_lazy("We have received many attempts from you in a short time. Please wait a while and try again.")
 
 
 # --- Helpers -------------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
         "dsr/public/message.html",
         {
             "title": _("Please wait a little"),
-            "message": _("We have received many attempts from you in a short time. Please wait a while and try again."),
+            "message": _TOO_MANY,
         },
         status=429,
     )
@@ -116,15 +117,15 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     if request.method == "GET":
         return _render_request_form(request, form_class(**extra))
 
-    if rate_limit_hit(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return _too_many(request)
     form = form_class(request.POST, **extra)
+    if rate_limit_hit(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+        return _render_request_form(request, _form_refused(form), status=429)
     if not form.is_valid():
         form.token_refresh()
         return _render_request_form(request, form, status=400)
     email = form.cleaned_data["email"]
     if rate_limit_hit(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return _too_many(request)
+        return _render_request_form(request, _form_refused(form), status=429)
     try:
         result = request_submit(
             right=form.right,
@@ -144,6 +145,13 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     _status_token_remember(request, result.request.reference, result.status_token)
     logger.info("public request filed: right=%s created=%s", form.right, result.created)
     return redirect("dsr:verify_code", reference=result.request.reference)
+
+
+def _form_refused(form):
+    # Over a rate limit: show the form again with what was typed, and say why nothing was sent.
+    form.is_valid()
+    form.add_error(None, _TOO_MANY)
+    return form
 
 
 def _render_request_form(request: HttpRequest, form, *, status: int = 200) -> HttpResponse:

@@ -202,9 +202,11 @@ def test_per_email_rate_limit_stops_a_mail_bomb(file_access, settings, client):
     settings.DSR_INTAKE_RATE_PER_EMAIL = "2/hour"
     assert file_access().status_code == 302
     assert file_access().status_code == 302
-    blocked = file_access()
+    blocked = file_access(name="Ida Jensen")
+    html = blocked.content.decode()
     assert blocked.status_code == 429
-    assert "Vent venligst lidt" in blocked.content.decode()
+    assert "Vi har modtaget mange forsøg fra dig på kort tid" in html
+    assert 'value="Ida Jensen"' in html  # what was typed is kept
     assert Request.objects.count() == 2
 
 
