@@ -46,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
-_VERIFY_RATE_DEFAULT = "60/hour"
 _TOO_MANY = gettext_lazy("We have received many attempts from you in a short time. Please wait a while and try again.")
 
 
@@ -82,8 +81,7 @@ def _request_from_session(request: HttpRequest, reference: str):
 
 
 def _verify_rate_hit(request: HttpRequest) -> bool:
-    rate = getattr(settings, "DSR_VERIFY_RATE_PER_IP", _VERIFY_RATE_DEFAULT)
-    return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=rate)
+    return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:

@@ -353,6 +353,16 @@ def test_a_wrong_code_says_how_many_attempts_are_left_and_changes_nothing(file_a
     assert Request.objects.get().status == Status.PENDING_VERIFICATION
 
 
+def test_code_guessing_is_rate_limited_per_address(file_access, client, settings):
+    settings.DSR_VERIFY_RATE_PER_IP = "2/hour"
+    response = file_access()
+    for _ in range(2):
+        client.post(response["Location"], {"code": "999999"})
+    blocked = client.post(response["Location"], {"code": _code(mail.outbox[-1])})
+    assert blocked.status_code == 429
+    assert Request.objects.get().status == Status.PENDING_VERIFICATION
+
+
 def test_asking_for_a_new_code_too_soon_is_explained(file_access, client):
     response = file_access()
     answer = client.post(response["Location"], {"action": "resend"})
