@@ -1,16 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from dsr.views.dashboard import dashboard_queue
+from dsr.views.staff import auth as staff_auth
 
 urlpatterns = [
+    # One way in for staff, with the second factor: the admin's own login form would skip it.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("dashboard/", dashboard_queue, name="dashboard"),
+    path("accounts/login/", staff_auth.staff_login, name="login"),
+    path("accounts/login/two-factor/", staff_auth.staff_login_two_factor, name="login_two_factor"),
+    path("accounts/logout/", staff_auth.staff_logout, name="logout"),
+    path("dashboard/", include("dsr.urls_staff")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("dsr.api.urls")),

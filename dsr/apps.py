@@ -10,4 +10,5 @@ class DsrConfig(AppConfig):
         from dsr import (
             checks,  # noqa: F401  (registers system checks)
             checks_sources,  # noqa: F401  (registers the sources' checks)
+            roles,  # noqa: F401  (registers the staff roles' check)
         )

@@ -12,6 +12,7 @@ from dsr.models.datamap import (
     Source,
 )
 from dsr.models.messages import Message, MessageStatus
+from dsr.models.notes import RequestNote
 from dsr.models.requests import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -56,6 +57,7 @@ __all__ = [
     "RecipientRole",
     "RefusalGround",
     "Request",
+    "RequestNote",
     "RestrictionGround",
     "Right",
     "Source",

@@ -1,6 +1,7 @@
 """A data subject's request to exercise a GDPR right, and the periods its clock was stopped."""
 
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -161,6 +162,13 @@ class Request(models.Model):
             models.Index(fields=["email"], name="dsr_request_email_idx"),
             models.Index(fields=["received_at"], name="dsr_request_received_idx"),
             models.Index(fields=["closed_at"], name="dsr_request_closed_idx"),
+            # The staff queue: open requests by their effective deadline (dsr/views/staff/queue.py).
+            models.Index(
+                Coalesce("extended_due_date", "due_date"),
+                "id",
+                name="dsr_request_open_deadline_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
-"""The staff queue: staff only, most urgent first, days left with colours."""
+"""The staff queue: role needed, most urgent first, colours, filters with counts, keyset pages, bulk assign."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -8,27 +8,31 @@ from django.utils import timezone
 
 from dsr import workflow
 from dsr.audit import Actor
-from dsr.models import Channel, Right, VerificationMethod
+from dsr.models import AuditEvent, Channel, Request, Right, SuspensionReason, VerificationMethod
+from dsr.views.staff import queue
+from tests.views.conftest import verified_client
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def agent(django_user_model):
-    return django_user_model.objects.create_user(
-        "agent", "agent@example.org", password="pw-long-enough-1", is_staff=True
-    )
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.get_fixed_timezone(60))
 
 
-def _open_request(email: str, days_ago: int, actor: Actor):
+def _open_request(email: str, days_ago: int, actor: Actor, right: str = Right.ACCESS) -> Request:
     request = workflow.request_submit(
-        right=Right.ACCESS,
+        right=right,
         email=email,
         actor=actor,
         channel=Channel.LETTER,
         received_at=timezone.now() - timedelta(days=days_ago),
+        details={"consents": ["newsletter"]} if right == Right.CONSENT_WITHDRAWAL else None,
     ).request
     return workflow.request_identity_check(request=request, method=VerificationMethod.STAFF_CHECK, actor=actor)
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client):
@@ -37,34 +41,172 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_a_logged_in_customer_without_staff_rights_cannot_see_the_queue(client, django_user_model):
-    django_user_model.objects.create_user("customer", password="pw-long-enough-1")
-    client.login(username="customer", password="pw-long-enough-1")
+def test_a_password_only_session_is_sent_back_to_log_in_with_the_second_factor(client, agent):
+    client.force_login(agent)  # no OTP device in the session
     response = client.get("/dashboard/")
     assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_queue_lists_open_requests_most_urgent_first(client, agent):
+def test_a_user_without_a_role_is_refused(django_user_model):
+    user = django_user_model.objects.create_user("customer", password="pw-long-enough-1")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=user, confirmed=True)
+    response = verified_client(user).get("/dashboard/")
+    assert response.status_code == 403
+
+
+def test_the_queue_lists_open_requests_most_urgent_first_with_colours(frozen, agent, agent_client):
     actor = Actor.staff(agent)
-    with time_machine.travel(datetime(2026, 11, 22, 10, 0, tzinfo=timezone.get_current_timezone())):
-        later = _open_request("later@example.dk", 1, actor)
-        urgent = _open_request("urgent@example.dk", 28, actor)
-        closed = _open_request("closed@example.dk", 5, actor)
-        workflow.request_complete(request=closed, actor=actor)
-        client.force_login(agent)
-        response = client.get("/dashboard/", HTTP_ACCEPT_LANGUAGE="en")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert html.index(urgent.reference) < html.index(later.reference)
+    later = _open_request("later@example.dk", 1, actor)
+    amber = _open_request("amber@example.dk", 22, actor)
+    urgent = _open_request("urgent@example.dk", 28, actor)
+    overdue = _open_request("overdue@example.dk", 40, actor)
+    closed = _open_request("closed@example.dk", 5, actor)
+    workflow.request_complete(request=closed, actor=actor)
+    html = agent_client.get("/dashboard/").content.decode()
+    positions = [html.index(r.reference) for r in (overdue, urgent, amber, later)]
+    assert positions == sorted(positions)
     assert closed.reference not in html
+    assert 'class="days overdue"' in html
     assert 'class="days red"' in html
+    assert 'class="days amber"' in html
     assert 'class="days green"' in html
 
 
-def test_the_login_page_logs_staff_in_and_goes_to_the_queue(client, agent):
-    wrong = client.post("/accounts/login/", {"username": "agent", "password": "nope"})
-    assert wrong.status_code == 200
-    assert b"errors" in wrong.content
-    response = client.post("/accounts/login/", {"username": "agent", "password": "pw-long-enough-1"})
-    assert response.status_code == 302
-    assert response["Location"] == "/dashboard/"
+def test_an_extended_request_is_ordered_by_its_extended_deadline(frozen, agent, agent_client):
+    actor = Actor.staff(agent)
+    extended = _open_request("extended@example.dk", 20, actor)
+    workflow.request_extend(request=extended, reasons="Eleven years of orders.", actor=actor)
+    soon = _open_request("soon@example.dk", 10, actor)
+    html = agent_client.get("/dashboard/").content.decode()
+    assert html.index(soon.reference) < html.index(extended.reference)
+
+
+def test_filters_narrow_the_queue_and_show_their_counts(frozen, agent, colleague, agent_client):
+    actor = Actor.staff(agent)
+    erasure = _open_request("erase@example.dk", 3, actor, right=Right.ERASURE)
+    access = _open_request("access@example.dk", 3, actor)
+    waiting = _open_request("wait@example.dk", 3, actor)
+    workflow.request_suspend(request=waiting, reason=SuspensionReason.CLARIFICATION, note="Which?", actor=actor)
+    overdue = _open_request("late@example.dk", 45, actor)
+    workflow.request_assign(request=access, assignee=colleague, actor=actor)
+
+    def references(**params) -> set[str]:
+        response = agent_client.get("/dashboard/", params)
+        assert response.status_code == 200
+        return {r.reference for r, _ in response.context["page"].rows}
+
+    assert references(right="erasure") == {erasure.reference}
+    assert references(assignee=str(colleague.pk)) == {access.reference}
+    assert references(assignee="none") == {erasure.reference, waiting.reference, overdue.reference}
+    assert references(overdue="on") == {overdue.reference}
+    assert references(stopped="on") == {waiting.reference}
+    assert references(q=access.reference.lower()) == {access.reference}
+    assert references(q=access.reference.removeprefix("DSR-")) == {access.reference}
+    assert references(q="ERASE@example.dk".lower()) == {erasure.reference}
+    received = (timezone.localdate() - timedelta(days=3)).isoformat()
+    assert references(received_from=received, received_to=received) == {
+        erasure.reference,
+        access.reference,
+        waiting.reference,
+    }
+    counts = agent_client.get("/dashboard/").context["counts"]
+    assert counts["open"] == 4
+    assert counts["right_erasure"] == 1
+    assert counts["right_access"] == 3
+    assert counts["overdue"] == 1
+    assert counts["stopped"] == 1
+    assert counts["unassigned"] == 3
+    assert counts["mine"] == 0
+
+
+def test_a_closed_status_filter_lists_closed_requests_newest_first(frozen, agent, agent_client):
+    actor = Actor.staff(agent)
+    first = workflow.request_complete(request=_open_request("a@example.dk", 3, actor), actor=actor)
+    second = workflow.request_complete(request=_open_request("b@example.dk", 2, actor), actor=actor)
+    rows = agent_client.get("/dashboard/", {"status": "completed"}).context["page"].rows
+    assert [r.pk for r, _ in rows] == [second.pk, first.pk]
+
+
+def test_bad_filter_values_are_reported_and_the_queue_still_shows(agent_client):
+    response = agent_client.get(
+        "/dashboard/", {"right": "gossip", "received_from": "2026-05-01", "received_to": "2026-04-01"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Select a valid choice" in html
+    assert "The end of the period is before its start." in html
+
+
+def test_pages_follow_a_keyset_cursor_without_repeating_or_skipping(frozen, agent, agent_client, monkeypatch):
+    monkeypatch.setattr(queue, "PAGE_SIZE", 3)
+    actor = Actor.staff(agent)
+    made = [_open_request(f"p{i}@example.dk", i % 4, actor) for i in range(8)]
+    seen, params = [], {}
+    while True:
+        response = agent_client.get("/dashboard/", params)
+        page = response.context["page"]
+        seen += [r.pk for r, _ in page.rows]
+        if not page.next_cursor:
+            break
+        params = {"after": page.next_cursor}
+    assert sorted(seen) == sorted(r.pk for r in made)
+    assert len(seen) == len(set(seen))
+    dues = [Request.objects.get(pk=pk).due_date for pk in seen]
+    assert dues == sorted(dues)
+
+
+def test_bulk_assign_gives_open_requests_to_a_colleague_and_audits_each(frozen, agent, colleague, agent_client):
+    actor = Actor.staff(agent)
+    one = _open_request("one@example.dk", 2, actor)
+    two = _open_request("two@example.dk", 2, actor)
+    closed = workflow.request_cancel(request=_open_request("c@example.dk", 2, actor), actor=actor)
+    response = agent_client.post(
+        "/dashboard/assign/", {"ids": [one.pk, two.pk, closed.pk], "assignee": str(colleague.pk)}, follow=True
+    )
+    assert "2 requests assigned." in response.content.decode()
+    assert "1 request was not assigned" in response.content.decode()
+    assert set(Request.objects.filter(assignee=colleague).values_list("pk", flat=True)) == {one.pk, two.pk}
+    events = AuditEvent.objects.filter(action="request.assigned")
+    assert {e.request_id for e in events} == {one.pk, two.pk}
+    assert all(e.data["assignee"] == colleague.pk for e in events)
+
+
+def test_bulk_assign_refuses_an_assignee_without_a_handling_role(frozen, agent, auditor, agent_client):
+    one = _open_request("one@example.dk", 2, Actor.staff(agent))
+    response = agent_client.post("/dashboard/assign/", {"ids": [one.pk], "assignee": str(auditor.pk)}, follow=True)
+    assert "Tick at least one request and choose whom" in response.content.decode()
+    assert Request.objects.get(pk=one.pk).assignee is None
+
+
+def test_an_auditor_sees_the_queue_but_cannot_bulk_assign(frozen, agent, auditor, auditor_client):
+    one = _open_request("one@example.dk", 2, Actor.staff(agent))
+    page = auditor_client.get("/dashboard/")
+    assert page.status_code == 200
+    assert 'name="ids"' not in page.content.decode()
+    response = auditor_client.post("/dashboard/assign/", {"ids": [one.pk], "assignee": str(agent.pk)})
+    assert response.status_code == 403
+    assert Request.objects.get(pk=one.pk).assignee is None
+    denied = AuditEvent.objects.get(action="staff.denied")
+    assert denied.actor_id == str(auditor.pk)
+    assert denied.data == {"attempted": "requests_assign_bulk"}
+
+
+def test_the_bulk_form_needs_a_csrf_token(frozen, agent):
+    one = _open_request("one@example.dk", 2, Actor.staff(agent))
+    client = verified_client(agent)
+    client.handler.enforce_csrf_checks = True
+    response = client.post("/dashboard/assign/", {"ids": [one.pk], "assignee": str(agent.pk)})
+    assert response.status_code == 403
+    assert Request.objects.get(pk=one.pk).assignee is None
+
+
+def test_queue_counts_match_the_database(frozen, agent):
+    actor = Actor.staff(agent)
+    for i in range(5):
+        _open_request(f"x{i}@example.dk", i * 10, actor, right=Right.ERASURE if i % 2 else Right.ACCESS)
+    counts = queue.queue_counts(user=agent, today=date(2026, 11, 22))
+    assert counts["open"] == Request.objects.filter(status__in=["in_progress", "awaiting_subject"]).count()
+    assert counts["right_erasure"] == Request.objects.filter(right="erasure").count()

@@ -1,0 +1,130 @@
+"""Statistics of the privacy team's work: reads only, computed from requests as stored.
+
+Months and days are in the controller's time zone (settings.TIME_ZONE), like deadlines.
+"""
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from dsr import deadlines
+from dsr.models import OPEN_STATUSES, Request, Right, Status
+
+# Outcomes that answer the request; cancelled and expired ones answer nothing.
+ANSWERED = (Status.COMPLETED, Status.PARTIALLY_COMPLETED, Status.REFUSED)
+
+
+@dataclass(frozen=True)
+class Summary:
+    received: int
+    closed: int
+    median_days_to_close: float | None
+    p90_days_to_close: float | None
+    closed_late: int
+    extended: int
+    verified: int
+    verification_rate: float | None
+    refused: int
+    refusal_rate: float | None
+
+
+def month_start(day: date, *, months_back: int = 0) -> date:
+    """Return the first day of the month `months_back` months before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    """Return the first days of every month from `start`'s month to `end`'s month, inclusive."""
+    months = []
+    current = month_start(start)
+    while current <= end:
+        months.append(current)
+        current = month_start(date(current.year + (current.month == 12), current.month % 12 + 1, 1))
+    return months
+
+
+def _received_between(start: date, end: date):
+    tz = ZoneInfo(settings.TIME_ZONE)
+    begin = datetime.combine(start, time.min, tzinfo=tz)
+    stop = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    return Request.objects.filter(received_at__gte=begin, received_at__lt=stop)
+
+
+def requests_per_month(*, start: date, end: date) -> dict[date, dict[str, int]]:
+    """Return {first day of month: {right: requests received}} for every month in [start, end]."""
+    table = {month: dict.fromkeys(Right.values, 0) for month in months_between(start, end)}
+    rows = (
+        _received_between(start, end)
+        .annotate(month=TruncMonth("received_at", tzinfo=timezone.get_default_timezone()))
+        .values("month", "right")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        table[month_start(month)][row["right"]] += row["n"]
+    return table
+
+
+def _percentile(values: list[int], fraction: float) -> float:
+    """Return the `fraction` percentile by linear interpolation between closest ranks."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(*, start: date, end: date) -> Summary:
+    """Return the headline figures of requests received in [start, end]."""
+    tz = settings.TIME_ZONE
+    received = _received_between(start, end).annotate(effective_due=Coalesce("extended_due_date", "due_date"))
+    counts = received.aggregate(
+        received=Count("id"),
+        closed=Count("id", filter=Q(status__in=ANSWERED)),
+        extended=Count("id", filter=Q(extended_due_date__isnull=False)),
+        verified=Count("id", filter=Q(verified_at__isnull=False)),
+        # The denominator of the verification rate: requests whose confirmation is settled one way or the other.
+        verifiable=Count("id", filter=~Q(status=Status.PENDING_VERIFICATION) & ~Q(status=Status.CANCELLED)),
+        refused=Count("id", filter=Q(status=Status.REFUSED)),
+    )
+    days = []
+    closed_late = 0
+    for received_at, closed_at, due in received.filter(status__in=ANSWERED).values_list(
+        "received_at", "closed_at", "effective_due"
+    ):
+        closed_on = deadlines.local_date(closed_at, tz)
+        days.append((closed_on - deadlines.local_date(received_at, tz)).days)
+        if closed_on > due:
+            closed_late += 1
+    return Summary(
+        received=counts["received"],
+        closed=counts["closed"],
+        median_days_to_close=float(statistics.median(days)) if days else None,
+        p90_days_to_close=_percentile(days, 0.9) if days else None,
+        closed_late=closed_late,
+        extended=counts["extended"],
+        verified=counts["verified"],
+        verification_rate=counts["verified"] / counts["verifiable"] if counts["verifiable"] else None,
+        refused=counts["refused"],
+        refusal_rate=counts["refused"] / counts["closed"] if counts["closed"] else None,
+    )
+
+
+def open_overdue_count(*, today: date | None = None) -> int:
+    """Return how many open requests are past their deadline today with the clock running."""
+    today = today or deadlines.local_date(timezone.now(), settings.TIME_ZONE)
+    return (
+        Request.objects.filter(status__in=OPEN_STATUSES)
+        .annotate(effective_due=Coalesce("extended_due_date", "due_date"))
+        .filter(status=Status.IN_PROGRESS, effective_due__lt=today)
+        .count()
+    )

@@ -1,0 +1,16 @@
+"""The privacy team's URLs, included at /dashboard/. Request pages are addressed by id, never by personal data."""
+
+from django.urls import path
+
+from dsr.views.staff import intake, queue, requests, stats
+
+urlpatterns = [
+    path("", queue.dashboard_queue, name="dashboard"),
+    path("assign/", queue.dashboard_assign_bulk, name="staff_assign_bulk"),
+    path("requests/new/", intake.request_intake, name="staff_intake"),
+    path("requests/<int:pk>/", requests.request_detail, name="staff_request"),
+    path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
+    path("statistics/", stats.statistics, name="staff_statistics"),
+    path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),
+    path("audit.csv", stats.audit_csv, name="staff_audit_csv"),
+]

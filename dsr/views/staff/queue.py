@@ -1,0 +1,210 @@
+"""The queue: open requests by deadline, filters with counts, keyset pagination, bulk assignment.
+
+Fast at a million requests: open requests are read through the partial index
+`dsr_request_open_deadline_idx` (effective deadline, id), pages are keyset
+(no OFFSET), and totals are capped. See bench/queue.py and bench/README.md.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from dsr import deadlines, workflow
+from dsr.audit import Actor
+from dsr.forms_staff import BulkAssignForm, QueueFilterForm
+from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
+from dsr.requests import RequestInvalid
+from dsr.roles import HANDLE_REQUEST, team_members
+from dsr.selectors import request_deadline
+from dsr.views.staff.access import staff_view
+
+PAGE_SIZE = 50
+# Totals above this show as "10,000+": counting every closed request on each page view is not worth it.
+COUNT_CAP = 10_000
+CLOCK_STOPPED = (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list
+    total: int
+    total_capped: bool
+    next_cursor: str
+    deadline_order: bool
+
+
+def _today() -> date:
+    return deadlines.local_date(timezone.now(), settings.TIME_ZONE)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def queue_filter(data: dict, *, user, today: date) -> QuerySet:
+    """Return the requests matching the queue's cleaned filters (without ordering)."""
+    status = data.get("status") or QueueFilterForm.STATUS_OPEN
+    if status == QueueFilterForm.STATUS_OPEN:
+        queryset = Request.objects.filter(status__in=OPEN_STATUSES)
+    else:
+        queryset = Request.objects.filter(status=status)
+    queryset = queryset.annotate(effective_due=Coalesce("extended_due_date", "due_date"))
+    if data.get("right"):
+        queryset = queryset.filter(right=data["right"])
+    assignee = data.get("assignee")
+    if assignee == "none":
+        queryset = queryset.filter(assignee__isnull=True)
+    elif assignee:
+        queryset = queryset.filter(assignee_id=int(assignee))
+    if data.get("overdue"):
+        # A stopped clock is not overdue (PRODUCT.md, Deadlines).
+        queryset = queryset.filter(status=Status.IN_PROGRESS, effective_due__lt=today)
+    if data.get("stopped"):
+        queryset = queryset.filter(status__in=CLOCK_STOPPED)
+    if data.get("received_from"):
+        queryset = queryset.filter(received_at__gte=_local_midnight(data["received_from"]))
+    if data.get("received_to"):
+        queryset = queryset.filter(received_at__lt=_local_midnight(data["received_to"] + timedelta(days=1)))
+    query = (data.get("q") or "").strip()
+    if query:
+        reference = query.upper()
+        if not reference.startswith("DSR-"):
+            reference = "DSR-" + reference
+        # Exact matches only, so that both lookups use an index.
+        queryset = queryset.filter(Q(reference=reference) | Q(email=query) | Q(email=query.lower()))
+    return queryset
+
+
+def queue_page(data: dict, *, user, today: date | None = None) -> QueuePage:
+    """Return one page of the queue after the cursor in `data`, with a capped total."""
+    today = today or _today()
+    queryset = queue_filter(data, user=user, today=today)
+    status = data.get("status") or QueueFilterForm.STATUS_OPEN
+    deadline_order = status in (QueueFilterForm.STATUS_OPEN, *OPEN_STATUSES)
+    after = data.get("after") or ""
+    if deadline_order:
+        # Most urgent first: the effective deadline (extended or not), then the order of arrival.
+        ordered = queryset.order_by("effective_due", "id")
+        if "_" in after:
+            due, pk = after.split("_")
+            ordered = ordered.filter(Q(effective_due__gt=due) | Q(effective_due=due, id__gt=int(pk)))
+    else:
+        # Closed requests: the newest first.
+        ordered = queryset.order_by("-id")
+        if after.isdigit():
+            ordered = ordered.filter(id__lt=int(after))
+    rows = list(ordered.select_related("assignee").prefetch_related("suspensions")[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = ""
+    if more:
+        last = rows[-1]
+        next_cursor = f"{last.effective_due.isoformat()}_{last.pk}" if deadline_order else str(last.pk)
+    total = queryset.order_by()[: COUNT_CAP + 1].count()
+    return QueuePage(
+        rows=[(request, request_deadline(request, today=today)) for request in rows],
+        total=min(total, COUNT_CAP),
+        total_capped=total > COUNT_CAP,
+        next_cursor=next_cursor,
+        deadline_order=deadline_order,
+    )
+
+
+def queue_counts(*, user, today: date | None = None) -> dict[str, int]:
+    """Return how many open requests each filter would show, in one pass over the open requests."""
+    today = today or _today()
+    aggregates = {
+        "open": Count("id"),
+        "overdue": Count("id", filter=Q(status=Status.IN_PROGRESS, effective_due__lt=today)),
+        "stopped": Count("id", filter=Q(status__in=CLOCK_STOPPED)),
+        "unassigned": Count("id", filter=Q(assignee__isnull=True)),
+        "mine": Count("id", filter=Q(assignee_id=user.pk)),
+    }
+    for right in Right.values:
+        aggregates[f"right_{right}"] = Count("id", filter=Q(right=right))
+    for status in OPEN_STATUSES:
+        aggregates[f"status_{status}"] = Count("id", filter=Q(status=status))
+    return (
+        Request.objects.filter(status__in=OPEN_STATUSES)
+        .annotate(effective_due=Coalesce(F("extended_due_date"), F("due_date")))
+        .aggregate(**aggregates)
+    )
+
+
+def _querystring(data: dict, **changes) -> str:
+    params = {key: value for key, value in data.items() if value not in (None, "", False) and key != "after"}
+    params.update({key: value for key, value in changes.items() if value})
+    return urlencode({key: value.isoformat() if isinstance(value, date) else value for key, value in params.items()})
+
+
+@staff_view()
+def dashboard_queue(request: HttpRequest) -> HttpResponse:
+    """Show requests most urgent first, with days left in colour, filters and their counts."""
+    form = QueueFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    page = queue_page(data, user=request.user)
+    counts = queue_counts(user=request.user)
+    return render(
+        request,
+        "dsr/staff/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "counts": counts,
+            "filters": data,
+            "right_counts": [(value, label, counts[f"right_{value}"]) for value, label in Right.choices],
+            "status_counts": [(value, Status(value).label, counts[f"status_{value}"]) for value in OPEN_STATUSES],
+            "closed_statuses": [(value, Status(value).label) for value in CLOSED_STATUSES],
+            "next_query": _querystring(data, after=page.next_cursor) if page.next_cursor else "",
+            "base_query": _querystring(data),
+            "team": team_members() if request.user.has_perm(HANDLE_REQUEST) else [],
+            "can_handle": request.user.has_perm(HANDLE_REQUEST),
+        },
+    )
+
+
+@require_POST
+@staff_view(HANDLE_REQUEST, action="requests_assign_bulk")
+def dashboard_assign_bulk(request: HttpRequest) -> HttpResponse:
+    """Assign the ticked requests to one team member (or to no one)."""
+    back = request.POST.get("back", "")
+    target = reverse("dashboard") + (f"?{back}" if back and "//" not in back else "")
+    form = BulkAssignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick at least one request and choose whom to assign them to."))
+        return redirect(target)
+    assignee_value = form.cleaned_data["assignee"]
+    assignee = None if assignee_value == "none" else team_members().filter(pk=int(assignee_value)).first()
+    try:
+        count = workflow.requests_assign_bulk(
+            request_ids=form.cleaned_data["ids"], assignee=assignee, actor=Actor.staff(request.user)
+        )
+    except RequestInvalid as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        return redirect(target)
+    skipped = len(set(form.cleaned_data["ids"])) - count
+    messages.success(request, ngettext("%(n)d request assigned.", "%(n)d requests assigned.", count) % {"n": count})
+    if skipped:
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)d request was not assigned: it is closed or gone.",
+                "%(n)d requests were not assigned: they are closed or gone.",
+                skipped,
+            )
+            % {"n": skipped},
+        )
+    return redirect(target)

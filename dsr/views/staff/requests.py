@@ -1,0 +1,256 @@
+"""One request's page: who asked for what, the deadline, the timeline, and the team's actions.
+
+Each action is a POST through one service function (dsr.workflow, dsr.sources.manual),
+which locks the row, checks the transition table and writes the audit event. A
+post that comes out of order, is replayed, or was drawn before a colleague acted
+gets a clear message and changes nothing.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from dsr import forms_staff, workflow
+from dsr.audit import Actor
+from dsr.models import ManualTask, ObjectionScope, Request, RestrictionGround
+from dsr.requests import RequestInvalid
+from dsr.roles import HANDLE_REQUEST, team_members
+from dsr.selectors import request_deadline
+from dsr.sources.manual import ManualTaskError, manual_task_complete
+from dsr.views.staff.access import staff_view
+
+# What each audit action reads as on the timeline; unknown actions show their code.
+EVENT_LABELS = {
+    "request.submitted": gettext_lazy("Request received"),
+    "request.verified": gettext_lazy("Email confirmed"),
+    "request.identity_checked": gettext_lazy("Identity checked"),
+    "request.suspended": gettext_lazy("Clock stopped: waiting for the requester"),
+    "request.resumed": gettext_lazy("Clock restarted"),
+    "request.extended": gettext_lazy("Deadline extended"),
+    "request.refused": gettext_lazy("Refused"),
+    "request.completed": gettext_lazy("Completed"),
+    "request.cancelled": gettext_lazy("Cancelled"),
+    "request.expired": gettext_lazy("Expired unconfirmed"),
+    "request.status_link_reissued": gettext_lazy("New status link sent"),
+    "request.purged": gettext_lazy("Requester's details purged"),
+    "request.assigned": gettext_lazy("Assigned"),
+    "request.note_added": gettext_lazy("Internal note added"),
+    "manual_task.created": gettext_lazy("Manual task created"),
+    "manual_task.completed": gettext_lazy("Manual task done"),
+    "staff.denied": gettext_lazy("Action refused: beyond the user's role"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # "event" or "message"
+    label: str
+    actor: str
+    detail: str
+
+
+def _seen(request: Request) -> str:
+    return request.updated_at.isoformat(timespec="microseconds")
+
+
+def request_timeline(request: Request) -> list[TimelineEntry]:
+    """Return every audit event and every message of the request, oldest first."""
+    events = list(request.audit_events.order_by("seq"))
+    staff_ids = {int(e.actor_id) for e in events if e.actor_type == "staff" and e.actor_id.isdigit()}
+    names = dict(get_user_model().objects.filter(pk__in=staff_ids).values_list("pk", "username"))
+    entries = []
+    for event in events:
+        actor = event.get_actor_type_display()
+        if event.actor_type == "staff" and event.actor_id.isdigit():
+            actor = names.get(int(event.actor_id), actor)
+        elif event.actor_id:
+            actor = f"{actor} ({event.actor_id})"
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(event.data.items()) if v not in (None, "", {}))
+        entries.append(
+            TimelineEntry(event.at, "event", str(EVENT_LABELS.get(event.action, event.action)), actor, detail)
+        )
+    for message in request.messages.all():
+        label = _("Email “%(kind)s” (%(language)s)") % {"kind": message.kind, "language": message.language}
+        detail = message.get_status_display()
+        if message.to_staff:
+            detail += " · " + _("to staff")
+        entries.append(TimelineEntry(message.sent_at or message.created_at, "message", label, "", detail))
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def _choice_label(choices, value) -> str:
+    return str(choices(value).label) if value in choices.values else (value or "")
+
+
+def _forms(request: Request, *, bound: dict | None = None) -> dict[str, forms.Form]:
+    seen = {"seen": _seen(request)}
+    built = {}
+    for name, (form_class, _handler) in ACTIONS.items():
+        initial = dict(seen)
+        if name == "assign":
+            initial["assignee"] = str(request.assignee_id) if request.assignee_id else "none"
+        built[name] = form_class(initial=initial, prefix=name)
+    if bound:
+        built.update(bound)
+    return built
+
+
+def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = None, status: int = 200):
+    deadline = request_deadline(request)
+    can_handle = http_request.user.has_perm(HANDLE_REQUEST)
+    allowed = {name: workflow.transition_allowed(request, name) for name in workflow.TRANSITIONS}
+    context = {
+        "req": request,
+        "deadline": deadline,
+        "suspensions": list(request.suspensions.all()),
+        "timeline": request_timeline(request),
+        "notes": list(request.notes.select_related("author")),
+        "manual_tasks": list(request.manual_tasks.all()),
+        "can_handle": can_handle,
+        "allowed": allowed,
+        "forms": _forms(request, bound=bound),
+        "seen": _seen(request),
+        "refusal_templates_for_language": {
+            ground: texts.get(request.language, texts["en"]) for ground, texts in forms_staff.REFUSAL_TEMPLATES.items()
+        },
+        "restriction_ground_label": _choice_label(RestrictionGround, request.details.get("ground")),
+        "objection_scope_label": _choice_label(ObjectionScope, request.details.get("scope")),
+        "team": team_members() if can_handle else [],
+    }
+    return render(http_request, "dsr/staff/request.html", context, status=status)
+
+
+@require_GET
+@staff_view()
+def request_detail(http_request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the request, its deadline, its timeline and the actions its state allows."""
+    request = get_object_or_404(Request.objects.select_related("assignee"), pk=pk)
+    return _page(http_request, request)
+
+
+# --- Actions ------------------------------------------------------------------------
+
+
+def _assign(request: Request, data: dict, actor: Actor, user, files) -> str:
+    value = data["assignee"]
+    assignee = None if value == "none" else team_members().filter(pk=int(value)).first()
+    workflow.request_assign(request=request, assignee=assignee, actor=actor)
+    return _("Assigned to %(name)s.") % {"name": assignee.get_username()} if assignee else _("Unassigned.")
+
+
+def _note(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_note_add(request=request, text=data["text"], actor=actor, author=user)
+    return _("Note added.")
+
+
+def _identity(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_identity_check(request=request, method=data["method"], actor=actor)
+    return _("Identity check recorded.")
+
+
+def _suspend(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_suspend(request=request, reason=data["reason"], note=data["note"], actor=actor)
+    return _("The clock is stopped and the requester has been asked.")
+
+
+def _resume(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_resume(request=request, actor=actor)
+    return _("The clock runs again.")
+
+
+def _extend(request: Request, data: dict, actor: Actor, user, files) -> str:
+    request = workflow.request_extend(request=request, reasons=data["reasons"], actor=actor)
+    return _("Extended to %(date)s; the requester has been told why.") % {"date": request.extended_due_date.isoformat()}
+
+
+def _refuse(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_refuse(request=request, ground=data["ground"], reasons=data["reasons"], actor=actor)
+    return _("Refused; the requester has the letter with their right to complain.")
+
+
+def _complete(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_complete(request=request, actor=actor, reasons=data["reasons"], partial=data["partial"])
+    return _("Partially completed.") if data["partial"] else _("Completed.")
+
+
+def _cancel(request: Request, data: dict, actor: Actor, user, files) -> str:
+    workflow.request_cancel(request=request, actor=actor, reasons=data["reasons"])
+    return _("Cancelled.")
+
+
+def _manual_task(request: Request, data: dict, actor: Actor, user, files) -> str:
+    task = ManualTask.objects.filter(pk=data["task"], request=request).first()
+    if task is None:
+        raise ManualTaskError(_("That task does not belong to this request."))
+    manual_task_complete(task=task, attestation=data["attestation"], file=data.get("file"), actor=actor)
+    return _("Task marked done.")
+
+
+ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
+    "assign": (forms_staff.AssignForm, _assign),
+    "note": (forms_staff.NoteForm, _note),
+    "identity": (forms_staff.IdentityCheckForm, _identity),
+    "suspend": (forms_staff.SuspendForm, _suspend),
+    "resume": (forms_staff.ResumeForm, _resume),
+    "extend": (forms_staff.ExtendForm, _extend),
+    "refuse": (forms_staff.RefuseForm, _refuse),
+    "complete": (forms_staff.CompleteForm, _complete),
+    "cancel": (forms_staff.CancelForm, _cancel),
+    "manual_task": (forms_staff.ManualTaskForm, _manual_task),
+}
+# Actions that do not change the request row, so a colleague's change does not make them stale.
+_NOT_STALE_SENSITIVE = {"note", "manual_task"}
+
+
+@require_POST
+@staff_view(HANDLE_REQUEST, action="request_action")
+def request_action(http_request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Run one action on the request through its service; show the service's error if it refuses."""
+    if action not in ACTIONS:
+        raise Http404
+    request = get_object_or_404(Request, pk=pk)
+    form_class, handler = ACTIONS[action]
+    form = form_class(http_request.POST, http_request.FILES, prefix=action)
+    if not form.is_valid():
+        messages.error(http_request, _("Check the form: some of it is missing or not valid."))
+        return _page(http_request, request, bound={action: form}, status=400)
+    if action not in _NOT_STALE_SENSITIVE and form.cleaned_data["seen"] != _seen(request):
+        messages.error(
+            http_request,
+            _(
+                "Nothing was changed: request %(reference)s changed after this page was drawn (a colleague "
+                "acted, or the form was sent twice). Check its state below and try again if still needed."
+            )
+            % {"reference": request.reference},
+        )
+        return redirect("staff_request", pk=request.pk)
+    try:
+        success = handler(
+            request, form.cleaned_data, Actor.staff(http_request.user), http_request.user, http_request.FILES
+        )
+    except RequestInvalid as exc:
+        for field, field_errors in exc.message_dict.items():
+            target = field if field in form.fields else None
+            for error in field_errors:
+                form.add_error(target, error)
+        messages.error(
+            http_request,
+            _("Nothing was changed: %(errors)s")
+            % {"errors": " ".join(m for ms in exc.message_dict.values() for m in ms)},
+        )
+        return _page(http_request, request, bound={action: form}, status=400)
+    except (workflow.TransitionError, ManualTaskError) as exc:
+        messages.error(http_request, _("Nothing was changed: %(error)s") % {"error": exc})
+        return redirect("staff_request", pk=request.pk)
+    messages.success(http_request, success)
+    return redirect("staff_request", pk=request.pk)
