@@ -25,6 +25,11 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.requests_purge_closed",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Lost "go" signals and dead workers' jobs (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+    "reconcile-jobs": {
+        "task": "dsr.tasks.jobs_reconcile",
+        "schedule": float(os.environ.get("DSR_RECONCILE_INTERVAL_SECONDS", "60")),
+    },
     "requeue-stuck-messages": {
         "task": "dsr.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/10"),

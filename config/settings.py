@@ -266,6 +266,24 @@ DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")
 DSR_VERIFY_RATE_PER_IP = env("DSR_VERIFY_RATE_PER_IP", default="60/hour")
 # Key of the keyed hash (HMAC-SHA256) that erasure writes into "hash" fields; empty = derived from SECRET_KEY.
 DSR_ANONYMISE_KEY = env("DSR_ANONYMISE_KEY", default="")
+# The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+# Erasure plans run without staff approval when true (the privacy team's choice).
+DSR_ERASURE_AUTO_APPROVE = env.bool("DSR_ERASURE_AUTO_APPROVE", default=False)
+# Key of the HMAC kept on the suppression list and restriction register; empty = derived from SECRET_KEY.
+DSR_SUPPRESSION_KEY = env("DSR_SUPPRESSION_KEY", default="")
+# Purposes that are direct marketing (Art. 21(3)); empty = every purpose with the "marketing" category.
+DSR_MARKETING_PURPOSES = env.list("DSR_MARKETING_PURPOSES", default=[])
+# A job's runs: attempts before it fails for good, and the first backoff (doubling, at most an hour).
+DSR_JOB_MAX_ATTEMPTS = env.int("DSR_JOB_MAX_ATTEMPTS", default=6)
+DSR_JOB_RETRY_SECONDS = env.float("DSR_JOB_RETRY_SECONDS", default=30)
+# A running job's lease: longer than the task time limit, so only a dead worker's job outlives it.
+DSR_JOB_LEASE_SECONDS = env.int("DSR_JOB_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# How often work waiting for a processor or a person is looked at again.
+DSR_JOB_POLL_SECONDS = env.int("DSR_JOB_POLL_SECONDS", default=300)
+# A queued job with no progress for this long gets its "go" signal again from the reconciler.
+DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=120)
+# How often the reconciler runs (seconds).
+DSR_RECONCILE_INTERVAL_SECONDS = env.int("DSR_RECONCILE_INTERVAL_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

@@ -113,6 +113,18 @@ def email_status_link(request: Request) -> Message:
     return _queue(request, "status_link", language=request.language)
 
 
+def email_restriction_lift(request: Request, *, reasons: str = "", lift_date: date | None = None) -> Message:
+    """Tell the requester, before it happens, that the restriction will be lifted (GDPR Art. 18(3))."""
+    secret = {"reasons": reasons, "lift_date": lift_date.isoformat() if lift_date else ""}
+    return _queue(request, "restriction_lift", language=request.language, secret=secret)
+
+
+def email_recipient_notification(request: Request, *, notification) -> Message:
+    """Tell a recipient of the person's data about a rectification, erasure or restriction (GDPR Art. 19)."""
+    secret = {"notification_id": notification.pk}
+    return _queue(request, "recipient_notification", language=settings.LANGUAGE_CODE[:2], secret=secret)
+
+
 def email_deadline_reminder(*, requests: list[Request], today: date) -> Message:
     """Send staff one digest of requests due soon or overdue."""
     return _queue(
@@ -175,7 +187,22 @@ def message_render(message: Message) -> RenderedMessage:
             context["reasons"] = request.extension_reasons
         elif message.kind == "refused":
             context["ground_label"] = RefusalGround(request.refusal_ground).label if request.refusal_ground else ""
-        elif message.kind == "deadline_reminder":
+        elif message.kind == "restriction_lift":
+            context["reasons"] = secret.get("reasons", "")
+            context["lift_date"] = date.fromisoformat(secret["lift_date"]) if secret.get("lift_date") else None
+        elif message.kind == "recipient_notification":
+            # GDPR Art. 19: this one goes to the recipient, not to the requester.
+            from dsr.models import RecipientNotification
+
+            notification = RecipientNotification.objects.get(pk=secret["notification_id"])
+            context["notification"] = notification
+            to = [notification.contact_email]
+        if message.kind in ("completed", "partially_completed") and request is not None:
+            # What erasure removed and what it kept, why and until when (GDPR Art. 17(3), 12(1)).
+            from dsr.orchestration import erasure_summary
+
+            context["erasure_summary"] = erasure_summary(request, language=message.language)
+        if message.kind == "deadline_reminder":
             today = date.fromisoformat(secret["today"])
             reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")
             context.update(

@@ -10,11 +10,12 @@ import socket
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import workflow
+from dsr import orchestration, workflow
 from dsr.emails import message_render
 from dsr.models import Message, MessageStatus
 
@@ -106,3 +107,33 @@ def messages_requeue_stuck() -> int:
     for pk in ids:
         message_send.delay(pk)
     return len(ids)
+
+
+# --- The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md) ---------
+
+
+def job_backoff(attempts: int) -> float:
+    """Return the seconds to wait after the ``attempts``-th failed run: doubling, at most an hour."""
+    return min(settings.DSR_JOB_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600)
+
+
+@shared_task(acks_late=True)
+def job_run(job_id: int) -> str:
+    """Run one job; a transient source error is retried with exponential backoff (the job row counts attempts)."""
+    outcome = orchestration.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+    if outcome.retry_in is not None:
+        # The row says queued until not_before; if this "go" is lost, the reconciler sends another.
+        job_run.apply_async((job_id,), countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def plan_start(request_id: int) -> None:
+    """Create (or resume) a verified request's plan of per-source jobs."""
+    orchestration.plan_start(request_id=request_id)
+
+
+@shared_task(acks_late=True)
+def jobs_reconcile() -> dict:
+    """Re-send the "go" for jobs with no progress and advance plans whose jobs all finished."""
+    return orchestration.jobs_reconcile().as_dict()

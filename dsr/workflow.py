@@ -54,6 +54,8 @@ class Transition:
 
 
 _ALL_OPEN = tuple(OPEN_STATUSES)
+# Verified and open: the deadline runs (or stands still, awaiting the subject) and staff may decide.
+_WORKING = (Status.IN_PROGRESS, Status.AWAITING_SUBJECT, Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION)
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
@@ -62,10 +64,22 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("identity_check", "record an identity check for", _ALL_OPEN, None),
         Transition("suspend", "stop the clock of", (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
         Transition("resume", "restart the clock of", (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
-        Transition("extend", "extend", (Status.IN_PROGRESS, Status.AWAITING_SUBJECT), None),
-        Transition("refuse", "refuse", (Status.IN_PROGRESS, Status.AWAITING_SUBJECT), Status.REFUSED),
+        Transition("extend", "extend", _WORKING, None),
+        Transition("refuse", "refuse", _WORKING, Status.REFUSED),
         Transition("complete", "complete", (Status.IN_PROGRESS,), Status.COMPLETED),
-        Transition("complete_partially", "partially complete", (Status.IN_PROGRESS,), Status.PARTIALLY_COMPLETED),
+        # Staff may close with the parts not done when a job failed for good (dsr/orchestration.py).
+        Transition(
+            "complete_partially",
+            "partially complete",
+            (Status.IN_PROGRESS, Status.NEEDS_ATTENTION),
+            Status.PARTIALLY_COMPLETED,
+        ),
+        # The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+        Transition("plan_await", "ask staff to approve", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
+        Transition("plan_approve", "approve the plan of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
+        Transition("objection_decide", "decide the objection of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
+        Transition("job_fail", "mark as needing attention", (Status.IN_PROGRESS,), Status.NEEDS_ATTENTION),
+        Transition("job_retry", "retry the failed work of", (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS),
         Transition("cancel", "cancel", _ALL_OPEN, Status.CANCELLED),
         Transition("expire", "expire", (Status.PENDING_VERIFICATION,), Status.EXPIRED),
         Transition(
@@ -295,6 +309,8 @@ def request_submit(
                 )
                 data["challenge_id"] = verification.challenge_send(request=request, first=True).pk
             audit_record(actor=actor, action="request.submitted", request=request, data=data)
+            if pre_verified:
+                _work_start(request)
     except IntegrityError:
         if idempotency_key:
             existing = _idempotent_existing(idempotency_key, fields)
@@ -314,6 +330,13 @@ def _idempotent_existing(key: str, fields: dict) -> Request | None:
 
 
 # --- Identity ----------------------------------------------------------------------
+
+
+def _work_start(request: Request) -> None:
+    """Start (or resume) the request's per-source jobs once the transaction commits (dsr/orchestration.py)."""
+    from dsr import orchestration  # orchestration builds on this module's services
+
+    orchestration.plan_start_on_commit(request)
 
 
 def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
@@ -338,6 +361,8 @@ def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
             actor=actor, action="request.verified", request=request, data={"method": method, "status": request.status}
         )
         emails.email_receipt(request)
+        if request.status == Status.IN_PROGRESS:
+            _work_start(request)
     return request
 
 
@@ -369,6 +394,8 @@ def request_identity_check(*, request: Request, method: str, actor: Actor) -> Re
             request=request,
             data={"method": method, "status": request.status},
         )
+        if request.status == Status.IN_PROGRESS:
+            _work_start(request)
     return request
 
 
@@ -421,6 +448,7 @@ def request_resume(*, request: Request, actor: Actor) -> Request:
             request=request,
             data={"suspension_id": suspension.pk if suspension else None, "suspended_days": request.suspended_days},
         )
+        _work_start(request)
     return request
 
 
@@ -562,7 +590,7 @@ def requests_remind_staff(*, today: date | None = None) -> int:
     today = today or _today()
     horizon = today + timedelta(days=settings.DSR_REMINDER_DAYS_BEFORE)
     due = list(
-        Request.objects.filter(status__in=(Status.IN_PROGRESS, Status.AWAITING_SUBJECT))
+        Request.objects.filter(status__in=_WORKING)
         .filter(Q(extended_due_date__isnull=True, due_date__lte=horizon) | Q(extended_due_date__lte=horizon))
         .order_by("due_date", "id")
     )

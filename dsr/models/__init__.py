@@ -12,6 +12,19 @@ from dsr.models.datamap import (
     Source,
 )
 from dsr.models.messages import Message, MessageStatus
+from dsr.models.jobs import (
+    JOB_FINISHED,
+    Job,
+    JobOperation,
+    JobStatus,
+    NotificationChannel,
+    NotificationStatus,
+    Plan,
+    PlanStage,
+    RecipientNotification,
+    Restriction,
+    Suppression,
+)
 from dsr.models.notes import RequestNote
 from dsr.models.requests import (
     CLOSED_STATUSES,
@@ -34,6 +47,7 @@ from dsr.models.verification import VerificationChallenge
 
 __all__ = [
     "CLOSED_STATUSES",
+    "JOB_FINISHED",
     "OPEN_STATUSES",
     "ActorType",
     "AuditChainHead",
@@ -43,6 +57,9 @@ __all__ = [
     "DataCategory",
     "DataMapVersion",
     "IdentityLevel",
+    "Job",
+    "JobOperation",
+    "JobStatus",
     "Language",
     "LegalBasis",
     "LegalHold",
@@ -51,17 +68,24 @@ __all__ = [
     "ManualTaskStatus",
     "Message",
     "MessageStatus",
+    "NotificationChannel",
+    "NotificationStatus",
     "ObjectionScope",
+    "Plan",
+    "PlanStage",
     "Purpose",
     "Recipient",
+    "RecipientNotification",
     "RecipientRole",
     "RefusalGround",
     "Request",
     "RequestNote",
+    "Restriction",
     "RestrictionGround",
     "Right",
     "Source",
     "Status",
+    "Suppression",
     "Suspension",
     "SuspensionReason",
     "VerificationChallenge",

@@ -19,6 +19,9 @@ class Status(models.TextChoices):
     PENDING_VERIFICATION = "pending_verification", _("Awaiting email confirmation")
     IN_PROGRESS = "in_progress", _("In progress")
     AWAITING_SUBJECT = "awaiting_subject", _("Waiting for the requester")
+    # The work (dsr/orchestration.py): a plan waits for staff, or a job failed for good.
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for staff approval")
+    NEEDS_ATTENTION = "needs_attention", _("Needs attention")
     COMPLETED = "completed", _("Completed")
     PARTIALLY_COMPLETED = "partially_completed", _("Partially completed")
     REFUSED = "refused", _("Refused")
@@ -26,7 +29,13 @@ class Status(models.TextChoices):
     EXPIRED = "expired", _("Expired unconfirmed")
 
 
-OPEN_STATUSES = (Status.PENDING_VERIFICATION, Status.IN_PROGRESS, Status.AWAITING_SUBJECT)
+OPEN_STATUSES = (
+    Status.PENDING_VERIFICATION,
+    Status.IN_PROGRESS,
+    Status.AWAITING_SUBJECT,
+    Status.AWAITING_APPROVAL,
+    Status.NEEDS_ATTENTION,
+)
 CLOSED_STATUSES = (
     Status.COMPLETED,
     Status.PARTIALLY_COMPLETED,

@@ -1,0 +1,192 @@
+"""The work a request becomes: a plan, its per-source jobs, and the registers rights leave behind.
+
+The database is the truth about what is done; the broker only carries "go"
+signals. See docs/decisions/0008-jobs.md.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from dsr.models.requests import Request
+
+
+class PlanStage(models.TextChoices):
+    RESOLVING = "resolving", _("Finding the person in the sources")
+    PLANNING = "planning", _("Working out what erasure would do")
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for staff approval")
+    AWAITING_DECISION = "awaiting_decision", _("Waiting for the balancing decision")
+    RUNNING = "running", _("Carrying out the request in the sources")
+    NOTIFYING = "notifying", _("Telling the recipients")
+    COLLECTED = "collected", _("Collected; the export bundle is pending")
+    DONE = "done", _("Done")
+    NEEDS_ATTENTION = "needs_attention", _("A job failed for good")
+    UNMAPPED = "unmapped", _("No data map loaded: handle by hand")
+    CLOSED = "closed", _("Request closed")
+
+
+class Plan(models.Model):
+    """The per-request plan: the person's resolved identifiers and where the work stands."""
+
+    request = models.OneToOneField(Request, on_delete=models.CASCADE, related_name="plan")
+    stage = models.CharField(max_length=32, choices=PlanStage.choices, default=PlanStage.RESOLVING)
+    # {"email": [...], "phone": [...]}: personal data, needed by the jobs only; cleared when the request closes.
+    identifiers = models.JSONField(default=dict, blank=True)
+    # Sources that could not be asked during resolution: {source: problem} (problems never name the person).
+    resolution_errors = models.JSONField(default=dict, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=160, blank=True, help_text=_("Actor type and id; never a subject."))
+    # Objections other than to direct marketing: the staff's balancing (GDPR Art. 21(1)).
+    decision = models.CharField(max_length=16, blank=True)
+    decision_reasons = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"plan of {self.request.reference} ({self.stage})"
+
+
+class JobOperation(models.TextChoices):
+    RESOLVE = "resolve", _("Find the person's identifiers")
+    COLLECT = "collect", _("Collect the person's data")
+    ERASURE_PLAN = "erasure_plan", _("Plan the erasure")
+    ERASURE = "erasure", _("Erase")
+    RECTIFY = "rectify", _("Correct")
+    RESTRICT = "restrict", _("Restrict processing")
+    RESTRICT_LIFT = "restrict_lift", _("Lift the restriction")
+    CONSENT_WITHDRAW = "consent_withdraw", _("Withdraw consent")
+    AUDIENCE_REMOVE = "audience_remove", _("Remove from the partner's audience")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    WAITING = "waiting", _("Waiting for a processor or a person")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+JOB_FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    """One operation on one source for one request; claimed by compare-and-set on ``status``."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="jobs")
+    # "" for request-wide jobs (identity resolution asks every source).
+    source_key = models.CharField(max_length=64, blank=True)
+    operation = models.CharField(max_length=32, choices=JobOperation.choices)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    # The source's problem, never the person's data (SourceError messages name the source and the problem).
+    last_error = models.CharField(max_length=500, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    # Input: an approved erasure plan, the corrections, the consents. Output: the connector's result.
+    plan = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    # The claim: a worker owns a running job until lease_expires_at; the reconciler re-queues it after.
+    claim = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Backoff: neither a worker nor the reconciler starts the job before this.
+    not_before = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["request", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "source_key", "operation"], name="dsr_job_once_per_operation")
+        ]
+        indexes = [models.Index(fields=["status", "lease_expires_at"], name="dsr_job_status_lease_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} in {self.source_key or 'all sources'} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in JOB_FINISHED
+
+
+class Suppression(models.Model):
+    """A keyed HMAC of a normalised identifier that marketing imports must skip; never the plain value."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32)
+    # Why: erasure (Art. 17) or objection to direct marketing (Art. 21(3)).
+    reason = models.CharField(max_length=32)
+    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"suppressed {self.kind} ({self.reason})"
+
+
+class Restriction(models.Model):
+    """An entry of the restriction register (GDPR Art. 18) that other systems query."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="restrictions")
+    # One row per identifier: the keyed HMAC of the normalised value, as in Suppression.
+    kind = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64)
+    # "" restricts every purpose; else a purpose key of the data map.
+    purpose = models.CharField(max_length=64, blank=True)
+    # A RestrictionGround (Art. 18(1)), or the objection that led to it (Art. 21).
+    ground = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # GDPR Art. 18(3): the subject is told before the restriction is lifted.
+    subject_told_at = models.DateTimeField(null=True, blank=True)
+    lift_reasons = models.TextField(blank=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["digest", "lifted_at"], name="dsr_restriction_digest_idx")]
+
+    def __str__(self) -> str:
+        state = "lifted" if self.lifted_at else "active"
+        return f"restriction of {self.purpose or 'all purposes'} ({state})"
+
+
+class NotificationChannel(models.TextChoices):
+    HTTP = "http", _("Through the recipient's API")
+    EMAIL = "email", _("By email to the recipient's contact")
+    MANUAL = "manual", _("By staff, by hand")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("To be told")
+    SENT = "sent", _("Told")
+    FAILED = "failed", _("Could not be told")
+
+
+class RecipientNotification(models.Model):
+    """GDPR Art. 19: one recipient told of one request's rectification, erasure or restriction."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="recipient_notifications")
+    recipient_key = models.SlugField(max_length=64)
+    recipient_name = models.CharField(max_length=200)
+    operation = models.CharField(max_length=32, choices=JobOperation.choices)
+    channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
+    status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
+    contact_email = models.EmailField(blank=True)
+    # The processor's request id (http) or the Message's id (email).
+    reference = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True, help_text=_("How it was done, for notifications made by hand."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "recipient_key", "operation"], name="dsr_recipient_told_once_per_operation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_name}: {self.get_status_display()}"
