@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip -q --disable-pip-version-check
+PIP := $(BIN)/python -m pip -qq --disable-pip-version-check
 MANAGE := $(BIN)/python manage.py
 
 PORT ?= 8000
@@ -50,17 +50,21 @@ venv: $(VENV)/.installed
 # --- run ----------------------------------------------------------------------
 
 # The local demo runs with Django's debug pages unless DEBUG is set otherwise.
+# With DEBUG off it serves collected static files and, as dsr_seed_demo insists, seeds nothing.
+debug_on = case "$$(printf '%s' "$$DEBUG" | tr A-Z a-z)" in true|on|ok|y|yes|1) true ;; *) false ;; esac
+
 run: export DEBUG ?= true
 run: venv
 	$(call step,Migrating the database)
 	@$(MANAGE) migrate --noinput -v 0
-	@case "$$DEBUG" in \
-		[Tt]rue|1|[Yy]es|[Oo]n) ;; \
-		*) printf '\n==> %s\n' "Collecting static files (DEBUG is off)"; \
-		   $(MANAGE) collectstatic --noinput -v 0 ;; \
-	esac
-	$(call step,Seeding the demo)
-	@$(MANAGE) dsr_seed_demo
+	@if $(debug_on); then \
+		printf '\n==> %s\n' "Seeding the demo"; \
+		$(MANAGE) dsr_seed_demo; \
+	else \
+		printf '\n==> %s\n' "Collecting static files (DEBUG is off)"; \
+		$(MANAGE) collectstatic --noinput -v 0 || exit 1; \
+		echo "DEBUG is off, so the demo is not seeded (manage.py dsr_seed_demo --force would)."; \
+	fi
 	$(call step,Starting web + worker + beat (Ctrl-C stops all three))
 	@echo "   Portal      http://127.0.0.1:$(PORT)/"
 	@echo "   Dashboard   http://127.0.0.1:$(PORT)/dashboard/"
