@@ -562,7 +562,7 @@ def _fan_out(request: Request, plan: Plan, datamap: DataMap) -> None:
 def _objection_purposes(request: Request, datamap: DataMap) -> list[str]:
     if request.details.get("scope") == ObjectionScope.PROFILING:
         return [key for key, purpose in datamap.purposes.items() if purpose["profiling"]] or [""]
-    return [request.details.get("purpose", "")]
+    return [request.details.get("purpose", "")[:64]]
 
 
 def _plan_await(request: Request, plan: Plan, *, stage: str) -> None:

@@ -11,7 +11,6 @@ from dsr.models.datamap import (
     RecipientRole,
     Source,
 )
-from dsr.models.messages import Message, MessageStatus
 from dsr.models.jobs import (
     JOB_FINISHED,
     Job,
@@ -25,6 +24,7 @@ from dsr.models.jobs import (
     Restriction,
     Suppression,
 )
+from dsr.models.messages import Message, MessageStatus
 from dsr.models.notes import RequestNote
 from dsr.models.requests import (
     CLOSED_STATUSES,
