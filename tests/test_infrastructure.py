@@ -1,12 +1,16 @@
 """The project's running and testing machinery: deploy checks, compose file, worker, docs."""
 
+import contextlib
 import importlib.util
 import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -144,13 +148,84 @@ def test_worker_comes_back_after_a_crash(celery_worker_process):
 
 @pytest.mark.browser
 def test_browser_renders_a_page_of_the_live_server(live_server, page, screenshot):
-    page.goto(f"{live_server.url}/admin/login/")
+    response = page.goto(f"{live_server.url}/")
 
-    assert page.get_by_role("button", name="Log in").is_visible()
-    assert screenshot(page, "admin-login").stat().st_size > 0
+    assert response.ok
+    assert page.locator("h1").first.is_visible()
+    assert screenshot(page, "start-page").stat().st_size > 0
 
 
 # --- make and the documented configuration ----------------------------------------
+
+
+def http_status(url: str) -> int | None:
+    """Return the HTTP status of a GET of `url`, or None if nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (a loopback URL the test built)
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+@pytest.mark.e2e
+def test_make_run_serves_the_site_and_runs_a_worker(tmp_path, wait_until):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    var = tmp_path / "var"
+    # The embedded default in a folder of its own, whatever this test run itself uses.
+    env = {
+        **environ_without("SECRET_KEY", "DSR_BROKER_DIR", "DSR_OUTBOX_DIR", "MEDIA_ROOT"),
+        "DSR_VAR_DIR": str(var),
+        "PORT": str(port),
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{var / 'dsr.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "CACHE_URL": "locmemcache://make-run",
+        "EMAIL_URL": "",
+    }
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        make_run = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until(
+            lambda: make_run.poll() is not None or http_status(f"http://127.0.0.1:{port}/api/schema/") == 200,
+            timeout=180,
+            what="make run to serve /api/schema/",
+        )
+        assert make_run.poll() is None, log.read_text()
+        assert http_status(f"http://127.0.0.1:{port}/") == 200
+        assert "Staff login:" in log.read_text()
+
+        ping = subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "config", "inspect", "ping", "--timeout", "10"],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "pong" in ping.stdout, ping.stdout + ping.stderr + log.read_text()
+    finally:
+        os.killpg(make_run.pid, signal.SIGTERM)
+        try:
+            make_run.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(make_run.pid, signal.SIGKILL)
+            make_run.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make_run.pid, signal.SIGKILL)
 
 
 def test_make_test_fails_when_pytest_collects_nothing():
