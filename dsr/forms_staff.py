@@ -37,6 +37,7 @@ class QueueFilterForm(forms.Form):
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     overdue = forms.BooleanField(label=_("Overdue"), required=False)
     stopped = forms.BooleanField(label=_("Clock stopped"), required=False)
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
     received_from = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput({"type": "date"}))
     received_to = forms.DateField(label=_("Received to"), required=False, widget=forms.DateInput({"type": "date"}))
     # Keyset cursor: "<due date>_<id>" of the last row shown (open requests) or "<id>" (closed ones).
@@ -56,6 +57,14 @@ class QueueFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("received_to", _("The end of the period is before its start."))
         return data
+
+
+class BulkApproveForm(forms.Form):
+    ids = forms.TypedMultipleChoiceField(coerce=int, label=_("Requests"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
 
 
 class BulkAssignForm(forms.Form):
@@ -165,6 +174,28 @@ class ManualTaskForm(ActionForm):
     task = forms.IntegerField(widget=forms.HiddenInput)
     attestation = forms.CharField(label=_("What was done"), max_length=5000, widget=forms.Textarea({"rows": 3}))
     file = forms.FileField(label=_("File for the person's export (optional)"), required=False)
+
+
+class ApproveForm(ActionForm):
+    pass
+
+
+class ObjectionDecisionForm(ActionForm):
+    decision = forms.ChoiceField(
+        label=_("Balancing (GDPR Art. 21(1))"),
+        choices=[
+            ("upheld", _("Upheld: no compelling legitimate grounds override the requester's interests")),
+            ("rejected", _("Not upheld: compelling legitimate grounds, or legal claims")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reasons = forms.CharField(
+        label=_("Reasons (sent to the requester)"), max_length=5000, widget=forms.Textarea({"rows": 4})
+    )
+
+
+class JobRetryForm(ActionForm):
+    job = forms.IntegerField(widget=forms.HiddenInput)
 
 
 # Starting points for refusal reasons, in the requester's language; staff adapt them to the case.

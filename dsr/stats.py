@@ -122,9 +122,11 @@ def summary(*, start: date, end: date) -> Summary:
 def open_overdue_count(*, today: date | None = None) -> int:
     """Return how many open requests are past their deadline today with the clock running."""
     today = today or deadlines.local_date(timezone.now(), settings.TIME_ZONE)
+    # A stopped clock (waiting for the requester) is never overdue (PRODUCT.md, Deadlines).
+    running = [s for s in OPEN_STATUSES if s not in (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)]
     return (
-        Request.objects.filter(status__in=OPEN_STATUSES)
+        Request.objects.filter(status__in=running)
         .annotate(effective_due=Coalesce("extended_due_date", "due_date"))
-        .filter(status=Status.IN_PROGRESS, effective_due__lt=today)
+        .filter(effective_due__lt=today)
         .count()
     )

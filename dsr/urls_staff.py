@@ -7,8 +7,10 @@ from dsr.views.staff import intake, queue, requests, stats
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
     path("assign/", queue.dashboard_assign_bulk, name="staff_assign_bulk"),
+    path("approve/", queue.dashboard_approve_bulk, name="staff_approve_bulk"),
     path("requests/new/", intake.request_intake, name="staff_intake"),
     path("requests/<int:pk>/", requests.request_detail, name="staff_request"),
+    path("requests/<int:pk>/jobs/", requests.request_jobs_panel, name="staff_request_jobs"),
     path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
     path("statistics/", stats.statistics, name="staff_statistics"),
     path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),

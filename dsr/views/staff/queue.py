@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from dsr import deadlines, workflow
+from dsr import deadlines, orchestration, workflow
 from dsr.audit import Actor
-from dsr.forms_staff import BulkAssignForm, QueueFilterForm
+from dsr.forms_staff import BulkApproveForm, BulkAssignForm, QueueFilterForm
 from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
 from dsr.requests import RequestInvalid
 from dsr.roles import HANDLE_REQUEST, team_members
@@ -32,9 +32,14 @@ from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
 
 PAGE_SIZE = 50
+BULK_LIMIT = 500
 # Totals above this show as "10,000+": counting every closed request on each page view is not worth it.
 COUNT_CAP = 10_000
 CLOCK_STOPPED = (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)
+# Open with the clock running: these can be overdue (a stopped clock cannot; PRODUCT.md, Deadlines).
+CLOCK_RUNNING = tuple(status for status in OPEN_STATUSES if status not in CLOCK_STOPPED)
+# Waiting for the team: a plan to approve, an objection to decide, or a job that failed for good.
+NEEDS_STAFF = (Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,9 @@ def queue_filter(data: dict, *, user, today: date) -> QuerySet:
     elif assignee:
         queryset = queryset.filter(assignee_id=int(assignee))
     if data.get("overdue"):
-        # A stopped clock is not overdue (PRODUCT.md, Deadlines).
-        queryset = queryset.filter(status=Status.IN_PROGRESS, effective_due__lt=today)
+        queryset = queryset.filter(status__in=CLOCK_RUNNING, effective_due__lt=today)
+    if data.get("attention"):
+        queryset = queryset.filter(status__in=NEEDS_STAFF)
     if data.get("stopped"):
         queryset = queryset.filter(status__in=CLOCK_STOPPED)
     if data.get("received_from"):
@@ -128,7 +134,8 @@ def queue_counts(*, user, today: date | None = None) -> dict[str, int]:
     today = today or _today()
     aggregates = {
         "open": Count("id"),
-        "overdue": Count("id", filter=Q(status=Status.IN_PROGRESS, effective_due__lt=today)),
+        "overdue": Count("id", filter=Q(status__in=CLOCK_RUNNING, effective_due__lt=today)),
+        "attention": Count("id", filter=Q(status__in=NEEDS_STAFF)),
         "stopped": Count("id", filter=Q(status__in=CLOCK_STOPPED)),
         "unassigned": Count("id", filter=Q(assignee__isnull=True)),
         "mine": Count("id", filter=Q(assignee_id=user.pk)),
@@ -176,12 +183,16 @@ def dashboard_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _back(request: HttpRequest) -> str:
+    back = request.POST.get("back", "")
+    return reverse("dashboard") + (f"?{back}" if back and "//" not in back and "\\" not in back else "")
+
+
 @require_POST
 @staff_view(HANDLE_REQUEST, action="requests_assign_bulk")
 def dashboard_assign_bulk(request: HttpRequest) -> HttpResponse:
     """Assign the ticked requests to one team member (or to no one)."""
-    back = request.POST.get("back", "")
-    target = reverse("dashboard") + (f"?{back}" if back and "//" not in back else "")
+    target = _back(request)
     form = BulkAssignForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Tick at least one request and choose whom to assign them to."))
@@ -206,5 +217,36 @@ def dashboard_assign_bulk(request: HttpRequest) -> HttpResponse:
                 skipped,
             )
             % {"n": skipped},
+        )
+    return redirect(target)
+
+
+@require_POST
+@staff_view(HANDLE_REQUEST, action="requests_approve_bulk")
+def dashboard_approve_bulk(request: HttpRequest) -> HttpResponse:
+    """Approve the plans of the ticked requests, each through its own service call and audit event."""
+    target = _back(request)
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tick at least one request whose plan waits for approval."))
+        return redirect(target)
+    actor = Actor.staff(request.user)
+    approved, refused = 0, []
+    for pk in sorted(set(form.cleaned_data["ids"]))[:BULK_LIMIT]:
+        target_request = Request.objects.filter(pk=pk).first()
+        if target_request is None:
+            continue
+        try:
+            orchestration.request_plan_approve(request=target_request, actor=actor)
+        except workflow.TransitionError:
+            refused.append(target_request.reference)
+        else:
+            approved += 1
+    if approved:
+        messages.success(request, ngettext("%(n)d plan approved.", "%(n)d plans approved.", approved) % {"n": approved})
+    if refused:
+        messages.warning(
+            request,
+            _("Not approved, no plan waits for approval: %(refs)s") % {"refs": ", ".join(refused)},
         )
     return redirect(target)

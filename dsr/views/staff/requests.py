@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from dsr import forms_staff, workflow
+from dsr import forms_staff, orchestration, workflow
 from dsr.audit import Actor
-from dsr.models import ManualTask, ObjectionScope, Request, RestrictionGround
+from dsr.models import Job, JobOperation, JobStatus, ManualTask, ObjectionScope, PlanStage, Request, RestrictionGround
 from dsr.requests import RequestInvalid
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
@@ -46,6 +46,13 @@ EVENT_LABELS = {
     "request.note_added": gettext_lazy("Internal note added"),
     "manual_task.created": gettext_lazy("Manual task created"),
     "manual_task.completed": gettext_lazy("Manual task done"),
+    "plan.awaiting_staff": gettext_lazy("Waiting for staff"),
+    "plan.approved": gettext_lazy("Plan approved"),
+    "objection.decided": gettext_lazy("Objection decided"),
+    "job.failed": gettext_lazy("A job failed for good"),
+    "job.retried": gettext_lazy("Job retried"),
+    "request.needs_attention": gettext_lazy("Needs attention"),
+    "request.back_in_progress": gettext_lazy("Back in progress"),
     "staff.denied": gettext_lazy("Action refused: beyond the user's role"),
 }
 
@@ -105,9 +112,21 @@ def _forms(request: Request, *, bound: dict | None = None) -> dict[str, forms.Fo
     return built
 
 
+def _jobs_context(request: Request) -> dict:
+    jobs = orchestration.request_jobs(request)
+    return {
+        "jobs": jobs,
+        "plan": orchestration.request_plan(request),
+        # htmx polls the panel while work is under way.
+        "jobs_polling": request.is_open and any(not job.finished for job in jobs),
+    }
+
+
 def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = None, status: int = 200):
     deadline = request_deadline(request)
     can_handle = http_request.user.has_perm(HANDLE_REQUEST)
+    jobs = _jobs_context(request)
+    plan = jobs["plan"]
     allowed = {name: workflow.transition_allowed(request, name) for name in workflow.TRANSITIONS}
     context = {
         "req": request,
@@ -116,6 +135,14 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "timeline": request_timeline(request),
         "notes": list(request.notes.select_related("author")),
         "manual_tasks": list(request.manual_tasks.all()),
+        **jobs,
+        # GDPR Art. 17: the dry run staff approve, source by source, before anything is erased.
+        "dry_run": [
+            job for job in jobs["jobs"] if job.operation == JobOperation.ERASURE_PLAN and job.status == JobStatus.DONE
+        ],
+        "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,
+        "awaiting_decision": plan is not None and plan.stage == PlanStage.AWAITING_DECISION,
+        "recipients": list(request.recipient_notifications.all()),
         "can_handle": can_handle,
         "allowed": allowed,
         "forms": _forms(request, bound=bound),
@@ -136,6 +163,20 @@ def request_detail(http_request: HttpRequest, pk: int) -> HttpResponse:
     """Show the request, its deadline, its timeline and the actions its state allows."""
     request = get_object_or_404(Request.objects.select_related("assignee"), pk=pk)
     return _page(http_request, request)
+
+
+@require_GET
+@staff_view()
+def request_jobs_panel(http_request: HttpRequest, pk: int) -> HttpResponse:
+    """Return the jobs panel alone, for htmx to refresh while the work runs."""
+    request = get_object_or_404(Request, pk=pk)
+    context = {
+        "req": request,
+        "can_handle": http_request.user.has_perm(HANDLE_REQUEST),
+        "seen": _seen(request),
+        **_jobs_context(request),
+    }
+    return render(http_request, "dsr/staff/_jobs.html", context)
 
 
 # --- Actions ------------------------------------------------------------------------
@@ -188,6 +229,25 @@ def _cancel(request: Request, data: dict, actor: Actor, user, files) -> str:
     return _("Cancelled.")
 
 
+def _approve(request: Request, data: dict, actor: Actor, user, files) -> str:
+    orchestration.request_plan_approve(request=request, actor=actor)
+    return _("Approved; the work in the sources has started.")
+
+
+def _decide(request: Request, data: dict, actor: Actor, user, files) -> str:
+    upheld = data["decision"] == "upheld"
+    orchestration.objection_decide(request=request, upheld=upheld, reasons=data["reasons"], actor=actor)
+    return _("Objection upheld; processing stops for good.") if upheld else _("Objection not upheld; refused.")
+
+
+def _job_retry(request: Request, data: dict, actor: Actor, user, files) -> str:
+    job = Job.objects.filter(pk=data["job"], request=request).first()
+    if job is None:
+        raise workflow.TransitionError(_("That job does not belong to this request."))
+    orchestration.job_retry(job=job, actor=actor)
+    return _("The job runs again.")
+
+
 def _manual_task(request: Request, data: dict, actor: Actor, user, files) -> str:
     task = ManualTask.objects.filter(pk=data["task"], request=request).first()
     if task is None:
@@ -207,9 +267,12 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "complete": (forms_staff.CompleteForm, _complete),
     "cancel": (forms_staff.CancelForm, _cancel),
     "manual_task": (forms_staff.ManualTaskForm, _manual_task),
+    "approve": (forms_staff.ApproveForm, _approve),
+    "decide": (forms_staff.ObjectionDecisionForm, _decide),
+    "job_retry": (forms_staff.JobRetryForm, _job_retry),
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
-_NOT_STALE_SENSITIVE = {"note", "manual_task"}
+_NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry"}
 
 
 @require_POST
