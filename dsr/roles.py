@@ -98,7 +98,8 @@ def check_roles(app_configs, databases=None, **kwargs) -> list[Warning]:
     if not databases:
         return []
     try:
-        missing = roles_missing()
+        with transaction.atomic():  # a savepoint, so a failed look leaves no broken transaction behind
+            missing = roles_missing()
     except DatabaseError:
         return []  # not migrated yet: migrate's own output says so
     if not missing:
