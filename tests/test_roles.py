@@ -97,3 +97,15 @@ def test_the_check_stays_quiet_before_migrations(db, django_db_blocker):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE auth_group_away RENAME TO auth_group")
+
+
+def test_the_demo_seed_gives_each_demo_login_its_role(settings, tmp_path, django_user_model, capsys):
+    settings.VAR_DIR = tmp_path
+    call_command("dsr_seed_demo", force=True, customers=20)
+    out = capsys.readouterr().out
+    roles = {user.username: user_role(user) for user in django_user_model.objects.all()}
+    assert roles == {"privacy": PRIVACY_ADMIN, "agent": PRIVACY_AGENT, "auditor": AUDITOR}
+    for name, role in (("agent", PRIVACY_AGENT), ("auditor", AUDITOR)):
+        password = (tmp_path / f"demo-login-{name}.txt").read_text().strip()
+        assert f"{role} login: {name} / {password}" in out
+        assert django_user_model.objects.get(username=name).check_password(password)

@@ -13,8 +13,11 @@ from django.utils import timezone
 from dsr import workflow
 from dsr.audit import Actor
 from dsr.models import Channel, RefusalGround, Request, Right, SuspensionReason, VerificationMethod
+from dsr.roles import AUDITOR, PRIVACY_ADMIN, PRIVACY_AGENT, roles_sync, user_role_set
 
 DEMO_USERNAME = "privacy"
+# Colleagues to try the other roles with; each login is kept in var/demo-login-<name>.txt.
+DEMO_COLLEAGUES = (("agent", PRIVACY_AGENT), ("auditor", AUDITOR))
 
 
 class Command(BaseCommand):
@@ -34,20 +37,32 @@ class Command(BaseCommand):
             f"Demo company: {summary['customers']} customers in {summary['shop_path']}; data map version "
             f"{summary['datamap_version']} with sources {', '.join(summary['sources'])}"
         )
+        roles_sync()
         user, password = self._staff_user()
+        user_role_set(user=user, role=PRIVACY_ADMIN)
+        others = [(*self._staff_user(name, f"demo-login-{name}.txt"), role) for name, role in DEMO_COLLEAGUES]
+        for colleague, _password, role in others:
+            user_role_set(user=colleague, role=role)
         created = self._requests(user, self._shop_emails(summary["shop_path"]))
         self.stdout.write(f"Demo requests: {created} created" if created else "Demo requests: already there")
         self.stdout.write(self.style.SUCCESS(f"Staff login: {user.username} / {password}"))
+        for colleague, colleague_password, role in others:
+            self.stdout.write(self.style.SUCCESS(f"{role} login: {colleague.username} / {colleague_password}"))
 
-    def _staff_user(self):
-        credentials = settings.VAR_DIR / "demo-login.txt"
+    def _staff_user(self, username: str = DEMO_USERNAME, filename: str = "demo-login.txt"):
+        credentials = settings.VAR_DIR / filename
         user_model = get_user_model()
-        user = user_model.objects.filter(username=DEMO_USERNAME).first()
+        user = user_model.objects.filter(username=username).first()
         if user is not None and credentials.is_file():
             return user, credentials.read_text().strip()
         password = secrets.token_urlsafe(12)
         if user is None:
-            user = user_model(username=DEMO_USERNAME, email="privacy@demo.invalid", is_staff=True, is_superuser=True)
+            user = user_model(
+                username=username,
+                email=f"{username}@demo.invalid",
+                is_staff=True,
+                is_superuser=username == DEMO_USERNAME,
+            )
         user.set_password(password)
         user.save()
         credentials.write_text(password + "\n")
