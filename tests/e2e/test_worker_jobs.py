@@ -33,9 +33,9 @@ from dsr.sources.manual import manual_task_complete
 from dsr.suppression import suppression_check
 from dsr.workflow import request_submit
 from tests.conftest import E2E_BROKER_DIR
-from tests.orchestration.conftest import PERSON, company, shop_build, shop_rows  # noqa: F401
-from tests.sources.conftest import chinook_sqlite  # noqa: F401
-from tests.sources.test_http import processor  # noqa: F401
+from tests.orchestration.conftest import PERSON, Company, company_load, shop_rows
+from tests.sources.conftest import chinook_sqlite  # noqa: F401  (the fixture, reused)
+from tests.sources.test_http import Processor, processor  # noqa: F401  (the fixture, reused)
 
 PERSON_SHA256 = hashlib.sha256(PERSON.encode()).hexdigest()
 WORKER_SETTINGS = {
@@ -57,7 +57,14 @@ def engine_env(monkeypatch, settings) -> None:
 
 @pytest.fixture
 def worker(engine_env, celery_worker_process):
+    """Return the real worker, started with the short settings above."""
     return celery_worker_process
+
+
+@pytest.fixture
+def company(worker, tmp_path, chinook_sqlite, processor: Processor) -> Company:  # noqa: F811
+    """Return the test company (demo shop, Chinook, chats, ad partner) as the worker's data map."""
+    return company_load(tmp_path, chinook_sqlite, processor)
 
 
 def _status(request: Request) -> str:
@@ -127,7 +134,8 @@ def test_an_approved_erasure_completes_and_leaves_the_databases_consistent(worke
     with closing(sqlite3.connect(company.chinook)) as conn:
         assert conn.execute("SELECT count(*) FROM Customer WHERE Email = ?", (PERSON,)).fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM Invoice WHERE CustomerId = 1").fetchone()[0] > 0
-    assert _foreign_keys_hold(company.shop) and _foreign_keys_hold(company.chinook)
+    assert _foreign_keys_hold(company.shop)
+    assert _foreign_keys_hold(company.chinook)
     assert PERSON_SHA256 not in company.processor.audience
     assert suppression_check(PERSON)
     wait_until(
@@ -194,7 +202,8 @@ def test_a_source_that_is_down_is_retried_then_fails_cleanly_and_the_request_nee
     assert job.status == JobStatus.FAILED
     assert job.attempts == 3
     assert "HTTP 500" in job.last_error
-    assert PERSON not in job.last_error and PERSON_SHA256 not in job.last_error
+    assert PERSON not in job.last_error
+    assert PERSON_SHA256 not in job.last_error
     shop = Job.objects.get(request=request, source_key="shop")
     assert shop.status == JobStatus.DONE
     assert shop_rows(company.shop, "SELECT count(*) FROM consent WHERE customer_id = 1 AND granted = 1") == [(0,)]

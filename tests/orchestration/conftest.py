@@ -77,13 +77,18 @@ class Company:
     processor: Processor
 
 
-@pytest.fixture
-def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:  # noqa: F811
+def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:  # noqa: F811
     """Load the engine's test company as the active data map; the ad partner holds the person."""
     shop = shop_build(tmp_path / "shop.sqlite3")
     processor.audience.add(hashlib.sha256(PERSON.encode()).hexdigest())
-    datamap_load(text=map_text(shop=shop, chinook=chinook_sqlite, processor_url=processor.url), loaded_by="test")
-    return Company(shop=shop, chinook=chinook_sqlite, processor=processor)
+    datamap_load(text=map_text(shop=shop, chinook=chinook, processor_url=processor.url), loaded_by="test")
+    return Company(shop=shop, chinook=chinook, processor=processor)
+
+
+@pytest.fixture
+def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:  # noqa: F811
+    """Return the engine's test company, loaded as the active data map."""
+    return company_load(tmp_path, chinook_sqlite, processor)
 
 
 @pytest.fixture
