@@ -6,9 +6,21 @@ from datetime import date, datetime
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
-from dsr.models import CLOSED_STATUSES, IdentityLevel, Request, Right, Status, SuspensionReason
+from dsr.models import (
+    CLOSED_STATUSES,
+    IdentityLevel,
+    Job,
+    JobOperation,
+    JobStatus,
+    Plan,
+    PlanStage,
+    Request,
+    Right,
+    Status,
+    SuspensionReason,
+)
 from dsr.selectors import Deadline, request_deadline
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
@@ -69,6 +81,39 @@ _WORK = {
 }
 
 
+# What each stage of the work means to the requester; internal trouble is not their business.
+_STAGE = {
+    PlanStage.RESOLVING: gettext_noop("We are finding you in our systems."),
+    PlanStage.PLANNING: gettext_noop("We are working out what can be erased and what the law requires us to keep."),
+    PlanStage.AWAITING_APPROVAL: gettext_noop("Our privacy team is checking the plan before anything is erased."),
+    PlanStage.AWAITING_DECISION: gettext_noop(
+        "Our privacy team is weighing your grounds against ours, as Art. 21(1) requires."
+    ),
+    PlanStage.RUNNING: gettext_noop("We are carrying out your request in our systems."),
+    PlanStage.NOTIFYING: gettext_noop("We are telling those we shared your data with (Art. 19)."),
+    PlanStage.COLLECTED: gettext_noop("We have collected your data and are preparing your copy."),
+    PlanStage.DONE: gettext_noop("The work in our systems is done; we are preparing our answer."),
+    PlanStage.NEEDS_ATTENTION: gettext_noop("Our privacy team is handling part of your request by hand."),
+    PlanStage.UNMAPPED: gettext_noop("Our privacy team is handling your request by hand."),
+}
+
+
+def request_work_progress(request: Request) -> str:
+    """Return how far the work in the systems has come, in plain words, or "" before it has started."""
+    plan = Plan.objects.filter(request=request).only("stage").first()
+    if plan is None or plan.stage not in _STAGE:
+        return ""
+    text = _(_STAGE[plan.stage])
+    jobs = Job.objects.filter(request=request).exclude(operation=JobOperation.RESOLVE)
+    total = jobs.exclude(status=JobStatus.CANCELLED).count()
+    if plan.stage == PlanStage.RUNNING and total:
+        done = jobs.filter(status=JobStatus.DONE).count()
+        text += " " + ngettext(
+            "%(done)d of %(total)d system is done.", "%(done)d of %(total)d systems are done.", total
+        ) % {"done": done, "total": total}
+    return text
+
+
 def _work_text(right: str) -> str:
     return _(_WORK[right])
 
@@ -103,7 +148,10 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
         steps.append(Step(_("We worked on your request"), DONE))
         steps.append(Step(_outcome_title(request.status), DONE, on=request.closed_at))
     elif request.status != Status.EXPIRED:
-        steps.append(Step(_("We work on your request"), CURRENT if in_work else UPCOMING, _work_text(request.right)))
+        detail = _work_text(request.right)
+        if in_work:
+            detail = " ".join(filter(None, [detail, request_work_progress(request)]))
+        steps.append(Step(_("We work on your request"), CURRENT if in_work else UPCOMING, detail))
         steps.append(Step(_("You receive our answer"), UPCOMING, on=deadline.effective_due))
     return steps
 

@@ -5,7 +5,7 @@ from django.utils import translation
 
 from dsr import portal, workflow
 from dsr.audit import Actor
-from dsr.models import Request, Status
+from dsr.models import Job, JobOperation, JobStatus, Plan, PlanStage, Request, Status
 
 STAFF = Actor(type="staff", id="1")
 
@@ -109,3 +109,31 @@ def test_request_by_reference_and_email_matches_only_both(pending):
     assert portal.request_by_reference_and_email(pending.reference, "someone@example.com") is None
     assert portal.request_by_reference_and_email("DSR-NOPE", "ida@example.com") is None
     assert portal.request_by_reference("x" * 500) is None
+
+
+def test_work_in_progress_counts_the_systems_done_in_plain_words(in_progress):
+    Plan.objects.update_or_create(request=in_progress, defaults={"stage": PlanStage.RUNNING})
+    Job.objects.create(request=in_progress, source_key="shop", operation=JobOperation.RESOLVE, status=JobStatus.DONE)
+    for source, status in (("shop", JobStatus.DONE), ("mail", JobStatus.DONE), ("crm", JobStatus.RUNNING)):
+        Job.objects.create(request=in_progress, source_key=source, operation=JobOperation.ERASURE, status=status)
+    work = portal.status_view(in_progress).steps[2]
+    assert work.state == "current"
+    assert work.detail.endswith("We are carrying out your request in our systems. 2 of 3 systems are done.")
+
+
+def test_a_job_needing_attention_is_told_without_internal_detail(in_progress):
+    Plan.objects.update_or_create(request=in_progress, defaults={"stage": PlanStage.NEEDS_ATTENTION})
+    Job.objects.create(
+        request=in_progress,
+        source_key="crm",
+        operation=JobOperation.ERASURE,
+        status=JobStatus.FAILED,
+        last_error="connection refused by crm.internal:5432",
+    )
+    detail = portal.status_view(in_progress).steps[2].detail
+    assert "handling part of your request by hand" in detail
+    assert "crm" not in detail
+
+
+def test_no_work_progress_before_a_plan_exists(in_progress):
+    assert portal.request_work_progress(in_progress) == ""
