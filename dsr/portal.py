@@ -24,6 +24,8 @@ from dsr.models import (
 from dsr.selectors import Deadline, request_deadline
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
+# The privacy team's internal states are all "we are working on it" to the requester.
+IN_WORK_STATUSES = (Status.IN_PROGRESS, Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION)
 # How often an open status page asks for news (htmx); closed requests are not polled.
 STATUS_POLL_SECONDS = 15
 
@@ -51,6 +53,7 @@ class StatusView:
     deadline: Deadline
     steps: list[Step]
     progress: str
+    public_status: str
     download: Download | None
     is_open: bool
 
@@ -143,7 +146,7 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
         )
         steps.append(Step(_("We need more from you"), WAITING, reason, on=deadline.stopped_since))
 
-    in_work = request.status == Status.IN_PROGRESS
+    in_work = request.status in IN_WORK_STATUSES
     if request.status in CLOSED_STATUSES and request.status != Status.EXPIRED:
         steps.append(Step(_("We worked on your request"), DONE))
         steps.append(Step(_outcome_title(request.status), DONE, on=request.closed_at))
@@ -167,22 +170,32 @@ def _outcome_title(status: str) -> str:
 
 def request_progress(request: Request, deadline: Deadline) -> str:
     """Return one sentence saying where the request stands, in plain words."""
-    if request.status == Status.PENDING_VERIFICATION:
-        return _("Please confirm your email address. Until then the time limit is paused and we have not started.")
-    if request.status == Status.AWAITING_SUBJECT:
-        return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
-    if request.status == Status.IN_PROGRESS:
-        return _("We are working on your request and will answer by %(due)s at the latest.") % {
-            "due": date_format(deadline.effective_due, "DATE_FORMAT")
-        }
-    if request.status == Status.EXPIRED:
-        return _("The request was not confirmed in time and has expired. You are welcome to send a new one.")
-    return {
+    closed = {
         Status.COMPLETED: _("Your request is complete. We have emailed you the answer."),
         Status.PARTIALLY_COMPLETED: _("Your request is partly complete. We have emailed you what we did and why."),
         Status.REFUSED: _("We could not grant your request. We have emailed you the reasons and your options."),
         Status.CANCELLED: _("The request was cancelled."),
-    }[request.status]
+        Status.EXPIRED: _("The request was not confirmed in time and has expired. You are welcome to send a new one."),
+    }
+    if request.status == Status.PENDING_VERIFICATION:
+        return _("Please confirm your email address. Until then the time limit is paused and we have not started.")
+    if request.status == Status.AWAITING_SUBJECT:
+        return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
+    if request.status in closed:
+        return closed[request.status]
+    # In progress, whatever the privacy team's internal state (approval, a failed job).
+    return _("We are working on your request and will answer by %(due)s at the latest.") % {
+        "due": date_format(deadline.effective_due, "DATE_FORMAT")
+    }
+
+
+def request_public_status(request: Request) -> str:
+    """Return the status as the requester should see it; internal states read as "in progress"."""
+    if request.status in IN_WORK_STATUSES:
+        return _("In progress")
+    if request.status == Status.AWAITING_SUBJECT:
+        return _("Waiting for you")
+    return request.get_status_display()
 
 
 def request_download(request: Request) -> Download | None:
@@ -204,6 +217,7 @@ def status_view(request: Request, *, today: date | None = None) -> StatusView:
         deadline=deadline,
         steps=request_steps(request, deadline),
         progress=request_progress(request, deadline),
+        public_status=request_public_status(request),
         download=request_download(request),
         is_open=request.status not in CLOSED_STATUSES,
     )

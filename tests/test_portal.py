@@ -137,3 +137,12 @@ def test_a_job_needing_attention_is_told_without_internal_detail(in_progress):
 
 def test_no_work_progress_before_a_plan_exists(in_progress):
     assert portal.request_work_progress(in_progress) == ""
+
+
+@pytest.mark.parametrize("internal", [Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION])
+def test_internal_states_read_as_in_progress_to_the_requester(in_progress, internal):
+    Request.objects.filter(pk=in_progress.pk).update(status=internal)
+    view = portal.status_view(Request.objects.get(pk=in_progress.pk))
+    assert view.public_status == "In progress"
+    assert "will answer by" in view.progress
+    assert view.steps[-2].state == "current"
