@@ -20,10 +20,10 @@ class TokenForm(forms.Form):
         return self.cleaned_data["token"].strip()
 
 
-def _team_choices() -> list[tuple[str, str]]:
+def _team_choices(team=None) -> list[tuple[str, str]]:
     from dsr.roles import team_members
 
-    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in team_members()]
+    return [(str(u.pk), u.get_full_name() or u.get_username()) for u in (team if team is not None else team_members())]
 
 
 class QueueFilterForm(forms.Form):
@@ -43,13 +43,13 @@ class QueueFilterForm(forms.Form):
     # Keyset cursor: "<due date>_<id>" of the last row shown (open requests) or "<id>" (closed ones).
     after = forms.RegexField(regex=r"^(\d{4}-\d{2}-\d{2}_)?\d{1,18}$", required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, team=None, **kwargs) -> None:
         from dsr.models import Right, Status
 
         super().__init__(*args, **kwargs)
         self.fields["right"].choices = [("", _("All rights")), *Right.choices]
         self.fields["status"].choices = [(self.STATUS_OPEN, _("All open")), *Status.choices]
-        self.fields["assignee"].choices = [("", _("Anyone")), ("none", _("No one")), *_team_choices()]
+        self.fields["assignee"].choices = [("", _("Anyone")), ("none", _("No one")), *_team_choices(team)]
 
     def clean(self) -> dict:
         data = super().clean()

@@ -96,7 +96,7 @@ def test_filters_narrow_the_queue_and_show_their_counts(frozen, agent, colleague
     def references(**params) -> set[str]:
         response = agent_client.get("/dashboard/", params)
         assert response.status_code == 200
-        return {r.reference for r, _ in response.context["page"].rows}
+        return {row.request.reference for row in response.context["page"].rows}
 
     assert references(right="erasure") == {erasure.reference}
     assert references(assignee=str(colleague.pk)) == {access.reference}
@@ -127,7 +127,7 @@ def test_a_closed_status_filter_lists_closed_requests_newest_first(frozen, agent
     first = workflow.request_complete(request=_open_request("a@example.dk", 3, actor), actor=actor)
     second = workflow.request_complete(request=_open_request("b@example.dk", 2, actor), actor=actor)
     rows = agent_client.get("/dashboard/", {"status": "completed"}).context["page"].rows
-    assert [r.pk for r, _ in rows] == [second.pk, first.pk]
+    assert [row.request.pk for row in rows] == [second.pk, first.pk]
 
 
 def test_bad_filter_values_are_reported_and_the_queue_still_shows(agent_client):
@@ -148,7 +148,7 @@ def test_pages_follow_a_keyset_cursor_without_repeating_or_skipping(frozen, agen
     while True:
         response = agent_client.get("/dashboard/", params)
         page = response.context["page"]
-        seen += [r.pk for r, _ in page.rows]
+        seen += [row.request.pk for row in page.rows]
         if not page.next_cursor:
             break
         params = {"after": page.next_cursor}

@@ -71,7 +71,7 @@ def test_the_queue_filters_requests_that_need_attention_and_bulk_approves_them(
     erasure, agent, agent_client, django_capture_on_commit_callbacks
 ):
     rows = agent_client.get("/dashboard/", {"attention": "on"}).context["page"].rows
-    assert [r.pk for r, _ in rows] == [erasure.pk]
+    assert [row.request.pk for row in rows] == [erasure.pk]
     assert queue.queue_counts(user=agent)["attention"] == 1
     with django_capture_on_commit_callbacks(execute=True):
         response = agent_client.post("/dashboard/approve/", {"ids": [erasure.pk]}, follow=True)
