@@ -217,9 +217,8 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
     except SourceError as exc:
         error = str(exc)[:500]
         if exc.permanent or job.attempts >= max_attempts:
-            if _job_release(job, claim, status=JobStatus.FAILED, last_error=error, finished_at=timezone.now()):
-                logger.warning("job %s (%s) failed for good after %s attempts", job.pk, job.operation, job.attempts)
-                job_failed(job=job)
+            logger.warning("job %s (%s) failed for good after %s attempts", job.pk, job.operation, job.attempts)
+            _job_fail(job, claim, error)
             return JobOutcome(JobStatus.FAILED)
         delay = backoff(job.attempts)
         not_before = timezone.now() + timedelta(seconds=delay)
@@ -229,14 +228,7 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
     except Exception as exc:
         # A defect, not a source problem: fail it for staff; the message may hold data, so only the type is kept.
         logger.error("job %s (%s) raised %s", job.pk, job.operation, type(exc).__name__)
-        if _job_release(
-            job,
-            claim,
-            status=JobStatus.FAILED,
-            last_error=f"internal error: {type(exc).__name__}",
-            finished_at=timezone.now(),
-        ):
-            job_failed(job=job)
+        _job_fail(job, claim, f"internal error: {type(exc).__name__}")
         return JobOutcome(JobStatus.FAILED)
     now = timezone.now()
     values = {"status": step.status, "result": step.result, "counts": step.counts, "last_error": ""}
@@ -244,17 +236,25 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
         values["finished_at"] = now
     else:
         values["not_before"] = now + _poll()
-    if not _job_release(job, claim, **values):
-        return JobOutcome("superseded")
-    audit_record(
-        actor=SYSTEM,
-        action=f"job.{step.status}",
-        request=request,
-        data={"job": job.pk, "source": job.source_key, "operation": job.operation, "counts": step.counts},
-    )
+    with transaction.atomic():
+        # The result and its audit event are recorded together, or neither is.
+        if not _job_release(job, claim, **values):
+            return JobOutcome("superseded")
+        audit_record(
+            actor=SYSTEM,
+            action=f"job.{step.status}",
+            request=request,
+            data={"job": job.pk, "source": job.source_key, "operation": job.operation, "counts": step.counts},
+        )
     if step.status == JobStatus.DONE:
         plan_advance(request_id=request.pk)
     return JobOutcome(step.status)
+
+
+def _job_fail(job: Job, claim: str, error: str) -> None:
+    with transaction.atomic():
+        if _job_release(job, claim, status=JobStatus.FAILED, last_error=error, finished_at=timezone.now()):
+            job_failed(job=job)
 
 
 def job_failed(*, job: Job) -> None:
