@@ -140,6 +140,8 @@ DSR_DEMO_SKIP_2FA = env.bool("DSR_DEMO_SKIP_2FA", default=True)
 LANGUAGE_CODE = env("LANGUAGE_CODE", default="da")
 LANGUAGES = [("da", "Dansk"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "dsr" / "locale"]
+# English dates in the European order ("22 November 2026"); see dsr/formats/.
+FORMAT_MODULE_PATH = ["dsr.formats"]
 TIME_ZONE = env("TIME_ZONE", default="Europe/Copenhagen")
 USE_I18N = True
 USE_TZ = True
