@@ -75,7 +75,7 @@ def month_chart(table: dict[date, dict[str, int]], *, width: int = 760, height: 
             y -= bar_height
             bars.append(Bar(x, y, bar_width, bar_height, colours[right], f"{month:%Y-%m} · {label}: {count}"))
         labels.append((x + bar_width / 2, f"{month:%m/%y}"))
-    tick_values = sorted({0, peak // 2, peak}) if peak > 1 else [0, 1]
+    tick_values = list(range(peak + 1)) if peak <= 5 else sorted({0, peak // 2, peak})
     ticks = [(top + plot_height - plot_height * value / peak, value) for value in tick_values]
     return MonthChart(width, height, bars, labels, ticks, [(colours[v], label) for v, label in Right.choices])
 
