@@ -2,12 +2,14 @@
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from dsr.datamap.rules import rule_describe
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
+from dsr.sources.base import SourceError
+from dsr.sources.registry import connector_for
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -134,6 +136,19 @@ class SourceAdmin(ReadOnlyAdmin):
     list_display = ["key", "name", "kind", "purposes", "recipients"]
     list_filter = [ActiveVersionFilter, "kind"]
     readonly_fields = ["configuration"]
+    actions = ["connection_test"]
+
+    @admin.action(description=_("Test the connection of the selected sources"), permissions=["view"])
+    def connection_test(self, request, queryset) -> None:
+        """Test each selected source as the active data map configures it, as dsr_check_sources does."""
+        for key in sorted(set(queryset.values_list("key", flat=True))):
+            try:
+                connector_for(key).test_connection()
+            except SourceError as exc:
+                retry = _("permanent") if exc.permanent else _("transient, worth retrying")
+                self.message_user(request, f"{key}: {exc.problem} ({retry})", messages.ERROR)
+            else:
+                self.message_user(request, _("%(key)s: connection OK") % {"key": key}, messages.SUCCESS)
 
     @admin.display(description=_("Connector configuration"))
     def configuration(self, obj: Source) -> str:
