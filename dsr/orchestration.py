@@ -9,6 +9,7 @@ docs/decisions/0008-jobs.md.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,11 @@ from django.utils.translation import gettext as _
 
 from dsr import workflow
 from dsr.audit import Actor, audit_record
-from dsr.datamap import datamap_active
 from dsr.datamap.schema import DataMap
 from dsr.models import (
     CLOSED_STATUSES,
     JOB_FINISHED,
+    DataMapVersion,
     Job,
     JobOperation,
     JobStatus,
@@ -42,7 +43,7 @@ from dsr.models import (
 from dsr.recipients import recipients_notify
 from dsr.restrictions import OBJECTION_DIRECT_MARKETING, OBJECTION_UPHELD, restrictions_record
 from dsr.sources import base
-from dsr.sources.base import ErasurePlan, SourceError, SourcePermanentError
+from dsr.sources.base import Connector, ErasurePlan, SourceError, SourcePermanentError
 from dsr.sources.manual import manual_task_create
 from dsr.sources.registry import connector_for
 from dsr.sources.resolution import identifiers_normalise, identities_resolve_detailed
@@ -87,6 +88,35 @@ def _poll() -> timedelta:
 
 def _grace() -> timedelta:
     return timedelta(seconds=settings.DSR_JOB_DISPATCH_GRACE_SECONDS)
+
+
+# --- The active map and its connectors, kept per worker process -------------------------
+
+# Building a connector is cheap, but a SQL connector reflects its tables on first use: a worker keeps the
+# connectors of the active map version for a while instead of reflecting for every job.
+_CONNECTORS_TTL_SECONDS = 600
+_cache: dict = {"key": None, "at": 0.0, "datamap": None, "connectors": {}}
+
+
+def _datamap() -> DataMap | None:
+    """Return the active data map, cached per worker until the active version changes."""
+    row = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    if row is None:
+        return None
+    if _cache["key"] != row or time.monotonic() - _cache["at"] > _CONNECTORS_TTL_SECONDS:
+        snapshot = DataMapVersion.objects.values_list("snapshot", flat=True).get(pk=row[0])
+        _cache.update(key=row, at=time.monotonic(), datamap=DataMap(snapshot), connectors={})
+    return _cache["datamap"]
+
+
+def _connector(key: str, datamap: DataMap) -> Connector:
+    """Return the connector of ``key`` in ``datamap``, reusing this process's instance for the active map."""
+    if datamap is not _cache["datamap"]:
+        return connector_for(key, datamap)
+    connectors = _cache["connectors"]
+    if key not in connectors:
+        connectors[key] = connector_for(key, datamap)
+    return connectors[key]
 
 
 # --- Dispatch ----------------------------------------------------------------------
@@ -135,7 +165,7 @@ def plan_start(*, request_id: int) -> Plan | None:
             jobs_dispatch_on_commit(queued)
             transaction.on_commit(lambda: plan_advance(request_id=request_id))
             return plan
-        datamap = datamap_active()
+        datamap = _datamap()
         if datamap is None:
             # Nothing to ask: the privacy team handles the request by hand (the stage says so on the request).
             plan.stage = PlanStage.UNMAPPED
@@ -210,7 +240,7 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
         _job_release(job, claim, status=JobStatus.CANCELLED, finished_at=timezone.now())
         return JobOutcome(JobStatus.CANCELLED)
     try:
-        datamap = datamap_active()
+        datamap = _datamap()
         if datamap is None:
             raise SourcePermanentError(job.source_key or "dsr", "no data map is loaded")
         step = _RUNNERS[job.operation](job, request, request.plan, datamap)
@@ -378,7 +408,7 @@ def _fallback_spec(datamap: DataMap, source_key: str, operation: str) -> dict:
 
 def _run_resolve(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
     given = {"email": [request.email], "phone": [request.phone], "customer_number": [request.customer_number]}
-    connectors = [connector_for(key, datamap) for key in datamap.sources]
+    connectors = [_connector(key, datamap) for key in datamap.sources]
     resolution = identities_resolve_detailed(connectors, identifiers_normalise(given))
     # One source down must not stop the others: its own jobs will fail or retry and say so.
     plan.identifiers = {kind: sorted(values) for kind, values in resolution.identifiers.items()}
@@ -389,7 +419,7 @@ def _run_resolve(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _S
 
 
 def _run_collect(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
-    connector = connector_for(job.source_key, datamap)
+    connector = _connector(job.source_key, datamap)
     if connector.kind == "manual":
         return _manual_step(request, connector.task_spec(base.ACCESS))
     portability = request.right == Right.PORTABILITY
@@ -408,13 +438,13 @@ def _run_collect(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _S
 
 
 def _run_erasure_plan(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
-    connector = connector_for(job.source_key, datamap)
+    connector = _connector(job.source_key, datamap)
     erasure_plan = connector.erasure_plan(_identifiers(plan), reference=request.reference)
     return _Step(JobStatus.DONE, erasure_plan.to_dict(), erasure_plan.counts())
 
 
 def _run_erasure(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
-    connector = connector_for(job.source_key, datamap)
+    connector = _connector(job.source_key, datamap)
     erasure_plan = ErasurePlan.from_dict(job.plan)
     if connector.kind == "manual":
         step = _manual_step(request, erasure_plan.extra["task"])
@@ -428,7 +458,7 @@ def _run_erasure(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _S
 
 
 def _run_change(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
-    connector = connector_for(job.source_key, datamap)
+    connector = _connector(job.source_key, datamap)
     operation = _MANUAL_OPERATION[job.operation]
     if connector.kind == "manual" and operation in connector.capabilities():
         return _manual_step(request, connector.task_spec(operation))
@@ -452,7 +482,7 @@ def _run_change(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _St
 
 def _run_audience_remove(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
     # GDPR Art. 21(3): an ad partner is asked to drop the person from its audiences, with no plan to approve.
-    connector = connector_for(job.source_key, datamap)
+    connector = _connector(job.source_key, datamap)
     erasure_plan = connector.erasure_plan(_identifiers(plan), reference=f"{request.reference}:{job.operation}")
     result = connector.erasure_execute(erasure_plan)
     return _Step(JobStatus.DONE if result.complete else JobStatus.WAITING, result.to_dict(), {"requests": 1})
@@ -483,7 +513,7 @@ def marketing_purposes(datamap: DataMap) -> list[str]:
 
 def _capable(datamap: DataMap, capability: str) -> list[str]:
     """Return the sources whose connector can do ``capability`` (manual ones: those with instructions for it)."""
-    return [key for key in datamap.sources if capability in connector_for(key, datamap).capabilities()]
+    return [key for key in datamap.sources if capability in _connector(key, datamap).capabilities()]
 
 
 def _consent_specs(datamap: DataMap, consents: list[str], operation: str = JobOperation.CONSENT_WITHDRAW) -> list:
@@ -492,7 +522,7 @@ def _consent_specs(datamap: DataMap, consents: list[str], operation: str = JobOp
     specs = []
     for key, source in datamap.sources.items():
         holds = bool(purposes.intersection(source["purposes"]))
-        capabilities = connector_for(key, datamap).capabilities()
+        capabilities = _connector(key, datamap).capabilities()
         if source["kind"] == "http":
             if holds and base.ERASURE in capabilities:
                 specs.append((key, JobOperation.AUDIENCE_REMOVE, {"consents": consents}))
@@ -591,7 +621,7 @@ def plan_advance(*, request_id: int) -> str | None:
         if request.status in CLOSED_STATUSES:
             _plan_close(plan)
             return plan.stage
-        datamap = datamap_active()
+        datamap = _datamap()
         if datamap is None:
             return plan.stage
         if plan.stage == PlanStage.RESOLVING:
@@ -617,7 +647,7 @@ def _plan_approve(request: Request, plan: Plan, *, actor: Actor) -> None:
         ]
     else:
         corrections = request.details.get("corrections", [])
-        specs = [(key, JobOperation.RECTIFY, {"corrections": corrections}) for key in datamap_active().sources]
+        specs = [(key, JobOperation.RECTIFY, {"corrections": corrections}) for key in _datamap().sources]
     plan.stage = PlanStage.RUNNING
     plan.approved_at = timezone.now()
     plan.approved_by = f"{actor.type}:{actor.id}"[:160]
@@ -723,7 +753,7 @@ def _plan_close(plan: Plan) -> None:
 
 def restriction_lift_jobs_create(*, request: Request) -> list[int]:
     """Create the jobs that lift the request's restriction in every source (after the register entry is lifted)."""
-    datamap = datamap_active()
+    datamap = _datamap()
     if datamap is None:
         return []
     sources = list(request.jobs.filter(operation=JobOperation.RESTRICT).values_list("source_key", flat=True))
@@ -773,7 +803,7 @@ def erasure_summary(request: Request, *, language: str = "en") -> dict | None:
     """
     if request.right != Right.ERASURE:
         return None
-    datamap = datamap_active()
+    datamap = _datamap()
     holds = datamap.legal_holds if datamap else {}
     names = {key: source["name"] for key, source in (datamap.sources.items() if datamap else [])}
     erased, anonymised, kept, pending = [], [], [], []

@@ -1,0 +1,247 @@
+"""Erasure of many people across five sources by real Celery workers: the engine's overhead above the sources.
+
+    .venv/bin/python bench/erasure.py [--people 1000] [--concurrency 2]
+                                      [--database postgres://postgres@127.0.0.1:5432/postgres]
+                                      [--broker redis://127.0.0.1:6379/9]
+
+Five sources: the demo shop, two copies of it standing in for a CRM and a data
+warehouse, the Chinook music store (all SQLite files in a temporary folder) and
+an OpenGDPR ad partner served on a local port by this process. dsr's own
+database is a fresh PostgreSQL database (dsr_bench_erasure), dropped at the end.
+
+Erasure plans are approved automatically (DSR_ERASURE_AUTO_APPROVE), so each
+request runs resolve, five dry-run plans, five executions, the suppression
+entry, the Art. 19 notifications and the completion email with no one waiting.
+
+Two numbers are compared:
+
+- engine: worker-seconds per request = wall time x worker processes / people,
+  from the first submission to the last completion;
+- sources: the same connector calls (identity resolution, plan and execute in
+  every source) made directly, one person after another, on fresh copies of
+  the same databases — the SQL and HTTP the engine cannot avoid.
+
+The difference is the orchestration overhead per request: claims, results,
+audit events, plan steps, suppression, notifications, emails and the broker.
+"""
+
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path[0] = str(BASE_DIR)
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from contextlib import closing  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+import yaml  # noqa: E402
+
+BENCH_DB = "dsr_bench_erasure"
+CHINOOK = BASE_DIR.parent / "shared" / "datasets" / "chinook" / "Chinook_Sqlite.sqlite"
+SHOP_COPIES = ("crm", "warehouse")
+
+
+def _database_swap(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _admin(admin_url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _processor_serve(audience: set[str]):
+    """Serve the ad partner (the connector tests' OpenGDPR processor) on a free local port."""
+    from tests.sources.test_http import Processor
+
+    state = Processor()
+    state.audience |= audience
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with lock:
+                status, answer = state.answer(self.command, self.path, body, self.headers.get("X-OpenGDPR-Signature"))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/opengdpr"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, state
+
+
+def _company_build(folder: Path, people: int, processor_url: str) -> tuple[str, list[str]]:
+    """Build the five sources in ``folder``; return the data map text and the people's emails."""
+    from dsr.demo.shop import shop_database_build
+    from tests.orchestration.conftest import map_text
+    from tests.sources.maps import chinook_source
+
+    shop = folder / "shop.sqlite3"
+    shop_database_build(shop, customers=people, seed=7)
+    for copy in SHOP_COPIES:
+        shutil.copyfile(shop, folder / f"{copy}.sqlite3")
+    shutil.copyfile(CHINOOK, folder / "chinook.sqlite3")
+    with closing(sqlite3.connect(shop)) as conn:
+        emails = [row[0] for row in conn.execute("SELECT email FROM customer ORDER BY id")]
+    document = yaml.safe_load(map_text(shop=shop, chinook=None, processor_url=processor_url))
+    document["sources"].pop("chats")  # a person's task would make every request wait for a human
+    for copy in SHOP_COPIES:
+        source = dict(document["sources"]["shop"], name=copy.title(), recipients=[])
+        source["url"] = f"sqlite:///{folder / f'{copy}.sqlite3'}"
+        document["sources"][copy] = source
+    document["sources"]["chinook"] = {
+        **chinook_source(f"sqlite:///{folder / 'chinook.sqlite3'}", "pascal"),
+        "purposes": ["purchase", "bookkeeping"],
+    }
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), emails
+
+
+def _sources_direct(text: str, emails: list[str]) -> float:
+    """Return the seconds the connector calls alone take for ``emails``, one person after another."""
+    from dsr.datamap import datamap_parse
+    from dsr.sources.registry import connector_for
+    from dsr.sources.resolution import identities_resolve_detailed
+
+    datamap = datamap_parse(text)
+    connectors = [connector_for(key, datamap) for key in datamap.sources]
+    started = time.perf_counter()
+    for number, email in enumerate(emails):
+        identifiers = identities_resolve_detailed(connectors, {"email": {email}}).identifiers
+        for connector in connectors:
+            plan = connector.erasure_plan(identifiers, reference=f"DIRECT-{number}")
+            connector.erasure_execute(plan)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1000, help="people to erase (default 1,000)")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server URL whose user may create databases",
+    )
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/9", help="a Redis URL for the bench alone")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="dsr-bench-erasure-"))
+    env = {
+        "DATABASE_URL": _database_swap(args.database, BENCH_DB),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "CELERY_BROKER_URL": args.broker,
+        "DSR_VAR_DIR": str(folder / "var"),
+        "DSR_OUTBOX_DIR": str(folder / "outbox"),
+        "DSR_ERASURE_AUTO_APPROVE": "true",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from config.celery import app
+    from dsr.audit import Actor
+    from dsr.datamap import datamap_load
+    from dsr.models import Job, Request, Status
+    from dsr.workflow import request_submit
+
+    _admin(args.database, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    _admin(args.database, f'CREATE DATABASE "{BENCH_DB}"')
+    worker = None
+    server = None
+    try:
+        call_command("migrate", verbosity=0)
+        app.control.purge()
+        print(f"building {args.people} people in five sources ...", flush=True)
+        server, processor = _processor_serve(set())
+        text, emails = _company_build(folder / "engine", args.people, processor.url)
+        processor.audience |= {hashlib.sha256(email.encode()).hexdigest() for email in emails}
+        datamap_load(text=text, loaded_by="bench")
+
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"),
+                *("--concurrency", str(args.concurrency), "-l", "warning", "--without-gossip", "--without-mingle"),
+            ],
+            cwd=BASE_DIR,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(5)  # the worker connects and forks its pool
+        started = time.perf_counter()
+        for email in emails:
+            request_submit(right="erasure", email=email, actor=Actor.integration("bench"), pre_verified=True)
+        submitted = time.perf_counter() - started
+        while Request.objects.filter(status=Status.COMPLETED).count() < args.people:
+            time.sleep(0.5)
+            if worker.poll() is not None:
+                raise SystemExit("the worker died")
+        wall = time.perf_counter() - started
+        jobs = Job.objects.count()
+        retried = Job.objects.filter(attempts__gt=1).count()
+        not_done = Request.objects.exclude(status=Status.COMPLETED).count()
+        durations: dict[str, list[float]] = {}
+        for operation, job_started, job_finished in Job.objects.values_list("operation", "started_at", "finished_at"):
+            durations.setdefault(operation, []).append((job_finished - job_started).total_seconds())
+
+        print("timing the same connector calls without the engine ...", flush=True)
+        direct_server, direct_processor = _processor_serve(set())
+        direct_text, direct_emails = _company_build(folder / "direct", args.people, direct_processor.url)
+        direct_processor.audience |= {hashlib.sha256(email.encode()).hexdigest() for email in direct_emails}
+        direct = _sources_direct(direct_text, direct_emails)
+        direct_server.shutdown()
+
+        engine_per = wall * args.concurrency / args.people
+        direct_per = direct / args.people
+        print(f"people: {args.people}, workers: {args.concurrency}, not completed: {not_done}")
+        print(f"jobs: {jobs}, of which {retried} needed more than one run")
+        print(f"submission: {submitted:.1f} s ({submitted / args.people * 1000:.1f} ms per request)")
+        print(
+            f"engine: wall {wall:.1f} s, {args.people / wall:.1f} requests/s, {engine_per * 1000:.0f} worker-ms/request"
+        )
+        print(f"sources alone: {direct:.1f} s, {direct_per * 1000:.0f} ms/request")
+        for operation, values in sorted(durations.items()):
+            print(f"  {operation}: {len(values)} jobs, mean {sum(values) / len(values) * 1000:.0f} ms claim to result")
+        print(f"orchestration overhead: {(engine_per - direct_per) * 1000:.0f} worker-ms/request")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        if server is not None:
+            server.shutdown()
+        from django.db import connections
+
+        connections.close_all()
+        _admin(args.database, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
