@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dsr import deadlines
-from dsr.models import Request, Status
+from dsr.models import OPEN_STATUSES, Request, Status
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
         else None
     )
     effective = extended or due
-    is_open = request.status in (Status.PENDING_VERIFICATION, Status.IN_PROGRESS, Status.AWAITING_SUBJECT)
+    is_open = request.status in OPEN_STATUSES
     return Deadline(
         received=received,
         due=due,
