@@ -88,6 +88,14 @@ def _ci_problems() -> list[str]:
     return problems
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepare this process: the test broker folder, and a STATIC_ROOT for WhiteNoise."""
+    # A fresh clone has no collected static files, and WhiteNoise warns about the missing
+    # folder in every test client; test servers serve static files from the apps anyway.
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    _broker_use_test_folder()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under CI=true, stop before the first test if a required service is missing."""
     if not ON_CI:
@@ -218,7 +226,7 @@ _BROKER_SUBFOLDERS = {
 _worker_key = pytest.StashKey["CeleryWorker"]()
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _broker_use_test_folder() -> None:
     """Point this process's Celery app at the test broker folder (filesystem broker only)."""
     if not django_settings.CELERY_BROKER_URL.startswith("filesystem://"):
         return
