@@ -182,7 +182,7 @@ def test_make_run_serves_the_site_and_runs_a_worker(tmp_path, wait_until):
         "PORT": str(port),
         "DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{var / 'dsr.sqlite3'}",
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": "filesystem://localhost//",
         "CACHE_URL": "locmemcache://make-run",
         "EMAIL_URL": "",
     }
