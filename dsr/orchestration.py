@@ -723,19 +723,7 @@ def _plan_finish(request: Request, plan: Plan, datamap: DataMap) -> None:
         plan.save(update_fields=["stage", "updated_at"])
         collection_handoff(request)
         return
-    changed = list(
-        request.jobs.filter(status=JobStatus.DONE)
-        .exclude(operation__in=(JobOperation.RESOLVE, JobOperation.ERASURE_PLAN))
-        .values_list("source_key", flat=True)
-    )
-    if request.right == Right.ERASURE:
-        # Marketing imports must not bring the person back (PRODUCT.md, erasure).
-        suppression_add(request=request, identifiers=plan.identifiers, reason=SuppressionReason.ERASURE)
-    notify = {Right.ERASURE: JobOperation.ERASURE, Right.RECTIFICATION: JobOperation.RECTIFY}
-    notify[Right.RESTRICTION] = JobOperation.RESTRICT
-    if request.right in notify:
-        # GDPR Art. 19: each recipient to whom the data was disclosed is told.
-        recipients_notify(request=request, datamap=datamap, source_keys=changed, operation=notify[request.right])
+    _changes_announce(request, plan, datamap)
     plan.stage = PlanStage.DONE
     if request.right != Right.RESTRICTION:
         plan.identifiers = {}  # needed again only to lift a restriction
@@ -743,7 +731,32 @@ def _plan_finish(request: Request, plan: Plan, datamap: DataMap) -> None:
     workflow.request_complete(request=request, actor=SYSTEM)
 
 
+_NOTIFIED = {
+    Right.ERASURE: JobOperation.ERASURE,
+    Right.RECTIFICATION: JobOperation.RECTIFY,
+    Right.RESTRICTION: JobOperation.RESTRICT,
+}
+
+
+def _changes_announce(request: Request, plan: Plan, datamap: DataMap) -> None:
+    """Suppress an erased person and tell the recipients of every source that was changed."""
+    operation = _NOTIFIED.get(request.right)
+    changed = list(request.jobs.filter(status=JobStatus.DONE, operation=operation).values_list("source_key", flat=True))
+    if not changed:
+        return
+    if request.right == Right.ERASURE:
+        # Marketing imports must not bring the person back (PRODUCT.md, erasure).
+        suppression_add(request=request, identifiers=plan.identifiers, reason=SuppressionReason.ERASURE)
+    # GDPR Art. 19: each recipient to whom the data was disclosed is told.
+    recipients_notify(request=request, datamap=datamap, source_keys=changed, operation=operation)
+
+
 def _plan_close(plan: Plan) -> None:
+    request = plan.request
+    datamap = _datamap()
+    if request.status == Status.PARTIALLY_COMPLETED and plan.identifiers and datamap is not None:
+        # Staff closed the request with parts not done: what was done is still announced.
+        _changes_announce(request, plan, datamap)
     if plan.stage != PlanStage.DONE:
         plan.stage = PlanStage.CLOSED
     if not plan.request.restrictions.filter(lifted_at__isnull=True).exists():
@@ -899,8 +912,12 @@ def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
     for plan in Plan.objects.filter(request__status__in=CLOSED_STATUSES).select_related("request")[:1000]:
         if plan.stage in (PlanStage.CLOSED, PlanStage.DONE) and not plan.identifiers:
             continue
+        # A closed request's queued and waiting work is dropped; a restriction being lifted still runs.
+        plan.request.jobs.filter(status__in=(JobStatus.QUEUED, JobStatus.WAITING)).exclude(
+            operation=JobOperation.RESTRICT_LIFT
+        ).update(status=JobStatus.CANCELLED, finished_at=now, updated_at=now)
         if plan.request.jobs.exclude(status__in=JOB_FINISHED).exists():
-            continue  # e.g. a restriction being lifted still needs the identifiers
+            continue
         _plan_close(plan)
         done.closed += 1
     from dsr.recipients import recipient_notifications_sync

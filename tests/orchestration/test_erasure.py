@@ -143,6 +143,14 @@ def test_staff_partial_completion_after_a_failed_source_confirms_what_was_erased
     confirmation = next(m for m in mail.outbox if m.to == [PERSON])
     assert "Anonymised" in confirmation.body
 
+    # What was erased is still suppressed and announced to the recipients of the sources that changed.
+    run(orchestration.jobs_reconcile)
+    request.refresh_from_db()
+    assert suppression_check(PERSON)
+    told = set(request_recipient_notifications(request).values_list("recipient_key", flat=True))
+    assert told == {"adyen", "braintree"}  # the chats were not erased, the ad partner failed
+    assert request.plan.identifiers == {}
+
 
 def _later(**delta):
     return timezone.now() + timedelta(**delta)
