@@ -895,6 +895,8 @@ def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
     )
     ids = sorted(set(stale.values_list("pk", flat=True)[:1000]) | set(expired) | set(due))
     with transaction.atomic():
+        # A "go" stuck behind a long queue is sent again at most once per grace period, not at every run.
+        Job.objects.filter(pk__in=ids, status=JobStatus.QUEUED).update(updated_at=now)
         jobs_dispatch_on_commit(ids)
     done.dispatched = len(ids)
     for plan in Plan.objects.filter(stage__in=_WORKING_STAGES, updated_at__lte=now - _grace()).select_related(

@@ -150,3 +150,16 @@ def test_an_internal_error_fails_the_job_without_its_message(company, file, monk
 
     assert job.status == JobStatus.FAILED
     assert job.last_error == "internal error: ValueError"
+
+
+def test_a_queued_job_with_no_progress_gets_its_go_again_once_per_grace_period(company, file, settings):
+    settings.DSR_JOB_DISPATCH_GRACE_SECONDS = 120
+    job = _queued_job(file, company)
+    start = timezone.now()
+
+    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=60)).dispatched == 0
+    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=121)).dispatched == 1
+    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=180)).dispatched == 0
+    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=250)).dispatched == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
