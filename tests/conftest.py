@@ -282,6 +282,8 @@ class CeleryWorker:
 
     def start(self, timeout: float = 60) -> None:
         """Start the worker and return once it logs that it is ready."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("the celery worker is already running; restart() stops it first")
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
