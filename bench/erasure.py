@@ -34,7 +34,9 @@ sys.path[0] = str(BASE_DIR)
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import os  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -132,6 +134,53 @@ def _company_build(folder: Path, people: int, processor_url: str) -> tuple[str, 
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), emails
 
 
+def _worker_start(concurrency: int, env: dict) -> subprocess.Popen:
+    """Start a worker in its own process group (so a SIGKILL reaches its pool) and give it time to connect."""
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"),
+            *("--concurrency", str(concurrency), "-l", "warning", "--without-gossip", "--without-mingle"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    time.sleep(5)
+    return worker
+
+
+def _done_twice(processor) -> int:
+    """Return how many requests, jobs or processor submissions took effect more than once."""
+    from django.db.models import Count
+
+    from dsr.models import AuditEvent
+
+    completed = AuditEvent.objects.filter(action="request.completed").values("request").annotate(n=Count("id"))
+    twice = completed.filter(n__gt=1).count()
+    jobs: dict = {}
+    for data in AuditEvent.objects.filter(action="job.done").values_list("data", flat=True):
+        jobs[data["job"]] = jobs.get(data["job"], 0) + 1
+    twice += sum(1 for n in jobs.values() if n > 1)
+    posts = [call for call in processor.calls if call[0] == "POST"]
+    return twice + len(posts) - len(processor.requests)
+
+
+def _still_there(folder: Path, emails: list[str]) -> int:
+    """Return how many rows of the shop and its copies still hold one of the erased addresses."""
+    found = 0
+    for name in ("shop", *SHOP_COPIES):
+        with closing(sqlite3.connect(folder / f"{name}.sqlite3")) as conn:
+            for start in range(0, len(emails), 500):
+                chunk = emails[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                found += conn.execute(f"SELECT count(*) FROM customer WHERE email IN ({marks})", chunk).fetchone()[0]
+                problems = conn.execute("PRAGMA foreign_key_check").fetchall()
+                found += len(problems)
+    return found
+
+
 def _sources_direct(text: str, emails: list[str]) -> float:
     """Return the seconds the connector calls alone take for ``emails``, one person after another."""
     from dsr.datamap import datamap_parse
@@ -159,6 +208,11 @@ def main() -> None:
         help="a PostgreSQL server URL whose user may create databases",
     )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/9", help="a Redis URL for the bench alone")
+    parser.add_argument(
+        "--kills", type=int, default=0, help="SIGKILL the workers this many times at random moments (default 0)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="dsr-bench-erasure-"))
@@ -172,6 +226,9 @@ def main() -> None:
         "DSR_ERASURE_AUTO_APPROVE": "true",
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
+    if args.kills:
+        # Short leases and grace, so the work of a killed worker is taken up again within seconds.
+        env.update(DSR_JOB_LEASE_SECONDS="15", DSR_JOB_DISPATCH_GRACE_SECONDS="5", DSR_JOB_POLL_SECONDS="2")
     os.environ.update(env)
     import django
 
@@ -179,6 +236,7 @@ def main() -> None:
     from django.core.management import call_command
 
     from config.celery import app
+    from dsr import orchestration
     from dsr.audit import Actor
     from dsr.datamap import datamap_load
     from dsr.models import Job, Request, Status
@@ -197,29 +255,35 @@ def main() -> None:
         processor.audience |= {hashlib.sha256(email.encode()).hexdigest() for email in emails}
         datamap_load(text=text, loaded_by="bench")
 
-        worker = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"),
-                *("--concurrency", str(args.concurrency), "-l", "warning", "--without-gossip", "--without-mingle"),
-            ],
-            cwd=BASE_DIR,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        time.sleep(5)  # the worker connects and forks its pool
+        worker = _worker_start(args.concurrency, {**os.environ, **env})
         started = time.perf_counter()
         for email in emails:
             request_submit(right="erasure", email=email, actor=Actor.integration("bench"), pre_verified=True)
         submitted = time.perf_counter() - started
+        rng = random.Random(args.seed)
+        kills_left, next_kill, next_reconcile = args.kills, time.perf_counter() + rng.uniform(2, 8), 0.0
         while Request.objects.filter(status=Status.COMPLETED).count() < args.people:
             time.sleep(0.5)
-            if worker.poll() is not None:
+            now = time.perf_counter()
+            if now - started > args.timeout:
+                print(f"gave up after {args.timeout:.0f} s", flush=True)
+                break
+            if kills_left and now >= next_kill:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
+                worker = _worker_start(args.concurrency, {**os.environ, **env})
+                kills_left -= 1
+                next_kill = time.perf_counter() + rng.uniform(2, 8)
+            if args.kills and now >= next_reconcile:
+                orchestration.jobs_reconcile()  # what beat does every DSR_RECONCILE_INTERVAL_SECONDS
+                next_reconcile = now + 3
+            elif worker.poll() is not None:
                 raise SystemExit("the worker died")
         wall = time.perf_counter() - started
         jobs = Job.objects.count()
         retried = Job.objects.filter(attempts__gt=1).count()
         not_done = Request.objects.exclude(status=Status.COMPLETED).count()
+        twice = _done_twice(processor)
         durations: dict[str, list[float]] = {}
         for operation, job_started, job_finished in Job.objects.values_list("operation", "started_at", "finished_at"):
             durations.setdefault(operation, []).append((job_finished - job_started).total_seconds())
@@ -235,6 +299,8 @@ def main() -> None:
         direct_per = direct / args.people
         print(f"people: {args.people}, workers: {args.concurrency}, not completed: {not_done}")
         print(f"jobs: {jobs}, of which {retried} needed more than one run")
+        print(f"worker kills: {args.kills}; lost or stuck: {not_done}; done twice: {twice}")
+        print(f"shop rows still holding an erased address: {_still_there(folder / 'engine', emails)}")
         print(f"submission: {submitted:.1f} s ({submitted / args.people * 1000:.1f} ms per request)")
         print(
             f"engine: wall {wall:.1f} s, {args.people / wall:.1f} requests/s, {engine_per * 1000:.0f} worker-ms/request"
@@ -245,7 +311,7 @@ def main() -> None:
         print(f"orchestration overhead: {(engine_per - direct_per) * 1000:.0f} worker-ms/request")
     finally:
         if worker is not None:
-            worker.terminate()
+            os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
         if server is not None:
             server.shutdown()
