@@ -178,6 +178,12 @@ class Request(models.Model):
                 name="dsr_request_open_deadline_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # The queue's counts per filter, read from the index alone (an index-only scan on PostgreSQL).
+            models.Index(
+                fields=["status", "right", "assignee", "due_date", "extended_due_date"],
+                name="dsr_request_open_counts_idx",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:
