@@ -210,3 +210,16 @@ def test_queue_counts_match_the_database(frozen, agent):
     counts = queue.queue_counts(user=agent, today=date(2026, 11, 22))
     assert counts["open"] == Request.objects.filter(status__in=["in_progress", "awaiting_subject"]).count()
     assert counts["right_erasure"] == Request.objects.filter(right="erasure").count()
+
+
+def test_counts_are_shared_briefly_and_an_action_from_the_dashboard_refreshes_them(frozen, agent, agent_client):
+    actor = Actor.staff(agent)
+    first = _open_request("first@example.dk", 2, actor)
+    assert agent_client.get("/dashboard/").context["counts"]["open"] == 1
+    _open_request("second@example.dk", 2, actor)  # filed elsewhere: the shared counts catch up within seconds
+    assert agent_client.get("/dashboard/").context["counts"]["open"] == 1
+    assert queue.queue_counts(user=agent, cached=False)["open"] == 2
+    agent_client.post("/dashboard/assign/", {"ids": [first.pk], "assignee": str(agent.pk)})
+    counts = agent_client.get("/dashboard/").context["counts"]
+    assert counts["open"] == 2
+    assert counts["mine"] == 1

@@ -20,6 +20,7 @@ from dsr.models import VerificationMethod
 from dsr.requests import RequestInvalid
 from dsr.roles import HANDLE_REQUEST
 from dsr.views.staff.access import staff_view
+from dsr.views.staff.queue import queue_counts_forget
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,5 +62,6 @@ def request_intake(request: HttpRequest) -> HttpResponse:
                     _("Request %(ref)s entered; the requester has been asked to confirm by email.")
                     % {"ref": created.reference},
                 )
+            queue_counts_forget()
             return redirect("staff_request", pk=created.pk)
     return render(request, "dsr/staff/intake.html", {"form": form}, status=400 if form.errors else 200)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +32,9 @@ from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.views.staff.access import staff_view
 
 PAGE_SIZE = 50
+# The counts per filter are shared by the team for this long (a colleague's change shows within it).
+COUNTS_SECONDS = 10
+COUNTS_CACHE_KEY = "dsr:queue-counts"
 _RIGHT_LABELS = dict(Right.choices)
 _STATUS_LABELS = dict(Status.choices)
 BULK_LIMIT = 500
@@ -181,25 +185,33 @@ def queue_page(data: dict, *, user, today: date | None = None) -> QueuePage:
     )
 
 
-def queue_counts(*, user, today: date | None = None) -> dict[str, int]:
-    """Return how many open requests each filter would show.
-
-    One grouped pass over the open requests that reads only columns of the partial index
-    `dsr_request_open_counts_idx`, so PostgreSQL answers it from the index alone.
-    """
-    today = today or _today()
-    groups = (
+def _count_groups(today: date) -> list[dict]:
+    return list(
         Request.objects.filter(status__in=OPEN_STATUSES)
         .alias(due=Coalesce(F("extended_due_date"), F("due_date")))
         .annotate(
-            overdue=ExpressionWrapper(Q(status__in=CLOCK_RUNNING) & Q(due__lt=today), output_field=BooleanField()),
-            unassigned=ExpressionWrapper(Q(assignee__isnull=True), output_field=BooleanField()),
-            mine=ExpressionWrapper(Q(assignee=user.pk), output_field=BooleanField()),
+            overdue=ExpressionWrapper(Q(status__in=CLOCK_RUNNING) & Q(due__lt=today), output_field=BooleanField())
         )
-        .values("status", "right", "overdue", "unassigned", "mine")
+        .values("status", "right", "overdue", "assignee")
         .annotate(n=Count("status"))
         .order_by()
     )
+
+
+def queue_counts(*, user, today: date | None = None, cached: bool = True) -> dict[str, int]:
+    """Return how many open requests each filter would show.
+
+    One grouped pass over the open requests that reads only columns of the partial index
+    `dsr_request_open_counts_idx`, so PostgreSQL answers it from the index alone. The
+    groups are shared by the whole team for COUNTS_SECONDS; an action taken from the
+    dashboard forgets them at once (queue_counts_forget).
+    """
+    today = today or _today()
+    key = f"{COUNTS_CACHE_KEY}:{today.isoformat()}"
+    groups = cache.get(key) if cached else None
+    if groups is None:
+        groups = _count_groups(today)
+        cache.set(key, groups, COUNTS_SECONDS)
     counts = dict.fromkeys(["open", "overdue", "attention", "stopped", "unassigned", "mine"], 0)
     counts.update({f"right_{right}": 0 for right in Right.values})
     counts.update({f"status_{status}": 0 for status in OPEN_STATUSES})
@@ -211,9 +223,14 @@ def queue_counts(*, user, today: date | None = None) -> dict[str, int]:
         counts["overdue"] += n if group["overdue"] else 0
         counts["attention"] += n if group["status"] in NEEDS_STAFF else 0
         counts["stopped"] += n if group["status"] in CLOCK_STOPPED else 0
-        counts["unassigned"] += n if group["unassigned"] else 0
-        counts["mine"] += n if group["mine"] else 0
+        counts["unassigned"] += n if group["assignee"] is None else 0
+        counts["mine"] += n if group["assignee"] == user.pk else 0
     return counts
+
+
+def queue_counts_forget() -> None:
+    """Drop the shared counts, so the next queue page counts afresh (after an action changed them)."""
+    cache.delete(f"{COUNTS_CACHE_KEY}:{_today().isoformat()}")
 
 
 def _querystring(data: dict, **changes) -> str:
@@ -273,6 +290,7 @@ def dashboard_assign_bulk(request: HttpRequest) -> HttpResponse:
     except RequestInvalid as exc:
         messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
         return redirect(target)
+    queue_counts_forget()
     skipped = len(set(form.cleaned_data["ids"])) - count
     messages.success(request, ngettext("%(n)d request assigned.", "%(n)d requests assigned.", count) % {"n": count})
     if skipped:
@@ -309,6 +327,7 @@ def dashboard_approve_bulk(request: HttpRequest) -> HttpResponse:
             refused.append(target_request.reference)
         else:
             approved += 1
+    queue_counts_forget()
     if approved:
         messages.success(request, ngettext("%(n)d plan approved.", "%(n)d plans approved.", approved) % {"n": approved})
     if refused:

@@ -27,6 +27,7 @@ from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.sources.manual import ManualTaskError, manual_task_complete
 from dsr.views.staff.access import staff_view
+from dsr.views.staff.queue import queue_counts_forget
 
 # What each audit action reads as on the timeline; unknown actions show their code.
 EVENT_LABELS = {
@@ -327,5 +328,6 @@ def request_action(http_request: HttpRequest, pk: int, action: str) -> HttpRespo
     except (workflow.TransitionError, ManualTaskError) as exc:
         messages.error(http_request, _("Nothing was changed: %(error)s") % {"error": exc})
         return redirect("staff_request", pk=request.pk)
+    queue_counts_forget()
     messages.success(http_request, success)
     return redirect("staff_request", pk=request.pk)
