@@ -61,7 +61,9 @@ def next_working_day(day: date, *, country: str = "DK") -> date:
     return day
 
 
-def due_date(received: date, *, months: int = FIRST_PERIOD_MONTHS, country: str = "DK", suspended_days: int = 0) -> date:
+def due_date(
+    received: date, *, months: int = FIRST_PERIOD_MONTHS, country: str = "DK", suspended_days: int = 0
+) -> date:
     """Return the last day on which the controller may answer a request received on `received`.
 
     The day of receipt is not counted (Reg. 1182/71 Art. 3(1)); days on which
