@@ -38,8 +38,9 @@ COUNTS_CACHE_KEY = "dsr:queue-counts"
 _RIGHT_LABELS = dict(Right.choices)
 _STATUS_LABELS = dict(Status.choices)
 BULK_LIMIT = 500
-# Totals above this show as "10,000+": counting every closed request on each page view is not worth it.
-COUNT_CAP = 10_000
+# Totals above this show as "1000+": counting every closed request on each page view is not worth it
+# (the open total is exact in the counts beside the filters).
+COUNT_CAP = 1000
 CLOCK_STOPPED = (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)
 # Open with the clock running: these can be overdue (a stopped clock cannot; PRODUCT.md, Deadlines).
 CLOCK_RUNNING = tuple(status for status in OPEN_STATUSES if status not in CLOCK_STOPPED)
