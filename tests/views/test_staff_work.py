@@ -111,3 +111,46 @@ def test_the_jobs_panel_refreshes_alone_for_htmx(erasure, agent_client):
     html = response.content.decode()
     assert html.lstrip().startswith("<section")
     assert "Work in the sources" in html
+
+
+@pytest.fixture
+def objection(agent) -> Request:
+    """An objection to a named purpose whose interim restriction is in place and whose balancing is due."""
+    actor = Actor.staff(agent)
+    request = workflow.request_submit(
+        right="objection",
+        email="ole@example.dk",
+        actor=actor,
+        channel="letter",
+        details={"scope": "purpose", "purpose": "profiling of orders", "grounds": "I moved abroad."},
+    ).request
+    request = workflow.request_identity_check(request=request, method="staff_check", actor=actor)
+    Plan.objects.create(request=request, stage=PlanStage.AWAITING_DECISION, identifiers={"email": ["ole@example.dk"]})
+    Request.objects.filter(pk=request.pk).update(status=Status.AWAITING_APPROVAL)
+    request.refresh_from_db()
+    return request
+
+
+def test_an_objection_is_decided_with_reasons_from_the_page(objection, agent_client):
+    page = agent_client.get(f"/dashboard/requests/{objection.pk}/").content.decode()
+    assert "Decide the objection" in page
+    empty = agent_client.post(
+        f"/dashboard/requests/{objection.pk}/decide/",
+        {"decide-seen": _seen(objection), "decide-decision": "upheld", "decide-reasons": ""},
+    )
+    assert empty.status_code == 400
+    assert Request.objects.get(pk=objection.pk).status == Status.AWAITING_APPROVAL
+    response = agent_client.post(
+        f"/dashboard/requests/{objection.pk}/decide/",
+        {
+            "decide-seen": _seen(objection),
+            "decide-decision": "rejected",
+            "decide-reasons": "Fraud prevention is a compelling legitimate ground that overrides it here.",
+        },
+        follow=True,
+    )
+    assert "Objection not upheld; refused." in response.content.decode()
+    objection.refresh_from_db()
+    assert objection.status == Status.REFUSED
+    assert Plan.objects.get(request=objection).decision == "rejected"
+    assert AuditEvent.objects.filter(request=objection, action="objection.decided").count() == 1
