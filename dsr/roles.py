@@ -9,7 +9,7 @@
 from django.contrib.auth.models import Group, Permission
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 PRIVACY_ADMIN = "Privacy admin"
 PRIVACY_AGENT = "Privacy agent"
@@ -113,7 +113,7 @@ def check_roles(app_configs, databases=None, **kwargs) -> list[Warning]:
     ]
 
 
-def team_members():
+def team_members() -> QuerySet:
     """Return the active users who can be given requests: members of a handling role, and superusers."""
     from django.contrib.auth import get_user_model
 

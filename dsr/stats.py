@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -50,7 +50,7 @@ def months_between(start: date, end: date) -> list[date]:
     return months
 
 
-def _received_between(start: date, end: date):
+def _received_between(start: date, end: date) -> QuerySet:
     tz = ZoneInfo(settings.TIME_ZONE)
     begin = datetime.combine(start, time.min, tzinfo=tz)
     stop = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
