@@ -448,7 +448,7 @@ def _run_erasure(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _S
     erasure_plan = ErasurePlan.from_dict(job.plan)
     if connector.kind == "manual":
         step = _manual_step(request, erasure_plan.extra["task"])
-        step.result["tables"] = [t.__dict__ for t in erasure_plan.tables]
+        step.result["tables"] = erasure_plan.to_dict()["tables"]
         return step
     result = connector.erasure_execute(erasure_plan)
     counts: dict[str, int] = {}
@@ -516,7 +516,7 @@ def _capable(datamap: DataMap, capability: str) -> list[str]:
     return [key for key in datamap.sources if capability in _connector(key, datamap).capabilities()]
 
 
-def _consent_specs(datamap: DataMap, consents: list[str], operation: str = JobOperation.CONSENT_WITHDRAW) -> list:
+def _consent_specs(datamap: DataMap, consents: list[str]) -> list:
     """Return the jobs that withdraw ``consents`` in every source holding them (GDPR Art. 7(3))."""
     purposes = {key for key, purpose in datamap.purposes.items() if purpose["consent_key"] in consents}
     specs = []
@@ -527,7 +527,7 @@ def _consent_specs(datamap: DataMap, consents: list[str], operation: str = JobOp
             if holds and base.ERASURE in capabilities:
                 specs.append((key, JobOperation.AUDIENCE_REMOVE, {"consents": consents}))
         elif base.CONSENT_WITHDRAWAL in capabilities and (source["kind"] != "manual" or holds):
-            specs.append((key, operation, {"consents": consents}))
+            specs.append((key, JobOperation.CONSENT_WITHDRAW, {"consents": consents}))
     return specs
 
 
