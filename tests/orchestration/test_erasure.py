@@ -6,11 +6,13 @@ from contextlib import closing
 from datetime import timedelta
 
 import pytest
+import yaml
 from django.core import mail
 from django.utils import timezone
 
 from dsr import orchestration
 from dsr.audit import Actor
+from dsr.datamap import datamap_load
 from dsr.models import (
     Job,
     JobOperation,
@@ -21,11 +23,12 @@ from dsr.models import (
     PlanStage,
     Status,
 )
-from dsr.recipients import request_recipient_notifications
+from dsr.recipients import NotificationError, recipient_notification_confirm, request_recipient_notifications
 from dsr.sources.manual import manual_task_complete
 from dsr.suppression import suppression_check
 from dsr.workflow import TransitionError
-from tests.orchestration.conftest import PERSON, shop_rows
+from tests.orchestration.conftest import PERSON, map_text, shop_rows
+from tests.orchestration.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +168,35 @@ def test_the_subject_is_never_in_the_audit_trail_of_the_work(company, file, run,
     for event in AuditEvent.objects.filter(request=request):
         assert PERSON not in str(event.data)
     assert Actor.system().type == "system"
+
+
+def test_an_emailed_recipient_counts_as_told_once_the_message_went_out(company, file, run, staff, settings):
+    settings.DSR_ERASURE_AUTO_APPROVE = True
+    request = file("erasure")
+    tasks_finish(request, staff, run)
+    run(orchestration.jobs_reconcile)
+
+    adyen = request_recipient_notifications(request).get(recipient_key="adyen")
+    assert adyen.status == NotificationStatus.SENT
+    assert adyen.notified_at is not None
+
+
+def test_a_recipient_without_a_contact_is_told_by_staff_who_record_how(company, file, run, staff, settings):
+    document = yaml.safe_load(map_text(shop=company.shop, chinook=company.chinook, processor_url=company.processor.url))
+    del document["recipients"]["genesys"]["contact_email"]
+    datamap_load(text=yaml.safe_dump(document, allow_unicode=True), loaded_by="test")
+    settings.DSR_ERASURE_AUTO_APPROVE = True
+    request = file("erasure")
+    tasks_finish(request, staff, run)
+
+    genesys = request_recipient_notifications(request).get(recipient_key="genesys")
+    assert genesys.channel == NotificationChannel.MANUAL
+    assert genesys.status == NotificationStatus.PENDING
+    with pytest.raises(NotificationError):
+        recipient_notification_confirm(notification=genesys, note="  ", actor=staff)
+
+    recipient_notification_confirm(notification=genesys, note="Phoned their privacy desk", actor=staff)
+    genesys.refresh_from_db()
+    assert genesys.status == NotificationStatus.SENT
+    with pytest.raises(NotificationError):
+        recipient_notification_confirm(notification=genesys, note="again", actor=staff)
