@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -53,12 +54,14 @@ class QueueRow:
     """What the queue shows of one request, worked out once in Python rather than in the template."""
 
     request: Request
+    url: str
     right_label: str
     status_label: str
-    received: date
-    due: date
+    received: str
+    due: str
     extended: bool
     days_left: int
+    assignee_name: str
     # One of: stopped, closed, overdue, red (< 5 days), amber (< 10 days), green.
     urgency: str
 
@@ -89,12 +92,14 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
         urgency = "green"
     return QueueRow(
         request=request,
+        url=reverse("staff_request", args=[request.pk]),
         right_label=_RIGHT_LABELS[request.right],
         status_label=_STATUS_LABELS[request.status],
-        received=deadlines.local_date(request.received_at, settings.TIME_ZONE),
-        due=due,
+        received=date_format(deadlines.local_date(request.received_at, settings.TIME_ZONE), "SHORT_DATE_FORMAT"),
+        due=date_format(due, "SHORT_DATE_FORMAT"),
         extended=request.extended_due_date is not None,
         days_left=days_left,
+        assignee_name=request.assignee.get_username() if request.assignee_id else "—",
         urgency=urgency,
     )
 
