@@ -5,8 +5,9 @@ after commit; `message_render` builds it at send time in the requester's
 language from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html}.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
@@ -40,7 +41,7 @@ def controller_context() -> dict:
         "name": settings.DSR_CONTROLLER_NAME,
         "address": "",
         "cvr": "",
-        "email": settings.DEFAULT_FROM_EMAIL,
+        "email": parseaddr(settings.DEFAULT_FROM_EMAIL)[1],
         "phone": "",
         "dpo_email": "",
         "authority": DATATILSYNET,
@@ -142,6 +143,8 @@ class RenderedMessage:
     text: str
     html: str
     to: list[str]
+    # (file name, content, MIME type): the formal letter for refusals, extensions and erasures.
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
 def absolute_url(path: str) -> str:
@@ -215,7 +218,47 @@ def message_render(message: Message) -> RenderedMessage:
         subject = " ".join(render_to_string(f"{base}/subject.{lang}.txt", context).split())
         text = render_to_string(f"{base}/body.{lang}.txt", context)
         html = render_to_string(f"{base}/body.{lang}.html", context)
-    return RenderedMessage(subject=subject, text=text, html=html, to=to)
+        attachments = _letter_attachments(message, context)
+    return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
+
+
+def _letter_attachments(message: Message, context: dict) -> list[tuple[str, bytes, str]]:
+    """Return the formal letter that goes with the message as a PDF, if it has one."""
+    from dsr.letters import letter_filename, letter_pdf
+
+    request = message.request
+    if request is None:
+        return []
+    if message.kind in ("refused", "extended"):
+        kind, letter_context = message.kind, context
+    elif message.kind in ("completed", "partially_completed") and context.get("erasure_summary"):
+        kind, letter_context = "erasure_confirmation", {**context, **_erasure_letter_context(request, context)}
+    else:
+        return []
+    pdf = letter_pdf(kind, letter_context, message.language)
+    return [(letter_filename(kind, request.reference, message.language), pdf, "application/pdf")]
+
+
+def _erasure_letter_context(request: Request, context: dict) -> dict:
+    """Turn the engine's erasure summary into the letter's rows, in the message's language (Art. 17(3), 19)."""
+    from django.utils.translation import gettext as _
+
+    from dsr.recipients import request_recipient_notifications
+
+    summary = context["erasure_summary"]
+    erased = [
+        {"source": row["source"], "what": _("%(table)s: %(count)d deleted") % row} for row in summary["erased"]
+    ] + [{"source": row["source"], "what": _("%(table)s: %(count)d anonymised") % row} for row in summary["anonymised"]]
+    kept = [
+        {
+            "what": f"{row['source']}: {row['table']} ({row['count']})",
+            "why": " — ".join(part for part in (row.get("hold"), row.get("law")) if part),
+            "until": date.fromisoformat(row["until"]) if isinstance(row.get("until"), str) else row.get("until"),
+        }
+        for row in summary["kept"]
+    ]
+    recipients = sorted({n.recipient_name for n in request_recipient_notifications(request)})
+    return {"erased": erased, "kept": kept, "recipients": recipients}
 
 
 def _staff_addresses() -> list[str]:

@@ -52,6 +52,8 @@ def message_send(self, message_id: int) -> None:
             return
         email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, to=rendered.to)
         email.attach_alternative(rendered.html, "text/html")
+        for filename, content, mimetype in rendered.attachments:
+            email.attach(filename, content, mimetype)
         email.send()
     except _TRANSIENT_MAIL_ERRORS as exc:
         if self.request.retries >= self.max_retries:

@@ -106,3 +106,38 @@ def test_messages_whose_go_signal_was_lost_are_requeued(queued, settings):
     assert messages_requeue_stuck() == 1
     queued.refresh_from_db()
     assert queued.status == MessageStatus.SENT
+
+
+@pytest.mark.parametrize(
+    ("action", "kwargs", "words"),
+    [
+        (
+            "request_refuse",
+            {"ground": "excessive", "reasons": "The fourth identical request this month."},
+            ["Datatilsynet", "fourth identical request"],
+        ),
+        ("request_extend", {"reasons": "Eleven years of orders in three systems."}, ["Eleven years of orders"]),
+    ],
+)
+def test_refusal_and_extension_emails_carry_the_formal_letter_as_pdf(
+    action, kwargs, words, django_user_model, django_capture_on_commit_callbacks
+):
+    import subprocess
+
+    from dsr.models import VerificationMethod
+
+    staff = Actor.staff(django_user_model.objects.create_user("agent", is_staff=True))
+    request = workflow.request_submit(
+        right=Right.ACCESS, email="kunde@example.dk", actor=Actor.subject(), language="en"
+    ).request
+    workflow.request_identity_check(request=request, method=VerificationMethod.STAFF_CHECK, actor=staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        getattr(workflow, action)(request=request, actor=staff, **kwargs)
+    [letter_mail] = [m for m in mail.outbox if m.attachments]
+    [(filename, pdf, mimetype)] = letter_mail.attachments
+    assert mimetype == "application/pdf"
+    assert request.reference in filename
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert request.reference in text
+    for word in words:
+        assert word in " ".join(text.split())

@@ -89,6 +89,14 @@ def test_approved_erasure_runs_every_source_then_suppresses_notifies_and_confirm
     assert "Kept because the law requires it" in confirmation.body
     assert "Bogføringsloven § 10" in confirmation.body
     assert "invoice" in confirmation.body
+    # The formal letter: what was erased, what is kept under which law until when, who was told.
+    [(filename, pdf, mimetype)] = confirmation.attachments
+    assert mimetype == "application/pdf"
+    assert filename.endswith(".pdf")
+    letter = pdf_text(pdf)
+    assert "Bogføringsloven § 10" in letter
+    assert "Adyen" in letter
+    assert "Datatilsynet" in letter
 
 
 def test_erasure_runs_without_staff_when_the_privacy_team_chose_auto_approval(company, file, settings):
@@ -200,3 +208,12 @@ def test_a_recipient_without_a_contact_is_told_by_staff_who_record_how(company, 
     assert genesys.status == NotificationStatus.SENT
     with pytest.raises(NotificationError):
         recipient_notification_confirm(notification=genesys, note="again", actor=staff)
+
+
+def pdf_text(pdf: bytes) -> str:
+    """Return the text of a PDF, as a reader would see it (poppler's pdftotext)."""
+    import subprocess
+
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
