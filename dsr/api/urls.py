@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dsr.api import views
+from dsr.api import registers, views
 
 app_name = "api"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("requests/<str:reference>/", views.RequestStatusView.as_view(), name="request-status"),
     path("requests/<str:reference>/verify/", views.RequestVerifyView.as_view(), name="request-verify"),
     path("requests/<str:reference>/resend-code/", views.RequestResendCodeView.as_view(), name="request-resend"),
+    path("restrictions/check/", registers.RestrictionCheckView.as_view(), name="restriction-check"),
+    path("suppressions/check/", registers.SuppressionCheckView.as_view(), name="suppression-check"),
 ]
