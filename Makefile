@@ -95,5 +95,5 @@ migrations-check: venv
 
 # Test databases, broker folders and test output; the demo database and the venv stay.
 clean:
-	rm -rf var/test-*.sqlite3* var/broker var/test-broker test-artifacts .pytest_cache .ruff_cache .coverage htmlcov
+	rm -rf var/test-*.sqlite3* var/broker var/test-broker-* test-artifacts .pytest_cache .ruff_cache .coverage htmlcov
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -216,7 +216,8 @@ def screenshot(request: pytest.FixtureRequest) -> Callable:
 
 # The filesystem broker the test session and its workers share: never var/broker,
 # which a `make run` on the same checkout may be consuming from.
-E2E_BROKER_DIR = Path(django_settings.VAR_DIR) / "test-broker"
+# One folder per test run: two runs in one checkout would otherwise take each other's messages.
+E2E_BROKER_DIR = Path(django_settings.VAR_DIR) / f"test-broker-{os.getpid()}"
 _BROKER_SUBFOLDERS = {
     "data_folder_in": "queue",
     "data_folder_out": "queue",
@@ -412,3 +413,10 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: f
 def _wait_until() -> Callable:
     """Return `wait_until(predicate, timeout=30, interval=0.2, what="")`."""
     return wait_until
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove this run's broker folder (filesystem broker only)."""
+    import shutil
+
+    shutil.rmtree(E2E_BROKER_DIR, ignore_errors=True)
