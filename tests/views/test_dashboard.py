@@ -223,3 +223,16 @@ def test_counts_are_shared_briefly_and_an_action_from_the_dashboard_refreshes_th
     counts = agent_client.get("/dashboard/").context["counts"]
     assert counts["open"] == 2
     assert counts["mine"] == 1
+
+
+def test_open_lists_show_their_total_and_closed_lists_do_not_count(frozen, agent, agent_client, monkeypatch):
+    monkeypatch.setattr(queue, "COUNT_CAP", 2)
+    actor = Actor.staff(agent)
+    for i in range(3):
+        _open_request(f"n{i}@example.dk", 2, actor)
+    open_page = agent_client.get("/dashboard/")
+    assert 'data-testid="total">2+<' in open_page.content.decode()
+    workflow.request_cancel(request=Request.objects.first(), actor=actor)
+    closed_page = agent_client.get("/dashboard/", {"status": "cancelled"})
+    assert closed_page.context["page"].total is None
+    assert 'data-testid="total"' not in closed_page.content.decode()

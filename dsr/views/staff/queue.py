@@ -107,7 +107,7 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
 @dataclass(frozen=True)
 class QueuePage:
     rows: list
-    total: int
+    total: int | None  # None for closed lists, which are browsed newest first and not counted
     total_capped: bool
     next_cursor: str
     deadline_order: bool
@@ -181,11 +181,12 @@ def queue_page(data: dict, *, user, today: date | None = None) -> QueuePage:
     if more:
         last = rows[-1]
         next_cursor = f"{last.effective_due.isoformat()}_{last.pk}" if deadline_order else str(last.pk)
-    total = queryset.order_by()[: COUNT_CAP + 1].count()
+    # Closed requests are nearly the whole table: counting a filter no index covers costs more than it tells.
+    total = queryset.order_by()[: COUNT_CAP + 1].count() if deadline_order else None
     return QueuePage(
         rows=[queue_row(request, today=today) for request in rows],
-        total=min(total, COUNT_CAP),
-        total_capped=total > COUNT_CAP,
+        total=min(total, COUNT_CAP) if total is not None else None,
+        total_capped=total is not None and total > COUNT_CAP,
         next_cursor=next_cursor,
         deadline_order=deadline_order,
     )
