@@ -233,12 +233,15 @@ def request_submit(
     channel: str = Channel.WEB,
     received_at: datetime | None = None,
     pre_verified: bool = False,
+    identity_checked: str = "",
     idempotency_key: str | None = None,
 ) -> SubmitResult:
     """File a request: validate, store, stop the clock until the email is confirmed, and send the code.
 
-    With `pre_verified` (an integration vouching for its logged-in customer) the
-    request starts in progress and the receipt is sent instead.
+    With `pre_verified` (an integration vouching for its logged-in customer), or
+    `identity_checked` (how staff checked the identity of a person who wrote or
+    called: staff_check or attribute_match), the request starts in progress and
+    the receipt is sent instead of a code.
     """
     from dsr import verification  # verification builds on this module's services
 
@@ -265,6 +268,11 @@ def request_submit(
             clean_details = details_clean(right, details)
         except RequestInvalid as exc:
             errors.update(exc.message_dict)
+    if identity_checked and identity_checked not in (
+        VerificationMethod.STAFF_CHECK,
+        VerificationMethod.ATTRIBUTE_MATCH,
+    ):
+        errors["identity_checked"] = [_("Choose how identity was checked: staff_check or attribute_match.")]
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
         errors["idempotency_key"] = [_("Must be 1 to 128 characters.")]
     if errors:
@@ -284,12 +292,13 @@ def request_submit(
         due_date=deadlines.due_date(received, country=settings.DSR_COUNTRY),
         idempotency_key=idempotency_key or None,
     )
-    if pre_verified:
+    starts_verified = pre_verified or bool(identity_checked)
+    if starts_verified:
         # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
         request.status = Status.IN_PROGRESS
         request.identity_level = IdentityLevel.ENHANCED
         request.verified_at = now
-        request.verification_method = VerificationMethod.INTEGRATION
+        request.verification_method = identity_checked or VerificationMethod.INTEGRATION
     try:
         with transaction.atomic():
             request.save()
@@ -299,7 +308,9 @@ def request_submit(
                 "status": request.status,
                 "pre_verified": pre_verified,
             }
-            if pre_verified:
+            if identity_checked:
+                data["identity_checked"] = identity_checked
+            if starts_verified:
                 emails.email_receipt(request)
             else:
                 # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
@@ -309,7 +320,7 @@ def request_submit(
                 )
                 data["challenge_id"] = verification.challenge_send(request=request, first=True).pk
             audit_record(actor=actor, action="request.submitted", request=request, data=data)
-            if pre_verified:
+            if starts_verified:
                 _work_start(request)
     except IntegrityError:
         if idempotency_key:

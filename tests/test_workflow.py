@@ -399,3 +399,22 @@ def test_closed_requests_lose_personal_details_after_the_retention_period(in_pro
     assert still_open.email == "open@example.dk"
     with pytest.raises(TransitionError, match="still open"):
         workflow.request_purge(request=still_open, actor=staff)
+
+
+def test_staff_entering_a_checked_request_start_it_without_emailing_a_code(file_request):
+    request = file_request(channel=Channel.PHONE, identity_checked=VerificationMethod.STAFF_CHECK)
+    assert request.status == Status.IN_PROGRESS
+    assert request.identity_level == IdentityLevel.ENHANCED
+    assert request.verification_method == VerificationMethod.STAFF_CHECK
+    assert not request.suspensions.exists()
+    assert not request.challenges.exists()
+    assert [m.kind for m in request.messages.all()] == ["receipt"]
+    event = AuditEvent.objects.get(request=request, action="request.submitted")
+    assert event.data["identity_checked"] == "staff_check"
+
+
+def test_an_unknown_identity_check_method_is_refused(file_request):
+    with pytest.raises(RequestInvalid) as caught:
+        file_request(identity_checked="looked_trustworthy")
+    assert "identity_checked" in caught.value.message_dict
+    assert not Request.objects.exists()

@@ -42,6 +42,7 @@ def request_intake(request: HttpRequest) -> HttpResponse:
                 details=form.details(),
                 channel=data["channel"],
                 received_at=data["received_at"],
+                identity_checked=VerificationMethod.STAFF_CHECK if data["identity"] == "staff_check" else "",
                 actor=actor,
             )
         except RequestInvalid as exc:
@@ -52,9 +53,6 @@ def request_intake(request: HttpRequest) -> HttpResponse:
         else:
             created = result.request
             if data["identity"] == "staff_check":
-                created = workflow.request_identity_check(
-                    request=created, method=VerificationMethod.STAFF_CHECK, actor=actor
-                )
                 messages.success(request, _("Request %(ref)s entered and started.") % {"ref": created.reference})
             else:
                 messages.success(
