@@ -2,7 +2,7 @@
 
 Fast at a million requests: open requests are read through the partial index
 `dsr_request_open_deadline_idx` (effective deadline, id), pages are keyset
-(no OFFSET), and totals are capped. See bench/queue.py and bench/README.md.
+(no OFFSET), and totals are capped. See bench/queue_page.py and bench/README.md.
 """
 
 from dataclasses import dataclass

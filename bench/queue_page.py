@@ -5,7 +5,7 @@ through Django's full stack in this process (WSGI handler, sessions, the two-fac
 check, the template), logged in as a privacy agent, so the time is what a team
 member waits for minus the network.
 
-    .venv/bin/python bench/queue.py [--requests 1000000] [--open 60000] [--repeat 100]
+    .venv/bin/python bench/queue_page.py [--requests 1000000] [--open 60000] [--repeat 100]
                                     [--database postgres://postgres@127.0.0.1:5432/postgres]
 
 It creates and drops its own database (dsr_bench_queue) on that server. Rows are
