@@ -63,8 +63,9 @@ def message_send(self, message_id: int) -> None:
         raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
     except Exception as exc:
         # A template or data problem: retrying will not help. Recorded for the timeline.
+        # Only the type: an exception's text may quote an address (SMTPRecipientsRefused does).
         _message_fail(message, type(exc).__name__)
-        logger.exception("message %s (%s) could not be sent", message_id, message.kind)
+        logger.error("message %s (%s) could not be sent: %s", message_id, message.kind, type(exc).__name__)
         return
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.SENT,

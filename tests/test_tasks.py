@@ -141,3 +141,23 @@ def test_refusal_and_extension_emails_carry_the_formal_letter_as_pdf(
     assert request.reference in text
     for word in words:
         assert word in " ".join(text.split())
+
+
+class RefusingBackend:
+    """An email backend whose server refuses the recipient, quoting the address as real servers do."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({messages[0].to[0]: (550, b"mailbox unavailable")})
+
+
+def test_a_refused_recipient_fails_the_message_without_the_address_in_logs(queued, settings, caplog):
+    settings.EMAIL_BACKEND = "tests.test_tasks.RefusingBackend"
+    message_send.apply(args=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.last_error == "SMTPRecipientsRefused"
+    assert "SMTPRecipientsRefused" in caplog.text
+    assert "kunde@example.dk" not in caplog.text
