@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from dsr.sources.base import ANONYMISE, KEEP, ErasurePlan
+from dsr.sources.base import ANONYMISE, KEEP, ErasurePlan, SourcePermanentError
 from dsr.sources.sql import SqlConnector
 from tests.sources.maps import chinook_source, map_build
 
@@ -54,9 +54,18 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def test_chinook_connection_test_passes(chinook):
-    connector, _, _ = chinook
-    connector.test_connection()
+def test_chinook_connection_test_passes_and_fails_once_a_mapped_table_is_gone(chinook):
+    connector, url, names = chinook
+    connector.test_connection()  # raises SourceError if the map and the database disagree
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'ALTER TABLE "{names["line"]}" RENAME TO "moved_lines"')
+    finally:
+        engine.dispose()
+    with pytest.raises(SourcePermanentError, match=names["line"]):
+        connector.test_connection()
 
 
 def test_access_finds_the_customer_and_all_their_invoices_and_lines(chinook):
