@@ -16,7 +16,7 @@ from dsr.api.serializers import (
 )
 from dsr.api.throttling import IntakeThrottle, VerificationThrottle
 from dsr.audit import Actor
-from dsr.models import Channel, Request
+from dsr.models import Channel, Request, Status
 from dsr.verification import VerificationError, verification_confirm_code, verification_resend
 from dsr.workflow import RequestInvalid, request_by_status_token, request_submit
 
@@ -99,7 +99,7 @@ class RequestCreateView(APIView):
                 "reference": result.request.reference,
                 "status": result.request.status,
                 "status_token": result.status_token,
-                "verification_required": True,
+                "verification_required": result.request.status == Status.PENDING_VERIFICATION,
                 "due_date": result.request.due_date,
             }
         ).data
