@@ -8,6 +8,7 @@ email printed to the console and kept in an outbox folder.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,9 +152,36 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "dsr" / "static"]
+# Export bundles (dsr/exports/): sealed files, local by default, S3 (django-storages) with DSR_BUNDLE_STORAGE=s3.
+DSR_BUNDLE_STORAGE = env("DSR_BUNDLE_STORAGE", default="local")
+if DSR_BUNDLE_STORAGE == "s3":
+    _bundle_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("DSR_BUNDLE_S3_BUCKET"),
+            "region_name": env("DSR_BUNDLE_S3_REGION", default=None),
+            "endpoint_url": env("DSR_BUNDLE_S3_ENDPOINT_URL", default=None),
+            "location": env("DSR_BUNDLE_S3_PREFIX", default="dsr"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+elif DSR_BUNDLE_STORAGE == "local":
+    _bundle_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env("DSR_BUNDLE_DIR", default=str(VAR_DIR / "bundles")),
+            "file_permissions_mode": 0o600,
+            "directory_permissions_mode": 0o700,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"DSR_BUNDLE_STORAGE must be local or s3, not {DSR_BUNDLE_STORAGE!r}.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "bundles": _bundle_storage,
 }
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = DEBUG
@@ -287,6 +315,20 @@ DSR_JOB_POLL_SECONDS = env.int("DSR_JOB_POLL_SECONDS", default=300)
 DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=120)
 # How often the reconciler runs (seconds).
 DSR_RECONCILE_INTERVAL_SECONDS = env.int("DSR_RECONCILE_INTERVAL_SECONDS", default=60)
+# Export bundles (dsr/exports/, docs/exports.md). The key seals bundles at rest (AES-256-GCM): 32 random
+# bytes in URL-safe base64; empty = derived from SECRET_KEY. Old keys still open bundles sealed with them.
+DSR_BUNDLE_KEY = env("DSR_BUNDLE_KEY", default="")
+DSR_BUNDLE_KEYS_OLD = env.list("DSR_BUNDLE_KEYS_OLD", default=[])
+# Staff preview and release every bundle before the person gets the link.
+DSR_BUNDLE_REVIEW = env.bool("DSR_BUNDLE_REVIEW", default=False)
+# Days a released bundle is kept before the purge deletes it.
+DSR_BUNDLE_RETENTION_DAYS = env.int("DSR_BUNDLE_RETENTION_DAYS", default=30)
+# zlib level of the ZIP (1 fastest .. 9 smallest).
+DSR_BUNDLE_COMPRESSLEVEL = env.int("DSR_BUNDLE_COMPRESSLEVEL", default=6)
+# An emailed download link: days it works and downloads it allows; new links a person can ask for.
+DSR_DOWNLOAD_LINK_DAYS = env.int("DSR_DOWNLOAD_LINK_DAYS", default=14)
+DSR_DOWNLOAD_LIMIT = env.int("DSR_DOWNLOAD_LIMIT", default=5)
+DSR_DOWNLOAD_REISSUE_RATE = env("DSR_DOWNLOAD_REISSUE_RATE", default="3/day")
 
 LOGGING = {
     "version": 1,

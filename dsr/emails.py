@@ -89,9 +89,10 @@ def email_refused(request: Request) -> Message:
     return _queue(request, "refused", language=request.language)
 
 
-def email_completed(request: Request) -> Message:
-    """Tell the requester the request is done."""
-    return _queue(request, "completed", language=request.language)
+def email_completed(request: Request, *, download_token: str = "") -> Message:
+    """Tell the requester the request is done: what was done, or the link to their export."""
+    secret = {"download_token": download_token} if download_token else None
+    return _queue(request, "completed", language=request.language, secret=secret)
 
 
 def email_partially_completed(request: Request) -> Message:
@@ -112,6 +113,11 @@ def email_expired(request: Request) -> Message:
 def email_status_link(request: Request) -> Message:
     """Send a new status link (the old ones no longer work)."""
     return _queue(request, "status_link", language=request.language)
+
+
+def email_download_link(request: Request, *, token: str) -> Message:
+    """Send a new link to the requester's export; the old links no longer work."""
+    return _queue(request, "download_link", language=request.language, secret={"download_token": token})
 
 
 def email_restriction_lift(request: Request, *, reasons: str = "", lift_date: date | None = None) -> Message:
@@ -200,6 +206,15 @@ def message_render(message: Message) -> RenderedMessage:
             notification = RecipientNotification.objects.get(pk=secret["notification_id"])
             context["notification"] = notification
             to = [notification.contact_email]
+        if secret.get("download_token") and request is not None:
+            from dsr.exports.delivery import link_by_token
+
+            link = link_by_token(secret["download_token"])
+            context.update(
+                download_url=absolute_url(reverse("dsr:download", kwargs={"token": secret["download_token"]})),
+                download_link=link,
+                download_bundle=link.bundle if link else None,
+            )
         if message.kind in ("completed", "partially_completed") and request is not None:
             # What erasure removed and what it kept, why and until when (GDPR Art. 17(3), 12(1)).
             from dsr.orchestration import erasure_summary

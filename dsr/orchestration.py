@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 from dsr import workflow
 from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap
+from dsr.exports.staging import records_stage
 from dsr.models import (
     CLOSED_STATUSES,
     JOB_FINISHED,
+    BundleStatus,
     DataMapVersion,
     Job,
     JobOperation,
@@ -54,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system()
 # Stages in which the plan waits for its jobs; the reconciler advances a plan stuck in one.
-_WORKING_STAGES = (PlanStage.RESOLVING, PlanStage.PLANNING, PlanStage.RUNNING)
+_WORKING_STAGES = (PlanStage.RESOLVING, PlanStage.PLANNING, PlanStage.RUNNING, PlanStage.COLLECTED)
 # The connector capability each operation needs, and the manual task it becomes otherwise.
 _CAPABILITY = {
     JobOperation.COLLECT: base.ACCESS,
@@ -350,6 +352,8 @@ def _transition_require(request: Request, name: str) -> None:
 
 def _stage_of_jobs(request: Request) -> str:
     operations = set(request.jobs.values_list("operation", flat=True))
+    if JobOperation.BUNDLE in operations:
+        return PlanStage.COLLECTED
     if operations - {JobOperation.RESOLVE, JobOperation.ERASURE_PLAN}:
         return PlanStage.RUNNING
     if JobOperation.ERASURE_PLAN in operations:
@@ -422,19 +426,37 @@ def _run_collect(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _S
     connector = _connector(job.source_key, datamap)
     if connector.kind == "manual":
         return _manual_step(request, connector.task_spec(base.ACCESS))
-    portability = request.right == Right.PORTABILITY
-    tables: dict[str, int] = {}
-    total = provided = 0
-    # Streamed: one record at a time is counted and dropped; the bundle (issue 5) reads the sources again.
-    for record in connector.records(_identifiers(plan), reference=request.reference):
-        # GDPR Art. 20(1): only data the person provided, including observed activity.
-        if portability and not record.provided:
-            continue
-        tables[record.table] = tables.get(record.table, 0) + 1
-        total += 1
-        provided += int(record.provided)
-    result = {"tables": tables, "records": total, "provided": provided, "holds_data": total > 0}
-    return _Step(JobStatus.DONE, result, {"records": total, "provided": provided})
+    # Streamed into sealed per-table files in bundle storage; the bundle job builds the ZIP from them.
+    try:
+        result = records_stage(
+            connector.records(_identifiers(plan), reference=request.reference),
+            request_id=request.pk,
+            source_key=job.source_key,
+            # GDPR Art. 20(1): only data the person provided, including observed activity.
+            provided_only=request.right == Right.PORTABILITY,
+        )
+    except OSError as exc:
+        raise base.SourceTransientError(
+            "bundle storage", f"could not store the records ({type(exc).__name__})"
+        ) from None
+    return _Step(JobStatus.DONE, result, {"records": result["records"], "provided": result["provided"]})
+
+
+def _run_bundle(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
+    from dsr.exports.bundle import bundle_build
+    from dsr.exports.delivery import bundle_discard
+
+    # A run that died before recording its result left a bundle behind: it is replaced.
+    for earlier in request.bundles.filter(status=BundleStatus.BUILDING):
+        bundle_discard(bundle=earlier, actor=SYSTEM)
+    try:
+        bundle = bundle_build(request=request, datamap=datamap)
+    except OSError as exc:
+        raise base.SourceTransientError(
+            "bundle storage", f"could not build the bundle ({type(exc).__name__})"
+        ) from None
+    result = {"bundle": bundle.pk, "files": bundle.files, "bytes": bundle.plain_size, "records": bundle.records}
+    return _Step(JobStatus.DONE, result, {"files": bundle.files, "records": bundle.records})
 
 
 def _run_erasure_plan(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _Step:
@@ -490,6 +512,7 @@ def _run_audience_remove(job: Job, request: Request, plan: Plan, datamap: DataMa
 
 _RUNNERS: dict[str, Callable[[Job, Request, Plan, DataMap], _Step]] = {
     JobOperation.RESOLVE: _run_resolve,
+    JobOperation.BUNDLE: _run_bundle,
     JobOperation.COLLECT: _run_collect,
     JobOperation.ERASURE_PLAN: _run_erasure_plan,
     JobOperation.ERASURE: _run_erasure,
@@ -636,6 +659,8 @@ def plan_advance(*, request_id: int) -> str | None:
                 plan.save(update_fields=["stage", "updated_at"])
         elif plan.stage == PlanStage.RUNNING and request.status == Status.IN_PROGRESS:
             _plan_finish(request, plan, datamap)
+        elif plan.stage == PlanStage.COLLECTED and request.status == Status.IN_PROGRESS:
+            _bundle_deliver(request, plan)
         return plan.stage
 
 
@@ -721,7 +746,14 @@ def _plan_finish(request: Request, plan: Plan, datamap: DataMap) -> None:
     if request.right in (Right.ACCESS, Right.PORTABILITY):
         plan.stage = PlanStage.COLLECTED
         plan.save(update_fields=["stage", "updated_at"])
-        collection_handoff(request)
+        summary = collection_summary(request)
+        audit_record(
+            actor=SYSTEM,
+            action="collection.done",
+            request=request,
+            data={"sources": len(summary["sources"]), "holding": len(summary["holding"])},
+        )
+        _jobs_create(request, [("", JobOperation.BUNDLE, {})])
         return
     _changes_announce(request, plan, datamap)
     plan.stage = PlanStage.DONE
@@ -752,7 +784,15 @@ def _changes_announce(request: Request, plan: Plan, datamap: DataMap) -> None:
 
 
 def _plan_close(plan: Plan) -> None:
+    from dsr.exports.delivery import bundle_discard
+    from dsr.exports.staging import staging_sweep
+
     request = plan.request
+    # An export not sent before the request closed is not kept (a released one lives until it expires).
+    for bundle in request.bundles.filter(status__in=(BundleStatus.BUILDING, BundleStatus.REVIEW)):
+        bundle_discard(bundle=bundle, actor=SYSTEM)
+    request_id = request.pk
+    transaction.on_commit(lambda: staging_sweep(request_id))
     datamap = _datamap()
     if request.status == Status.PARTIALLY_COMPLETED and plan.identifiers and datamap is not None:
         # Staff closed the request with parts not done: what was done is still announced.
@@ -790,20 +830,23 @@ def collection_summary(request: Request) -> dict:
     return {"sources": sources, "holding": sorted(k for k, v in sources.items() if v["holds_data"] or v["manual_task"])}
 
 
-def collection_handoff(request: Request) -> None:
-    """Hand a collected access or portability request to the export bundle (issue 5 replaces this body).
+def _bundle_deliver(request: Request, plan: Plan) -> None:
+    """Send the built bundle, or hold it for staff review (DSR_BUNDLE_REVIEW); drop what was staged."""
+    from dsr.exports.delivery import bundle_discard, bundle_release, bundle_review_await
+    from dsr.exports.staging import staging_sweep
 
-    Called once, inside the transaction that marks the plan collected. The request
-    stays in progress with the plan at "collected, bundle pending"; the bundle
-    builder reads the sources again from ``collection_summary`` and completes it.
-    """
-    summary = collection_summary(request)
-    audit_record(
-        actor=SYSTEM,
-        action="collection.done",
-        request=request,
-        data={"sources": len(summary["sources"]), "holding": len(summary["holding"])},
-    )
+    job = request.jobs.get(operation=JobOperation.BUNDLE)
+    bundle = request.bundles.get(pk=job.result["bundle"])
+    for other in request.bundles.filter(status=BundleStatus.BUILDING).exclude(pk=bundle.pk):
+        bundle_discard(bundle=other, actor=SYSTEM)
+    request_id = request.pk
+    transaction.on_commit(lambda: staging_sweep(request_id))
+    if settings.DSR_BUNDLE_REVIEW:
+        bundle_review_await(bundle=bundle)
+        plan.stage = PlanStage.REVIEW
+    else:
+        bundle_release(bundle=bundle, actor=SYSTEM)
+        plan.stage = PlanStage.DONE
 
 
 # --- Erasure confirmation ------------------------------------------------------------

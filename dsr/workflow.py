@@ -78,6 +78,8 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("plan_await", "ask staff to approve", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
         Transition("plan_approve", "approve the plan of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         Transition("objection_decide", "decide the objection of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
+        # Access and portability with DSR_BUNDLE_REVIEW: staff release the export (dsr/exports/delivery.py).
+        Transition("bundle_release", "release the export of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         Transition("job_fail", "mark as needing attention", (Status.IN_PROGRESS,), Status.NEEDS_ATTENTION),
         Transition("job_retry", "retry the failed work of", (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS),
         Transition("cancel", "cancel", _ALL_OPEN, Status.CANCELLED),
@@ -95,6 +97,11 @@ TRANSITIONS: dict[str, Transition] = {
 def transition_allowed(request: Request, name: str) -> bool:
     """Return whether the transition `name` may happen from the request's current status."""
     return request.status in TRANSITIONS[name].sources
+
+
+def transition_require(request: Request, name: str) -> Transition:
+    """Return the transition ``name``; raise TransitionError if the request's status does not allow it."""
+    return _transition_check(request, name)
 
 
 def _transition_check(request: Request, name: str) -> Transition:
@@ -526,8 +533,13 @@ def request_refuse(*, request: Request, ground: str, reasons: str, actor: Actor)
     return request
 
 
-def request_complete(*, request: Request, actor: Actor, reasons: str = "", partial: bool = False) -> Request:
-    """Close the request as done, or partly done with the reasons for each part not done."""
+def request_complete(
+    *, request: Request, actor: Actor, reasons: str = "", partial: bool = False, download_token: str = ""
+) -> Request:
+    """Close the request as done, or partly done with the reasons for each part not done.
+
+    ``download_token`` is the new download link of an access or portability export, for the email only.
+    """
     if partial:
         reasons = _required_text(reasons, field="reasons", message=_("Say which parts were not done and why."))
     with transaction.atomic():
@@ -540,7 +552,7 @@ def request_complete(*, request: Request, actor: Actor, reasons: str = "", parti
         if partial:
             emails.email_partially_completed(request)
         else:
-            emails.email_completed(request)
+            emails.email_completed(request, download_token=download_token)
     return request
 
 

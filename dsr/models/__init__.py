@@ -11,6 +11,7 @@ from dsr.models.datamap import (
     RecipientRole,
     Source,
 )
+from dsr.models.exports import Bundle, BundleKind, BundleStatus, DownloadLink
 from dsr.models.jobs import (
     JOB_FINISHED,
     Job,
@@ -53,9 +54,13 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuditImmutableError",
+    "Bundle",
+    "BundleKind",
+    "BundleStatus",
     "Channel",
     "DataCategory",
     "DataMapVersion",
+    "DownloadLink",
     "IdentityLevel",
     "Job",
     "JobOperation",

@@ -17,7 +17,8 @@ class PlanStage(models.TextChoices):
     AWAITING_DECISION = "awaiting_decision", _("Waiting for the balancing decision")
     RUNNING = "running", _("Carrying out the request in the sources")
     NOTIFYING = "notifying", _("Telling the recipients")
-    COLLECTED = "collected", _("Collected; the export bundle is pending")
+    COLLECTED = "collected", _("Collected; building the export bundle")
+    REVIEW = "review", _("The export bundle waits for staff to release it")
     DONE = "done", _("Done")
     NEEDS_ATTENTION = "needs_attention", _("A job failed for good")
     UNMAPPED = "unmapped", _("No data map loaded: handle by hand")
@@ -55,6 +56,7 @@ class JobOperation(models.TextChoices):
     RESTRICT_LIFT = "restrict_lift", _("Lift the restriction")
     CONSENT_WITHDRAW = "consent_withdraw", _("Withdraw consent")
     AUDIENCE_REMOVE = "audience_remove", _("Remove from the partner's audience")
+    BUNDLE = "bundle", _("Build the export bundle")
 
 
 class JobStatus(models.TextChoices):

@@ -1,0 +1,305 @@
+"""Build the person's export bundle: a ZIP streamed into authenticated encryption, then into storage.
+
+Contents (access, GDPR Art. 15(3)):
+
+    <reference>/data/<source>/<table>.json   every record, with the category of each field
+    <reference>/data/<source>/<table>.csv    the same records, UTF-8 with a header row
+    <reference>/files/<source>/<name>        files uploaded to manual tasks
+    <reference>/index.html                   a readable overview that links every file, with the Art. 15 information
+    <reference>/report.pdf                   the same information as a letter, in the person's language
+    <reference>/manifest.json                size and SHA-256 of every other file
+
+Portability (GDPR Art. 20(1)) has the JSON and CSV of the data the person
+provided, and the manifest: no HTML, no PDF. Nothing is held in memory but
+one chunk of one file at a time: rows come from the staged tables
+(dsr.exports.staging) line by line.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import re
+import tempfile
+import zipfile
+from datetime import datetime
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from weasyprint import HTML
+
+from dsr.datamap.schema import DataMap
+from dsr.exports.art15 import FoundFile, FoundTable, art15_information
+from dsr.exports.sealing import SealedWriter
+from dsr.exports.staging import staged_lines
+from dsr.exports.storage import BUNDLE_PREFIX, storage_name_new, storage_save
+from dsr.models import (
+    Bundle,
+    BundleKind,
+    JobOperation,
+    JobStatus,
+    ManualOperation,
+    ManualTaskStatus,
+    Request,
+    Right,
+)
+
+_WRITE_BATCH = 256 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class _HashingEntry:
+    """One file being written into the ZIP: counts and hashes what goes in, for the manifest."""
+
+    def __init__(self, archive: zipfile.ZipFile, path: str, when: datetime):
+        info = zipfile.ZipInfo(path, date_time=when.timetuple()[:6])
+        info.compress_type = archive.compression
+        info.external_attr = 0o644 << 16
+        self._handle = archive.open(info, "w", force_zip64=True)
+        self._sha = hashlib.sha256()
+        self._buffer = bytearray()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= _WRITE_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = bytes(self._buffer)
+            self._sha.update(data)
+            self._handle.write(data)
+            self.size += len(data)
+            self._buffer.clear()
+
+    def close(self) -> str:
+        self._flush()
+        self._handle.close()
+        return self._sha.hexdigest()
+
+
+class BundleWriter:
+    """A ZIP under one root folder, each file's size and SHA-256 kept for the manifest."""
+
+    def __init__(self, out: BinaryIO, *, root: str, when: datetime, compresslevel: int):
+        self.archive = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
+        self.root = root
+        self.when = when
+        self.manifest: list[dict] = []
+        self._paths: set[str] = set()
+
+    def path_free(self, path: str) -> str:
+        """Return ``path``, or a numbered variant if the bundle already has a file there."""
+        candidate, number = path, 1
+        while candidate in self._paths:
+            stem, dot, extension = path.rpartition(".")
+            candidate = f"{stem}-{number}.{extension}" if dot else f"{path}-{number}"
+            number += 1
+        self._paths.add(candidate)
+        return candidate
+
+    def entry(self, path: str) -> _HashingEntry:
+        return _HashingEntry(self.archive, f"{self.root}/{path}", self.when)
+
+    def add(self, path: str, entry: _HashingEntry, **extra) -> None:
+        self.manifest.append({"path": path, "size": entry.size, "sha256": entry.close(), **extra})
+
+    def write_bytes(self, path: str, data: bytes, **extra) -> None:
+        entry = self.entry(path)
+        entry.write(data)
+        self.add(path, entry, **extra)
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("_", name).strip("._") or "data"
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict) -> FoundTable:
+    """Write one staged table as JSON and as CSV; return what the overview says about it."""
+    base = writer.path_free(f"data/{_safe(source['key'])}/{_safe(table)}")
+    header = {
+        "source": source["key"],
+        "source_name": source["name"],
+        "table": table,
+        "records_count": staged["records"],
+        "categories": staged["categories"],
+    }
+    json_path, csv_path = f"{base}.json", f"{base}.csv"
+
+    entry = writer.entry(json_path)
+    opening = json.dumps(header, ensure_ascii=False, indent=1)[:-2]
+    entry.write(f'{opening},\n "records": ['.encode())
+    first = True
+    for line in staged_lines(staged["name"]):
+        entry.write((b"\n  " if first else b",\n  ") + line)
+        first = False
+    entry.write(b"\n ]\n}\n" if not first else b"]\n}\n")
+    writer.add(json_path, entry, records=staged["records"])
+
+    columns = staged["columns"]
+    entry = writer.entry(csv_path)
+    text = io.StringIO()
+    rows = csv.writer(text, lineterminator="\r\n")
+    # A byte-order mark, so spreadsheet programs read the UTF-8 (æ, ø, å) correctly.
+    rows.writerow(columns)
+    entry.write("\ufeff".encode() + text.getvalue().encode())
+    text.seek(0)
+    text.truncate()
+    for count, line in enumerate(staged_lines(staged["name"]), start=1):
+        record = json.loads(line)
+        rows.writerow([_csv_value(record.get(column)) for column in columns])
+        if count % 2000 == 0:
+            entry.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+    entry.write(text.getvalue().encode())
+    writer.add(csv_path, entry, records=staged["records"])
+    return FoundTable(
+        source=source["key"],
+        table=table,
+        records=staged["records"],
+        categories=staged["categories"],
+        files=[json_path, csv_path],
+    )
+
+
+def _uploads_write(writer: BundleWriter, request: Request) -> list[FoundFile]:
+    """Add the files uploaded to the request's manual access tasks (e.g. exported chats)."""
+    found = []
+    tasks = request.manual_tasks.filter(operation=ManualOperation.ACCESS, status=ManualTaskStatus.DONE).exclude(
+        uploaded_file=""
+    )
+    for task in tasks.order_by("source_key", "id"):
+        name = task.uploaded_file.name.rsplit("/", 1)[-1]
+        path = writer.path_free(f"files/{_safe(task.source_key)}/{_safe(name)}")
+        entry = writer.entry(path)
+        with default_storage.open(task.uploaded_file.name, "rb") as upload:
+            while chunk := upload.read(_WRITE_BATCH):
+                entry.write(chunk)
+        writer.add(path, entry)
+        found.append(FoundFile(source=task.source_key, path=path, size=entry.size))
+    return found
+
+
+def report_context(request: Request, information: dict, *, manifest: list[dict], when: datetime) -> dict:
+    """Return what index.html and report.pdf show."""
+    from dsr.emails import absolute_url
+
+    return {
+        "request": request,
+        "reference": request.reference,
+        "generated_at": when,
+        "info": information,
+        "files": manifest,
+        "portal_url": absolute_url(reverse("dsr:start")),
+        "right_label": Right(request.right).label,
+    }
+
+
+def report_pdf(context: dict, language: str) -> bytes:
+    """Render report.pdf: the Art. 15 information as a letter to the person (WeasyPrint)."""
+    with translation.override(language):
+        html = render_to_string(f"dsr/exports/report.{language}.html", context)
+    return HTML(string=html).write_pdf()
+
+
+def index_html(context: dict, language: str) -> bytes:
+    """Render index.html: the readable overview that links every file of the bundle."""
+    with translation.override(language):
+        return render_to_string(f"dsr/exports/index.{language}.html", context).encode()
+
+
+def bundle_write(
+    out: BinaryIO, *, request: Request, datamap: DataMap, kind: str, when: datetime
+) -> tuple[list[dict], int]:
+    """Write the bundle's ZIP into ``out``; return the manifest and the number of records."""
+    language = request.language
+    writer = BundleWriter(out, root=request.reference, when=when, compresslevel=settings.DSR_BUNDLE_COMPRESSLEVEL)
+    jobs = request.jobs.filter(operation=JobOperation.COLLECT, status=JobStatus.DONE).order_by("source_key")
+    tables: list[FoundTable] = []
+    searched = []
+    for job in jobs:
+        searched.append(job.source_key)
+        source = datamap.sources.get(job.source_key)
+        if source is None:
+            continue
+        for table, staged in job.result.get("staged", {}).items():
+            tables.append(_table_write(writer, source=source, table=table, staged=staged))
+    files = _uploads_write(writer, request) if kind == BundleKind.ACCESS else []
+    if kind == BundleKind.ACCESS:
+        information = art15_information(datamap, tables=tables, files=files, searched=searched, language=language)
+        context = report_context(request, information, manifest=list(writer.manifest), when=when)
+        writer.write_bytes(writer.path_free("report.pdf"), report_pdf(context, language))
+        context["files"] = list(writer.manifest)
+        writer.write_bytes(writer.path_free("index.html"), index_html(context, language))
+    manifest = list(writer.manifest)
+    document = {
+        "reference": request.reference,
+        "kind": kind,
+        "generated_at": when.isoformat(),
+        "controller": datamap.controller["name"],
+        "files": manifest,
+    }
+    writer.write_bytes("manifest.json", json.dumps(document, ensure_ascii=False, indent=1).encode() + b"\n")
+    writer.close()
+    return manifest, sum(t.records for t in tables)
+
+
+def bundle_build(*, request: Request, datamap: DataMap, now: datetime | None = None) -> Bundle:
+    """Build, seal and store the request's bundle; return it (status building; delivery decides the rest)."""
+    when = timezone.localtime(now or timezone.now())
+    kind = BundleKind.PORTABILITY if request.right == Right.PORTABILITY else BundleKind.ACCESS
+    bundle = Bundle.objects.create(request=request, kind=kind, language=request.language)
+    with tempfile.TemporaryFile() as sealed_file:
+        sealed = _HashingFile(sealed_file)
+        writer = SealedWriter(sealed)
+        manifest, records = bundle_write(writer, request=request, datamap=datamap, kind=kind, when=when)
+        plain_size = writer.tell()
+        writer.close()
+        name = storage_save(storage_name_new(BUNDLE_PREFIX, request.pk), sealed_file)
+    Bundle.objects.filter(pk=bundle.pk).update(
+        storage_name=name,
+        size=sealed.size,
+        sha256=sealed.sha.hexdigest(),
+        plain_size=plain_size,
+        manifest=manifest,
+        records=records,
+        built_at=timezone.now(),
+    )
+    bundle.refresh_from_db()
+    return bundle
+
+
+class _HashingFile:
+    """Pass writes to a file while hashing and counting them."""
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()

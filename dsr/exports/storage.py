@@ -1,0 +1,52 @@
+"""Where bundles and their staged parts live: Django's storage API, local files by default, S3 by setting."""
+
+import hashlib
+import uuid
+from typing import BinaryIO
+
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+
+STAGING_PREFIX = "staging"
+BUNDLE_PREFIX = "bundles"
+
+
+def bundle_storage() -> Storage:
+    """Return the storage of STORAGES["bundles"] (DSR_BUNDLE_STORAGE: local or s3)."""
+    return storages["bundles"]
+
+
+def storage_name_new(prefix: str, *parts: str | int) -> str:
+    """Return a new, unguessable name under ``prefix``; never derived from the person's data."""
+    return "/".join([prefix, *(str(part) for part in parts), uuid.uuid4().hex])
+
+
+def storage_save(name: str, content: BinaryIO) -> str:
+    """Store ``content`` (a seekable file at any position) under exactly ``name``; return the name."""
+    content.seek(0)
+    stored = bundle_storage().save(name, File(content, name=name.rsplit("/", 1)[-1]))
+    if stored != name:
+        # New names are random, so a clash means something else wrote there: keep nothing ambiguous.
+        bundle_storage().delete(stored)
+        raise FileExistsError(f"bundle storage already holds {name}")
+    return stored
+
+
+def storage_delete(name: str) -> bool:
+    """Delete ``name`` if it exists; return whether something was deleted."""
+    storage = bundle_storage()
+    if name and storage.exists(name):
+        storage.delete(name)
+        return True
+    return False
+
+
+def storage_sha256(name: str) -> tuple[str, int]:
+    """Return the SHA-256 and the size of the stored file ``name``, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with bundle_storage().open(name, "rb") as stored:
+        while chunk := stored.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
