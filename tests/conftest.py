@@ -166,6 +166,17 @@ def _celery_eager(request: pytest.FixtureRequest, settings) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _bundle_storage(settings, tmp_path: Path) -> Path:
+    """Keep each test's export bundles in its own folder (a real worker is pointed at the same one)."""
+    location = tmp_path / "bundles"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "bundles": {**settings.STORAGES["bundles"], "OPTIONS": {"location": str(location)}},
+    }
+    return location
+
+
+@pytest.fixture(autouse=True)
 def _clear_caches() -> None:
     """Start every test with empty caches (rate limits, throttles, cached lookups)."""
     from django.core.cache import caches
@@ -369,6 +380,7 @@ def celery_worker_process(transactional_db, request: pytest.FixtureRequest, tmp_
         DSR_VAR_DIR=str(django_settings.VAR_DIR),
         DSR_BROKER_DIR=str(E2E_BROKER_DIR),
         MEDIA_ROOT=str(django_settings.MEDIA_ROOT),
+        DSR_BUNDLE_DIR=str(tmp_path / "bundles"),
         DSR_OUTBOX_DIR=str(outbox_dir),
         PYTHONUNBUFFERED="1",
     )

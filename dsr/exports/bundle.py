@@ -107,7 +107,8 @@ class BundleWriter:
         return _HashingEntry(self.archive, f"{self.root}/{path}", self.when)
 
     def add(self, path: str, entry: _HashingEntry, **extra) -> None:
-        self.manifest.append({"path": path, "size": entry.size, "sha256": entry.close(), **extra})
+        digest = entry.close()
+        self.manifest.append({"path": path, "size": entry.size, "sha256": digest, **extra})
 
     def write_bytes(self, path: str, data: bytes, **extra) -> None:
         entry = self.entry(path)
@@ -208,6 +209,7 @@ def report_context(request: Request, information: dict, *, manifest: list[dict],
         "reference": request.reference,
         "generated_at": when,
         "info": information,
+        "controller": information["controller"],
         "files": manifest,
         "portal_url": absolute_url(reverse("dsr:start")),
         "right_label": Right(request.right).label,

@@ -1,4 +1,4 @@
-"""Plans per right: when the work starts, access and portability collection, and the hand-off to the bundle."""
+"""Plans per right: when the work starts, access and portability collection, and the bundle that ends it."""
 
 import pytest
 
@@ -26,12 +26,17 @@ def test_access_collects_from_every_source_and_waits_for_the_bundle(company, fil
 
     tasks_finish(request, staff, run)
 
-    # Collected, bundle pending: the request stays in progress and nothing pretends a bundle exists.
-    assert request.status == Status.IN_PROGRESS
-    assert request.plan.stage == PlanStage.COLLECTED
+    # Collected: the bundle job built the export, and its release completed the request.
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
+    assert request.plan.stage == PlanStage.DONE
+    assert request.plan.identifiers == {}
     summary = orchestration.collection_summary(request)
     assert set(summary["holding"]) == {"shop", "chats", "adpartner", "chinook"}
     assert AuditEvent.objects.filter(request=request, action="collection.done").count() == 1
+    bundle_job = request.jobs.get(operation=JobOperation.BUNDLE)
+    assert bundle_job.status == JobStatus.DONE
+    assert request.bundles.get().pk == bundle_job.result["bundle"]
 
 
 def test_portability_counts_only_provided_data_from_consent_or_contract_sources(company, file):
