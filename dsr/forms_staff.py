@@ -180,6 +180,10 @@ class ApproveForm(ActionForm):
     pass
 
 
+class BundleReleaseForm(ActionForm):
+    bundle = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
 class ObjectionDecisionForm(ActionForm):
     decision = forms.ChoiceField(
         label=_("Balancing (GDPR Art. 21(1))"),

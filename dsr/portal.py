@@ -4,10 +4,13 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from dsr.exports.delivery import link_current, link_problem
 from dsr.models import (
     CLOSED_STATUSES,
     IdentityLevel,
@@ -40,11 +43,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Download:
-    """A ready export the requester can fetch from the status page."""
+    """The requester's export as the status page offers it: the button's URL and what the link still allows."""
 
     url: str
     expires_on: date
     downloads_left: int
+    # Why the current link no longer works (dsr.exports.delivery: expired, used_up, replaced, purged), or "".
+    problem: str = ""
+    new_link_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,14 +205,17 @@ def request_public_status(request: Request) -> str:
 
 
 def request_download(request: Request) -> Download | None:
-    """Return the requester's download when an export is ready for them, else None.
-
-    Export bundles are built by the export feature (issue 5), which is not part
-    of this code base yet; until it is, no request has a download and the
-    status page says so. The status page's `dsr/public/_download.html`
-    partial renders whatever this returns.
-    """
-    return None
+    """Return the requester's download once an export has been released to them, else None."""
+    link = link_current(request)
+    if link is None:
+        return None
+    return Download(
+        url=reverse("dsr:status_download", kwargs={"reference": request.reference}),
+        expires_on=timezone.localdate(link.expires_at),
+        downloads_left=link.downloads_left,
+        problem=link_problem(link) or "",
+        new_link_url=reverse("dsr:status_download_new_link", kwargs={"reference": request.reference}),
+    )
 
 
 def status_view(request: Request, *, today: date | None = None) -> StatusView:

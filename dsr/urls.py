@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dsr.views import public
+from dsr.views import downloads, public
 
 app_name = "dsr"
 
@@ -14,6 +14,14 @@ urlpatterns = [
     path("status/", public.status_lost, name="status_lost"),
     path("status/<str:reference>/", public.status, name="status"),
     path("status/<str:reference>/new-link/", public.status_new_link, name="status_new_link"),
+    path("status/<str:reference>/download/", downloads.status_download, name="status_download"),
+    path(
+        "status/<str:reference>/download/new-link/",
+        downloads.status_download_new_link,
+        name="status_download_new_link",
+    ),
     path("status/<str:reference>/<str:token>/", public.status_link, name="status_link"),
+    path("download/<str:token>/", downloads.download, name="download"),
+    path("download/<str:token>/new-link/", downloads.download_new_link, name="download_new_link"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dsr.views.staff import intake, queue, requests, stats
+from dsr.views.staff import bundles, intake, queue, requests, stats
 
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
@@ -11,6 +11,11 @@ urlpatterns = [
     path("requests/new/", intake.request_intake, name="staff_intake"),
     path("requests/<int:pk>/", requests.request_detail, name="staff_request"),
     path("requests/<int:pk>/jobs/", requests.request_jobs_panel, name="staff_request_jobs"),
+    path(
+        "requests/<int:pk>/bundles/<int:bundle_pk>/preview/",
+        bundles.bundle_preview_download,
+        name="staff_bundle_preview",
+    ),
     path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
     path("statistics/", stats.statistics, name="staff_statistics"),
     path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),

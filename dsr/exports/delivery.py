@@ -184,19 +184,23 @@ def bundle_download(*, link: DownloadLink, actor: Actor, now: datetime | None = 
             digest, size = storage_sha256(bundle.storage_name)
         except FileNotFoundError:
             digest, size = "", 0
-        if digest != bundle.sha256 or size != bundle.size:
+        damaged = digest != bundle.sha256 or size != bundle.size
+        if damaged:
+            # Recorded here and refused after the commit: raising inside the block would roll the evidence back.
             audit_record(
                 actor=Actor.system(), action="bundle.damaged", request=bundle.request, data={"bundle": bundle.pk}
             )
-            logger.error("bundle %s does not match its recorded checksum; download refused", bundle.pk)
-            raise DownloadRefused(DAMAGED, link)
-        DownloadLink.objects.filter(pk=link.pk).update(downloads=link.downloads + 1, last_download_at=now)
-        audit_record(
-            actor=actor,
-            action="bundle.downloaded",
-            request=bundle.request,
-            data={"bundle": bundle.pk, "link": link.pk, "download": link.downloads + 1},
-        )
+        else:
+            DownloadLink.objects.filter(pk=link.pk).update(downloads=link.downloads + 1, last_download_at=now)
+            audit_record(
+                actor=actor,
+                action="bundle.downloaded",
+                request=bundle.request,
+                data={"bundle": bundle.pk, "link": link.pk, "download": link.downloads + 1},
+            )
+    if damaged:
+        logger.error("bundle %s does not match its recorded checksum; download refused", bundle.pk)
+        raise DownloadRefused(DAMAGED, link)
     return Download(chunks=_plaintext(bundle), size=bundle.plain_size, filename=f"{bundle.request.reference}.zip")
 
 

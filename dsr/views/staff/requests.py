@@ -21,7 +21,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dsr import forms_staff, orchestration, workflow
 from dsr.audit import Actor
-from dsr.models import Job, JobOperation, JobStatus, ManualTask, ObjectionScope, PlanStage, Request, RestrictionGround
+from dsr.exports.delivery import bundle_release
+from dsr.exports.review import request_bundles
+from dsr.models import (
+    Bundle,
+    BundleStatus,
+    Job,
+    JobOperation,
+    JobStatus,
+    ManualTask,
+    ObjectionScope,
+    PlanStage,
+    Request,
+    RestrictionGround,
+)
 from dsr.requests import RequestInvalid
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
@@ -67,6 +80,14 @@ EVENT_LABELS = {
     "request.needs_attention": gettext_lazy("Needs attention"),
     "request.back_in_progress": gettext_lazy("Back in progress"),
     "staff.denied": gettext_lazy("Action refused: beyond the user's role"),
+    "bundle.awaiting_review": gettext_lazy("Export waiting for staff review"),
+    "bundle.previewed": gettext_lazy("Export previewed by staff"),
+    "bundle.released": gettext_lazy("Export released to the requester"),
+    "bundle.downloaded": gettext_lazy("Export downloaded"),
+    "bundle.link_reissued": gettext_lazy("New download link sent"),
+    "bundle.damaged": gettext_lazy("Export file failed its checksum"),
+    "bundle.discarded": gettext_lazy("Export discarded"),
+    "bundle.purged": gettext_lazy("Export deleted after expiry"),
 }
 
 
@@ -156,6 +177,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,
         "awaiting_decision": plan is not None and plan.stage == PlanStage.AWAITING_DECISION,
         "recipients": list(request.recipient_notifications.all()),
+        "bundles": request_bundles(request),
         "can_handle": can_handle,
         "allowed": allowed,
         "forms": _forms(request, bound=bound),
@@ -253,6 +275,16 @@ def _decide(request: Request, data: dict, actor: Actor, user, files) -> str:
     return _("Objection upheld; processing stops for good.") if upheld else _("Objection not upheld; refused.")
 
 
+def _bundle_release(request: Request, data: dict, actor: Actor, user, files) -> str:
+    bundle = Bundle.objects.filter(pk=data["bundle"], request=request).first()
+    if bundle is None:
+        raise workflow.TransitionError(_("That export does not belong to this request."))
+    if bundle.status != BundleStatus.REVIEW:
+        raise workflow.TransitionError(_("Only an export waiting for review can be released."))
+    bundle_release(bundle=bundle, actor=actor)
+    return _("Released; the requester has been emailed the download link.")
+
+
 def _job_retry(request: Request, data: dict, actor: Actor, user, files) -> str:
     job = Job.objects.filter(pk=data["job"], request=request).first()
     if job is None:
@@ -283,6 +315,7 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "approve": (forms_staff.ApproveForm, _approve),
     "decide": (forms_staff.ObjectionDecisionForm, _decide),
     "job_retry": (forms_staff.JobRetryForm, _job_retry),
+    "release": (forms_staff.BundleReleaseForm, _bundle_release),
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
 _NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry"}
