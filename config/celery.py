@@ -25,6 +25,10 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.requests_purge_closed",
         "schedule": crontab(hour=3, minute=30),
     },
+    "purge-expired-bundles": {
+        "task": "dsr.tasks.bundles_purge_expired",
+        "schedule": crontab(minute=45),
+    },
     # Lost "go" signals and dead workers' jobs (dsr/orchestration.py, docs/decisions/0008-jobs.md).
     "reconcile-jobs": {
         "task": "dsr.tasks.jobs_reconcile",

@@ -99,6 +99,14 @@ def requests_purge_closed() -> int:
 
 
 @shared_task(acks_late=True)
+def bundles_purge_expired() -> int:
+    """Delete export bundles past their expiry (dsr/exports/delivery.py); each deletion is audited."""
+    from dsr.exports.delivery import bundles_purge_expired as purge
+
+    return purge()
+
+
+@shared_task(acks_late=True)
 def messages_requeue_stuck() -> int:
     """Hand queued messages whose "go" signal was lost (a broker restart) back to the workers."""
     cutoff = timezone.now() - timedelta(minutes=10)
