@@ -13,6 +13,8 @@ import os
 import tempfile
 from collections.abc import Iterator
 
+from django.core.files.storage import FileSystemStorage
+
 from dsr.exports.sealing import SealedWriter, sealed_open
 from dsr.exports.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
 from dsr.sources.base import Record
@@ -118,7 +120,7 @@ def _walk(storage, path: str) -> Iterator[str]:
 
 def _remove_empty_dirs(storage, root: str) -> None:
     # Local storage leaves empty directories behind; object stores have none.
-    if not hasattr(storage, "path"):
+    if not isinstance(storage, FileSystemStorage):
         return
     top = storage.path(root)
     for current, _dirs, _files in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
