@@ -8,10 +8,12 @@ tests that need collected records run a request through the engine instead.
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
 from django.conf import settings
+from django.core import mail
 
 from dsr import crypto
 from dsr.audit import Actor
@@ -48,12 +50,19 @@ def bundle_in_review(request: Request) -> Bundle:
 
 
 def emailed_tokens(request: Request) -> list[str]:
-    """Return the download tokens the request's emails carry, oldest first: what the person holds."""
+    """Return the download tokens emailed to the request's address: what the person holds.
+
+    A message not sent yet still has its sealed context; a sent one keeps no
+    secret, so its link is read from the email itself.
+    """
     tokens = []
     for message in Message.objects.filter(request=request).exclude(sealed_context="").order_by("id"):
         token = crypto.unseal(message.sealed_context, purpose="message-context").get("download_token")
         if token:
             tokens.append(token)
+    for sent in mail.outbox:
+        if sent.to == [request.email]:
+            tokens += re.findall(r"/download/([A-Za-z0-9_-]+)/", sent.body)
     return tokens
 
 
