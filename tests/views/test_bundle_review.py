@@ -1,12 +1,14 @@
 """The bundle panel on a request's page: what was built and sent, the audited preview, and release after review."""
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from dsr.exports.delivery import link_by_token
+from dsr.exports.delivery import bundles_purge_expired, link_by_token
 from dsr.models import AuditEvent, BundleStatus, Message, Status
 from tests.views.bundles import bundle_in_review, emailed_tokens, released, request_file, zip_read
 from tests.views.conftest import verified_client
@@ -170,4 +172,20 @@ def test_a_damaged_bundle_is_not_previewed_and_the_damage_is_recorded(in_review,
     assert response.status_code == 302
     assert "does not match its checksum" in agent_client.get(response["Location"]).content.decode()
     assert AuditEvent.objects.filter(request=request, action="bundle.damaged").count() == 1
+    assert not AuditEvent.objects.filter(action="bundle.previewed").exists()
+
+
+def test_a_purged_bundle_can_no_longer_be_previewed(agent_client):
+    request, _token = released(right="access")
+    bundles_purge_expired(now=timezone.now() + timedelta(days=31))
+    bundle = request.bundles.get()
+
+    page = _page(agent_client, request)
+    assert "Deleted after expiry" in page
+    assert "Preview" not in page
+
+    response = _preview(agent_client, request, bundle)
+
+    assert response.status_code == 302
+    assert "no longer stored" in agent_client.get(response["Location"]).content.decode()
     assert not AuditEvent.objects.filter(action="bundle.previewed").exists()

@@ -175,6 +175,31 @@ def test_a_new_link_is_emailed_once_to_the_request_and_the_old_one_stops_working
     assert AuditEvent.objects.filter(request=request, action="bundle.link_reissued").count() == 1
 
 
+def test_no_new_link_once_the_copy_itself_has_expired(client):
+    request, token = released()
+
+    # Past the bundle's retention, before the purge job has deleted it.
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        response = client.post(_new_link_url(token))
+
+    assert response.status_code == 409
+    assert "Your copy was deleted when it expired" in response.content.decode()
+    assert _link_messages(request) == 0
+
+
+def test_a_used_up_link_is_explained_in_danish(settings):
+    settings.DSR_DOWNLOAD_LIMIT = 1
+    _request, token = released(language="da")
+    danish = Client(HTTP_ACCEPT_LANGUAGE="da")
+    danish.post(_url(token))
+
+    page = danish.post(_url(token)).content.decode()
+
+    assert "Linket virker ikke længere" in page
+    assert "Linket er brugt så mange gange, som det tillader." in page
+    assert "Send mig et nyt link" in page
+
+
 def test_a_working_link_is_not_replaced_by_asking_for_a_new_one(client):
     request, token = released()
 
