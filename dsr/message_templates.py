@@ -184,7 +184,7 @@ def _sample_base(language: str) -> dict:
         "overdue": False,
         "days_overdue": 0,
     }
-    right_label = "Indsigt (art. 15)" if language == "da" else "Access (Art. 15)"
+    right_label = "Sletning (art. 17)" if language == "da" else "Erasure (Art. 17)"
     request = {
         "reference": "DSR-7K2M-9QXP-4HTV-C3RW",
         "name": "Ida Jensen",
