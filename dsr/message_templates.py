@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.base import FilterExpression, Node, NodeList, Origin, Template, Variable, VariableDoesNotExist
 from django.template.defaulttags import FilterNode, TemplateLiteral
@@ -498,9 +498,13 @@ def message_template_save(
             return override
         now = timezone.now()
         if override is None:
-            override = MessageTemplate.objects.create(
-                kind=kind, language=language, part=part, body=body, updated_by=user, updated_at=now
-            )
+            try:
+                with transaction.atomic():  # a savepoint: a colleague's first save may win the race
+                    override = MessageTemplate.objects.create(
+                        kind=kind, language=language, part=part, body=body, updated_by=user, updated_at=now
+                    )
+            except IntegrityError:
+                raise TemplateConflict(_("This template was changed after you opened it; nothing was saved.")) from None
         else:
             override.body, override.updated_by, override.updated_at = body, user, now
             override.save(update_fields=["body", "updated_by", "updated_at"])

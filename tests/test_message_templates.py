@@ -1,9 +1,11 @@
 """Message templates overridden by a privacy admin: checked before saving, used when sent, reset to the file."""
 
 import re
+import threading
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from dsr import workflow
 from dsr.audit import Actor, audit_chain_verify
@@ -225,3 +227,37 @@ def test_the_preview_renders_the_edited_part_with_the_others_as_they_are():
     assert "Madkassen A/S" in preview.html  # the layout, from its file
     assert "Datatilsynet" in preview.text  # the text part, from its file
     assert MessageTemplate.objects.count() == 1  # a preview saves nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_saves_at_once_keep_one_and_tell_the_other():
+    """A colleague's first save is in flight (uncommitted) when ours starts: ours waits, then changes nothing."""
+    from django.db import connection, transaction
+
+    inserted, release = threading.Event(), threading.Event()
+
+    def colleague() -> None:
+        try:
+            with transaction.atomic():
+                MessageTemplate.objects.create(
+                    kind="receipt",
+                    language="en",
+                    part="subject",
+                    body="Theirs {{ reference }}",
+                    updated_at=timezone.now(),
+                )
+                inserted.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=colleague)
+    thread.start()
+    assert inserted.wait(timeout=10)
+    # Ours blocks on the colleague's row (PostgreSQL: the unique index; SQLite: the write lock) until it commits.
+    threading.Timer(0.5, release.set).start()
+    with pytest.raises(TemplateConflict):
+        _save("receipt", "en", "subject", "Ours {{ reference }}")
+    thread.join(timeout=10)
+    assert MessageTemplate.objects.get().body == "Theirs {{ reference }}"
+    assert not AuditEvent.objects.exists()
