@@ -2,7 +2,8 @@
 
 Each function records a Message against its request and hands it to Celery
 after commit; `message_render` builds it at send time in the requester's
-language from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html}.
+language from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html},
+or from a privacy admin's override of one of them (dsr/message_templates.py).
 """
 
 from dataclasses import dataclass, field
@@ -11,11 +12,11 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
 from dsr import crypto
+from dsr.message_templates import message_parts_render
 from dsr.models import Message, RefusalGround, Request, Right, Suspension
 
 # Datatilsynet, the Danish supervisory authority (GDPR Art. 77; Art. 12(4)).
@@ -228,11 +229,9 @@ def message_render(message: Message) -> RenderedMessage:
                 requests=[(r, request_deadline(r, today=today)) for r in reminded],
                 dashboard_url=absolute_url(reverse("dashboard")),
             )
-        base = f"dsr/emails/{message.kind}"
-        lang = message.language
-        subject = " ".join(render_to_string(f"{base}/subject.{lang}.txt", context).split())
-        text = render_to_string(f"{base}/body.{lang}.txt", context)
-        html = render_to_string(f"{base}/body.{lang}.html", context)
+        # A privacy admin's override where there is one, else the file (dsr/message_templates.py).
+        subject, text, html = message_parts_render(kind=message.kind, language=message.language, context=context)
+        subject = " ".join(subject.split())
         attachments = _letter_attachments(message, context)
     return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
 

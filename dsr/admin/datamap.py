@@ -1,15 +1,29 @@
-"""The data map in Django admin: read-only, because the version-controlled file is the source of truth."""
+"""The data map in Django admin: read-only, because the version-controlled file is the source of truth.
+
+A privacy admin can load a new version of that file here (as dsr_load_datamap does), never edit rows.
+"""
 
 import json
 
 from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from dsr.audit import Actor
+from dsr.datamap import DataMapInvalid, datamap_parse, datamap_upload
 from dsr.datamap.rules import rule_describe
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
 from dsr.sources.registry import connector_for
+from dsr.views.staff.access import staff_forbidden
+
+# A data map is a few hundred lines of YAML; anything far larger is not one.
+DATAMAP_UPLOAD_MAX_BYTES = 1024 * 1024
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,6 +83,68 @@ class DataMapVersionAdmin(ReadOnlyAdmin):
     readonly_fields = ["loaded_at", "loaded_by", "sha256", "active", "source_path", "yaml"]
     fields = readonly_fields
     inlines = [CategoryInline, PurposeInline, RecipientInline, LegalHoldInline, SourceInline]
+
+    change_list_template = "admin/dsr/datamapversion/change_list.html"
+
+    def get_urls(self):
+        upload = path("upload/", self.admin_site.admin_view(self.upload_view), name="dsr_datamapversion_upload")
+        return [upload, *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Validate an uploaded data map file and, unless only checking, make it the active map."""
+        if not request.user.has_perm("dsr.add_datamapversion"):
+            return staff_forbidden(request, action="datamap.load")
+        errors: list[str] = []
+        if request.method == "POST":
+            upload = request.FILES.get("file")
+            text = None
+            if upload is None:
+                errors = [gettext("Choose the data map file (YAML) to load.")]
+            elif upload.size > DATAMAP_UPLOAD_MAX_BYTES:
+                errors = [gettext("The file is larger than 1 MB; a data map is far smaller.")]
+            else:
+                try:
+                    text = upload.read().decode("utf-8")
+                except UnicodeDecodeError:
+                    errors = [gettext("The file is not UTF-8 text.")]
+            if text is not None:
+                try:
+                    if request.POST.get("check_only"):
+                        datamap = datamap_parse(text)
+                        self.message_user(
+                            request,
+                            gettext("%(name)s is valid: %(sources)d source(s); nothing was loaded.")
+                            % {"name": upload.name, "sources": len(datamap.sources)},
+                            messages.SUCCESS,
+                        )
+                        return redirect(request.path)
+                    version, new = datamap_upload(
+                        text=text,
+                        loaded_by=request.user.get_username(),
+                        file_name=upload.name,
+                        actor=Actor.staff(request.user),
+                    )
+                except DataMapInvalid as exc:
+                    errors = [str(error) for error in exc.errors]
+                else:
+                    if new:
+                        message = gettext("Loaded %(name)s: it is now the active data map (SHA-256 %(sha)s).")
+                    else:
+                        message = gettext("%(name)s is already the active data map (SHA-256 %(sha)s); nothing changed.")
+                    self.message_user(request, message % {"name": upload.name, "sha": version.sha256[:12]})
+                    return redirect("admin:dsr_datamapversion_changelist")
+            self.message_user(request, gettext("Nothing was loaded."), messages.ERROR)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Load a data map file"),
+            "errors": errors,
+        }
+        return TemplateResponse(request, "admin/dsr/datamapversion/upload.html", context)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_upload": request.user.has_perm("dsr.add_datamapversion")}
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("SHA-256"))
     def short_sha(self, obj: DataMapVersion) -> str:

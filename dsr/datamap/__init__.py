@@ -1,6 +1,6 @@
 """The data map: one YAML file describing controller, purposes, recipients, holds and sources."""
 
-from dsr.datamap.loading import datamap_load
+from dsr.datamap.loading import datamap_load, datamap_upload
 from dsr.datamap.schema import DataMap, DataMapError, DataMapInvalid, datamap_parse
 from dsr.datamap.selectors import (
     controller_current,
@@ -21,6 +21,7 @@ __all__ = [
     "datamap_active",
     "datamap_load",
     "datamap_parse",
+    "datamap_upload",
     "datamap_version_active",
     "datamap_versions",
     "legal_holds_active",

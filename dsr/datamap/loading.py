@@ -5,6 +5,7 @@ import hashlib
 from django.db import transaction
 from django.utils import timezone
 
+from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap, datamap_parse
 from dsr.models import DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
 
@@ -111,3 +112,19 @@ def datamap_load(*, text: str, loaded_by: str, source_path: str = "") -> DataMap
         )
         _rows_create(version, datamap)
     return version
+
+
+def datamap_upload(*, text: str, loaded_by: str, file_name: str, actor: Actor) -> tuple[DataMapVersion, bool]:
+    """Load a data map file a privacy admin uploaded in admin, as datamap_load does, and audit it.
+
+    Return the active version and whether it is new (the same text as the active map changes nothing).
+    Raise DataMapInvalid, changing nothing, if the file is not a valid data map.
+    """
+    with transaction.atomic():
+        previous = DataMapVersion.objects.select_for_update().filter(active=True).values_list("pk", flat=True).first()
+        version = datamap_load(text=text, loaded_by=loaded_by, source_path=file_name)
+        if version.pk == previous:
+            return version, False
+        # The version's id and digest, never the file's contents.
+        audit_record(actor=actor, action="datamap.loaded", data={"version": version.pk, "sha256": version.sha256})
+    return version, True

@@ -25,7 +25,7 @@ from dsr.models.jobs import (
     Restriction,
     Suppression,
 )
-from dsr.models.messages import Message, MessageStatus
+from dsr.models.messages import Message, MessageStatus, MessageTemplate, MessageTemplatePart
 from dsr.models.notes import RequestNote
 from dsr.models.requests import (
     CLOSED_STATUSES,
@@ -73,6 +73,8 @@ __all__ = [
     "ManualTaskStatus",
     "Message",
     "MessageStatus",
+    "MessageTemplate",
+    "MessageTemplatePart",
     "NotificationChannel",
     "NotificationStatus",
     "ObjectionScope",

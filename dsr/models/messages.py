@@ -1,9 +1,10 @@
 """Every message sent about a request, for the timeline and the outbox."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from dsr.models.requests import Request
+from dsr.models.requests import Language, Request
 
 
 class MessageStatus(models.TextChoices):
@@ -34,3 +35,33 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.language}) for request {self.request_id}"
+
+
+class MessageTemplatePart(models.TextChoices):
+    SUBJECT = "subject", _("Subject")
+    TEXT = "text", _("Text body")
+    HTML = "html", _("HTML body")
+
+
+class MessageTemplate(models.Model):
+    """A privacy admin's replacement for one part of one message's file template in one language.
+
+    Without a row the file under templates/dsr/emails/<kind>/ is used; deleting the row returns to it.
+    Saved and reset only through dsr.message_templates, which checks the template and audits the change.
+    """
+
+    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."))
+    language = models.CharField(max_length=2, choices=Language.choices)
+    part = models.CharField(max_length=8, choices=MessageTemplatePart.choices)
+    body = models.TextField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "language", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "language", "part"], name="dsr_message_template_once_per_part")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.get_part_display()} ({self.language})"
