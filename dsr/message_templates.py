@@ -14,7 +14,7 @@ import functools
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
@@ -240,8 +240,16 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
         return {"lift_date": date(2026, 5, 1)}
     if kind == "recipient_notification":
         return {"notification": {"recipient_name": "Annoncepartner ApS", "operation": "rectify"}}
+    download = {
+        "download_url": "https://privacy.madkassen.example/download/sample-token/",
+        "download_link": {"expires_at": datetime(2026, 4, 21, 12, 0, tzinfo=UTC), "max_downloads": 5},
+        "download_bundle": {"kind": "access"},
+    }
+    if kind == "download_link":
+        return download
     if kind in ("completed", "partially_completed"):
         return {
+            **download,
             "erasure_summary": {
                 "erased": [{"source": "Webshop", "table": "customer", "count": 1}],
                 "anonymised": [{"source": "Webshop", "table": "order", "count": 4}],
