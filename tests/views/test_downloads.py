@@ -358,6 +358,8 @@ def test_the_status_page_offers_a_new_link_once_the_downloads_are_used_up(settin
     page = owner.get(reverse("dsr:status", args=[request.reference])).content.decode()
     assert "used as many times as it allows" in page
     assert f'action="{new_link_url}"' in page
+    # Not to be confused with the status page's own "Send me a new link" below it.
+    assert "Send me a new download link" in page
     assert owner.post(download_url).status_code == 410
 
     assert Client().post(new_link_url).status_code == 403
