@@ -264,7 +264,7 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
                     }
                 ],
                 "pending": [{"source": "Chat", "table": "transcript", "count": 0}],
-            }
+            },
         }
     if kind == "deadline_reminder":
         return {

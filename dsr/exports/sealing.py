@@ -183,6 +183,13 @@ class SealedReader(io.RawIOBase):
         self._cached = (index, plain)
         return plain
 
+    def close(self) -> None:
+        """Close the sealed file as well (a reader owns the source it was given)."""
+        if not self.closed:
+            self._source.close()
+            self._cached = None
+        super().close()
+
     def chunks(self) -> Iterator[bytes]:
         """Yield the plaintext chunk by chunk, from the start."""
         for index in range(self._chunks):

@@ -94,3 +94,11 @@ def test_a_zip_streams_in_and_reads_back_with_seeks():
         assert archive.read("a.txt").decode() == "æøå" * 50_000
     # The sealed bytes give nothing of the plaintext away.
     assert "æøå".encode() not in out.getvalue()
+
+
+def test_closing_the_reader_closes_the_sealed_file():
+    source = io.BytesIO(_seal(b"data"))
+    reader = sealed_open(source, size=len(source.getvalue()), keys=[KEY])
+    assert reader.read() == b"data"
+    reader.close()
+    assert source.closed
