@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from dsr import emails, workflow
 from dsr.audit import Actor, audit_record
-from dsr.exports.sealing import SealError, sealed_open
+from dsr.exports.sealing import SealedReader, SealError, sealed_open
 from dsr.exports.storage import bundle_storage, storage_delete, storage_sha256
 from dsr.models import Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request, Status
 from dsr.workflow import TransitionError
@@ -206,8 +206,7 @@ def bundle_download(*, link: DownloadLink, actor: Actor, now: datetime | None = 
 
 def _plaintext(bundle: Bundle) -> Iterator[bytes]:
     storage = bundle_storage()
-    with storage.open(bundle.storage_name, "rb") as stored:
-        reader = sealed_open(stored, size=bundle.size).raw
+    with SealedReader(storage.open(bundle.storage_name, "rb"), size=bundle.size) as reader:
         try:
             yield from reader.chunks()
         except SealError:
