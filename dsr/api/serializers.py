@@ -1,10 +1,13 @@
 """Shapes of the API's requests and responses; semantic validation lives in the services."""
 
+from datetime import date
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dsr.emails import absolute_url
+from dsr.forms_staff import RECEIVED_RANGE
 from dsr.models import Channel, Language, Request, Right, Status
 
 
@@ -144,6 +147,25 @@ class RequestPageSerializer(serializers.Serializer):
     )
 
 
+def received_date_check(value: date) -> date:
+    """Return the date if the queue can turn it into a local midnight (year 2000 to 9998)."""
+    if not RECEIVED_RANGE[0] <= value <= RECEIVED_RANGE[1]:
+        raise serializers.ValidationError(
+            f"Give a date from {RECEIVED_RANGE[0].isoformat()} to {RECEIVED_RANGE[1].isoformat()}."
+        )
+    return value
+
+
+def cursor_check(value: str) -> str:
+    """Return the keyset cursor if its date part is a real date; raise a ValidationError otherwise."""
+    if "_" in value:
+        try:
+            date.fromisoformat(value.split("_", 1)[0])
+        except ValueError as exc:
+            raise serializers.ValidationError("Not a cursor this list gave out.") from exc
+    return value
+
+
 class RequestListQuerySerializer(serializers.Serializer):
     right = serializers.ChoiceField(choices=Right.choices, required=False)
     status = serializers.ChoiceField(
@@ -157,18 +179,24 @@ class RequestListQuerySerializer(serializers.Serializer):
     overdue = serializers.BooleanField(required=False, default=False)
     received_from = serializers.DateField(required=False)
     received_to = serializers.DateField(required=False)
+
+    def validate_received_from(self, value: date) -> date:
+        return received_date_check(value)
+
+    def validate_received_to(self, value: date) -> date:
+        return received_date_check(value)
+
     reference = serializers.RegexField(r"^[A-Za-z0-9-]{4,32}$", required=False)
     cursor = serializers.RegexField(r"^(\d{4}-\d{2}-\d{2}_)?\d{1,18}$", required=False)
+
+    def validate_cursor(self, value: str) -> str:
+        return cursor_check(value)
 
     def validate(self, attrs: dict) -> dict:
         start, end = attrs.get("received_from"), attrs.get("received_to")
         if start and end and start > end:
             raise serializers.ValidationError({"received_to": ["The end of the period is before its start."]})
         return attrs
-
-
-class IntegrationRequestCreateSerializer(RequestCreateSerializer):
-    """The same body as the public intake; with an API key the request arrives verified."""
 
 
 class ConsentWithdrawSerializer(serializers.Serializer):
