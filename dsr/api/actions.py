@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from dsr import orchestration, workflow
 from dsr.api.auth import AUTHENTICATION, ScopeRequired, api_actor
 from dsr.api.serializers import RequestDetailSerializer
-from dsr.api.views import ERROR_RESPONSE, _invalid, request_by_reference
+from dsr.api.views import ERROR_RESPONSE, STATUS_EXAMPLE, _invalid, request_by_reference
 from dsr.audit import Actor
 from dsr.models import ApiKey, ApiScope, Job, RefusalGround, Request, SuspensionReason, VerificationMethod
 from dsr.requests import RequestInvalid
@@ -217,7 +217,7 @@ class ActionView(APIView):
 
 def action_view(action: Action) -> Callable:
     """Return the view of one action, with its own schema."""
-    examples = [OpenApiExample(action.name, value=action.example, request_only=True)] if action.example else []
+    examples = [OpenApiExample(action.name, value=action.example or {}, request_only=True), STATUS_EXAMPLE]
 
     def post(self, request, reference: str):
         return ActionView.post(self, request, reference)

@@ -5,7 +5,7 @@ is returned. Integrations ask with an API key holding `registers:read`; staff
 with their session (any role).
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +49,7 @@ class RestrictionCheckView(APIView):
         description="GDPR Art. 18(2): while processing is restricted the data is only stored. Ask before each use.",
         parameters=[RestrictionQuerySerializer],
         responses={200: RestrictionAnswerSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        examples=[OpenApiExample("Not restricted", value={"restricted": False}, response_only=True)],
         tags=["registers"],
     )
     def get(self, request):
@@ -70,6 +71,7 @@ class SuppressionCheckView(APIView):
         description="Erased people and marketing objections: skip them in marketing imports (GDPR Art. 17, 21(3)).",
         parameters=[RegisterQuerySerializer],
         responses={200: SuppressionAnswerSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        examples=[OpenApiExample("On the list", value={"suppressed": True}, response_only=True)],
         tags=["registers"],
     )
     def get(self, request):

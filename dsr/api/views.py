@@ -64,6 +64,28 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "same body answers 200 with the request the first one filed; the same key with a different body is a 409."
     ),
 )
+_STATUS_EXAMPLE = {
+    "reference": "DSR-7KQM-2XPA-9RTV-H4WB",
+    "right": "access",
+    "right_label": "Access (Art. 15)",
+    "status": "in_progress",
+    "status_label": "In progress",
+    "channel": "api",
+    "received_at": "2026-11-22T09:30:00+01:00",
+    "verified_at": "2026-11-22T09:30:00+01:00",
+    "due_date": "2026-12-22",
+    "extended_due_date": None,
+    "effective_due_date": "2026-12-22",
+    "days_left": 30,
+    "clock_stopped": False,
+    "closed_at": None,
+    "outcome_reasons": "",
+    "status_page": "https://privacy.example.dk/status/DSR-7KQM-2XPA-9RTV-H4WB/",
+    "refusal_ground": "",
+    "assignee": None,
+    "jobs": {"total": 3, "done": 1, "running": 2, "failed": 0},
+}
+STATUS_EXAMPLE = OpenApiExample("In progress", value=_STATUS_EXAMPLE, response_only=True, status_codes=["200"])
 _IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,100}$")
 _REFERENCE = re.compile(r"^DSR-[A-Z0-9-]{1,28}$")
 
@@ -215,6 +237,44 @@ class RequestsView(APIView):
         ),
         parameters=[RequestListQuerySerializer],
         responses={200: RequestPageSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={
+                    "results": [
+                        {
+                            "reference": "DSR-7KQM-2XPA-9RTV-H4WB",
+                            "right": "erasure",
+                            "status": "awaiting_approval",
+                            "channel": "api",
+                            "received_at": "2026-11-02T10:00:00+01:00",
+                            "due_date": "2026-12-02",
+                            "extended_due_date": None,
+                            "days_left": 10,
+                            "clock_stopped": False,
+                            "assignee": 3,
+                            "closed_at": None,
+                        }
+                    ],
+                    "next_cursor": "2026-12-02_4711",
+                    "total": 57,
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "Missing key",
+                value={
+                    "error": {
+                        "code": "not_authenticated",
+                        "message": "Send an API key (Authorization: Bearer …) or sign in as staff.",
+                        "fields": {},
+                    }
+                },
+                response_only=True,
+                status_codes=["401"],
+            ),
+        ],
         tags=["requests"],
     )
     def get(self, request):
@@ -240,6 +300,7 @@ class RequestVerifyView(APIView):
         operation_id="requests_verify",
         summary="Confirm a request with the emailed code",
         request=VerifySerializer,
+        examples=[OpenApiExample("Code", value={"code": "123456"}, request_only=True), STATUS_EXAMPLE],
         responses={
             200: RequestStatusSerializer,
             400: ERROR_RESPONSE,
@@ -331,7 +392,14 @@ class RequestStatusView(APIView):
                 description="The status_token returned when the request was filed; not needed with an API key.",
             )
         ],
-        responses={200: RequestDetailSerializer, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={
+            200: RequestDetailSerializer,
+            401: ERROR_RESPONSE,
+            403: ERROR_RESPONSE,
+            404: ERROR_RESPONSE,
+            429: ERROR_RESPONSE,
+        },
+        examples=[STATUS_EXAMPLE],
         tags=["requests"],
     )
     def get(self, request, reference: str):
