@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 from dsr.apikeys import apikey_create, apikey_revoke
 from dsr.audit import Actor
 from dsr.models import ApiKey, ApiScope
-from dsr.requests import RequestInvalid
 
 
 class ApiKeyCreateForm(forms.ModelForm):
@@ -49,15 +48,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
         if change:
             return
-        try:
-            created = apikey_create(
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-                actor=Actor.staff(request.user),
-                created_by=request.user,
-            )
-        except RequestInvalid as exc:  # the form checks the same; kept for a clear message if they ever differ
-            raise forms.ValidationError(exc.messages) from exc
+        # The form has checked the name and the scopes as the service does.
+        created = apikey_create(
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            actor=Actor.staff(request.user),
+            created_by=request.user,
+        )
         obj.__dict__.update({f.attname: getattr(created.key, f.attname) for f in ApiKey._meta.concrete_fields})
         obj._state.adding = False
         request.dsr_new_token = created.token

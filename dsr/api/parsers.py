@@ -14,7 +14,12 @@ class BodyTooLarge(exceptions.APIException):
 
 
 class LimitedJSONParser(JSONParser):
-    """Parse JSON without reading more than DATA_UPLOAD_MAX_MEMORY_SIZE bytes (DRF's parser has no limit)."""
+    """Parse JSON of at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes, whatever stream DRF hands over.
+
+    Django refuses a larger declared body first (dsr.api.errors turns that into the 413);
+    this parser keeps the limit for streams that bypass it, and makes NaN, Infinity and
+    nesting that would exhaust the recursion limit a 400.
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -106,6 +106,12 @@ class RequestDetailSerializer(RequestStatusSerializer):
         fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs"]
         read_only_fields = fields
 
+    def to_representation(self, obj: Request) -> dict:
+        data = super().to_representation(obj)
+        if self.context.get("public"):
+            data["assignee"] = None  # who in the team handles it is internal
+        return data
+
     @extend_schema_field(JobsSummarySerializer)
     def get_jobs(self, obj: Request) -> dict:
         from dsr.models import JOB_FINISHED, JobStatus

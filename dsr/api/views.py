@@ -405,9 +405,7 @@ class RequestStatusView(APIView):
     def get(self, request, reference: str):
         if request.user is None:
             found = _request_by_token(request, reference)
-            data = RequestDetailSerializer(found).data
-            data["assignee"] = None
-            return Response(data)
+            return Response(RequestDetailSerializer(found, context={"public": True}).data)
         scope_check(request, ApiScope.REQUESTS_READ)
         return Response(RequestDetailSerializer(request_by_reference(reference)).data)
 

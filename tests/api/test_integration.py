@@ -342,3 +342,15 @@ def test_wrong_types_are_a_400(integration, body):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert not Request.objects.exists()
+
+
+def test_the_public_status_read_does_not_say_who_in_the_team_handles_it(integration, agent):
+    result = workflow.request_submit(
+        right=Right.ACCESS, email="kunde@example.dk", pre_verified=True, actor=Actor.integration("t")
+    )
+    workflow.request_assign(request=result.request, assignee=agent, actor=Actor.system())
+    url = f"/api/v1/requests/{result.request.reference}/"
+    assert integration.get(url).json()["assignee"] == agent.pk
+    public = Client().get(url, HTTP_X_STATUS_TOKEN=result.status_token)
+    assert public.status_code == 200
+    assert public.json()["assignee"] is None
