@@ -161,6 +161,7 @@ class RequestsView(APIView):
             "dashboard."
         ),
         parameters=[IDEMPOTENCY_KEY],
+        auth=[{"apiKey": []}, {}],
         request=RequestCreateSerializer,
         responses={
             201: RequestCreatedSerializer,
@@ -236,6 +237,7 @@ class RequestsView(APIView):
             "lists newest first. Pages of 50: pass `next_cursor` as `cursor` for the next page."
         ),
         parameters=[RequestListQuerySerializer],
+        auth=[{"apiKey": []}, {"cookieAuth": []}],
         responses={200: RequestPageSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
         examples=[
             OpenApiExample(
