@@ -1,5 +1,7 @@
 """Forms of the staff pages. Views call services with their cleaned data; services re-check everything."""
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +28,20 @@ def _team_choices(team=None) -> list[tuple[str, str]]:
     return [(str(u.pk), u.get_full_name() or u.get_username()) for u in (team if team is not None else team_members())]
 
 
+# Dates the queue can turn into local midnights and a day after (year 1 or 9999 would overflow).
+RECEIVED_RANGE = (date(2000, 1, 1), date(9998, 12, 31))
+
+
+def _received_in_range(value: date | None) -> date | None:
+    if value is not None and not RECEIVED_RANGE[0] <= value <= RECEIVED_RANGE[1]:
+        raise forms.ValidationError(
+            _("Give a date from %(start)s to %(end)s.")
+            % {"start": RECEIVED_RANGE[0].isoformat(), "end": RECEIVED_RANGE[1].isoformat()},
+            code="invalid",
+        )
+    return value
+
+
 class QueueFilterForm(forms.Form):
     """The queue's filters; every field is optional and bad values are reported, not guessed."""
 
@@ -50,6 +66,22 @@ class QueueFilterForm(forms.Form):
         self.fields["right"].choices = [("", _("All rights")), *Right.choices]
         self.fields["status"].choices = [(self.STATUS_OPEN, _("All open")), *Status.choices]
         self.fields["assignee"].choices = [("", _("Anyone")), ("none", _("No one")), *_team_choices(team)]
+
+    def clean_received_from(self) -> date | None:
+        return _received_in_range(self.cleaned_data["received_from"])
+
+    def clean_received_to(self) -> date | None:
+        return _received_in_range(self.cleaned_data["received_to"])
+
+    def clean_after(self) -> str:
+        after = self.cleaned_data["after"]
+        if "_" in after:
+            try:
+                date.fromisoformat(after.split("_", 1)[0])
+            except ValueError as exc:
+                # A well-formed but impossible date (0000-00-00) would otherwise reach the database.
+                raise forms.ValidationError(_("Not a page of this list."), code="invalid") from exc
+        return after
 
     def clean(self) -> dict:
         data = super().clean()

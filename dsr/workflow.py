@@ -286,7 +286,7 @@ def request_submit(
         raise RequestInvalid(errors)
 
     if idempotency_key:
-        existing = _idempotent_existing(idempotency_key, fields)
+        existing = _idempotent_existing(idempotency_key, fields, clean_details)
         if existing is not None:
             return SubmitResult(existing, request_status_token(existing), created=False)
 
@@ -331,18 +331,25 @@ def request_submit(
                 _work_start(request)
     except IntegrityError:
         if idempotency_key:
-            existing = _idempotent_existing(idempotency_key, fields)
+            existing = _idempotent_existing(idempotency_key, fields, clean_details)
             if existing is not None:
                 return SubmitResult(existing, request_status_token(existing), created=False)
         raise
     return SubmitResult(request, request_status_token(request), created=True)
 
 
-def _idempotent_existing(key: str, fields: dict) -> Request | None:
+def _idempotent_existing(key: str, fields: dict, details: dict) -> Request | None:
     existing = Request.objects.filter(idempotency_key=key).first()
     if existing is None:
         return None
-    if existing.right != fields["right"] or existing.email.lower() != fields["email"].lower():
+    same = (
+        existing.right == fields["right"]
+        and existing.email.lower() == fields["email"].lower()
+        and (existing.name, existing.phone, existing.customer_number, existing.language)
+        == (fields["name"], fields["phone"], fields["customer_number"], fields["language"])
+        and existing.details == details
+    )
+    if not same:
         raise RequestInvalid({"idempotency_key": [_("This key was already used for a different request.")]})
     return existing
 

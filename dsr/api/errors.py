@@ -1,13 +1,21 @@
 """One error format for every API response: {"error": {"code", "message", "fields"}}."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from dsr.api.parsers import BodyTooLarge
 from dsr.workflow import TransitionError
 
 
 def exception_handler(exc, context):
     """Return the API's error object for DRF errors and forbidden transitions."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(
+            _("The body is larger than %(limit)d bytes.") % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+        )
     if isinstance(exc, TransitionError):
         exc = exceptions.APIException(detail=str(exc), code="conflict")
         exc.status_code = 409

@@ -1,17 +1,18 @@
 """Ask before processing: the restriction register (Art. 18) and the suppression list (Art. 17, 21(3)).
 
 Answers are yes/no for one identifier; nothing about the person or the request
-is returned. Staff sessions may ask today; integration API keys join with the
-integration API.
+is returned. Integrations ask with an API key holding `registers:read`; staff
+with their session (any role).
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dsr.api.auth import AUTHENTICATION, ScopeRequired
 from dsr.api.views import ERROR_RESPONSE
+from dsr.models import ApiScope
 from dsr.restrictions import restriction_check
 from dsr.suppression import suppression_check
 
@@ -38,14 +39,17 @@ class SuppressionAnswerSerializer(serializers.Serializer):
 
 
 class RestrictionCheckView(APIView):
-    permission_classes = [IsAdminUser]
+    authentication_classes = AUTHENTICATION
+    permission_classes = [ScopeRequired]
+    required_scope = ApiScope.REGISTERS_READ
 
     @extend_schema(
         operation_id="restrictions_check",
         summary="May I process this person for this purpose?",
         description="GDPR Art. 18(2): while processing is restricted the data is only stored. Ask before each use.",
         parameters=[RestrictionQuerySerializer],
-        responses={200: RestrictionAnswerSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: RestrictionAnswerSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        examples=[OpenApiExample("Not restricted", value={"restricted": False}, response_only=True)],
         tags=["registers"],
     )
     def get(self, request):
@@ -57,14 +61,17 @@ class RestrictionCheckView(APIView):
 
 
 class SuppressionCheckView(APIView):
-    permission_classes = [IsAdminUser]
+    authentication_classes = AUTHENTICATION
+    permission_classes = [ScopeRequired]
+    required_scope = ApiScope.REGISTERS_READ
 
     @extend_schema(
         operation_id="suppression_check",
         summary="Is this person on the suppression list?",
         description="Erased people and marketing objections: skip them in marketing imports (GDPR Art. 17, 21(3)).",
         parameters=[RegisterQuerySerializer],
-        responses={200: SuppressionAnswerSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: SuppressionAnswerSerializer, 400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        examples=[OpenApiExample("On the list", value={"suppressed": True}, response_only=True)],
         tags=["registers"],
     )
     def get(self, request):

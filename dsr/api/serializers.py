@@ -1,9 +1,13 @@
 """Shapes of the API's requests and responses; semantic validation lives in the services."""
 
+from datetime import date
+
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dsr.emails import absolute_url
+from dsr.forms_staff import RECEIVED_RANGE
 from dsr.models import Channel, Language, Request, Right, Status
 
 
@@ -83,3 +87,133 @@ class RequestStatusSerializer(serializers.ModelSerializer):
 
     def get_status_page(self, obj: Request) -> str:
         return absolute_url(reverse("dsr:status", kwargs={"reference": obj.reference}))
+
+
+class JobsSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    running = serializers.IntegerField(help_text="Queued, running, or waiting for a processor or a person.")
+    failed = serializers.IntegerField()
+
+
+class RequestDetailSerializer(RequestStatusSerializer):
+    """The status, with what staff and integrations need: the outcome's ground and the work in the sources."""
+
+    refusal_ground = serializers.CharField(help_text="Set when refused (GDPR Art. 12(4)); empty otherwise.")
+    jobs = serializers.SerializerMethodField()
+
+    class Meta(RequestStatusSerializer.Meta):
+        fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs"]
+        read_only_fields = fields
+
+    def to_representation(self, obj: Request) -> dict:
+        data = super().to_representation(obj)
+        if self.context.get("public"):
+            data["assignee"] = None  # who in the team handles it is internal
+        return data
+
+    @extend_schema_field(JobsSummarySerializer)
+    def get_jobs(self, obj: Request) -> dict:
+        from dsr.models import JOB_FINISHED, JobStatus
+
+        counts: dict[str, int] = {}
+        for job_status in obj.jobs.values_list("status", flat=True):
+            counts[job_status] = counts.get(job_status, 0) + 1
+        done = counts.get(JobStatus.DONE, 0)
+        failed = counts.get(JobStatus.FAILED, 0)
+        total = sum(counts.values())
+        finished = sum(count for key, count in counts.items() if key in JOB_FINISHED)
+        return {"total": total, "done": done, "failed": failed, "running": total - finished}
+
+
+class RequestSummarySerializer(serializers.Serializer):
+    """One row of the list: no requester details, no per-row queries."""
+
+    reference = serializers.CharField(source="request.reference")
+    right = serializers.ChoiceField(choices=Right.choices, source="request.right")
+    status = serializers.ChoiceField(choices=Status.choices, source="request.status")
+    channel = serializers.ChoiceField(choices=Channel.choices, source="request.channel")
+    received_at = serializers.DateTimeField(source="request.received_at")
+    due_date = serializers.DateField(source="request.due_date")
+    extended_due_date = serializers.DateField(source="request.extended_due_date", allow_null=True)
+    days_left = serializers.IntegerField(help_text="Negative when overdue; counted from the stored due date.")
+    clock_stopped = serializers.SerializerMethodField()
+    assignee = serializers.IntegerField(source="request.assignee_id", allow_null=True)
+    closed_at = serializers.DateTimeField(source="request.closed_at", allow_null=True)
+
+    def get_clock_stopped(self, row) -> bool:
+        return row.urgency == "stopped"
+
+
+class RequestPageSerializer(serializers.Serializer):
+    results = RequestSummarySerializer(many=True)
+    next_cursor = serializers.CharField(help_text="Pass as `cursor` for the next page; empty on the last page.")
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Open requests matching (at most 1000); null for lists of closed requests."
+    )
+
+
+def received_date_check(value: date) -> date:
+    """Return the date if the queue can turn it into a local midnight (year 2000 to 9998)."""
+    if not RECEIVED_RANGE[0] <= value <= RECEIVED_RANGE[1]:
+        raise serializers.ValidationError(
+            f"Give a date from {RECEIVED_RANGE[0].isoformat()} to {RECEIVED_RANGE[1].isoformat()}."
+        )
+    return value
+
+
+def cursor_check(value: str) -> str:
+    """Return the keyset cursor if its date part is a real date; raise a ValidationError otherwise."""
+    if "_" in value:
+        try:
+            date.fromisoformat(value.split("_", 1)[0])
+        except ValueError as exc:
+            raise serializers.ValidationError("Not a cursor this list gave out.") from exc
+    return value
+
+
+class RequestListQuerySerializer(serializers.Serializer):
+    right = serializers.ChoiceField(choices=Right.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=[("open", "open"), *Status.choices],
+        required=False,
+        help_text="`open` (default): every open request, most urgent first. A closed status: newest first.",
+    )
+    assignee = serializers.RegexField(
+        r"^(none|\d{1,18})$", required=False, help_text="A staff user's id, or `none` for unassigned."
+    )
+    overdue = serializers.BooleanField(required=False, default=False)
+    received_from = serializers.DateField(required=False)
+    received_to = serializers.DateField(required=False)
+
+    def validate_received_from(self, value: date) -> date:
+        return received_date_check(value)
+
+    def validate_received_to(self, value: date) -> date:
+        return received_date_check(value)
+
+    reference = serializers.RegexField(r"^[A-Za-z0-9-]{4,32}$", required=False)
+    cursor = serializers.RegexField(r"^(\d{4}-\d{2}-\d{2}_)?\d{1,18}$", required=False)
+
+    def validate_cursor(self, value: str) -> str:
+        return cursor_check(value)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("received_from"), attrs.get("received_to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"received_to": ["The end of the period is before its start."]})
+        return attrs
+
+
+class ConsentWithdrawSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    consents = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        min_length=1,
+        max_length=50,
+        help_text="The data map's keys of the consents withdrawn, e.g. newsletter.",
+    )
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    customer_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=Language.choices, required=False, default=Language.DA)

@@ -1,5 +1,6 @@
 """dsr's models, one module per concept, re-exported by name."""
 
+from dsr.models.apikeys import ApiKey, ApiScope
 from dsr.models.audit import ActorType, AuditChainHead, AuditEvent, AuditImmutableError
 from dsr.models.datamap import (
     DataCategory,
@@ -51,6 +52,8 @@ __all__ = [
     "JOB_FINISHED",
     "OPEN_STATUSES",
     "ActorType",
+    "ApiKey",
+    "ApiScope",
     "AuditChainHead",
     "AuditEvent",
     "AuditImmutableError",

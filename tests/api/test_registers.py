@@ -8,15 +8,15 @@ from dsr.audit import Actor
 from dsr.models import Right
 from dsr.restrictions import restrictions_record
 from dsr.suppression import suppression_add
+from tests.api.conftest import verified_client
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_api(django_user_model):
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_authenticate(django_user_model.objects.create_user("agent", is_staff=True))
-    return client
+def staff_api(auditor):
+    """The registers answer every staff role, read-only ones too."""
+    return verified_client(auditor)
 
 
 @pytest.fixture
@@ -69,10 +69,11 @@ def test_missing_or_bad_parameters_get_a_clear_400(staff_api):
     assert "kind" in bad_kind.json()["error"]["fields"]
 
 
-def test_anonymous_callers_learn_nothing(request_row):
+def test_anonymous_callers_are_asked_to_authenticate_and_learn_nothing(request_row):
     suppression_add(request=request_row, identifiers={"email": ["kunde@example.dk"]}, reason="erasure")
     anonymous = APIClient()
     for url in ("/api/v1/suppressions/check/", "/api/v1/restrictions/check/"):
         response = anonymous.get(url, {"identifier": "kunde@example.dk", "purpose": "newsletter"})
-        assert response.status_code == 403
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "not_authenticated"
         assert "suppressed" not in response.json()

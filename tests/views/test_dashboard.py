@@ -140,6 +140,17 @@ def test_bad_filter_values_are_reported_and_the_queue_still_shows(agent_client):
     assert "The end of the period is before its start." in html
 
 
+@pytest.mark.parametrize(
+    "query",
+    [{"after": "0000-00-00_1"}, {"received_from": "0001-01-01"}, {"received_to": "9999-12-31"}],
+)
+def test_impossible_dates_in_filters_or_cursors_are_reported_not_a_server_error(agent_client, query):
+    response = agent_client.get("/dashboard/", query)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Not a page of this list." in html or "Give a date from 2000-01-01 to 9998-12-31." in html
+
+
 def test_pages_follow_a_keyset_cursor_without_repeating_or_skipping(frozen, agent, agent_client, monkeypatch):
     monkeypatch.setattr(queue, "PAGE_SIZE", 3)
     actor = Actor.staff(agent)
