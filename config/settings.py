@@ -323,8 +323,8 @@ DSR_BUNDLE_KEYS_OLD = env.list("DSR_BUNDLE_KEYS_OLD", default=[])
 DSR_BUNDLE_REVIEW = env.bool("DSR_BUNDLE_REVIEW", default=False)
 # Days a released bundle is kept before the purge deletes it.
 DSR_BUNDLE_RETENTION_DAYS = env.int("DSR_BUNDLE_RETENTION_DAYS", default=30)
-# zlib level of the ZIP (1 fastest .. 9 smallest).
-DSR_BUNDLE_COMPRESSLEVEL = env.int("DSR_BUNDLE_COMPRESSLEVEL", default=6)
+# zlib level of the ZIP: 1 is about three times faster than 6 and the files about a sixth larger.
+DSR_BUNDLE_COMPRESSLEVEL = env.int("DSR_BUNDLE_COMPRESSLEVEL", default=1)
 # An emailed download link: days it works and downloads it allows; new links a person can ask for.
 DSR_DOWNLOAD_LINK_DAYS = env.int("DSR_DOWNLOAD_LINK_DAYS", default=14)
 DSR_DOWNLOAD_LIMIT = env.int("DSR_DOWNLOAD_LIMIT", default=5)

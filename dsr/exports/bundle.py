@@ -35,7 +35,7 @@ from weasyprint import HTML
 from dsr.datamap.schema import DataMap
 from dsr.exports.art15 import FoundFile, FoundTable, art15_information
 from dsr.exports.sealing import SealedWriter
-from dsr.exports.staging import staged_lines
+from dsr.exports.staging import csv_value, staged_chunks, staged_lines
 from dsr.exports.storage import BUNDLE_PREFIX, storage_name_new, storage_save
 from dsr.models import (
     Bundle,
@@ -58,6 +58,11 @@ class _HashingEntry:
     def __init__(self, archive: zipfile.ZipFile, path: str, when: datetime):
         info = zipfile.ZipInfo(path, date_time=when.timetuple()[:6])
         info.compress_type = archive.compression
+        # zipfile takes the archive's level only for entries opened by name; a ZipInfo carries its own.
+        if hasattr(info, "compress_level"):  # Python 3.13+
+            info.compress_level = archive.compresslevel
+        else:
+            info._compresslevel = archive.compresslevel
         info.external_attr = 0o644 << 16
         self._handle = archive.open(info, "w", force_zip64=True)
         self._sha = hashlib.sha256()
@@ -123,14 +128,19 @@ def _safe(name: str) -> str:
     return _UNSAFE.sub("_", name).strip("._") or "data"
 
 
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+def _csv_from_json(entry: "_HashingEntry", name: str, columns: list[str]) -> None:
+    """Write CSV rows made from staged JSON lines (tables whose rows did not all have the same columns)."""
+    text = io.StringIO()
+    rows = csv.writer(text, lineterminator="\r\n")
+    decode = json.JSONDecoder().decode
+    for count, line in enumerate(staged_lines(name), start=1):
+        record = decode(line.decode())
+        rows.writerow([csv_value(record.get(column)) for column in columns])
+        if count % 2000 == 0:
+            entry.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+    entry.write(text.getvalue().encode())
 
 
 def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict) -> FoundTable:
@@ -148,30 +158,30 @@ def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict
     entry = writer.entry(json_path)
     opening = json.dumps(header, ensure_ascii=False, indent=1)[:-2]
     entry.write(f'{opening},\n "records": ['.encode())
-    first = True
-    for line in staged_lines(staged["name"]):
-        entry.write((b"\n  " if first else b",\n  ") + line)
-        first = False
-    entry.write(b"\n ]\n}\n" if not first else b"]\n}\n")
+    # The staged lines are the records already: copied in chunks, a comma and indent put between them.
+    started = pending = False
+    for chunk in staged_chunks(staged["name"]):
+        if not chunk:
+            continue
+        entry.write(b",\n  " if pending else (b"" if started else b"\n  "))
+        pending = chunk.endswith(b"\n")
+        entry.write((chunk[:-1] if pending else chunk).replace(b"\n", b",\n  "))
+        started = True
+    entry.write(b"\n ]\n}\n" if started else b"]\n}\n")
     writer.add(json_path, entry, records=staged["records"])
 
     columns = staged["columns"]
     entry = writer.entry(csv_path)
     text = io.StringIO()
     rows = csv.writer(text, lineterminator="\r\n")
-    # A byte-order mark, so spreadsheet programs read the UTF-8 (æ, ø, å) correctly.
     rows.writerow(columns)
+    # A byte-order mark, so spreadsheet programs read the UTF-8 (æ, ø, å) correctly.
     entry.write("\ufeff".encode() + text.getvalue().encode())
-    text.seek(0)
-    text.truncate()
-    for count, line in enumerate(staged_lines(staged["name"]), start=1):
-        record = json.loads(line)
-        rows.writerow([_csv_value(record.get(column)) for column in columns])
-        if count % 2000 == 0:
-            entry.write(text.getvalue().encode())
-            text.seek(0)
-            text.truncate()
-    entry.write(text.getvalue().encode())
+    if staged.get("csv_name"):
+        for chunk in staged_chunks(staged["csv_name"]):
+            entry.write(chunk)
+    else:
+        _csv_from_json(entry, staged["name"], columns)
     writer.add(csv_path, entry, records=staged["records"])
     return FoundTable(
         source=source["key"],

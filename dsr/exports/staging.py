@@ -8,6 +8,8 @@ by the purge when a request closes without one (docs/exports.md).
 """
 
 import contextlib
+import csv
+import io
 import json
 import os
 import tempfile
@@ -15,30 +17,106 @@ from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage
 
-from dsr.exports.sealing import SealedWriter, sealed_open
+from dsr.exports.sealing import SealedReader, SealedWriter, sealed_open
 from dsr.exports.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
 from dsr.sources.base import Record
 
+# One encoder for every row: json.dumps with arguments builds a new one per call.
+_json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# Values the csv module writes as the bundle's CSV wants them (None as an empty cell).
+_CSV_PLAIN = frozenset({str, int, float, type(None)})
+_CSV_BATCH = 64 * 1024
+_JSON_BATCH = 500
 
-class _TableStage:
-    def __init__(self, table: str):
-        self.table = table
+
+def csv_value(value) -> str:
+    """Return a value as its CSV cell: empty for NULL, true/false, JSON for nested data."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class _Sealed:
+    """A temporary file written through the sealing writer."""
+
+    def __init__(self):
         self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by records_stage
         self.writer = SealedWriter(self.file)
+
+
+class _TableStage:
+    """One table's records as JSON lines and, while every row has the same columns, as CSV rows."""
+
+    def __init__(self, table: str):
+        self.table = table
+        self.json = _Sealed()
+        self.csv: _Sealed | None = _Sealed()
+        self._csv_text = io.StringIO()
+        self._csv_rows = csv.writer(self._csv_text, lineterminator="\r\n")
+        self._header: tuple | None = None
+        self._categories_seen = None
+        self._json_lines: list[str] = []
         self.records = 0
         self.provided = 0
         self.columns: dict[str, None] = {}
         self.categories: dict[str, str] = {}
 
     def add(self, record: Record) -> None:
-        for column in record.row:
-            if column not in self.columns:
-                self.columns[column] = None
-        self.categories.update(record.categories)
-        line = json.dumps(record.row, ensure_ascii=False, separators=(",", ":"), default=str)
-        self.writer.write(line.encode() + b"\n")
+        row = record.row
+        if self._header is None:
+            self._header = tuple(row)
+            self.columns = dict.fromkeys(row)
+        elif tuple(row) != self._header:
+            # Rows of different shapes (a processor's documents): the CSV is made from the JSON lines instead.
+            self.columns.update(dict.fromkeys(row))
+            self._csv_drop()
+        if record.categories is not self._categories_seen:
+            # Connectors share one categories mapping per table; a new one is merged once.
+            self._categories_seen = record.categories
+            self.categories.update(record.categories)
+        self._json_lines.append(_json_line(row))
+        if len(self._json_lines) >= _JSON_BATCH:
+            self._json_flush()
+        if self.csv is not None:
+            values = list(row.values())
+            if not _CSV_PLAIN.issuperset(map(type, values)):
+                values = [csv_value(value) for value in values]
+            self._csv_rows.writerow(values)
+            if self._csv_text.tell() > _CSV_BATCH:
+                self._csv_flush()
         self.records += 1
         self.provided += int(record.provided)
+
+    def _json_flush(self) -> None:
+        if self._json_lines:
+            self._json_lines.append("")
+            self.json.writer.write("\n".join(self._json_lines).encode())
+            self._json_lines.clear()
+
+    def _csv_flush(self) -> None:
+        self.csv.writer.write(self._csv_text.getvalue().encode())
+        self._csv_text.seek(0)
+        self._csv_text.truncate()
+
+    def _csv_drop(self) -> None:
+        if self.csv is not None:
+            self.csv.file.close()
+            self.csv = None
+
+    def finish(self) -> None:
+        self._json_flush()
+        self.json.writer.close()
+        if self.csv is not None:
+            self._csv_flush()
+            self.csv.writer.close()
+
+    def close(self) -> None:
+        self.json.file.close()
+        self._csv_drop()
 
 
 def records_stage(records: Iterator[Record], *, request_id: int, source_key: str, provided_only: bool = False) -> dict:
@@ -58,11 +136,21 @@ def records_stage(records: Iterator[Record], *, request_id: int, source_key: str
             stage.add(record)
         staged = {}
         for position, stage in enumerate(stages.values()):
-            stage.writer.close()
-            name = storage_save(storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.file)
+            stage.finish()
+            name = storage_save(
+                storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.json.file
+            )
             stored.append(name)
+            csv_name = ""
+            if stage.csv is not None:
+                csv_name = storage_save(
+                    storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.csv.file
+                )
+                stored.append(csv_name)
             staged[stage.table] = {
                 "name": name,
+                # The CSV rows without their header, when every row had the same columns; else made from the JSON.
+                "csv_name": csv_name,
                 "records": stage.records,
                 "columns": list(stage.columns),
                 "categories": stage.categories,
@@ -73,11 +161,18 @@ def records_stage(records: Iterator[Record], *, request_id: int, source_key: str
         raise
     finally:
         for stage in stages.values():
-            stage.file.close()
+            stage.close()
     tables = {table: entry["records"] for table, entry in staged.items()}
     total = sum(tables.values())
     provided = sum(stage.provided for stage in stages.values())
     return {"tables": tables, "records": total, "provided": provided, "holds_data": total > 0, "staged": staged}
+
+
+def staged_chunks(name: str) -> Iterator[bytes]:
+    """Yield the plaintext of a staged file in chunks."""
+    storage = bundle_storage()
+    with SealedReader(storage.open(name, "rb"), size=storage.size(name)) as reader:
+        yield from reader.chunks()
 
 
 def staged_lines(name: str) -> Iterator[bytes]:
@@ -91,7 +186,8 @@ def staged_lines(name: str) -> Iterator[bytes]:
 
 def staged_delete(result: dict) -> int:
     """Delete the staged files a collect job's result names; return how many were there."""
-    return sum(storage_delete(entry["name"]) for entry in result.get("staged", {}).values())
+    names = [name for entry in result.get("staged", {}).values() for name in (entry["name"], entry.get("csv_name"))]
+    return sum(storage_delete(name) for name in names if name)
 
 
 def staging_sweep(request_id: int) -> int:

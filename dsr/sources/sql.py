@@ -91,6 +91,17 @@ def _pairs(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+_PLAIN_PYTHON_TYPES = (str, int, float, bool)
+
+
+def _plain_column(column: sa.Column) -> bool:
+    """Return whether the column's values reach JSON unchanged (text, numbers, booleans)."""
+    try:
+        return column.type.python_type in _PLAIN_PYTHON_TYPES
+    except NotImplementedError:
+        return False
+
+
 class _TableConfigReader:
     """Validate one sql source's table configuration, collecting errors with paths."""
 
@@ -445,17 +456,25 @@ class SqlConnector(Connector):
                 table = self._table(conn, name)
                 excluded = set(config.get("exclude", []))
                 columns = [column for column in table.c if column.name not in excluded]
+                names = [column.name for column in columns]
                 categories = config.get("categories", {})
+                table_categories = {column: categories[column] for column in names if column in categories}
+                # Only columns whose values JSON cannot carry as they are (dates, decimals, bytes) are converted.
+                converted = [i for i, column in enumerate(columns) if not _plain_column(column)]
+                is_provided = name in provided
                 query = sa.select(*columns).where(self._match(conn, name, identifiers))
                 query = query.order_by(*self._primary_key(table))
                 result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
                 for row in result:
+                    values = list(row)
+                    for i in converted:
+                        values[i] = value_jsonable(values[i])
                     yield Record(
                         source=self.key,
                         table=name,
-                        row={column.name: value_jsonable(value) for column, value in zip(columns, row, strict=True)},
-                        categories={c.name: categories[c.name] for c in columns if c.name in categories},
-                        provided=name in provided,
+                        row=dict(zip(names, values, strict=True)),
+                        categories=table_categories,
+                        provided=is_provided,
                     )
 
     # --- erasure ---------------------------------------------------------------
