@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dsr.api import registers, views
+from dsr.api import callbacks, registers, views
 
 app_name = "api"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("requests/<str:reference>/resend-code/", views.RequestResendCodeView.as_view(), name="request-resend"),
     path("restrictions/check/", registers.RestrictionCheckView.as_view(), name="restriction-check"),
     path("suppressions/check/", registers.SuppressionCheckView.as_view(), name="suppression-check"),
+    path("callbacks/<slug:source_key>/", callbacks.ProcessorCallbackView.as_view(), name="callback"),
 ]

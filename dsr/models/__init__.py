@@ -44,6 +44,7 @@ from dsr.models.requests import (
 )
 from dsr.models.sources import ManualOperation, ManualTask, ManualTaskStatus
 from dsr.models.verification import VerificationChallenge
+from dsr.models.webhooks import DeliveryStatus, ProcessorCallback, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -56,6 +57,7 @@ __all__ = [
     "Channel",
     "DataCategory",
     "DataMapVersion",
+    "DeliveryStatus",
     "IdentityLevel",
     "Job",
     "JobOperation",
@@ -73,6 +75,7 @@ __all__ = [
     "ObjectionScope",
     "Plan",
     "PlanStage",
+    "ProcessorCallback",
     "Purpose",
     "Recipient",
     "RecipientNotification",
@@ -90,4 +93,7 @@ __all__ = [
     "SuspensionReason",
     "VerificationChallenge",
     "VerificationMethod",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
