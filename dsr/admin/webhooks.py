@@ -26,6 +26,7 @@ _SUBSCRIBABLE = [(value, label) for value, label in WebhookEvent.choices if valu
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=_SUBSCRIBABLE,
         required=False,
