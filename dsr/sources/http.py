@@ -82,7 +82,8 @@ def signature_verify(secret: str, body: bytes, header: str | None, *, now: float
     if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise SignatureInvalid("stale signature")
     expected = signature_make(secret, body, timestamp=timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry any.
+    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("utf-8", "replace")):
         raise SignatureInvalid("wrong signature")
 
 

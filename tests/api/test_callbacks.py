@@ -107,6 +107,18 @@ def test_a_callback_without_a_good_fresh_signature_is_401_and_changes_nothing(wa
     assert not AuditEvent.objects.filter(action="job.callback_received").exists()
 
 
+@pytest.mark.parametrize("header", ["t=abc,v1=00", "v1=00", "t={now},v1=ø", "t={now},v1=" + "9" * 5000, ",,=,"])
+def test_a_garbled_signature_header_is_401(waiting, header):
+    response = Client().post(
+        url(),
+        data=status_body(waiting.result["reference"]),
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: header.format(now=int(time.time()))},
+    )
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "invalid_signature"
+
+
 def test_a_replayed_callback_is_refused(waiting):
     body = status_body(waiting.result["reference"], "in_progress")
     signature = signature_make(SECRET, body, timestamp=int(time.time()))
