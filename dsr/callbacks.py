@@ -85,8 +85,9 @@ def processor_callback_receive(
         message = str(exc) if "callback" in str(exc) else "the body is not a JSON object"
         raise CallbackRejected(400, "invalid", f"The callback is signed but malformed: {message}.") from None
     subject_request_id = data["subject_request_id"]
-    if not subject_request_id or len(subject_request_id) > MAX_REQUEST_ID_LENGTH:
-        raise CallbackRejected(400, "invalid", "The callback's subject_request_id is empty or too long.")
+    # Printable only: a NUL or control character is no id we sent, and PostgreSQL refuses NUL in text.
+    if not subject_request_id.isprintable() or not 0 < len(subject_request_id) <= MAX_REQUEST_ID_LENGTH:
+        raise CallbackRejected(400, "invalid", "The callback's subject_request_id is empty, too long or unprintable.")
     job = _job_find(connector, subject_request_id)
     if job is None:
         raise CallbackRejected(404, "unknown_request", "This source was sent no request with this id.")

@@ -141,6 +141,12 @@ def test_a_replayed_callback_is_refused(waiting):
         (json.dumps({"subject_request_id": 7, "request_status": "completed"}).encode(), "subject_request_id"),
         (json.dumps({"subject_request_id": "x", "request_status": "done"}).encode(), "request_status"),
         (json.dumps({"subject_request_id": "x" * 101, "request_status": "completed"}).encode(), "too long"),
+        (json.dumps({"subject_request_id": "a\u0000b", "request_status": "completed"}).encode(), "unprintable"),
+        (json.dumps({"subject_request_id": "", "request_status": "completed"}).encode(), "empty"),
+        (
+            b'{"subject_request_id": "x", "request_status": "completed", "deep": ' + b"[" * 20000 + b"]" * 20000 + b"}",
+            "not a JSON",
+        ),
         ("ø".encode("latin-1"), "not a JSON object"),
     ],
 )
