@@ -293,15 +293,20 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     if not endpoint.active:
         _delivery_record(delivery, status=DeliveryStatus.FAILED, code=None, error="the endpoint is not active")
         return DeliveryOutcome(DeliveryStatus.FAILED)
+    try:
+        secret = endpoint_secret(endpoint)
+    except crypto.InvalidToken:
+        # Sealed under another SECRET_KEY: no attempt can be signed until staff rotate the secret.
+        error = "the signing secret cannot be unsealed (SECRET_KEY changed?): rotate it"
+        _delivery_record(delivery, status=DeliveryStatus.FAILED, code=None, error=error)
+        logger.error("webhook delivery %s: the endpoint %s's secret cannot be unsealed", delivery.pk, endpoint.pk)
+        return DeliveryOutcome(DeliveryStatus.FAILED)
     body = payload_body(delivery.payload)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         **signature_headers(
-            secret=endpoint_secret(endpoint),
-            message_id=str(delivery.event_id),
-            timestamp=int(timezone.now().timestamp()),
-            body=body,
+            secret=secret, message_id=str(delivery.event_id), timestamp=int(timezone.now().timestamp()), body=body
         ),
     }
     timeout = settings.DSR_WEBHOOK_TIMEOUT_SECONDS

@@ -298,3 +298,15 @@ def test_deadline_near_is_sent_once_per_request(receiver, endpoint, settings, dj
     payload = Webhook(endpoint[1]).verify(receiver.received[-1][1], receiver.received[-1][0])
     assert payload["data"]["reference"] == soon.reference
     assert payload["data"]["days_left"] == 3
+
+
+def test_a_secret_sealed_under_another_secret_key_fails_the_delivery_without_sending(receiver, endpoint, settings):
+    delivery = webhook_test_send(endpoint=endpoint[0], actor=STAFF)
+    settings.SECRET_KEY = "a-different-secret-key-than-the-one-that-sealed-it"
+
+    outcome = webhook_delivery_attempt(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert outcome.status == "failed"
+    assert "rotate" in delivery.last_error
+    assert receiver.received == []
