@@ -146,12 +146,12 @@ def jobs_reconcile() -> dict:
 
 
 @shared_task(acks_late=True)
-def webhook_deliver(delivery_id: int) -> str:
+def webhook_delivery_attempt(delivery_id: int) -> str:
     """Send one webhook delivery; a failed attempt is tried again with exponential backoff (the row counts)."""
     outcome = webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
     if outcome.retry_in is not None:
         # The row says pending until next_attempt_at; if this "go" is lost, the reconciler sends another.
-        webhook_deliver.apply_async((delivery_id,), countdown=outcome.retry_in)
+        webhook_delivery_attempt.apply_async((delivery_id,), countdown=outcome.retry_in)
     return outcome.status
 
 

@@ -203,7 +203,7 @@ def deliveries_dispatch_on_commit(delivery_ids: list[int]) -> None:
     from dsr import tasks  # the tasks call this module's services
 
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: tasks.webhook_deliver.delay(delivery_id))
+        transaction.on_commit(lambda delivery_id=delivery_id: tasks.webhook_delivery_attempt.delay(delivery_id))
 
 
 def webhook_test_send(*, endpoint: WebhookEndpoint, actor) -> WebhookDelivery:
@@ -379,7 +379,7 @@ def deliveries_reconcile(*, now: datetime | None = None) -> int:
     from dsr import tasks
 
     for delivery_id in ids:
-        tasks.webhook_deliver.delay(delivery_id)
+        tasks.webhook_delivery_attempt.delay(delivery_id)
     return len(ids)
 
 
