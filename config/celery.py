@@ -38,4 +38,17 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/10"),
     },
+    # Webhooks (dsr/webhooks.py): lost deliveries, "deadline near" once per request, old callback records.
+    "reconcile-webhook-deliveries": {
+        "task": "dsr.tasks.deliveries_reconcile",
+        "schedule": crontab(minute="*"),
+    },
+    "flag-deadlines-near": {
+        "task": "dsr.tasks.requests_flag_deadline_near",
+        "schedule": crontab(minute=45),
+    },
+    "prune-processor-callbacks": {
+        "task": "dsr.tasks.callbacks_prune",
+        "schedule": crontab(hour=4, minute=10),
+    },
 }

@@ -330,6 +330,15 @@ DSR_DOWNLOAD_LINK_DAYS = env.int("DSR_DOWNLOAD_LINK_DAYS", default=14)
 DSR_DOWNLOAD_LIMIT = env.int("DSR_DOWNLOAD_LIMIT", default=5)
 DSR_DOWNLOAD_REISSUE_RATE = env("DSR_DOWNLOAD_REISSUE_RATE", default="3/day")
 
+# Outbound webhooks (dsr/webhooks.py, docs/webhooks.md): attempts per delivery, first backoff (doubling,
+# at most an hour) and the time one attempt may take.
+DSR_WEBHOOK_MAX_ATTEMPTS = env.int("DSR_WEBHOOK_MAX_ATTEMPTS", default=8)
+DSR_WEBHOOK_RETRY_SECONDS = env.float("DSR_WEBHOOK_RETRY_SECONDS", default=30)
+DSR_WEBHOOK_TIMEOUT_SECONDS = env.float("DSR_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Processors' status callbacks (dsr/api/callbacks.py): largest body accepted, and the rate per client address.
+DSR_CALLBACK_MAX_BYTES = env.int("DSR_CALLBACK_MAX_BYTES", default=64 * 1024)
+DSR_CALLBACK_RATE_PER_IP = env("DSR_CALLBACK_RATE_PER_IP", default="120/minute")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

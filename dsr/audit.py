@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsr.models import ActorType, AuditChainHead, AuditEvent, Request
+from dsr.webhooks import webhook_events_emit
 
 GENESIS_HASH = "0" * 64
 
@@ -110,6 +111,8 @@ def audit_record(*, actor: Actor, action: str, request: Request | None = None, d
         head.last_seq = seq
         head.last_hash = event_hash
         head.save(update_fields=["last_seq", "last_hash"])
+        # The state changes that leave dsr as webhook events are named in one table there; same transaction.
+        webhook_events_emit(action=action, request=request, data=data, at=at)
     return event
 
 

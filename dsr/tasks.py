@@ -15,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import orchestration, workflow
+from dsr import callbacks, orchestration, webhooks, workflow
 from dsr.emails import message_render
 from dsr.models import Message, MessageStatus
 
@@ -148,3 +148,34 @@ def plan_start(request_id: int) -> None:
 def jobs_reconcile() -> dict:
     """Re-send the "go" for jobs with no progress and advance plans whose jobs all finished."""
     return orchestration.jobs_reconcile().as_dict()
+
+
+# --- Outbound webhooks (dsr/webhooks.py, docs/webhooks.md) ---------------------------
+
+
+@shared_task(acks_late=True)
+def webhook_delivery_attempt(delivery_id: int) -> str:
+    """Send one webhook delivery; a failed attempt is tried again with exponential backoff (the row counts)."""
+    outcome = webhooks.webhook_delivery_attempt(delivery_id=delivery_id)
+    if outcome.retry_in is not None:
+        # The row says pending until next_attempt_at; if this "go" is lost, the reconciler sends another.
+        webhook_delivery_attempt.apply_async((delivery_id,), countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def deliveries_reconcile() -> int:
+    """Re-send the "go" for webhook deliveries that are due and were not sent (a lost message, a dead worker)."""
+    return webhooks.deliveries_reconcile()
+
+
+@shared_task(acks_late=True)
+def requests_flag_deadline_near() -> int:
+    """Emit "deadline near" once for each open request due soon."""
+    return webhooks.requests_flag_deadline_near()
+
+
+@shared_task(acks_late=True)
+def callbacks_prune() -> int:
+    """Forget processors' callbacks older than a day (their signatures are long past the replay window)."""
+    return callbacks.callbacks_prune()

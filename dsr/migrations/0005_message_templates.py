@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dsr", "0003_api_keys"),
+        ("dsr", "0004_webhooks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

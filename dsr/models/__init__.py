@@ -46,6 +46,7 @@ from dsr.models.requests import (
 )
 from dsr.models.sources import ManualOperation, ManualTask, ManualTaskStatus
 from dsr.models.verification import VerificationChallenge
+from dsr.models.webhooks import DeliveryStatus, ProcessorCallback, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -63,6 +64,7 @@ __all__ = [
     "Channel",
     "DataCategory",
     "DataMapVersion",
+    "DeliveryStatus",
     "DownloadLink",
     "IdentityLevel",
     "Job",
@@ -83,6 +85,7 @@ __all__ = [
     "ObjectionScope",
     "Plan",
     "PlanStage",
+    "ProcessorCallback",
     "Purpose",
     "Recipient",
     "RecipientNotification",
@@ -100,4 +103,7 @@ __all__ = [
     "SuspensionReason",
     "VerificationChallenge",
     "VerificationMethod",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

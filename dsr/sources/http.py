@@ -82,7 +82,8 @@ def signature_verify(secret: str, body: bytes, header: str | None, *, now: float
     if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise SignatureInvalid("stale signature")
     expected = signature_make(secret, body, timestamp=timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry any.
+    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("utf-8", "replace")):
         raise SignatureInvalid("wrong signature")
 
 
@@ -192,6 +193,12 @@ class HttpConnector(Connector):
                 continue
             if response.status_code == 404 and missing_ok:
                 return None
+            if response.status_code in (401, 403):
+                # Processors answer a bad signature with 401 or with 403: both mean the shared secret is wrong.
+                raise self.error(
+                    f"the processor did not accept our signature on {method} {path_or_url}: "
+                    f"HTTP {response.status_code}; check the shared secret"
+                )
             if response.status_code >= 400:
                 raise self.error(
                     f"the processor refused the call to {method} {path_or_url}: HTTP {response.status_code}"
@@ -234,6 +241,14 @@ class HttpConnector(Connector):
     def _request_id(self, request_type: str, identities: list[dict], reference: str) -> str:
         seed = json.dumps([self.key, request_type, reference, identities], sort_keys=True)
         return str(uuid.uuid5(REQUEST_ID_NAMESPACE, seed))
+
+    def subject_request_id(self, request_type: str, identifiers: Identifiers, reference: str) -> str:
+        """Return the subject_request_id this source is sent for a request of ``request_type``."""
+        return self._request_id(request_type, self._identities(identifiers), reference)
+
+    def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
+        """Verify a status callback with this source's secret, then parse it; raise SignatureInvalid or ValueError."""
+        return callback_parse(secret=self._secret(), body=body, signature=signature, now=now)
 
     def request_status(self, subject_request_id: str) -> dict | None:
         """Return the processor's status document for a request, or None if it does not know it."""

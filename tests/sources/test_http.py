@@ -44,7 +44,8 @@ class Processor:
         try:
             signature_verify(SECRET, body, signature, now=time.time())
         except SignatureInvalid:
-            return 401, b'{"error": "bad signature"}'
+            # Processors differ: some answer a bad signature with 401, others with 403.
+            return (403 if self.mode == "forbids" else 401), b'{"error": "bad signature"}'
         base = "/opengdpr"
         if method == "GET" and path == f"{base}/discovery":
             return 200, json.dumps(
@@ -192,6 +193,15 @@ def test_a_processor_failing_every_attempt_is_a_transient_error(processor):
 def test_a_processor_refusing_our_signature_is_a_permanent_error(processor):
     with pytest.raises(SourcePermanentError, match="HTTP 401"):
         connector_for(processor.url, secret="wrong-secret").test_connection()
+
+
+@pytest.mark.parametrize("processor", ["normal", "forbids"], indirect=True)
+def test_401_and_403_from_a_processor_both_say_the_shared_secret_is_wrong(processor):
+    with pytest.raises(
+        SourcePermanentError, match=r"did not accept our signature.*HTTP 40[13]; check the shared secret"
+    ):
+        connector_for(processor.url, secret="wrong-secret").test_connection()
+    assert len(processor.calls) == 1
 
 
 def test_an_unreachable_processor_is_a_transient_error():

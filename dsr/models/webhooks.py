@@ -1,0 +1,89 @@
+"""Outbound webhooks (endpoints and their deliveries) and the record of processors' inbound callbacks."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhookEvent(models.TextChoices):
+    REQUEST_RECEIVED = "request.received", _("Request received")
+    REQUEST_VERIFIED = "request.verified", _("Request verified")
+    REQUEST_COMPLETED = "request.completed", _("Request completed (fully or partially)")
+    REQUEST_REFUSED = "request.refused", _("Request refused")
+    REQUEST_DEADLINE_NEAR = "request.deadline_near", _("Request deadline near")
+    JOB_FAILED = "job.failed", _("Job failed for good")
+    TEST = "webhook.test", _("Test event")
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of signed events, registered in admin; its signing secret is kept sealed, never plain."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    # crypto.seal({"secret": "whsec_..."}): the secret must be recoverable to sign, so it is encrypted, not hashed.
+    sealed_secret = models.TextField(editable=False)
+    # Event types it receives; empty means every event (the test event always goes to the endpoint asked).
+    events = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def subscribes(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: its payload, attempts and outcome. A re-send is a new delivery."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The webhook-id header: the same for every attempt and re-send of the event, so receivers can deduplicate.
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # Ids, kinds, statuses and dates only: never the requester's email, name or identifiers.
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What went wrong, in our words (a timeout, a status code): the receiver's answer body is never stored.
+    last_error = models.CharField(max_length=255, blank=True)
+    # Neither a worker nor the reconciler sends before this; while an attempt runs it is the attempt's lease.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="dsr_delivery_due_idx")]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} to {self.endpoint} ({self.status})"
+
+
+class ProcessorCallback(models.Model):
+    """An accepted status callback from a processor; its signature is kept (hashed) so a replay is refused."""
+
+    source_key = models.CharField(max_length=64)
+    signature_digest = models.CharField(max_length=64, unique=True)
+    subject_request_id = models.CharField(max_length=100)
+    request_status = models.CharField(max_length=16)
+    job = models.ForeignKey("dsr.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["received_at"], name="dsr_callback_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.source_key}: {self.request_status}"
