@@ -6,12 +6,17 @@ Screenshots land in test-artifacts/.
 """
 
 import re
+import zipfile
 
 import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
 from dsr.models import Request, Status
+from tests.e2e.test_worker_jobs import _reconcile_until, _tasks_finish, engine_env  # noqa: F401
+from tests.orchestration.conftest import PERSON, company_load
+from tests.sources.conftest import chinook_sqlite  # noqa: F401
+from tests.sources.test_http import processor  # noqa: F401
 
 EMAIL = "ida.jensen@example.com"
 
@@ -39,9 +44,17 @@ def _emails_about(subject_start: str):
     return [m for m in mail.outbox if m.subject.startswith(subject_start)]
 
 
-def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_status_page(
-    page: Page, live_server, celery_worker_process, demo_datamap, screenshot, wait_until
+@pytest.fixture
+def company_worker(engine_env, celery_worker_process, tmp_path, chinook_sqlite, processor):  # noqa: F811
+    """Return the real worker, with the engine's test company (shop, Chinook, chats, ad partner) as the data map."""
+    company_load(tmp_path, chinook_sqlite, processor)
+    return celery_worker_process
+
+
+def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_status_page_and_the_download(
+    page: Page, live_server, company_worker, screenshot, wait_until, tmp_path
 ):
+    celery_worker_process = company_worker
     page.goto(live_server.url + "/")
     expect(page.locator("html")).to_have_attribute("lang", "da")
     expect(page.locator(".brand-name")).to_have_text("Madkassen Demo ApS")
@@ -50,7 +63,7 @@ def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_sta
 
     page.get_by_role("link", name=re.compile("Se de oplysninger, I har om mig")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Se de oplysninger, vi har om dig")
-    page.get_by_label("E-mailadresse").fill(EMAIL)
+    page.get_by_label("E-mailadresse").fill(PERSON)
     page.get_by_label("Navn").fill("Ida Jensen")
     page.get_by_label("Er der noget, vi skal vide?").fill("Især mine ordrer fra 2025.")
     screenshot(page, "form-da")
@@ -96,6 +109,36 @@ def test_danish_access_request_from_the_form_through_the_emailed_link_to_the_sta
     expect(other_page.get_by_role("heading", level=1)).to_have_text("Din anmodning")
     assert other_page.url == f"{live_server.url}/status/{request.reference}/"
     other.close()
+
+    # The worker collects from every system; the owner of the chats attests their task; the bundle is built.
+    _tasks_finish(request, wait_until)
+    _reconcile_until(request, Status.COMPLETED, wait_until, timeout=120)
+    completion = wait_until(
+        lambda: [m for m in celery_worker_process.outbox() if "/download/" in _plain(m)],
+        timeout=60,
+        what="the completion email with the download link",
+    )[0]
+    download_link = _link(_plain(completion), "download")
+    page.goto(live_server.url + _path(download_link))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    screenshot(page, "download-page-da")
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile("Hent")).click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        report = archive.read(f"{request.reference}/index.html").decode()
+    assert f"{request.reference}/report.pdf" in names
+    assert f"{request.reference}/data/chinook/Invoice.csv" in names
+    assert 'lang="da"' in report
+    assert "Adyen N.V." in report
+
+    # The status page offers the copy too.
+    page.goto(live_server.url + f"/status/{request.reference}/")
+    expect(page.get_by_test_id("download")).to_contain_text("Din kopi er klar")
+    screenshot(page, "status-completed-da")
 
 
 def test_english_marketing_objection_is_confirmed_in_one_step(page: Page, live_server, screenshot):
