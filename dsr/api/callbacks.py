@@ -27,7 +27,8 @@ class CallbackThrottle(BaseThrottle):
     """Limit callbacks per client address."""
 
     def allow_request(self, request, view) -> bool:
-        key = self.get_ident(request)
+        # A caller without a client address (a proxy that drops it) shares one bucket rather than failing.
+        key = self.get_ident(request) or ""
         return not rate_limit_hit(scope="callback-ip", key=key, rate=settings.DSR_CALLBACK_RATE_PER_IP)
 
 

@@ -212,6 +212,13 @@ def test_callbacks_are_throttled_per_address(waiting, settings):
     assert codes == [404, 404, 429]
 
 
+def test_a_caller_without_a_client_address_is_answered_not_failed(waiting):
+    # Some WSGI servers leave REMOTE_ADDR out; the throttle then counts under one empty address.
+    response = Client().post(url(), data=b"{}", content_type="application/json", REMOTE_ADDR=None)
+    assert response.status_code == 401
+    assert error_of(response)["code"]
+
+
 def test_no_job_outside_the_source_is_touched(waiting):
     other = Job.objects.exclude(pk=waiting.pk).values_list("pk", "status", "updated_at")
     before = set(other)
