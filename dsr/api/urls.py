@@ -15,5 +15,5 @@ urlpatterns = [
     path("consents/withdraw/", views.ConsentWithdrawView.as_view(), name="consent-withdraw"),
     path("restrictions/check/", registers.RestrictionCheckView.as_view(), name="restriction-check"),
     path("suppressions/check/", registers.SuppressionCheckView.as_view(), name="suppression-check"),
-    path("callbacks/<slug:source_key>/", callbacks.ProcessorCallbackView.as_view(), name="callback"),
+    path("callbacks/<str:source_key>/", callbacks.ProcessorCallbackView.as_view(), name="callback"),
 ]

@@ -168,7 +168,7 @@ def test_a_callback_for_a_request_this_source_was_not_sent_is_404(waiting):
     assert waiting.status == JobStatus.WAITING
 
 
-@pytest.mark.parametrize("source", ["nosuchsource", "shop"])
+@pytest.mark.parametrize("source", ["nosuchsource", "shop", "Not a key!", "%C2%9E%E7%A3%8B"])
 def test_a_callback_for_an_unknown_or_non_http_source_is_404(waiting, source):
     response = post(status_body(waiting.result["reference"]), source=source)
 
