@@ -1,6 +1,6 @@
 """Export of one person with many rows: time and peak memory against reading the same rows raw into CSV.
 
-    .venv/bin/python bench/export.py [--rows 1000000] [--small 100000] [--others 2000] [--profile]
+    .venv/bin/python bench/export.py [--rows 1000000] [--small 100000] [--others 2000] [--workers 2] [--profile]
 
 Two SQLite sources are built in a temporary folder: a shop (customer ->
 orders -> order_line) and a web analytics store (visitor -> page_view). One
