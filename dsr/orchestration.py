@@ -75,6 +75,8 @@ _MANUAL_OPERATION = {
     JobOperation.RESTRICT_LIFT: "restriction_lift",
     JobOperation.CONSENT_WITHDRAW: "consent_withdrawal",
 }
+# The jobs that wait for a manual task of each kind (dsr.sources.manual wakes them on attestation).
+MANUAL_JOB_OPERATIONS = {task: [operation] for operation, task in _MANUAL_OPERATION.items()}
 
 
 # --- Settings --------------------------------------------------------------------
@@ -130,6 +132,20 @@ def jobs_dispatch_on_commit(job_ids: list[int]) -> None:
 
     for job_id in job_ids:
         transaction.on_commit(lambda job_id=job_id: tasks.job_run.delay(job_id))
+
+
+def jobs_wake(*, request: Request, source_key: str, operations: list[str]) -> list[int]:
+    """Queue the request's waiting jobs of this source now (their person or processor has answered)."""
+    ids = list(
+        Job.objects.filter(
+            request=request, source_key=source_key, operation__in=operations, status=JobStatus.WAITING
+        ).values_list("pk", flat=True)
+    )
+    Job.objects.filter(pk__in=ids, status=JobStatus.WAITING).update(
+        status=JobStatus.QUEUED, not_before=None, updated_at=timezone.now()
+    )
+    jobs_dispatch_on_commit(ids)
+    return ids
 
 
 def plan_start_on_commit(request: Request) -> None:

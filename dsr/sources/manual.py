@@ -181,4 +181,10 @@ def manual_task_complete(
             request=task.request,
             data={"task": task.pk, "source": task.source_key, "operation": task.operation, "file": file is not None},
         )
+        # The job waiting for this task goes on now, not at the next poll.
+        from dsr.orchestration import MANUAL_JOB_OPERATIONS, jobs_wake
+
+        jobs_wake(
+            request=task.request, source_key=task.source_key, operations=MANUAL_JOB_OPERATIONS.get(task.operation, [])
+        )
     return task

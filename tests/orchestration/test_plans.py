@@ -91,3 +91,20 @@ def test_the_staff_selectors_list_jobs_in_plan_order(company, file):
     assert jobs[0].operation == JobOperation.RESOLVE
     assert [job.pk for job in jobs] == sorted(job.pk for job in jobs)
     assert orchestration.request_plan(request).stage == PlanStage.AWAITING_APPROVAL
+
+
+def test_attesting_a_manual_task_moves_its_job_on_at_once(company, file, run, staff):
+    from dsr.sources.manual import manual_task_complete
+
+    request = file("access")
+    job = request.jobs.get(source_key="chats", operation=JobOperation.COLLECT)
+    assert job.status == JobStatus.WAITING
+    task = ManualTask.objects.get(request=request, source_key="chats")
+
+    # No reconciler run: the attestation itself hands the job back to the workers.
+    run(manual_task_complete, task=task, attestation="Exported from PureCloud", actor=staff)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
