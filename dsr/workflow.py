@@ -671,8 +671,26 @@ def request_purge(*, request: Request, actor: Actor) -> Request:
         )
         request.suspensions.update(note="")
         request.challenges.all().delete()
-        audit_record(actor=actor, action="request.purged", request=request, data={"status": request.status})
+        # Files staff uploaded to manual tasks (the person's chats, letters) go too, once the purge commits.
+        uploads = list(request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True))
+        request.manual_tasks.update(uploaded_file="")
+        transaction.on_commit(lambda: _uploads_delete(uploads))
+        audit_record(
+            actor=actor,
+            action="request.purged",
+            request=request,
+            data={"status": request.status, "files": len(uploads)},
+        )
     return request
+
+
+def _uploads_delete(names: list[str]) -> None:
+    from dsr.exports.storage import sealed_storage
+
+    storage = sealed_storage()
+    for name in names:
+        if storage.exists(name):
+            storage.delete(name)
 
 
 def requests_purge_closed(*, now: datetime | None = None) -> int:

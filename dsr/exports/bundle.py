@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import BinaryIO
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -202,7 +201,7 @@ def _uploads_write(writer: BundleWriter, request: Request) -> list[FoundFile]:
         name = task.uploaded_file.name.rsplit("/", 1)[-1]
         path = writer.path_free(f"files/{_safe(task.source_key)}/{_safe(name)}")
         entry = writer.entry(path)
-        with default_storage.open(task.uploaded_file.name, "rb") as upload:
+        with task.uploaded_file.open("rb") as upload:
             while chunk := upload.read(_WRITE_BATCH):
                 entry.write(chunk)
         writer.add(path, entry)

@@ -50,3 +50,57 @@ def storage_sha256(name: str) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+class SealedStorage(Storage):
+    """Files kept sealed in the bundle storage: sealed on save, opened through authenticated decryption.
+
+    Manual tasks' uploads (e.g. chats exported from another system) use it, so no
+    copy of the person's data lies unencrypted in storage.
+    """
+
+    def _save(self, name: str, content) -> str:
+        import tempfile
+
+        from dsr.exports.sealing import SealedWriter
+
+        with tempfile.TemporaryFile() as sealed:
+            writer = SealedWriter(sealed)
+            content.seek(0)
+            while chunk := content.read(256 * 1024):
+                writer.write(chunk)
+            writer.close()
+            sealed.seek(0)
+            return bundle_storage().save(name, File(sealed, name=name.rsplit("/", 1)[-1]))
+
+    def _open(self, name: str, mode: str = "rb") -> File:
+        from dsr.exports.sealing import sealed_open
+
+        if "w" in mode or "a" in mode:
+            raise ValueError("sealed files are written with save(), not opened for writing")
+        storage = bundle_storage()
+        return File(sealed_open(storage.open(name, "rb"), size=storage.size(name)), name=name)
+
+    def delete(self, name: str) -> None:
+        bundle_storage().delete(name)
+
+    def exists(self, name: str) -> bool:
+        return bundle_storage().exists(name)
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        return bundle_storage().get_available_name(name, max_length=max_length)
+
+    def size(self, name: str) -> int:
+        from dsr.exports.sealing import sealed_open
+
+        storage = bundle_storage()
+        with sealed_open(storage.open(name, "rb"), size=storage.size(name)) as plain:
+            return plain.raw.plain_size
+
+    def url(self, name: str) -> str:
+        raise NotImplementedError("sealed files have no public URL; they are read through dsr")
+
+
+def sealed_storage() -> SealedStorage:
+    """Return the storage of manual tasks' uploads (a callable, so migrations do not freeze a settings value)."""
+    return SealedStorage()

@@ -1,9 +1,12 @@
 """Work on a data source that a person does by hand (the `manual` connector kind)."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dsr.exports.storage import sealed_storage
 from dsr.models.requests import Request
 
 
@@ -23,8 +26,8 @@ class ManualTaskStatus(models.TextChoices):
 
 
 def manual_upload_path(task: "ManualTask", filename: str) -> str:
-    """Store uploads under manual/<request reference>/ with the original base name."""
-    return f"manual/{task.request.reference}/{filename.rsplit('/', 1)[-1]}"
+    """Store uploads under uploads/<request id>/<random>/ with the base name given (the bundle's file name)."""
+    return f"uploads/{task.request_id}/{uuid.uuid4().hex}/{filename.rsplit('/', 1)[-1]}"
 
 
 class ManualTask(models.Model):
@@ -43,7 +46,8 @@ class ManualTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # For access requests the file joins the person's export bundle.
-    uploaded_file = models.FileField(upload_to=manual_upload_path, blank=True)
+    # Sealed at rest in the bundle storage (dsr.exports.storage.SealedStorage).
+    uploaded_file = models.FileField(upload_to=manual_upload_path, storage=sealed_storage, blank=True, max_length=255)
 
     class Meta:
         ordering = ["created_at", "id"]

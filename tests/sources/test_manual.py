@@ -97,8 +97,7 @@ def test_a_task_is_created_once_in_the_requesters_language(chats, db):
     assert AuditEvent.objects.filter(action="manual_task.created").count() == 1
 
 
-def test_completing_a_task_stores_attestation_file_and_audit(chats, staff_user, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_completing_a_task_stores_attestation_file_and_audit(chats, staff_user, _bundle_storage):  # noqa: PT019
     request = RequestFactory()
     task = manual_task_create(request=request, spec=chats.task_spec(ACCESS), actor=Actor.system())
     upload = SimpleUploadedFile("chats.json", b'{"conversations": []}', content_type="application/json")
@@ -109,8 +108,12 @@ def test_completing_a_task_stores_attestation_file_and_audit(chats, staff_user, 
 
     assert done.status == ManualTaskStatus.DONE
     assert done.completed_by == staff_user
-    assert done.uploaded_file.name == f"manual/{request.reference}/chats.json"
-    assert (tmp_path / done.uploaded_file.name).read_bytes() == b'{"conversations": []}'
+    assert done.uploaded_file.name.startswith(f"uploads/{request.pk}/")
+    assert done.uploaded_file.name.endswith("/chats.json")
+    # Sealed at rest in the bundle storage; read back through dsr.
+    assert b"conversations" not in (_bundle_storage / done.uploaded_file.name).read_bytes()
+    with done.uploaded_file.open("rb") as stored:
+        assert stored.read() == b'{"conversations": []}'
     event = AuditEvent.objects.get(action="manual_task.completed")
     assert event.data == {"task": task.pk, "source": "chats", "operation": "access", "file": True}
 

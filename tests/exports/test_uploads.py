@@ -1,0 +1,55 @@
+"""Files staff upload to manual tasks: sealed at rest, in the person's bundle, deleted when the request is purged."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from dsr.audit import Actor
+from dsr.models import AuditEvent, ManualTask
+from dsr.sources.manual import manual_task_complete
+from dsr.workflow import request_purge
+from tests.exports.helpers import bundle_read
+from tests.orchestration.helpers import tasks_finish
+
+pytestmark = pytest.mark.django_db
+CHATS = "Hej, min kasse med æbler kom aldrig".encode()
+
+
+def test_an_upload_is_sealed_at_rest_joins_the_bundle_and_goes_with_the_purge(
+    company,
+    file,
+    run,
+    staff,
+    _bundle_storage,  # noqa: PT019
+):
+    request = file("access")
+    task = ManualTask.objects.get(request=request, source_key="chats")
+    run(
+        manual_task_complete,
+        task=task,
+        attestation="Exported from PureCloud",
+        file=SimpleUploadedFile("chats.txt", CHATS),
+        actor=staff,
+    )
+    task.refresh_from_db()
+    stored = _bundle_storage / task.uploaded_file.name
+    assert stored.is_file()
+    assert CHATS not in stored.read_bytes()  # sealed, not the plain text
+    assert stored.read_bytes()[:4] == b"DSRS"
+    with task.uploaded_file.open("rb") as upload:
+        assert upload.read() == CHATS
+
+    tasks_finish(request, staff, run)
+    request.refresh_from_db()
+    assert bundle_read(request.bundles.get()).files["files/chats/chats.txt"] == CHATS
+
+    request.closed_at = timezone.now() - timedelta(days=5000)
+    request.save(update_fields=["closed_at"])
+    run(request_purge, request=request, actor=Actor.system())
+
+    task.refresh_from_db()
+    assert not task.uploaded_file
+    assert not stored.exists()
+    assert AuditEvent.objects.get(request=request, action="request.purged").data["files"] == 1
