@@ -32,7 +32,7 @@ from dsr.exports.delivery import (
 )
 from dsr.models import DownloadLink, Request
 from dsr.ratelimit import client_ip, rate_limit_hit
-from dsr.views.public import _render, _request_from_session, _too_many
+from dsr.views.public import page_render, request_from_session, too_many_render
 from dsr.workflow import TransitionError
 
 # Problems a new link solves; a purged copy is gone and a damaged one needs the privacy team.
@@ -51,7 +51,7 @@ def _private(response: HttpResponse) -> HttpResponse:
 def _not_found(request: HttpRequest) -> HttpResponse:
     # The same words as any other missing page: a guessed or altered token learns nothing.
     return _private(
-        _render(
+        page_render(
             request,
             "dsr/public/message.html",
             {"title": _("Page not found"), "message": _("There is no page at this address. Please check the link.")},
@@ -68,7 +68,7 @@ def _problem_page(request: HttpRequest, problem: str, *, new_link_url: str) -> H
         "new_link_url": new_link_url if problem in _REISSUABLE else "",
         "start_url": reverse("dsr:start"),
     }
-    return _private(_render(request, "dsr/public/download_problem.html", context, status=_PROBLEM_STATUS[problem]))
+    return _private(page_render(request, "dsr/public/download_problem.html", context, status=_PROBLEM_STATUS[problem]))
 
 
 def _stream(link: DownloadLink, request: HttpRequest, *, new_link_url: str) -> HttpResponse:
@@ -86,16 +86,18 @@ def _stream(link: DownloadLink, request: HttpRequest, *, new_link_url: str) -> H
 def _reissue(request: HttpRequest, found: Request) -> HttpResponse:
     """Email a new link to the request's own address, within the rate limits."""
     if rate_limit_hit(scope="download-link-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return _private(_too_many(request))
+        return _private(too_many_render(request))
     if rate_limit_hit(scope="download-link", key=str(found.pk), rate=settings.DSR_DOWNLOAD_REISSUE_RATE):
-        return _private(_too_many(request))
+        return _private(too_many_render(request))
     try:
         download_link_reissue(request=found, actor=Actor.subject())
     except TransitionError as exc:
         return _private(
-            _render(request, "dsr/public/message.html", {"title": _("No new link"), "message": str(exc)}, status=409)
+            page_render(
+                request, "dsr/public/message.html", {"title": _("No new link"), "message": str(exc)}, status=409
+            )
         )
-    return _private(_render(request, "dsr/public/download_link_sent.html"))
+    return _private(page_render(request, "dsr/public/download_link_sent.html"))
 
 
 # --- The emailed link ------------------------------------------------------------------
@@ -113,7 +115,7 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     problem = link_problem(link)
     if problem:
         return _problem_page(request, problem, new_link_url=new_link_url)
-    return _private(_render(request, "dsr/public/download.html", {"link": link, "bundle": link.bundle}))
+    return _private(page_render(request, "dsr/public/download.html", {"link": link, "bundle": link.bundle}))
 
 
 @require_POST
@@ -134,18 +136,18 @@ def download_new_link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _locked(request: HttpRequest, reference: str) -> HttpResponse:
-    return _render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+    return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
 
 
 @require_POST
 def status_download(request: HttpRequest, reference: str) -> HttpResponse:
     """Download the request's copy through its current link; the status page's session is the key."""
-    found = _request_from_session(request, reference)
+    found = request_from_session(request, reference)
     if found is None:
         return _locked(request, reference)
     link = link_current(found)
     if link is None:
-        return _render(
+        return page_render(
             request,
             "dsr/public/message.html",
             {"title": _("Your data"), "message": _("Your copy is not ready yet. We will email you when it is.")},
@@ -158,7 +160,7 @@ def status_download(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def status_download_new_link(request: HttpRequest, reference: str) -> HttpResponse:
     """Email a new download link from the status page, to the address the request came from."""
-    found = _request_from_session(request, reference)
+    found = request_from_session(request, reference)
     if found is None:
         return _locked(request, reference)
     return _reissue(request, found)

@@ -52,7 +52,8 @@ _TOO_MANY = gettext_lazy("We have received many attempts from you in a short tim
 # --- Helpers -------------------------------------------------------------------------------
 
 
-def _render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
+def page_render(request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200) -> HttpResponse:
+    """Render a public page with the controller of the active data map (shared by the download pages)."""
     return render(request, template, {"controller": controller_context(), **(context or {})}, status=status)
 
 
@@ -75,7 +76,8 @@ def _status_token_forget(request: HttpRequest, reference: str) -> None:
         request.session[_SESSION_TOKENS] = tokens
 
 
-def _request_from_session(request: HttpRequest, reference: str):
+def request_from_session(request: HttpRequest, reference: str):
+    """Return the request whose status token this browser's session holds, or None."""
     token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
     return request_by_status_token(reference=reference, token=token) if token else None
 
@@ -84,8 +86,9 @@ def _verify_rate_hit(request: HttpRequest) -> bool:
     return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
-    return _render(
+def too_many_render(request: HttpRequest) -> HttpResponse:
+    """Render the "please wait" page of a rate limit (429)."""
+    return page_render(
         request,
         "dsr/public/message.html",
         {
@@ -101,7 +104,7 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 def start(request: HttpRequest) -> HttpResponse:
     """Explain each right in plain words and what happens next."""
-    return _render(request, "dsr/public/start.html", {"rights": Right})
+    return page_render(request, "dsr/public/start.html", {"rights": Right})
 
 
 @require_http_methods(["GET", "POST"])
@@ -153,7 +156,9 @@ def _form_refused(form):
 
 
 def _render_request_form(request: HttpRequest, form, *, status: int = 200) -> HttpResponse:
-    return _render(request, "dsr/public/request_form.html", {"form": form, "right": Right(form.right)}, status=status)
+    return page_render(
+        request, "dsr/public/request_form.html", {"form": form, "right": Right(form.right)}, status=status
+    )
 
 
 # --- Verification --------------------------------------------------------------------------
@@ -167,7 +172,7 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         if _verify_rate_hit(request):
-            return _too_many(request)
+            return too_many_render(request)
         if request.POST.get("action") == "resend":
             notice, status = _code_resend(reference)
         else:
@@ -181,14 +186,14 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
                     _status_token_remember(request, verified.reference, request_status_token(verified))
                     return redirect("dsr:status", reference=verified.reference)
             status = 400
-    return _render(
+    return page_render(
         request,
         "dsr/public/verify_code.html",
         {
             "form": form,
             "reference": reference,
             "notice": notice,
-            "has_status": bool(_request_from_session(request, reference)),
+            "has_status": bool(request_from_session(request, reference)),
         },
         status=status,
     )
@@ -211,18 +216,18 @@ def _code_resend(reference: str) -> tuple[str, int]:
 def verify_link(request: HttpRequest, token: str) -> HttpResponse:
     """Show the emailed link's page; only the button's POST confirms (mail scanners follow links)."""
     if request.method == "POST" and _verify_rate_hit(request):
-        return _too_many(request)
+        return too_many_render(request)
     try:
         if request.method == "POST":
             verified = verification_confirm_link(token=token)
         else:
             pending = verification_link_request(token=token)
     except VerificationError as exc:
-        return _render(request, "dsr/public/verify_link_failed.html", {"error": exc}, status=400)
+        return page_render(request, "dsr/public/verify_link_failed.html", {"error": exc}, status=400)
     if request.method == "POST":
         _status_token_remember(request, verified.reference, request_status_token(verified))
         return redirect("dsr:status", reference=verified.reference)
-    return _render(request, "dsr/public/verify_link.html", {"pending": pending})
+    return page_render(request, "dsr/public/verify_link.html", {"pending": pending})
 
 
 # --- Status --------------------------------------------------------------------------------
@@ -232,7 +237,7 @@ def status_link(request: HttpRequest, reference: str, token: str) -> HttpRespons
     """Open the emailed status link: keep its token in the session and go to the clean URL."""
     found = request_by_status_token(reference=reference, token=token)
     if found is None:
-        return _render(
+        return page_render(
             request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404
         )
     _status_token_remember(request, found.reference, token)
@@ -241,28 +246,30 @@ def status_link(request: HttpRequest, reference: str, token: str) -> HttpRespons
 
 def status(request: HttpRequest, reference: str) -> HttpResponse:
     """Show where the request stands; htmx asks again for the body every few seconds while it is open."""
-    found = _request_from_session(request, reference)
+    found = request_from_session(request, reference)
     if found is None:
-        return _render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+        return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
     view = portal.status_view(found)
     template = "dsr/public/_status_body.html" if getattr(request, "htmx", False) else "dsr/public/status.html"
-    return _render(request, template, {"view": view, "poll_seconds": portal.STATUS_POLL_SECONDS})
+    return page_render(request, template, {"view": view, "poll_seconds": portal.STATUS_POLL_SECONDS})
 
 
 @require_POST
 def status_new_link(request: HttpRequest, reference: str) -> HttpResponse:
     """Email a new status link; the old ones, including this page's, stop working."""
-    found = _request_from_session(request, reference)
+    found = request_from_session(request, reference)
     if found is None:
-        return _render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+        return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
     if rate_limit_hit(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return _too_many(request)
+        return too_many_render(request)
     try:
         request_status_link_reissue(request=found, actor=Actor.subject())
     except TransitionError as exc:
-        return _render(request, "dsr/public/message.html", {"title": _("No new link"), "message": str(exc)}, status=409)
+        return page_render(
+            request, "dsr/public/message.html", {"title": _("No new link"), "message": str(exc)}, status=409
+        )
     _status_token_forget(request, reference)
-    return _render(request, "dsr/public/link_sent.html", {"reference": reference})
+    return page_render(request, "dsr/public/link_sent.html", {"reference": reference})
 
 
 @require_http_methods(["GET", "POST"])
@@ -271,29 +278,29 @@ def status_lost(request: HttpRequest) -> HttpResponse:
     form = StatusLinkLostForm(request.POST or None)
     if request.method == "POST":
         if rate_limit_hit(scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-            return _too_many(request)
+            return too_many_render(request)
         if form.is_valid():
             reference, email = form.cleaned_data["reference"], form.cleaned_data["email"]
             if rate_limit_hit(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-                return _too_many(request)
+                return too_many_render(request)
             found = portal.request_by_reference_and_email(reference, email)
             if found is not None:
                 # Expired or cancelled requests have no status page; the answer stays the same.
                 with contextlib.suppress(TransitionError):
                     request_status_link_reissue(request=found, actor=Actor.subject())
-            return _render(request, "dsr/public/link_sent.html", {"reference": reference})
-        return _render(request, "dsr/public/status_lost.html", {"form": form}, status=400)
-    return _render(request, "dsr/public/status_lost.html", {"form": form})
+            return page_render(request, "dsr/public/link_sent.html", {"reference": reference})
+        return page_render(request, "dsr/public/status_lost.html", {"form": form}, status=400)
+    return page_render(request, "dsr/public/status_lost.html", {"form": form})
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Explain a failed security check in the page's language instead of Django's technical page."""
-    return _render(request, "dsr/public/csrf_failure.html", {"start_url": reverse("dsr:start")}, status=403)
+    return page_render(request, "dsr/public/csrf_failure.html", {"start_url": reverse("dsr:start")}, status=403)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Answer an unreadable request (too large, too many fields, binary) with a plain explanation."""
-    return _render(
+    return page_render(
         request,
         "dsr/public/message.html",
         {
@@ -309,7 +316,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Say that the page does not exist, in the visitor's language."""
-    return _render(
+    return page_render(
         request,
         "dsr/public/message.html",
         {"title": _("Page not found"), "message": _("There is no page at this address. Please check the link.")},
