@@ -1,9 +1,10 @@
 """Collection writes each table of each source, sealed, to bundle storage; the bundle is built from these.
 
 Reading a source once is enough: the collect job streams the person's records
-into one sealed JSON-lines file per table ("staged"), counting as it goes, and
-the bundle job turns the staged tables into the ZIP. Memory stays flat: one
-chunk per open table. Staged files are deleted when the bundle is built, and
+into sealed files per table ("staged"): the records as JSON lines and, while
+every row has the same columns, the same rows as CSV, counting as it goes. The
+bundle job copies both into the ZIP without parsing a row again. Memory stays
+flat: one chunk per open table. Staged files are deleted when the bundle is built, and
 by the purge when a request closes without one (docs/exports.md).
 """
 
@@ -182,12 +183,6 @@ def staged_lines(name: str) -> Iterator[bytes]:
     with storage.open(name, "rb") as stored, sealed_open(stored, size=size) as plain:
         for line in plain:
             yield line.rstrip(b"\n")
-
-
-def staged_delete(result: dict) -> int:
-    """Delete the staged files a collect job's result names; return how many were there."""
-    names = [name for entry in result.get("staged", {}).values() for name in (entry["name"], entry.get("csv_name"))]
-    return sum(storage_delete(name) for name in names if name)
 
 
 def staging_sweep(request_id: int) -> int:
