@@ -16,13 +16,13 @@ from django.utils import timezone
 
 from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap
-from dsr.models import DataMapVersion, Job, JobOperation, JobStatus, ProcessorCallback
+from dsr.models import DataMapVersion, Job, Operation, JobStatus, ProcessorCallback
 from dsr.orchestration import jobs_dispatch_on_commit
 from dsr.sources.http import HttpConnector, SignatureInvalid
 from dsr.sources.registry import connector_for
 
 # Operations whose work a processor does on its own time and reports by callback.
-_ASYNC_OPERATIONS = (JobOperation.COLLECT, JobOperation.ERASURE, JobOperation.AUDIENCE_REMOVE)
+_ASYNC_OPERATIONS = (Operation.ACCESS, Operation.ERASURE, Operation.AUDIENCE_REMOVAL)
 _OPEN = (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING)
 MAX_REQUEST_ID_LENGTH = 100
 
@@ -64,7 +64,7 @@ def _job_find(connector: HttpConnector, subject_request_id: str) -> Job | None:
     if found is not None:
         return found
     # An access request's id is derived from the request and the identifiers; only unfinished ones can match.
-    for job in jobs.filter(operation=JobOperation.COLLECT, status__in=_OPEN):
+    for job in jobs.filter(operation=Operation.ACCESS, status__in=_OPEN):
         plan = getattr(job.request, "plan", None)
         identifiers = {kind: set(values) for kind, values in (plan.identifiers if plan else {}).items()}
         if connector.subject_request_id("access", identifiers, job.request.reference) == subject_request_id:

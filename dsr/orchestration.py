@@ -32,7 +32,7 @@ from dsr.models import (
     BundleStatus,
     DataMapVersion,
     Job,
-    JobOperation,
+    Operation,
     JobStatus,
     ManualTaskStatus,
     ObjectionScope,
@@ -59,21 +59,21 @@ SYSTEM = Actor.system()
 _WORKING_STAGES = (PlanStage.RESOLVING, PlanStage.PLANNING, PlanStage.RUNNING, PlanStage.COLLECTED)
 # The connector capability each operation needs, and the manual task it becomes otherwise.
 _CAPABILITY = {
-    JobOperation.COLLECT: base.ACCESS,
-    JobOperation.ERASURE_PLAN: base.ERASURE,
-    JobOperation.ERASURE: base.ERASURE,
-    JobOperation.RECTIFY: base.RECTIFICATION,
-    JobOperation.RESTRICT: base.RESTRICTION,
-    JobOperation.RESTRICT_LIFT: base.RESTRICTION,
-    JobOperation.CONSENT_WITHDRAW: base.CONSENT_WITHDRAWAL,
+    Operation.ACCESS: base.ACCESS,
+    Operation.ERASURE_PLAN: base.ERASURE,
+    Operation.ERASURE: base.ERASURE,
+    Operation.RECTIFICATION: base.RECTIFICATION,
+    Operation.RESTRICTION: base.RESTRICTION,
+    Operation.RESTRICTION_LIFT: base.RESTRICTION,
+    Operation.CONSENT_WITHDRAWAL: base.CONSENT_WITHDRAWAL,
 }
 _MANUAL_OPERATION = {
-    JobOperation.COLLECT: "access",
-    JobOperation.ERASURE: "erasure",
-    JobOperation.RECTIFY: "rectification",
-    JobOperation.RESTRICT: "restriction",
-    JobOperation.RESTRICT_LIFT: "restriction_lift",
-    JobOperation.CONSENT_WITHDRAW: "consent_withdrawal",
+    Operation.ACCESS: "access",
+    Operation.ERASURE: "erasure",
+    Operation.RECTIFICATION: "rectification",
+    Operation.RESTRICTION: "restriction",
+    Operation.RESTRICTION_LIFT: "restriction_lift",
+    Operation.CONSENT_WITHDRAWAL: "consent_withdrawal",
 }
 # The jobs that wait for a manual task of each kind (dsr.sources.manual wakes them on attestation).
 MANUAL_JOB_OPERATIONS = {task: [operation] for operation, task in _MANUAL_OPERATION.items()}
@@ -191,7 +191,7 @@ def plan_start(*, request_id: int) -> Plan | None:
             audit_record(actor=SYSTEM, action="plan.unmapped", request=request, data={})
             return plan
         audit_record(actor=SYSTEM, action="plan.created", request=request, data={"right": request.right})
-        _jobs_create(request, [("", JobOperation.RESOLVE, {})])
+        _jobs_create(request, [("", Operation.RESOLVE, {})])
     return plan
 
 
@@ -254,7 +254,7 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
         return JobOutcome("skipped")
     job = Job.objects.select_related("request").get(pk=job_id)
     request = job.request
-    if request.status in CLOSED_STATUSES and job.operation != JobOperation.RESTRICT_LIFT:
+    if request.status in CLOSED_STATUSES and job.operation != Operation.RESTRICTION_LIFT:
         _job_release(job, claim, status=JobStatus.CANCELLED, finished_at=timezone.now())
         return JobOutcome(JobStatus.CANCELLED)
     try:
@@ -368,11 +368,11 @@ def _transition_require(request: Request, name: str) -> None:
 
 def _stage_of_jobs(request: Request) -> str:
     operations = set(request.jobs.values_list("operation", flat=True))
-    if JobOperation.BUNDLE in operations:
+    if Operation.BUNDLE in operations:
         return PlanStage.COLLECTED
-    if operations - {JobOperation.RESOLVE, JobOperation.ERASURE_PLAN}:
+    if operations - {Operation.RESOLVE, Operation.ERASURE_PLAN}:
         return PlanStage.RUNNING
-    if JobOperation.ERASURE_PLAN in operations:
+    if Operation.ERASURE_PLAN in operations:
         return PlanStage.PLANNING
     return PlanStage.RESOLVING
 
@@ -503,10 +503,10 @@ def _run_change(job: Job, request: Request, plan: Plan, datamap: DataMap) -> _St
     if connector.kind == "manual" or _CAPABILITY[job.operation] not in connector.capabilities():
         return _manual_step(request, _fallback_spec(datamap, job.source_key, operation))
     identifiers = _identifiers(plan)
-    if job.operation == JobOperation.RECTIFY:
+    if job.operation == Operation.RECTIFICATION:
         result = connector.rectify(identifiers, job.plan["corrections"], reference=request.reference)
-    elif job.operation in (JobOperation.RESTRICT, JobOperation.RESTRICT_LIFT):
-        restricted = job.operation == JobOperation.RESTRICT
+    elif job.operation in (Operation.RESTRICTION, Operation.RESTRICTION_LIFT):
+        restricted = job.operation == Operation.RESTRICTION
         result = connector.restrict(
             identifiers, restricted=restricted, purpose=job.plan.get("purpose"), reference=request.reference
         )
@@ -527,16 +527,16 @@ def _run_audience_remove(job: Job, request: Request, plan: Plan, datamap: DataMa
 
 
 _RUNNERS: dict[str, Callable[[Job, Request, Plan, DataMap], _Step]] = {
-    JobOperation.RESOLVE: _run_resolve,
-    JobOperation.BUNDLE: _run_bundle,
-    JobOperation.COLLECT: _run_collect,
-    JobOperation.ERASURE_PLAN: _run_erasure_plan,
-    JobOperation.ERASURE: _run_erasure,
-    JobOperation.RECTIFY: _run_change,
-    JobOperation.RESTRICT: _run_change,
-    JobOperation.RESTRICT_LIFT: _run_change,
-    JobOperation.CONSENT_WITHDRAW: _run_change,
-    JobOperation.AUDIENCE_REMOVE: _run_audience_remove,
+    Operation.RESOLVE: _run_resolve,
+    Operation.BUNDLE: _run_bundle,
+    Operation.ACCESS: _run_collect,
+    Operation.ERASURE_PLAN: _run_erasure_plan,
+    Operation.ERASURE: _run_erasure,
+    Operation.RECTIFICATION: _run_change,
+    Operation.RESTRICTION: _run_change,
+    Operation.RESTRICTION_LIFT: _run_change,
+    Operation.CONSENT_WITHDRAWAL: _run_change,
+    Operation.AUDIENCE_REMOVAL: _run_audience_remove,
 }
 
 
@@ -564,9 +564,9 @@ def _consent_specs(datamap: DataMap, consents: list[str]) -> list:
         capabilities = _connector(key, datamap).capabilities()
         if source["kind"] == "http":
             if holds and base.ERASURE in capabilities:
-                specs.append((key, JobOperation.AUDIENCE_REMOVE, {"consents": consents}))
+                specs.append((key, Operation.AUDIENCE_REMOVAL, {"consents": consents}))
         elif base.CONSENT_WITHDRAWAL in capabilities and (source["kind"] != "manual" or holds):
-            specs.append((key, JobOperation.CONSENT_WITHDRAW, {"consents": consents}))
+            specs.append((key, Operation.CONSENT_WITHDRAWAL, {"consents": consents}))
     return specs
 
 
@@ -583,17 +583,17 @@ def _fan_out(request: Request, plan: Plan, datamap: DataMap) -> None:
                 for key in sources
                 if any({"a", "b"} & set(datamap.purposes[p]["legal_basis"]) for p in datamap.sources[key]["purposes"])
             ]
-        _jobs_create(request, [(key, JobOperation.COLLECT, {}) for key in sources])
+        _jobs_create(request, [(key, Operation.ACCESS, {}) for key in sources])
         plan.stage = PlanStage.RUNNING
     elif right == Right.ERASURE:
-        _jobs_create(request, [(key, JobOperation.ERASURE_PLAN, {}) for key in _capable(datamap, base.ERASURE)])
+        _jobs_create(request, [(key, Operation.ERASURE_PLAN, {}) for key in _capable(datamap, base.ERASURE)])
         plan.stage = PlanStage.PLANNING
     elif right == Right.RECTIFICATION:
         # GDPR Art. 16: staff review the corrections before any source is changed.
         _plan_await(request, plan, stage=PlanStage.AWAITING_APPROVAL)
     elif right == Right.RESTRICTION:
         restrictions_record(request=request, identifiers=identifiers, ground=request.details.get("ground", ""))
-        _jobs_create(request, [(key, JobOperation.RESTRICT, {}) for key in datamap.sources])
+        _jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in datamap.sources])
         plan.stage = PlanStage.RUNNING
     elif right == Right.OBJECTION and request.details.get("scope") == ObjectionScope.DIRECT_MARKETING:
         # GDPR Art. 21(3): absolute and immediate; no balancing.
@@ -610,7 +610,7 @@ def _fan_out(request: Request, plan: Plan, datamap: DataMap) -> None:
                 and set(purposes) & set(source["purposes"])
                 and key not in {s[0] for s in specs}
             ):
-                specs.append((key, JobOperation.AUDIENCE_REMOVE, {}))
+                specs.append((key, Operation.AUDIENCE_REMOVAL, {}))
         _jobs_create(request, specs)
         plan.stage = PlanStage.RUNNING
     elif right == Right.OBJECTION:
@@ -652,7 +652,7 @@ def plan_advance(*, request_id: int) -> str | None:
         plan = Plan.objects.get(request=request)
         if plan.stage not in _WORKING_STAGES:
             return plan.stage
-        statuses = set(request.jobs.exclude(operation=JobOperation.RESTRICT_LIFT).values_list("status", flat=True))
+        statuses = set(request.jobs.exclude(operation=Operation.RESTRICTION_LIFT).values_list("status", flat=True))
         if statuses - set(JOB_FINISHED):
             return plan.stage
         if JobStatus.FAILED in statuses:
@@ -665,7 +665,7 @@ def plan_advance(*, request_id: int) -> str | None:
             return plan.stage
         if plan.stage == PlanStage.RESOLVING:
             _fan_out(request, plan, datamap)
-            if plan.stage in _WORKING_STAGES and not request.jobs.exclude(operation=JobOperation.RESOLVE).exists():
+            if plan.stage in _WORKING_STAGES and not request.jobs.exclude(operation=Operation.RESOLVE).exists():
                 transaction.on_commit(lambda: plan_advance(request_id=request_id))
         elif plan.stage == PlanStage.PLANNING:
             if settings.DSR_ERASURE_AUTO_APPROVE:
@@ -683,12 +683,12 @@ def plan_advance(*, request_id: int) -> str | None:
 def _plan_approve(request: Request, plan: Plan, *, actor: Actor) -> None:
     if request.right == Right.ERASURE:
         specs = [
-            (job.source_key, JobOperation.ERASURE, job.result)
-            for job in request.jobs.filter(operation=JobOperation.ERASURE_PLAN, status=JobStatus.DONE)
+            (job.source_key, Operation.ERASURE, job.result)
+            for job in request.jobs.filter(operation=Operation.ERASURE_PLAN, status=JobStatus.DONE)
         ]
     else:
         corrections = request.details.get("corrections", [])
-        specs = [(key, JobOperation.RECTIFY, {"corrections": corrections}) for key in _datamap().sources]
+        specs = [(key, Operation.RECTIFICATION, {"corrections": corrections}) for key in _datamap().sources]
     plan.stage = PlanStage.RUNNING
     plan.approved_at = timezone.now()
     plan.approved_by = f"{actor.type}:{actor.id}"[:160]
@@ -769,7 +769,7 @@ def _plan_finish(request: Request, plan: Plan, datamap: DataMap) -> None:
             request=request,
             data={"sources": len(summary["sources"]), "holding": len(summary["holding"])},
         )
-        _jobs_create(request, [("", JobOperation.BUNDLE, {})])
+        _jobs_create(request, [("", Operation.BUNDLE, {})])
         return
     _changes_announce(request, plan, datamap)
     plan.stage = PlanStage.DONE
@@ -780,9 +780,9 @@ def _plan_finish(request: Request, plan: Plan, datamap: DataMap) -> None:
 
 
 _NOTIFIED = {
-    Right.ERASURE: JobOperation.ERASURE,
-    Right.RECTIFICATION: JobOperation.RECTIFY,
-    Right.RESTRICTION: JobOperation.RESTRICT,
+    Right.ERASURE: Operation.ERASURE,
+    Right.RECTIFICATION: Operation.RECTIFICATION,
+    Right.RESTRICTION: Operation.RESTRICTION,
 }
 
 
@@ -825,8 +825,8 @@ def restriction_lift_jobs_create(*, request: Request) -> list[int]:
     datamap = _datamap()
     if datamap is None:
         return []
-    sources = list(request.jobs.filter(operation=JobOperation.RESTRICT).values_list("source_key", flat=True))
-    return _jobs_create(request, [(key, JobOperation.RESTRICT_LIFT, {}) for key in sources if key in datamap.sources])
+    sources = list(request.jobs.filter(operation=Operation.RESTRICTION).values_list("source_key", flat=True))
+    return _jobs_create(request, [(key, Operation.RESTRICTION_LIFT, {}) for key in sources if key in datamap.sources])
 
 
 # --- Access and portability: the hand-off to the export bundle -------------------------
@@ -835,7 +835,7 @@ def restriction_lift_jobs_create(*, request: Request) -> list[int]:
 def collection_summary(request: Request) -> dict:
     """Return what collection found: records per source and table, and which sources hold data."""
     sources = {}
-    for job in request.jobs.filter(operation=JobOperation.COLLECT).order_by("source_key"):
+    for job in request.jobs.filter(operation=Operation.ACCESS).order_by("source_key"):
         sources[job.source_key] = {
             "status": job.status,
             "tables": job.result.get("tables", {}),
@@ -851,7 +851,7 @@ def _bundle_deliver(request: Request, plan: Plan) -> None:
     from dsr.exports.delivery import bundle_discard, bundle_release, bundle_review_await
     from dsr.exports.staging import staging_sweep
 
-    job = request.jobs.get(operation=JobOperation.BUNDLE)
+    job = request.jobs.get(operation=Operation.BUNDLE)
     bundle = request.bundles.get(pk=job.result["bundle"])
     for other in request.bundles.filter(status=BundleStatus.BUILDING).exclude(pk=bundle.pk):
         bundle_discard(bundle=other, actor=SYSTEM)
@@ -879,7 +879,7 @@ def erasure_summary(request: Request, *, language: str = "en") -> dict | None:
     holds = datamap.legal_holds if datamap else {}
     names = {key: source["name"] for key, source in (datamap.sources.items() if datamap else [])}
     erased, anonymised, kept, pending = [], [], [], []
-    for job in request.jobs.filter(operation=JobOperation.ERASURE).order_by("source_key"):
+    for job in request.jobs.filter(operation=Operation.ERASURE).order_by("source_key"):
         source = names.get(job.source_key, job.source_key)
         for table in job.plan.get("tables", []):
             entry = {"source": source, "table": table["table"], "count": table["count"]}
@@ -975,7 +975,7 @@ def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
             continue
         # A closed request's queued and waiting work is dropped; a restriction being lifted still runs.
         plan.request.jobs.filter(status__in=(JobStatus.QUEUED, JobStatus.WAITING)).exclude(
-            operation=JobOperation.RESTRICT_LIFT
+            operation=Operation.RESTRICTION_LIFT
         ).update(status=JobStatus.CANCELLED, finished_at=now, updated_at=now)
         if plan.request.jobs.exclude(status__in=JOB_FINISHED).exists():
             continue

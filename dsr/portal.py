@@ -15,7 +15,7 @@ from dsr.models import (
     CLOSED_STATUSES,
     IdentityLevel,
     Job,
-    JobOperation,
+    Operation,
     JobStatus,
     Plan,
     PlanStage,
@@ -113,7 +113,7 @@ def request_work_progress(request: Request) -> str:
     if plan is None or plan.stage not in _STAGE:
         return ""
     text = _(_STAGE[plan.stage])
-    jobs = Job.objects.filter(request=request).exclude(operation=JobOperation.RESOLVE)
+    jobs = Job.objects.filter(request=request).exclude(operation=Operation.RESOLVE)
     total = jobs.exclude(status=JobStatus.CANCELLED).count()
     if plan.stage == PlanStage.RUNNING and total:
         done = jobs.filter(status=JobStatus.DONE).count()

@@ -685,7 +685,7 @@ def request_purge(*, request: Request, actor: Actor) -> Request:
 
 
 def _uploads_delete(names: list[str]) -> None:
-    from dsr.exports.storage import sealed_storage
+    from dsr.storage import sealed_storage
 
     storage = sealed_storage()
     for name in names:

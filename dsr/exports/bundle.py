@@ -33,15 +33,15 @@ from weasyprint import HTML
 
 from dsr.datamap.schema import DataMap
 from dsr.exports.art15 import FoundFile, FoundTable, art15_information
-from dsr.exports.sealing import SealedWriter
+from dsr.storage.sealing import SealedWriter
 from dsr.exports.staging import csv_value, staged_chunks, staged_lines
-from dsr.exports.storage import BUNDLE_PREFIX, storage_name_new, storage_save
+from dsr.storage import BUNDLE_PREFIX, storage_name_new, storage_save
 from dsr.models import (
     Bundle,
     BundleKind,
-    JobOperation,
+    Operation,
     JobStatus,
-    ManualOperation,
+    Operation,
     ManualTaskStatus,
     Request,
     Right,
@@ -194,7 +194,7 @@ def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict
 def _uploads_write(writer: BundleWriter, request: Request) -> list[FoundFile]:
     """Add the files uploaded to the request's manual access tasks (e.g. exported chats)."""
     found = []
-    tasks = request.manual_tasks.filter(operation=ManualOperation.ACCESS, status=ManualTaskStatus.DONE).exclude(
+    tasks = request.manual_tasks.filter(operation=Operation.ACCESS, status=ManualTaskStatus.DONE).exclude(
         uploaded_file=""
     )
     for task in tasks.order_by("source_key", "id"):
@@ -244,7 +244,7 @@ def bundle_write(
     """Write the bundle's ZIP into ``out``; return the manifest and the number of records."""
     language = request.language
     writer = BundleWriter(out, root=request.reference, when=when, compresslevel=settings.DSR_BUNDLE_COMPRESSLEVEL)
-    jobs = request.jobs.filter(operation=JobOperation.COLLECT, status=JobStatus.DONE).order_by("source_key")
+    jobs = request.jobs.filter(operation=Operation.ACCESS, status=JobStatus.DONE).order_by("source_key")
     tables: list[FoundTable] = []
     searched = []
     for job in jobs:

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from dsr import emails, workflow
 from dsr.audit import Actor, audit_record
-from dsr.exports.sealing import SealedReader, SealError, sealed_open
-from dsr.exports.storage import bundle_storage, storage_delete, storage_sha256
+from dsr.storage.sealing import SealedReader, SealError, sealed_open
+from dsr.storage import bundle_storage, storage_delete, storage_sha256
 from dsr.models import Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request, Status
 from dsr.workflow import TransitionError
 

@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 
 from dsr.audit import Actor, audit_record
 from dsr.exports.delivery import DAMAGED, PURGED, Download, DownloadRefused, bundle_open
-from dsr.exports.storage import storage_sha256
+from dsr.storage import storage_sha256
 from dsr.models import Bundle, BundleStatus, DownloadLink, Request
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage
 
-from dsr.exports.sealing import SealedReader, SealedWriter, sealed_open
-from dsr.exports.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
+from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
+from dsr.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
 from dsr.sources.base import Record
 
 # One encoder for every row: json.dumps with arguments builds a new one per call.

@@ -6,8 +6,8 @@ import zipfile
 from dataclasses import dataclass, field
 
 from dsr.exports.delivery import bundle_open
-from dsr.exports.sealing import SealError
-from dsr.exports.storage import storage_sha256
+from dsr.storage.sealing import SealError
+from dsr.storage import storage_sha256
 from dsr.models import Bundle, BundleStatus
 
 

@@ -1,7 +1,7 @@
 """dsr's models, one module per concept, re-exported by name."""
 
 from dsr.models.apikeys import ApiKey, ApiScope
-from dsr.models.audit import ActorType, AuditChainHead, AuditEvent, AuditImmutableError
+from dsr.models.audit import ActorType, AuditAction, AuditChainHead, AuditEvent, AuditImmutableError
 from dsr.models.datamap import (
     DataCategory,
     DataMapVersion,
@@ -16,10 +16,10 @@ from dsr.models.exports import Bundle, BundleKind, BundleStatus, DownloadLink
 from dsr.models.jobs import (
     JOB_FINISHED,
     Job,
-    JobOperation,
     JobStatus,
     NotificationChannel,
     NotificationStatus,
+    Operation,
     Plan,
     PlanStage,
     RecipientNotification,
@@ -44,7 +44,7 @@ from dsr.models.requests import (
     SuspensionReason,
     VerificationMethod,
 )
-from dsr.models.sources import ManualOperation, ManualTask, ManualTaskStatus
+from dsr.models.sources import ManualFinding, ManualTask, ManualTaskStatus
 from dsr.models.verification import VerificationChallenge
 from dsr.models.webhooks import DeliveryStatus, ProcessorCallback, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -55,6 +55,7 @@ __all__ = [
     "ActorType",
     "ApiKey",
     "ApiScope",
+    "AuditAction",
     "AuditChainHead",
     "AuditEvent",
     "AuditImmutableError",
@@ -68,12 +69,11 @@ __all__ = [
     "DownloadLink",
     "IdentityLevel",
     "Job",
-    "JobOperation",
     "JobStatus",
     "Language",
     "LegalBasis",
     "LegalHold",
-    "ManualOperation",
+    "ManualFinding",
     "ManualTask",
     "ManualTaskStatus",
     "Message",
@@ -83,6 +83,7 @@ __all__ = [
     "NotificationChannel",
     "NotificationStatus",
     "ObjectionScope",
+    "Operation",
     "Plan",
     "PlanStage",
     "ProcessorCallback",

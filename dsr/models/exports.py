@@ -26,7 +26,7 @@ class Bundle(models.Model):
     kind = models.CharField(max_length=16, choices=BundleKind.choices)
     status = models.CharField(max_length=16, choices=BundleStatus.choices, default=BundleStatus.BUILDING)
     language = models.CharField(max_length=2)
-    # The name in the bundle storage (dsr.exports.storage); never derived from the person's data.
+    # The name in the bundle storage (dsr.storage); never derived from the person's data.
     storage_name = models.CharField(max_length=255, blank=True)
     # Of the sealed file as stored: checked before a single byte is sent.
     size = models.BigIntegerField(default=0)

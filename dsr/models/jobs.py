@@ -39,6 +39,9 @@ class Plan(models.Model):
     # Objections other than to direct marketing: the staff's balancing (GDPR Art. 21(1)).
     decision = models.CharField(max_length=16, blank=True)
     decision_reasons = models.TextField(blank=True)
+    # What the sources reported doing, as the right reads it (dsr/rights/outcome.py): the one source of every
+    # letter, notice, status line and webhook about the result. Names tables and counts, never a person's values.
+    outcome = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -46,17 +49,20 @@ class Plan(models.Model):
         return f"plan of {self.request.reference} ({self.stage})"
 
 
-class JobOperation(models.TextChoices):
+class Operation(models.TextChoices):
+    """What is asked of a source: one vocabulary from the right to the connector, its jobs and its tasks."""
+
     RESOLVE = "resolve", _("Find the person's identifiers")
-    COLLECT = "collect", _("Collect the person's data")
-    ERASURE_PLAN = "erasure_plan", _("Plan the erasure")
-    ERASURE = "erasure", _("Erase")
-    RECTIFY = "rectify", _("Correct")
-    RESTRICT = "restrict", _("Restrict processing")
-    RESTRICT_LIFT = "restrict_lift", _("Lift the restriction")
-    CONSENT_WITHDRAW = "consent_withdraw", _("Withdraw consent")
-    AUDIENCE_REMOVE = "audience_remove", _("Remove from the partner's audience")
+    ACCESS = "access", _("Collect the person's data")
     BUNDLE = "bundle", _("Build the export bundle")
+    ERASURE_PLAN = "erasure_plan", _("Work out what erasure would do")
+    ERASURE = "erasure", _("Erase")
+    RECTIFICATION_PLAN = "rectification_plan", _("Work out what the corrections would change")
+    RECTIFICATION = "rectification", _("Correct")
+    RESTRICTION = "restriction", _("Restrict processing")
+    RESTRICTION_LIFT = "restriction_lift", _("Lift the restriction")
+    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Withdraw consent")
+    AUDIENCE_REMOVAL = "audience_removal", _("Remove from the partner's audiences")
 
 
 class JobStatus(models.TextChoices):
@@ -77,7 +83,7 @@ class Job(models.Model):
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="jobs")
     # "" for request-wide jobs (identity resolution asks every source).
     source_key = models.CharField(max_length=64, blank=True)
-    operation = models.CharField(max_length=32, choices=JobOperation.choices)
+    operation = models.CharField(max_length=32, choices=Operation.choices)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     # The source's problem, never the person's data (SourceError messages name the source and the problem).
@@ -172,13 +178,16 @@ class RecipientNotification(models.Model):
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="recipient_notifications")
     recipient_key = models.SlugField(max_length=64)
     recipient_name = models.CharField(max_length=200)
-    operation = models.CharField(max_length=32, choices=JobOperation.choices)
+    operation = models.CharField(max_length=32, choices=Operation.choices)
     channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
     status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     contact_email = models.EmailField(blank=True)
     # The processor's request id (http) or the Message's id (email).
     reference = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True, help_text=_("How it was done, for notifications made by hand."))
+    # The data categories the recipient received and that changed (the lineage that made the notice due):
+    # the notice names only these, so it never carries data the recipient did not already have.
+    categories = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,17 +6,17 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from dsr.exports.storage import sealed_storage
+from dsr.models.jobs import Operation
 from dsr.models.requests import Request
+from dsr.storage import sealed_storage
 
 
-class ManualOperation(models.TextChoices):
-    ACCESS = "access", _("Collect the person's data")
-    ERASURE = "erasure", _("Erase the person's data")
-    RECTIFICATION = "rectification", _("Correct the person's data")
-    RESTRICTION = "restriction", _("Restrict processing")
-    RESTRICTION_LIFT = "restriction_lift", _("Lift the restriction")
-    CONSENT_WITHDRAWAL = "consent_withdrawal", _("Record the withdrawal of consent")
+class ManualFinding(models.TextChoices):
+    """What the owner of a manual task found and did: the fact the letters and notices are made from."""
+
+    DONE = "done", _("Done: the person's data was there and was handled as asked")
+    NOTHING_FOUND = "nothing_found", _("Nothing to do: the person has no data there")
+    NOT_DONE = "not_done", _("Could not be done (say why in the attestation)")
 
 
 class ManualTaskStatus(models.TextChoices):
@@ -35,18 +35,19 @@ class ManualTask(models.Model):
 
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="manual_tasks")
     source_key = models.SlugField(max_length=64)
-    operation = models.CharField(max_length=32, choices=ManualOperation.choices)
+    operation = models.CharField(max_length=32, choices=Operation.choices)
     instructions = models.TextField()
     owner = models.CharField(max_length=200, help_text=_("The named person or team who does the task."))
     status = models.CharField(max_length=16, choices=ManualTaskStatus.choices, default=ManualTaskStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
+    finding = models.CharField(max_length=16, choices=ManualFinding.choices, blank=True)
     attestation = models.TextField(blank=True, help_text=_("What was done, in the owner's words."))
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # For access requests the file joins the person's export bundle.
-    # Sealed at rest in the bundle storage (dsr.exports.storage.SealedStorage).
+    # Sealed at rest in the bundle storage (dsr.storage.SealedStorage).
     uploaded_file = models.FileField(upload_to=manual_upload_path, storage=sealed_storage, blank=True, max_length=255)
 
     class Meta:

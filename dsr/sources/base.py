@@ -25,27 +25,33 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 from dsr.datamap.schema import DataMap, DataMapError
+from dsr.models import Operation
 
 # Identifiers by type: {"email": {"a@example.com"}, "phone": {"+4512345678"}}.
 Identifiers = dict[str, set[str]]
 
-# Capability names, as reported by Connector.capabilities().
-ACCESS = "access"
-DISCOVER = "discover"
-ERASURE = "erasure"
-RECTIFICATION = "rectification"
-RESTRICTION = "restriction"
-CONSENT_WITHDRAWAL = "consent_withdrawal"
+# What a connector can do, as reported by Connector.capabilities(): the operations of dsr.models.Operation
+# that it carries out itself, plus these two.
+ACCESS = Operation.ACCESS.value
+ERASURE = Operation.ERASURE.value
+RECTIFICATION = Operation.RECTIFICATION.value
+RESTRICTION = Operation.RESTRICTION.value
+CONSENT_WITHDRAWAL = Operation.CONSENT_WITHDRAWAL.value
+AUDIENCE_REMOVAL = Operation.AUDIENCE_REMOVAL.value
+DISCOVER = "discover"  # finds more identifiers of the person (identity resolution)
 ASYNC = "async"  # results arrive later (a processor's callback, a person's task)
-CAPABILITIES = (ACCESS, DISCOVER, ERASURE, RECTIFICATION, RESTRICTION, CONSENT_WITHDRAWAL, ASYNC)
+CAPABILITIES = (ACCESS, DISCOVER, ERASURE, RECTIFICATION, RESTRICTION, CONSENT_WITHDRAWAL, AUDIENCE_REMOVAL, ASYNC)
 
-# What happens to a table's rows (or a processor's or person's share) on erasure.
+# What an operation does to a table's rows (or a processor's or a person's share): the action of a Fact.
+READ = "read"  # access: rows found and collected
 DELETE = "delete"
 ANONYMISE = "anonymise"
-KEEP = "keep"
+KEEP = "keep"  # kept under a legal hold (GDPR Art. 17(3))
+UPDATE = "update"  # rectification, restriction flag, consent state
 REQUEST = "request"  # asked of a processor (http)
 TASK = "task"  # done by a person (manual)
 ERASURE_ACTIONS = (DELETE, ANONYMISE, KEEP, REQUEST, TASK)
+ACTIONS = (READ, DELETE, ANONYMISE, KEEP, UPDATE, REQUEST, TASK)
 
 
 class SourceError(Exception):
@@ -93,8 +99,64 @@ class Record:
 
 
 @dataclass
+class Fact:
+    """What one operation found and did in one table (record group, processor or task) for the person.
+
+    Facts are what a source reports; everything dsr says afterwards (letters,
+    Art. 19 notices, the status page, the API, webhooks) is made from them,
+    never from the plan. They carry table names, counts and data categories:
+    never a value from the rows.
+    """
+
+    table: str
+    action: str  # one of ACTIONS
+    # Rows the person has there; None where the source cannot say (a processor answers for itself).
+    found: int | None = 0
+    # Rows deleted, anonymised or updated: 0 when nothing changed (the letter then says nothing changed).
+    changed: int = 0
+    # Rows kept under ``hold`` (GDPR Art. 17(3)(b)), with the date the last of them may go, where computable.
+    kept: int = 0
+    hold: str = ""
+    hold_until: str | None = None
+    # Rows left alone because other people's data still uses them.
+    shared: int = 0
+    # What the fact is about within the table: the correction's field key (rectification), the consent key.
+    item: str = ""
+    # The columns changed, and the data categories of what changed (Art. 19 lineage) or was found (Art. 15).
+    columns: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    # A processor or a person said the work is done (None: not yet, or not asked).
+    confirmed: bool | None = None
+    reference: str = ""  # a processor's request id, a task's id
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Fact":
+        return cls(**{key: value for key, value in data.items() if key in _FACT_FIELDS})
+
+
+_FACT_FIELDS = {
+    "table",
+    "action",
+    "found",
+    "changed",
+    "kept",
+    "hold",
+    "hold_until",
+    "shared",
+    "item",
+    "columns",
+    "categories",
+    "confirmed",
+    "reference",
+}
+
+
+@dataclass
 class TablePlan:
-    """What erasure does to one table (or one processor or task): the rows by key, never by content."""
+    """What erasure would do to one table (or one processor or task): the rows by key, never by content."""
 
     table: str
     action: str
@@ -104,9 +166,13 @@ class TablePlan:
     fields: dict[str, str] = field(default_factory=dict)
     # GDPR Art. 17(3)(b): the legal obligation rows are kept under, and until when where computable.
     hold: str = ""
-    hold_law: str = ""
     hold_until: str | None = None
     note: str = ""
+    # The data categories the action would change (the deleted rows' or the anonymised columns').
+    categories: list[str] = field(default_factory=list)
+
+
+_TABLE_PLAN_FIELDS = {"table", "action", "count", "keys", "fields", "hold", "hold_until", "note", "categories"}
 
 
 @dataclass
@@ -126,7 +192,7 @@ class ErasurePlan:
         return cls(
             source=data["source"],
             kind=data["kind"],
-            tables=[TablePlan(**table) for table in data["tables"]],
+            tables=[TablePlan(**{k: v for k, v in table.items() if k in _TABLE_PLAN_FIELDS}) for table in data["tables"]],
             extra=data.get("extra", {}),
         )
 
@@ -139,21 +205,11 @@ class ErasurePlan:
 
 
 @dataclass
-class TableResult:
-    table: str
-    action: str
-    planned: int
-    changed: int
-    hold: str = ""
-    hold_until: str | None = None
-
-
-@dataclass
 class ErasureResult:
-    """What executing a plan changed. ``complete`` is False while a processor or person still has to act."""
+    """What executing a plan did, as facts. ``complete`` is False while a processor or person still has to act."""
 
     source: str
-    tables: list[TableResult]
+    facts: list[Fact]
     complete: bool = True
     reference: str = ""  # a processor's request id, a task's id
     extra: dict = field(default_factory=dict)
@@ -165,7 +221,7 @@ class ErasureResult:
     def from_dict(cls, data: dict) -> "ErasureResult":
         return cls(
             source=data["source"],
-            tables=[TableResult(**table) for table in data["tables"]],
+            facts=[Fact.from_dict(fact) for fact in data["facts"]],
             complete=data.get("complete", True),
             reference=data.get("reference", ""),
             extra=data.get("extra", {}),
@@ -174,28 +230,35 @@ class ErasureResult:
 
 @dataclass
 class ChangeResult:
-    """The outcome of a rectification, restriction or consent withdrawal in one source."""
+    """What a rectification, restriction, consent withdrawal or audience removal did in one source, as facts."""
 
     source: str
     operation: str
-    # One entry per table (or field) touched: {"table": ..., "field": ..., "rows": n}.
-    changes: list[dict] = field(default_factory=list)
-    # Requested changes this source holds no field for (they go to a manual task or are reported).
+    facts: list[Fact] = field(default_factory=list)
+    # Requested corrections this source holds no field for (they go to a manual task or are reported).
     not_applicable: list[str] = field(default_factory=list)
     complete: bool = True
     reference: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
-    def rows(self) -> int:
-        return sum(change.get("rows", 0) for change in self.changes)
+    def changed(self) -> int:
+        return sum(fact.changed for fact in self.facts)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "ChangeResult":
-        return cls(**data)
+        return cls(
+            source=data["source"],
+            operation=data["operation"],
+            facts=[Fact.from_dict(fact) for fact in data.get("facts", [])],
+            not_applicable=data.get("not_applicable", []),
+            complete=data.get("complete", True),
+            reference=data.get("reference", ""),
+            extra=data.get("extra", {}),
+        )
 
 
 # Rectification, GDPR Art. 16: {"field": "address", "correct": "Ny Adresse 1"}.
@@ -295,12 +358,22 @@ def value_anonymised(*, method: str, where: str, key: Any, max_length: int | Non
 class Connector:
     """Base class of the connectors; one subclass per kind, registered in dsr.sources.registry.
 
-    ``source`` is the source's entry of the validated data map (key, name, kind,
-    purposes, recipients, origin, provided_by_subject, config); ``datamap`` the
-    whole map, for its legal holds and controller.
+    ``source`` is the source's entry of the validated data map (key, name,
+    kind, purposes, recipients, groups, origin, provided_by_subject, config);
+    ``datamap`` the whole map, for its legal holds and controller.
+
+    Core code never asks a connector its kind: it asks what the connector does
+    (``supports``), whether a person does it (``task_for``), whether its own
+    requests already reach its recipients (``informs_recipients``), and whether
+    it takes callbacks (``accepts_callbacks``).
     """
 
     kind: ClassVar[str] = ""
+    # Carrying out a change here is itself the message to this source's recipients (an OpenGDPR processor is
+    # sent the request): GDPR Art. 19 needs no separate notice to them for that change.
+    informs_recipients: ClassVar[bool] = False
+    # The source reports back by signed callback (dsr.engine.callbacks); see callback_verify.
+    accepts_callbacks: ClassVar[bool] = False
 
     def __init__(self, source: dict, datamap: DataMap):
         self.source = source
@@ -320,9 +393,33 @@ class Connector:
         """Return the names ``provided_by_subject`` may list (tables, models), or None for any."""
         return None
 
+    @classmethod
+    def groups_describe(cls, config: dict) -> dict[str, dict]:
+        """Return what the configuration says of each record group (table, model, record group, task).
+
+        ``{group: {"purposes": [...] | None, "recipients": [...] | None, "categories": [...]}}``: a group's
+        own purposes and recipients (None: the source's), and the data categories it holds. The map's
+        lineage (dsr.datamap.lineage) reads these to name purposes and recipients in the Art. 15 answer
+        and to find which recipients an Art. 19 notice is due to. Called on a configuration that
+        ``config_errors`` found valid.
+        """
+        return {}
+
     def capabilities(self) -> frozenset[str]:
-        """Return what this source can do, as names from CAPABILITIES."""
+        """Return what this source does itself, as names from CAPABILITIES."""
         return frozenset()
+
+    def supports(self, operation: str) -> bool:
+        """Return whether this source carries out ``operation`` (an Operation value) itself."""
+        return operation in self.capabilities()
+
+    def task_for(self, operation: str) -> dict | None:
+        """Return the task a person does for ``operation`` here (source, operation, owner, instructions), or None.
+
+        A connector that is worked by hand returns its owner's instructions; the engine turns them into a
+        ManualTask and the job waits for its attestation.
+        """
+        return None
 
     # --- operations ------------------------------------------------------------
 
@@ -346,13 +443,27 @@ class Connector:
         """Yield the person's records one at a time (GDPR Art. 15, 20); never the whole table in memory."""
         raise self.unsupported("access")
 
+    def consent_given(self, record: Record) -> str | None:
+        """Return the consent key ``record`` shows as given (a consent row that is not withdrawn), or None.
+
+        GDPR Art. 15(1)(a): the answer names a consent-based purpose only where the person gave the consent.
+        """
+        return None
+
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
         """Return what erasure would do (GDPR Art. 17), changing nothing."""
         raise self.unsupported("erasure")
 
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
-        """Carry out exactly ``plan``; a second run changes nothing more."""
+        """Carry out exactly ``plan`` and report what it did per table; a second run changes nothing more."""
         raise self.unsupported("erasure")
+
+    def rectification_preview(self, identifiers: Identifiers, corrections: list[Correction]) -> list[Fact]:
+        """Return what the corrections would change (GDPR Art. 16), changing nothing: a Fact per table and field.
+
+        ``found`` is the rows the person has there, ``changed`` those whose value differs from the correct one.
+        """
+        raise self.unsupported("rectification")
 
     def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
         """Apply corrections (GDPR Art. 16) to the fields this source maps; report the rest as not applicable."""
@@ -365,5 +476,22 @@ class Connector:
         raise self.unsupported("restriction")
 
     def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
-        """Record the withdrawal of the named consents (GDPR Art. 7(3))."""
+        """Record the withdrawal of the named consents (GDPR Art. 7(3)); report per table what changed."""
         raise self.unsupported("consent withdrawal")
+
+    def audience_remove(self, identifiers: Identifiers, *, reference: str = "") -> ChangeResult:
+        """Ask a partner to remove the person from its audiences (GDPR Art. 7(3), 21(3)), with no plan to approve."""
+        raise self.unsupported("audience removal")
+
+    # --- callbacks -------------------------------------------------------------------
+
+    def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
+        """Verify a signed status callback before parsing it; return ``{"reference": ..., "status": ...}``.
+
+        Raise SignatureInvalid-like errors (ValueError subclasses) for a bad signature or body.
+        """
+        raise self.unsupported("callbacks")
+
+    def work_reference(self, operation: str, identifiers: Identifiers, reference: str) -> str:
+        """Return the id this source is sent for ``operation`` of request ``reference`` (matched by callbacks)."""
+        raise self.unsupported("callbacks")

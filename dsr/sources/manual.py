@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap, DataMapError
-from dsr.models import ActorType, ManualOperation, ManualTask, ManualTaskStatus, Request
+from dsr.models import ActorType, Operation, ManualTask, ManualTaskStatus, Request
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
@@ -35,11 +35,11 @@ from dsr.sources.base import (
 )
 
 OPERATIONS = {
-    ACCESS: ManualOperation.ACCESS,
-    ERASURE: ManualOperation.ERASURE,
-    RECTIFICATION: ManualOperation.RECTIFICATION,
-    RESTRICTION: ManualOperation.RESTRICTION,
-    CONSENT_WITHDRAWAL: ManualOperation.CONSENT_WITHDRAWAL,
+    ACCESS: Operation.ACCESS,
+    ERASURE: Operation.ERASURE,
+    RECTIFICATION: Operation.RECTIFICATION,
+    RESTRICTION: Operation.RESTRICTION,
+    CONSENT_WITHDRAWAL: Operation.CONSENT_WITHDRAWAL,
 }
 CONFIG_KEYS = {"owner", "instructions", "categories"}
 

@@ -5,7 +5,7 @@ import pytest
 from moto import mock_aws
 
 from dsr.exports.delivery import bundle_download, bundles_purge_expired
-from dsr.exports.storage import bundle_storage
+from dsr.storage import bundle_storage
 from dsr.models import Status
 from tests.exports.helpers import bundle_read
 from tests.orchestration.helpers import tasks_finish

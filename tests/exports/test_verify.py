@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from dsr.exports.sealing import SealedWriter
-from dsr.exports.storage import bundle_storage
+from dsr.storage.sealing import SealedWriter
+from dsr.storage import bundle_storage
 from dsr.exports.verify import bundle_verify
 from tests.orchestration.helpers import tasks_finish
 

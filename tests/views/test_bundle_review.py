@@ -161,7 +161,7 @@ def test_a_bundle_of_another_request_is_neither_previewed_nor_released(in_review
 
 
 def test_a_damaged_bundle_is_not_previewed_and_the_damage_is_recorded(in_review, agent_client):
-    from dsr.exports.storage import bundle_storage
+    from dsr.storage import bundle_storage
 
     request, bundle = in_review
     with open(bundle_storage().path(bundle.storage_name), "r+b") as stored:

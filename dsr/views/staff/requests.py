@@ -27,7 +27,7 @@ from dsr.models import (
     Bundle,
     BundleStatus,
     Job,
-    JobOperation,
+    Operation,
     JobStatus,
     ManualTask,
     ObjectionScope,
@@ -172,7 +172,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         **jobs,
         # GDPR Art. 17: the dry run staff approve, source by source, before anything is erased.
         "dry_run": [
-            job for job in jobs["jobs"] if job.operation == JobOperation.ERASURE_PLAN and job.status == JobStatus.DONE
+            job for job in jobs["jobs"] if job.operation == Operation.ERASURE_PLAN and job.status == JobStatus.DONE
         ],
         "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,
         "awaiting_decision": plan is not None and plan.stage == PlanStage.AWAITING_DECISION,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsr.exports.sealing import HEADER_SIZE, SealedWriter, SealError, sealed_open
+from dsr.storage.sealing import HEADER_SIZE, SealedWriter, SealError, sealed_open
 
 KEY = os.urandom(32)
 

@@ -1,11 +1,17 @@
-"""Where bundles and their staged parts live: Django's storage API, local files by default, S3 by setting."""
+"""Where bundles, their staged parts and uploads live: Django's storage API, local by default, S3 by setting.
+
+Files are sealed at rest (dsr.storage.sealing: chunked AES-256-GCM).
+"""
 
 import hashlib
+import tempfile
 import uuid
 from typing import BinaryIO
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+
+from dsr.storage.sealing import SealedWriter, sealed_open
 
 STAGING_PREFIX = "staging"
 BUNDLE_PREFIX = "bundles"
@@ -60,10 +66,6 @@ class SealedStorage(Storage):
     """
 
     def _save(self, name: str, content) -> str:
-        import tempfile
-
-        from dsr.exports.sealing import SealedWriter
-
         with tempfile.TemporaryFile() as sealed:
             writer = SealedWriter(sealed)
             content.seek(0)
@@ -74,8 +76,6 @@ class SealedStorage(Storage):
             return bundle_storage().save(name, File(sealed, name=name.rsplit("/", 1)[-1]))
 
     def _open(self, name: str, mode: str = "rb") -> File:
-        from dsr.exports.sealing import sealed_open
-
         if "w" in mode or "a" in mode:
             raise ValueError("sealed files are written with save(), not opened for writing")
         storage = bundle_storage()
@@ -91,8 +91,6 @@ class SealedStorage(Storage):
         return bundle_storage().get_available_name(name, max_length=max_length)
 
     def size(self, name: str) -> int:
-        from dsr.exports.sealing import sealed_open
-
         storage = bundle_storage()
         with sealed_open(storage.open(name, "rb"), size=storage.size(name)) as plain:
             return plain.raw.plain_size
