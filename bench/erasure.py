@@ -183,7 +183,7 @@ def _still_there(folder: Path, emails: list[str]) -> int:
 
 def _sources_direct(text: str, emails: list[str]) -> float:
     """Return the seconds the connector calls alone take for ``emails``, one person after another."""
-    from dsr.datamap import datamap_parse
+    from dsr.datamap.parsing import datamap_parse
     from dsr.sources.registry import connector_for
     from dsr.sources.resolution import identities_resolve_detailed
 
@@ -238,7 +238,7 @@ def main() -> None:
     from config.celery import app
     from dsr import orchestration
     from dsr.audit import Actor
-    from dsr.datamap import datamap_load
+    from dsr.datamap.loading import datamap_load
     from dsr.models import Job, Request, Status
     from dsr.workflow import request_submit
 

@@ -329,7 +329,7 @@ def raw_run(folder: Path, email: str, out: Path) -> dict:
 
 def _stage_source(request_id: int, key: str) -> tuple[dict, float]:
     """Stage one source's records, as one collect job on one worker does; return the result and seconds."""
-    from dsr.datamap import datamap_active
+    from dsr.datamap.selectors import datamap_active
     from dsr.exports.staging import records_stage
     from dsr.models import Request
     from dsr.sources.registry import connector_for
@@ -357,7 +357,7 @@ def export_run(request_id: int, profile_to: str, workers: int) -> dict:
     django.setup()
     from django import db
 
-    from dsr.datamap import datamap_active
+    from dsr.datamap.selectors import datamap_active
     from dsr.exports.bundle import bundle_build
     from dsr.models import Job, JobOperation, JobStatus, Request
 
@@ -516,7 +516,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from dsr.datamap import datamap_load
+        from dsr.datamap.loading import datamap_load
 
         call_command("migrate", verbosity=0)
         datamap_load(text=map_text(work / "sources"), loaded_by="bench")

@@ -12,7 +12,7 @@ from dsr.sources.registry import connector_class, connector_kinds
 
 
 def _active_map() -> DataMap | None:
-    from dsr.datamap import datamap_active
+    from dsr.datamap.selectors import datamap_active
 
     return datamap_active()
 

@@ -33,7 +33,7 @@ _SEAL_PURPOSE = "message-context"
 
 def controller_context() -> dict:
     """Return the controller as the active data map describes it, or a minimal one before any map is loaded."""
-    from dsr.datamap import controller_current
+    from dsr.datamap.selectors import controller_current
 
     controller = controller_current()
     if controller:

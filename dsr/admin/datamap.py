@@ -15,7 +15,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dsr.audit import Actor
-from dsr.datamap import DataMapInvalid, datamap_parse, datamap_upload
+from dsr.datamap.loading import datamap_upload
+from dsr.datamap.parsing import datamap_parse
+from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.rules import rule_describe
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError

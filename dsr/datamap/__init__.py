@@ -1,31 +1,5 @@
-"""The data map: one YAML file describing controller, purposes, recipients, holds and sources."""
+"""The data map: one YAML file describing controller, purposes, recipients, holds and sources.
 
-from dsr.datamap.loading import datamap_load, datamap_upload
-from dsr.datamap.schema import DataMap, DataMapError, DataMapInvalid, datamap_parse
-from dsr.datamap.selectors import (
-    controller_current,
-    datamap_active,
-    datamap_version_active,
-    datamap_versions,
-    legal_holds_active,
-    purposes_active,
-    recipients_active,
-    sources_active,
-)
-
-__all__ = [
-    "DataMap",
-    "DataMapError",
-    "DataMapInvalid",
-    "controller_current",
-    "datamap_active",
-    "datamap_load",
-    "datamap_parse",
-    "datamap_upload",
-    "datamap_version_active",
-    "datamap_versions",
-    "legal_holds_active",
-    "purposes_active",
-    "recipients_active",
-    "sources_active",
-]
+schema.py is the validated document, parsing.py reads the file, lineage.py says which purposes and
+recipients apply to which data, loading.py stores versions, selectors.py reads the active one.
+"""

@@ -6,7 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsr.audit import Actor, audit_record
-from dsr.datamap.schema import DataMap, datamap_parse
+from dsr.datamap.parsing import datamap_parse
+from dsr.datamap.schema import DataMap
 from dsr.models import DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.demo.demo_processor import processor_audience_build
 from dsr.demo.shop import shop_database_build
 

@@ -83,6 +83,10 @@ class SourceUnsupported(SourcePermanentError):
     """The connector (or this source's configuration) cannot do this operation."""
 
 
+class SignatureInvalid(Exception):
+    """A callback's signature is missing, stale or wrong; its body was not read."""
+
+
 @dataclass
 class Record:
     """One row (or document) about the person, with the data category of each field."""
@@ -488,7 +492,7 @@ class Connector:
     def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
         """Verify a signed status callback before parsing it; return ``{"reference": ..., "status": ...}``.
 
-        Raise SignatureInvalid-like errors (ValueError subclasses) for a bad signature or body.
+        Raise SignatureInvalid for a bad signature (the body is not read), ValueError for a bad body.
         """
         raise self.unsupported("callbacks")
 

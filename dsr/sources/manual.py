@@ -44,10 +44,6 @@ OPERATIONS = {
 CONFIG_KEYS = {"owner", "instructions", "categories"}
 
 
-class ManualTaskError(Exception):
-    """A manual task cannot be completed as asked; str() says why."""
-
-
 class ManualConnector(Connector):
     """Work done by hand, e.g. chat logs in Genesys PureCloud or a paper archive."""
 
@@ -131,60 +127,3 @@ class ManualConnector(Connector):
 
     def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
         return self._pending(CONSENT_WITHDRAWAL)
-
-
-def manual_task_create(*, request: Request, spec: dict, actor: Actor) -> ManualTask:
-    """Store the task ``spec`` (from ManualConnector.task_spec) for ``request``, once."""
-    with transaction.atomic():
-        task, created = ManualTask.objects.get_or_create(
-            request=request,
-            source_key=spec["source"],
-            operation=spec["operation"],
-            defaults={
-                "owner": spec["owner"],
-                "instructions": spec["instructions"].get(request.language) or spec["instructions"]["en"],
-            },
-        )
-        if created:
-            audit_record(
-                actor=actor,
-                action="manual_task.created",
-                request=request,
-                data={"task": task.pk, "source": task.source_key, "operation": task.operation},
-            )
-    return task
-
-
-def manual_task_complete(
-    *, task: ManualTask, attestation: str, file: UploadedFile | None = None, actor: Actor
-) -> ManualTask:
-    """Mark ``task`` done with the owner's attestation and an optional file for the person's export."""
-    attestation = attestation.strip()
-    if not attestation:
-        raise ManualTaskError(_("Say what was done: the attestation is required."))
-    with transaction.atomic():
-        task = ManualTask.objects.select_for_update().get(pk=task.pk)
-        if task.status != ManualTaskStatus.OPEN:
-            raise ManualTaskError(_("This task is no longer open."))
-        task.status = ManualTaskStatus.DONE
-        task.attestation = attestation
-        task.completed_at = timezone.now()
-        task.completed_by_id = int(actor.id) if actor.type == ActorType.STAFF else None
-        fields = ["status", "attestation", "completed_at", "completed_by"]
-        if file is not None:
-            task.uploaded_file.save(file.name, file, save=False)
-            fields.append("uploaded_file")
-        task.save(update_fields=fields)
-        audit_record(
-            actor=actor,
-            action="manual_task.completed",
-            request=task.request,
-            data={"task": task.pk, "source": task.source_key, "operation": task.operation, "file": file is not None},
-        )
-        # The job waiting for this task goes on now, not at the next poll.
-        from dsr.orchestration import MANUAL_JOB_OPERATIONS, jobs_wake
-
-        jobs_wake(
-            request=task.request, source_key=task.source_key, operations=MANUAL_JOB_OPERATIONS.get(task.operation, [])
-        )
-    return task

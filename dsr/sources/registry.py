@@ -3,6 +3,7 @@
 from django.utils.module_loading import import_string
 
 from dsr.datamap.schema import DataMap
+from dsr.datamap.selectors import datamap_active
 from dsr.sources.base import Connector, SourcePermanentError
 
 CONNECTORS = {
@@ -27,8 +28,6 @@ def connector_class(kind: str) -> type[Connector] | None:
 def connector_for(source_key: str, datamap: DataMap | None = None) -> Connector:
     """Return the connector for a source of ``datamap`` (default: the active map)."""
     if datamap is None:
-        from dsr.datamap import datamap_active
-
         datamap = datamap_active()
     if datamap is None:
         raise SourcePermanentError(source_key, "no data map has been loaded")
@@ -44,8 +43,6 @@ def connector_for(source_key: str, datamap: DataMap | None = None) -> Connector:
 def connectors_all(datamap: DataMap | None = None) -> list[Connector]:
     """Return a connector for every source of ``datamap`` (default: the active map), in map order."""
     if datamap is None:
-        from dsr.datamap import datamap_active
-
         datamap = datamap_active()
     if datamap is None:
         return []

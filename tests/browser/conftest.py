@@ -14,7 +14,7 @@ def demo_datamap(transactional_db):
     """Load the demo company's data map, so the pages show a real controller and its consents."""
     from django.conf import settings
 
-    from dsr.datamap import datamap_load
+    from dsr.datamap.loading import datamap_load
 
     path = settings.BASE_DIR / "dsr" / "demo" / "datamap.yaml"
     return datamap_load(text=path.read_text(encoding="utf-8"), loaded_by="tests", source_path=str(path))

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from dsr import orchestration, workflow
 from dsr.audit import Actor
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.models import AuditEvent, Request, Status
 from dsr.roles import AUDITOR, PRIVACY_AGENT, roles_sync, user_role_set
 from tests.sources.maps import BASE_MAP

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dsr.datamap import datamap_parse
+from dsr.datamap.parsing import datamap_parse
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 

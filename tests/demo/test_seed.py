@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 
-from dsr.datamap import controller_current
+from dsr.datamap.selectors import controller_current
 from dsr.demo.seed import demo_company_seed
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, REQUEST, TASK
 from dsr.sources.registry import connector_for

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import yaml
 
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.models import Status
 from tests.exports.helpers import bundle_read
 from tests.sources.maps import BASE_MAP, chinook_source

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from dsr.audit import Actor
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.demo.shop import shop_database_build
 from dsr.models import Request
 from dsr.workflow import request_submit

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dsr import orchestration
 from dsr.audit import Actor
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.models import (
     Job,
     JobOperation,

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from dsr.datamap import DataMap, datamap_parse
+from dsr.datamap.parsing import datamap_parse
+
+from dsr.datamap.schema import DataMap
 
 CHINOOK_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "chinook"
 

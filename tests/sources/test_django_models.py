@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from dsr.datamap import DataMapInvalid
+from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, RECTIFICATION, ErasurePlan, SourceUnsupported
 from dsr.sources.django_models import DjangoConnector
 from tests.sources.maps import map_build

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone, translation
 
 from dsr.audit import Actor
-from dsr.datamap import DataMapInvalid
+from dsr.datamap.schema import DataMapInvalid
 from dsr.models import AuditEvent, ManualTask, ManualTaskStatus, Request
 from dsr.sources.base import ACCESS, ASYNC, ERASURE, TASK, ErasurePlan, SourcePermanentError, SourceUnsupported
 from dsr.sources.manual import ManualConnector, ManualTaskError, manual_task_complete, manual_task_create

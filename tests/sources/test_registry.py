@@ -2,7 +2,9 @@
 
 import pytest
 
-from dsr.datamap import DataMapInvalid, datamap_load
+from dsr.datamap.loading import datamap_load
+
+from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import Connector, SourcePermanentError
 from dsr.sources.django_models import DjangoConnector
 from dsr.sources.http import HttpConnector

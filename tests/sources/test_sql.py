@@ -7,7 +7,7 @@ import tracemalloc
 import pytest
 import sqlalchemy as sa
 
-from dsr.datamap import DataMapInvalid
+from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import (
     CONSENT_WITHDRAWAL,
     DELETE,

@@ -17,7 +17,8 @@ from django.core import mail
 
 from dsr import crypto
 from dsr.audit import Actor
-from dsr.datamap import DataMap, datamap_parse
+from dsr.datamap.parsing import datamap_parse
+from dsr.datamap.schema import DataMap
 from dsr.exports.bundle import bundle_build
 from dsr.exports.delivery import bundle_release, bundle_review_await
 from dsr.models import Bundle, Message, Request

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from django.contrib.messages import get_messages
 
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.models import Source
 from tests.sources.maps import BASE_MAP, chinook_source
 from tests.sources.test_manual import CHAT_SOURCE

@@ -5,7 +5,7 @@ import yaml
 
 from dsr import orchestration, workflow
 from dsr.audit import Actor
-from dsr.datamap import datamap_load
+from dsr.datamap.loading import datamap_load
 from dsr.models import AuditEvent, Job, JobOperation, JobStatus, ManualTask, Plan, PlanStage, Request, Status
 from dsr.views.staff import queue
 from tests.sources.maps import BASE_MAP

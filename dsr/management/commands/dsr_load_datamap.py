@@ -5,7 +5,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dsr.datamap import DataMapInvalid, datamap_load, datamap_parse, datamap_version_active
+from dsr.datamap.loading import datamap_load
+
+from dsr.datamap.parsing import datamap_parse
+
+from dsr.datamap.schema import DataMapInvalid
+
+from dsr.datamap.selectors import datamap_version_active
 
 
 class Command(BaseCommand):
