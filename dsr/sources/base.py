@@ -196,7 +196,9 @@ class ErasurePlan:
         return cls(
             source=data["source"],
             kind=data["kind"],
-            tables=[TablePlan(**{k: v for k, v in table.items() if k in _TABLE_PLAN_FIELDS}) for table in data["tables"]],
+            tables=[
+                TablePlan(**{k: v for k, v in table.items() if k in _TABLE_PLAN_FIELDS}) for table in data["tables"]
+            ],
             extra=data.get("extra", {}),
         )
 

@@ -26,15 +26,16 @@ from dsr.sources.base import (
     KEEP,
     RECTIFICATION,
     RESTRICTION,
+    UPDATE,
     ChangeResult,
     Connector,
     Correction,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     TablePlan,
-    TableResult,
     date_iso,
     value_anonymised,
     value_date,
@@ -265,7 +266,7 @@ class DjangoConnector(Connector):
                     plan.note = "Also deleted with them: " + ", ".join(cascaded)
             if erasure["strategy"] == KEEP:
                 hold = self.datamap.legal_holds[erasure["hold"]]
-                plan.hold, plan.hold_law = erasure["hold"], hold["law"]
+                plan.hold = erasure["hold"]
                 if date_field:
                     dates = [d for v in matched.values_list(date_field, flat=True) if (d := value_date(v))]
                     if dates:
@@ -309,11 +310,18 @@ class DjangoConnector(Connector):
                                 unchanged &= Q(**{name: value}) if value is not None else Q(**{f"{name}__isnull": True})
                             changed += model._default_manager.filter(pk=pk).exclude(unchanged).update(**values)
                     results.append(
-                        TableResult(table.table, table.action, table.count, changed, table.hold, table.hold_until)
+                        Fact(
+                            table=table.table,
+                            action=table.action,
+                            found=table.count,
+                            changed=changed,
+                            hold=table.hold,
+                            hold_until=table.hold_until,
+                        )
                     )
         except DatabaseError as exc:
             raise self.error(f"erasure failed and was rolled back: {type(exc).__name__}") from None
-        return ErasureResult(source=self.key, tables=list(reversed(results)))
+        return ErasureResult(source=self.key, facts=list(reversed(results)))
 
     def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
         result = ChangeResult(source=self.key, operation=RECTIFICATION)
@@ -325,7 +333,9 @@ class DjangoConnector(Connector):
                     field = mapping.get(correction["field"])
                     if field:
                         rows = self._matched(label, identifiers).update(**{field: correction["correct"]})
-                        result.changes.append({"table": label, "field": correction["field"], "rows": rows})
+                        result.facts.append(
+                            Fact(table=label, action=UPDATE, found=rows, changed=rows, item=correction["field"])
+                        )
                         applied.add(correction["field"])
         result.not_applicable = [c["field"] for c in corrections if c["field"] not in applied]
         return result
@@ -341,5 +351,7 @@ class DjangoConnector(Connector):
                 restriction = self.entries[label].get("restriction")
                 if restriction:
                     rows = self._matched(label, identifiers).update(**{restriction["field"]: restricted})
-                    result.changes.append({"table": label, "field": restriction["field"], "rows": rows})
+                    result.facts.append(
+                        Fact(table=label, action=UPDATE, found=rows, changed=rows, item=restriction["field"])
+                    )
         return result

@@ -28,10 +28,10 @@ from dsr.sources.base import (
     Connector,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     TablePlan,
-    TableResult,
     config_expand,
     config_placeholder_errors,
 )
@@ -335,13 +335,13 @@ class HttpConnector(Connector):
         identities = plan.extra["subject_identities"]
         table = plan.tables[0]
         if not identities:
-            return ErasureResult(source=self.key, tables=[TableResult(table.table, REQUEST, 0, 0)])
+            return ErasureResult(source=self.key, facts=[Fact(table=table.table, action=REQUEST, found=0)])
         status, new = self.request_submit("erasure", identities, plan.extra["subject_request_id"])
         if status["request_status"] == "cancelled":
             raise self.error("the processor cancelled the erasure request")
         return ErasureResult(
             source=self.key,
-            tables=[TableResult(table=table.table, action=REQUEST, planned=table.count, changed=int(new))],
+            facts=[Fact(table=table.table, action=REQUEST, found=None, changed=int(new))],
             complete=status["request_status"] == "completed",
             reference=plan.extra["subject_request_id"],
             extra={"request_status": status["request_status"]},

@@ -7,14 +7,8 @@ with an attestation and, for access, an optional file that joins the export.
 
 from collections.abc import Iterator
 
-from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _
-
-from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap, DataMapError
-from dsr.models import ActorType, Operation, ManualTask, ManualTaskStatus, Request
+from dsr.models import Operation
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
@@ -28,10 +22,10 @@ from dsr.sources.base import (
     Correction,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     TablePlan,
-    TableResult,
 )
 
 OPERATIONS = {
@@ -107,7 +101,7 @@ class ManualConnector(Connector):
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
         return ErasureResult(
             source=self.key,
-            tables=[TableResult(table="manual", action=TASK, planned=0, changed=0)],
+            facts=[Fact(table="manual", action=TASK)],
             complete=False,
             extra={"task": plan.extra["task"]},
         )

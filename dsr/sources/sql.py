@@ -29,16 +29,17 @@ from dsr.sources.base import (
     KEEP,
     RECTIFICATION,
     RESTRICTION,
+    UPDATE,
     ChangeResult,
     Connector,
     Correction,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     SourceError,
     TablePlan,
-    TableResult,
     config_expand,
     config_placeholder_errors,
     date_iso,
@@ -507,7 +508,7 @@ class SqlConnector(Connector):
                 plan = TablePlan(table=name, action=strategy, count=len(keys), keys=keys, fields=fields)
                 if strategy == KEEP:
                     hold = self.datamap.legal_holds[erasure["hold"]]
-                    plan.hold, plan.hold_law = erasure["hold"], hold["law"]
+                    plan.hold = erasure["hold"]
                     plan.hold_until = self._hold_until(erasure["hold"], dates)
                 plans.append(plan)
         return ErasurePlan(source=self.key, kind=self.kind, tables=plans)
@@ -561,16 +562,18 @@ class SqlConnector(Connector):
                 elif table_plan.fields:
                     changed = self._anonymise(conn, table, key_columns, table_plan)
                 results.append(
-                    TableResult(
+                    Fact(
                         table=table_plan.table,
                         action=table_plan.action,
-                        planned=table_plan.count,
+                        found=table_plan.count,
                         changed=changed,
+                        kept=table_plan.count if table_plan.action == KEEP else 0,
                         hold=table_plan.hold,
                         hold_until=table_plan.hold_until,
+                        categories=table_plan.categories,
                     )
                 )
-        return ErasureResult(source=self.key, tables=list(reversed(results)))
+        return ErasureResult(source=self.key, facts=list(reversed(results)))
 
     # --- rectification, restriction, consent -----------------------------------
 
@@ -594,7 +597,9 @@ class SqlConnector(Connector):
                         continue
                     self._column(self._table(conn, name), column)
                     rows = self._update_matched(conn, name, identifiers, {column: correction["correct"]})
-                    result.changes.append({"table": name, "field": correction["field"], "rows": rows})
+                    result.facts.append(
+                        Fact(table=name, action=UPDATE, found=rows, changed=rows, item=correction["field"])
+                    )
                     applied.add(correction["field"])
         result.not_applicable = [c["field"] for c in corrections if c["field"] not in applied]
         return result
@@ -611,7 +616,9 @@ class SqlConnector(Connector):
                 restriction = self.tables_config[name].get("restriction")
                 if restriction:
                     rows = self._update_matched(conn, name, identifiers, {restriction["column"]: restricted})
-                    result.changes.append({"table": name, "field": restriction["column"], "rows": rows})
+                    result.facts.append(
+                        Fact(table=name, action=UPDATE, found=rows, changed=rows, item=restriction["column"])
+                    )
         return result
 
     def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
@@ -637,5 +644,5 @@ class SqlConnector(Connector):
                     )
 
                 rows = self._update_matched(conn, name, identifiers, values, extra=still_given)
-                result.changes.append({"table": name, "field": key_column, "rows": rows})
+                result.facts.append(Fact(table=name, action=UPDATE, found=rows, changed=rows, item=key_column))
         return result
