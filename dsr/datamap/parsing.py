@@ -21,7 +21,7 @@ COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 LEGAL_BASES = ("a", "b", "c", "d", "e", "f")
 RECIPIENT_ROLES = ("processor", "controller")
 SOURCE_COMMON_KEYS = {"name", "kind", "purposes", "recipients", "origin", "provided_by_subject", "description"}
-TOP_LEVEL_KEYS = ("controller", "categories", "purposes", "recipients", "legal_holds", "sources")
+TOP_LEVEL_KEYS = ("controller", "categories", "purposes", "recipients", "legal_holds", "corrections", "sources")
 
 
 class _Reader:
@@ -244,6 +244,23 @@ def _recipients_read(reader: _Reader, raw: Any, purposes: dict) -> dict[str, dic
     return recipients
 
 
+def _corrections_read(reader: _Reader, raw: Any, categories: dict) -> dict[str, dict]:
+    """Read the fields a person may ask to have corrected (GDPR Art. 16): the portal offers them by label."""
+    corrections = {}
+    for key, entry in reader.section(raw if raw is not None else {}, "corrections").items():
+        path = f"corrections.{key}"
+        reader.unknown_keys(entry, {"name", "category"}, path)
+        category = entry.get("category")
+        if category not in categories:
+            reader.error(f"{path}.category", f'unknown category "{category}"')
+        corrections[key] = {
+            "key": key,
+            "name": reader.localised(entry.get("name"), f"{path}.name"),
+            "category": category if category in categories else "",
+        }
+    return corrections
+
+
 def _holds_read(reader: _Reader, raw: Any) -> dict[str, dict]:
     holds = {}
     for key, entry in reader.section(raw if raw is not None else {}, "legal_holds").items():
@@ -321,6 +338,7 @@ def datamap_parse(text: str) -> DataMap:
     document["purposes"] = _purposes_read(reader, raw.get("purposes"), document["categories"])
     document["recipients"] = _recipients_read(reader, raw.get("recipients"), document["purposes"])
     document["legal_holds"] = _holds_read(reader, raw.get("legal_holds"))
+    document["corrections"] = _corrections_read(reader, raw.get("corrections"), document["categories"])
     document["sources"] = _sources_read(reader, raw.get("sources"), document)
     if reader.errors:
         raise DataMapInvalid(reader.errors)
