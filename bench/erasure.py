@@ -236,9 +236,9 @@ def main() -> None:
     from django.core.management import call_command
 
     from config.celery import app
-    from dsr import orchestration
     from dsr.audit import Actor
     from dsr.datamap.loading import datamap_load
+    from dsr.engine.reconcile import jobs_reconcile
     from dsr.models import Job, Request, Status
     from dsr.workflow import request_submit
 
@@ -275,7 +275,7 @@ def main() -> None:
                 kills_left -= 1
                 next_kill = time.perf_counter() + rng.uniform(2, 8)
             if args.kills and now >= next_reconcile:
-                orchestration.jobs_reconcile()  # what beat does every DSR_RECONCILE_INTERVAL_SECONDS
+                jobs_reconcile()  # what beat does every DSR_RECONCILE_INTERVAL_SECONDS
                 next_reconcile = now + 3
             elif worker.poll() is not None:
                 raise SystemExit("the worker died")

@@ -359,7 +359,7 @@ def export_run(request_id: int, profile_to: str, workers: int) -> dict:
 
     from dsr.datamap.selectors import datamap_active
     from dsr.exports.bundle import bundle_build
-    from dsr.models import Job, JobOperation, JobStatus, Request
+    from dsr.models import Job, JobStatus, Operation, Request
 
     request = Request.objects.get(pk=request_id)
     datamap = datamap_active()
@@ -384,7 +384,7 @@ def export_run(request_id: int, profile_to: str, workers: int) -> dict:
         results = {key: _stage_source(request_id, key) for key in datamap.sources}
     for key, (result, _seconds) in results.items():
         Job.objects.create(
-            request=request, source_key=key, operation=JobOperation.COLLECT, status=JobStatus.DONE, result=result
+            request=request, source_key=key, operation=Operation.ACCESS, status=JobStatus.DONE, result=result
         )
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
-from dsr.models import ApiKey, ApiScope
+from dsr.models import ApiKey, ApiScope, AuditAction
 from dsr.requests import RequestInvalid
 
 TOKEN_PREFIX = "dsr"  # noqa: S105  (the fixed start of every token, not a secret)
@@ -74,7 +74,7 @@ def apikey_create(*, name: str, scopes, actor: Actor, created_by=None) -> Create
         key = ApiKey.objects.create(
             name=name, prefix=prefix, secret_hash=_secret_hash(secret), scopes=scopes, created_by=created_by
         )
-        audit_record(actor=actor, action="apikey.created", data={"apikey": key.prefix, "scopes": scopes})
+        audit_record(actor=actor, action=AuditAction.APIKEY_CREATED, data={"apikey": key.prefix, "scopes": scopes})
     return CreatedKey(key=key, token=f"{TOKEN_PREFIX}_{prefix}_{secret}")
 
 
@@ -86,7 +86,7 @@ def apikey_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
             return key
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="apikey.revoked", data={"apikey": key.prefix})
+        audit_record(actor=actor, action=AuditAction.APIKEY_REVOKED, data={"apikey": key.prefix})
     return key
 
 

@@ -1,3 +1,12 @@
+"""The app's composition root: where the layers are connected once the app is ready.
+
+Lower layers never import upper ones (docs/architecture.md, import-linter).
+Where a lower layer must call up, the upper layer's function is registered
+here: the Celery tasks that send "go" signals, the rights that the job
+engine runs and that record a request's outcome when it closes, and the
+engine that starts a verified request's work.
+"""
+
 from django.apps import AppConfig
 
 
@@ -7,8 +16,22 @@ class DsrConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, not at the top: models must not be imported before the app registry is ready.
         from dsr import (
             checks,  # noqa: F401  (registers system checks)
             checks_sources,  # noqa: F401  (registers the sources' checks)
+            emails,
+            rights,
             roles,  # noqa: F401  (registers the staff roles' check)
+            tasks,
+            webhooks,
+            workflow,
         )
+        from dsr.engine import dispatch
+
+        rights.rights_register()
+        workflow.work_starter_set(dispatch.plan_start_on_commit)
+        dispatch.job_starter_set(tasks.job_run.delay)
+        dispatch.plan_starter_set(tasks.plan_start.delay)
+        emails.message_starter_set(tasks.message_send.delay)
+        webhooks.delivery_starter_set(tasks.webhook_delivery_attempt.delay)

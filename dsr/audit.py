@@ -4,7 +4,8 @@ Every event's hash covers its own content and the previous event's hash, and
 the chain head (one locked row) records the last sequence number and hash, so
 editing, deleting or reordering any event, including the last one, is found by
 `audit_chain_verify`. Events carry ids, kinds and counts: never personal data.
-See docs/decisions/0004-audit-chain.md.
+Writing an event only writes an event: services emit their webhooks and queue
+their emails themselves. See docs/decisions/0004-audit-chain.md.
 """
 
 import hashlib
@@ -16,8 +17,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from dsr.models import ActorType, AuditChainHead, AuditEvent, Request
-from dsr.webhooks import webhook_events_emit
+from dsr.models import ActorType, AuditAction, AuditChainHead, AuditEvent, Request
 
 GENESIS_HASH = "0" * 64
 
@@ -76,7 +76,9 @@ def _event_hash(
 
 
 def audit_record(*, actor: Actor, action: str, request: Request | None = None, data: dict | None = None) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
+    """Append one event to the chain, in the caller's transaction; ``action`` is one of AuditAction."""
+    if action not in AuditAction.values:
+        raise ValueError(f"{action!r} is not an audit action; add it to dsr.models.AuditAction")
     data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
     # No savepoint: the event belongs to the caller's transaction and fails with it.
     with transaction.atomic(savepoint=False):
@@ -92,7 +94,7 @@ def audit_record(*, actor: Actor, action: str, request: Request | None = None, d
             at=at,
             actor_type=str(actor.type),
             actor_id=actor.id,
-            action=action,
+            action=str(action),
             request_id=request.pk if request is not None else None,
             data=data,
             prev_hash=head.last_hash,
@@ -102,7 +104,7 @@ def audit_record(*, actor: Actor, action: str, request: Request | None = None, d
             at=at,
             actor_type=str(actor.type),
             actor_id=actor.id,
-            action=action,
+            action=str(action),
             request=request,
             data=data,
             prev_hash=head.last_hash,
@@ -111,8 +113,6 @@ def audit_record(*, actor: Actor, action: str, request: Request | None = None, d
         head.last_seq = seq
         head.last_hash = event_hash
         head.save(update_fields=["last_seq", "last_hash"])
-        # The state changes that leave dsr as webhook events are named in one table there; same transaction.
-        webhook_events_emit(action=action, request=request, data=data, at=at)
     return event
 
 

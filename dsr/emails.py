@@ -1,23 +1,21 @@
 """One small function per message; the templates do the wording.
 
-Each function records a Message against its request and hands it to Celery
-after commit; `message_render` builds it at send time in the requester's
+Each function records a Message against its request and hands it to the
+worker after commit; dsr.outbox renders it at send time in the requester's
 language from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html},
 or from a privacy admin's override of one of them (dsr/message_templates.py).
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
-from django.utils import translation
 
 from dsr import crypto
-from dsr.message_templates import message_parts_render
-from dsr.models import Message, RefusalGround, Request, Right, Suspension
+from dsr.datamap.selectors import controller_current
+from dsr.models import Message, Request, Suspension
 
 # Datatilsynet, the Danish supervisory authority (GDPR Art. 77; Art. 12(4)).
 DATATILSYNET = {
@@ -28,13 +26,24 @@ DATATILSYNET = {
     "url": "https://www.datatilsynet.dk",
 }
 
-_SEAL_PURPOSE = "message-context"
+SEAL_PURPOSE = "message-context"
+# Sends one recorded message (dsr.tasks.message_send.delay), registered by dsr.apps.
+_message_starter: Callable[[int], object] | None = None
+
+
+def message_starter_set(starter: Callable[[int], object] | None) -> None:
+    """Register the function that hands a recorded message to the worker (the Celery task's ``delay``)."""
+    global _message_starter
+    _message_starter = starter
+
+
+def absolute_url(path: str) -> str:
+    """Return `path` on the public base URL."""
+    return settings.DSR_BASE_URL + path
 
 
 def controller_context() -> dict:
     """Return the controller as the active data map describes it, or a minimal one before any map is loaded."""
-    from dsr.datamap.selectors import controller_current
-
     controller = controller_current()
     if controller:
         return controller
@@ -57,11 +66,12 @@ def _queue(
         kind=kind,
         language=language,
         to_staff=to_staff,
-        sealed_context=crypto.seal(secret, purpose=_SEAL_PURPOSE) if secret else "",
+        sealed_context=crypto.seal(secret, purpose=SEAL_PURPOSE) if secret else "",
     )
-    from dsr.tasks import message_send
-
-    transaction.on_commit(lambda: message_send.delay(message.pk))
+    starter = _message_starter
+    if starter is not None:
+        message_id = message.pk
+        transaction.on_commit(lambda: starter(message_id))
     return message
 
 
@@ -141,145 +151,4 @@ def email_deadline_reminder(*, requests: list[Request], today: date) -> Message:
         language=settings.LANGUAGE_CODE[:2],
         to_staff=True,
         secret={"request_ids": [r.pk for r in requests], "today": today.isoformat()},
-    )
-
-
-@dataclass(frozen=True)
-class RenderedMessage:
-    subject: str
-    text: str
-    html: str
-    to: list[str]
-    # (file name, content, MIME type): the formal letter for refusals, extensions and erasures.
-    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
-
-
-def absolute_url(path: str) -> str:
-    """Return `path` on the public base URL."""
-    return settings.DSR_BASE_URL + path
-
-
-def message_render(message: Message) -> RenderedMessage:
-    """Render the message in its language with the request's current state."""
-    from dsr.selectors import request_deadline
-    from dsr.workflow import request_status_token
-
-    secret = crypto.unseal(message.sealed_context, purpose=_SEAL_PURPOSE) if message.sealed_context else {}
-    context: dict = {"controller": controller_context(), "base_url": settings.DSR_BASE_URL}
-    request = message.request
-    with translation.override(message.language):
-        if request is not None:
-            context.update(
-                request=request,
-                reference=request.reference,
-                right_label=Right(request.right).label,
-                deadline=request_deadline(request),
-                reasons=request.outcome_reasons,
-                status_url=absolute_url(
-                    reverse(
-                        "dsr:status_link",
-                        kwargs={"reference": request.reference, "token": request_status_token(request)},
-                    )
-                ),
-            )
-            to = [request.email]
-        else:
-            to = _staff_addresses()
-        if message.kind == "verification":
-            context.update(
-                code=secret["code"],
-                verify_url=absolute_url(reverse("dsr:verify_link", kwargs={"token": secret["link_token"]})),
-                expires_minutes=settings.DSR_VERIFICATION_TTL_MINUTES,
-            )
-        elif message.kind == "suspended":
-            context["suspension"] = Suspension.objects.get(pk=secret["suspension_id"])
-        elif message.kind == "extended":
-            context["reasons"] = request.extension_reasons
-        elif message.kind == "refused":
-            context["ground_label"] = RefusalGround(request.refusal_ground).label if request.refusal_ground else ""
-        elif message.kind == "restriction_lift":
-            context["reasons"] = secret.get("reasons", "")
-            context["lift_date"] = date.fromisoformat(secret["lift_date"]) if secret.get("lift_date") else None
-        elif message.kind == "recipient_notification":
-            # GDPR Art. 19: this one goes to the recipient, not to the requester.
-            from dsr.models import RecipientNotification
-
-            notification = RecipientNotification.objects.get(pk=secret["notification_id"])
-            context["notification"] = notification
-            to = [notification.contact_email]
-        if secret.get("download_token") and request is not None:
-            from dsr.exports.delivery import link_by_token
-
-            link = link_by_token(secret["download_token"])
-            context.update(
-                download_url=absolute_url(reverse("dsr:download", kwargs={"token": secret["download_token"]})),
-                download_link=link,
-                download_bundle=link.bundle if link else None,
-            )
-        if message.kind in ("completed", "partially_completed") and request is not None:
-            # What erasure removed and what it kept, why and until when (GDPR Art. 17(3), 12(1)).
-            from dsr.orchestration import erasure_summary
-
-            context["erasure_summary"] = erasure_summary(request, language=message.language)
-        if message.kind == "deadline_reminder":
-            today = date.fromisoformat(secret["today"])
-            reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")
-            context.update(
-                today=today,
-                requests=[(r, request_deadline(r, today=today)) for r in reminded],
-                dashboard_url=absolute_url(reverse("dashboard")),
-            )
-        # A privacy admin's override where there is one, else the file (dsr/message_templates.py).
-        subject, text, html = message_parts_render(kind=message.kind, language=message.language, context=context)
-        subject = " ".join(subject.split())
-        attachments = _letter_attachments(message, context)
-    return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
-
-
-def _letter_attachments(message: Message, context: dict) -> list[tuple[str, bytes, str]]:
-    """Return the formal letter that goes with the message as a PDF, if it has one."""
-    from dsr.letters import letter_filename, letter_pdf
-
-    request = message.request
-    if request is None:
-        return []
-    if message.kind in ("refused", "extended"):
-        kind, letter_context = message.kind, context
-    elif message.kind in ("completed", "partially_completed") and context.get("erasure_summary"):
-        kind, letter_context = "erasure_confirmation", {**context, **_erasure_letter_context(request, context)}
-    else:
-        return []
-    pdf = letter_pdf(kind, letter_context, message.language)
-    return [(letter_filename(kind, request.reference, message.language), pdf, "application/pdf")]
-
-
-def _erasure_letter_context(request: Request, context: dict) -> dict:
-    """Turn the engine's erasure summary into the letter's rows, in the message's language (Art. 17(3), 19)."""
-    from django.utils.translation import gettext as _
-
-    from dsr.recipients import request_recipient_notifications
-
-    summary = context["erasure_summary"]
-    erased = [
-        {"source": row["source"], "what": _("%(table)s: %(count)d deleted") % row} for row in summary["erased"]
-    ] + [{"source": row["source"], "what": _("%(table)s: %(count)d anonymised") % row} for row in summary["anonymised"]]
-    kept = [
-        {
-            "what": f"{row['source']}: {row['table']} ({row['count']})",
-            "why": " — ".join(part for part in (row.get("hold"), row.get("law")) if part),
-            "until": date.fromisoformat(row["until"]) if isinstance(row.get("until"), str) else row.get("until"),
-        }
-        for row in summary["kept"]
-    ]
-    recipients = sorted({n.recipient_name for n in request_recipient_notifications(request)})
-    return {"erased": erased, "kept": kept, "recipients": recipients}
-
-
-def _staff_addresses() -> list[str]:
-    if settings.DSR_STAFF_NOTIFY_EMAILS:
-        return list(settings.DSR_STAFF_NOTIFY_EMAILS)
-    from django.contrib.auth import get_user_model
-
-    return list(
-        get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="").values_list("email", flat=True)
     )

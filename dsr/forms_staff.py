@@ -5,6 +5,8 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from dsr.models import ManualFinding
+
 
 class LoginForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
@@ -204,6 +206,8 @@ class ResumeForm(ActionForm):
 
 class ManualTaskForm(ActionForm):
     task = forms.IntegerField(widget=forms.HiddenInput)
+    # What the owner found is the fact the person's letter is made from (dsr.engine.manual).
+    finding = forms.ChoiceField(label=_("What you found"), choices=ManualFinding.choices, widget=forms.RadioSelect)
     attestation = forms.CharField(label=_("What was done"), max_length=5000, widget=forms.Textarea({"rows": 3}))
     file = forms.FileField(label=_("File for the person's export (optional)"), required=False)
 

@@ -30,7 +30,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
-from dsr.models import Language, MessageTemplate, MessageTemplatePart
+from dsr.models import AuditAction, Language, MessageTemplate, MessageTemplatePart
 
 EMAILS_DIR = "dsr/emails/"
 # Where each part of a message lives in its kind's folder.
@@ -224,8 +224,56 @@ def _sample_base(language: str) -> dict:
     }
 
 
+def _sample_outcome(language: str) -> dict:
+    """Return a sample of what dsr.rights.outcome.outcome_view gives a closing letter."""
+    da = language == "da"
+    shop, chat = ("Webshop", "Kundeservice-chat") if da else ("Web shop", "Customer-service chat")
+    return {
+        "right": "erasure",
+        "found": True,
+        "changed": True,
+        "erased": [{"source": shop, "table": "address", "count": 2, "item": ""}],
+        "anonymised": [{"source": shop, "table": "customer", "count": 1, "item": ""}],
+        "kept": [
+            {
+                "source": shop,
+                "table": "invoice",
+                "count": 4,
+                "item": "",
+                "hold": "Bogføringspligt" if da else "Bookkeeping obligation",
+                "law": "Bogføringsloven § 10" if da else "Danish Bookkeeping Act § 10",
+                "until": date(2031, 12, 31),
+                "ended": False,
+            }
+        ],
+        "shared": [],
+        "changed_rows": [{"source": shop, "table": "customer", "count": 1, "item": "last_name"}],
+        "by_hand": [{"source": chat, "table": "task", "count": 0, "item": ""}],
+        "processors": [{"source": "Annoncepartner", "table": "processor", "count": 0, "item": "", "confirmed": True}],
+        "records": [{"source": shop, "table": "orders", "count": 12, "item": ""}],
+        "nothing_found": ["Chinook"],
+        "not_finished": [],
+        "items": [
+            {
+                "index": 0,
+                "key": "last_name",
+                "label": "Efternavn" if da else "Last name",
+                "state": "corrected",
+                "where": [shop],
+                "already": [],
+                "by_hand": [],
+                "correct": "Hansen",
+                "purposes": [],
+            }
+        ],
+        "notified": ["Adyen N.V."],
+        "searched": [shop, chat, "Chinook"],
+        "holding": [shop, chat],
+    }
+
+
 def _sample_extras(kind: str, language: str, base: dict) -> dict:
-    """Return what message_render adds for this kind (dsr/emails.py), as sample values."""
+    """Return what message_render adds for this kind (dsr/outbox.py), as sample values."""
     if kind == "verification":
         return {
             "code": "493027",
@@ -239,7 +287,11 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
     if kind == "restriction_lift":
         return {"lift_date": date(2026, 5, 1)}
     if kind == "recipient_notification":
-        return {"notification": {"recipient_name": "Annoncepartner ApS", "operation": "rectify"}}
+        return {
+            "notification": {"recipient_name": "Annoncepartner ApS", "operation": "rectification"},
+            "person": {"email": "kunde@example.com", "phone": "", "customer_number": "K-1001"},
+            "corrections": [{"label": {"da": "Efternavn", "en": "Last name"}, "correct": "Hansen"}],
+        }
     download = {
         "download_url": "https://privacy.madkassen.example/download/sample-token/",
         "download_link": {"expires_at": datetime(2026, 4, 21, 12, 0, tzinfo=UTC), "max_downloads": 5},
@@ -250,21 +302,7 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
     if kind in ("completed", "partially_completed"):
         return {
             **download,
-            "erasure_summary": {
-                "erased": [{"source": "Webshop", "table": "customer", "count": 1}],
-                "anonymised": [{"source": "Webshop", "table": "order", "count": 4}],
-                "kept": [
-                    {
-                        "source": "Economic",
-                        "table": "invoice",
-                        "count": 4,
-                        "hold": "Bogføringsloven" if language == "da" else "Bookkeeping Act",
-                        "law": "Bogføringsloven § 10",
-                        "until": date(2031, 12, 31),
-                    }
-                ],
-                "pending": [{"source": "Chat", "table": "transcript", "count": 0}],
-            },
+            "outcome": _sample_outcome(language),
         }
     if kind == "deadline_reminder":
         return {
@@ -518,7 +556,9 @@ def message_template_save(
             override.save(update_fields=["body", "updated_by", "updated_at"])
         # Which template, never its text.
         audit_record(
-            actor=actor, action="message_template.changed", data={"kind": kind, "language": language, "part": part}
+            actor=actor,
+            action=AuditAction.MESSAGE_TEMPLATE_CHANGED,
+            data={"kind": kind, "language": language, "part": part},
         )
     return override
 
@@ -536,7 +576,9 @@ def message_template_reset(*, kind: str, language: str, part: str, seen: str, ac
             return False
         override.delete()
         audit_record(
-            actor=actor, action="message_template.reset", data={"kind": kind, "language": language, "part": part}
+            actor=actor,
+            action=AuditAction.MESSAGE_TEMPLATE_RESET,
+            data={"kind": kind, "language": language, "part": part},
         )
     return True
 

@@ -1,8 +1,10 @@
-"""GDPR Art. 19: every recipient is told of a rectification, erasure or restriction, and each telling is tracked.
+"""GDPR Art. 19: recipients told of a rectification, erasure or restriction, and each telling tracked.
 
-A recipient is told through its own http source when dsr already sent it the
-request there (the OpenGDPR erasure is the notification), else by email to
-its contact address, else by a member of staff who records how it was done.
+Who is told is decided from what the sources reported and the map's lineage
+(dsr.rights.notices); this module records each notice and sends it: through
+the source's own request where that already told the recipient (an OpenGDPR
+processor is sent the erasure), else by email to its contact address, else by
+a member of staff who records how it was done.
 """
 
 from django.conf import settings
@@ -13,10 +15,10 @@ from django.utils.translation import gettext as _
 
 from dsr import emails
 from dsr.audit import Actor, audit_record
-from dsr.datamap.schema import DataMap
 from dsr.models import (
-    Job,
-    JobStatus,
+    AuditAction,
+    Message,
+    MessageStatus,
     NotificationChannel,
     NotificationStatus,
     RecipientNotification,
@@ -28,73 +30,64 @@ class NotificationError(Exception):
     """A notification cannot be recorded as asked; str() says why."""
 
 
-def recipients_of_sources(datamap: DataMap, source_keys: list[str]) -> list[dict]:
-    """Return the recipients the map lists for ``source_keys``, each once, in map order."""
-    wanted = {
-        key for source in source_keys if source in datamap.sources for key in datamap.sources[source]["recipients"]
-    }
-    return [recipient for key, recipient in datamap.recipients.items() if key in wanted]
+def recipient_notification_record(
+    *,
+    request: Request,
+    recipient: dict,
+    operation: str,
+    categories: list[str],
+    identifier_kinds: list[str],
+    told_by_request: str | None = None,
+) -> RecipientNotification | None:
+    """Record that ``recipient`` is to be told of ``operation`` (GDPR Art. 19), once; email it where we can.
 
-
-def _told_through_http(datamap: DataMap, request: Request, recipient_key: str) -> Job | None:
-    """Return the finished http job that already carried the request to this recipient, if any."""
-    http_sources = [
-        key
-        for key, source in datamap.sources.items()
-        if source["kind"] == "http" and recipient_key in source["recipients"]
-    ]
-    return (
-        request.jobs.filter(source_key__in=http_sources, status__in=(JobStatus.DONE, JobStatus.WAITING))
-        .exclude(result={})
-        .filter(operation__in=("erasure", "audience_remove"))
-        .first()
+    ``categories`` are the changed kinds of data the recipient received; ``identifier_kinds`` the
+    identifiers of the person it already holds (the notice names only those). ``told_by_request`` is
+    the reference of the request the source itself was sent, which told the recipient already.
+    Return the new notification, or None if this recipient was already recorded for the operation.
+    """
+    if RecipientNotification.objects.filter(
+        request=request, recipient_key=recipient["key"], operation=operation
+    ).exists():
+        return None
+    notification = RecipientNotification(
+        request=request,
+        recipient_key=recipient["key"],
+        recipient_name=recipient["name"][:200],
+        operation=operation,
+        contact_email=recipient.get("contact_email", ""),
+        categories=sorted(categories),
+        identifier_kinds=sorted(identifier_kinds),
     )
-
-
-def recipients_notify(*, request: Request, datamap: DataMap, source_keys: list[str], operation: str) -> int:
-    """Tell every recipient of ``source_keys`` about ``operation``; record each; return how many were new."""
-    created = 0
-    for recipient in recipients_of_sources(datamap, source_keys):
-        if RecipientNotification.objects.filter(
-            request=request, recipient_key=recipient["key"], operation=operation
-        ).exists():
-            continue
-        notification = RecipientNotification(
+    if told_by_request is not None:
+        notification.channel = NotificationChannel.HTTP
+        notification.status = NotificationStatus.SENT
+        notification.reference = told_by_request[:100]
+        notification.notified_at = timezone.now()
+    elif notification.contact_email and identifier_kinds:
+        notification.channel = NotificationChannel.EMAIL
+    else:
+        # No address, or no identifier the recipient already holds to name the person by: staff tell it.
+        notification.channel = NotificationChannel.MANUAL
+    with transaction.atomic():
+        notification.save()
+        if notification.channel == NotificationChannel.EMAIL:
+            message = emails.email_recipient_notification(request, notification=notification)
+            notification.reference = str(message.pk)
+            notification.save(update_fields=["reference"])
+        audit_record(
+            actor=Actor.system(),
+            action=AuditAction.RECIPIENT_NOTIFICATION_RECORDED,
             request=request,
-            recipient_key=recipient["key"],
-            recipient_name=recipient["name"][:200],
-            operation=operation,
-            contact_email=recipient.get("contact_email", ""),
+            data={
+                "notification": notification.pk,
+                "recipient": notification.recipient_key,
+                "channel": notification.channel,
+                "operation": operation,
+                "categories": notification.categories,
+            },
         )
-        job = _told_through_http(datamap, request, recipient["key"])
-        if job is not None:
-            notification.channel = NotificationChannel.HTTP
-            notification.status = NotificationStatus.SENT
-            notification.reference = str(job.result.get("reference", ""))[:100]
-            notification.notified_at = timezone.now()
-        elif notification.contact_email:
-            notification.channel = NotificationChannel.EMAIL
-        else:
-            notification.channel = NotificationChannel.MANUAL
-        with transaction.atomic():
-            notification.save()
-            if notification.channel == NotificationChannel.EMAIL:
-                message = emails.email_recipient_notification(request, notification=notification)
-                notification.reference = str(message.pk)
-                notification.save(update_fields=["reference"])
-            audit_record(
-                actor=Actor.system(),
-                action="recipient.notification_recorded",
-                request=request,
-                data={
-                    "notification": notification.pk,
-                    "recipient": notification.recipient_key,
-                    "channel": notification.channel,
-                    "operation": operation,
-                },
-            )
-        created += 1
-    return created
+    return notification
 
 
 def recipient_notification_confirm(
@@ -114,7 +107,7 @@ def recipient_notification_confirm(
         notification.save(update_fields=["status", "note", "notified_at"])
         audit_record(
             actor=actor,
-            action="recipient.notified_by_hand",
+            action=AuditAction.RECIPIENT_NOTIFIED_BY_HAND,
             request=notification.request,
             data={"notification": notification.pk, "recipient": notification.recipient_key},
         )
@@ -133,8 +126,6 @@ def notification_language() -> str:
 
 def recipient_notifications_sync() -> int:
     """Mark emailed notifications told or failed as their messages went out or failed; return how many changed."""
-    from dsr.models import Message, MessageStatus
-
     changed = 0
     pending = RecipientNotification.objects.filter(
         channel=NotificationChannel.EMAIL, status=NotificationStatus.PENDING

@@ -3,7 +3,8 @@
 A restriction request, an objection pending its balancing (Art. 18(1)(d)) and
 an objection to direct marketing (Art. 21(3)) each leave entries here: one
 per identifier, as a keyed HMAC (the register must not become a second copy
-of the person's data), for every purpose or for one.
+of the person's data), for every purpose or for one. Lifting a restriction in
+the sources is the restriction right's work (dsr.rights.restriction).
 """
 
 from collections.abc import Iterable
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from dsr import emails
 from dsr.audit import Actor, audit_record
-from dsr.models import Request, Restriction, RestrictionGround
+from dsr.models import AuditAction, Request, Restriction, RestrictionGround
 from dsr.suppression import identifier_digest, identifier_kind_guess, identifiers_digests
 
 # Grounds of entries that are not Art. 18 restrictions but stop processing for good.
@@ -77,26 +78,8 @@ def restriction_subject_tell(
                 _("Request %(reference)s has no restriction in force.") % {"reference": request.reference}
             )
         entries.update(subject_told_at=timezone.now(), lift_reasons=(reasons or "").strip()[:5000])
-        audit_record(actor=actor, action="restriction.subject_told", request=request, data={"entries": entries.count()})
+        audit_record(
+            actor=actor, action=AuditAction.RESTRICTION_SUBJECT_TOLD, request=request, data={"entries": entries.count()}
+        )
         emails.email_restriction_lift(request, reasons=(reasons or "").strip(), lift_date=lift_date)
-    return request
-
-
-def restriction_lift(*, request: Request, actor: Actor) -> Request:
-    """Lift the request's restriction in the register and in every source; the person must have been told first."""
-    from dsr import orchestration  # the lift is carried out by per-source jobs
-
-    with transaction.atomic():
-        request = Request.objects.select_for_update().get(pk=request.pk)
-        entries = request.restrictions.filter(lifted_at__isnull=True, ground__in=LIFTABLE_GROUNDS)
-        if not entries.exists():
-            raise RestrictionError(
-                _("Request %(reference)s has no restriction in force.") % {"reference": request.reference}
-            )
-        # GDPR Art. 18(3): the data subject is informed before the restriction is lifted.
-        if entries.filter(subject_told_at__isnull=True).exists():
-            raise RestrictionError(_("Tell the requester before lifting the restriction (GDPR Art. 18(3))."))
-        lifted = entries.update(lifted_at=timezone.now())
-        audit_record(actor=actor, action="restriction.lifted", request=request, data={"entries": lifted})
-        orchestration.restriction_lift_jobs_create(request=request)
     return request

@@ -15,9 +15,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import callbacks, orchestration, webhooks, workflow
-from dsr.emails import message_render
+from dsr import webhooks, workflow
+from dsr.engine import callbacks, jobs, plans, reconcile
 from dsr.models import Message, MessageStatus
+from dsr.outbox import message_render
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def messages_requeue_stuck() -> int:
     return len(ids)
 
 
-# --- The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md) ---------
+# --- The work on the sources (dsr/engine/, docs/decisions/0008-jobs.md) ---------
 
 
 def job_backoff(attempts: int) -> float:
@@ -131,7 +132,7 @@ def job_backoff(attempts: int) -> float:
 @shared_task(acks_late=True)
 def job_run(job_id: int) -> str:
     """Run one job; a transient source error is retried with exponential backoff (the job row counts attempts)."""
-    outcome = orchestration.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+    outcome = jobs.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
     if outcome.retry_in is not None:
         # The row says queued until not_before; if this "go" is lost, the reconciler sends another.
         job_run.apply_async((job_id,), countdown=outcome.retry_in)
@@ -141,13 +142,13 @@ def job_run(job_id: int) -> str:
 @shared_task(acks_late=True)
 def plan_start(request_id: int) -> None:
     """Create (or resume) a verified request's plan of per-source jobs."""
-    orchestration.plan_start(request_id=request_id)
+    plans.plan_start(request_id=request_id)
 
 
 @shared_task(acks_late=True)
 def jobs_reconcile() -> dict:
     """Re-send the "go" for jobs with no progress and advance plans whose jobs all finished."""
-    return orchestration.jobs_reconcile().as_dict()
+    return reconcile.jobs_reconcile().as_dict()
 
 
 # --- Outbound webhooks (dsr/webhooks.py, docs/webhooks.md) ---------------------------

@@ -1,15 +1,14 @@
 """Proof that the requester controls the email address (GDPR Art. 12(6); EDPB 01/2022 ¶58-79).
 
-One challenge carries a six-digit code and a link token. Both are random
-(`secrets`), only their hashes are stored, they expire, the code allows a few
-attempts, and a new challenge revokes the old one. Sending is rate-limited.
+One challenge (dsr.challenges) carries a six-digit code and a link token.
+Both are random (`secrets`), only their hashes are stored, they expire, the
+code allows a few attempts, and a new challenge revokes the old one. Sending
+is rate-limited.
 The link's GET only shows a page; a POST verifies, because mail scanners
 follow links. See docs/decisions/0003-tokens.md.
 """
 
-import hashlib
 import hmac
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsr import emails
 from dsr.audit import Actor, audit_record
-from dsr.models import Request, Status, VerificationChallenge, VerificationMethod
+from dsr.challenges import challenge_send, code_hash, link_hash
+from dsr.models import AuditAction, Request, Status, VerificationChallenge, VerificationMethod
+from dsr.workflow import request_verify
 
 
 class VerificationError(Exception):
@@ -28,42 +28,6 @@ class VerificationError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
-
-
-def _code_hash(request_id: int, code: str) -> str:
-    # Keyed, because a six-digit code is trivially brute-forced from a plain hash.
-    return hmac.new(settings.SECRET_KEY.encode(), f"dsr-code:{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _link_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def challenge_send(*, request: Request, first: bool = False) -> VerificationChallenge:
-    """Issue a new code and link for the request, revoke older ones, and email them (after commit).
-
-    With `first` (the request was just filed) there is nothing to revoke, and the
-    filing's own audit event records the challenge.
-    """
-    now = timezone.now()
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic(savepoint=False):
-        if not first:
-            request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
-        challenge = VerificationChallenge.objects.create(
-            request=request,
-            code_hash=_code_hash(request.pk, code),
-            link_token_hash=_link_hash(token),
-            created_at=now,
-            expires_at=now + timedelta(minutes=settings.DSR_VERIFICATION_TTL_MINUTES),
-        )
-        if not first:
-            audit_record(
-                actor=Actor.system(), action="verification.sent", request=request, data={"challenge_id": challenge.pk}
-            )
-        emails.email_verification(request, code=code, link_token=token)
-    return challenge
 
 
 def verification_resend(*, request: Request) -> None:
@@ -103,8 +67,6 @@ def _request_pending(request: Request) -> None:
 
 def verification_confirm_code(*, reference: str, code: str) -> Request:
     """Verify with the emailed code; a wrong code costs one of the allowed attempts."""
-    from dsr.workflow import request_verify
-
     code = (code or "").replace(" ", "").strip()
     request = Request.objects.filter(reference=(reference or "").strip().upper()[:32]).first()
     if request is None:
@@ -121,14 +83,14 @@ def verification_confirm_code(*, reference: str, code: str) -> Request:
         )
         _challenge_check(challenge)
         challenge.attempts += 1
-        matched = hmac.compare_digest(_code_hash(request.pk, code), challenge.code_hash)
+        matched = hmac.compare_digest(code_hash(request.pk, code), challenge.code_hash)
         if matched:
             challenge.used_at = timezone.now()
         challenge.save(update_fields=["attempts", "used_at"])
         if not matched:
             audit_record(
                 actor=Actor.subject(),
-                action="verification.failed",
+                action=AuditAction.VERIFICATION_FAILED,
                 request=request,
                 data={"challenge_id": challenge.pk, "attempts": challenge.attempts},
             )
@@ -144,9 +106,7 @@ def verification_confirm_code(*, reference: str, code: str) -> Request:
 def _challenge_by_link(token: str) -> VerificationChallenge:
     if not token or len(token) > 100:
         raise VerificationError("invalid", _("This link is not valid."))
-    challenge = (
-        VerificationChallenge.objects.select_related("request").filter(link_token_hash=_link_hash(token)).first()
-    )
+    challenge = VerificationChallenge.objects.select_related("request").filter(link_token_hash=link_hash(token)).first()
     if challenge is None:
         raise VerificationError("invalid", _("This link is not valid."))
     return challenge
@@ -164,8 +124,6 @@ def verification_link_request(*, token: str) -> Request:
 
 def verification_confirm_link(*, token: str) -> Request:
     """Verify with the emailed link (the POST behind the page's button)."""
-    from dsr.workflow import request_verify
-
     with transaction.atomic():
         challenge = _challenge_by_link(token)
         challenge = VerificationChallenge.objects.select_for_update().select_related("request").get(pk=challenge.pk)

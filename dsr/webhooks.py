@@ -1,9 +1,9 @@
 """Outbound webhooks: events on state changes, signed per Standard Webhooks, delivered by Celery with retries.
 
-Events come from one place: `audit_record` hands every audit action to
-`webhook_events_emit`, which looks it up in ``EVENT_OF_ACTION`` and records a
-delivery per subscribed endpoint in the same transaction as the state change;
-the "go" is sent on commit, so a rolled-back change sends nothing. Each attempt
+The services whose state changes leave dsr call `webhook_event_emit`
+themselves, which records a delivery per subscribed endpoint in the same
+transaction as the change; the "go" is sent on commit, so a rolled-back change
+sends nothing. Each attempt
 is signed with the endpoint's secret over ``id.timestamp.body`` (headers
 ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``). Payloads carry
 references, kinds, statuses and dates: never the requester's email, name or
@@ -17,6 +17,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -28,7 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsr import crypto
+from dsr.audit import Actor, audit_record
 from dsr.models import (
+    AuditAction,
     DeliveryStatus,
     Request,
     Status,
@@ -36,6 +39,7 @@ from dsr.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from dsr.selectors import request_deadline
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +48,9 @@ SEAL_PURPOSE = "webhook-endpoint-secret"
 # Receivers should refuse a webhook-timestamp further than this from their clock (Standard Webhooks' default).
 REPLAY_WINDOW_SECONDS = 300
 USER_AGENT = "dsr-webhooks/1"
-# An audit action and the webhook event it becomes. Only these actions leave dsr.
-EVENT_OF_ACTION = {
-    "request.submitted": WebhookEvent.REQUEST_RECEIVED,
-    "request.verified": WebhookEvent.REQUEST_VERIFIED,
-    "request.completed": WebhookEvent.REQUEST_COMPLETED,
-    "request.refused": WebhookEvent.REQUEST_REFUSED,
-    "request.deadline_near": WebhookEvent.REQUEST_DEADLINE_NEAR,
-    "job.failed": WebhookEvent.JOB_FAILED,
-}
-DEADLINE_NEAR_ACTION = "request.deadline_near"
+DEADLINE_NEAR_ACTION = AuditAction.REQUEST_DEADLINE_NEAR
+# Sends the "go" for one delivery (dsr.tasks.webhook_delivery_attempt.delay), registered by dsr.apps.
+_delivery_starter: Callable[[int], object] | None = None
 # Requests whose clock runs: a request waiting for its email confirmation or for the requester is stopped.
 _CLOCK_RUNNING = (Status.IN_PROGRESS, Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION)
 
@@ -98,10 +95,14 @@ def _events_clean(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
+def delivery_starter_set(starter: Callable[[int], object] | None) -> None:
+    """Register the function that sends a delivery's "go" signal (the Celery task's ``delay``)."""
+    global _delivery_starter
+    _delivery_starter = starter
+
+
 def webhook_endpoint_create(*, name: str, url: str, events: list[str], actor) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint with a new secret; return it and the secret, which is shown this once."""
-    from dsr.audit import audit_record
-
     secret = secret_new()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
@@ -110,7 +111,7 @@ def webhook_endpoint_create(*, name: str, url: str, events: list[str], actor) ->
             events=_events_clean(events),
             sealed_secret=crypto.seal({"secret": secret}, purpose=SEAL_PURPOSE),
         )
-        audit_record(actor=actor, action="webhook.endpoint_created", data={"endpoint": endpoint.pk})
+        audit_record(actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_CREATED, data={"endpoint": endpoint.pk})
     return endpoint, secret
 
 
@@ -118,26 +119,24 @@ def webhook_endpoint_update(
     *, endpoint: WebhookEndpoint, name: str, url: str, events: list[str], active: bool, actor
 ) -> WebhookEndpoint:
     """Change an endpoint's name, address, events or whether it is active."""
-    from dsr.audit import audit_record
-
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.name, endpoint.url, endpoint.events, endpoint.active = name, url, _events_clean(events), active
         endpoint.save(update_fields=["name", "url", "events", "active"])
-        audit_record(actor=actor, action="webhook.endpoint_changed", data={"endpoint": endpoint.pk, "active": active})
+        audit_record(
+            actor=actor, action=AuditAction.WEBHOOK_ENDPOINT_CHANGED, data={"endpoint": endpoint.pk, "active": active}
+        )
     return endpoint
 
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor) -> str:
     """Give the endpoint a new secret and return it (shown once); deliveries from now on are signed with it."""
-    from dsr.audit import audit_record
-
     secret = secret_new()
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         endpoint.sealed_secret = crypto.seal({"secret": secret}, purpose=SEAL_PURPOSE)
         endpoint.save(update_fields=["sealed_secret"])
-        audit_record(actor=actor, action="webhook.secret_rotated", data={"endpoint": endpoint.pk})
+        audit_record(actor=actor, action=AuditAction.WEBHOOK_SECRET_ROTATED, data={"endpoint": endpoint.pk})
     return secret
 
 
@@ -165,51 +164,39 @@ def event_payload(*, event_id: uuid.UUID, event_type: str, at: datetime, request
     return {"id": str(event_id), "type": str(event_type), "timestamp": at.isoformat(), "data": body}
 
 
-def _event_types(action: str, data: dict) -> list[str]:
-    event_type = EVENT_OF_ACTION.get(action)
-    if event_type is None:
+def webhook_event_emit(
+    *, event_type: str, request: Request | None, data: dict | None = None, at: datetime | None = None
+) -> list[int]:
+    """Record a delivery of ``event_type`` per subscribed endpoint, in the caller's transaction; send them on commit."""
+    endpoints = [
+        endpoint for endpoint in WebhookEndpoint.objects.filter(active=True) if endpoint.subscribes(event_type)
+    ]
+    if not endpoints:
         return []
-    types = [event_type]
-    if action == "request.submitted" and data.get("status") == Status.IN_PROGRESS:
-        # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
-        types.append(WebhookEvent.REQUEST_VERIFIED)
-    return types
-
-
-def webhook_events_emit(*, action: str, request: Request | None, data: dict, at: datetime) -> list[int]:
-    """Record a delivery per subscribed endpoint for the event of audit ``action``; send them on commit."""
-    event_types = _event_types(action, data)
-    if not event_types:
-        return []
-    endpoints = list(WebhookEndpoint.objects.filter(active=True))
-    ids = []
-    for event_type in event_types:
-        receivers = [endpoint for endpoint in endpoints if endpoint.subscribes(event_type)]
-        if not receivers:
-            continue
-        event_id = uuid.uuid4()
-        payload = event_payload(event_id=event_id, event_type=event_type, at=at, request=request, data=data)
-        created = WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload)
-            for endpoint in receivers
-        )
-        ids += [delivery.pk for delivery in created]
+    event_id = uuid.uuid4()
+    payload = event_payload(
+        event_id=event_id, event_type=event_type, at=at or timezone.now(), request=request, data=data or {}
+    )
+    created = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload)
+        for endpoint in endpoints
+    )
+    ids = [delivery.pk for delivery in created]
     deliveries_dispatch_on_commit(ids)
     return ids
 
 
 def deliveries_dispatch_on_commit(delivery_ids: list[int]) -> None:
     """Send a "go" for each delivery once the transaction that recorded it commits."""
-    from dsr import tasks  # the tasks call this module's services
-
+    starter = _delivery_starter
+    if starter is None:
+        return
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: tasks.webhook_delivery_attempt.delay(delivery_id))
+        transaction.on_commit(lambda delivery_id=delivery_id: starter(delivery_id))
 
 
 def webhook_test_send(*, endpoint: WebhookEndpoint, actor) -> WebhookDelivery:
     """Send the endpoint a test event (signed like every other) and return its delivery."""
-    from dsr.audit import audit_record
-
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
         if not endpoint.active:
@@ -221,15 +208,15 @@ def webhook_test_send(*, endpoint: WebhookEndpoint, actor) -> WebhookDelivery:
         delivery = WebhookDelivery.objects.create(
             endpoint=endpoint, event_id=event_id, event_type=WebhookEvent.TEST, payload=payload
         )
-        audit_record(actor=actor, action="webhook.test_sent", data={"endpoint": endpoint.pk, "delivery": delivery.pk})
+        audit_record(
+            actor=actor, action=AuditAction.WEBHOOK_TEST_SENT, data={"endpoint": endpoint.pk, "delivery": delivery.pk}
+        )
         deliveries_dispatch_on_commit([delivery.pk])
     return delivery
 
 
 def webhook_delivery_resend(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     """Send a delivery's event again as a new series of attempts (same webhook-id, so receivers can deduplicate)."""
-    from dsr.audit import audit_record
-
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery.pk)
         endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
@@ -244,7 +231,7 @@ def webhook_delivery_resend(*, delivery: WebhookDelivery, actor) -> WebhookDeliv
         )
         audit_record(
             actor=actor,
-            action="webhook.resent",
+            action=AuditAction.WEBHOOK_RESENT,
             data={"endpoint": endpoint.pk, "delivery": delivery.pk, "new_delivery": again.pk},
         )
         deliveries_dispatch_on_commit([again.pk])
@@ -356,13 +343,11 @@ def _delivery_record(delivery: WebhookDelivery, *, status: str, code: int | None
 
 
 def _endpoint_deactivate(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
-    from dsr.audit import Actor, audit_record
-
     with transaction.atomic():
         if WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(active=False):
             audit_record(
                 actor=Actor.system(),
-                action="webhook.endpoint_deactivated",
+                action=AuditAction.WEBHOOK_ENDPOINT_DEACTIVATED,
                 data={"endpoint": endpoint.pk, "delivery": delivery.pk, "code": 410},
             )
 
@@ -376,10 +361,9 @@ def deliveries_reconcile(*, now: datetime | None = None) -> int:
         .filter(created_at__lte=now - timedelta(seconds=settings.DSR_JOB_DISPATCH_GRACE_SECONDS))
         .values_list("pk", flat=True)[:1000]
     )
-    from dsr import tasks
-
-    for delivery_id in ids:
-        tasks.webhook_delivery_attempt.delay(delivery_id)
+    if _delivery_starter is not None:
+        for delivery_id in ids:
+            _delivery_starter(delivery_id)
     return len(ids)
 
 
@@ -392,9 +376,6 @@ def requests_flag_deadline_near(*, today: date | None = None) -> int:
     The audit event is the record that it was said: a request already flagged is
     not flagged again, even if its deadline later moves.
     """
-    from dsr.audit import Actor, audit_record
-    from dsr.selectors import request_deadline
-
     today = today or timezone.localdate()
     horizon = today + timedelta(days=settings.DSR_REMINDER_DAYS_BEFORE)
     candidates = (
@@ -415,11 +396,8 @@ def requests_flag_deadline_near(*, today: date | None = None) -> int:
             deadline = request_deadline(request, today=today)
             if deadline.clock_stopped or deadline.days_left > settings.DSR_REMINDER_DAYS_BEFORE:
                 continue
-            audit_record(
-                actor=Actor.system(),
-                action=DEADLINE_NEAR_ACTION,
-                request=request,
-                data={"days_left": deadline.days_left, "due_date": deadline.effective_due.isoformat()},
-            )
+            data = {"days_left": deadline.days_left, "due_date": deadline.effective_due.isoformat()}
+            audit_record(actor=Actor.system(), action=DEADLINE_NEAR_ACTION, request=request, data=data)
+            webhook_event_emit(event_type=WebhookEvent.REQUEST_DEADLINE_NEAR, request=request, data=data)
             flagged += 1
     return flagged

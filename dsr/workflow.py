@@ -1,9 +1,12 @@
 """The request state machine: a transition table and one service function per transition.
 
-Every service runs in one transaction, locks the request row, checks the
-transition table, saves only the fields it changes, writes an audit event and
-schedules emails after commit. A forbidden transition raises TransitionError
-and changes nothing. See docs/decisions/0002-deadlines.md and
+This module is the one writer of a request's status: every service runs in
+one transaction, locks the request row, checks the transition table and sets
+the status to the transition's target, saves only the fields it changes,
+writes an audit event, emits its webhook and schedules emails after commit. A
+forbidden transition raises TransitionError and changes nothing. The work in
+the sources (dsr.engine, dsr.rights) asks these services for every status
+change. See docs/decisions/0002-deadlines.md and
 docs/decisions/0006-request-lifecycle.md.
 """
 
@@ -11,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -20,14 +24,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsr import deadlines, emails
+from dsr import challenges, deadlines, emails
 from dsr.audit import Actor, audit_record
 from dsr.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
+    AuditAction,
     Channel,
     IdentityLevel,
     Language,
+    Plan,
     RefusalGround,
     Request,
     RequestNote,
@@ -35,8 +41,11 @@ from dsr.models import (
     Suspension,
     SuspensionReason,
     VerificationMethod,
+    WebhookEvent,
 )
 from dsr.requests import RequestInvalid, details_clean, requester_clean
+from dsr.storage import sealed_storage
+from dsr.webhooks import webhook_event_emit
 
 __all__ = ["RequestInvalid", "SubmitResult", "TransitionError"]
 
@@ -61,24 +70,33 @@ TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
         Transition("verify", "confirm", (Status.PENDING_VERIFICATION,), Status.IN_PROGRESS),
+        # Staff asked for more than the email before it was confirmed: the clock stays stopped.
+        Transition("verify_awaiting_identity", "confirm", (Status.PENDING_VERIFICATION,), Status.AWAITING_SUBJECT),
         Transition("identity_check", "record an identity check for", _ALL_OPEN, None),
+        Transition(
+            "identity_check_start",
+            "record an identity check for",
+            (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT),
+            Status.IN_PROGRESS,
+        ),
         Transition("suspend", "stop the clock of", (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
         Transition("resume", "restart the clock of", (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
         Transition("extend", "extend", _WORKING, None),
         Transition("refuse", "refuse", _WORKING, Status.REFUSED),
         Transition("complete", "complete", (Status.IN_PROGRESS,), Status.COMPLETED),
-        # Staff may close with the parts not done when a job failed for good (dsr/orchestration.py).
+        # Staff may close with the parts not done when a job failed for good (dsr/engine/jobs.py).
         Transition(
             "complete_partially",
             "partially complete",
             (Status.IN_PROGRESS, Status.NEEDS_ATTENTION),
             Status.PARTIALLY_COMPLETED,
         ),
-        # The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+        # The work on the sources (dsr/engine/, dsr/rights/, docs/decisions/0008-jobs.md).
         Transition("plan_await", "ask staff to approve", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
         Transition("plan_approve", "approve the plan of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         Transition("objection_decide", "decide the objection of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         # Access and portability with DSR_BUNDLE_REVIEW: staff release the export (dsr/exports/delivery.py).
+        Transition("bundle_review", "hold the export for review of", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
         Transition("bundle_release", "release the export of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         Transition("job_fail", "mark as needing attention", (Status.IN_PROGRESS,), Status.NEEDS_ATTENTION),
         Transition("job_retry", "retry the failed work of", (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS),
@@ -116,6 +134,33 @@ def _transition_check(request: Request, name: str) -> Transition:
             }
         )
     return transition
+
+
+def _transition_apply(request: Request, name: str) -> list[str]:
+    """Check the transition and move the request to its target; return the fields to save."""
+    transition = _transition_check(request, name)
+    if transition.target is None:
+        return ["updated_at"]
+    request.status = transition.target
+    return ["status", "updated_at"]
+
+
+# The work in the sources lives above this module: it registers how to start a request's work and what to
+# do when a request closes (dsr.apps). Each is called in the caller's transaction.
+_work_starter: Callable[[Request], None] | None = None
+_closing_hook: Callable[[Request], None] | None = None
+
+
+def work_starter_set(starter: Callable[[Request], None] | None) -> None:
+    """Register the function that starts (or resumes) a request's work in the sources after commit."""
+    global _work_starter
+    _work_starter = starter
+
+
+def closing_hook_set(hook: Callable[[Request], None] | None) -> None:
+    """Register the function a closing request is handed to before its letter is queued (its outcome)."""
+    global _closing_hook
+    _closing_hook = hook
 
 
 def _lock(request: Request) -> Request:
@@ -167,14 +212,19 @@ def _suspension_close(request: Request, *, now: datetime) -> Suspension | None:
     return open_suspension
 
 
-def _close(request: Request, *, status: str, reasons: str, now: datetime) -> list[str]:
-    fields = ["status", "closed_at", "outcome_reasons", "updated_at"]
+def _close(request: Request, *, transition: str, reasons: str, now: datetime) -> list[str]:
+    fields = ["closed_at", "outcome_reasons", *_transition_apply(request, transition)]
     if _suspension_close(request, now=now):
         fields += _deadline_recompute(request)
-    request.status = status
     request.closed_at = now
     request.outcome_reasons = reasons
     return fields
+
+
+def _closing(request: Request) -> None:
+    """Hand the closing request to the work in the sources, which records what was done (its outcome)."""
+    if _closing_hook is not None:
+        _closing_hook(request)
 
 
 def _required_text(value: str, *, field: str, message: str, limit: int = 5000) -> str:
@@ -250,8 +300,6 @@ def request_submit(
     called: staff_check or attribute_match), the request starts in progress and
     the receipt is sent instead of a code.
     """
-    from dsr import verification  # verification builds on this module's services
-
     now = _now()
     errors: dict[str, list[str]] = {}
     fields: dict = {}
@@ -325,9 +373,12 @@ def request_submit(
                 Suspension.objects.create(
                     request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
                 )
-                data["challenge_id"] = verification.challenge_send(request=request, first=True).pk
-            audit_record(actor=actor, action="request.submitted", request=request, data=data)
+                data["challenge_id"] = challenges.challenge_send(request=request, first=True).pk
+            audit_record(actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data)
+            webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
             if starts_verified:
+                # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
+                webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
                 _work_start(request)
     except IntegrityError:
         if idempotency_key:
@@ -358,33 +409,34 @@ def _idempotent_existing(key: str, fields: dict, details: dict) -> Request | Non
 
 
 def _work_start(request: Request) -> None:
-    """Start (or resume) the request's per-source jobs once the transaction commits (dsr/orchestration.py)."""
-    from dsr import orchestration  # orchestration builds on this module's services
-
-    orchestration.plan_start_on_commit(request)
+    """Start (or resume) the request's work in the sources once the transaction commits (dsr/engine/)."""
+    if _work_starter is not None:
+        _work_starter(request)
 
 
 def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
     """Record that the requester controls the email; start the work if that is enough identity."""
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "verify")
         now = _now()
-        request.identity_level = max(request.identity_level, IdentityLevel.EMAIL)
+        identity_level = max(request.identity_level, IdentityLevel.EMAIL)
+        enough = identity_level >= request.identity_required
+        fields = _transition_apply(request, "verify" if enough else "verify_awaiting_identity")
+        request.identity_level = identity_level
         request.verified_at = now
         request.verification_method = method
-        fields = ["identity_level", "verified_at", "verification_method", "status", "updated_at"]
-        if request.identity_level >= request.identity_required:
-            request.status = Status.IN_PROGRESS
+        fields += ["identity_level", "verified_at", "verification_method"]
+        if enough:
             _suspension_close(request, now=now)
             fields += _deadline_recompute(request)
-        else:
-            # Staff asked for more than the email before it was confirmed: the clock stays stopped.
-            request.status = Status.AWAITING_SUBJECT
         request.save(update_fields=fields)
         audit_record(
-            actor=actor, action="request.verified", request=request, data={"method": method, "status": request.status}
+            actor=actor,
+            action=AuditAction.REQUEST_VERIFIED,
+            request=request,
+            data={"method": method, "status": request.status},
         )
+        webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
         emails.email_receipt(request)
         if request.status == Status.IN_PROGRESS:
             _work_start(request)
@@ -397,25 +449,25 @@ def request_identity_check(*, request: Request, method: str, actor: Actor) -> Re
         raise RequestInvalid({"method": [_("Choose how identity was checked: staff_check or attribute_match.")]})
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "identity_check")
         now = _now()
-        request.identity_level = IdentityLevel.ENHANCED
-        request.verified_at = request.verified_at or now
-        request.verification_method = method
-        fields = ["identity_level", "verified_at", "verification_method", "updated_at"]
         waiting_for_identity = request.suspensions.filter(
             ended_at__isnull=True, reason=SuspensionReason.IDENTITY
         ).exists()
-        if request.status == Status.PENDING_VERIFICATION or (
+        starts = request.status == Status.PENDING_VERIFICATION or (
             request.status == Status.AWAITING_SUBJECT and waiting_for_identity
-        ):
-            request.status = Status.IN_PROGRESS
+        )
+        fields = _transition_apply(request, "identity_check_start" if starts else "identity_check")
+        request.identity_level = IdentityLevel.ENHANCED
+        request.verified_at = request.verified_at or now
+        request.verification_method = method
+        fields += ["identity_level", "verified_at", "verification_method"]
+        if starts:
             _suspension_close(request, now=now)
-            fields += ["status", *_deadline_recompute(request)]
+            fields += _deadline_recompute(request)
         request.save(update_fields=fields)
         audit_record(
             actor=actor,
-            action="request.identity_checked",
+            action=AuditAction.REQUEST_IDENTITY_CHECKED,
             request=request,
             data={"method": method, "status": request.status},
         )
@@ -434,10 +486,8 @@ def request_suspend(*, request: Request, reason: str, note: str, actor: Actor) -
     note = _required_text(note, field="note", message=_("Say what the requester must send."))
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "suspend")
+        fields = _transition_apply(request, "suspend")
         suspension = Suspension.objects.create(request=request, reason=reason, note=note, started_at=_now())
-        request.status = Status.AWAITING_SUBJECT
-        fields = ["status", "updated_at"]
         if reason == SuspensionReason.IDENTITY and request.identity_level < IdentityLevel.ENHANCED:
             # EDPB 01/2022 ¶65-75: a step up only where there is reasonable doubt.
             request.identity_required = IdentityLevel.ENHANCED
@@ -445,7 +495,7 @@ def request_suspend(*, request: Request, reason: str, note: str, actor: Actor) -
         request.save(update_fields=fields)
         audit_record(
             actor=actor,
-            action="request.suspended",
+            action=AuditAction.REQUEST_SUSPENDED,
             request=request,
             data={"reason": reason, "suspension_id": suspension.pk},
         )
@@ -463,13 +513,13 @@ def request_resume(*, request: Request, actor: Actor) -> Request:
                 _("Request %(reference)s waits for an identity check: record the check before resuming.")
                 % {"reference": request.reference}
             )
+        fields = _transition_apply(request, "resume")
         suspension = _suspension_close(request, now=_now())
-        request.status = Status.IN_PROGRESS
-        fields = ["status", "updated_at", *_deadline_recompute(request)]
+        fields += _deadline_recompute(request)
         request.save(update_fields=fields)
         audit_record(
             actor=actor,
-            action="request.resumed",
+            action=AuditAction.REQUEST_RESUMED,
             request=request,
             data={"suspension_id": suspension.pk if suspension else None, "suspended_days": request.suspended_days},
         )
@@ -513,7 +563,7 @@ def request_extend(*, request: Request, reasons: str, actor: Actor, today: date 
         request.save(update_fields=["extended_due_date", "extended_at", "extension_reasons", "updated_at"])
         audit_record(
             actor=actor,
-            action="request.extended",
+            action=AuditAction.REQUEST_EXTENDED,
             request=request,
             data={"extended_due_date": request.extended_due_date.isoformat()},
         )
@@ -531,11 +581,12 @@ def request_refuse(*, request: Request, ground: str, reasons: str, actor: Actor)
     reasons = _required_text(reasons, field="reasons", message=_("Give the reasons for the refusal."))
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "refuse")
-        fields = _close(request, status=Status.REFUSED, reasons=reasons, now=_now())
+        fields = _close(request, transition="refuse", reasons=reasons, now=_now())
         request.refusal_ground = ground
         request.save(update_fields=[*fields, "refusal_ground"])
-        audit_record(actor=actor, action="request.refused", request=request, data={"ground": ground})
+        audit_record(actor=actor, action=AuditAction.REQUEST_REFUSED, request=request, data={"ground": ground})
+        webhook_event_emit(event_type=WebhookEvent.REQUEST_REFUSED, request=request)
+        _closing(request)
         emails.email_refused(request)
     return request
 
@@ -551,11 +602,18 @@ def request_complete(
         reasons = _required_text(reasons, field="reasons", message=_("Say which parts were not done and why."))
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "complete_partially" if partial else "complete")
-        status = Status.PARTIALLY_COMPLETED if partial else Status.COMPLETED
-        fields = _close(request, status=status, reasons=(reasons or "").strip(), now=_now())
+        transition = "complete_partially" if partial else "complete"
+        fields = _close(request, transition=transition, reasons=(reasons or "").strip(), now=_now())
         request.save(update_fields=fields)
-        audit_record(actor=actor, action="request.completed", request=request, data={"status": status})
+        audit_record(
+            actor=actor, action=AuditAction.REQUEST_COMPLETED, request=request, data={"status": request.status}
+        )
+        # The outcome is recorded before the letter is queued: the letter is made from it.
+        _closing(request)
+        summary = Plan.objects.filter(request=request).values_list("outcome", flat=True).first() or {}
+        webhook_event_emit(
+            event_type=WebhookEvent.REQUEST_COMPLETED, request=request, data={"outcome": summary.get("summary")}
+        )
         if partial:
             emails.email_partially_completed(request)
         else:
@@ -567,10 +625,10 @@ def request_cancel(*, request: Request, actor: Actor, reasons: str = "") -> Requ
     """Cancel an open request (withdrawn by the requester, or a duplicate)."""
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "cancel")
-        fields = _close(request, status=Status.CANCELLED, reasons=(reasons or "").strip()[:5000], now=_now())
+        fields = _close(request, transition="cancel", reasons=(reasons or "").strip()[:5000], now=_now())
         request.save(update_fields=fields)
-        audit_record(actor=actor, action="request.cancelled", request=request, data={})
+        audit_record(actor=actor, action=AuditAction.REQUEST_CANCELLED, request=request, data={})
+        _closing(request)
         emails.email_cancelled(request)
     return request
 
@@ -579,11 +637,10 @@ def request_expire(*, request: Request, actor: Actor) -> Request:
     """Close a request whose email was never confirmed, and tell the address it was sent from."""
     with transaction.atomic():
         request = _lock(request)
-        _transition_check(request, "expire")
-        fields = _close(request, status=Status.EXPIRED, reasons="", now=_now())
+        fields = _close(request, transition="expire", reasons="", now=_now())
         request.save(update_fields=fields)
         request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=_now())
-        audit_record(actor=actor, action="request.expired", request=request, data={})
+        audit_record(actor=actor, action=AuditAction.REQUEST_EXPIRED, request=request, data={})
         emails.email_expired(request)
     return request
 
@@ -604,6 +661,83 @@ def requests_expire_unverified(*, now: datetime | None = None) -> int:
     return expired
 
 
+# --- Steps of the work in the sources (dsr/engine/, dsr/rights/) ----------------------
+
+
+def _step(request: Request, *, transition: str, action: str, actor: Actor, data: dict) -> Request:
+    with transaction.atomic():
+        request = _lock(request)
+        fields = _transition_apply(request, transition)
+        request.save(update_fields=fields)
+        audit_record(actor=actor, action=action, request=request, data=data)
+    return request
+
+
+def request_await_staff(*, request: Request, actor: Actor, stage: str) -> Request:
+    """Hand the request to the privacy team: a plan to approve or a balancing decision to make."""
+    return _step(
+        request, transition="plan_await", action=AuditAction.REQUEST_AWAITING_STAFF, actor=actor, data={"stage": stage}
+    )
+
+
+def request_approve(*, request: Request, actor: Actor) -> Request:
+    """Record that the privacy team approved the plan waiting for them; the work goes on."""
+    return _step(request, transition="plan_approve", action=AuditAction.REQUEST_APPROVED, actor=actor, data={})
+
+
+def request_objection_decided(*, request: Request, upheld: bool, actor: Actor) -> Request:
+    """Record the balancing decision on an objection (GDPR Art. 21(1)); the request is then closed by its right."""
+    return _step(
+        request,
+        transition="objection_decide",
+        action=AuditAction.OBJECTION_DECIDED,
+        actor=actor,
+        data={"upheld": upheld},
+    )
+
+
+def request_bundle_review(*, request: Request, bundle_id: int, actor: Actor) -> Request:
+    """Hold the built export for the privacy team to preview and release (DSR_BUNDLE_REVIEW)."""
+    return _step(
+        request,
+        transition="bundle_review",
+        action=AuditAction.BUNDLE_AWAITING_REVIEW,
+        actor=actor,
+        data={"bundle": bundle_id},
+    )
+
+
+def request_bundle_released(*, request: Request, actor: Actor) -> Request:
+    """Move a request whose reviewed export staff released back to work, so it can be completed."""
+    with transaction.atomic():
+        request = _lock(request)
+        if request.status == Status.AWAITING_APPROVAL:
+            request.save(update_fields=_transition_apply(request, "bundle_release"))
+    return request
+
+
+def request_job_failed(*, request: Request, job_id: int, actor: Actor) -> Request:
+    """Put the request in "needs attention": a source failed for good (retry it, or close the request partly done)."""
+    with transaction.atomic():
+        request = _lock(request)
+        if transition_allowed(request, "job_fail"):
+            request.save(update_fields=_transition_apply(request, "job_fail"))
+            audit_record(actor=actor, action=AuditAction.REQUEST_NEEDS_ATTENTION, request=request, data={"job": job_id})
+    return request
+
+
+def request_job_retried(*, request: Request, job_id: int, actor: Actor) -> Request:
+    """Put a request that needed attention back to work once nothing has failed any more."""
+    with transaction.atomic():
+        request = _lock(request)
+        if transition_allowed(request, "job_retry"):
+            request.save(update_fields=_transition_apply(request, "job_retry"))
+            audit_record(
+                actor=actor, action=AuditAction.REQUEST_BACK_IN_PROGRESS, request=request, data={"job": job_id}
+            )
+    return request
+
+
 def request_status_link_reissue(*, request: Request, actor: Actor) -> None:
     """Kill every old status link and email a new one to the request's address."""
     with transaction.atomic():
@@ -611,7 +745,7 @@ def request_status_link_reissue(*, request: Request, actor: Actor) -> None:
         _transition_check(request, "status_link_reissue")
         request.status_salt = secrets.token_hex(16)
         request.save(update_fields=["status_salt", "updated_at"])
-        audit_record(actor=actor, action="request.status_link_reissued", request=request, data={})
+        audit_record(actor=actor, action=AuditAction.REQUEST_STATUS_LINK_REISSUED, request=request, data={})
         emails.email_status_link(request)
 
 
@@ -630,7 +764,7 @@ def requests_remind_staff(*, today: date | None = None) -> int:
         emails.email_deadline_reminder(requests=due, today=today)
         audit_record(
             actor=Actor.system(),
-            action="reminders.sent",
+            action=AuditAction.REMINDERS_SENT,
             data={"count": len(due), "overdue": sum(1 for r in due if r.effective_due_date < today)},
         )
     return len(due)
@@ -677,7 +811,7 @@ def request_purge(*, request: Request, actor: Actor) -> Request:
         transaction.on_commit(lambda: _uploads_delete(uploads))
         audit_record(
             actor=actor,
-            action="request.purged",
+            action=AuditAction.REQUEST_PURGED,
             request=request,
             data={"status": request.status, "files": len(uploads)},
         )
@@ -685,8 +819,6 @@ def request_purge(*, request: Request, actor: Actor) -> Request:
 
 
 def _uploads_delete(names: list[str]) -> None:
-    from dsr.storage import sealed_storage
-
     storage = sealed_storage()
     for name in names:
         if storage.exists(name):
@@ -728,7 +860,7 @@ def request_assign(*, request: Request, assignee, actor: Actor) -> Request:
         request.save(update_fields=["assignee", "updated_at"])
         audit_record(
             actor=actor,
-            action="request.assigned",
+            action=AuditAction.REQUEST_ASSIGNED,
             request=request,
             data={"assignee": assignee.pk if assignee is not None else None},
         )
@@ -749,7 +881,7 @@ def requests_assign_bulk(*, request_ids: list[int], assignee, actor: Actor) -> i
             request.save(update_fields=["assignee", "updated_at"])
             audit_record(
                 actor=actor,
-                action="request.assigned",
+                action=AuditAction.REQUEST_ASSIGNED,
                 request=request,
                 data={"assignee": assignee.pk if assignee is not None else None, "bulk": True},
             )
@@ -762,10 +894,10 @@ def request_note_add(*, request: Request, text: str, actor: Actor, author=None) 
     with transaction.atomic():
         request = _lock(request)
         note = RequestNote.objects.create(request=request, author=author, text=text)
-        audit_record(actor=actor, action="request.note_added", request=request, data={"note": note.pk})
+        audit_record(actor=actor, action=AuditAction.REQUEST_NOTE_ADDED, request=request, data={"note": note.pk})
     return note
 
 
 def staff_action_deny(*, user, action: str, request: Request | None = None) -> None:
     """Record that a staff member tried an action beyond their role; nothing else changes."""
-    audit_record(actor=Actor.staff(user), action="staff.denied", request=request, data={"attempted": action})
+    audit_record(actor=Actor.staff(user), action=AuditAction.STAFF_DENIED, request=request, data={"attempted": action})

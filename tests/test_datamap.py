@@ -12,9 +12,15 @@ from django.core.management.base import CommandError
 from dsr.checks_sources import check_sources
 from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
-from dsr.datamap.schema import DataMapInvalid
-from dsr.datamap.selectors import controller_current, datamap_versions, purposes_active, recipients_active, sources_active
 from dsr.datamap.rules import rule_date_apply, rule_describe
+from dsr.datamap.schema import DataMapInvalid
+from dsr.datamap.selectors import (
+    controller_current,
+    datamap_versions,
+    purposes_active,
+    recipients_active,
+    sources_active,
+)
 from dsr.models import DataMapVersion, Purpose
 
 DEMO_MAP = Path(__file__).resolve().parent.parent / "dsr" / "demo" / "datamap.yaml"

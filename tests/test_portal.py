@@ -5,7 +5,7 @@ from django.utils import translation
 
 from dsr import portal, workflow
 from dsr.audit import Actor
-from dsr.models import Job, JobOperation, JobStatus, Plan, PlanStage, Request, Status
+from dsr.models import Job, JobStatus, Operation, Plan, PlanStage, Request, Status
 
 STAFF = Actor(type="staff", id="1")
 
@@ -113,9 +113,9 @@ def test_request_by_reference_and_email_matches_only_both(pending):
 
 def test_work_in_progress_counts_the_systems_done_in_plain_words(in_progress):
     Plan.objects.update_or_create(request=in_progress, defaults={"stage": PlanStage.RUNNING})
-    Job.objects.create(request=in_progress, source_key="shop", operation=JobOperation.RESOLVE, status=JobStatus.DONE)
+    Job.objects.create(request=in_progress, source_key="shop", operation=Operation.RESOLVE, status=JobStatus.DONE)
     for source, status in (("shop", JobStatus.DONE), ("mail", JobStatus.DONE), ("crm", JobStatus.RUNNING)):
-        Job.objects.create(request=in_progress, source_key=source, operation=JobOperation.ERASURE, status=status)
+        Job.objects.create(request=in_progress, source_key=source, operation=Operation.ERASURE, status=status)
     work = portal.status_view(in_progress).steps[2]
     assert work.state == "current"
     assert work.detail.endswith("We are carrying out your request in our systems. 2 of 3 systems are done.")
@@ -126,7 +126,7 @@ def test_a_job_needing_attention_is_told_without_internal_detail(in_progress):
     Job.objects.create(
         request=in_progress,
         source_key="crm",
-        operation=JobOperation.ERASURE,
+        operation=Operation.ERASURE,
         status=JobStatus.FAILED,
         last_error="connection refused by crm.internal:5432",
     )

@@ -13,9 +13,9 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from dsr import orchestration
 from dsr.audit import Actor, audit_record
-from dsr.models import AuditEvent, DeliveryStatus, Job, JobOperation, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from dsr.engine.jobs import job_failed
+from dsr.models import AuditEvent, DeliveryStatus, Job, Operation, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from dsr.webhooks import (
     WebhookError,
     deliveries_reconcile,
@@ -178,9 +178,9 @@ def test_a_job_failed_for_good_is_an_event_naming_the_source_and_operation(
     receiver, endpoint, django_capture_on_commit_callbacks
 ):
     request = submit(pre_verified=True)
-    job = Job.objects.create(request=request, source_key="shop", operation=JobOperation.COLLECT)
+    job = Job.objects.create(request=request, source_key="shop", operation=Operation.ACCESS)
     with django_capture_on_commit_callbacks(execute=True):
-        orchestration.job_failed(job=job)
+        job_failed(job=job)
 
     payload = Webhook(endpoint[1]).verify(receiver.received[-1][1], receiver.received[-1][0])
     assert payload["type"] == "job.failed"

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_upload
 from dsr.datamap.parsing import datamap_parse
-from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.rules import rule_describe
+from dsr.datamap.schema import DataMapInvalid
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
 from dsr.sources.registry import connector_for

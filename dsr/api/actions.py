@@ -1,7 +1,7 @@
 """The privacy team's actions on one request, for staff sessions and keys with `requests:act`.
 
 One endpoint per action, each calling the same service as the dashboard
-(dsr.workflow, dsr.orchestration), which locks the row, checks the transition
+(dsr.workflow, dsr.rights, dsr.engine), which locks the row, checks the transition
 table and writes the audit event. A refused action is a 409 and changes nothing.
 """
 
@@ -14,13 +14,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dsr import orchestration, workflow
+from dsr import workflow
 from dsr.api.auth import AUTHENTICATION, ScopeRequired, api_actor
 from dsr.api.serializers import RequestDetailSerializer
 from dsr.api.views import ERROR_RESPONSE, STATUS_EXAMPLE, _invalid, request_by_reference
 from dsr.audit import Actor
+from dsr.engine.jobs import job_retry
 from dsr.models import ApiKey, ApiScope, Job, RefusalGround, Request, SuspensionReason, VerificationMethod
 from dsr.requests import RequestInvalid
+from dsr.rights.base import request_plan_approve
+from dsr.rights.objection import objection_decide
 from dsr.roles import team_members
 from dsr.views.staff.queue import queue_counts_forget
 
@@ -108,7 +111,7 @@ def _resume(request: Request, data: dict, actor: Actor, author) -> None:
 
 
 def _approve(request: Request, data: dict, actor: Actor, author) -> None:
-    orchestration.request_plan_approve(request=request, actor=actor)
+    request_plan_approve(request=request, actor=actor)
 
 
 def _extend(request: Request, data: dict, actor: Actor, author) -> None:
@@ -128,7 +131,7 @@ def _cancel(request: Request, data: dict, actor: Actor, author) -> None:
 
 
 def _decide(request: Request, data: dict, actor: Actor, author) -> None:
-    orchestration.objection_decide(
+    objection_decide(
         request=request, upheld=data["decision"] == "upheld", reasons=data["reasons"], actor=actor
     )
 
@@ -137,7 +140,7 @@ def _job_retry(request: Request, data: dict, actor: Actor, author) -> None:
     job = Job.objects.filter(pk=data["job"], request=request).first()
     if job is None:
         raise RequestInvalid({"job": [_("That job does not belong to this request.")]})
-    orchestration.job_retry(job=job, actor=actor)
+    job_retry(job=job, actor=actor)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Public, no session and so no CSRF; throttled per client address. The body is
 size-checked and its signature verified before anything reads it as JSON
-(dsr/callbacks.py). A missing or wrong signature is 401: the caller has not
+(dsr/engine/callbacks.py). A missing or wrong signature is 401: the caller has not
 authenticated, which is what 401 means; 403 would say it had and was not
 allowed. See docs/decisions/0010-webhooks-and-callbacks.md.
 """
@@ -18,7 +18,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from dsr.api.views import ERROR_RESPONSE
-from dsr.callbacks import CallbackRejected, processor_callback_receive
+from dsr.engine.callbacks import CallbackRejected, processor_callback_receive
 from dsr.ratelimit import rate_limit_hit
 from dsr.sources.http import SIGNATURE_HEADER
 

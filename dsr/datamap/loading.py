@@ -8,7 +8,7 @@ from django.utils import timezone
 from dsr.audit import Actor, audit_record
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMap
-from dsr.models import DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
+from dsr.models import AuditAction, DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
 
 
 def _rows_create(version: DataMapVersion, datamap: DataMap) -> None:
@@ -127,5 +127,7 @@ def datamap_upload(*, text: str, loaded_by: str, file_name: str, actor: Actor) -
         if version.pk == previous:
             return version, False
         # The version's id and digest, never the file's contents.
-        audit_record(actor=actor, action="datamap.loaded", data={"version": version.pk, "sha256": version.sha256})
+        audit_record(
+            actor=actor, action=AuditAction.DATAMAP_LOADED, data={"version": version.pk, "sha256": version.sha256}
+        )
     return version, True

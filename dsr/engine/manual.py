@@ -13,8 +13,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
+from dsr.datamap.schema import DataMap, localised
 from dsr.engine.dispatch import jobs_wake
-from dsr.models import ActorType, AuditAction, ManualFinding, ManualTask, ManualTaskStatus, Request
+from dsr.engine.registry import JobContext, Step
+from dsr.models import (
+    ActorType,
+    AuditAction,
+    JobStatus,
+    ManualFinding,
+    ManualTask,
+    ManualTaskStatus,
+    Operation,
+    Request,
+)
+from dsr.sources.base import TASK, Fact, SourcePermanentError
 
 
 class ManualTaskError(Exception):
@@ -86,3 +98,88 @@ def manual_task_complete(
         # The job waiting for this task goes on now, not at the next poll.
         jobs_wake(request=task.request, source_key=task.source_key, operations=[task.operation])
     return task
+
+
+# --- The step a job takes while a person works ----------------------------------------
+
+
+def task_fallback_spec(datamap: DataMap, source_key: str, operation: str) -> dict:
+    """Return a task for the privacy team where a source cannot do ``operation`` itself."""
+    name = datamap.sources[source_key]["name"] if source_key else {}
+    texts = {
+        Operation.RESTRICTION: (
+            "Markér personens data i {name} som begrænset (databeskyttelsesforordningens artikel 18), "
+            "eller bed leverandøren om det, og bekræft hvordan.",
+            "Mark the person's data in {name} as restricted (GDPR Art. 18), or ask the supplier to, and confirm how.",
+        ),
+        Operation.RESTRICTION_LIFT: (
+            "Ophæv begrænsningen af personens data i {name} og bekræft det.",
+            "Lift the restriction of the person's data in {name} and confirm it.",
+        ),
+        Operation.CONSENT_WITHDRAWAL: (
+            "Registrér i {name}, at personen har trukket sit samtykke tilbage, og bekræft det.",
+            "Record in {name} that the person has withdrawn their consent, and confirm it.",
+        ),
+        Operation.RECTIFICATION: (
+            "Ret personens oplysninger i {name} som anmodet og bekræft det.",
+            "Correct the person's data in {name} as requested and confirm it.",
+        ),
+    }
+    da, en = texts[operation]
+    return {
+        "source": source_key,
+        "operation": str(operation),
+        "owner": datamap.controller.get("dpo_email") or datamap.controller["email"],
+        "instructions": {"da": da.format(name=localised(name, "da")), "en": en.format(name=localised(name, "en"))},
+    }
+
+
+def _task_categories(datamap: DataMap, source_key: str) -> list[str]:
+    source = datamap.sources.get(source_key) or {}
+    groups = source.get("groups") or {}
+    if "task" in groups:
+        return list(groups["task"].get("categories", []))
+    categories = source.get("config", {}).get("categories", [])
+    return list(categories) if isinstance(categories, list) else []
+
+
+def task_fact(task: ManualTask, datamap: DataMap) -> Fact:
+    """Return what an attested task reports: the person's data found and handled, or nothing there."""
+    done = task.finding == ManualFinding.DONE
+    return Fact(
+        table="task",
+        action=TASK,
+        found=int(done),
+        changed=int(done),
+        categories=_task_categories(datamap, task.source_key) if done else [],
+        confirmed=True,
+        reference=str(task.pk),
+    )
+
+
+def task_step(ctx: JobContext, spec: dict) -> Step:
+    """Create the owner's task once; the job is done when the owner has said what they found and did.
+
+    A task the owner could not carry out fails the job for good: the privacy team retries it (the
+    task opens again) or closes the request partly done with the reasons.
+    """
+    task = manual_task_create(request=ctx.request, spec=spec, actor=Actor.system())
+    if task.status == ManualTaskStatus.CANCELLED:
+        raise SourcePermanentError(spec["source"] or "dsr", "the manual task was cancelled")
+    result = {"task": task.pk, "owner": task.owner}
+    if task.status != ManualTaskStatus.DONE:
+        return Step(JobStatus.WAITING, result, {"tasks": 1})
+    if task.finding == ManualFinding.NOT_DONE:
+        raise SourcePermanentError(
+            spec["source"] or "dsr", f"the owner could not do manual task {task.pk}; see their attestation"
+        )
+    fact = task_fact(task, ctx.datamap)
+    result.update(finding=task.finding, facts=[fact.to_dict()])
+    return Step(JobStatus.DONE, result, {"tasks": 1, "found": fact.found or 0})
+
+
+def tasks_reopen(*, request: Request, source_key: str, operation: str) -> int:
+    """Open again the tasks of a job whose owner could not do them, so a retried job waits for a new answer."""
+    return ManualTask.objects.filter(
+        request=request, source_key=source_key, operation=operation, finding=ManualFinding.NOT_DONE
+    ).update(status=ManualTaskStatus.OPEN, finding="", completed_at=None, completed_by=None)

@@ -1,15 +1,20 @@
 """The GDPR Art. 15(1)(a)-(h) and 15(2) information, built from the data map for the data actually found.
 
-Only sources that hold data about this person contribute: their purposes,
-the categories of the fields found, their recipients by name (CJEU C-154/21,
-Österreichische Post), retention, origin, profiling and transfers. When
+Only what applies to this person is named: the purposes of the tables that
+hold their data (consent-based ones only where they gave the consent), the
+categories of the fields found, the recipients that received data of those
+kinds, named (CJEU C-154/21, Österreichische Post), whether attached to a
+source or to a purpose, retention, origin, profiling, and the transfers those
+recipients make. The map's lineage decides (dsr.datamap.lineage). When
 nothing was found the answer says so and still gives the rights and the
 supervisory authority.
 """
 
 from dataclasses import dataclass, field
 
-from dsr.datamap.schema import DATATILSYNET, DataMap
+from dsr.datamap.lineage import purposes_applying, recipients_applying
+from dsr.datamap.lineage import transfers as lineage_transfers
+from dsr.datamap.schema import DATATILSYNET, DataMap, localised
 
 # GDPR Art. 6(1)(a)-(f), in the words a person understands.
 LEGAL_BASES = {
@@ -30,18 +35,6 @@ ROLES = {
     "processor": {"da": "databehandler", "en": "processor"},
     "controller": {"da": "selvstændig dataansvarlig", "en": "independent controller"},
 }
-# The EU member states and Iceland, Liechtenstein and Norway: no transfer safeguard is needed (GDPR Art. 44).
-EEA = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK IS LI NO".split()  # noqa: SIM905
-)
-
-
-def _text(value: dict | str | None, language: str) -> str:
-    if isinstance(value, dict):
-        return value.get(language) or value.get("en") or value.get("da") or ""
-    return value or ""
-
-
 @dataclass
 class FoundTable:
     """What the bundle holds from one table: its files and the categories of the fields found."""
@@ -62,41 +55,62 @@ class FoundFile:
     size: int
 
 
+def _holds_of(datamap: DataMap, source: dict, table: str) -> str | None:
+    """Return the legal hold a source's table is kept under on erasure, if the map names one."""
+    described = (source.get("groups") or {}).get(table) or {}
+    if described.get("hold"):
+        return described["hold"]
+    config = source["config"]
+    entry = (config.get("tables") or config.get("models") or {}).get(table)
+    hold = (entry or {}).get("erasure", {}).get("hold") if isinstance(entry, dict) else None
+    return hold if hold in datamap.legal_holds else None
+
+
 def art15_information(
-    datamap: DataMap, *, tables: list[FoundTable], files: list[FoundFile], searched: list[str], language: str
+    datamap: DataMap,
+    *,
+    tables: list[FoundTable],
+    files: list[FoundFile],
+    searched: list[str],
+    language: str,
+    consents: set[str] | None = None,
 ) -> dict:
-    """Return the Art. 15 information for the data found, as plain values for the templates."""
+    """Return the Art. 15 information for the data found, as plain values for the templates.
+
+    Purposes, recipients and transfers are those the map's lineage (dsr.datamap.lineage) says apply to the
+    data actually found and the consents the person actually gave (``consents``; None: unknown).
+    """
     holding = sorted(
         {t.source for t in tables if t.records} | {f.source for f in files}, key=list(datamap.sources).index
     )
-    found_categories: set[str] = set()
-    for table in tables:
-        found_categories.update(table.categories.values())
-    for key in holding:
-        # Manual and http sources state their categories as a list (or per record group) in their config.
-        config_categories = datamap.sources[key]["config"].get("categories", [])
-        if isinstance(config_categories, list) and any(f.source == key for f in files):
-            found_categories.update(config_categories)
+    found: list[tuple[str, str, list[str]]] = [
+        (t.source, t.table, sorted(set(t.categories.values()))) for t in tables if t.records
+    ]
+    for key in sorted({f.source for f in files}):
+        # A file an owner uploaded for a source worked by hand holds what that source holds.
+        for group, described in (datamap.sources[key].get("groups") or {"": {}}).items():
+            found.append((key, group, list(described.get("categories") or [])))
+    found_categories: set[str] = {category for _s, _g, categories in found for category in categories}
+    purpose_keys = purposes_applying(datamap, found, consents)
+    recipient_keys = recipients_applying(datamap, found, purpose_keys, consents)
 
     sources = []
-    purpose_keys: list[str] = []
-    recipient_keys: list[str] = []
     holds: dict[str, set[str]] = {}
     for key in holding:
         source = datamap.sources[key]
         source_tables = [t for t in tables if t.source == key and t.records]
         for table in source_tables:
-            hold = source["config"].get("tables", {}).get(table.table, {}).get("erasure", {}).get("hold")
-            if hold and hold in datamap.legal_holds:
+            hold = _holds_of(datamap, source, table.table)
+            if hold:
                 holds.setdefault(hold, set()).add(table.table)
-        purpose_keys += [p for p in source["purposes"] if p not in purpose_keys]
-        recipient_keys += [r for r in source["recipients"] if r not in recipient_keys]
+        here = purposes_applying(datamap, [entry for entry in found if entry[0] == key], consents)
+        receivers = recipients_applying(datamap, [entry for entry in found if entry[0] == key], here, consents)
         sources.append(
             {
                 "key": key,
-                "name": source["name"],
-                "description": _text(source.get("description"), language),
-                "origin": _text(source["origin"], language),
+                "name": localised(source["name"], language),
+                "description": localised(source.get("description"), language),
+                "origin": localised(source["origin"], language),
                 "provided": bool(source["provided_by_subject"]),
                 "tables": [
                     {
@@ -104,14 +118,14 @@ def art15_information(
                         "records": t.records,
                         "files": t.files,
                         "categories": sorted(
-                            {_text(datamap.categories[c]["name"], language) for c in t.categories.values()}
+                            {localised(datamap.categories[c]["name"], language) for c in t.categories.values()}
                         ),
                     }
                     for t in source_tables
                 ],
                 "files": [f for f in files if f.source == key],
-                "purposes": [_text(datamap.purposes[p]["name"], language) for p in source["purposes"]],
-                "recipients": [datamap.recipients[r]["name"] for r in source["recipients"]],
+                "purposes": [localised(datamap.purposes[p]["name"], language) for p in here],
+                "recipients": [datamap.recipients[r]["name"] for r in receivers],
             }
         )
 
@@ -120,47 +134,48 @@ def art15_information(
         purpose = datamap.purposes[key]
         purposes.append(
             {
-                "name": _text(purpose["name"], language),
+                "name": localised(purpose["name"], language),
                 "legal_bases": [LEGAL_BASES[b][language] for b in purpose["legal_basis"]],
-                "legitimate_interest": _text(purpose["legitimate_interest"], language),
-                "retention": _text(purpose["retention"], language),
+                "legitimate_interest": localised(purpose["legitimate_interest"], language),
+                "retention": localised(purpose["retention"], language),
                 "categories": [
-                    _text(datamap.categories[c]["name"], language)
+                    localised(datamap.categories[c]["name"], language)
                     for c in purpose["categories"]
                     if c in found_categories
                 ],
                 "profiling": purpose["profiling"],
-                "profiling_description": _text(purpose["profiling_description"], language),
+                "profiling_description": localised(purpose["profiling_description"], language),
             }
         )
 
+    outside = {entry["recipient"]: entry for entry in lineage_transfers(datamap, recipient_keys)}
     recipients = []
     for key in recipient_keys:
         recipient = datamap.recipients[key]
-        outside = [country for country in recipient["countries"] if country not in EEA]
+        transfer = outside.get(key)
         recipients.append(
             {
                 "name": recipient["name"],
                 "role": ROLES.get(recipient["role"], {}).get(language, recipient["role"]),
                 "countries": recipient["countries"],
-                "outside_eea": outside,
-                "safeguard": _text(recipient["safeguard"], language) if outside else "",
+                "outside_eea": transfer["countries"] if transfer else [],
+                "safeguard": localised(transfer["safeguard"], language) if transfer else "",
                 "purposes": [
-                    _text(datamap.purposes[p]["name"], language) for p in recipient["purposes"] if p in purpose_keys
+                    localised(datamap.purposes[p]["name"], language) for p in recipient["purposes"] if p in purpose_keys
                 ],
             }
         )
 
     categories = [
-        {"name": _text(c["name"], language), "description": _text(c["description"], language)}
+        {"name": localised(c["name"], language), "description": localised(c["description"], language)}
         for key, c in datamap.categories.items()
         if key in found_categories
     ]
     legal_holds = [
         {
-            "name": _text(datamap.legal_holds[key]["name"], language),
-            "law": datamap.legal_holds[key]["law"],
-            "description": _text(datamap.legal_holds[key]["description"], language),
+            "name": localised(datamap.legal_holds[key]["name"], language),
+            "law": localised(datamap.legal_holds[key]["law"], language),
+            "description": localised(datamap.legal_holds[key]["description"], language),
             "tables": sorted(names),
         }
         for key, names in holds.items()
@@ -170,7 +185,7 @@ def art15_information(
         "found": bool(holding),
         "controller": controller,
         "authority": controller.get("authority") or DATATILSYNET,
-        "searched": [datamap.sources[key]["name"] for key in searched if key in datamap.sources],
+        "searched": [localised(datamap.sources[key]["name"], language) for key in searched if key in datamap.sources],
         "sources": sources,
         "purposes": purposes,
         "categories": categories,

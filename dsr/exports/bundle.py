@@ -31,21 +31,21 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from weasyprint import HTML
 
-from dsr.datamap.schema import DataMap
+from dsr.datamap.schema import DataMap, localised
+from dsr.emails import absolute_url
 from dsr.exports.art15 import FoundFile, FoundTable, art15_information
-from dsr.storage.sealing import SealedWriter
 from dsr.exports.staging import csv_value, staged_chunks, staged_lines
-from dsr.storage import BUNDLE_PREFIX, storage_name_new, storage_save
 from dsr.models import (
     Bundle,
     BundleKind,
-    Operation,
     JobStatus,
-    Operation,
     ManualTaskStatus,
+    Operation,
     Request,
     Right,
 )
+from dsr.storage import BUNDLE_PREFIX, storage_name_new, storage_save
+from dsr.storage.sealing import SealedWriter
 
 _WRITE_BATCH = 256 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -142,12 +142,12 @@ def _csv_from_json(entry: "_HashingEntry", name: str, columns: list[str]) -> Non
     entry.write(text.getvalue().encode())
 
 
-def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict) -> FoundTable:
+def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict, language: str) -> FoundTable:
     """Write one staged table as JSON and as CSV; return what the overview says about it."""
     base = writer.path_free(f"data/{_safe(source['key'])}/{_safe(table)}")
     header = {
         "source": source["key"],
-        "source_name": source["name"],
+        "source_name": localised(source["name"], language),
         "table": table,
         "records_count": staged["records"],
         "categories": staged["categories"],
@@ -211,8 +211,6 @@ def _uploads_write(writer: BundleWriter, request: Request) -> list[FoundFile]:
 
 def report_context(request: Request, information: dict, *, manifest: list[dict], when: datetime) -> dict:
     """Return what index.html and report.pdf show."""
-    from dsr.emails import absolute_url
-
     return {
         "request": request,
         "reference": request.reference,
@@ -247,16 +245,21 @@ def bundle_write(
     jobs = request.jobs.filter(operation=Operation.ACCESS, status=JobStatus.DONE).order_by("source_key")
     tables: list[FoundTable] = []
     searched = []
+    # GDPR Art. 15(1)(a): consent-based purposes are named where the person's records show the consent given.
+    consents: set[str] = set()
     for job in jobs:
         searched.append(job.source_key)
         source = datamap.sources.get(job.source_key)
         if source is None:
             continue
         for table, staged in job.result.get("staged", {}).items():
-            tables.append(_table_write(writer, source=source, table=table, staged=staged))
+            tables.append(_table_write(writer, source=source, table=table, staged=staged, language=language))
+        consents.update(job.result.get("consents", []))
     files = _uploads_write(writer, request) if kind == BundleKind.ACCESS else []
     if kind == BundleKind.ACCESS:
-        information = art15_information(datamap, tables=tables, files=files, searched=searched, language=language)
+        information = art15_information(
+            datamap, tables=tables, files=files, searched=searched, language=language, consents=consents
+        )
         context = report_context(request, information, manifest=list(writer.manifest), when=when)
         writer.write_bytes(writer.path_free("report.pdf"), report_pdf(context, language))
         context["files"] = list(writer.manifest)

@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dsr import emails, workflow
 from dsr.audit import Actor, audit_record
-from dsr.storage.sealing import SealedReader, SealError, sealed_open
+from dsr.models import AuditAction, Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request
 from dsr.storage import bundle_storage, storage_delete, storage_sha256
-from dsr.models import Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request, Status
+from dsr.storage.sealing import SealedReader, SealError, sealed_open
 from dsr.workflow import TransitionError
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,7 @@ def bundle_review_await(*, bundle: Bundle) -> None:
         request = Request.objects.select_for_update().get(pk=bundle.request_id)
         Bundle.objects.filter(pk=bundle.pk).update(status=BundleStatus.REVIEW)
         Plan.objects.filter(request=request).update(stage=PlanStage.REVIEW, updated_at=timezone.now())
-        if workflow.transition_allowed(request, "plan_await"):
-            request.status = Status.AWAITING_APPROVAL
-            request.save(update_fields=["status", "updated_at"])
-        audit_record(actor=Actor.system(), action="bundle.awaiting_review", request=request, data={"bundle": bundle.pk})
+        workflow.request_bundle_review(request=request, bundle_id=bundle.pk, actor=Actor.system())
 
 
 def bundle_release(*, bundle: Bundle, actor: Actor, now: datetime | None = None) -> Request:
@@ -84,10 +82,7 @@ def bundle_release(*, bundle: Bundle, actor: Actor, now: datetime | None = None)
                 _("Bundle %(id)s cannot be released: it is %(status)s.")
                 % {"id": bundle.pk, "status": bundle.get_status_display().lower()}
             )
-        if request.status == Status.AWAITING_APPROVAL:
-            workflow.transition_require(request, "bundle_release")
-            request.status = Status.IN_PROGRESS
-            request.save(update_fields=["status", "updated_at"])
+        request = workflow.request_bundle_released(request=request, actor=actor)
         bundle.status = BundleStatus.RELEASED
         bundle.released_at = now
         bundle.released_by = f"{actor.type}:{actor.id}"[:160]
@@ -96,7 +91,7 @@ def bundle_release(*, bundle: Bundle, actor: Actor, now: datetime | None = None)
         link, token = _link_create(bundle, now=now)
         audit_record(
             actor=actor,
-            action="bundle.released",
+            action=AuditAction.BUNDLE_RELEASED,
             request=request,
             data={"bundle": bundle.pk, "link": link.pk, "files": bundle.files, "bytes": bundle.plain_size},
         )
@@ -116,7 +111,9 @@ def bundle_discard(*, bundle: Bundle, actor: Actor) -> None:
         name = bundle.storage_name
         Bundle.objects.filter(pk=bundle.pk).update(status=BundleStatus.DISCARDED, purged_at=timezone.now())
         bundle.links.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        audit_record(actor=actor, action="bundle.discarded", request=bundle.request, data={"bundle": bundle.pk})
+        audit_record(
+            actor=actor, action=AuditAction.BUNDLE_DISCARDED, request=bundle.request, data={"bundle": bundle.pk}
+        )
         transaction.on_commit(lambda: storage_delete(name))
 
 
@@ -188,13 +185,16 @@ def bundle_download(*, link: DownloadLink, actor: Actor, now: datetime | None = 
         if damaged:
             # Recorded here and refused after the commit: raising inside the block would roll the evidence back.
             audit_record(
-                actor=Actor.system(), action="bundle.damaged", request=bundle.request, data={"bundle": bundle.pk}
+                actor=Actor.system(),
+                action=AuditAction.BUNDLE_DAMAGED,
+                request=bundle.request,
+                data={"bundle": bundle.pk},
             )
         else:
             DownloadLink.objects.filter(pk=link.pk).update(downloads=link.downloads + 1, last_download_at=now)
             audit_record(
                 actor=actor,
-                action="bundle.downloaded",
+                action=AuditAction.BUNDLE_DOWNLOADED,
                 request=bundle.request,
                 data={"bundle": bundle.pk, "link": link.pk, "download": link.downloads + 1},
             )
@@ -239,7 +239,10 @@ def download_link_reissue(*, request: Request, actor: Actor, now: datetime | Non
             raise TransitionError(_("Your copy was deleted when it expired, for your security."))
         link, token = _link_create(bundle, now=now)
         audit_record(
-            actor=actor, action="bundle.link_reissued", request=request, data={"bundle": bundle.pk, "link": link.pk}
+            actor=actor,
+            action=AuditAction.BUNDLE_LINK_REISSUED,
+            request=request,
+            data={"bundle": bundle.pk, "link": link.pk},
         )
         emails.email_download_link(request, token=token)
     return link
@@ -250,8 +253,6 @@ def download_link_reissue(*, request: Request, actor: Actor, now: datetime | Non
 
 def bundles_purge_expired(*, now: datetime | None = None, limit: int = 500) -> int:
     """Delete the stored bundles past their expiry, and those of purged requests; audit each; return how many."""
-    from django.db.models import Q
-
     now = now or timezone.now()
     due = Bundle.objects.filter(purged_at__isnull=True).filter(
         Q(expires_at__lte=now) | Q(request__purged_at__isnull=False)
@@ -267,7 +268,7 @@ def bundles_purge_expired(*, now: datetime | None = None, limit: int = 500) -> i
             bundle.links.filter(revoked_at__isnull=True).update(revoked_at=now)
             audit_record(
                 actor=Actor.system(),
-                action="bundle.purged",
+                action=AuditAction.BUNDLE_PURGED,
                 request=bundle.request,
                 data={"bundle": bundle.pk, "file_was_there": deleted},
             )

@@ -9,8 +9,8 @@ from django.db.models import Prefetch
 
 from dsr.audit import Actor, audit_record
 from dsr.exports.delivery import DAMAGED, PURGED, Download, DownloadRefused, bundle_open
+from dsr.models import AuditAction, Bundle, BundleStatus, DownloadLink, Request
 from dsr.storage import storage_sha256
-from dsr.models import Bundle, BundleStatus, DownloadLink, Request
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def bundle_preview(*, bundle: Bundle, actor: Actor) -> Download:
             digest, size = "", 0
         intact = digest == bundle.sha256 and size == bundle.size
         # Recorded either way: a damaged file is evidence too, and the refusal below must not roll it back.
-        action = "bundle.previewed" if intact else "bundle.damaged"
+        action = AuditAction.BUNDLE_PREVIEWED if intact else AuditAction.BUNDLE_DAMAGED
         audit_record(
             actor=actor if intact else Actor.system(), action=action, request=bundle.request, data={"bundle": bundle.pk}
         )

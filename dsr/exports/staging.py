@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage
 
-from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
-from dsr.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
 from dsr.sources.base import Record
+from dsr.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
+from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
 
 # One encoder for every row: json.dumps with arguments builds a new one per call.
 _json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode

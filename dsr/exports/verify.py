@@ -6,9 +6,9 @@ import zipfile
 from dataclasses import dataclass, field
 
 from dsr.exports.delivery import bundle_open
-from dsr.storage.sealing import SealError
-from dsr.storage import storage_sha256
 from dsr.models import Bundle, BundleStatus
+from dsr.storage import storage_sha256
+from dsr.storage.sealing import SealError
 
 
 @dataclass

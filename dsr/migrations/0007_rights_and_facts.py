@@ -52,6 +52,11 @@ class Migration(migrations.Migration):
             name='categories',
             field=models.JSONField(blank=True, default=list),
         ),
+        migrations.AddField(
+            model_name='recipientnotification',
+            name='identifier_kinds',
+            field=models.JSONField(blank=True, default=list),
+        ),
         migrations.AlterField(
             model_name='auditevent',
             name='action',

@@ -188,6 +188,8 @@ class RecipientNotification(models.Model):
     # The data categories the recipient received and that changed (the lineage that made the notice due):
     # the notice names only these, so it never carries data the recipient did not already have.
     categories = models.JSONField(default=list, blank=True)
+    # The person's identifiers (email, phone, customer_number) the recipient already holds: the only ones named.
+    identifier_kinds = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 

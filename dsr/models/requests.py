@@ -19,7 +19,7 @@ class Status(models.TextChoices):
     PENDING_VERIFICATION = "pending_verification", _("Awaiting email confirmation")
     IN_PROGRESS = "in_progress", _("In progress")
     AWAITING_SUBJECT = "awaiting_subject", _("Waiting for the requester")
-    # The work (dsr/orchestration.py): a plan waits for staff, or a job failed for good.
+    # The work in the sources (dsr/engine/, dsr/rights/): a plan waits for staff, or a job failed for good.
     AWAITING_APPROVAL = "awaiting_approval", _("Waiting for staff approval")
     NEEDS_ATTENTION = "needs_attention", _("Needs attention")
     COMPLETED = "completed", _("Completed")
@@ -100,6 +100,7 @@ class RefusalGround(models.TextChoices):
     EXCESSIVE = "excessive", _("Excessive, in particular repetitive (Art. 12(5))")
     IDENTITY_NOT_ESTABLISHED = "identity_not_established", _("Identity could not be established (Art. 12(2), 11(2))")
     EXEMPTION = "exemption", _("A legal exemption applies")
+    NOT_COVERED = "not_covered", _("The right does not cover the data we hold (e.g. Art. 20(1))")
     OTHER = "other", _("Other reason")
 
 

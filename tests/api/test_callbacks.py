@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from dsr.models import AuditEvent, Job, JobOperation, JobStatus, ProcessorCallback
+from dsr.models import AuditEvent, Job, JobStatus, Operation, ProcessorCallback
 from dsr.sources.http import SIGNATURE_HEADER, signature_make
 from tests.orchestration.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
     SECRET,
@@ -42,7 +42,7 @@ def waiting(company, file):  # noqa: F811
     """Return the ad partner's audience-removal job, waiting because the processor has not finished."""
     company.processor.mode = "pending"
     request = file("objection", scope="direct_marketing")
-    job = request.jobs.get(source_key="adpartner", operation=JobOperation.AUDIENCE_REMOVE)
+    job = request.jobs.get(source_key="adpartner", operation=Operation.AUDIENCE_REMOVAL)
     assert job.status == JobStatus.WAITING
     assert job.not_before is not None
     company.processor.mode = "normal"
@@ -74,7 +74,7 @@ def test_a_callback_for_an_access_request_still_at_the_processor_finds_its_job(
 ):
     company.processor.mode = "pending"
     request = file("access")
-    job = request.jobs.get(source_key="adpartner", operation=JobOperation.COLLECT)
+    job = request.jobs.get(source_key="adpartner", operation=Operation.ACCESS)
     # Backing off after the processor's "not finished yet".
     assert job.status == JobStatus.QUEUED
     assert job.not_before is not None

@@ -18,9 +18,10 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from dsr import orchestration, workflow
+from dsr import workflow
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
+from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import AuditEvent, Request, Status
 from dsr.roles import AUDITOR, PRIVACY_AGENT, roles_sync, user_role_set
 from tests.sources.maps import BASE_MAP
@@ -118,7 +119,7 @@ def test_an_agent_approves_an_erasure_extends_one_request_and_refuses_another(
     expect(page.get_by_role("status")).to_contain_text("Task marked done.")
 
     # The beat's reconciler finds the attested task and the plan finishes.
-    orchestration.jobs_reconcile(now=timezone.now() + timedelta(seconds=settings.DSR_JOB_POLL_SECONDS + 1))
+    jobs_reconcile(now=timezone.now() + timedelta(seconds=settings.DSR_JOB_POLL_SECONDS + 1))
     page.reload()
     expect(page.get_by_test_id("status")).to_have_text("Completed")
     expect(page.get_by_test_id("timeline")).to_contain_text("Plan approved")

@@ -17,19 +17,21 @@ import pytest
 from django.conf import settings as django_settings
 
 from config.celery import app as celery_app
-from dsr import orchestration, tasks
+from dsr import tasks
 from dsr.audit import Actor
+from dsr.engine.jobs import job_retry
+from dsr.engine.manual import manual_task_complete
 from dsr.models import (
     AuditEvent,
     Job,
-    JobOperation,
     JobStatus,
     ManualTask,
     ManualTaskStatus,
+    Operation,
     Request,
     Status,
 )
-from dsr.sources.manual import manual_task_complete
+from dsr.rights.base import request_plan_approve
 from dsr.suppression import suppression_check
 from dsr.workflow import request_submit
 from tests.conftest import E2E_BROKER_DIR
@@ -102,7 +104,7 @@ def _tasks_finish(request: Request, wait_until) -> None:
         what="the owner's manual task",
     )
     for task in ManualTask.objects.filter(request=request, status=ManualTaskStatus.OPEN):
-        manual_task_complete(task=task, attestation="Deleted in PureCloud", actor=Actor.system())
+        manual_task_complete(task=task, finding="done", attestation="Deleted in PureCloud", actor=Actor.system())
 
 
 def _foreign_keys_hold(path) -> bool:
@@ -124,7 +126,7 @@ def test_an_approved_erasure_completes_and_leaves_the_databases_consistent(worke
     wait_until(lambda: _status(request) == Status.AWAITING_APPROVAL, timeout=60, what="the plan")
     assert shop_rows(company.shop, "SELECT count(*) FROM customer WHERE email = ?", PERSON) == [(1,)]
 
-    orchestration.request_plan_approve(request=request, actor=Actor.system())
+    request_plan_approve(request=request, actor=Actor.system())
     _tasks_finish(request, wait_until)
     _reconcile_until(request, Status.COMPLETED, wait_until)
 
@@ -172,11 +174,11 @@ def test_a_worker_killed_mid_job_finishes_the_request_after_restart_with_no_dupl
     company.processor.answer = slow_first_submission
     request = _file("erasure")
     wait_until(lambda: _status(request) == Status.AWAITING_APPROVAL, timeout=60, what="the plan")
-    orchestration.request_plan_approve(request=request, actor=Actor.system())
+    request_plan_approve(request=request, actor=Actor.system())
     assert posted.wait(timeout=60), "the ad partner never received the erasure"
 
     worker.kill(signal.SIGKILL)
-    job = Job.objects.get(request=request, source_key="adpartner", operation=JobOperation.ERASURE)
+    job = Job.objects.get(request=request, source_key="adpartner", operation=Operation.ERASURE)
     assert job.status == JobStatus.RUNNING
     worker.start()
     _tasks_finish(request, wait_until)
@@ -215,7 +217,7 @@ def test_a_source_that_is_down_is_retried_then_fails_cleanly_and_the_request_nee
 
     # Staff retry once the partner is back.
     company.processor.mode = "normal"
-    orchestration.job_retry(job=job, actor=Actor.system())
+    job_retry(job=job, actor=Actor.system())
     wait_until(lambda: _status(request) == Status.COMPLETED, timeout=60, what="completed after the retry")
     assert PERSON_SHA256 not in company.processor.audience
 

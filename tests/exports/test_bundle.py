@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from dsr.models import AuditEvent, BundleKind, BundleStatus, JobOperation, ManualTask, Message, Status
-from dsr.sources.manual import manual_task_complete
+from dsr.engine.manual import manual_task_complete
+from dsr.models import AuditEvent, BundleKind, BundleStatus, ManualTask, Message, Operation, Status
 from tests.exports.helpers import bundle_read, pdf_text
 from tests.orchestration.conftest import PERSON
 from tests.orchestration.helpers import tasks_finish
@@ -50,7 +50,7 @@ def _access(file, run, staff, *, upload: bool = True):
     if upload:
         task = ManualTask.objects.get(request=request, source_key="chats", operation="access")
         chats = SimpleUploadedFile("chats.json", b'[{"at": "2025-03-01", "text": "Hej, min kasse kom ikke"}]')
-        manual_task_complete(task=task, attestation="Exported from PureCloud", file=chats, actor=staff)
+        manual_task_complete(task=task, finding="done", attestation="Exported from PureCloud", file=chats, actor=staff)
     tasks_finish(request, staff, run)
     request.refresh_from_db()
     return request
@@ -236,7 +236,7 @@ def test_with_review_required_staff_release_the_bundle(company, file, run, staff
 
 
 def test_a_bundle_job_that_fails_can_be_retried(company, file, run, staff, monkeypatch):
-    from dsr import orchestration
+    from dsr.engine.jobs import job_retry
     from dsr.exports import bundle as bundle_module
 
     def broken(**kwargs):
@@ -244,13 +244,13 @@ def test_a_bundle_job_that_fails_can_be_retried(company, file, run, staff, monke
 
     monkeypatch.setattr(bundle_module, "bundle_build", broken)
     request = _access(file, run, staff, upload=False)
-    job = request.jobs.get(operation=JobOperation.BUNDLE)
+    job = request.jobs.get(operation=Operation.BUNDLE)
     assert job.status == "failed"
     assert job.last_error == "internal error: RuntimeError"
     assert request.status == Status.NEEDS_ATTENTION
 
     monkeypatch.undo()
-    run(orchestration.job_retry, job=job, actor=staff)
+    run(job_retry, job=job, actor=staff)
 
     request.refresh_from_db()
     assert request.status == Status.COMPLETED

@@ -14,8 +14,8 @@ from django.utils import timezone
 from dsr.audit import Actor
 from dsr.exports import delivery
 from dsr.exports.delivery import DownloadRefused, bundle_download, bundles_purge_expired, download_link_reissue
-from dsr.storage import bundle_storage
 from dsr.models import AuditEvent, BundleStatus, Message, Status
+from dsr.storage import bundle_storage
 from dsr.workflow import TransitionError
 from tests.orchestration.conftest import PERSON
 from tests.orchestration.helpers import tasks_finish

@@ -5,8 +5,8 @@ import pytest
 from moto import mock_aws
 
 from dsr.exports.delivery import bundle_download, bundles_purge_expired
-from dsr.storage import bundle_storage
 from dsr.models import Status
+from dsr.storage import bundle_storage
 from tests.exports.helpers import bundle_read
 from tests.orchestration.helpers import tasks_finish
 

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from dsr.audit import Actor
+from dsr.engine.manual import manual_task_complete
 from dsr.models import AuditEvent, ManualTask
-from dsr.sources.manual import manual_task_complete
 from dsr.workflow import request_purge
 from tests.exports.helpers import bundle_read
 from tests.orchestration.helpers import tasks_finish

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from dsr.models import JobOperation, Status
+from dsr.models import Operation, Status
 from tests.orchestration.conftest import PERSON, shop_rows
 from tests.orchestration.helpers import tasks_finish
 
@@ -27,7 +27,7 @@ def test_withdrawing_the_ad_consent_removes_the_person_from_the_partners_audienc
 
     assert request.status == Status.COMPLETED
     assert hashlib.sha256(PERSON.encode()).hexdigest() not in company.processor.audience
-    assert request.jobs.filter(source_key="adpartner", operation=JobOperation.AUDIENCE_REMOVE).exists()
+    assert request.jobs.filter(source_key="adpartner", operation=Operation.AUDIENCE_REMOVAL).exists()
 
 
 def test_withdrawing_the_call_recording_consent_gives_the_chat_owner_a_task(company, file, run, staff):

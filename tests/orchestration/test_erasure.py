@@ -10,21 +10,23 @@ import yaml
 from django.core import mail
 from django.utils import timezone
 
-from dsr import orchestration
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
+from dsr.engine.jobs import job_run
+from dsr.engine.manual import manual_task_complete
+from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import (
     Job,
-    JobOperation,
     JobStatus,
     ManualTask,
     NotificationChannel,
     NotificationStatus,
+    Operation,
     PlanStage,
     Status,
 )
 from dsr.recipients import NotificationError, recipient_notification_confirm, request_recipient_notifications
-from dsr.sources.manual import manual_task_complete
+from dsr.rights.base import request_plan_approve
 from dsr.suppression import suppression_check
 from dsr.workflow import TransitionError
 from tests.orchestration.conftest import PERSON, map_text, shop_rows
@@ -42,7 +44,7 @@ def test_erasure_waits_for_staff_with_a_dry_run_plan_per_source_and_changes_noth
 
     assert request.status == Status.AWAITING_APPROVAL
     assert request.plan.stage == PlanStage.AWAITING_APPROVAL
-    plans = {job.source_key: job for job in request.jobs.filter(operation=JobOperation.ERASURE_PLAN)}
+    plans = {job.source_key: job for job in request.jobs.filter(operation=Operation.ERASURE_PLAN)}
     assert set(plans) == {"shop", "chats", "adpartner", "chinook"}
     assert all(job.status == JobStatus.DONE for job in plans.values())
     shop_tables = {table["table"]: table for table in plans["shop"].result["tables"]}
@@ -58,21 +60,21 @@ def test_erasure_waits_for_staff_with_a_dry_run_plan_per_source_and_changes_noth
 
 def test_approved_erasure_runs_every_source_then_suppresses_notifies_and_confirms(company, file, run, staff):
     request = file("erasure")
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
     request.refresh_from_db()
 
     # The chats are erased by hand: the request waits for the owner's attestation.
     assert request.status == Status.IN_PROGRESS
-    assert _job(request, "chats", JobOperation.ERASURE).status == JobStatus.WAITING
+    assert _job(request, "chats", Operation.ERASURE).status == JobStatus.WAITING
     assert shop_rows(company.shop, "SELECT count(*) FROM customer WHERE email = ?", PERSON) == [(0,)]
     assert shop_rows(company.shop, "SELECT count(*) FROM login WHERE customer_id = 1") == [(0,)]
     assert shop_rows(company.shop, "SELECT count(*) FROM invoice WHERE customer_id = 1") != [(0,)]
     assert hashlib.sha256(PERSON.encode()).hexdigest() not in company.processor.audience
 
     task = ManualTask.objects.get(request=request, source_key="chats")
-    manual_task_complete(task=task, attestation="Deleted 3 chats in PureCloud", actor=staff)
+    manual_task_complete(task=task, finding="done", attestation="Deleted 3 chats in PureCloud", actor=staff)
     mail.outbox.clear()
-    run(orchestration.jobs_reconcile, now=_later(minutes=10))
+    run(jobs_reconcile, now=_later(minutes=10))
     request.refresh_from_db()
 
     assert request.status == Status.COMPLETED
@@ -104,7 +106,7 @@ def test_erasure_runs_without_staff_when_the_privacy_team_chose_auto_approval(co
     request = file("erasure")
 
     assert request.plan.approved_by == "system:"
-    assert _job(request, "shop", JobOperation.ERASURE).status == JobStatus.DONE
+    assert _job(request, "shop", Operation.ERASURE).status == JobStatus.DONE
     assert shop_rows(company.shop, "SELECT count(*) FROM customer WHERE email = ?", PERSON) == [(0,)]
 
 
@@ -114,30 +116,30 @@ def test_erasure_executes_the_approved_plan_not_a_fresh_query(company, file, run
     with closing(sqlite3.connect(company.shop)) as conn:
         conn.execute("INSERT INTO login (customer_id, at, ip_address, user_agent) VALUES (1, '2026-01-01', 'x', 'y')")
         conn.commit()
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
 
     assert shop_rows(company.shop, "SELECT count(*) FROM login WHERE customer_id = 1") == [(1,)]
 
 
 def test_a_plan_cannot_be_approved_twice(company, file, run, staff):
     request = file("erasure")
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
 
     with pytest.raises(TransitionError):
-        orchestration.request_plan_approve(request=request, actor=staff)
+        request_plan_approve(request=request, actor=staff)
 
 
 def test_staff_partial_completion_after_a_failed_source_confirms_what_was_erased(company, file, run, staff):
     company.processor.mode = "down"
     request = file("erasure")
-    run(orchestration.request_plan_approve, request=request, actor=staff)
-    job = _job(request, "adpartner", JobOperation.ERASURE)
+    run(request_plan_approve, request=request, actor=staff)
+    job = _job(request, "adpartner", Operation.ERASURE)
     for _ in range(10):
         job.refresh_from_db()
         if job.status != JobStatus.QUEUED:
             break
         Job.objects.filter(pk=job.pk).update(not_before=None)
-        orchestration.job_run(job_id=job.pk, max_attempts=3, backoff=lambda attempts: 0)
+        job_run(job_id=job.pk, max_attempts=3, backoff=lambda attempts: 0)
     request.refresh_from_db()
 
     assert job.status == JobStatus.FAILED
@@ -155,7 +157,7 @@ def test_staff_partial_completion_after_a_failed_source_confirms_what_was_erased
     assert "Anonymised" in confirmation.body
 
     # What was erased is still suppressed and announced to the recipients of the sources that changed.
-    run(orchestration.jobs_reconcile)
+    run(jobs_reconcile)
     request.refresh_from_db()
     assert suppression_check(PERSON)
     told = set(request_recipient_notifications(request).values_list("recipient_key", flat=True))
@@ -171,7 +173,7 @@ def test_the_subject_is_never_in_the_audit_trail_of_the_work(company, file, run,
     from dsr.models import AuditEvent
 
     request = file("erasure")
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
 
     for event in AuditEvent.objects.filter(request=request):
         assert PERSON not in str(event.data)
@@ -182,7 +184,7 @@ def test_an_emailed_recipient_counts_as_told_once_the_message_went_out(company, 
     settings.DSR_ERASURE_AUTO_APPROVE = True
     request = file("erasure")
     tasks_finish(request, staff, run)
-    run(orchestration.jobs_reconcile)
+    run(jobs_reconcile)
 
     adyen = request_recipient_notifications(request).get(recipient_key="adyen")
     assert adyen.status == NotificationStatus.SENT

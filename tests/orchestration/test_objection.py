@@ -4,9 +4,9 @@ import hashlib
 
 import pytest
 
-from dsr import orchestration
-from dsr.models import JobOperation, PlanStage, Status
+from dsr.models import Operation, PlanStage, Status
 from dsr.restrictions import restriction_check
+from dsr.rights.objection import objection_decide
 from dsr.suppression import suppression_check
 from dsr.workflow import RequestInvalid, TransitionError
 from tests.orchestration.conftest import PERSON, shop_rows
@@ -26,7 +26,7 @@ def test_objection_to_direct_marketing_is_carried_out_at_once_without_balancing(
     assert suppression_check(PERSON)
     assert restriction_check(PERSON, "other_marketing")
     assert not restriction_check(PERSON, "purchase")
-    assert request.jobs.filter(source_key="adpartner", operation=JobOperation.AUDIENCE_REMOVE).exists()
+    assert request.jobs.filter(source_key="adpartner", operation=Operation.AUDIENCE_REMOVAL).exists()
 
 
 def test_objection_to_a_purpose_restricts_it_while_staff_balance(company, file):
@@ -41,7 +41,7 @@ def test_objection_to_a_purpose_restricts_it_while_staff_balance(company, file):
 def test_an_upheld_objection_stops_the_purpose_for_good(company, file, run, staff):
     request = file("objection", scope="profiling", grounds="I do not want to be profiled.")
     request = run(
-        orchestration.objection_decide, request=request, upheld=True, reasons="No overriding grounds.", actor=staff
+        objection_decide, request=request, upheld=True, reasons="No overriding grounds.", actor=staff
     )
 
     assert request.status == Status.COMPLETED
@@ -52,7 +52,7 @@ def test_an_upheld_objection_stops_the_purpose_for_good(company, file, run, staf
 def test_a_rejected_objection_is_refused_with_reasons_and_the_interim_restriction_ends(company, file, run, staff):
     request = file("objection", scope="purpose", purpose="customer_service", grounds="I moved abroad.")
     request = run(
-        orchestration.objection_decide,
+        objection_decide,
         request=request,
         upheld=False,
         reasons="We must keep answering the open complaint you filed.",
@@ -68,7 +68,7 @@ def test_a_balancing_decision_needs_reasons(company, file, staff):
     request = file("objection", scope="purpose", purpose="customer_service", grounds="I moved abroad.")
 
     with pytest.raises(RequestInvalid):
-        orchestration.objection_decide(request=request, upheld=True, reasons="  ", actor=staff)
+        objection_decide(request=request, upheld=True, reasons="  ", actor=staff)
     request.refresh_from_db()
     assert request.status == Status.AWAITING_APPROVAL
 
@@ -77,4 +77,4 @@ def test_an_objection_to_direct_marketing_has_no_decision_to_take(company, file,
     request = file("objection", scope="direct_marketing")
 
     with pytest.raises(TransitionError):
-        orchestration.objection_decide(request=request, upheld=True, reasons="x", actor=staff)
+        objection_decide(request=request, upheld=True, reasons="x", actor=staff)

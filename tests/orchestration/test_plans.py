@@ -2,10 +2,12 @@
 
 import pytest
 
-from dsr import orchestration
 from dsr.audit import Actor
-from dsr.models import AuditEvent, Job, JobOperation, JobStatus, ManualTask, PlanStage, Status
-from dsr.workflow import request_cancel, request_submit, request_verify
+from dsr.engine.plans import request_jobs, request_plan
+from dsr.engine.reconcile import jobs_reconcile
+from dsr.models import AuditEvent, Job, JobStatus, ManualTask, Operation, PlanStage, Status
+from dsr.rights.base import request_plan_approve
+from dsr.workflow import TransitionError, request_cancel, request_submit, request_verify
 from tests.orchestration.conftest import PERSON
 from tests.orchestration.helpers import tasks_finish
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_access_collects_from_every_source_and_waits_for_the_bundle(company, file, run, staff):
     request = file("access")
 
-    collect = {job.source_key: job for job in request.jobs.filter(operation=JobOperation.COLLECT)}
+    collect = {job.source_key: job for job in request.jobs.filter(operation=Operation.ACCESS)}
     assert set(collect) == {"shop", "chats", "adpartner", "chinook"}
     assert collect["shop"].result["tables"]["customer"] == 1
     assert collect["shop"].result["tables"]["invoice"] >= 1
@@ -34,7 +36,7 @@ def test_access_collects_from_every_source_and_waits_for_the_bundle(company, fil
     summary = orchestration.collection_summary(request)
     assert set(summary["holding"]) == {"shop", "chats", "adpartner", "chinook"}
     assert AuditEvent.objects.filter(request=request, action="collection.done").count() == 1
-    bundle_job = request.jobs.get(operation=JobOperation.BUNDLE)
+    bundle_job = request.jobs.get(operation=Operation.BUNDLE)
     assert bundle_job.status == JobStatus.DONE
     assert request.bundles.get().pk == bundle_job.result["bundle"]
 
@@ -42,7 +44,7 @@ def test_access_collects_from_every_source_and_waits_for_the_bundle(company, fil
 def test_portability_counts_only_provided_data_from_consent_or_contract_sources(company, file):
     request = file("portability")
 
-    collect = {job.source_key: job for job in request.jobs.filter(operation=JobOperation.COLLECT)}
+    collect = {job.source_key: job for job in request.jobs.filter(operation=Operation.ACCESS)}
     # GDPR Art. 20(1)(a): the ad partner's audience rests on consent, the shop on contract; both take part.
     assert {"shop", "adpartner", "chinook"} <= set(collect)
     assert collect["shop"].result["provided"] == collect["shop"].result["records"]
@@ -57,7 +59,7 @@ def test_work_starts_when_the_email_is_confirmed_not_before(company, run):
 
     run(request_verify, request=request, method="email_code", actor=Actor.subject())
 
-    assert Job.objects.filter(request=request, operation=JobOperation.RESOLVE, status=JobStatus.DONE).exists()
+    assert Job.objects.filter(request=request, operation=Operation.RESOLVE, status=JobStatus.DONE).exists()
     assert request.plan.identifiers["email"] == [PERSON]
     # Resolution found the person's phone numbers in the shop (Danish) and in Chinook (Brazilian).
     phones = request.plan.identifiers["phone"]
@@ -75,29 +77,29 @@ def test_without_a_data_map_the_plan_says_so_and_nothing_runs(file):
 def test_a_cancelled_request_runs_no_more_jobs_and_forgets_the_identifiers(company, file, run, staff):
     request = file("erasure")
     run(request_cancel, request=request, actor=staff, reasons="Withdrawn by phone")
-    run(orchestration.jobs_reconcile)
+    run(jobs_reconcile)
     request.refresh_from_db()
 
     assert request.plan.identifiers == {}
     assert request.plan.stage == PlanStage.CLOSED
-    with pytest.raises(orchestration.TransitionError):
-        orchestration.request_plan_approve(request=request, actor=staff)
+    with pytest.raises(TransitionError):
+        request_plan_approve(request=request, actor=staff)
 
 
 def test_the_staff_selectors_list_jobs_in_plan_order(company, file):
     request = file("erasure")
 
-    jobs = orchestration.request_jobs(request)
-    assert jobs[0].operation == JobOperation.RESOLVE
+    jobs = request_jobs(request)
+    assert jobs[0].operation == Operation.RESOLVE
     assert [job.pk for job in jobs] == sorted(job.pk for job in jobs)
-    assert orchestration.request_plan(request).stage == PlanStage.AWAITING_APPROVAL
+    assert request_plan(request).stage == PlanStage.AWAITING_APPROVAL
 
 
 def test_attesting_a_manual_task_moves_its_job_on_at_once(company, file, run, staff):
-    from dsr.sources.manual import manual_task_complete
+    from dsr.engine.manual import manual_task_complete
 
     request = file("access")
-    job = request.jobs.get(source_key="chats", operation=JobOperation.COLLECT)
+    job = request.jobs.get(source_key="chats", operation=Operation.ACCESS)
     assert job.status == JobStatus.WAITING
     task = ManualTask.objects.get(request=request, source_key="chats")
 

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dsr import orchestration
-from dsr.models import Job, JobOperation, JobStatus, Plan, PlanStage, Status
+from dsr.engine.jobs import _job_release, job_claim, job_retry, job_run
+from dsr.engine.reconcile import jobs_reconcile
+from dsr.models import Job, JobStatus, Operation, Plan, PlanStage, Status
 from dsr.tasks import job_backoff
 from dsr.workflow import TransitionError
 from tests.orchestration.conftest import PERSON
@@ -30,8 +31,8 @@ def _queued_job(file, company):
 def test_a_job_is_claimed_by_one_worker_only(company, file):
     job = _queued_job(file, company)
 
-    first = orchestration.job_claim(job_id=job.pk)
-    second = orchestration.job_claim(job_id=job.pk)
+    first = job_claim(job_id=job.pk)
+    second = job_claim(job_id=job.pk)
 
     assert first is not None
     assert second is None
@@ -42,25 +43,25 @@ def test_a_job_is_claimed_by_one_worker_only(company, file):
 
 def test_a_running_job_is_left_alone_until_its_lease_expires(company, file):
     job = _queued_job(file, company)
-    orchestration.job_claim(job_id=job.pk)
+    job_claim(job_id=job.pk)
 
-    assert orchestration.jobs_reconcile().requeued == 0
+    assert jobs_reconcile().requeued == 0
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
 
     later = timezone.now() + timedelta(seconds=job.lease_expires_at.timestamp() - timezone.now().timestamp() + 1)
-    assert orchestration.jobs_reconcile(now=later).requeued == 1
+    assert jobs_reconcile(now=later).requeued == 1
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
 
 
 def test_a_dead_workers_late_result_is_discarded_after_the_job_was_taken_over(company, file):
     job = _queued_job(file, company)
-    stale_claim = orchestration.job_claim(job_id=job.pk)
-    orchestration.jobs_reconcile(now=timezone.now() + timedelta(days=1))
-    orchestration.job_claim(job_id=job.pk)
+    stale_claim = job_claim(job_id=job.pk)
+    jobs_reconcile(now=timezone.now() + timedelta(days=1))
+    job_claim(job_id=job.pk)
 
-    assert not orchestration._job_release(job, stale_claim, status=JobStatus.DONE)
+    assert not _job_release(job, stale_claim, status=JobStatus.DONE)
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING
 
@@ -75,7 +76,7 @@ def test_a_transient_error_requeues_the_job_with_backoff(company, file):
     assert job.not_before > timezone.now()
     assert "HTTP 500" in job.last_error
     # The next "go" before the backoff is over does nothing.
-    outcome = orchestration.job_run(job_id=job.pk, max_attempts=3, backoff=job_backoff)
+    outcome = job_run(job_id=job.pk, max_attempts=3, backoff=job_backoff)
     assert outcome.status == "skipped"
 
 
@@ -104,7 +105,7 @@ def test_retrying_a_failed_job_puts_the_request_back_to_work_and_finishes_it(com
     job = Job.objects.get(request=request, source_key="adpartner")
     company.processor.mode = "normal"
 
-    run(orchestration.job_retry, job=job, actor=staff)
+    run(job_retry, job=job, actor=staff)
     request.refresh_from_db()
 
     assert request.status == Status.COMPLETED
@@ -118,7 +119,7 @@ def test_only_a_failed_job_can_be_retried(company, file, staff):
     job = Job.objects.get(request=request, source_key="shop")
 
     with pytest.raises(TransitionError):
-        orchestration.job_retry(job=job, actor=staff)
+        job_retry(job=job, actor=staff)
 
 
 def test_a_lost_start_signal_is_sent_again_by_the_reconciler(company, settings):
@@ -135,16 +136,16 @@ def test_a_lost_start_signal_is_sent_again_by_the_reconciler(company, settings):
     ).request  # outside a captured commit: the "go" is never sent
     assert not Plan.objects.filter(request=request).exists()
 
-    done = orchestration.jobs_reconcile(now=timezone.now() + timedelta(seconds=1))
+    done = jobs_reconcile(now=timezone.now() + timedelta(seconds=1))
     assert done.started == 1
-    assert Job.objects.filter(request=request, operation=JobOperation.RESOLVE).exists()
+    assert Job.objects.filter(request=request, operation=Operation.RESOLVE).exists()
 
 
 def test_an_internal_error_fails_the_job_without_its_message(company, file, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError(f"cannot handle {PERSON}")
 
-    monkeypatch.setitem(orchestration._RUNNERS, JobOperation.CONSENT_WITHDRAW, broken)
+    monkeypatch.setitem(orchestration._RUNNERS, Operation.CONSENT_WITHDRAWAL, broken)
     request = file("consent_withdrawal", consents=["newsletter"])
     job = Job.objects.get(request=request, source_key="shop")
 
@@ -157,9 +158,9 @@ def test_a_queued_job_with_no_progress_gets_its_go_again_once_per_grace_period(c
     job = _queued_job(file, company)
     start = timezone.now()
 
-    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=60)).dispatched == 0
-    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=121)).dispatched == 1
-    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=180)).dispatched == 0
-    assert orchestration.jobs_reconcile(now=start + timedelta(seconds=250)).dispatched == 1
+    assert jobs_reconcile(now=start + timedelta(seconds=60)).dispatched == 0
+    assert jobs_reconcile(now=start + timedelta(seconds=121)).dispatched == 1
+    assert jobs_reconcile(now=start + timedelta(seconds=180)).dispatched == 0
+    assert jobs_reconcile(now=start + timedelta(seconds=250)).dispatched == 1
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED

@@ -2,8 +2,8 @@
 
 import pytest
 
-from dsr import orchestration
-from dsr.models import Job, JobOperation, JobStatus, ManualTask, PlanStage, RecipientNotification, Status
+from dsr.models import Job, JobStatus, ManualTask, Operation, PlanStage, RecipientNotification, Status
+from dsr.rights.base import request_plan_approve
 from dsr.workflow import TransitionError
 from tests.orchestration.conftest import PERSON, shop_rows
 from tests.orchestration.helpers import tasks_finish
@@ -21,18 +21,18 @@ def test_corrections_wait_for_staff_review_and_change_nothing_before(company, fi
 
     assert request.status == Status.AWAITING_APPROVAL
     assert request.plan.stage == PlanStage.AWAITING_APPROVAL
-    assert not request.jobs.filter(operation=JobOperation.RECTIFY).exists()
+    assert not request.jobs.filter(operation=Operation.RECTIFICATION).exists()
     assert shop_rows(company.shop, "SELECT last_name FROM customer WHERE id = 1") != [("Jensen-Gonçalves",)]
 
 
 def test_approved_corrections_are_applied_to_mapped_fields_and_become_tasks_elsewhere(company, file, run, staff):
     request = file("rectification", corrections=CORRECTIONS)
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
     request.refresh_from_db()
 
     assert shop_rows(company.shop, "SELECT last_name FROM customer WHERE email = ?", PERSON) == [("Jensen-Gonçalves",)]
     assert shop_rows(company.shop, "SELECT DISTINCT street FROM address WHERE customer_id = 1") == [("Ny Vej 2",)]
-    chinook = Job.objects.get(request=request, source_key="chinook", operation=JobOperation.RECTIFY)
+    chinook = Job.objects.get(request=request, source_key="chinook", operation=Operation.RECTIFICATION)
     assert chinook.status == JobStatus.DONE
     assert chinook.result["not_applicable"] == ["last_name"]
     # The chat system is corrected by its owner; the ad partner's API cannot correct, so staff do it.
@@ -45,7 +45,7 @@ def test_approved_corrections_are_applied_to_mapped_fields_and_become_tasks_else
     assert tasks_finish(request, staff, run) == 2
     assert request.status == Status.COMPLETED
     assert set(
-        RecipientNotification.objects.filter(request=request, operation=JobOperation.RECTIFY).values_list(
+        RecipientNotification.objects.filter(request=request, operation=Operation.RECTIFICATION).values_list(
             "recipient_key", flat=True
         )
     ) == {"adyen", "braintree", "genesys", "demo_adpartner"}
@@ -53,9 +53,9 @@ def test_approved_corrections_are_applied_to_mapped_fields_and_become_tasks_else
 
 def test_approved_corrections_cannot_be_approved_again(company, file, run, staff):
     request = file("rectification", corrections=CORRECTIONS)
-    run(orchestration.request_plan_approve, request=request, actor=staff)
+    run(request_plan_approve, request=request, actor=staff)
     jobs = Job.objects.filter(request=request).count()
 
     with pytest.raises(TransitionError):
-        orchestration.request_plan_approve(request=request, actor=staff)
+        request_plan_approve(request=request, actor=staff)
     assert Job.objects.filter(request=request).count() == jobs

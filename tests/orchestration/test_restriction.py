@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from dsr.models import Job, JobOperation, JobStatus, RecipientNotification, Status
+from dsr.models import Job, JobStatus, Operation, RecipientNotification, Status
 from dsr.restrictions import RestrictionError, restriction_check, restriction_lift, restriction_subject_tell
 from tests.orchestration.conftest import PERSON, shop_rows
 from tests.orchestration.helpers import tasks_finish
@@ -25,7 +25,7 @@ def test_restriction_flags_the_shop_and_enters_the_register_for_every_purpose(co
     assert restriction_check(PERSON, "newsletter")
     assert restriction_check(" Luisg@Embraer.com.br ", "purchase")
     assert not restriction_check("someone.else@example.dk", "newsletter")
-    assert RecipientNotification.objects.filter(request=restricted, operation=JobOperation.RESTRICT).count() == 4
+    assert RecipientNotification.objects.filter(request=restricted, operation=Operation.RESTRICTION).count() == 4
 
 
 def test_the_register_keeps_no_plain_identifier(restricted):
@@ -51,7 +51,7 @@ def test_lifting_after_telling_the_person_unflags_every_source(company, restrict
 
     assert not restriction_check(PERSON, "newsletter")
     assert shop_rows(company.shop, "SELECT processing_restricted FROM customer WHERE id = 1") == [(0,)]
-    lift = Job.objects.get(request=restricted, source_key="shop", operation=JobOperation.RESTRICT_LIFT)
+    lift = Job.objects.get(request=restricted, source_key="shop", operation=Operation.RESTRICTION_LIFT)
     assert lift.status == JobStatus.DONE
 
 

@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dsr.exports.delivery import bundles_purge_expired, link_by_token
-from dsr.storage import bundle_storage
 from dsr.models import AuditEvent, Bundle, Message, Status
+from dsr.storage import bundle_storage
 from dsr.workflow import request_status_token
 from tests.orchestration.conftest import chinook_sqlite, company, file, processor, run, staff  # noqa: F401
 from tests.orchestration.helpers import tasks_finish

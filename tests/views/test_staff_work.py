@@ -3,10 +3,11 @@
 import pytest
 import yaml
 
-from dsr import orchestration, workflow
+from dsr import workflow
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
-from dsr.models import AuditEvent, Job, JobOperation, JobStatus, ManualTask, Plan, PlanStage, Request, Status
+from dsr.models import AuditEvent, Job, JobStatus, ManualTask, Operation, Plan, PlanStage, Request, Status
+from dsr.rights.base import request_plan_approve
 from dsr.views.staff import queue
 from tests.sources.maps import BASE_MAP
 from tests.sources.test_manual import CHAT_SOURCE
@@ -50,7 +51,7 @@ def test_the_dry_run_is_shown_and_approval_starts_the_erasure(
         )
     assert "Approved; the work in the sources has started." in response.content.decode()
     assert Plan.objects.get(request=erasure).approved_at is not None
-    assert Job.objects.filter(request=erasure, operation=JobOperation.ERASURE).exists()
+    assert Job.objects.filter(request=erasure, operation=Operation.ERASURE).exists()
     task = ManualTask.objects.get(request=erasure, operation="erasure")
     page = agent_client.get(f"/dashboard/requests/{erasure.pk}/").content.decode()
     assert "Delete the conversations" in page  # the manual task's instructions, to attest
@@ -59,7 +60,7 @@ def test_the_dry_run_is_shown_and_approval_starts_the_erasure(
 
 def test_a_plan_cannot_be_approved_twice(erasure, agent_client, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        orchestration.request_plan_approve(request=erasure, actor=Actor.system())
+        request_plan_approve(request=erasure, actor=Actor.system())
     response = agent_client.post(
         f"/dashboard/requests/{erasure.pk}/approve/", {"approve-seen": _seen(erasure)}, follow=True
     )

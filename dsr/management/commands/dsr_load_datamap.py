@@ -6,11 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dsr.datamap.loading import datamap_load
-
 from dsr.datamap.parsing import datamap_parse
-
 from dsr.datamap.schema import DataMapInvalid
-
 from dsr.datamap.selectors import datamap_version_active
 
 

@@ -27,6 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dsr.audit import Actor, audit_record
 from dsr.forms_staff import LoginForm, TokenForm
+from dsr.models import AuditAction
 from dsr.roles import VIEW_DASHBOARD
 from dsr.views.staff.access import two_factor_skippable
 
@@ -53,7 +54,9 @@ def _login_complete(request: HttpRequest, user, *, device: TOTPDevice | None) ->
     if device is not None:
         otp_login(request, device)
     audit_record(
-        actor=Actor.staff(user), action="staff.logged_in", data={"second_factor": "totp" if device else "skipped"}
+        actor=Actor.staff(user),
+        action=AuditAction.STAFF_LOGGED_IN,
+        data={"second_factor": "totp" if device else "skipped"},
     )
 
 
@@ -119,7 +122,9 @@ def staff_login_two_factor(request: HttpRequest) -> HttpResponse:
             if enrolling:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
-                audit_record(actor=Actor.staff(user), action="staff.two_factor_enrolled", data={"device": device.pk})
+                audit_record(
+                    actor=Actor.staff(user), action=AuditAction.STAFF_TWO_FACTOR_ENROLLED, data={"device": device.pk}
+                )
             del request.session[PENDING_KEY]
             _login_complete(request, user, device=device)
             return redirect(_next_url(request, next_url))
@@ -139,6 +144,6 @@ def staff_login_two_factor(request: HttpRequest) -> HttpResponse:
 def staff_logout(request: HttpRequest) -> HttpResponse:
     """Log out (POST only, so a link cannot do it)."""
     if request.user.is_authenticated:
-        audit_record(actor=Actor.staff(request.user), action="staff.logged_out")
+        audit_record(actor=Actor.staff(request.user), action=AuditAction.STAFF_LOGGED_OUT)
     logout(request)
     return redirect("login")

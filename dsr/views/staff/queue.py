@@ -24,11 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from dsr import deadlines, orchestration, workflow
+from dsr import deadlines, workflow
 from dsr.audit import Actor
 from dsr.forms_staff import BulkApproveForm, BulkAssignForm, QueueFilterForm
 from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
 from dsr.requests import RequestInvalid
+from dsr.rights.base import request_plan_approve
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.views.staff.access import staff_view
 
@@ -329,7 +330,7 @@ def dashboard_approve_bulk(request: HttpRequest) -> HttpResponse:
         if target_request is None:
             continue
         try:
-            orchestration.request_plan_approve(request=target_request, actor=actor)
+            request_plan_approve(request=target_request, actor=actor)
         except workflow.TransitionError:
             refused.append(target_request.reference)
         else:

@@ -16,79 +16,35 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from dsr import forms_staff, orchestration, workflow
+from dsr import forms_staff, workflow
 from dsr.audit import Actor
+from dsr.engine.jobs import job_retry
+from dsr.engine.manual import ManualTaskError, manual_task_complete
+from dsr.engine.plans import request_jobs, request_plan
 from dsr.exports.delivery import bundle_release
 from dsr.exports.review import request_bundles
 from dsr.models import (
     Bundle,
     BundleStatus,
     Job,
-    Operation,
     JobStatus,
+    ManualFinding,
     ManualTask,
     ObjectionScope,
+    Operation,
     PlanStage,
     Request,
     RestrictionGround,
 )
 from dsr.requests import RequestInvalid
+from dsr.rights.base import request_plan_approve
+from dsr.rights.objection import objection_decide
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
-from dsr.sources.manual import ManualTaskError, manual_task_complete
 from dsr.views.staff.access import staff_view
 from dsr.views.staff.queue import queue_counts_forget
-
-# What each audit action reads as on the timeline; unknown actions show their code.
-EVENT_LABELS = {
-    "request.submitted": gettext_lazy("Request received"),
-    "request.verified": gettext_lazy("Email confirmed"),
-    "request.identity_checked": gettext_lazy("Identity checked"),
-    "request.suspended": gettext_lazy("Clock stopped: waiting for the requester"),
-    "request.resumed": gettext_lazy("Clock restarted"),
-    "request.extended": gettext_lazy("Deadline extended"),
-    "request.refused": gettext_lazy("Refused"),
-    "request.completed": gettext_lazy("Completed"),
-    "request.cancelled": gettext_lazy("Cancelled"),
-    "request.expired": gettext_lazy("Expired unconfirmed"),
-    "request.status_link_reissued": gettext_lazy("New status link sent"),
-    "request.purged": gettext_lazy("Requester's details purged"),
-    "request.assigned": gettext_lazy("Assigned"),
-    "request.note_added": gettext_lazy("Internal note added"),
-    "manual_task.created": gettext_lazy("Manual task created"),
-    "manual_task.completed": gettext_lazy("Manual task done"),
-    "plan.created": gettext_lazy("Work planned in the sources"),
-    "plan.unmapped": gettext_lazy("No data map: to be handled by hand"),
-    "plan.awaiting_staff": gettext_lazy("Waiting for staff"),
-    "job.done": gettext_lazy("Job done"),
-    "job.waiting": gettext_lazy("Job waiting for a processor or a person"),
-    "job.retry_scheduled": gettext_lazy("Job to be tried again"),
-    "collection.done": gettext_lazy("Collection done"),
-    "recipient.notification_recorded": gettext_lazy("Recipient notification recorded"),
-    "recipient.notified_by_hand": gettext_lazy("Recipient told by hand"),
-    "restriction.subject_told": gettext_lazy("Requester told before lifting the restriction"),
-    "restriction.lifted": gettext_lazy("Restriction lifted"),
-    "verification.sent": gettext_lazy("Confirmation code sent"),
-    "verification.failed": gettext_lazy("Wrong confirmation code"),
-    "plan.approved": gettext_lazy("Plan approved"),
-    "objection.decided": gettext_lazy("Objection decided"),
-    "job.failed": gettext_lazy("A job failed for good"),
-    "job.retried": gettext_lazy("Job retried"),
-    "request.needs_attention": gettext_lazy("Needs attention"),
-    "request.back_in_progress": gettext_lazy("Back in progress"),
-    "staff.denied": gettext_lazy("Action refused: beyond the user's role"),
-    "bundle.awaiting_review": gettext_lazy("Export waiting for staff review"),
-    "bundle.previewed": gettext_lazy("Export previewed by staff"),
-    "bundle.released": gettext_lazy("Export released to the requester"),
-    "bundle.downloaded": gettext_lazy("Export downloaded"),
-    "bundle.link_reissued": gettext_lazy("New download link sent"),
-    "bundle.damaged": gettext_lazy("Export file failed its checksum"),
-    "bundle.discarded": gettext_lazy("Export discarded"),
-    "bundle.purged": gettext_lazy("Export deleted after expiry"),
-}
 
 
 @dataclass(frozen=True)
@@ -118,7 +74,7 @@ def request_timeline(request: Request) -> list[TimelineEntry]:
             actor = f"{actor} ({event.actor_id})"
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(event.data.items()) if v not in (None, "", {}))
         entries.append(
-            TimelineEntry(event.at, "event", str(EVENT_LABELS.get(event.action, event.action)), actor, detail)
+            TimelineEntry(event.at, "event", event.get_action_display(), actor, detail)
         )
     for message in request.messages.all():
         label = _("Email “%(kind)s” (%(language)s)") % {"kind": message.kind, "language": message.language}
@@ -147,10 +103,10 @@ def _forms(request: Request, *, bound: dict | None = None) -> dict[str, forms.Fo
 
 
 def _jobs_context(request: Request) -> dict:
-    jobs = orchestration.request_jobs(request)
+    jobs = request_jobs(request)
     return {
         "jobs": jobs,
-        "plan": orchestration.request_plan(request),
+        "plan": request_plan(request),
         # htmx polls the panel while work is under way.
         "jobs_polling": request.is_open and any(not job.finished for job in jobs),
     }
@@ -169,6 +125,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "timeline": request_timeline(request),
         "notes": list(request.notes.select_related("author")),
         "manual_tasks": list(request.manual_tasks.all()),
+        "finding_choices": ManualFinding.choices,
         **jobs,
         # GDPR Art. 17: the dry run staff approve, source by source, before anything is erased.
         "dry_run": [
@@ -265,13 +222,13 @@ def _cancel(request: Request, data: dict, actor: Actor, user, files) -> str:
 
 
 def _approve(request: Request, data: dict, actor: Actor, user, files) -> str:
-    orchestration.request_plan_approve(request=request, actor=actor)
+    request_plan_approve(request=request, actor=actor)
     return _("Approved; the work in the sources has started.")
 
 
 def _decide(request: Request, data: dict, actor: Actor, user, files) -> str:
     upheld = data["decision"] == "upheld"
-    orchestration.objection_decide(request=request, upheld=upheld, reasons=data["reasons"], actor=actor)
+    objection_decide(request=request, upheld=upheld, reasons=data["reasons"], actor=actor)
     return _("Objection upheld; processing stops for good.") if upheld else _("Objection not upheld; refused.")
 
 
@@ -289,7 +246,7 @@ def _job_retry(request: Request, data: dict, actor: Actor, user, files) -> str:
     job = Job.objects.filter(pk=data["job"], request=request).first()
     if job is None:
         raise workflow.TransitionError(_("That job does not belong to this request."))
-    orchestration.job_retry(job=job, actor=actor)
+    job_retry(job=job, actor=actor)
     return _("The job runs again.")
 
 
@@ -297,7 +254,9 @@ def _manual_task(request: Request, data: dict, actor: Actor, user, files) -> str
     task = ManualTask.objects.filter(pk=data["task"], request=request).first()
     if task is None:
         raise ManualTaskError(_("That task does not belong to this request."))
-    manual_task_complete(task=task, attestation=data["attestation"], file=data.get("file"), actor=actor)
+    manual_task_complete(
+        task=task, finding=data["finding"], attestation=data["attestation"], file=data.get("file"), actor=actor
+    )
     return _("Task marked done.")
 
 

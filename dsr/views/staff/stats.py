@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from dsr import deadlines, stats
 from dsr.audit import Actor, audit_record
-from dsr.models import AuditEvent, Right
+from dsr.models import AuditAction, AuditEvent, Right
 from dsr.roles import EXPORT_AUDIT
 from dsr.views.staff.access import staff_view
 
@@ -179,7 +179,7 @@ def _audit_rows() -> Iterator[list[str]]:
 @staff_view(EXPORT_AUDIT, action="audit_export")
 def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
     """Stream the whole audit trail as CSV (ids and kinds only, as stored); the export is itself audited."""
-    audit_record(actor=Actor.staff(request.user), action="audit.exported")
+    audit_record(actor=Actor.staff(request.user), action=AuditAction.AUDIT_EXPORTED)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse((writer.writerow(row) for row in _audit_rows()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="dsr-audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'

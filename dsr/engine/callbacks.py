@@ -1,10 +1,11 @@
-"""Processors' status callbacks (OpenGDPR): verify, match to the waiting job, and have it looked at now.
+"""Sources' status callbacks (an OpenGDPR processor's): verify, match to the waiting job, and look now.
 
-The signature is checked with the source's shared secret before the body is
-parsed (dsr/sources/http.py); a callback is accepted once (its signature is
-kept, hashed) and only for a request that source was sent. The callback says
-"look now", it is not believed: the job asks the processor for the status
-itself, as it would at its next poll. See docs/decisions/0010-webhooks-and-callbacks.md.
+Only a source whose connector accepts callbacks is asked; its connector
+checks the signature before the body is parsed. A callback is accepted once
+(its signature is kept, hashed) and only for work that source was sent. The
+callback says "look now", it is not believed: the job asks the source for the
+status itself, as it would at its next poll. See
+docs/decisions/0010-webhooks-and-callbacks.md.
 """
 
 import hashlib
@@ -15,13 +16,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dsr.audit import Actor, audit_record
-from dsr.datamap.schema import DataMap
-from dsr.models import DataMapVersion, Job, Operation, JobStatus, ProcessorCallback
-from dsr.orchestration import jobs_dispatch_on_commit
-from dsr.sources.http import HttpConnector, SignatureInvalid
-from dsr.sources.registry import connector_for
+from dsr.engine.connectors import connector_get, datamap_current
+from dsr.engine.dispatch import jobs_dispatch_on_commit
+from dsr.models import AuditAction, Job, JobStatus, Operation, ProcessorCallback
+from dsr.sources.base import Connector, SignatureInvalid, SourceError
 
-# Operations whose work a processor does on its own time and reports by callback.
+# Operations whose work a source does on its own time and reports by callback.
 _ASYNC_OPERATIONS = (Operation.ACCESS, Operation.ERASURE, Operation.AUDIENCE_REMOVAL)
 _OPEN = (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.RUNNING)
 MAX_REQUEST_ID_LENGTH = 100
@@ -42,32 +42,38 @@ class CallbackAccepted:
     requeued: bool
 
 
-def _http_connector(source_key: str) -> HttpConnector:
-    row = DataMapVersion.objects.filter(active=True).values_list("snapshot", flat=True).first()
-    datamap = DataMap(row) if row is not None else None
-    if datamap is None or source_key not in datamap.sources or datamap.sources[source_key].get("kind") != "http":
-        raise CallbackRejected(404, "unknown_source", "No http source has this key.")
-    connector = connector_for(source_key, datamap)
-    if not isinstance(connector, HttpConnector):
-        raise CallbackRejected(404, "unknown_source", "No http source has this key.")
+def _connector(source_key: str) -> Connector:
+    datamap = datamap_current()
+    if datamap is None or source_key not in datamap.sources:
+        raise CallbackRejected(404, "unknown_source", "No source that reports back has this key.")
+    try:
+        connector = connector_get(source_key, datamap)
+    except SourceError:
+        connector = None
+    if connector is None or not connector.accepts_callbacks:
+        raise CallbackRejected(404, "unknown_source", "No source that reports back has this key.")
     return connector
 
 
-def _job_find(connector: HttpConnector, subject_request_id: str) -> Job | None:
-    """Return the job of this source that sent ``subject_request_id``, or None."""
+def _job_find(connector: Connector, reference: str) -> Job | None:
+    """Return the job of this source that sent the work ``reference`` names, or None."""
     jobs = Job.objects.filter(source_key=connector.key, operation__in=_ASYNC_OPERATIONS).select_related(
         "request", "request__plan"
     )
-    # An erasure or audience removal records the id it sent: in its plan before the run, in its result after.
-    found = jobs.filter(result__reference=subject_request_id).first()
-    found = found or jobs.filter(plan__extra__subject_request_id=subject_request_id).first()
+    # Work sent records the id it sent: in the job's plan before the run, in its result after.
+    found = jobs.filter(result__reference=reference).first()
+    found = found or jobs.filter(plan__extra__subject_request_id=reference).first()
     if found is not None:
         return found
-    # An access request's id is derived from the request and the identifiers; only unfinished ones can match.
-    for job in jobs.filter(operation=Operation.ACCESS, status__in=_OPEN):
+    # Work whose id is derived from the request and the identifiers: only unfinished jobs can match.
+    for job in jobs.filter(status__in=_OPEN):
         plan = getattr(job.request, "plan", None)
         identifiers = {kind: set(values) for kind, values in (plan.identifiers if plan else {}).items()}
-        if connector.subject_request_id("access", identifiers, job.request.reference) == subject_request_id:
+        try:
+            sent = connector.work_reference(job.operation, identifiers, job.request.reference)
+        except SourceError:
+            continue
+        if sent == reference:
             return job
     return None
 
@@ -75,8 +81,8 @@ def _job_find(connector: HttpConnector, subject_request_id: str) -> Job | None:
 def processor_callback_receive(
     *, source_key: str, body: bytes, signature: str | None, now: float | None = None
 ) -> CallbackAccepted:
-    """Verify a processor's callback and queue the job it concerns at once; raise CallbackRejected otherwise."""
-    connector = _http_connector(source_key)
+    """Verify a source's callback and queue the job it concerns at once; raise CallbackRejected otherwise."""
+    connector = _connector(source_key)
     try:
         data = connector.callback_verify(body, signature, now=now)
     except SignatureInvalid as exc:
@@ -84,7 +90,7 @@ def processor_callback_receive(
     except (ValueError, RecursionError) as exc:
         message = str(exc) if "callback" in str(exc) else "the body is not a JSON object"
         raise CallbackRejected(400, "invalid", f"The callback is signed but malformed: {message}.") from None
-    subject_request_id = data["subject_request_id"]
+    subject_request_id = data["reference"]
     # Printable only: a NUL or control character is no id we sent, and PostgreSQL refuses NUL in text.
     if not subject_request_id.isprintable() or not 0 < len(subject_request_id) <= MAX_REQUEST_ID_LENGTH:
         raise CallbackRejected(400, "invalid", "The callback's subject_request_id is empty, too long or unprintable.")
@@ -101,7 +107,7 @@ def processor_callback_receive(
                 source_key=source_key,
                 signature_digest=digest,
                 subject_request_id=subject_request_id,
-                request_status=data["request_status"],
+                request_status=data["status"],
                 job=job,
             )
             # Waiting for the processor (or backing off after "not finished yet"): look now instead.
@@ -112,9 +118,9 @@ def processor_callback_receive(
             )
             audit_record(
                 actor=Actor.integration(source_key),
-                action="job.callback_received",
+                action=AuditAction.JOB_CALLBACK_RECEIVED,
                 request=job.request,
-                data={"job": job.pk, "source": source_key, "status": data["request_status"], "requeued": requeued},
+                data={"job": job.pk, "source": source_key, "status": data["status"], "requeued": requeued},
             )
             if requeued:
                 jobs_dispatch_on_commit([job.pk])

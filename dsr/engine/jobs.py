@@ -1,0 +1,230 @@
+"""Running one job: claim by compare-and-set, run its operation, record the result, retry or fail.
+
+Workers claim a job by compare-and-set on its status (``UPDATE ... WHERE
+status = 'queued'``), so one job never runs twice at the same time; the
+broker only carries "go" signals, and the reconciler re-sends them for jobs
+that made no progress. See docs/decisions/0008-jobs.md and 0007-retries.md.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dsr import workflow
+from dsr.audit import Actor, audit_record
+from dsr.engine.connectors import connector_get, datamap_current
+from dsr.engine.dispatch import jobs_dispatch_on_commit
+from dsr.engine.manual import tasks_reopen
+from dsr.engine.plans import plan_advance
+from dsr.engine.registry import JobContext, Step, runner_for, runner_register
+from dsr.models import (
+    CLOSED_STATUSES,
+    AuditAction,
+    Job,
+    JobStatus,
+    Operation,
+    Plan,
+    PlanStage,
+    Request,
+    WebhookEvent,
+)
+from dsr.sources.base import SourceError, SourcePermanentError
+from dsr.sources.resolution import identifiers_normalise, identities_resolve_detailed
+from dsr.webhooks import webhook_event_emit
+from dsr.workflow import TransitionError
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = Actor.system()
+# Jobs that still run for a closed request: a restriction being lifted (GDPR Art. 18(3)).
+RUN_AFTER_CLOSE = (Operation.RESTRICTION_LIFT,)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.DSR_JOB_LEASE_SECONDS)
+
+
+def _poll() -> timedelta:
+    return timedelta(seconds=settings.DSR_JOB_POLL_SECONDS)
+
+
+@dataclass
+class JobOutcome:
+    """What a run of a job came to; ``retry_in`` is the backoff in seconds for a transient error."""
+
+    status: str
+    retry_in: float | None = None
+
+
+def job_claim(*, job_id: int, now: datetime | None = None) -> str | None:
+    """Take a queued job for this worker by compare-and-set; return the claim, or None if another has it."""
+    now = now or timezone.now()
+    claim = uuid.uuid4().hex
+    taken = (
+        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .update(
+            status=JobStatus.RUNNING,
+            claim=claim,
+            lease_expires_at=now + _lease(),
+            attempts=F("attempts") + 1,
+            started_at=Coalesce("started_at", Value(now)),
+            updated_at=now,
+        )
+    )
+    return claim if taken else None
+
+
+def _job_release(job: Job, claim: str, **values) -> bool:
+    """Record the end of this run if the claim still holds; return False if the job was taken over."""
+    values.setdefault("updated_at", timezone.now())
+    return bool(
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, claim=claim).update(
+            claim="", lease_expires_at=None, **values
+        )
+    )
+
+
+def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) -> JobOutcome:
+    """Claim the job, carry out its operation through the operation's runner, and record the result.
+
+    A transient source error re-queues the job after ``backoff(attempts)`` seconds
+    until ``max_attempts`` runs have failed; a permanent one fails it at once, and
+    a failed job puts the request in "needs attention". A job done moves its plan on.
+    """
+    claim = job_claim(job_id=job_id)
+    if claim is None:
+        return JobOutcome("skipped")
+    job = Job.objects.select_related("request").get(pk=job_id)
+    request = job.request
+    if request.status in CLOSED_STATUSES and job.operation not in RUN_AFTER_CLOSE:
+        _job_release(job, claim, status=JobStatus.CANCELLED, finished_at=timezone.now())
+        return JobOutcome(JobStatus.CANCELLED)
+    try:
+        datamap = datamap_current()
+        if datamap is None:
+            raise SourcePermanentError(job.source_key or "dsr", "no data map is loaded")
+        step = runner_for(job.operation)(JobContext(job=job, request=request, plan=request.plan, datamap=datamap))
+    except SourceError as exc:
+        error = str(exc)[:500]
+        if exc.permanent or job.attempts >= max_attempts:
+            logger.warning("job %s (%s) failed for good after %s attempts", job.pk, job.operation, job.attempts)
+            _job_fail(job, claim, error)
+            return JobOutcome(JobStatus.FAILED)
+        delay = backoff(job.attempts)
+        not_before = timezone.now() + timedelta(seconds=delay)
+        _job_release(job, claim, status=JobStatus.QUEUED, last_error=error, not_before=not_before)
+        logger.info("job %s (%s): transient error, retrying in %ss", job.pk, job.operation, delay)
+        return JobOutcome(JobStatus.QUEUED, retry_in=delay)
+    except Exception as exc:
+        # A defect, not a source problem: fail it for staff; the message may hold data, so only the type is kept.
+        logger.error("job %s (%s) raised %s", job.pk, job.operation, type(exc).__name__)
+        _job_fail(job, claim, f"internal error: {type(exc).__name__}")
+        return JobOutcome(JobStatus.FAILED)
+    now = timezone.now()
+    values = {"status": step.status, "result": step.result, "counts": step.counts, "last_error": ""}
+    if step.status == JobStatus.DONE:
+        values["finished_at"] = now
+    else:
+        values["not_before"] = now + _poll()
+    with transaction.atomic():
+        # The result and its audit event are recorded together, or neither is.
+        if not _job_release(job, claim, **values):
+            return JobOutcome("superseded")
+        audit_record(
+            actor=SYSTEM,
+            action=AuditAction.JOB_DONE if step.status == JobStatus.DONE else AuditAction.JOB_WAITING,
+            request=request,
+            data={"job": job.pk, "source": job.source_key, "operation": job.operation, "counts": step.counts},
+        )
+    if step.status == JobStatus.DONE:
+        plan_advance(request_id=request.pk)
+    return JobOutcome(step.status)
+
+
+def _job_fail(job: Job, claim: str, error: str) -> None:
+    with transaction.atomic():
+        if _job_release(job, claim, status=JobStatus.FAILED, last_error=error, finished_at=timezone.now()):
+            job_failed(job=job)
+
+
+def job_failed(*, job: Job) -> None:
+    """Put the request in "needs attention" because ``job`` failed for good, and say so to webhooks."""
+    with transaction.atomic():
+        request = Request.objects.select_for_update().get(pk=job.request_id)
+        Plan.objects.filter(request=request).exclude(stage=PlanStage.CLOSED).update(stage=PlanStage.NEEDS_ATTENTION)
+        data = {"job": job.pk, "source": job.source_key, "operation": job.operation}
+        audit_record(actor=SYSTEM, action=AuditAction.JOB_FAILED, request=request, data=data)
+        webhook_event_emit(event_type=WebhookEvent.JOB_FAILED, request=request, data=data)
+        workflow.request_job_failed(request=request, job_id=job.pk, actor=SYSTEM)
+
+
+def _stage_of_jobs(request: Request) -> str:
+    operations = set(request.jobs.values_list("operation", flat=True))
+    if Operation.BUNDLE in operations:
+        return PlanStage.COLLECTED
+    if operations - {Operation.RESOLVE, Operation.ERASURE_PLAN, Operation.RECTIFICATION_PLAN}:
+        return PlanStage.RUNNING
+    if operations & {Operation.ERASURE_PLAN, Operation.RECTIFICATION_PLAN}:
+        return PlanStage.PLANNING
+    return PlanStage.RESOLVING
+
+
+def job_retry(*, job: Job, actor: Actor) -> Job:
+    """Run a failed job again from its first attempt; the request goes back to work when nothing else failed."""
+    with transaction.atomic():
+        request = Request.objects.select_for_update().get(pk=job.request_id)
+        job = Job.objects.get(pk=job.pk)
+        if job.status != JobStatus.FAILED:
+            raise TransitionError(
+                _("Only a failed job can be retried; this one is %(status)s.")
+                % {"status": job.get_status_display().lower()}
+            )
+        if request.status in CLOSED_STATUSES:
+            raise TransitionError(_("Request %(reference)s is closed.") % {"reference": request.reference})
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.QUEUED, attempts=0, not_before=None, finished_at=None, updated_at=timezone.now()
+        )
+        # A task its owner could not do is asked again.
+        tasks_reopen(request=request, source_key=job.source_key, operation=job.operation)
+        audit_record(
+            actor=actor,
+            action=AuditAction.JOB_RETRIED,
+            request=request,
+            data={"job": job.pk, "source": job.source_key, "operation": job.operation},
+        )
+        if not request.jobs.filter(status=JobStatus.FAILED).exists():
+            Plan.objects.filter(request=request).update(stage=_stage_of_jobs(request))
+            workflow.request_job_retried(request=request, job_id=job.pk, actor=actor)
+        jobs_dispatch_on_commit([job.pk])
+    job.refresh_from_db()
+    return job
+
+
+# --- Identity resolution: the one operation every right starts with ----------------------------
+
+
+def _run_resolve(ctx: JobContext) -> Step:
+    """Find the person in every source from what they gave us, discovering more identifiers on the way."""
+    request, plan, datamap = ctx.request, ctx.plan, ctx.datamap
+    given = {"email": [request.email], "phone": [request.phone], "customer_number": [request.customer_number]}
+    connectors = [connector_get(key, datamap) for key in datamap.sources]
+    resolution = identities_resolve_detailed(connectors, identifiers_normalise(given))
+    # One source down must not stop the others: its own jobs will fail or retry and say so.
+    plan.identifiers = {kind: sorted(values) for kind, values in resolution.identifiers.items()}
+    plan.resolution_errors = resolution.errors
+    plan.save(update_fields=["identifiers", "resolution_errors", "updated_at"])
+    counts = {kind: len(values) for kind, values in resolution.identifiers.items()}
+    return Step(JobStatus.DONE, {"rounds": resolution.rounds, "errors": sorted(resolution.errors)}, counts)
+
+
+runner_register(Operation.RESOLVE, _run_resolve)

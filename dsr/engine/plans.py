@@ -1,0 +1,122 @@
+"""A request's plan: started once verified, moved on by its right each time a stage's jobs are finished.
+
+The first stage is the same for every right: identity resolution asks every
+source for more identifiers of the person. Then the right's handler
+(dsr.rights, through dsr.engine.registry) creates its jobs and decides each
+next stage; the engine only notices when a stage is finished.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from dsr.audit import Actor, audit_record
+from dsr.engine.connectors import datamap_current
+from dsr.engine.dispatch import jobs_create, jobs_dispatch_on_commit
+from dsr.engine.registry import PlanContext, handler_for
+from dsr.models import (
+    CLOSED_STATUSES,
+    JOB_FINISHED,
+    AuditAction,
+    Job,
+    JobStatus,
+    Operation,
+    Plan,
+    PlanStage,
+    Request,
+    Status,
+)
+
+SYSTEM = Actor.system()
+# Stages in which the plan waits for its jobs; the reconciler advances a plan stuck in one.
+WORKING_STAGES = (PlanStage.RESOLVING, PlanStage.PLANNING, PlanStage.RUNNING, PlanStage.COLLECTED)
+
+
+def plan_start(*, request_id: int) -> Plan | None:
+    """Create the request's plan and its identity-resolution job; on a later call, resume where it stands."""
+    with transaction.atomic():
+        request = Request.objects.select_for_update().filter(pk=request_id).first()
+        if request is None or request.status != Status.IN_PROGRESS:
+            return None
+        plan, created = Plan.objects.get_or_create(request=request)
+        if not created:
+            queued = list(request.jobs.filter(status=JobStatus.QUEUED).values_list("pk", flat=True))
+            jobs_dispatch_on_commit(queued)
+            transaction.on_commit(lambda: plan_advance(request_id=request_id))
+            return plan
+        if datamap_current() is None:
+            # Nothing to ask: the privacy team handles the request by hand (the stage says so on the request).
+            plan.stage = PlanStage.UNMAPPED
+            plan.save(update_fields=["stage", "updated_at"])
+            audit_record(actor=SYSTEM, action=AuditAction.PLAN_UNMAPPED, request=request, data={})
+            return plan
+        audit_record(actor=SYSTEM, action=AuditAction.PLAN_CREATED, request=request, data={"right": request.right})
+        jobs_create(request, [("", Operation.RESOLVE, {})])
+    return plan
+
+
+def _unfinished(request: Request) -> bool:
+    return request.jobs.exclude(operation=Operation.RESTRICTION_LIFT).exclude(status__in=JOB_FINISHED).exists()
+
+
+def plan_advance(*, request_id: int) -> str | None:
+    """Move the plan on when the jobs of its current stage are finished; return the new stage."""
+    with transaction.atomic():
+        # The first statement writes, so concurrent calls queue here (row lock; SQLite's write lock).
+        if not Plan.objects.filter(request_id=request_id).update(updated_at=timezone.now()):
+            return None
+        request = Request.objects.select_for_update().get(pk=request_id)
+        plan = Plan.objects.get(request=request)
+        if plan.stage not in WORKING_STAGES or _unfinished(request):
+            return plan.stage
+        if request.jobs.exclude(operation=Operation.RESTRICTION_LIFT).filter(status=JobStatus.FAILED).exists():
+            return plan.stage  # job_failed has put the request in "needs attention"
+        if request.status in CLOSED_STATUSES:
+            plan_close(plan)
+            return plan.stage
+        datamap = datamap_current()
+        if datamap is None or request.status != Status.IN_PROGRESS:
+            return plan.stage
+        stage = plan.stage
+        jobs_before = request.jobs.count()
+        handler = handler_for(request.right)
+        context = PlanContext(request=request, plan=plan, datamap=datamap)
+        if stage == PlanStage.RESOLVING:
+            handler.fan_out(context)
+        else:
+            handler.stage_finished(context)
+        plan.refresh_from_db()
+        moved = plan.stage != stage or request.jobs.count() != jobs_before
+        if moved and plan.stage in WORKING_STAGES and not _unfinished(request):
+            # The new stage has no job to wait for (nothing to ask): take the next step after this one commits.
+            transaction.on_commit(lambda: plan_advance(request_id=request_id))
+        return plan.stage
+
+
+def plan_close(plan: Plan) -> None:
+    """Stop the work of a closed request: its right cleans up; the identifiers go unless a restriction holds."""
+    request = plan.request
+    datamap = datamap_current()
+    try:
+        handler = handler_for(request.right)
+    except KeyError:
+        handler = None
+    if handler is not None and datamap is not None:
+        handler.plan_closed(PlanContext(request=request, plan=plan, datamap=datamap))
+    if plan.stage != PlanStage.DONE:
+        plan.stage = PlanStage.CLOSED
+    if not request.restrictions.filter(lifted_at__isnull=True).exists():
+        plan.identifiers = {}
+    plan.save(update_fields=["stage", "identifiers", "updated_at"])
+
+
+# --- Selectors ---------------------------------------------------------------------
+
+
+def request_jobs(request: Request) -> list[Job]:
+    """Return the request's jobs in the order they were planned (for the staff page)."""
+    return list(request.jobs.order_by("id"))
+
+
+def request_plan(request: Request) -> Plan | None:
+    """Return the request's plan, or None before the work started."""
+    return Plan.objects.filter(request=request).first()

@@ -1,0 +1,164 @@
+"""Render and send the recorded messages: each in its language, at send time, from the request's state.
+
+A message is rendered from templates/dsr/emails/<kind>/{subject,body}.<lang>.{txt,html}
+(or a privacy admin's override, dsr/message_templates.py). What a closing
+letter says about the work in the sources comes from the request's recorded
+outcome (dsr.rights.outcome): only what the sources reported doing.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django.utils import translation
+
+from dsr import crypto
+from dsr.emails import SEAL_PURPOSE, absolute_url, controller_context
+from dsr.engine.connectors import datamap_current
+from dsr.exports.delivery import link_by_token
+from dsr.letters import letter_filename, letter_pdf
+from dsr.message_templates import message_parts_render
+from dsr.models import Message, RecipientNotification, RefusalGround, Request, Right, Suspension
+from dsr.recipients import request_recipient_notifications
+from dsr.rights.outcome import outcome_of, outcome_view
+from dsr.selectors import request_deadline
+from dsr.workflow import request_status_token
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str
+    text: str
+    html: str
+    to: list[str]
+    # (file name, content, MIME type): the formal letter for refusals, extensions and erasures.
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+def _outcome_context(request: Request, language: str) -> dict:
+    """Return what the closing letter says about the work in the sources, from the recorded outcome."""
+    outcome = outcome_of(request)
+    if outcome is None:
+        return {}
+    return {"outcome": outcome_view(outcome, language=language, datamap=datamap_current(), request=request)}
+
+
+def _notice_context(request: Request, notification: RecipientNotification) -> dict:
+    """Return what an Art. 19 notice may say: only identifiers and changed data of kinds the recipient had."""
+    datamap = datamap_current()
+    corrections = []
+    if notification.operation == "rectification" and datamap is not None:
+        for correction in request.details.get("corrections", []):
+            entry = datamap.corrections.get(correction.get("field", ""))
+            if entry and entry["category"] in notification.categories:
+                corrections.append({"label": entry["name"], "correct": correction.get("correct", "")})
+    person = {
+        kind: value
+        for kind, value in (
+            ("email", request.email),
+            ("phone", request.phone),
+            ("customer_number", request.customer_number),
+        )
+        if value and kind in notification.identifier_kinds
+    }
+    return {"notification": notification, "person": person, "corrections": corrections}
+
+
+def message_render(message: Message) -> RenderedMessage:
+    """Render the message in its language with the request's current state."""
+    secret = crypto.unseal(message.sealed_context, purpose=SEAL_PURPOSE) if message.sealed_context else {}
+    context: dict = {"controller": controller_context(), "base_url": settings.DSR_BASE_URL}
+    request = message.request
+    with translation.override(message.language):
+        if request is not None:
+            context.update(
+                request=request,
+                reference=request.reference,
+                right_label=Right(request.right).label,
+                deadline=request_deadline(request),
+                reasons=request.outcome_reasons,
+                status_url=absolute_url(
+                    reverse(
+                        "dsr:status_link",
+                        kwargs={"reference": request.reference, "token": request_status_token(request)},
+                    )
+                ),
+            )
+            to = [request.email]
+        else:
+            to = _staff_addresses()
+        if message.kind == "verification":
+            context.update(
+                code=secret["code"],
+                verify_url=absolute_url(reverse("dsr:verify_link", kwargs={"token": secret["link_token"]})),
+                expires_minutes=settings.DSR_VERIFICATION_TTL_MINUTES,
+            )
+        elif message.kind == "suspended":
+            context["suspension"] = Suspension.objects.get(pk=secret["suspension_id"])
+        elif message.kind == "extended":
+            context["reasons"] = request.extension_reasons
+        elif message.kind == "refused":
+            context["ground_label"] = RefusalGround(request.refusal_ground).label if request.refusal_ground else ""
+        elif message.kind == "restriction_lift":
+            context["reasons"] = secret.get("reasons", "")
+            context["lift_date"] = date.fromisoformat(secret["lift_date"]) if secret.get("lift_date") else None
+        elif message.kind == "recipient_notification":
+            # GDPR Art. 19: this one goes to the recipient, not to the requester.
+            notification = RecipientNotification.objects.get(pk=secret["notification_id"])
+            context.update(_notice_context(request, notification))
+            to = [notification.contact_email]
+        if secret.get("download_token") and request is not None:
+            link = link_by_token(secret["download_token"])
+            context.update(
+                download_url=absolute_url(reverse("dsr:download", kwargs={"token": secret["download_token"]})),
+                download_link=link,
+                download_bundle=link.bundle if link else None,
+            )
+        if message.kind in ("completed", "partially_completed") and request is not None:
+            context.update(_outcome_context(request, message.language))
+        if message.kind == "deadline_reminder":
+            today = date.fromisoformat(secret["today"])
+            reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")
+            context.update(
+                today=today,
+                requests=[(r, request_deadline(r, today=today)) for r in reminded],
+                dashboard_url=absolute_url(reverse("dashboard")),
+            )
+        # A privacy admin's override where there is one, else the file (dsr/message_templates.py).
+        subject, text, html = message_parts_render(kind=message.kind, language=message.language, context=context)
+        subject = " ".join(subject.split())
+        attachments = _letter_attachments(message, context)
+    return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
+
+
+def _letter_attachments(message: Message, context: dict) -> list[tuple[str, bytes, str]]:
+    """Return the formal letter that goes with the message as a PDF, if it has one."""
+    request = message.request
+    if request is None:
+        return []
+    if message.kind in ("refused", "extended"):
+        kind = message.kind
+    elif (
+        message.kind in ("completed", "partially_completed")
+        and request.right == Right.ERASURE
+        and context.get("outcome")
+    ):
+        kind = "erasure_confirmation"
+        context = {
+            **context,
+            "recipients": sorted({n.recipient_name for n in request_recipient_notifications(request)}),
+        }
+    else:
+        return []
+    pdf = letter_pdf(kind, context, message.language)
+    return [(letter_filename(kind, request.reference, message.language), pdf, "application/pdf")]
+
+
+def _staff_addresses() -> list[str]:
+    if settings.DSR_STAFF_NOTIFY_EMAILS:
+        return list(settings.DSR_STAFF_NOTIFY_EMAILS)
+    return list(
+        get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="").values_list("email", flat=True)
+    )

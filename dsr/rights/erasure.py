@@ -1,0 +1,89 @@
+"""The right to erasure (GDPR Art. 17): plan per source, approval, execution, suppression, Art. 19, confirmation.
+
+1. Each source that erases works out what it would do (a dry run: rows to
+   delete, anonymise, or keep under a legal hold and until when); a source
+   worked by hand will get a task for its owner.
+2. The privacy team approves the plan, or it is approved at once
+   (DSR_ERASURE_AUTO_APPROVE).
+3. Each source carries out exactly its plan and reports what it did (facts).
+4. The person is put on the suppression list, so a marketing import does not
+   bring them back; recipients that had changed data are told (Art. 19).
+5. The confirmation lists what was erased, anonymised, and kept under which
+   obligation until when (Art. 17(3)(b), 12(1)), from the facts alone.
+"""
+
+from django.conf import settings
+
+from dsr.audit import Actor
+from dsr.engine.manual import task_step
+from dsr.engine.registry import JobContext, PlanContext, Step
+from dsr.models import JobStatus, Operation, PlanStage, Right
+from dsr.rights.base import Right as RightBase
+from dsr.sources.base import ErasurePlan
+from dsr.suppression import SuppressionReason, suppression_add
+
+
+class Erasure(RightBase):
+    right = Right.ERASURE
+    operations = (Operation.ERASURE,)
+    notified_operation = Operation.ERASURE
+
+    def fan_out(self, ctx: PlanContext) -> None:
+        keys = self.sources_doing(ctx, Operation.ERASURE)
+        self.jobs(ctx, [(key, Operation.ERASURE_PLAN, {}) for key in keys])
+        self.stage(ctx, PlanStage.PLANNING)
+
+    def stage_finished(self, ctx: PlanContext) -> None:
+        if ctx.plan.stage == PlanStage.PLANNING:
+            if settings.DSR_ERASURE_AUTO_APPROVE:
+                self.approve(ctx, actor=Actor.system())
+            else:
+                self.await_staff(ctx, PlanStage.AWAITING_APPROVAL)
+        elif ctx.plan.stage == PlanStage.RUNNING:
+            # Marketing imports must not bring the person back (PRODUCT.md, erasure): a promise about the
+            # future, kept whatever the sources held.
+            suppression_add(request=ctx.request, identifiers=ctx.plan.identifiers, reason=SuppressionReason.ERASURE)
+            self.finish(ctx)
+
+    def approve(self, ctx: PlanContext, *, actor: Actor) -> None:
+        """Carry out the approved plan: each source's exact dry run, and the owners' tasks."""
+        specs = [
+            (job.source_key, Operation.ERASURE, job.result)
+            for job in ctx.request.jobs.filter(operation=Operation.ERASURE_PLAN, status=JobStatus.DONE)
+        ]
+        self.approved(ctx, actor=actor, jobs=len(specs))
+        self.jobs(ctx, specs)
+
+
+# --- Job runners ---------------------------------------------------------------------------
+
+
+def _run_erasure_plan(ctx: JobContext) -> Step:
+    connector = ctx.connector()
+    spec = connector.task_for(Operation.ERASURE)
+    if spec is not None:
+        # Worked by hand: nothing to plan; the owner gets the task once the plan is approved.
+        erasure_plan = ErasurePlan(source=connector.key, kind=connector.kind, tables=[], extra={"task": spec})
+    else:
+        erasure_plan = connector.erasure_plan(ctx.identifiers, reference=ctx.request.reference)
+    return Step(JobStatus.DONE, erasure_plan.to_dict(), erasure_plan.counts())
+
+
+def _run_erasure(ctx: JobContext) -> Step:
+    connector = ctx.connector()
+    spec = connector.task_for(Operation.ERASURE)
+    if spec is not None:
+        return task_step(ctx, spec)
+    result = connector.erasure_execute(ErasurePlan.from_dict(ctx.job.plan))
+    counts: dict[str, int] = {}
+    for fact in result.facts:
+        counts[fact.action] = counts.get(fact.action, 0) + fact.changed + fact.kept
+    return Step(
+        JobStatus.DONE if result.complete else JobStatus.WAITING,
+        {"facts": [fact.to_dict() for fact in result.facts], "reference": result.reference, "extra": result.extra},
+        counts,
+    )
+
+
+RUNNERS = {Operation.ERASURE_PLAN: _run_erasure_plan, Operation.ERASURE: _run_erasure}
+HANDLER = Erasure()

@@ -1,0 +1,83 @@
+"""GDPR Art. 19: tell a recipient of a rectification, erasure or restriction only when it had the changed data.
+
+A recipient is told when (a) a source reported actually changing something
+for the person and (b) the map's lineage says the recipient received data of
+the changed kind from that table (dsr.datamap.lineage). The notice names the
+person only by identifiers the recipient already holds, and lists only the
+changed kinds of data it received. A source whose own request already reached
+its recipients (an OpenGDPR processor sent the erasure) tells them itself.
+Nothing changed: nobody is told.
+"""
+
+from dsr.datamap.lineage import recipients_received
+from dsr.datamap.schema import DataMap
+from dsr.engine.connectors import connector_get
+from dsr.models import JobStatus, Request
+from dsr.recipients import recipient_notification_record
+from dsr.rights.outcome import job_facts
+from dsr.sources.base import REQUEST, SourceError
+
+# The identifiers a person gives us, by kind; a notice names a kind only if the recipient received it.
+IDENTIFIER_KINDS = ("email", "phone", "customer_number")
+
+
+def _identifier_kinds(datamap: DataMap, recipient_key: str, held: list[tuple[str, str]]) -> list[str]:
+    """Return the identifier kinds the recipient received from the tables that hold the person."""
+    kinds = set()
+    for source_key, group in held:
+        described = datamap.sources.get(source_key, {}).get("groups", {}).get(group, {})
+        for kind, category in (described.get("identifiers") or {}).items():
+            if kind in IDENTIFIER_KINDS and recipient_key in recipients_received(
+                datamap, source_key, group, [category]
+            ):
+                kinds.add(kind)
+    return sorted(kinds)
+
+
+def notices_send(*, request: Request, datamap: DataMap, operation: str) -> list[dict]:
+    """Record (and send) the Art. 19 notices the request's ``operation`` jobs call for; return who is told."""
+    changed: dict[str, set[str]] = {}
+    held: list[tuple[str, str]] = []
+    told_by_request: dict[str, str] = {}
+    for job in request.jobs.filter(operation=operation, status=JobStatus.DONE).order_by("pk"):
+        try:
+            informs = connector_get(job.source_key, datamap).informs_recipients
+        except SourceError:
+            informs = False
+        for fact in job_facts(job):
+            if fact.found or fact.changed:
+                held.append((job.source_key, fact.table))
+            if fact.action == REQUEST and informs and fact.reference:
+                for recipient in datamap.sources[job.source_key]["recipients"]:
+                    told_by_request.setdefault(recipient, fact.reference)
+                continue
+            if not fact.changed or not fact.categories:
+                continue
+            for recipient, categories in recipients_received(
+                datamap, job.source_key, fact.table, fact.categories
+            ).items():
+                changed.setdefault(recipient, set()).update(categories)
+    told = []
+    for key, recipient in datamap.recipients.items():
+        if key in told_by_request:
+            notification = recipient_notification_record(
+                request=request,
+                recipient=recipient,
+                operation=operation,
+                categories=sorted(changed.get(key, ())),
+                identifier_kinds=[],
+                told_by_request=told_by_request[key],
+            )
+        elif key in changed:
+            notification = recipient_notification_record(
+                request=request,
+                recipient=recipient,
+                operation=operation,
+                categories=sorted(changed[key]),
+                identifier_kinds=_identifier_kinds(datamap, key, held),
+            )
+        else:
+            continue
+        if notification is not None:
+            told.append({"recipient": key, "name": recipient["name"], "channel": notification.channel})
+    return told
