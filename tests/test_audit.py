@@ -8,14 +8,14 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from dsr.audit import Actor, audit_chain_verify, audit_record
-from dsr.models import AuditEvent, AuditImmutableError
+from dsr.models import AuditAction, AuditEvent, AuditImmutableError
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def chain():
-    return [audit_record(actor=Actor.system(), action=f"test.event{i}", data={"n": i}) for i in range(1, 6)]
+    return [audit_record(actor=Actor.system(), action=AuditAction.REMINDERS_SENT, data={"n": i}) for i in range(1, 6)]
 
 
 def _raw(sql: str, params: list) -> None:
@@ -93,7 +93,15 @@ def test_rewriting_an_event_with_a_fresh_hash_still_breaks_the_next_link(chain):
 
 
 def test_audit_data_must_be_plain_values():
-    event = audit_record(actor=Actor.staff(type("U", (), {"pk": 7})()), action="x.y", data={"count": 3})
+    event = audit_record(
+        actor=Actor.staff(type("U", (), {"pk": 7})()), action=AuditAction.REMINDERS_SENT, data={"count": 3}
+    )
     assert event.actor_type == "staff"
     assert event.actor_id == "7"
     assert event.data == {"count": 3}
+
+
+def test_an_action_outside_the_closed_set_is_refused_and_nothing_is_written():
+    with pytest.raises(ValueError, match="not an audit action"):
+        audit_record(actor=Actor.system(), action="made.up")
+    assert not AuditEvent.objects.exists()

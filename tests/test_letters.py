@@ -36,9 +36,45 @@ def letter_context() -> dict:
         },
         "reasons": "You sent the same request four times in two weeks.",
         "ground_label": "Excessive, in particular repetitive (Art. 12(5))",
-        "kept": [{"what": "Invoices", "why": "Bookkeeping Act § 10", "until": date(2031, 12, 31)}],
+        "outcome": _outcome_view(),
         "recipients": ["PostNord"],
     }
+
+
+def _outcome_view(**changes) -> dict:
+    """Return an erasure outcome as dsr.rights.outcome.outcome_view gives it to a letter."""
+    view = {
+        "right": "erasure",
+        "found": True,
+        "changed": True,
+        "erased": [{"source": "Webshop", "table": "address", "count": 2, "item": ""}],
+        "anonymised": [{"source": "Webshop", "table": "customer", "count": 1, "item": ""}],
+        "kept": [
+            {
+                "source": "Webshop",
+                "table": "Invoices",
+                "count": 3,
+                "item": "",
+                "hold": "Bookkeeping obligation",
+                "law": "Bookkeeping Act § 10",
+                "until": date(2031, 12, 31),
+                "ended": False,
+            }
+        ],
+        "shared": [],
+        "changed_rows": [],
+        "by_hand": [],
+        "processors": [],
+        "records": [],
+        "nothing_found": [],
+        "not_finished": [],
+        "items": [],
+        "notified": ["PostNord"],
+        "searched": ["Webshop"],
+        "holding": ["Webshop"],
+    }
+    view.update(changes)
+    return view
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -93,9 +129,31 @@ def test_erasure_confirmation_lists_what_is_kept_why_and_until_when(letter_conte
     assert "PostNord" in html  # GDPR Art. 19
 
 
-def test_erasure_confirmation_says_so_when_nothing_is_kept(letter_context):
-    letter_context["kept"] = []
-    assert "We keep none of your personal data." in letter_html("erasure_confirmation", letter_context, "en")
+def test_erasure_confirmation_has_no_keep_section_when_nothing_is_kept(letter_context):
+    letter_context["outcome"] = _outcome_view(kept=[])
+    html = letter_html("erasure_confirmation", letter_context, "en")
+    assert "What we must keep" not in html
+    assert "What we erased" in html
+
+
+def test_erasure_confirmation_for_a_person_we_hold_nothing_about_says_so_and_claims_no_erasure(letter_context):
+    letter_context["outcome"] = _outcome_view(
+        found=False, changed=False, erased=[], anonymised=[], kept=[], notified=[], searched=["Webshop", "Chinook"]
+    )
+    letter_context["recipients"] = []
+    html = letter_html("erasure_confirmation", letter_context, "en")
+    assert "found no personal data about you, so there was nothing to erase" in html
+    assert "Webshop, Chinook" in html
+    assert "What we erased" not in html
+    assert "Recipients we have told" not in html
+
+
+def test_a_kept_row_whose_hold_has_ended_gets_no_date_in_the_letter(letter_context):
+    kept = dict(_outcome_view()["kept"][0], until=None, ended=True)
+    letter_context["outcome"] = _outcome_view(kept=[kept])
+    html = letter_html("erasure_confirmation", letter_context, "da")
+    assert "Den periode, loven fastsætter, er udløbet" in html
+    assert "2031" not in html
 
 
 def test_letter_text_is_escaped(letter_context):

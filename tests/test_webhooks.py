@@ -185,7 +185,7 @@ def test_a_job_failed_for_good_is_an_event_naming_the_source_and_operation(
     payload = Webhook(endpoint[1]).verify(receiver.received[-1][1], receiver.received[-1][0])
     assert payload["type"] == "job.failed"
     assert payload["data"]["source"] == "shop"
-    assert payload["data"]["operation"] == "collect"
+    assert payload["data"]["operation"] == "access"
     assert payload["data"]["reference"] == request.reference
 
 
