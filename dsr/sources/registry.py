@@ -1,4 +1,4 @@
-"""Connector kinds by name. Adding a kind is one line here and one module."""
+"""Connector kinds by name. Adding a kind is one folder in dsr/sources/, one line here and its test folder."""
 
 from django.utils.module_loading import import_string
 
@@ -7,10 +7,10 @@ from dsr.datamap.selectors import datamap_active
 from dsr.sources.base import Connector, SourcePermanentError
 
 CONNECTORS = {
-    "sql": "dsr.sources.sql.SqlConnector",
-    "django": "dsr.sources.django_models.DjangoConnector",
-    "http": "dsr.sources.http.HttpConnector",
-    "manual": "dsr.sources.manual.ManualConnector",
+    "sql": "dsr.sources.sql.connector.SqlConnector",
+    "django": "dsr.sources.django_models.connector.DjangoConnector",
+    "http": "dsr.sources.http.connector.HttpConnector",
+    "manual": "dsr.sources.manual.connector.ManualConnector",
 }
 
 

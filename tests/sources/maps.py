@@ -5,7 +5,6 @@ from pathlib import Path
 import yaml
 
 from dsr.datamap.parsing import datamap_parse
-
 from dsr.datamap.schema import DataMap
 
 CHINOOK_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "chinook"
@@ -50,13 +49,37 @@ BASE_MAP = {
             "period_rule": {"after": "end_of_financial_year", "years": 5},
         }
     },
+    # GDPR Art. 16: the fields a person may ask to have corrected, as the test sources map them.
+    "corrections": {
+        "name": {"name": {"da": "Navn", "en": "Name"}, "category": "identity"},
+        "first_name": {"name": {"da": "Fornavn", "en": "First name"}, "category": "identity"},
+        "address": {"name": {"da": "Adresse", "en": "Address"}, "category": "contact"},
+        "city": {"name": {"da": "By", "en": "City"}, "category": "contact"},
+    },
     "sources": {},
 }
 
+# A system worked by hand: chats in Genesys PureCloud.
+CHAT_SOURCE = {
+    "name": "Customer-service chats (Genesys PureCloud)",
+    "kind": "manual",
+    "purposes": ["account"],
+    "origin": {"da": "Fra dine henvendelser", "en": "From your enquiries"},
+    "owner": "Customer service team lead",
+    "instructions": {
+        "access": {"da": "Eksportér samtalerne", "en": "Export the conversations"},
+        "erasure": {"da": "Slet samtalerne", "en": "Delete the conversations"},
+    },
+    "categories": ["contact", "usage"],
+}
 
-def map_build(sources: dict) -> DataMap:
-    """Return a validated map with the test controller, purposes and holds and ``sources``."""
-    document = {**BASE_MAP, "sources": sources}
+
+def map_build(sources: dict, **sections) -> DataMap:
+    """Return a validated map with the test controller, purposes, holds and corrections and ``sources``.
+
+    ``sections`` replace top-level sections of the base map, e.g. ``recipients={...}``.
+    """
+    document = {**BASE_MAP, **sections, "sources": sources}
     return datamap_parse(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
 
 

@@ -1,9 +1,9 @@
 """The registry of connector kinds and the start-up checks of the sources."""
 
 import pytest
+import yaml
 
 from dsr.datamap.loading import datamap_load
-
 from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import Connector, SourcePermanentError
 from dsr.sources.django_models import DjangoConnector
@@ -11,7 +11,7 @@ from dsr.sources.http import HttpConnector
 from dsr.sources.manual import ManualConnector
 from dsr.sources.registry import connector_class, connector_for, connector_kinds
 from dsr.sources.sql import SqlConnector
-from tests.sources.maps import map_build
+from tests.sources.maps import BASE_MAP, CHAT_SOURCE, map_build
 
 
 def test_every_kind_maps_to_its_connector_class():
@@ -40,18 +40,6 @@ def test_connector_for_without_a_loaded_map_is_a_permanent_error(db):
         connector_for("shop")
 
 
-def test_connector_for_uses_the_active_map(db, tmp_path):
-    import yaml
-
-    from tests.sources.maps import BASE_MAP
-
-    source = {
-        "name": "Chats",
-        "kind": "manual",
-        "purposes": ["account"],
-        "origin": {"da": "x", "en": "x"},
-        "owner": "Team lead",
-        "instructions": {"access": {"da": "Eksportér", "en": "Export"}},
-    }
-    datamap_load(text=yaml.safe_dump({**BASE_MAP, "sources": {"chats": source}}), loaded_by="test")
+def test_connector_for_uses_the_active_map(db):
+    datamap_load(text=yaml.safe_dump({**BASE_MAP, "sources": {"chats": CHAT_SOURCE}}), loaded_by="test")
     assert isinstance(connector_for("chats"), ManualConnector)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from dsr.sources.base import ANONYMISE, KEEP, ErasurePlan, SourcePermanentError
+from dsr.sources.base import ANONYMISE, KEEP, UPDATE, ErasurePlan, Fact, SourcePermanentError
 from dsr.sources.sql import SqlConnector
 from tests.sources.maps import chinook_source, map_build
 
@@ -114,7 +114,8 @@ def test_erasure_plan_anonymises_the_customer_and_keeps_invoices_under_bookkeepi
     assert tables[names["invoice"]].action == KEEP
     assert tables[names["invoice"]].count == 7
     assert tables[names["invoice"]].hold == "bookkeeping"
-    assert "Bogføringsloven" in tables[names["invoice"]].hold_law
+    assert tables[names["customer"]].categories == ["identity", "contact"]
+    assert tables[names["invoice"]].categories == tables[names["line"]].categories == []
     # The customer's last invoice is from 2025 in Chinook 1.4.5: kept until 5 years after that year ends.
     last_year = dt.date.fromisoformat(tables[names["invoice"]].hold_until).year - 5
     assert tables[names["invoice"]].hold_until == f"{last_year + 5}-12-31"
@@ -138,7 +139,26 @@ def test_erasure_execute_keeps_foreign_keys_and_changes_nothing_else(chinook):
 
     result = connector.erasure_execute(plan)
 
-    assert {t.table: t.changed for t in result.tables} == {names["customer"]: 1, names["invoice"]: 0, names["line"]: 0}
+    customer_columns = list(plan.tables[0].fields)
+    assert result.facts == [
+        Fact(
+            table=names["customer"],
+            action=ANONYMISE,
+            found=1,
+            changed=1,
+            columns=customer_columns,
+            categories=["identity", "contact"],
+        ),
+        Fact(
+            table=names["invoice"],
+            action=KEEP,
+            found=7,
+            kept=7,
+            hold="bookkeeping",
+            hold_until=plan.tables[1].hold_until,
+        ),
+        Fact(table=names["line"], action=KEEP, found=38, kept=38, hold="bookkeeping"),
+    ]
     assert _counts(url) == counts_before
     assert [row for row in _rows(url, names["customer"]) if row[0] != 1] == others_before
     assert _rows(url, names["invoice"]) == invoices_before
@@ -161,7 +181,11 @@ def test_erasure_execute_twice_changes_nothing_the_second_time(chinook):
 
     second = connector.erasure_execute(plan)
 
-    assert all(table.changed == 0 for table in second.tables)
+    assert [(f.found, f.changed, f.kept, f.categories) for f in second.facts] == [
+        (1, 0, 0, []),
+        (7, 0, 7, []),
+        (38, 0, 38, []),
+    ]
     assert _rows(url, names["customer"]) == after_first
 
 
@@ -179,15 +203,28 @@ def test_erasure_executes_the_plan_not_a_fresh_query(chinook):
 
     result = connector.erasure_execute(plan)
 
-    assert {t.table: t.changed for t in result.tables}[names["customer"]] == 1
+    assert (result.facts[0].table, result.facts[0].found, result.facts[0].changed) == (names["customer"], 1, 1)
     assert next(row for row in _rows(url, names["customer"]) if row[0] == 2)[-2] == EMAIL
 
 
 def test_rectification_updates_the_mapped_field_and_reports_the_rest(chinook):
     connector, url, names = chinook
-    result = connector.rectify(
-        {"email": {EMAIL}}, [{"field": "address", "correct": "Ny Vej 1"}, {"field": "shoe_size", "correct": "44"}]
+    corrections = [{"field": "address", "correct": "Ny Vej 1"}, {"field": "shoe_size", "correct": "44"}]
+    address = "Address" if names["customer"] == "Customer" else "address"
+    expected = Fact(
+        table=names["customer"],
+        action=UPDATE,
+        found=1,
+        changed=1,
+        item="address",
+        columns=[address],
+        categories=["contact"],
     )
-    assert result.changes == [{"table": names["customer"], "field": "address", "rows": 1}]
+
+    preview = connector.rectification_preview({"email": {EMAIL}}, corrections)
+    assert next(row for row in _rows(url, names["customer"]) if row[0] == 1)[4] != "Ny Vej 1"
+    result = connector.rectify({"email": {EMAIL}}, corrections)
+
+    assert preview == result.facts == [expected]
     assert result.not_applicable == ["shoe_size"]
     assert next(row for row in _rows(url, names["customer"]) if row[0] == 1)[4] == "Ny Vej 1"

@@ -3,24 +3,26 @@
 Tables are found from the person's identifiers and followed through their links,
 transitively (customer.email -> customer.id -> invoice.customer_id ->
 invoice_line.invoice_id). Table and column names come from the validated map
-and are quoted by SQLAlchemy; values are always bound parameters.
+and are quoted by SQLAlchemy; values are always bound parameters. Every change
+is written only where a value differs, so each operation reports the rows it
+really changed and a second run reports none.
 """
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from django.utils import timezone
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 
 from dsr.datamap.rules import rule_date_apply
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
-    ANONYMISE,
     CONSENT_WITHDRAWAL,
     DEFAULT_REDACTION,
     DELETE,
@@ -41,58 +43,19 @@ from dsr.sources.base import (
     SourceError,
     TablePlan,
     config_expand,
-    config_placeholder_errors,
     date_iso,
     value_anonymised,
     value_date,
     value_jsonable,
 )
+from dsr.sources.groups import categories_of, group_describe
 from dsr.sources.resolution import identifier_normalise, phone_variants
+from dsr.sources.sql.config import config_errors, pairs
+from dsr.sources.sql.connection import error_describe, transaction_open
 
-ANONYMISE_METHODS = ("clear", "redact", "hash")
-TABLE_KEYS = {
-    "primary_key",
-    "identifiers",
-    "link",
-    "categories",
-    "exclude",
-    "erasure",
-    "rectify",
-    "restriction",
-    "consent",
-}
-CONFIG_KEYS = {"url", "schema", "tables", "redaction_text", "connect_timeout", "batch_size"}
 CHUNK = 500  # bound parameters per IN list
-
-_engines: dict[str, Engine] = {}
-
-
-def _engine_get(url: str) -> Engine:
-    engine = _engines.get(url)
-    if engine is None:
-        engine = sa.create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
-            # SQLite enforces foreign keys only when asked, per connection.
-            @sa.event.listens_for(engine, "connect")
-            def _foreign_keys_on(dbapi_connection, record):
-                dbapi_connection.execute("PRAGMA foreign_keys = ON")
-
-        _engines[url] = engine
-    return engine
-
-
-def engines_dispose() -> None:
-    """Close every pooled connection (tests drop their databases after this)."""
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
-
-
-def _pairs(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
+_TRUE_TEXTS, _FALSE_TEXTS = ("true", "1", "yes"), ("false", "0", "no")
 
 
 def _plain_column(column: sa.Column) -> bool:
@@ -101,151 +64,6 @@ def _plain_column(column: sa.Column) -> bool:
         return column.type.python_type in _PLAIN_PYTHON_TYPES
     except NotImplementedError:
         return False
-
-
-class _TableConfigReader:
-    """Validate one sql source's table configuration, collecting errors with paths."""
-
-    def __init__(self, config: dict, path: str, datamap: DataMap):
-        self.config, self.path, self.datamap = config, path, datamap
-        self.errors: list[DataMapError] = []
-
-    def error(self, path: str, message: str) -> None:
-        self.errors.append(DataMapError(path, message))
-
-    def columns(self, value: Any, path: str) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list) and value and all(isinstance(item, str) and item for item in value):
-            return value
-        self.error(path, "must be a column name or a list of column names")
-        return []
-
-    def read(self) -> list[DataMapError]:
-        config, path = self.config, self.path
-        for key in config:
-            if key not in CONFIG_KEYS:
-                self.error(f"{path}.{key}", f"unknown key; expected one of {', '.join(sorted(CONFIG_KEYS))}")
-        url = config.get("url")
-        if not isinstance(url, str) or not url:
-            self.error(f"{path}.url", "is required: a database URL such as sqlite:///${VAR_DIR}/shop.sqlite3")
-        else:
-            for problem in config_placeholder_errors(url):
-                self.error(f"{path}.url", problem)
-            try:
-                if "${" not in url:
-                    make_url(url)
-            except sa.exc.ArgumentError:
-                self.error(f"{path}.url", "is not a database URL (dialect+driver://user@host/database)")
-        tables = config.get("tables")
-        if not isinstance(tables, dict) or not tables:
-            self.error(f"{path}.tables", "is required: at least one table")
-            return self.errors
-        for name, table in tables.items():
-            self.table_read(name, table, tables)
-        self.links_check(tables)
-        return self.errors
-
-    def table_read(self, name: str, table: Any, tables: dict) -> None:
-        path = f"{self.path}.tables.{name}"
-        if not isinstance(table, dict):
-            self.error(path, "must be a mapping")
-            return
-        for key in table:
-            if key not in TABLE_KEYS:
-                self.error(f"{path}.{key}", f"unknown key; expected one of {', '.join(sorted(TABLE_KEYS))}")
-        if "primary_key" in table:
-            self.columns(table["primary_key"], f"{path}.primary_key")
-        identifiers = table.get("identifiers", {})
-        if not isinstance(identifiers, dict) or not all(isinstance(v, str) for v in identifiers.values()):
-            self.error(f"{path}.identifiers", "must map identifier types to columns, e.g. {email: email}")
-        link = table.get("link")
-        if link is not None:
-            link = _pairs(link)
-            if link.get("table") not in tables:
-                self.error(f"{path}.link", f'unknown table "{link.get("table")}"')
-            on = link.get("columns")
-            if not isinstance(on, dict) or not on or not all(isinstance(v, str) for v in on.values()):
-                example = "e.g. {customer_id: id}"
-                self.error(f"{path}.link.columns", f"must map this table's columns to the linked table's, {example}")
-        if not identifiers and link is None:
-            self.error(path, "give identifiers (columns to find the person by) or a link to another table")
-        categories = table.get("categories", {})
-        if not isinstance(categories, dict):
-            self.error(f"{path}.categories", "must map columns to data categories")
-        else:
-            for column, category in categories.items():
-                if category not in self.datamap.categories:
-                    self.error(f"{path}.categories.{column}", f'unknown category "{category}"')
-        if "exclude" in table:
-            self.columns(table["exclude"], f"{path}.exclude")
-        self.erasure_read(table.get("erasure"), f"{path}.erasure")
-        rectify = table.get("rectify", {})
-        if not isinstance(rectify, dict) or not all(isinstance(v, str) for v in rectify.values()):
-            self.error(f"{path}.rectify", "must map correction fields to columns, e.g. {address: street}")
-        restriction = table.get("restriction")
-        if restriction is not None and not isinstance(_pairs(restriction).get("column"), str):
-            self.error(f"{path}.restriction.column", "is required: the boolean column that marks restriction")
-        consent = table.get("consent")
-        if consent is not None:
-            consent = _pairs(consent)
-            for key in ("key_column", "state_column"):
-                if not isinstance(consent.get(key), str):
-                    self.error(f"{path}.consent.{key}", "is required")
-
-    def erasure_read(self, erasure: Any, path: str) -> None:
-        if not isinstance(erasure, dict):
-            self.error(path, "is required: {strategy: delete | anonymise | keep, ...}")
-            return
-        strategy = erasure.get("strategy")
-        if strategy not in (DELETE, ANONYMISE, KEEP):
-            self.error(f"{path}.strategy", f"must be delete, anonymise or keep (got {strategy!r})")
-        fields = erasure.get("fields", {})
-        if not isinstance(fields, dict):
-            self.error(f"{path}.fields", "must map columns to clear, redact or hash")
-            fields = {}
-        for column, method in fields.items():
-            if (method or "clear") not in ANONYMISE_METHODS:
-                self.error(f"{path}.fields.{column}", f"method must be clear, redact or hash (got {method!r})")
-        if strategy == ANONYMISE and not fields:
-            self.error(f"{path}.fields", "name the columns to anonymise")
-        if strategy == DELETE and fields:
-            self.error(f"{path}.fields", "a deleted row has no fields to anonymise")
-        if strategy == KEEP:
-            hold = erasure.get("hold")
-            if hold not in self.datamap.legal_holds:
-                self.error(f"{path}.hold", f'unknown legal hold "{hold}"')
-        elif "hold" in erasure:
-            self.error(f"{path}.hold", "only rows that are kept are kept under a hold")
-        unknown = set(erasure) - {"strategy", "fields", "hold", "date_column"}
-        for key in sorted(unknown):
-            self.error(f"{path}.{key}", "unknown key; expected strategy, fields, hold, date_column")
-
-    def links_check(self, tables: dict) -> None:
-        for name in tables:
-            seen, current = [name], name
-            while True:
-                link = _pairs(_pairs(tables.get(current)).get("link"))
-                parent = link.get("table")
-                if parent not in tables:
-                    break
-                if parent in seen:
-                    circle = " -> ".join([*seen, parent])
-                    self.error(f"{self.path}.tables.{name}.link", f"links go round in a circle: {circle}")
-                    break
-                seen.append(parent)
-                current = parent
-        # Deleting a row its linked children still point at would break their foreign keys.
-        for name, table in tables.items():
-            link = _pairs(_pairs(table).get("link"))
-            parent = link.get("table")
-            child_strategy = _pairs(_pairs(table).get("erasure")).get("strategy")
-            parent_strategy = _pairs(_pairs(tables.get(parent)).get("erasure")).get("strategy")
-            if parent_strategy == DELETE and child_strategy in (ANONYMISE, KEEP):
-                self.error(
-                    f"{self.path}.tables.{parent}.erasure.strategy",
-                    f'cannot delete rows that "{name}" keeps pointing at ({child_strategy}); anonymise them instead',
-                )
 
 
 class SqlConnector(Connector):
@@ -261,12 +79,16 @@ class SqlConnector(Connector):
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
-        return _TableConfigReader(config, path, datamap).read()
+        return config_errors(config, path=path, datamap=datamap)
 
     @classmethod
     def record_groups(cls, config: dict) -> set[str] | None:
         tables = config.get("tables")
         return set(tables) if isinstance(tables, dict) else set()
+
+    @classmethod
+    def groups_describe(cls, config: dict) -> dict[str, dict]:
+        return {name: group_describe(table) for name, table in config["tables"].items()}
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}
@@ -290,54 +112,17 @@ class SqlConnector(Connector):
             raise self.error("the SQLite database file does not exist")
         return url
 
-    def _error(self, exc: Exception, doing: str) -> SourceError:
-        """Translate a database error into a SourceError that carries no values from the rows."""
-        orig = getattr(exc, "orig", None)
-        diag = getattr(orig, "diag", None)
-        if diag is not None and getattr(diag, "message_primary", None):
-            detail = diag.message_primary
-        else:
-            detail = str(orig or exc).splitlines()[0] if str(orig or exc) else type(exc).__name__
-        lowered = detail.lower()
-        transient_markers = ("connection refused", "timeout", "timed out", "could not connect", "database is locked")
-        transient_markers += ("server closed", "terminating connection", "too many connections", "deadlock")
-        permanent_markers = ("authentication failed", "does not exist", "no such", "permission denied", "password")
-        permanent_markers += ("read-only", "readonly")
-        if isinstance(exc, sa.exc.NoSuchTableError):
-            return self.error(f"{doing}: table {detail} does not exist")
-        transient = isinstance(exc, sa.exc.OperationalError | sa.exc.DisconnectionError | sa.exc.TimeoutError)
-        transient = (transient or any(marker in lowered for marker in transient_markers)) and not any(
-            marker in lowered for marker in permanent_markers
-        )
-        return self.error(f"{doing}: {detail}", permanent=not transient)
-
     @contextmanager
     def _connect(self, doing: str, *, read_only: bool) -> Iterator[Connection]:
         url = self._url()
         try:
-            engine = _engine_get(url)
-            with engine.connect() as conn:
-                dialect = conn.dialect.name
-                if read_only and dialect in ("mysql", "mariadb"):
-                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                    conn.commit()
-                if read_only and dialect == "sqlite":
-                    conn.exec_driver_sql("PRAGMA query_only = ON")
-                    conn.commit()
-                try:
-                    with conn.begin():
-                        if read_only and dialect == "postgresql":
-                            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                        yield conn
-                finally:
-                    if read_only and dialect == "sqlite":
-                        conn.rollback()
-                        conn.exec_driver_sql("PRAGMA query_only = OFF")
-                        conn.commit()
+            with transaction_open(url, read_only=read_only) as conn:
+                yield conn
         except SourceError:
             raise
         except sa.exc.SQLAlchemyError as exc:
-            raise self._error(exc, doing) from None
+            detail, transient = error_describe(exc)
+            raise self.error(f"{doing}: {detail}", permanent=not transient) from None
 
     def _table(self, conn: Connection, name: str) -> sa.Table:
         table = self._reflected.get(name)
@@ -366,19 +151,23 @@ class SqlConnector(Connector):
             for name, config in self.tables_config.items():
                 table = self._table(conn, name)
                 self._primary_key(table)
+                consent = pairs(config.get("consent"))
                 named = [
                     *config.get("identifiers", {}).values(),
                     *config.get("categories", {}),
-                    *_pairs(config.get("link")).get("columns", {}),
-                    *_pairs(config.get("erasure")).get("fields", {}),
+                    *pairs(config.get("link")).get("columns", {}),
+                    *pairs(config.get("erasure")).get("fields", {}),
                     *config.get("rectify", {}).values(),
+                    *([config["restriction"]["column"]] if config.get("restriction") else []),
+                    *(consent[key] for key in ("key_column", "state_column", "withdrawn_at_column") if key in consent),
                 ]
-                for column in named:
+                date_column = pairs(config.get("erasure")).get("date_column")
+                for column in [*named, *([date_column] if date_column else [])]:
                     self._column(table, column)
-                parent = _pairs(config.get("link")).get("table")
-                for column in _pairs(config.get("link")).get("columns", {}).values():
+                parent = pairs(config.get("link")).get("table")
+                for column in pairs(config.get("link")).get("columns", {}).values():
                     self._column(self._table(conn, parent), column)
-                for column, method in _pairs(config.get("erasure")).get("fields", {}).items():
+                for column, method in pairs(config.get("erasure")).get("fields", {}).items():
                     if (method or "clear") == "clear" and not table.c[column].nullable:
                         raise self.error(f'column "{name}.{column}" cannot be cleared: it is NOT NULL')
                 conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).all()
@@ -420,7 +209,7 @@ class SqlConnector(Connector):
         def visit(name: str) -> None:
             if name in ordered:
                 return
-            parent = _pairs(self.tables_config[name].get("link")).get("table")
+            parent = pairs(self.tables_config[name].get("link")).get("table")
             if parent:
                 visit(parent)
             ordered.append(name)
@@ -428,6 +217,18 @@ class SqlConnector(Connector):
         for name in self.tables_config:
             visit(name)
         return ordered
+
+    def _count(self, conn: Connection, name: str, identifiers: Identifiers, *conditions: Any) -> int:
+        """Return how many of the person's rows of table ``name`` meet ``conditions``."""
+        table = self._table(conn, name)
+        query = sa.select(sa.func.count()).select_from(table).where(self._match(conn, name, identifiers), *conditions)
+        return conn.execute(query).scalar_one()
+
+    def _update(self, conn: Connection, name: str, identifiers: Identifiers, values: dict, *conditions: Any) -> int:
+        """Set ``values`` on the person's rows of table ``name`` that meet ``conditions``; return how many."""
+        table = self._table(conn, name)
+        statement = sa.update(table).where(self._match(conn, name, identifiers), *conditions).values(**values)
+        return conn.execute(statement).rowcount
 
     def discover_identifiers(self, identifiers: Identifiers) -> Identifiers:
         found: Identifiers = {}
@@ -478,6 +279,16 @@ class SqlConnector(Connector):
                         provided=is_provided,
                     )
 
+    def consent_given(self, record: Record) -> str | None:
+        consent = self.tables_config.get(record.table, {}).get("consent")
+        if record.source != self.key or not consent:
+            return None
+        key, state = record.row.get(consent["key_column"]), record.row.get(consent["state_column"])
+        # A state that is unknown (NULL, or left out of the export) is no consent given.
+        if key is None or state is None or state == consent.get("withdrawn_value", False):
+            return None
+        return str(key)
+
     # --- erasure ---------------------------------------------------------------
 
     def _hold_until(self, hold_key: str, dates: list[dt.date]) -> str | None:
@@ -491,7 +302,8 @@ class SqlConnector(Connector):
         plans = []
         with self._connect("planning erasure", read_only=True) as conn:
             for name in self._order():
-                erasure = self.tables_config[name]["erasure"]
+                config = self.tables_config[name]
+                erasure = config["erasure"]
                 table = self._table(conn, name)
                 key_columns = self._primary_key(table)
                 date_column = erasure.get("date_column")
@@ -506,8 +318,9 @@ class SqlConnector(Connector):
                 strategy = erasure["strategy"]
                 fields = {column: method or "clear" for column, method in erasure.get("fields", {}).items()}
                 plan = TablePlan(table=name, action=strategy, count=len(keys), keys=keys, fields=fields)
+                # What would change: every category of a deleted row, only the anonymised columns' otherwise.
+                plan.categories = categories_of(config.get("categories"), None if strategy == DELETE else fields)
                 if strategy == KEEP:
-                    hold = self.datamap.legal_holds[erasure["hold"]]
                     plan.hold = erasure["hold"]
                     plan.hold_until = self._hold_until(erasure["hold"], dates)
                 plans.append(plan)
@@ -541,10 +354,17 @@ class SqlConnector(Connector):
             changed += conn.execute(statement).rowcount
         return changed
 
+    def _keys_present(self, conn: Connection, table: sa.Table, key_columns: list, keys: list) -> int:
+        present = 0
+        for start in range(0, len(keys), CHUNK):
+            condition = self._key_condition(key_columns, keys[start : start + CHUNK])
+            present += conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
+        return present
+
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
-        results = []
+        facts = []
         # One transaction: all of the source's changes, or none of them. Children first,
         # so no row is deleted while another still points at it.
         with self._connect("executing erasure", read_only=False) as conn:
@@ -561,48 +381,99 @@ class SqlConnector(Connector):
                         changed += conn.execute(statement).rowcount
                 elif table_plan.fields:
                     changed = self._anonymise(conn, table, key_columns, table_plan)
-                results.append(
+                kept = 0
+                if table_plan.action == KEEP:
+                    # GDPR Art. 17(3)(b): the planned rows that are still there are the ones kept.
+                    kept = self._keys_present(conn, table, key_columns, table_plan.keys)
+                facts.append(
                     Fact(
                         table=table_plan.table,
                         action=table_plan.action,
                         found=table_plan.count,
                         changed=changed,
-                        kept=table_plan.count if table_plan.action == KEEP else 0,
+                        kept=kept,
                         hold=table_plan.hold,
-                        hold_until=table_plan.hold_until,
-                        categories=table_plan.categories,
+                        hold_until=table_plan.hold_until if kept else None,
+                        columns=list(table_plan.fields),
+                        categories=list(table_plan.categories) if changed else [],
                     )
                 )
-        return ErasureResult(source=self.key, facts=list(reversed(results)))
+        return ErasureResult(source=self.key, facts=list(reversed(facts)))
 
     # --- rectification, restriction, consent -----------------------------------
 
-    def _update_matched(self, conn: Connection, name: str, identifiers: Identifiers, values: dict, extra=None) -> int:
-        table = self._table(conn, name)
-        statement = sa.update(table).where(self._match(conn, name, identifiers))
-        if extra is not None:
-            statement = statement.where(extra(table))
-        return conn.execute(statement.values(**values)).rowcount
+    def _correct_value(self, table: sa.Table, column: sa.Column, text: str) -> Any:
+        """Return the correct value as the column stores it; the error names the column, never the value."""
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            return text
+        if isinstance(text, python_type) and not (python_type is int and isinstance(text, bool)):
+            return text
+        text = str(text).strip()
+        try:
+            if python_type is bool and text.lower() in (*_TRUE_TEXTS, *_FALSE_TEXTS):
+                return text.lower() in _TRUE_TEXTS
+            if python_type is dt.datetime:
+                return dt.datetime.fromisoformat(text)
+            if python_type is dt.date:
+                return dt.date.fromisoformat(text)
+            if python_type in (int, float, Decimal):
+                return python_type(text)
+        except (ValueError, InvalidOperation):
+            pass
+        raise self.error(f'the correct value does not fit column "{table.name}.{column.name}" ({python_type.__name__})')
+
+    def _corrections_apply(
+        self, conn: Connection, identifiers: Identifiers, corrections: list[Correction], *, write: bool
+    ) -> tuple[list[Fact], list[str]]:
+        """Return a Fact per table and correction this source maps, and the corrections it does not map."""
+        facts, applied = [], set()
+        for name in self._order():
+            mapping = self.tables_config[name].get("rectify", {})
+            table = self._table(conn, name)
+            for correction in corrections:
+                column_name = mapping.get(correction["field"])
+                if column_name is None:
+                    continue
+                column = self._column(table, column_name)
+                value = self._correct_value(table, column, correction["correct"])
+                found = self._count(conn, name, identifiers)
+                differs = column.is_distinct_from(value)
+                if write:
+                    # Only rows whose value differs are written: a second run changes nothing and says so.
+                    changed = self._update(conn, name, identifiers, {column_name: value}, differs)
+                else:
+                    changed = self._count(conn, name, identifiers, differs)
+                category = self.datamap.corrections.get(correction["field"], {}).get("category")
+                facts.append(
+                    Fact(
+                        table=name,
+                        action=UPDATE,
+                        found=found,
+                        changed=changed,
+                        item=correction["field"],
+                        columns=[column_name],
+                        categories=[category] if category and changed else [],
+                    )
+                )
+                applied.add(correction["field"])
+        return facts, list(dict.fromkeys(c["field"] for c in corrections if c["field"] not in applied))
+
+    def rectification_preview(self, identifiers: Identifiers, corrections: list[Correction]) -> list[Fact]:
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
+        with self._connect("previewing rectification", read_only=True) as conn:
+            facts, _ = self._corrections_apply(conn, identifiers, corrections, write=False)
+        return facts
 
     def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
         # GDPR Art. 16: correct inaccurate data; a field this source does not hold is reported, not guessed.
-        result = ChangeResult(source=self.key, operation=RECTIFICATION)
-        applied = set()
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
         with self._connect("rectifying", read_only=False) as conn:
-            for name in self._order():
-                mapping = self.tables_config[name].get("rectify", {})
-                for correction in corrections:
-                    column = mapping.get(correction["field"])
-                    if column is None:
-                        continue
-                    self._column(self._table(conn, name), column)
-                    rows = self._update_matched(conn, name, identifiers, {column: correction["correct"]})
-                    result.facts.append(
-                        Fact(table=name, action=UPDATE, found=rows, changed=rows, item=correction["field"])
-                    )
-                    applied.add(correction["field"])
-        result.not_applicable = [c["field"] for c in corrections if c["field"] not in applied]
-        return result
+            facts, not_applicable = self._corrections_apply(conn, identifiers, corrections, write=True)
+        return ChangeResult(source=self.key, operation=RECTIFICATION, facts=facts, not_applicable=not_applicable)
 
     def restrict(
         self, identifiers: Identifiers, *, restricted: bool, purpose: str | None = None, reference: str = ""
@@ -613,13 +484,31 @@ class SqlConnector(Connector):
         result = ChangeResult(source=self.key, operation=RESTRICTION)
         with self._connect("restricting", read_only=False) as conn:
             for name in self._order():
-                restriction = self.tables_config[name].get("restriction")
-                if restriction:
-                    rows = self._update_matched(conn, name, identifiers, {restriction["column"]: restricted})
-                    result.facts.append(
-                        Fact(table=name, action=UPDATE, found=rows, changed=rows, item=restriction["column"])
+                config = self.tables_config[name]
+                if not config.get("restriction"):
+                    continue
+                column_name = config["restriction"]["column"]
+                column = self._column(self._table(conn, name), column_name)
+                found = self._count(conn, name, identifiers)
+                changed = self._update(
+                    conn, name, identifiers, {column_name: restricted}, column.is_distinct_from(restricted)
+                )
+                result.facts.append(
+                    Fact(
+                        table=name,
+                        action=UPDATE,
+                        found=found,
+                        changed=changed,
+                        columns=[column_name],
+                        categories=categories_of(config.get("categories")) if changed else [],
                     )
+                )
         return result
+
+    def _consent_given_condition(self, table: sa.Table, consent: dict) -> sa.ColumnElement[bool]:
+        state = self._column(table, consent["state_column"])
+        withdrawn = consent.get("withdrawn_value", False)
+        return sa.and_(state.is_not(None), state.is_distinct_from(withdrawn))
 
     def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
         # GDPR Art. 7(3): withdrawing is as easy as giving; earlier processing stays lawful.
@@ -629,20 +518,29 @@ class SqlConnector(Connector):
         now = timezone.now()
         with self._connect("withdrawing consent", read_only=False) as conn:
             for name in self._order():
-                consent = self.tables_config[name].get("consent")
+                config = self.tables_config[name]
+                consent = config.get("consent")
                 if not consent:
                     continue
+                table = self._table(conn, name)
                 values: dict[str, Any] = {consent["state_column"]: consent.get("withdrawn_value", False)}
                 if consent.get("withdrawn_at_column"):
                     values[consent["withdrawn_at_column"]] = now
-                state_column, key_column = consent["state_column"], consent["key_column"]
-
-                def still_given(table, state_column=state_column, key_column=key_column, values=values):
-                    return sa.and_(
-                        table.c[key_column].in_(consents),
-                        table.c[state_column].is_distinct_from(values[state_column]),
+                key_column = self._column(table, consent["key_column"])
+                given = self._consent_given_condition(table, consent)
+                for key in dict.fromkeys(consents):
+                    # found=0: the person never had this consent here; found>0, changed=0: already withdrawn.
+                    found = self._count(conn, name, identifiers, key_column == key)
+                    changed = self._update(conn, name, identifiers, values, key_column == key, given)
+                    result.facts.append(
+                        Fact(
+                            table=name,
+                            action=UPDATE,
+                            found=found,
+                            changed=changed,
+                            item=key,
+                            columns=list(values),
+                            categories=categories_of(config.get("categories")) if changed else [],
+                        )
                     )
-
-                rows = self._update_matched(conn, name, identifiers, values, extra=still_given)
-                result.facts.append(Fact(table=name, action=UPDATE, found=rows, changed=rows, item=key_column))
         return result

@@ -9,7 +9,6 @@ timeouts and 5xx answers are retried with backoff, then reported as transient;
 """
 
 import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -23,8 +22,10 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
+    AUDIENCE_REMOVAL,
     ERASURE,
     REQUEST,
+    ChangeResult,
     Connector,
     ErasurePlan,
     ErasureResult,
@@ -35,15 +36,14 @@ from dsr.sources.base import (
     config_expand,
     config_placeholder_errors,
 )
+from dsr.sources.groups import group_lineage_errors
+from dsr.sources.http.signing import SIGNATURE_HEADER, STATUSES, callback_parse, signature_make
 from dsr.sources.resolution import identifier_normalise
 
 API_VERSION = "0.1"
 REQUEST_TYPES = ("access", "portability", "erasure")
-STATUSES = ("pending", "in_progress", "completed", "cancelled")
 IDENTITY_TYPES = ("email", "controller_customer_id")
 IDENTITY_FORMATS = ("raw", "sha256")
-SIGNATURE_HEADER = "X-OpenGDPR-Signature"
-SIGNATURE_TOLERANCE_SECONDS = 300
 CONFIG_KEYS = {
     "url",
     "secret",
@@ -51,61 +51,32 @@ CONFIG_KEYS = {
     "identities",
     "request_types",
     "categories",
+    "groups",
     "timeout_seconds",
     "retries",
     "backoff_seconds",
     "callback",
 }
+GROUP_KEYS = {"purposes", "recipients"}
 # The subject_request_id is derived from these, so a retried submission is the same request.
 REQUEST_ID_NAMESPACE = uuid.UUID("5b0c8d4e-8a4f-4a53-9a53-6d7372000001")
-
-
-class SignatureInvalid(Exception):
-    """A callback's signature is missing, stale or wrong; its body was not read."""
-
-
-def signature_make(secret: str, body: bytes, *, timestamp: int) -> str:
-    """Return the signature header value for ``body`` sent at ``timestamp`` (Unix seconds)."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def signature_verify(secret: str, body: bytes, header: str | None, *, now: float) -> None:
-    """Check ``header`` against ``body`` in constant time; raise SignatureInvalid if it does not hold."""
-    if not header:
-        raise SignatureInvalid("no signature")
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(parts.get("t", ""))
-    except ValueError:
-        raise SignatureInvalid("malformed signature") from None
-    if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
-        raise SignatureInvalid("stale signature")
-    expected = signature_make(secret, body, timestamp=timestamp).split("v1=", 1)[1]
-    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry any.
-    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("utf-8", "replace")):
-        raise SignatureInvalid("wrong signature")
-
-
-def callback_parse(*, secret: str, body: bytes, signature: str | None, now: float | None = None) -> dict:
-    """Verify a processor's status callback, then parse it; raise SignatureInvalid or ValueError."""
-    signature_verify(secret, body, signature, now=time.time() if now is None else now)
-    data = json.loads(body)
-    if not isinstance(data, dict) or not isinstance(data.get("subject_request_id"), str):
-        raise ValueError("the callback has no subject_request_id")
-    if data.get("request_status") not in STATUSES:
-        raise ValueError("the callback has no valid request_status")
-    return data
 
 
 def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 class HttpConnector(Connector):
     """A processor reached over HTTP (OpenGDPR 0.1 request types, identities and statuses)."""
 
     kind = "http"
+    # The processor is sent the request itself: that is the message to it (GDPR Art. 19).
+    informs_recipients = True
+    accepts_callbacks = True
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
@@ -128,7 +99,7 @@ class HttpConnector(Connector):
             errors.append(DataMapError(f"{path}.identities", "must list {type, format} pairs"))
             identities = []
         for index, identity in enumerate(identities):
-            identity = identity if isinstance(identity, dict) else {}
+            identity = _mapping(identity)
             if identity.get("type") not in IDENTITY_TYPES:
                 errors.append(DataMapError(f"{path}.identities.{index}.type", f"must be one of {IDENTITY_TYPES}"))
             if identity.get("format", "raw") not in IDENTITY_FORMATS:
@@ -140,11 +111,36 @@ class HttpConnector(Connector):
             if key in config and not _positive_number(config[key]):
                 errors.append(DataMapError(f"{path}.{key}", "must be a number of 0 or more"))
         categories = config.get("categories", {})
-        for group, fields in (categories if isinstance(categories, dict) else {}).items():
-            for field, category in (fields if isinstance(fields, dict) else {}).items():
+        if not isinstance(categories, dict) or not all(isinstance(fields, dict) for fields in categories.values()):
+            errors.append(DataMapError(f"{path}.categories", "must map record groups to {field: category}"))
+        for group, fields in _mapping(categories).items():
+            for field, category in _mapping(fields).items():
                 if category not in datamap.categories:
                     errors.append(DataMapError(f"{path}.categories.{group}.{field}", f'unknown category "{category}"'))
+        groups = config.get("groups", {})
+        if not isinstance(groups, dict) or not all(isinstance(group, dict) for group in groups.values()):
+            errors.append(DataMapError(f"{path}.groups", "must map record groups to {purposes, recipients}"))
+        for name, group in _mapping(groups).items():
+            where = f"{path}.groups.{name}"
+            group = _mapping(group)
+            for key in group:
+                if key not in GROUP_KEYS:
+                    errors.append(DataMapError(f"{where}.{key}", "unknown key; expected purposes or recipients"))
+            errors += group_lineage_errors(group, path=where, datamap=datamap)
         return errors
+
+    @classmethod
+    def groups_describe(cls, config: dict) -> dict[str, dict]:
+        categories, groups = config.get("categories", {}), config.get("groups", {})
+        described = {}
+        for name in dict.fromkeys([*categories, *groups]):
+            group = groups.get(name, {})
+            described[name] = {
+                "purposes": list(group["purposes"]) if group.get("purposes") is not None else None,
+                "recipients": list(group["recipients"]) if group.get("recipients") is not None else None,
+                "categories": list(dict.fromkeys(categories.get(name, {}).values())),
+            }
+        return described
 
     def capabilities(self) -> frozenset[str]:
         types = self.config.get("request_types", list(REQUEST_TYPES))
@@ -152,7 +148,8 @@ class HttpConnector(Connector):
         if "access" in types:
             found.add(ACCESS)
         if "erasure" in types:
-            found.add(ERASURE)
+            # An erasure request is also how a partner is asked to drop the person from its audiences.
+            found |= {ERASURE, AUDIENCE_REMOVAL}
         return frozenset(found)
 
     # --- transport -------------------------------------------------------------
@@ -238,17 +235,25 @@ class HttpConnector(Connector):
                 )
         return identities
 
-    def _request_id(self, request_type: str, identities: list[dict], reference: str) -> str:
-        seed = json.dumps([self.key, request_type, reference, identities], sort_keys=True)
+    def _request_id(self, operation: str, identities: list[dict], reference: str) -> str:
+        """Return the subject_request_id for ``operation`` of request ``reference``: the same on every retry."""
+        # An audience removal is an erasure request of its own, beside any erasure of the same dsr request.
+        request_type, seed_reference = {
+            ACCESS: ("access", reference),
+            ERASURE: ("erasure", reference),
+            AUDIENCE_REMOVAL: ("erasure", f"{reference}:{AUDIENCE_REMOVAL}"),
+        }[operation]
+        seed = json.dumps([self.key, request_type, seed_reference, identities], sort_keys=True)
         return str(uuid.uuid5(REQUEST_ID_NAMESPACE, seed))
 
-    def subject_request_id(self, request_type: str, identifiers: Identifiers, reference: str) -> str:
-        """Return the subject_request_id this source is sent for a request of ``request_type``."""
-        return self._request_id(request_type, self._identities(identifiers), reference)
+    def work_reference(self, operation: str, identifiers: Identifiers, reference: str) -> str:
+        if operation not in (ACCESS, ERASURE, AUDIENCE_REMOVAL) or operation not in self.capabilities():
+            raise self.unsupported(operation)
+        return self._request_id(operation, self._identities(identifiers), reference)
 
     def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
-        """Verify a status callback with this source's secret, then parse it; raise SignatureInvalid or ValueError."""
-        return callback_parse(secret=self._secret(), body=body, signature=signature, now=now)
+        data = callback_parse(secret=self._secret(), body=body, signature=signature, now=now)
+        return {"reference": data["subject_request_id"], "status": data["request_status"]}
 
     def request_status(self, subject_request_id: str) -> dict | None:
         """Return the processor's status document for a request, or None if it does not know it."""
@@ -279,6 +284,26 @@ class HttpConnector(Connector):
         self._expect(self._call("POST", "/opengdpr_requests", payload), ("subject_request_id",), "a submission")
         return self.request_status(subject_request_id) or {"request_status": "pending"}, True
 
+    def _erasure_submit(self, identities: list[dict], request_id: str, *, table: str, what: str) -> tuple[Fact, bool]:
+        """Send an erasure request once; return its Fact and whether the processor says it is done."""
+        if not identities:
+            # Nothing identifies the person to this processor: nothing is sent, and nothing is there to erase.
+            return Fact(table=table, action=REQUEST, found=0), True
+        status, new = self.request_submit("erasure", identities, request_id)
+        if status["request_status"] == "cancelled":
+            raise self.error(f"the processor cancelled the {what} request")
+        done = status["request_status"] == "completed"
+        # ``changed`` says whether this run sent the request; the processor's rows are its own to count.
+        fact = Fact(
+            table=table,
+            action=REQUEST,
+            found=None,
+            changed=int(new),
+            confirmed=True if done else None,
+            reference=request_id,
+        )
+        return fact, done
+
     def test_connection(self) -> None:
         data = self._expect(
             self._call("GET", "/discovery"), ("api_version", "supported_subject_request_types"), "discovery"
@@ -289,10 +314,12 @@ class HttpConnector(Connector):
             raise self.error(f"the processor does not support {', '.join(sorted(missing))} requests")
 
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
+        if ACCESS not in self.capabilities():
+            raise self.unsupported("access")
         identities = self._identities(identifiers)
         if not identities:
             return
-        request_id = self._request_id("access", identities, reference)
+        request_id = self._request_id(ACCESS, identities, reference)
         status, _ = self.request_submit("access", identities, request_id)
         if status["request_status"] == "cancelled":
             raise self.error("the processor cancelled the access request")
@@ -318,10 +345,15 @@ class HttpConnector(Connector):
                     )
 
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
+        if ERASURE not in self.capabilities():
+            raise self.unsupported("erasure")
         identities = self._identities(identifiers)
-        request_id = self._request_id("erasure", identities, reference)
+        request_id = self._request_id(ERASURE, identities, reference)
         note = f"An OpenGDPR erasure request goes to {self.source['name']}."
-        table = TablePlan(table="processor", action=REQUEST, count=len(identities), note=note)
+        held = [category for fields in self.config.get("categories", {}).values() for category in fields.values()]
+        table = TablePlan(
+            table="processor", action=REQUEST, count=len(identities), note=note, categories=list(dict.fromkeys(held))
+        )
         return ErasurePlan(
             source=self.key,
             kind=self.kind,
@@ -332,17 +364,19 @@ class HttpConnector(Connector):
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
-        identities = plan.extra["subject_identities"]
-        table = plan.tables[0]
-        if not identities:
-            return ErasureResult(source=self.key, facts=[Fact(table=table.table, action=REQUEST, found=0)])
-        status, new = self.request_submit("erasure", identities, plan.extra["subject_request_id"])
-        if status["request_status"] == "cancelled":
-            raise self.error("the processor cancelled the erasure request")
-        return ErasureResult(
-            source=self.key,
-            facts=[Fact(table=table.table, action=REQUEST, found=None, changed=int(new))],
-            complete=status["request_status"] == "completed",
-            reference=plan.extra["subject_request_id"],
-            extra={"request_status": status["request_status"]},
+        request_id = plan.extra["subject_request_id"]
+        fact, done = self._erasure_submit(
+            plan.extra["subject_identities"], request_id, table=plan.tables[0].table, what="erasure"
+        )
+        return ErasureResult(source=self.key, facts=[fact], complete=done, reference=fact.reference)
+
+    def audience_remove(self, identifiers: Identifiers, *, reference: str = "") -> ChangeResult:
+        # GDPR Art. 7(3), 21(3): the partner is sent an erasure request for the person; there is no plan to approve.
+        if AUDIENCE_REMOVAL not in self.capabilities():
+            raise self.unsupported("audience removal")
+        identities = self._identities(identifiers)
+        request_id = self._request_id(AUDIENCE_REMOVAL, identities, reference)
+        fact, done = self._erasure_submit(identities, request_id, table="audience", what="audience removal")
+        return ChangeResult(
+            source=self.key, operation=AUDIENCE_REMOVAL, facts=[fact], complete=done, reference=fact.reference
         )

@@ -1,0 +1,66 @@
+"""What the table-shaped kinds (sql tables, django models) share about their record groups.
+
+A group may name its own ``purposes`` and ``recipients`` (None: the source's),
+maps its columns to data categories, and maps correction fields to columns;
+these helpers check that configuration against the map and describe it for
+the map's lineage (``Connector.groups_describe``) and for the facts.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from dsr.datamap.schema import DataMap, DataMapError
+
+LINEAGE_KEYS = ("purposes", "recipients")
+
+
+def group_lineage_errors(group: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
+    """Return the problems of a group's own ``purposes`` and ``recipients`` lists, each with its path."""
+    errors = []
+    for key, known, what in (
+        ("purposes", datamap.purposes, "purpose"),
+        ("recipients", datamap.recipients, "recipient"),
+    ):
+        if key not in group:
+            continue
+        value = group[key]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            errors.append(DataMapError(f"{path}.{key}", f"must be a list of {what} keys"))
+            continue
+        errors += [DataMapError(f"{path}.{key}", f'unknown {what} "{item}"') for item in value if item not in known]
+    return errors
+
+
+def corrections_errors(rectify: Any, *, path: str, datamap: DataMap) -> list[DataMapError]:
+    """Return the correction fields of a ``rectify`` mapping that the map's ``corrections`` section lacks."""
+    if not isinstance(rectify, dict):
+        return []
+    # GDPR Art. 16: the portal offers the fields by their labels, and letters name their category.
+    return [
+        DataMapError(
+            f"{path}.{field}",
+            f'unknown correction field "{field}"; declare it under corrections with its labels and category '
+            f"({field}: {{name: {{da: ..., en: ...}}, category: ...}})",
+        )
+        for field in rectify
+        if field not in datamap.corrections
+    ]
+
+
+def categories_of(mapping: dict[str, str] | None, columns: Iterable[str] | None = None) -> list[str]:
+    """Return the data categories ``mapping`` (column -> category) gives ``columns`` (None: every column), once each.
+
+    The order is the mapping's; a column without a category contributes nothing.
+    """
+    mapping = mapping or {}
+    wanted = None if columns is None else set(columns)
+    return list(dict.fromkeys(category for column, category in mapping.items() if wanted is None or column in wanted))
+
+
+def group_describe(group: dict) -> dict:
+    """Return what ``Connector.groups_describe`` says of one table or model: purposes, recipients, categories."""
+    return {
+        "purposes": list(group["purposes"]) if group.get("purposes") is not None else None,
+        "recipients": list(group["recipients"]) if group.get("recipients") is not None else None,
+        "categories": categories_of(group.get("categories")),
+    }

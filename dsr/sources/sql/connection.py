@@ -1,0 +1,96 @@
+"""Connections to sql sources: one pooled engine per URL, read-only transactions, errors told apart.
+
+Errors are described without the values a driver may quote, and classed as
+worth retrying (down, timed out, locked) or not (missing, refused, read-only).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+_engines: dict[str, Engine] = {}
+
+_TRANSIENT_MARKERS = (
+    "connection refused",
+    "timeout",
+    "timed out",
+    "could not connect",
+    "database is locked",
+    "server closed",
+    "terminating connection",
+    "too many connections",
+    "deadlock",
+)
+_PERMANENT_MARKERS = (
+    "authentication failed",
+    "does not exist",
+    "no such",
+    "permission denied",
+    "password",
+    "read-only",
+    "readonly",
+)
+
+
+def engine_get(url: str) -> Engine:
+    """Return the pooled engine for ``url``, creating it on first use (SQLite with foreign keys on)."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            # SQLite enforces foreign keys only when asked, per connection.
+            @sa.event.listens_for(engine, "connect")
+            def _foreign_keys_on(dbapi_connection, record):
+                dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+        _engines[url] = engine
+    return engine
+
+
+def engines_dispose() -> None:
+    """Close every pooled connection (tests drop their databases after this)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+@contextmanager
+def transaction_open(url: str, *, read_only: bool) -> Iterator[Connection]:
+    """Yield a connection inside one transaction, read-only where asked; it commits unless the body raises."""
+    with engine_get(url).connect() as conn:
+        dialect = conn.dialect.name
+        if read_only and dialect in ("mysql", "mariadb"):
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.commit()
+        if read_only and dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+            conn.commit()
+        try:
+            with conn.begin():
+                if read_only and dialect == "postgresql":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                yield conn
+        finally:
+            # The connection goes back to the pool writable.
+            if read_only and dialect == "sqlite":
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+                conn.commit()
+
+
+def error_describe(exc: Exception) -> tuple[str, bool]:
+    """Return what the driver says of ``exc`` (its primary message, or first line) and whether it is transient."""
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)
+    if diag is not None and getattr(diag, "message_primary", None):
+        detail = diag.message_primary
+    else:
+        detail = str(orig or exc).splitlines()[0] if str(orig or exc) else type(exc).__name__
+    if isinstance(exc, sa.exc.NoSuchTableError):
+        return f"table {detail} does not exist", False
+    lowered = detail.lower()
+    transient = isinstance(exc, sa.exc.OperationalError | sa.exc.DisconnectionError | sa.exc.TimeoutError)
+    transient = transient or any(marker in lowered for marker in _TRANSIENT_MARKERS)
+    return detail, transient and not any(marker in lowered for marker in _PERMANENT_MARKERS)

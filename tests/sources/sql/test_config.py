@@ -1,0 +1,106 @@
+"""Checking a sql source's configuration when the map is loaded, and what it says of its tables' lineage."""
+
+import pytest
+
+from dsr.datamap.schema import DataMapInvalid
+from dsr.sources.sql import SqlConnector
+from tests.sources.maps import map_build
+from tests.sources.sql.loyalty import loyalty_source, loyalty_tables
+
+RECIPIENTS = {
+    "mailer": {
+        "name": "Mailer ApS",
+        "role": "processor",
+        "country": "DK",
+        "safeguard": {"da": "Inden for EU", "en": "Within the EU"},
+        "purposes": ["newsletter"],
+    }
+}
+
+
+def _errors(tables: dict, **sections) -> list[str]:
+    with pytest.raises(DataMapInvalid) as caught:
+        map_build({"loyalty": loyalty_source("sqlite:///x.sqlite3", tables)}, **sections)
+    return [str(error) for error in caught.value.errors]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda t: t["card"].update(link={"table": "members", "columns": {"org_id": "org_id"}}),
+            'sources.loyalty.tables.card.link: unknown table "members"',
+        ),
+        (
+            lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "bookkeeping"}),
+            "sources.loyalty.tables.member.erasure.strategy: cannot delete rows",
+        ),
+        (
+            lambda t: t["member"].update(link={"table": "points", "columns": {"x": "y"}}),
+            "sources.loyalty.tables.member.link: links go round in a circle",
+        ),
+        (
+            lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "tax"}),
+            'sources.loyalty.tables.card.erasure.hold: unknown legal hold "tax"',
+        ),
+        (
+            lambda t: t["member"]["categories"].update(email="contacts"),
+            'sources.loyalty.tables.member.categories.email: unknown category "contacts"',
+        ),
+        (
+            lambda t: t["points"].update(erasure={"strategy": "anonymise", "fields": {"points": "shred"}}),
+            "sources.loyalty.tables.points.erasure.fields.points: method must be clear, redact or hash",
+        ),
+        (
+            lambda t: t["consent"].pop("identifiers"),
+            "sources.loyalty.tables.consent: give identifiers",
+        ),
+        (
+            lambda t: t["consent"]["consent"].update(given_value=True),
+            "sources.loyalty.tables.consent.consent.given_value: unknown key",
+        ),
+        (
+            lambda t: t["member"].update(purposes=["marketing"]),
+            'sources.loyalty.tables.member.purposes: unknown purpose "marketing"',
+        ),
+        (
+            lambda t: t["member"].update(recipients="mailer"),
+            "sources.loyalty.tables.member.recipients: must be a list of recipient keys",
+        ),
+        (
+            lambda t: t["member"].update(recipients=["printer"]),
+            'sources.loyalty.tables.member.recipients: unknown recipient "printer"',
+        ),
+    ],
+)
+def test_invalid_table_configuration_is_rejected_with_its_path(change, expected):
+    tables = loyalty_tables()
+    change(tables)
+    errors = _errors(tables, recipients=RECIPIENTS)
+    assert any(error.startswith(expected) for error in errors), errors
+
+
+def test_a_correction_field_the_map_does_not_declare_is_refused_with_where_to_declare_it():
+    tables = loyalty_tables()
+    tables["member"]["rectify"] = {"name": "full_name", "nickname": "full_name"}
+    assert _errors(tables) == [
+        'sources.loyalty.tables.member.rectify.nickname: unknown correction field "nickname"; '
+        "declare it under corrections with its labels and category "
+        "(nickname: {name: {da: ..., en: ...}, category: ...})"
+    ]
+
+
+def test_tables_describe_their_own_purposes_and_recipients_or_leave_them_to_the_source():
+    tables = loyalty_tables()
+    tables["consent"].update(purposes=["newsletter"], recipients=["mailer"])
+    tables["member"].update(recipients=[])
+    datamap = map_build({"loyalty": loyalty_source("sqlite:///x.sqlite3", tables)}, recipients=RECIPIENTS)
+
+    described = SqlConnector.groups_describe(datamap.sources["loyalty"]["config"])
+
+    assert described == {
+        "member": {"purposes": None, "recipients": [], "categories": ["contact", "identity"]},
+        "card": {"purposes": None, "recipients": None, "categories": ["profile"]},
+        "points": {"purposes": None, "recipients": None, "categories": ["transaction"]},
+        "consent": {"purposes": ["newsletter"], "recipients": ["mailer"], "categories": ["marketing"]},
+    }
