@@ -66,7 +66,7 @@ def _admin(admin_url: str, sql: str) -> None:
 
 def _processor_serve(audience: set[str]):
     """Serve the ad partner (the connector tests' OpenGDPR processor) on a free local port."""
-    from tests.sources.test_http import Processor
+    from tests.sources.http.processor import Processor
 
     state = Processor()
     state.audience |= audience

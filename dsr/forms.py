@@ -14,11 +14,14 @@ from django.core import signing
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from dsr.datamap.schema import localised
+from dsr.datamap.selectors import datamap_active, purposes_active
 from dsr.models import ObjectionScope, RestrictionGround, Right
 
 FORM_TOKEN_SALT = "dsr.public.form"  # noqa: S105 (a signing salt, not a secret)
 FORM_TOKEN_MAX_AGE = 24 * 3600
 CORRECTION_ROWS = 3
+OTHER_FIELD = "other"  # a correction the person describes in their own words
 ALL_CONSENTS = "all"
 MAX_TEXT = 5000
 
@@ -143,7 +146,11 @@ class ErasureForm(RequestForm):
 
 
 class RectificationForm(RequestForm):
-    """GDPR Art. 16: which data is wrong, what it should be, and an optional supplementary statement."""
+    """GDPR Art. 16: which data is wrong, what it should be, and an optional supplementary statement.
+
+    The person chooses among the correctable fields the data map declares (in their language), or
+    describes something else in their own words; the privacy team handles those by hand.
+    """
 
     right = Right.RECTIFICATION
     statement = forms.CharField(
@@ -154,11 +161,24 @@ class RectificationForm(RequestForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, correction_choices: list[tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.choosing = bool(correction_choices)
         for row in range(CORRECTION_ROWS):
             required = row == 0
-            self.fields[f"field_{row}"] = forms.CharField(label=_("What is wrong"), max_length=200, required=required)
+            if self.choosing:
+                self.fields[f"field_{row}"] = forms.ChoiceField(
+                    label=_("What is wrong"),
+                    required=required,
+                    choices=[("", _("Choose…")), *correction_choices, (OTHER_FIELD, _("Something else"))],
+                )
+                self.fields[f"other_{row}"] = forms.CharField(
+                    label=_("If something else: what?"), max_length=200, required=False
+                )
+            else:
+                self.fields[f"field_{row}"] = forms.CharField(
+                    label=_("What is wrong"), max_length=200, required=required
+                )
             self.fields[f"current_{row}"] = forms.CharField(
                 label=_("What we have now"), max_length=1000, required=False
             )
@@ -168,14 +188,23 @@ class RectificationForm(RequestForm):
 
     def correction_rows(self) -> list[tuple[int, list[forms.BoundField]]]:
         """Return the bound fields of each correction row, for the template."""
-        return [
-            (row + 1, [self[f"field_{row}"], self[f"current_{row}"], self[f"correct_{row}"]])
-            for row in range(CORRECTION_ROWS)
-        ]
+        names = ["field", "other", "current", "correct"] if self.choosing else ["field", "current", "correct"]
+        return [(row + 1, [self[f"{name}_{row}"] for name in names]) for row in range(CORRECTION_ROWS)]
+
+    def _field_named(self, row: int) -> str:
+        """Return what row ``row`` names: a declared field's key, or the person's own words for something else."""
+        field = self.cleaned_data.get(f"field_{row}", "")
+        if self.choosing and field == OTHER_FIELD:
+            return self.cleaned_data.get(f"other_{row}", "").strip()
+        return field
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        for row in range(1, CORRECTION_ROWS):
+        for row in range(CORRECTION_ROWS):
+            if self.choosing and cleaned.get(f"field_{row}") == OTHER_FIELD and not cleaned.get(f"other_{row}"):
+                self.add_error(f"other_{row}", _("Say what is wrong."))
+            if row == 0:
+                continue
             field, correct = cleaned.get(f"field_{row}"), cleaned.get(f"correct_{row}")
             if field and not correct:
                 self.add_error(f"correct_{row}", _("Say what it should be."))
@@ -186,7 +215,7 @@ class RectificationForm(RequestForm):
     def details(self) -> dict:
         corrections = []
         for row in range(CORRECTION_ROWS):
-            field = self.cleaned_data.get(f"field_{row}", "")
+            field = self._field_named(row)
             if field:
                 corrections.append(
                     {
@@ -295,10 +324,17 @@ FORMS_BY_RIGHT: dict[str, type[RequestForm]] = {
 }
 
 
+def correction_choices_current() -> list[tuple[str, str]]:
+    """Return (field key, label) for each correctable field the active data map declares (GDPR Art. 16)."""
+    datamap = datamap_active()
+    if datamap is None:
+        return []
+    language = "en" if (get_language() or "da").startswith("en") else "da"
+    return [(key, localised(entry["name"], language)) for key, entry in datamap.corrections.items()]
+
+
 def consent_choices_current() -> list[tuple[str, str]]:
     """Return (consent key, name) for each consent-based purpose of the active data map."""
-    from dsr.datamap.selectors import purposes_active
-
     english = (get_language() or "da").startswith("en")
     return [
         (purpose.consent_key, purpose.name_en if english else purpose.name_da)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from dsr.datamap.schema import DataMap, localised
 from dsr.models import Job, JobStatus, Plan, Request
@@ -188,6 +189,21 @@ def outcome_of(request: Request) -> Outcome | None:
 # --- What a letter, email or page shows -------------------------------------------------------
 
 
+# What a per-item state means (rectification's corrections, consent withdrawal's consents, objection).
+ITEM_STATES = {
+    "corrected": gettext_lazy("corrected"),
+    "already_correct": gettext_lazy("already correct"),
+    "not_held": gettext_lazy("no such data held"),
+    "by_hand": gettext_lazy("done by hand"),
+    "not_finished": gettext_lazy("not finished"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "already_withdrawn": gettext_lazy("already withdrawn"),
+    "not_recorded": gettext_lazy("no consent recorded"),
+    "partners_asked": gettext_lazy("partners asked to remove the person"),
+    "stopped": gettext_lazy("processing stopped"),
+}
+
+
 def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -259,6 +275,7 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
     for item in outcome.items:
         shown = dict(item)
         shown["label"] = localised(item.get("label"), language)
+        shown["state_label"] = str(ITEM_STATES.get(item.get("state"), item.get("state", "")))
         for key in ("where", "already", "by_hand"):
             shown[key] = [sources.get(source, source) for source in item.get(key, [])]
         index = item.get("index")

@@ -139,6 +139,31 @@ class Rectification(RightBase):
         return outcome
 
 
+def rectification_preview(request: Request) -> list[dict]:
+    """Return, for the privacy team's review, what each correction would change in each source (GDPR Art. 16)."""
+    if request.right != Right.RECTIFICATION:
+        return []
+    rows = []
+    for job in request.jobs.filter(operation=Operation.RECTIFICATION_PLAN, status=JobStatus.DONE).order_by("pk"):
+        if job.result.get("task"):
+            rows.append({"source": job.source_key, "by_hand": True})
+            continue
+        facts = job_facts(job)
+        for fact in facts:
+            rows.append(
+                {
+                    "source": job.source_key,
+                    "table": fact.table,
+                    "field": fact.item,
+                    "found": fact.found,
+                    "to_change": fact.changed,
+                }
+            )
+        if not facts:
+            rows.append({"source": job.source_key, "nothing": True})
+    return rows
+
+
 def _maps_anywhere(request: Request, key: str) -> bool:
     """Return whether some source's preview covers the correctable field ``key``."""
     for job in request.jobs.filter(operation=Operation.RECTIFICATION_PLAN, status=JobStatus.DONE):

@@ -23,7 +23,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dsr import portal
 from dsr.audit import Actor
 from dsr.emails import controller_context
-from dsr.forms import FORMS_BY_RIGHT, ConsentWithdrawalForm, StatusLinkLostForm, VerifyCodeForm, consent_choices_current
+from dsr.forms import (
+    FORMS_BY_RIGHT,
+    ConsentWithdrawalForm,
+    RectificationForm,
+    StatusLinkLostForm,
+    VerifyCodeForm,
+    consent_choices_current,
+    correction_choices_current,
+)
 from dsr.models import Language, Right
 from dsr.ratelimit import client_ip, rate_limit_hit
 from dsr.verification import (
@@ -113,7 +121,11 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     form_class = FORMS_BY_RIGHT.get(right)
     if form_class is None:
         raise Http404(_("There is no such right."))
-    extra = {"consent_choices": consent_choices_current()} if form_class is ConsentWithdrawalForm else {}
+    extra = {}
+    if form_class is ConsentWithdrawalForm:
+        extra = {"consent_choices": consent_choices_current()}
+    elif form_class is RectificationForm:
+        extra = {"correction_choices": correction_choices_current()}
 
     if request.method == "GET":
         return _render_request_form(request, form_class(**extra))

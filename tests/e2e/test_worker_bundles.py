@@ -17,7 +17,7 @@ from tests.e2e.test_worker_jobs import _file, _reconcile_until, _status, _tasks_
 from tests.exports.helpers import bundle_read
 from tests.orchestration.conftest import PERSON
 from tests.sources.conftest import chinook_sqlite  # noqa: F401
-from tests.sources.test_http import processor  # noqa: F401
+from tests.sources.http.processor import processor  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 

@@ -37,7 +37,7 @@ from dsr.workflow import request_submit
 from tests.conftest import E2E_BROKER_DIR
 from tests.orchestration.conftest import PERSON, Company, company_load, shop_rows
 from tests.sources.conftest import chinook_sqlite  # noqa: F401  (the fixture, reused)
-from tests.sources.test_http import Processor, processor  # noqa: F401  (the fixture, reused)
+from tests.sources.http.processor import Processor, processor  # noqa: F401  (the fixture, reused)
 
 PERSON_SHA256 = hashlib.sha256(PERSON.encode()).hexdigest()
 WORKER_SETTINGS = {

@@ -2,4 +2,4 @@
 
 from tests.orchestration.conftest import company, file, run, staff  # noqa: F401  (fixtures, reused)
 from tests.sources.conftest import chinook_postgres, chinook_sqlite, postgres_database  # noqa: F401
-from tests.sources.test_http import processor  # noqa: F401
+from tests.sources.http.processor import processor  # noqa: F401

@@ -22,7 +22,7 @@ from dsr.models import Request
 from dsr.workflow import request_submit
 from tests.sources.conftest import chinook_sqlite  # noqa: F401  (the fixture, reused)
 from tests.sources.maps import chinook_source
-from tests.sources.test_http import SECRET, Processor, processor  # noqa: F401  (the fixture, reused)
+from tests.sources.http.processor import SECRET, Processor, processor  # noqa: F401  (the fixture, reused)
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 PERSON = "luisg@embraer.com.br"  # Chinook customer 1, and shop customer 1 here

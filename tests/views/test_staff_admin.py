@@ -7,7 +7,7 @@ from django.contrib.messages import get_messages
 from dsr.datamap.loading import datamap_load
 from dsr.models import Source
 from tests.sources.maps import BASE_MAP, chinook_source
-from tests.sources.test_manual import CHAT_SOURCE
+from tests.sources.maps import CHAT_SOURCE
 from tests.views.conftest import verified_client
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from dsr.models import AuditEvent, Job, JobStatus, ManualTask, Operation, Plan, 
 from dsr.rights.base import request_plan_approve
 from dsr.views.staff import queue
 from tests.sources.maps import BASE_MAP
-from tests.sources.test_manual import CHAT_SOURCE
+from tests.sources.maps import CHAT_SOURCE
 
 pytestmark = pytest.mark.django_db
 

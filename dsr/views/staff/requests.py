@@ -15,11 +15,13 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dsr import forms_staff, workflow
 from dsr.audit import Actor
+from dsr.engine.connectors import datamap_current
 from dsr.engine.jobs import job_retry
 from dsr.engine.manual import ManualTaskError, manual_task_complete
 from dsr.engine.plans import request_jobs, request_plan
@@ -41,6 +43,8 @@ from dsr.models import (
 from dsr.requests import RequestInvalid
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
+from dsr.rights.outcome import outcome_of, outcome_view
+from dsr.rights.rectification import rectification_preview
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
@@ -73,9 +77,7 @@ def request_timeline(request: Request) -> list[TimelineEntry]:
         elif event.actor_id:
             actor = f"{actor} ({event.actor_id})"
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(event.data.items()) if v not in (None, "", {}))
-        entries.append(
-            TimelineEntry(event.at, "event", event.get_action_display(), actor, detail)
-        )
+        entries.append(TimelineEntry(event.at, "event", event.get_action_display(), actor, detail))
     for message in request.messages.all():
         label = _("Email “%(kind)s” (%(language)s)") % {"kind": message.kind, "language": message.language}
         detail = message.get_status_display()
@@ -112,6 +114,13 @@ def _jobs_context(request: Request) -> dict:
     }
 
 
+def _outcome(request: Request) -> dict | None:
+    outcome = outcome_of(request)
+    if outcome is None:
+        return None
+    return outcome_view(outcome, language=get_language()[:2], datamap=datamap_current(), request=request)
+
+
 def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = None, status: int = 200):
     deadline = request_deadline(request)
     can_handle = http_request.user.has_perm(HANDLE_REQUEST)
@@ -131,6 +140,10 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "dry_run": [
             job for job in jobs["jobs"] if job.operation == Operation.ERASURE_PLAN and job.status == JobStatus.DONE
         ],
+        # GDPR Art. 16: what each correction would change, source by source, before anything is changed.
+        "preview": rectification_preview(request),
+        # What the sources reported doing, as the requester's letter says it.
+        "outcome": _outcome(request),
         "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,
         "awaiting_decision": plan is not None and plan.stage == PlanStage.AWAITING_DECISION,
         "recipients": list(request.recipient_notifications.all()),
