@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_upload
 from dsr.datamap.parsing import datamap_parse
-from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.rules import rule_describe
+from dsr.datamap.schema import DataMapInvalid
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
 from dsr.sources.registry import connector_for
@@ -65,12 +65,12 @@ class RecipientInline(ReadOnlyInline):
 
 class LegalHoldInline(ReadOnlyInline):
     model = LegalHold
-    fields = ["key", "name_en", "law"]
+    fields = ["key", "name_en", "law_da", "law_en"]
 
 
 class SourceInline(ReadOnlyInline):
     model = Source
-    fields = ["key", "name", "kind", "purposes", "recipients"]
+    fields = ["key", "name_da", "name_en", "kind", "purposes", "recipients"]
 
 
 class CategoryInline(ReadOnlyInline):
@@ -201,7 +201,7 @@ class RecipientAdmin(ReadOnlyAdmin):
 
 @admin.register(LegalHold)
 class LegalHoldAdmin(ReadOnlyAdmin):
-    list_display = ["key", "name_en", "law", "period"]
+    list_display = ["key", "name_en", "law_da", "law_en", "period"]
     list_filter = [ActiveVersionFilter]
 
     @admin.display(description=_("Period"))
@@ -211,7 +211,7 @@ class LegalHoldAdmin(ReadOnlyAdmin):
 
 @admin.register(Source)
 class SourceAdmin(ReadOnlyAdmin):
-    list_display = ["key", "name", "kind", "purposes", "recipients"]
+    list_display = ["key", "name_da", "name_en", "kind", "purposes", "recipients"]
     list_filter = [ActiveVersionFilter, "kind"]
     readonly_fields = ["configuration"]
     actions = ["connection_test"]

@@ -66,6 +66,19 @@ class _Reader:
         self.unknown_keys(value, {"da", "en"}, path)
         return {lang: self.text(value.get(lang), f"{path}.{lang}") for lang in ("da", "en")}
 
+    def text_localised(self, value: Any, path: str) -> dict[str, str]:
+        """Text a person reads that may be the same in both languages: a plain string stands for both."""
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = self.text(value, path)
+            return {"da": text, "en": text}
+        if not isinstance(value, dict):
+            self.error(
+                path,
+                "is required" if value is None else "must be text, or the text in both languages: {da: ..., en: ...}",
+            )
+            return {"da": "", "en": ""}
+        return self.localised(value, path)
+
     def email(self, value: Any, path: str, *, required: bool = True) -> str:
         text = self.text(value, path, required=required)
         if text and not EMAIL_PATTERN.match(text):
@@ -271,8 +284,8 @@ def _holds_read(reader: _Reader, raw: Any) -> dict[str, dict]:
         holds[key] = {
             "key": key,
             "name": reader.localised(entry.get("name"), f"{path}.name"),
-            # GDPR Art. 17(3)(b): the legal obligation that requires keeping the data.
-            "law": reader.text(entry.get("law"), f"{path}.law"),
+            # GDPR Art. 17(3)(b): the legal obligation that requires keeping the data, named in the letter's language.
+            "law": reader.text_localised(entry.get("law"), f"{path}.law"),
             "period_rule": entry.get("period_rule") if isinstance(entry.get("period_rule"), dict) else {},
             "description": reader.localised(entry.get("description"), f"{path}.description", required=False),
         }
@@ -290,7 +303,7 @@ def _sources_read(reader: _Reader, raw: Any, document: dict) -> dict[str, dict]:
         config = {name: value for name, value in entry.items() if name not in SOURCE_COMMON_KEYS and name != "kind"}
         source = {
             "key": key,
-            "name": reader.text(entry.get("name"), f"{path}.name"),
+            "name": reader.text_localised(entry.get("name"), f"{path}.name"),
             "kind": kind if cls else "",
             "description": reader.localised(entry.get("description"), f"{path}.description", required=False),
             "purposes": reader.keys(

@@ -1,9 +1,10 @@
-"""The data map in Django admin: read-only pages."""
+"""The data map in Django admin: read-only pages, laws and source names in both languages."""
 
 import pytest
 from django.contrib.auth.models import User
 
 from dsr.datamap.loading import datamap_load
+from dsr.models import LegalHold
 
 # The staff and public sites are being rebuilt; the admin pages are tested on their own.
 pytestmark = pytest.mark.urls("tests.datamap.urls")
@@ -22,3 +23,21 @@ def test_admin_shows_the_map_and_its_history_read_only(admin_client, demo_text):
     assert "Madkassen Demo ApS" in page.content.decode()
     assert "Newsletter" in admin_client.get("/admin/dsr/purpose/").content.decode()
     assert admin_client.get("/admin/dsr/purpose/add/").status_code == 403
+
+
+def test_admin_lists_laws_and_source_names_in_both_languages(admin_client, demo_text):
+    datamap_load(text=demo_text, loaded_by="x")
+    holds = admin_client.get("/admin/dsr/legalhold/").content.decode()
+    assert "Bogføringsloven § 10" in holds
+    assert "Danish Bookkeeping Act (Bogføringsloven) § 10" in holds
+    sources = admin_client.get("/admin/dsr/source/").content.decode()
+    assert "Webshop og kundekonti" in sources
+    assert "Web shop and customer accounts" in sources
+
+
+def test_a_legal_holds_page_shows_the_law_in_both_languages(admin_client, demo_text):
+    datamap_load(text=demo_text, loaded_by="x")
+    hold = LegalHold.objects.get(key="consent_evidence")
+    page = admin_client.get(f"/admin/dsr/legalhold/{hold.pk}/change/").content.decode()
+    assert "forældelsesloven § 3 (3 års forældelsesfrist)" in page
+    assert "Danish Limitation Act (Forældelsesloven) § 3" in page

@@ -1,4 +1,4 @@
-"""Loading the data map: atomic replacement, history, commands and system checks."""
+"""Loading the data map: atomic replacement, history, rows in both languages, commands and system checks."""
 
 import datetime as dt
 
@@ -14,6 +14,7 @@ from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.selectors import (
     controller_current,
     datamap_versions,
+    legal_holds_active,
     purposes_active,
     recipients_active,
     sources_active,
@@ -40,6 +41,22 @@ def test_loading_a_valid_map_makes_it_active(db, demo_text):
     ]
     assert list(sources_active().values_list("key", flat=True)) == ["adpartner", "chats", "shop"]
     assert {r.key for r in recipients_active(purposes=["payment"])} == {"adyen", "braintree"}
+
+
+def test_laws_and_source_names_are_stored_in_both_languages(db, demo_text):
+    datamap_load(text=demo_text, loaded_by="x")
+    hold = legal_holds_active().get(key="bookkeeping")
+    assert (hold.law_da, hold.law_en) == ("Bogføringsloven § 10", "Danish Bookkeeping Act (Bogføringsloven) § 10")
+    shop = sources_active().get(key="shop")
+    assert (shop.name_da, shop.name_en) == ("Webshop og kundekonti", "Web shop and customer accounts")
+    assert str(shop) == "Web shop and customer accounts (sql)"
+
+
+def test_a_plain_law_is_stored_as_both_languages(db, demo_text):
+    text = _changed(demo_text, lambda d: d["legal_holds"]["bookkeeping"].update(law="Bogføringsloven § 10"))
+    datamap_load(text=text, loaded_by="x")
+    hold = legal_holds_active().get(key="bookkeeping")
+    assert (hold.law_da, hold.law_en) == ("Bogføringsloven § 10", "Bogføringsloven § 10")
 
 
 def test_controller_current_returns_the_plain_controller(db, demo_text):

@@ -1,4 +1,4 @@
-"""Reading the data map file: validation with paths."""
+"""Reading the data map file: validation with paths, and texts in both languages."""
 
 import pytest
 import yaml
@@ -62,3 +62,43 @@ def test_a_file_that_is_not_a_mapping_is_refused():
 def test_the_authority_defaults_to_datatilsynet(demo_text):
     datamap = datamap_parse(_changed(demo_text, lambda d: d["controller"].pop("authority")))
     assert datamap.controller["authority"]["email"] == "dt@datatilsynet.dk"
+
+
+# --- Danish and English --------------------------------------------------------------------
+
+
+def test_a_law_and_a_source_name_in_both_languages_are_kept_apart(demo_text):
+    def both(document):
+        document["legal_holds"]["bookkeeping"]["law"] = {"da": "Bogføringsloven § 10", "en": "Bookkeeping Act § 10"}
+        document["sources"]["chats"]["name"] = {"da": "Kundeservice-chat", "en": "Customer-service chat"}
+
+    datamap = datamap_parse(_changed(demo_text, both))
+    assert datamap.legal_holds["bookkeeping"]["law"] == {"da": "Bogføringsloven § 10", "en": "Bookkeeping Act § 10"}
+    assert datamap.sources["chats"]["name"] == {"da": "Kundeservice-chat", "en": "Customer-service chat"}
+
+
+def test_a_plain_law_or_source_name_stands_for_both_languages(demo_text):
+    def plain(document):
+        document["legal_holds"]["bookkeeping"]["law"] = "Bogføringsloven § 10"
+        document["sources"]["chats"]["name"] = "Genesys PureCloud"
+
+    datamap = datamap_parse(_changed(demo_text, plain))
+    assert datamap.legal_holds["bookkeeping"]["law"] == {"da": "Bogføringsloven § 10", "en": "Bogføringsloven § 10"}
+    assert datamap.sources["chats"]["name"] == {"da": "Genesys PureCloud", "en": "Genesys PureCloud"}
+
+
+def test_a_law_missing_a_language_or_of_the_wrong_shape_is_refused(demo_text):
+    def broken(document):
+        document["legal_holds"]["bookkeeping"]["law"] = {"da": "Bogføringsloven § 10"}
+        document["legal_holds"]["consent_evidence"]["law"] = ["GDPR", "Art. 7"]
+        document["sources"]["chats"].pop("name")
+
+    errors = _errors(_changed(demo_text, broken))
+    assert "legal_holds.bookkeeping.law.en: is required" in errors
+    assert "legal_holds.consent_evidence.law: must be text, or the text in both languages: {da: ..., en: ...}" in errors
+    assert "sources.chats.name: is required" in errors
+
+
+def test_recipient_names_stay_plain_company_names(demo_text):
+    errors = _errors(_changed(demo_text, lambda d: d["recipients"]["adyen"].update(name={"da": "A", "en": "A"})))
+    assert "recipients.adyen.name: must be text" in errors

@@ -64,7 +64,19 @@ def test_retention_rules_match_the_notice(demo):
     assert demo.purposes["purchase"]["retention_rule"] == {"after": "account_deactivated", "months": 36}
     assert demo.purposes["newsletter"]["retention_rule"] == {"after": "last_consent_use", "years": 2}
     assert demo.purposes["bookkeeping"]["retention_rule"] == {"after": "end_of_financial_year", "years": 5}
-    assert demo.legal_holds["bookkeeping"]["law"] == "Bogføringsloven § 10 (Danish Bookkeeping Act)"
+    assert demo.legal_holds["bookkeeping"]["law"] == {
+        "da": "Bogføringsloven § 10",
+        "en": "Danish Bookkeeping Act (Bogføringsloven) § 10",
+    }
+
+
+def test_laws_and_source_names_read_in_each_language_without_the_other(demo):
+    for hold in demo.legal_holds.values():
+        assert "Danish" not in hold["law"]["da"]
+        assert "GDPR" not in hold["law"]["da"]
+    for source in demo.sources.values():
+        assert source["name"]["da"] != source["name"]["en"]
+    assert demo.sources["shop"]["name"] == {"da": "Webshop og kundekonti", "en": "Web shop and customer accounts"}
 
 
 def test_named_recipients_with_countries_and_safeguards(demo):
