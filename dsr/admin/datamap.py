@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -213,7 +213,8 @@ class LegalHoldAdmin(ReadOnlyAdmin):
 class SourceAdmin(ReadOnlyAdmin):
     list_display = ["key", "name_da", "name_en", "kind", "purposes", "recipients"]
     list_filter = [ActiveVersionFilter, "kind"]
-    readonly_fields = ["configuration"]
+    exclude = ["groups"]
+    readonly_fields = ["record_groups", "configuration"]
     actions = ["connection_test"]
 
     @admin.action(description=_("Test the connection of the selected sources"), permissions=["view"])
@@ -227,6 +228,35 @@ class SourceAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{key}: {exc.problem} ({retry})", messages.ERROR)
             else:
                 self.message_user(request, _("%(key)s: connection OK") % {"key": key}, messages.SUCCESS)
+
+    @admin.display(description=_("Record groups"))
+    def record_groups(self, obj: Source) -> str:
+        """Show each group's purposes and recipients, marking those it takes from the source."""
+        if not obj.groups:
+            return gettext("The connector describes no record groups: the source's purposes and recipients apply.")
+        inherited = gettext("(the source's)")
+        rows = (
+            (
+                group,
+                ", ".join(entry["purposes"]) or "-",
+                "" if entry["purposes_declared"] else inherited,
+                ", ".join(entry["recipients"]) or "-",
+                "" if entry["recipients_declared"] else inherited,
+                ", ".join(entry["categories"]) or "-",
+                gettext("yes") if entry.get("records_consents") else "",
+            )
+            for group, entry in obj.groups.items()
+        )
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("Group"),
+            gettext("Purposes"),
+            gettext("Recipients"),
+            gettext("Categories"),
+            gettext("Records consents"),
+        )
+        body = format_html_join("", "<tr><td>{}</td><td>{} {}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html("<table>{}{}</table>", header, body)
 
     @admin.display(description=_("Connector configuration"))
     def configuration(self, obj: Source) -> str:

@@ -81,6 +81,7 @@ def _rows_create(version: DataMapVersion, datamap: DataMap) -> None:
             kind=entry["kind"],
             purposes=entry["purposes"],
             recipients=entry["recipients"],
+            groups=entry["groups"],
             origin_da=entry["origin"]["da"],
             origin_en=entry["origin"]["en"],
             provided_by_subject=entry["provided_by_subject"],

@@ -3,7 +3,9 @@
 Validation collects every error with its path in the file
 (``sources.shop.tables.invoice.link: unknown table "invoices"``) so one run
 shows the privacy team everything to fix. Each source's own configuration is
-checked by its connector kind (dsr.sources.registry).
+checked by its connector kind (dsr.sources.registry), which also describes the
+source's record groups (tables, models): each group's purposes, recipients and
+categories become the source's ``groups``, the lineage dsr.datamap.lineage reads.
 """
 
 import re
@@ -322,16 +324,56 @@ def _sources_read(reader: _Reader, raw: Any, document: dict) -> dict[str, dict]:
             reader.error(f"{path}.provided_by_subject", "must be a list of record groups (e.g. table names)")
         else:
             source["provided_by_subject"] = provided
+        source["groups"] = {}
         if cls is not None:
-            datamap = DataMap(document)
-            for error in cls.config_errors(config, path=path, datamap=datamap):
-                reader.errors.append(error)
-            groups = cls.record_groups(config)
+            config_errors = cls.config_errors(config, path=path, datamap=DataMap(document))
+            reader.errors += config_errors
+            record_groups = cls.record_groups(config)
             for item in source["provided_by_subject"]:
-                if groups is not None and item not in groups:
+                if record_groups is not None and item not in record_groups:
                     reader.error(f"{path}.provided_by_subject", f'unknown record group "{item}"')
+            if not config_errors:
+                source["groups"] = _groups_read(reader, cls.groups_describe(config), source, document)
         sources[key] = source
     return sources
+
+
+def _group_path(source: dict, group: str) -> str:
+    """Return where a record group stands in the file (sources.shop.tables.customer), to name it in errors."""
+    for name, value in source["config"].items():
+        if isinstance(value, dict) and group in value:
+            return f"sources.{source['key']}.{name}.{group}"
+    return f"sources.{source['key']}.groups.{group}"
+
+
+def _groups_read(reader: _Reader, described: dict, source: dict, document: dict) -> dict[str, dict]:
+    """Return each record group's purposes, recipients and categories, the source's where the group names none.
+
+    The lineage (dsr.datamap.lineage) reads these to say which purposes and recipients apply to the data
+    found or changed in a group (GDPR Art. 15(1)(a) and (c), Art. 19). The connector validated its own
+    configuration; the keys it names are checked here again, in case it did not.
+    """
+    groups = {}
+    for group, entry in described.items():
+        path = _group_path(source, group)
+        purposes, recipients = entry.get("purposes"), entry.get("recipients")
+        groups[group] = {
+            "purposes": source["purposes"]
+            if purposes is None
+            else reader.keys(purposes, f"{path}.purposes", document["purposes"], "purpose"),
+            "purposes_declared": purposes is not None,
+            "recipients": source["recipients"]
+            if recipients is None
+            else reader.keys(recipients, f"{path}.recipients", document["recipients"], "recipient"),
+            "recipients_declared": recipients is not None,
+            "categories": reader.keys(
+                entry.get("categories"), f"{path}.categories", document["categories"], "category"
+            ),
+            # Whether the group holds the person's consents (a consent table): what it holds then says
+            # which consent-based purposes apply (GDPR Art. 7(1)).
+            "records_consents": entry.get("records_consents") is True,
+        }
+    return groups
 
 
 def datamap_parse(text: str) -> DataMap:

@@ -75,6 +75,11 @@ class Migration(migrations.Migration):
             field=models.CharField(default="", max_length=200),
             preserve_default=False,
         ),
+        migrations.AddField(
+            model_name="source",
+            name="groups",
+            field=models.JSONField(default=dict),
+        ),
         migrations.RunPython(texts_split, texts_join),
         migrations.RemoveField(
             model_name="legalhold",

@@ -140,6 +140,8 @@ class Source(models.Model):
     kind = models.CharField(max_length=32)
     purposes = models.JSONField(default=list)
     recipients = models.JSONField(default=list)
+    # Per record group: its purposes and recipients (or the source's), its data categories (dsr.datamap.lineage).
+    groups = models.JSONField(default=dict)
     origin_da = models.TextField()
     origin_en = models.TextField()
     provided_by_subject = models.JSONField(default=list)

@@ -1,10 +1,12 @@
-"""The data map in Django admin: read-only pages, laws and source names in both languages."""
+"""The data map in Django admin: read-only pages in both languages, with each source's record groups."""
 
 import pytest
+import yaml
 from django.contrib.auth.models import User
 
 from dsr.datamap.loading import datamap_load
-from dsr.models import LegalHold
+from dsr.models import LegalHold, Source
+from tests.datamap.conftest import PAYMENTS_MAP
 
 # The staff and public sites are being rebuilt; the admin pages are tested on their own.
 pytestmark = pytest.mark.urls("tests.datamap.urls")
@@ -41,3 +43,18 @@ def test_a_legal_holds_page_shows_the_law_in_both_languages(admin_client, demo_t
     page = admin_client.get(f"/admin/dsr/legalhold/{hold.pk}/change/").content.decode()
     assert "forældelsesloven § 3 (3 års forældelsesfrist)" in page
     assert "Danish Limitation Act (Forældelsesloven) § 3" in page
+
+
+def test_a_sources_page_shows_what_each_record_group_serves(admin_client, described_kind):
+    datamap_load(text=yaml.safe_dump(PAYMENTS_MAP, allow_unicode=True), loaded_by="x")
+    shop = Source.objects.get(key="shop")
+    page = admin_client.get(f"/admin/dsr/source/{shop.pk}/change/").content.decode()
+    assert "<td>card</td><td>card_payment </td><td>card_processor, invoice_processor (the source&#x27;s)</td>" in page
+    assert "<td>consent</td>" in page
+
+
+def test_a_source_without_groups_says_the_sources_purposes_apply(admin_client, demo_text):
+    datamap_load(text=demo_text, loaded_by="x")
+    chats = Source.objects.get(key="chats")
+    page = admin_client.get(f"/admin/dsr/source/{chats.pk}/change/").content.decode()
+    assert "The connector describes no record groups" in page

@@ -13,6 +13,7 @@ from dsr.datamap.rules import rule_date_apply, rule_describe
 from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.selectors import (
     controller_current,
+    datamap_active,
     datamap_versions,
     legal_holds_active,
     purposes_active,
@@ -20,7 +21,7 @@ from dsr.datamap.selectors import (
     sources_active,
 )
 from dsr.models import DataMapVersion, Purpose
-from tests.datamap.conftest import DEMO_MAP
+from tests.datamap.conftest import DEMO_MAP, PAYMENTS_MAP
 
 
 def _changed(text: str, change) -> str:
@@ -57,6 +58,13 @@ def test_a_plain_law_is_stored_as_both_languages(db, demo_text):
     datamap_load(text=text, loaded_by="x")
     hold = legal_holds_active().get(key="bookkeeping")
     assert (hold.law_da, hold.law_en) == ("Bogføringsloven § 10", "Bogføringsloven § 10")
+
+
+def test_record_groups_are_stored_with_the_source(db, described_kind):
+    datamap_load(text=yaml.safe_dump(PAYMENTS_MAP, allow_unicode=True), loaded_by="x")
+    shop = sources_active().get(key="shop")
+    assert shop.groups["card"]["purposes"] == ["card_payment"]
+    assert datamap_active().sources["shop"]["groups"] == shop.groups
 
 
 def test_controller_current_returns_the_plain_controller(db, demo_text):

@@ -51,7 +51,7 @@ def test_old_texts_are_copied_into_both_languages_in_rows_and_snapshots(at_0007)
     hold = apps.get_model("dsr", "LegalHold").objects.get()
     assert (hold.law_da, hold.law_en) == ("Bogføringsloven § 10", "Bogføringsloven § 10")
     source = apps.get_model("dsr", "Source").objects.get()
-    assert (source.name_da, source.name_en) == ("Webshop", "Webshop")
+    assert (source.name_da, source.name_en, source.groups) == ("Webshop", "Webshop", {})
     snapshot = apps.get_model("dsr", "DataMapVersion").objects.get().snapshot
     assert snapshot["legal_holds"]["bookkeeping"]["law"] == {"da": "Bogføringsloven § 10", "en": "Bogføringsloven § 10"}
     assert snapshot["sources"]["shop"]["name"] == {"da": "Webshop", "en": "Webshop"}

@@ -1,10 +1,11 @@
-"""Reading the data map file: validation with paths, and texts in both languages."""
+"""Reading the data map file: validation with paths, texts in both languages, record groups."""
 
 import pytest
 import yaml
 
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
+from tests.datamap.conftest import map_parse
 
 
 def _changed(text: str, change) -> str:
@@ -16,6 +17,12 @@ def _changed(text: str, change) -> str:
 def _errors(text: str) -> list[str]:
     with pytest.raises(DataMapInvalid) as caught:
         datamap_parse(text)
+    return [str(error) for error in caught.value.errors]
+
+
+def _document_errors(document: dict) -> list[str]:
+    with pytest.raises(DataMapInvalid) as caught:
+        map_parse(document)
     return [str(error) for error in caught.value.errors]
 
 
@@ -102,3 +109,66 @@ def test_a_law_missing_a_language_or_of_the_wrong_shape_is_refused(demo_text):
 def test_recipient_names_stay_plain_company_names(demo_text):
     errors = _errors(_changed(demo_text, lambda d: d["recipients"]["adyen"].update(name={"da": "A", "en": "A"})))
     assert "recipients.adyen.name: must be text" in errors
+
+
+# --- record groups --------------------------------------------------------------------------
+
+
+def test_each_group_carries_its_own_purposes_and_recipients_or_the_sources(payments):
+    groups = payments.sources["shop"]["groups"]
+    assert groups["card"] == {
+        "purposes": ["card_payment"],
+        "purposes_declared": True,
+        "recipients": ["card_processor", "invoice_processor"],
+        "recipients_declared": False,
+        "categories": ["financial"],
+        "records_consents": False,
+    }
+    assert groups["newsletter_subscription"]["recipients"] == ["mailer"]
+    assert groups["newsletter_subscription"]["recipients_declared"] is True
+    assert groups["consent"]["records_consents"] is True
+
+
+def test_a_group_that_names_no_purposes_serves_its_sources(described_kind, payments_document):
+    payments_document["sources"]["shop"]["tables"]["orders"] = {"purposes": None, "categories": ["transaction"]}
+    payments_document["sources"]["shop"]["tables"]["archive"] = None
+    groups = map_parse(payments_document).sources["shop"]["groups"]
+    assert groups["orders"]["purposes"] == ["purchase", "card_payment", "invoice_payment", "newsletter", "ads"]
+    assert groups["orders"]["purposes_declared"] is False
+    assert groups["archive"] == {
+        "purposes": ["purchase", "card_payment", "invoice_payment", "newsletter", "ads"],
+        "purposes_declared": False,
+        "recipients": ["card_processor", "invoice_processor"],
+        "recipients_declared": False,
+        "categories": [],
+        "records_consents": False,
+    }
+
+
+def test_a_group_that_declares_no_recipients_has_none(described_kind, payments_document):
+    payments_document["sources"]["shop"]["tables"]["orders"]["recipients"] = []
+    groups = map_parse(payments_document).sources["shop"]["groups"]
+    assert (groups["orders"]["recipients"], groups["orders"]["recipients_declared"]) == ([], True)
+
+
+def test_unknown_keys_a_connector_describes_are_refused_where_the_file_names_the_group(
+    described_kind, payments_document
+):
+    tables = payments_document["sources"]["shop"]["tables"]
+    tables["card"]["purposes"] = ["card_payments"]
+    tables["orders"]["recipients"] = ["courier"]
+    tables["orders"]["categories"] = ["logistics"]
+    errors = _document_errors(payments_document)
+    assert 'sources.shop.tables.card.purposes: unknown purpose "card_payments"' in errors
+    assert 'sources.shop.tables.orders.recipients: unknown recipient "courier"' in errors
+    assert 'sources.shop.tables.orders.categories: unknown category "logistics"' in errors
+
+
+def test_an_invalid_configuration_is_reported_and_not_described(described_kind, payments_document):
+    payments_document["sources"]["shop"]["tables"]["card"] = "everything"
+    assert _document_errors(payments_document) == ["sources.shop.tables.card: must be a mapping"]
+
+
+def test_connectors_that_describe_no_groups_leave_the_source_whole(demo_text):
+    datamap = datamap_parse(demo_text)
+    assert datamap.sources["chats"]["groups"] == {}
