@@ -15,10 +15,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dsr.audit import Actor
+from dsr.datamap.lineage import recipient_lineage
 from dsr.datamap.loading import datamap_upload
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.rules import rule_describe
-from dsr.datamap.schema import DataMapInvalid
+from dsr.datamap.schema import DataMap, DataMapInvalid
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
 from dsr.sources.registry import connector_for
@@ -197,6 +198,25 @@ class PurposeAdmin(ReadOnlyAdmin):
 class RecipientAdmin(ReadOnlyAdmin):
     list_display = ["name", "role", "country", "safeguard_en", "contact_email"]
     list_filter = [ActiveVersionFilter, "role", "country"]
+    readonly_fields = ["receives"]
+
+    @admin.display(description=_("Receives (source, record group: data categories)"))
+    def receives(self, obj: Recipient) -> str:
+        """Show where the recipient's data comes from, as the Art. 15 answer and Art. 19 notices see it."""
+        lineage = recipient_lineage(DataMap(obj.version.snapshot), obj.key)
+        if not lineage:
+            return gettext("Nothing: no source or record group links to this recipient.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}{}: {}</li>",
+                (
+                    (entry["source"], f".{entry['group']}" if entry["group"] else "", ", ".join(entry["categories"]))
+                    for entry in lineage
+                ),
+            ),
+        )
 
 
 @admin.register(LegalHold)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from dsr.datamap.lineage import recipients_named
 from dsr.datamap.rules import rule_errors
 from dsr.datamap.schema import DATATILSYNET, DataMap, DataMapError, DataMapInvalid
 from dsr.sources.registry import connector_class, connector_kinds
@@ -376,6 +377,17 @@ def _groups_read(reader: _Reader, described: dict, source: dict, document: dict)
     return groups
 
 
+def _recipients_reachable(reader: _Reader, document: dict) -> None:
+    """Refuse a recipient nothing leads to: the Art. 15 answer and Art. 19 notices could never name it."""
+    named = recipients_named(DataMap(document))
+    for key, recipient in document["recipients"].items():
+        if key not in named and not recipient["purposes"]:
+            reader.error(
+                f"recipients.{key}",
+                "reachable from no purpose or source; name it under a source's recipients or give it purposes",
+            )
+
+
 def datamap_parse(text: str) -> DataMap:
     """Return the validated map in ``text``; raise DataMapInvalid listing every error."""
     reader = _Reader()
@@ -395,6 +407,7 @@ def datamap_parse(text: str) -> DataMap:
     document["legal_holds"] = _holds_read(reader, raw.get("legal_holds"))
     document["corrections"] = _corrections_read(reader, raw.get("corrections"), document["categories"])
     document["sources"] = _sources_read(reader, raw.get("sources"), document)
+    _recipients_reachable(reader, document)
     if reader.errors:
         raise DataMapInvalid(reader.errors)
     return DataMap(document)

@@ -1,4 +1,4 @@
-"""Reading the data map file: validation with paths, texts in both languages, record groups."""
+"""Reading the data map file: validation with paths, texts in both languages, record groups, reachability."""
 
 import pytest
 import yaml
@@ -172,3 +172,29 @@ def test_an_invalid_configuration_is_reported_and_not_described(described_kind, 
 def test_connectors_that_describe_no_groups_leave_the_source_whole(demo_text):
     datamap = datamap_parse(demo_text)
     assert datamap.sources["chats"]["groups"] == {}
+
+
+# --- reachability -------------------------------------------------------------------------
+
+
+def test_a_recipient_no_purpose_or_source_leads_to_is_refused(described_kind, payments_document):
+    payments_document["recipients"]["courier"] = {
+        "name": "Fragtfirma A/S",
+        "role": "processor",
+        "country": "DK",
+        "safeguard": {"da": "Ikke nødvendig", "en": "None needed"},
+    }
+    assert _document_errors(payments_document) == [
+        "recipients.courier: reachable from no purpose or source; name it under a source's recipients or give it "
+        "purposes"
+    ]
+
+
+def test_a_recipient_named_only_on_a_group_is_reachable(described_kind, payments_document):
+    payments_document["recipients"]["mailer"]["purposes"] = []
+    datamap = map_parse(payments_document)
+    assert datamap.recipients["mailer"]["purposes"] == []
+
+
+def test_a_recipient_with_purposes_is_reachable_though_no_source_names_it(payments):
+    assert payments.recipients["ad_platform"]["purposes"] == ["ads"]
