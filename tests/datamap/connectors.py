@@ -1,12 +1,13 @@
-"""A connector kind for the data map's tests, registered with monkeypatch in dsr.sources.registry.CONNECTORS.
+"""Connector kinds for the data map's tests, registered with monkeypatch in dsr.sources.registry.CONNECTORS.
 
 DescribedConnector lists record groups and says what each serves; it checks the shape of its
 configuration and nothing else, so the parser's own checks of what a connector describes are what
-the tests see.
+the tests see. SqlTablesConnector is the sql kind reading a table's own purposes and recipients.
 """
 
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import Connector
+from dsr.sources.sql import SqlConnector
 
 GROUP_KEYS = ("purposes", "recipients", "categories", "records_consents")
 
@@ -38,3 +39,45 @@ class DescribedConnector(Connector):
             name: {key: (entry or {}).get(key) for key in GROUP_KEYS if key in (entry or {})}
             for name, entry in config["tables"].items()
         }
+
+
+class SqlTablesConnector(SqlConnector):
+    """The sql kind as it reads a table's own ``purposes:`` and ``recipients:``, for maps written for it.
+
+    The sql connector describes its tables from the change that adds groups_describe to every kind;
+    until then the demo map's table purposes are checked with this.
+    """
+
+    @classmethod
+    def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
+        tables = config.get("tables")
+        if isinstance(tables, dict):
+            tables = {
+                name: {key: value for key, value in table.items() if key not in ("purposes", "recipients")}
+                if isinstance(table, dict)
+                else table
+                for name, table in tables.items()
+            }
+            config = {**config, "tables": tables}
+        return super().config_errors(config, path=path, datamap=datamap)
+
+    @classmethod
+    def groups_describe(cls, config: dict) -> dict[str, dict]:
+        return {
+            name: {
+                "purposes": table.get("purposes"),
+                "recipients": table.get("recipients"),
+                "categories": sorted(set(table.get("categories", {}).values())),
+                "records_consents": "consent" in table,
+            }
+            for name, table in config["tables"].items()
+        }
+
+
+def sql_describes_tables() -> bool:
+    """Return whether the sql connector itself reads a table's purposes (once connectors describe their groups)."""
+    config = {
+        "url": "sqlite://",
+        "tables": {"t": {"identifiers": {"email": "email"}, "erasure": {"strategy": "delete"}, "purposes": ["p"]}},
+    }
+    return SqlConnector.groups_describe(config).get("t", {}).get("purposes") == ["p"]
