@@ -10,15 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from dsr.audit import Actor
+from dsr.datamap.lineage import recipient_lineage
 from dsr.datamap.loading import datamap_upload
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.rules import rule_describe
-from dsr.datamap.schema import DataMapInvalid
+from dsr.datamap.schema import DataMap, DataMapInvalid
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
 from dsr.sources.registry import connector_for
@@ -65,12 +66,12 @@ class RecipientInline(ReadOnlyInline):
 
 class LegalHoldInline(ReadOnlyInline):
     model = LegalHold
-    fields = ["key", "name_en", "law"]
+    fields = ["key", "name_en", "law_da", "law_en"]
 
 
 class SourceInline(ReadOnlyInline):
     model = Source
-    fields = ["key", "name", "kind", "purposes", "recipients"]
+    fields = ["key", "name_da", "name_en", "kind", "purposes", "recipients"]
 
 
 class CategoryInline(ReadOnlyInline):
@@ -197,11 +198,30 @@ class PurposeAdmin(ReadOnlyAdmin):
 class RecipientAdmin(ReadOnlyAdmin):
     list_display = ["name", "role", "country", "safeguard_en", "contact_email"]
     list_filter = [ActiveVersionFilter, "role", "country"]
+    readonly_fields = ["receives"]
+
+    @admin.display(description=_("Receives (source, record group: data categories)"))
+    def receives(self, obj: Recipient) -> str:
+        """Show where the recipient's data comes from, as the Art. 15 answer and Art. 19 notices see it."""
+        lineage = recipient_lineage(DataMap(obj.version.snapshot), obj.key)
+        if not lineage:
+            return gettext("Nothing: no source or record group links to this recipient.")
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}{}: {}</li>",
+                (
+                    (entry["source"], f".{entry['group']}" if entry["group"] else "", ", ".join(entry["categories"]))
+                    for entry in lineage
+                ),
+            ),
+        )
 
 
 @admin.register(LegalHold)
 class LegalHoldAdmin(ReadOnlyAdmin):
-    list_display = ["key", "name_en", "law", "period"]
+    list_display = ["key", "name_en", "law_da", "law_en", "period"]
     list_filter = [ActiveVersionFilter]
 
     @admin.display(description=_("Period"))
@@ -211,9 +231,10 @@ class LegalHoldAdmin(ReadOnlyAdmin):
 
 @admin.register(Source)
 class SourceAdmin(ReadOnlyAdmin):
-    list_display = ["key", "name", "kind", "purposes", "recipients"]
+    list_display = ["key", "name_da", "name_en", "kind", "purposes", "recipients"]
     list_filter = [ActiveVersionFilter, "kind"]
-    readonly_fields = ["configuration"]
+    exclude = ["groups"]
+    readonly_fields = ["record_groups", "configuration"]
     actions = ["connection_test"]
 
     @admin.action(description=_("Test the connection of the selected sources"), permissions=["view"])
@@ -227,6 +248,35 @@ class SourceAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"{key}: {exc.problem} ({retry})", messages.ERROR)
             else:
                 self.message_user(request, _("%(key)s: connection OK") % {"key": key}, messages.SUCCESS)
+
+    @admin.display(description=_("Record groups"))
+    def record_groups(self, obj: Source) -> str:
+        """Show each group's purposes and recipients, marking those it takes from the source."""
+        if not obj.groups:
+            return gettext("The connector describes no record groups: the source's purposes and recipients apply.")
+        inherited = gettext("(the source's)")
+        rows = (
+            (
+                group,
+                ", ".join(entry["purposes"]) or "-",
+                "" if entry["purposes_declared"] else inherited,
+                ", ".join(entry["recipients"]) or "-",
+                "" if entry["recipients_declared"] else inherited,
+                ", ".join(entry["categories"]) or "-",
+                gettext("yes") if entry.get("records_consents") else "",
+            )
+            for group, entry in obj.groups.items()
+        )
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("Group"),
+            gettext("Purposes"),
+            gettext("Recipients"),
+            gettext("Categories"),
+            gettext("Records consents"),
+        )
+        body = format_html_join("", "<tr><td>{}</td><td>{} {}</td><td>{} {}</td><td>{}</td><td>{}</td></tr>", rows)
+        return format_html("<table>{}{}</table>", header, body)
 
     @admin.display(description=_("Connector configuration"))
     def configuration(self, obj: Source) -> str:

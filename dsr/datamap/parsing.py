@@ -3,7 +3,9 @@
 Validation collects every error with its path in the file
 (``sources.shop.tables.invoice.link: unknown table "invoices"``) so one run
 shows the privacy team everything to fix. Each source's own configuration is
-checked by its connector kind (dsr.sources.registry).
+checked by its connector kind (dsr.sources.registry), which also describes the
+source's record groups (tables, models): each group's purposes, recipients and
+categories become the source's ``groups``, the lineage dsr.datamap.lineage reads.
 """
 
 import re
@@ -11,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from dsr.datamap.lineage import recipients_named
 from dsr.datamap.rules import rule_errors
 from dsr.datamap.schema import DATATILSYNET, DataMap, DataMapError, DataMapInvalid
 from dsr.sources.registry import connector_class, connector_kinds
@@ -65,6 +68,19 @@ class _Reader:
             return {"da": "", "en": ""}
         self.unknown_keys(value, {"da", "en"}, path)
         return {lang: self.text(value.get(lang), f"{path}.{lang}") for lang in ("da", "en")}
+
+    def text_localised(self, value: Any, path: str) -> dict[str, str]:
+        """Text a person reads that may be the same in both languages: a plain string stands for both."""
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = self.text(value, path)
+            return {"da": text, "en": text}
+        if not isinstance(value, dict):
+            self.error(
+                path,
+                "is required" if value is None else "must be text, or the text in both languages: {da: ..., en: ...}",
+            )
+            return {"da": "", "en": ""}
+        return self.localised(value, path)
 
     def email(self, value: Any, path: str, *, required: bool = True) -> str:
         text = self.text(value, path, required=required)
@@ -271,8 +287,8 @@ def _holds_read(reader: _Reader, raw: Any) -> dict[str, dict]:
         holds[key] = {
             "key": key,
             "name": reader.localised(entry.get("name"), f"{path}.name"),
-            # GDPR Art. 17(3)(b): the legal obligation that requires keeping the data.
-            "law": reader.text(entry.get("law"), f"{path}.law"),
+            # GDPR Art. 17(3)(b): the legal obligation that requires keeping the data, named in the letter's language.
+            "law": reader.text_localised(entry.get("law"), f"{path}.law"),
             "period_rule": entry.get("period_rule") if isinstance(entry.get("period_rule"), dict) else {},
             "description": reader.localised(entry.get("description"), f"{path}.description", required=False),
         }
@@ -290,7 +306,7 @@ def _sources_read(reader: _Reader, raw: Any, document: dict) -> dict[str, dict]:
         config = {name: value for name, value in entry.items() if name not in SOURCE_COMMON_KEYS and name != "kind"}
         source = {
             "key": key,
-            "name": reader.text(entry.get("name"), f"{path}.name"),
+            "name": reader.text_localised(entry.get("name"), f"{path}.name"),
             "kind": kind if cls else "",
             "description": reader.localised(entry.get("description"), f"{path}.description", required=False),
             "purposes": reader.keys(
@@ -309,16 +325,67 @@ def _sources_read(reader: _Reader, raw: Any, document: dict) -> dict[str, dict]:
             reader.error(f"{path}.provided_by_subject", "must be a list of record groups (e.g. table names)")
         else:
             source["provided_by_subject"] = provided
+        source["groups"] = {}
         if cls is not None:
-            datamap = DataMap(document)
-            for error in cls.config_errors(config, path=path, datamap=datamap):
-                reader.errors.append(error)
-            groups = cls.record_groups(config)
+            config_errors = cls.config_errors(config, path=path, datamap=DataMap(document))
+            reader.errors += config_errors
+            record_groups = cls.record_groups(config)
             for item in source["provided_by_subject"]:
-                if groups is not None and item not in groups:
+                if record_groups is not None and item not in record_groups:
                     reader.error(f"{path}.provided_by_subject", f'unknown record group "{item}"')
+            if not config_errors:
+                source["groups"] = _groups_read(reader, cls.groups_describe(config), source, document)
         sources[key] = source
     return sources
+
+
+def _group_path(source: dict, group: str) -> str:
+    """Return where a record group stands in the file (sources.shop.tables.customer), to name it in errors."""
+    for name, value in source["config"].items():
+        if isinstance(value, dict) and group in value:
+            return f"sources.{source['key']}.{name}.{group}"
+    return f"sources.{source['key']}.groups.{group}"
+
+
+def _groups_read(reader: _Reader, described: dict, source: dict, document: dict) -> dict[str, dict]:
+    """Return each record group's purposes, recipients and categories, the source's where the group names none.
+
+    The lineage (dsr.datamap.lineage) reads these to say which purposes and recipients apply to the data
+    found or changed in a group (GDPR Art. 15(1)(a) and (c), Art. 19). The connector validated its own
+    configuration; the keys it names are checked here again, in case it did not.
+    """
+    groups = {}
+    for group, entry in described.items():
+        path = _group_path(source, group)
+        purposes, recipients = entry.get("purposes"), entry.get("recipients")
+        groups[group] = {
+            "purposes": source["purposes"]
+            if purposes is None
+            else reader.keys(purposes, f"{path}.purposes", document["purposes"], "purpose"),
+            "purposes_declared": purposes is not None,
+            "recipients": source["recipients"]
+            if recipients is None
+            else reader.keys(recipients, f"{path}.recipients", document["recipients"], "recipient"),
+            "recipients_declared": recipients is not None,
+            "categories": reader.keys(
+                entry.get("categories"), f"{path}.categories", document["categories"], "category"
+            ),
+            # Whether the group holds the person's consents (a consent table): what it holds then says
+            # which consent-based purposes apply (GDPR Art. 7(1)).
+            "records_consents": entry.get("records_consents") is True,
+        }
+    return groups
+
+
+def _recipients_reachable(reader: _Reader, document: dict) -> None:
+    """Refuse a recipient nothing leads to: the Art. 15 answer and Art. 19 notices could never name it."""
+    named = recipients_named(DataMap(document))
+    for key, recipient in document["recipients"].items():
+        if key not in named and not recipient["purposes"]:
+            reader.error(
+                f"recipients.{key}",
+                "reachable from no purpose or source; name it under a source's recipients or give it purposes",
+            )
 
 
 def datamap_parse(text: str) -> DataMap:
@@ -340,6 +407,7 @@ def datamap_parse(text: str) -> DataMap:
     document["legal_holds"] = _holds_read(reader, raw.get("legal_holds"))
     document["corrections"] = _corrections_read(reader, raw.get("corrections"), document["categories"])
     document["sources"] = _sources_read(reader, raw.get("sources"), document)
+    _recipients_reachable(reader, document)
     if reader.errors:
         raise DataMapInvalid(reader.errors)
     return DataMap(document)

@@ -117,7 +117,9 @@ class LegalHold(models.Model):
     key = models.SlugField(max_length=64)
     name_da = models.CharField(max_length=200)
     name_en = models.CharField(max_length=200)
-    law = models.CharField(max_length=300)
+    # GDPR Art. 17(3)(b): the law that requires keeping the rows, as the letters name it in each language.
+    law_da = models.CharField(max_length=300)
+    law_en = models.CharField(max_length=300)
     period_rule = models.JSONField()
     description_da = models.TextField(blank=True)
     description_en = models.TextField(blank=True)
@@ -133,10 +135,13 @@ class LegalHold(models.Model):
 class Source(models.Model):
     version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="sources")
     key = models.SlugField(max_length=64)
-    name = models.CharField(max_length=200)
+    name_da = models.CharField(max_length=200)
+    name_en = models.CharField(max_length=200)
     kind = models.CharField(max_length=32)
     purposes = models.JSONField(default=list)
     recipients = models.JSONField(default=list)
+    # Per record group: its purposes and recipients (or the source's), its data categories (dsr.datamap.lineage).
+    groups = models.JSONField(default=dict)
     origin_da = models.TextField()
     origin_en = models.TextField()
     provided_by_subject = models.JSONField(default=list)
@@ -147,4 +152,4 @@ class Source(models.Model):
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_source_key_per_version")]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.kind})"
+        return f"{self.name_en} ({self.kind})"
