@@ -131,9 +131,7 @@ def _cancel(request: Request, data: dict, actor: Actor, author) -> None:
 
 
 def _decide(request: Request, data: dict, actor: Actor, author) -> None:
-    objection_decide(
-        request=request, upheld=data["decision"] == "upheld", reasons=data["reasons"], actor=actor
-    )
+    objection_decide(request=request, upheld=data["decision"] == "upheld", reasons=data["reasons"], actor=actor)
 
 
 def _job_retry(request: Request, data: dict, actor: Actor, author) -> None:

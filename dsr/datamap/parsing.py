@@ -373,6 +373,15 @@ def _groups_read(reader: _Reader, described: dict, source: dict, document: dict)
             # Whether the group holds the person's consents (a consent table): what it holds then says
             # which consent-based purposes apply (GDPR Art. 7(1)).
             "records_consents": entry.get("records_consents") is True,
+            # The category of each identifier the group finds the person by ({"email": "contact"}): an
+            # Art. 19 notice names the person only by identifiers its recipient received.
+            "identifiers": {
+                kind: category
+                for kind, category in (entry.get("identifiers") or {}).items()
+                if category in document["categories"]
+            },
+            # The legal hold the group's rows are kept under on erasure (GDPR Art. 17(3)(b)), if any.
+            "hold": entry.get("hold") if entry.get("hold") in document["legal_holds"] else None,
         }
     return groups
 

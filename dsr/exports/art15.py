@@ -35,6 +35,8 @@ ROLES = {
     "processor": {"da": "databehandler", "en": "processor"},
     "controller": {"da": "selvstændig dataansvarlig", "en": "independent controller"},
 }
+
+
 @dataclass
 class FoundTable:
     """What the bundle holds from one table: its files and the categories of the fields found."""
@@ -57,12 +59,7 @@ class FoundFile:
 
 def _holds_of(datamap: DataMap, source: dict, table: str) -> str | None:
     """Return the legal hold a source's table is kept under on erasure, if the map names one."""
-    described = (source.get("groups") or {}).get(table) or {}
-    if described.get("hold"):
-        return described["hold"]
-    config = source["config"]
-    entry = (config.get("tables") or config.get("models") or {}).get(table)
-    hold = (entry or {}).get("erasure", {}).get("hold") if isinstance(entry, dict) else None
+    hold = ((source.get("groups") or {}).get(table) or {}).get("hold")
     return hold if hold in datamap.legal_holds else None
 
 

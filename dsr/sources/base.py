@@ -404,7 +404,9 @@ class Connector:
         """Return what the configuration says of each record group (table, model, record group, task).
 
         ``{group: {"purposes": [...] | None, "recipients": [...] | None, "categories": [...]}}``: a group's
-        own purposes and recipients (None: the source's), and the data categories it holds. The map's
+        own purposes and recipients (None: the source's), and the data categories it holds; optionally
+        ``records_consents`` (it holds the person's consents), ``identifiers`` ({kind: category} of the
+        identifiers it finds the person by) and ``hold`` (the legal hold its rows are kept under). The map's
         lineage (dsr.datamap.lineage) reads these to name purposes and recipients in the Art. 15 answer
         and to find which recipients an Art. 19 notice is due to. Called on a configuration that
         ``config_errors`` found valid.

@@ -57,10 +57,24 @@ def categories_of(mapping: dict[str, str] | None, columns: Iterable[str] | None 
     return list(dict.fromkeys(category for column, category in mapping.items() if wanted is None or column in wanted))
 
 
-def group_describe(group: dict) -> dict:
-    """Return what ``Connector.groups_describe`` says of one table or model: purposes, recipients, categories."""
+def group_describe(group: dict, *, identifiers_key: str) -> dict:
+    """Return what ``Connector.groups_describe`` says of one table or model.
+
+    Its purposes and recipients (None: the source's), the categories it holds, whether it records
+    consents, the category of each identifier it finds the person by, and the hold its rows are kept
+    under on erasure. ``identifiers_key`` names the kind's identifier mapping (sql: identifiers, django: lookup).
+    """
+    categories = group.get("categories") or {}
+    erasure = group.get("erasure") or {}
     return {
         "purposes": list(group["purposes"]) if group.get("purposes") is not None else None,
         "recipients": list(group["recipients"]) if group.get("recipients") is not None else None,
-        "categories": categories_of(group.get("categories")),
+        "categories": categories_of(categories),
+        "records_consents": bool(group.get("consent")),
+        "identifiers": {
+            kind: categories[column]
+            for kind, column in (group.get(identifiers_key) or {}).items()
+            if column in categories
+        },
+        "hold": erasure.get("hold") if erasure.get("strategy") == "keep" else None,
     }

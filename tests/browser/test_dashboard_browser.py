@@ -24,8 +24,7 @@ from dsr.datamap.loading import datamap_load
 from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import AuditEvent, Request, Status
 from dsr.roles import AUDITOR, PRIVACY_AGENT, roles_sync, user_role_set
-from tests.sources.maps import BASE_MAP
-from tests.sources.maps import CHAT_SOURCE
+from tests.sources.maps import BASE_MAP, CHAT_SOURCE
 
 PASSWORD = "a-long-staff-password-1"
 

@@ -45,11 +45,12 @@ def test_a_sources_page_shows_what_each_record_group_serves(admin_client, descri
     assert "<td>consent</td>" in page
 
 
-def test_a_source_without_groups_says_the_sources_purposes_apply(admin_client, demo_text):
+def test_a_source_worked_by_hand_has_one_group_serving_the_sources_purposes(admin_client, demo_text):
     datamap_load(text=demo_text, loaded_by="x")
     chats = Source.objects.get(key="chats")
     page = admin_client.get(f"/admin/dsr/source/{chats.pk}/change/").content.decode()
-    assert "The connector describes no record groups" in page
+    assert "<td>task</td>" in page
+    assert "(the source&#x27;s)" in page
 
 
 def test_a_recipients_page_shows_which_groups_it_receives_from(admin_client, described_kind):

@@ -123,6 +123,8 @@ def test_each_group_carries_its_own_purposes_and_recipients_or_the_sources(payme
         "recipients_declared": False,
         "categories": ["financial"],
         "records_consents": False,
+        "identifiers": {},
+        "hold": None,
     }
     assert groups["newsletter_subscription"]["recipients"] == ["mailer"]
     assert groups["newsletter_subscription"]["recipients_declared"] is True
@@ -142,6 +144,8 @@ def test_a_group_that_names_no_purposes_serves_its_sources(described_kind, payme
         "recipients_declared": False,
         "categories": [],
         "records_consents": False,
+        "identifiers": {},
+        "hold": None,
     }
 
 
@@ -169,9 +173,18 @@ def test_an_invalid_configuration_is_reported_and_not_described(described_kind, 
     assert _document_errors(payments_document) == ["sources.shop.tables.card: must be a mapping"]
 
 
-def test_connectors_that_describe_no_groups_leave_the_source_whole(demo_text):
+def test_a_source_worked_by_hand_is_one_group_with_the_sources_purposes(demo_text):
     datamap = datamap_parse(demo_text)
-    assert datamap.sources["chats"]["groups"] == {}
+    assert list(datamap.sources["chats"]["groups"]) == ["task"]
+    task = datamap.sources["chats"]["groups"]["task"]
+    assert (task["purposes"], task["purposes_declared"]) == (datamap.sources["chats"]["purposes"], False)
+
+
+def test_the_demo_shop_says_which_identifier_is_which_kind_of_data_and_which_tables_are_kept(demo_text):
+    groups = datamap_parse(demo_text).sources["shop"]["groups"]
+    assert groups["customer"]["identifiers"] == {"email": "contact", "phone": "contact", "customer_number": "identity"}
+    assert groups["invoice"]["hold"] == "bookkeeping"
+    assert groups["consent"]["records_consents"] is True
 
 
 # --- reachability -------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from dsr.demo.shop import shop_database_build
 from dsr.models import Request
 from dsr.workflow import request_submit
 from tests.sources.conftest import chinook_sqlite  # noqa: F401  (the fixture, reused)
-from tests.sources.maps import chinook_source
 from tests.sources.http.processor import SECRET, Processor, processor  # noqa: F401  (the fixture, reused)
+from tests.sources.maps import chinook_source
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 PERSON = "luisg@embraer.com.br"  # Chinook customer 1, and shop customer 1 here

@@ -6,8 +6,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsr.models import AuditEvent, DataMapVersion, Source
-from tests.sources.maps import BASE_MAP
-from tests.sources.maps import CHAT_SOURCE
+from tests.sources.maps import BASE_MAP, CHAT_SOURCE
 from tests.views.conftest import verified_client
 
 pytestmark = pytest.mark.django_db

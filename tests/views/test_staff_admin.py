@@ -6,8 +6,7 @@ from django.contrib.messages import get_messages
 
 from dsr.datamap.loading import datamap_load
 from dsr.models import Source
-from tests.sources.maps import BASE_MAP, chinook_source
-from tests.sources.maps import CHAT_SOURCE
+from tests.sources.maps import BASE_MAP, CHAT_SOURCE, chinook_source
 from tests.views.conftest import verified_client
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ from dsr.datamap.loading import datamap_load
 from dsr.models import AuditEvent, Job, JobStatus, ManualTask, Operation, Plan, PlanStage, Request, Status
 from dsr.rights.base import request_plan_approve
 from dsr.views.staff import queue
-from tests.sources.maps import BASE_MAP
-from tests.sources.maps import CHAT_SOURCE
+from tests.sources.maps import BASE_MAP, CHAT_SOURCE
 
 pytestmark = pytest.mark.django_db
 

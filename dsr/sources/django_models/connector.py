@@ -65,7 +65,7 @@ class DjangoConnector(Connector):
 
     @classmethod
     def groups_describe(cls, config: dict) -> dict[str, dict]:
-        return {label: group_describe(entry) for label, entry in config["models"].items()}
+        return {label: group_describe(entry, identifiers_key="lookup") for label, entry in config["models"].items()}
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}

@@ -88,7 +88,7 @@ class SqlConnector(Connector):
 
     @classmethod
     def groups_describe(cls, config: dict) -> dict[str, dict]:
-        return {name: group_describe(table) for name, table in config["tables"].items()}
+        return {name: group_describe(table, identifiers_key="identifiers") for name, table in config["tables"].items()}
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}

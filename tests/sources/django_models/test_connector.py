@@ -345,7 +345,13 @@ def test_models_describe_their_own_purposes_or_leave_them_to_the_source():
     models = _models()
     models["admin.LogEntry"]["purposes"] = ["newsletter"]
     described = DjangoConnector.groups_describe(project_connector(models).config)
-    assert described == {
-        "auth.User": {"purposes": None, "recipients": None, "categories": ["identity", "contact"]},
-        "admin.LogEntry": {"purposes": ["newsletter"], "recipients": None, "categories": ["marketing"]},
+    lineage = {label: (d["purposes"], d["recipients"], d["categories"]) for label, d in described.items()}
+    assert lineage == {
+        "auth.User": (None, None, ["identity", "contact"]),
+        "admin.LogEntry": (["newsletter"], None, ["marketing"]),
+    }
+    assert described["auth.User"]["identifiers"] == {
+        kind: models["auth.User"]["categories"][field]
+        for kind, field in models["auth.User"]["lookup"].items()
+        if field in models["auth.User"]["categories"]
     }

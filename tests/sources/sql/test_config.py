@@ -98,9 +98,18 @@ def test_tables_describe_their_own_purposes_and_recipients_or_leave_them_to_the_
 
     described = SqlConnector.groups_describe(datamap.sources["loyalty"]["config"])
 
-    assert described == {
-        "member": {"purposes": None, "recipients": [], "categories": ["contact", "identity"]},
-        "card": {"purposes": None, "recipients": None, "categories": ["profile"]},
-        "points": {"purposes": None, "recipients": None, "categories": ["transaction"]},
-        "consent": {"purposes": ["newsletter"], "recipients": ["mailer"], "categories": ["marketing"]},
+    lineage = {name: (d["purposes"], d["recipients"], d["categories"]) for name, d in described.items()}
+    assert lineage == {
+        "member": (None, [], ["contact", "identity"]),
+        "card": (None, None, ["profile"]),
+        "points": (None, None, ["transaction"]),
+        "consent": (["newsletter"], ["mailer"], ["marketing"]),
+    }
+    assert {name for name, d in described.items() if d["records_consents"]} == {"consent"}
+    # The category of each identifier a table finds the person by: an Art. 19 notice names only those a
+    # recipient received.
+    assert all(set(d["identifiers"].values()) <= set(d["categories"]) for d in described.values())
+    assert {name: d["hold"] for name, d in described.items()} == {
+        name: (table["erasure"].get("hold") if table["erasure"]["strategy"] == "keep" else None)
+        for name, table in tables.items()
     }
