@@ -220,9 +220,19 @@ def _run_resolve(ctx: JobContext) -> Step:
     connectors = [connector_get(key, datamap) for key in datamap.sources]
     resolution = identities_resolve_detailed(connectors, identifiers_normalise(given))
     # One source down must not stop the others: its own jobs will fail or retry and say so.
+    consents: set[str] = set()
+    errors = dict(resolution.errors)
+    for connector in connectors:
+        if connector.key in errors:
+            continue
+        try:
+            consents |= connector.consents_recorded(resolution.identifiers)
+        except SourceError as exc:
+            errors[connector.key] = exc.problem[:200]
     plan.identifiers = {kind: sorted(values) for kind, values in resolution.identifiers.items()}
-    plan.resolution_errors = resolution.errors
-    plan.save(update_fields=["identifiers", "resolution_errors", "updated_at"])
+    plan.consents = sorted(consents)
+    plan.resolution_errors = errors
+    plan.save(update_fields=["identifiers", "consents", "resolution_errors", "updated_at"])
     counts = {kind: len(values) for kind, values in resolution.identifiers.items()}
     return Step(JobStatus.DONE, {"rounds": resolution.rounds, "errors": sorted(resolution.errors)}, counts)
 

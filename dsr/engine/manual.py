@@ -135,12 +135,12 @@ def task_fallback_spec(datamap: DataMap, source_key: str, operation: str) -> dic
 
 
 def _task_categories(datamap: DataMap, source_key: str) -> list[str]:
+    """Return the categories a person's work by hand touched: the source's task group's, else all it holds."""
     source = datamap.sources.get(source_key) or {}
     groups = source.get("groups") or {}
     if "task" in groups:
         return list(groups["task"].get("categories", []))
-    categories = source.get("config", {}).get("categories", [])
-    return list(categories) if isinstance(categories, list) else []
+    return list(dict.fromkeys(category for group in groups.values() for category in group.get("categories", [])))
 
 
 def task_fact(task: ManualTask, datamap: DataMap) -> Fact:

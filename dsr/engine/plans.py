@@ -106,7 +106,8 @@ def plan_close(plan: Plan) -> None:
         plan.stage = PlanStage.CLOSED
     if not request.restrictions.filter(lifted_at__isnull=True).exists():
         plan.identifiers = {}
-    plan.save(update_fields=["stage", "identifiers", "updated_at"])
+        plan.consents = []
+    plan.save(update_fields=["stage", "identifiers", "consents", "updated_at"])
 
 
 # --- Selectors ---------------------------------------------------------------------

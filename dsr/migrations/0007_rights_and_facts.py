@@ -44,6 +44,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='plan',
+            name='consents',
+            field=models.JSONField(blank=True, default=list),
+        ),
+        migrations.AddField(
+            model_name='plan',
             name='outcome',
             field=models.JSONField(blank=True, default=dict),
         ),

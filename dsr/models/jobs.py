@@ -32,6 +32,9 @@ class Plan(models.Model):
     stage = models.CharField(max_length=32, choices=PlanStage.choices, default=PlanStage.RESOLVING)
     # {"email": [...], "phone": [...]}: personal data, needed by the jobs only; cleared when the request closes.
     identifiers = models.JSONField(default=dict, blank=True)
+    # The consent keys the sources show the person gave at some time (GDPR Art. 19 lineage); cleared with the
+    # identifiers.
+    consents = models.JSONField(default=list, blank=True)
     # Sources that could not be asked during resolution: {source: problem} (problems never name the person).
     resolution_errors = models.JSONField(default=dict, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -65,7 +65,9 @@ class Right(RightHandler):
         """Build the outcome, tell the recipients Art. 19 names, and record both on the plan."""
         outcome = self.outcome_build(request, plan, datamap)
         if self.notified_operation and outcome.changed:
-            outcome.notified = notices_send(request=request, datamap=datamap, operation=self.notified_operation)
+            outcome.notified = notices_send(
+                request=request, datamap=datamap, operation=self.notified_operation, consents=plan.consents
+            )
         outcome_record(plan, outcome)
         summary = outcome.summary()
         audit_record(
@@ -82,7 +84,8 @@ class Right(RightHandler):
         ctx.plan.stage = PlanStage.DONE
         if not ctx.request.restrictions.filter(lifted_at__isnull=True).exists():
             ctx.plan.identifiers = {}  # needed again only to lift a restriction
-        ctx.plan.save(update_fields=["stage", "identifiers", "updated_at"])
+            ctx.plan.consents = []
+        ctx.plan.save(update_fields=["stage", "identifiers", "consents", "updated_at"])
         workflow.request_complete(request=ctx.request, actor=SYSTEM, reasons=reasons)
 
     def closing(self, request: Request, plan: Plan, datamap: DataMap) -> None:
@@ -115,16 +118,18 @@ class Right(RightHandler):
 # --- Job runners the rights share ---------------------------------------------------------
 
 
-def change_step(ctx: JobContext, operation: str, call) -> Step:
+def change_step(ctx: JobContext, operation: str, call, *, capability: str | None = None) -> Step:
     """Run a change ``operation`` through the source, its owner's task, or the privacy team's task.
 
-    ``call(connector)`` returns the source's ChangeResult; its facts are the job's result.
+    ``call(connector)`` returns the source's ChangeResult; its facts are the job's result. ``capability``
+    is what the source must support to do it itself, where that is not the operation (lifting a
+    restriction needs the restriction capability).
     """
     connector = ctx.connector()
     spec = connector.task_for(operation)
     if spec is not None:
         return task_step(ctx, spec)
-    if not connector.supports(operation):
+    if not connector.supports(capability or operation):
         return task_step(ctx, task_fallback_spec(ctx.datamap, ctx.job.source_key, operation))
     result: ChangeResult = call(connector)
     return Step(

@@ -9,7 +9,7 @@ its recipients (an OpenGDPR processor sent the erasure) tells them itself.
 Nothing changed: nobody is told.
 """
 
-from dsr.datamap.lineage import recipients_received
+from dsr.datamap.lineage import consents_recorded, group_lineage, recipients_received
 from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get
 from dsr.models import JobStatus, Request
@@ -21,21 +21,43 @@ from dsr.sources.base import REQUEST, SourceError
 IDENTIFIER_KINDS = ("email", "phone", "customer_number")
 
 
-def _identifier_kinds(datamap: DataMap, recipient_key: str, held: list[tuple[str, str]]) -> list[str]:
+def _identifier_kinds(
+    datamap: DataMap, recipient_key: str, held: list[tuple[str, str]], consents: list[str]
+) -> list[str]:
     """Return the identifier kinds the recipient received from the tables that hold the person."""
     kinds = set()
     for source_key, group in held:
         described = datamap.sources.get(source_key, {}).get("groups", {}).get(group, {})
+        given = _consents(datamap, consents, source_key, group)
         for kind, category in (described.get("identifiers") or {}).items():
-            if kind in IDENTIFIER_KINDS and recipient_key in recipients_received(
-                datamap, source_key, group, [category]
-            ):
+            received = recipients_received(datamap, source_key, group, [category], consents_given=given)
+            if kind in IDENTIFIER_KINDS and recipient_key in received:
                 kinds.add(kind)
     return sorted(kinds)
 
 
-def notices_send(*, request: Request, datamap: DataMap, operation: str) -> list[dict]:
-    """Record (and send) the Art. 19 notices the request's ``operation`` jobs call for; return who is told."""
+def _consents(datamap: DataMap, plan_consents: list[str], source_key: str, group: str) -> set[str] | None:
+    """Return the consents under which the group's data may have gone to recipients; None where dsr cannot tell.
+
+    A consent given and withdrawn since still counts: the data went out while it was given. A group that
+    serves one consent-based purpose alone (a newsletter subscription) holds data only under that consent.
+    """
+    if not consents_recorded(datamap):
+        return None
+    given = set(plan_consents)
+    lineage = group_lineage(datamap, source_key, group)
+    if lineage["purposes_declared"] and len(lineage["purposes"]) == 1 and not lineage["records_consents"]:
+        consent_key = datamap.purposes[lineage["purposes"][0]]["consent_key"]
+        if consent_key:
+            given.add(consent_key)
+    return given
+
+
+def notices_send(*, request: Request, datamap: DataMap, operation: str, consents: list[str]) -> list[dict]:
+    """Record (and send) the Art. 19 notices the request's ``operation`` jobs call for; return who is told.
+
+    ``consents`` are the consent keys the sources show the person gave at some time (Plan.consents).
+    """
     changed: dict[str, set[str]] = {}
     held: list[tuple[str, str]] = []
     told_by_request: dict[str, str] = {}
@@ -53,9 +75,9 @@ def notices_send(*, request: Request, datamap: DataMap, operation: str) -> list[
                 continue
             if not fact.changed or not fact.categories:
                 continue
-            for recipient, categories in recipients_received(
-                datamap, job.source_key, fact.table, fact.categories
-            ).items():
+            given = _consents(datamap, consents, job.source_key, fact.table)
+            received = recipients_received(datamap, job.source_key, fact.table, fact.categories, consents_given=given)
+            for recipient, categories in received.items():
                 changed.setdefault(recipient, set()).update(categories)
     told = []
     for key, recipient in datamap.recipients.items():
@@ -74,7 +96,7 @@ def notices_send(*, request: Request, datamap: DataMap, operation: str) -> list[
                 recipient=recipient,
                 operation=operation,
                 categories=sorted(changed[key]),
-                identifier_kinds=_identifier_kinds(datamap, key, held),
+                identifier_kinds=_identifier_kinds(datamap, key, held, consents),
             )
         else:
             continue

@@ -50,6 +50,7 @@ def _run_restriction(ctx: JobContext) -> Step:
             purpose=ctx.job.plan.get("purpose"),
             reference=ctx.request.reference,
         ),
+        capability=Operation.RESTRICTION,
     )
 
 

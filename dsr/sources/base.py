@@ -458,6 +458,14 @@ class Connector:
         """
         return None
 
+    def consents_recorded(self, identifiers: Identifiers) -> set[str]:
+        """Return the consent keys this source shows the person gave at some time (given now, or withdrawn since).
+
+        GDPR Art. 19: data shared under a consent went to its recipients even if the consent was later
+        withdrawn; the lineage uses these to tell them of a change. Changes nothing.
+        """
+        return set()
+
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
         """Return what erasure would do (GDPR Art. 17), changing nothing."""
         raise self.unsupported("erasure")

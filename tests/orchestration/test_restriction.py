@@ -4,7 +4,8 @@ import pytest
 from django.core import mail
 
 from dsr.models import Job, JobStatus, Operation, RecipientNotification, Status
-from dsr.restrictions import RestrictionError, restriction_check, restriction_lift, restriction_subject_tell
+from dsr.restrictions import RestrictionError, restriction_check, restriction_subject_tell
+from dsr.rights.restriction import restriction_lift
 from tests.orchestration.conftest import PERSON, shop_rows
 from tests.orchestration.helpers import tasks_finish
 

@@ -189,6 +189,22 @@ class DjangoConnector(Connector):
             return None
         return str(key)
 
+    def consents_recorded(self, identifiers: Identifiers) -> set[str]:
+        found: set[str] = set()
+        for label in self._order():
+            consent = self.entries[label].get("consent")
+            if not consent:
+                continue
+            state, withdrawn = consent["state_field"], consent.get("withdrawn_value", False)
+            rows = self._matched(label, identifiers)
+            # Given at some time: given now, or marked withdrawn since (a row that only records a refusal is not).
+            given = Q(**{f"{state}__isnull": False}) & ~Q(**{state: withdrawn})
+            if consent.get("withdrawn_at_field"):
+                given |= Q(**{f"{consent['withdrawn_at_field']}__isnull": False})
+            keys = rows.filter(given).values_list(consent["key_field"], flat=True).distinct()
+            found.update(str(key) for key in keys if key is not None)
+        return found
+
     # --- erasure ---------------------------------------------------------------
 
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:

@@ -289,6 +289,23 @@ class SqlConnector(Connector):
             return None
         return str(key)
 
+    def consents_recorded(self, identifiers: Identifiers) -> set[str]:
+        found: set[str] = set()
+        with self._connect("reading consents", read_only=True) as conn:
+            for name in self._order():
+                consent = self.tables_config[name].get("consent")
+                if not consent:
+                    continue
+                table = self._table(conn, name)
+                # Given at some time: given now, or marked withdrawn since (a row that only records a refusal is not).
+                given = self._consent_given_condition(table, consent)
+                if consent.get("withdrawn_at_column"):
+                    given = sa.or_(given, self._column(table, consent["withdrawn_at_column"]).is_not(None))
+                key = self._column(table, consent["key_column"])
+                query = sa.select(key).distinct().where(self._match(conn, name, identifiers), given)
+                found.update(str(value) for value in conn.execute(query).scalars() if value is not None)
+        return found
+
     # --- erasure ---------------------------------------------------------------
 
     def _hold_until(self, hold_key: str, dates: list[dt.date]) -> str | None:
