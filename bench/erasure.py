@@ -109,7 +109,7 @@ def _email_valid(email: str) -> bool:
 def _company_build(folder: Path, people: int, processor_url: str) -> tuple[str, list[str]]:
     """Build the five sources in ``folder``; return the data map text and the people's emails."""
     from dsr.demo.shop import shop_database_build
-    from tests.orchestration.conftest import map_text
+    from tests.rights.conftest import map_text
     from tests.sources.maps import chinook_source
 
     shop = folder / "shop.sqlite3"

@@ -8,7 +8,7 @@ from django.test import Client
 
 from dsr.models import AuditEvent, Job, JobStatus, Operation, ProcessorCallback
 from dsr.sources.http import SIGNATURE_HEADER, signature_make
-from tests.orchestration.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
+from tests.rights.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
     SECRET,
     chinook_sqlite,
     company,

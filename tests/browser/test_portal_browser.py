@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from dsr.models import Request, Status
 from tests.e2e.test_worker_jobs import _reconcile_until, _tasks_finish, engine_env  # noqa: F401
-from tests.orchestration.conftest import PERSON, company_load
+from tests.rights.conftest import PERSON, company_load
 from tests.sources.conftest import chinook_sqlite  # noqa: F401
 from tests.sources.http.processor import processor  # noqa: F401
 

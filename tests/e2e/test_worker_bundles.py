@@ -15,7 +15,7 @@ from dsr.exports.delivery import bundle_download, link_by_token
 from dsr.models import Status
 from tests.e2e.test_worker_jobs import _file, _reconcile_until, _status, _tasks_finish, company, engine_env, worker  # noqa: F401
 from tests.exports.helpers import bundle_read
-from tests.orchestration.conftest import PERSON
+from tests.rights.conftest import PERSON
 from tests.sources.conftest import chinook_sqlite  # noqa: F401
 from tests.sources.http.processor import processor  # noqa: F401
 

@@ -35,7 +35,7 @@ from dsr.rights.base import request_plan_approve
 from dsr.suppression import suppression_check
 from dsr.workflow import request_submit
 from tests.conftest import E2E_BROKER_DIR
-from tests.orchestration.conftest import PERSON, Company, company_load, shop_rows
+from tests.rights.conftest import PERSON, Company, company_load, shop_rows
 from tests.sources.conftest import chinook_sqlite  # noqa: F401  (the fixture, reused)
 from tests.sources.http.processor import Processor, processor  # noqa: F401  (the fixture, reused)
 

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from dsr.engine.manual import manual_task_complete
 from dsr.models import AuditEvent, BundleKind, BundleStatus, ManualTask, Message, Operation, Status
 from tests.exports.helpers import bundle_read, pdf_text
-from tests.orchestration.conftest import PERSON
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

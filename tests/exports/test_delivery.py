@@ -17,8 +17,8 @@ from dsr.exports.delivery import DownloadRefused, bundle_download, bundles_purge
 from dsr.models import AuditEvent, BundleStatus, Message, Status
 from dsr.storage import bundle_storage
 from dsr.workflow import TransitionError
-from tests.orchestration.conftest import PERSON
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 SUBJECT = Actor.subject()

@@ -8,7 +8,7 @@ from dsr.exports.delivery import bundle_download, bundles_purge_expired
 from dsr.models import Status
 from dsr.storage import bundle_storage
 from tests.exports.helpers import bundle_read
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 BUCKET = "dsr-bundles-test"

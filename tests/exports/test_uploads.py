@@ -11,7 +11,7 @@ from dsr.engine.manual import manual_task_complete
 from dsr.models import AuditEvent, ManualTask
 from dsr.workflow import request_purge
 from tests.exports.helpers import bundle_read
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 CHATS = "Hej, min kasse med æbler kom aldrig".encode()

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from dsr.exports.verify import bundle_verify
 from dsr.storage import bundle_storage
 from dsr.storage.sealing import SealedWriter
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

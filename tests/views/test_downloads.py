@@ -15,8 +15,8 @@ from dsr.exports.delivery import bundles_purge_expired, link_by_token
 from dsr.models import AuditEvent, Bundle, Message, Status
 from dsr.storage import bundle_storage
 from dsr.workflow import request_status_token
-from tests.orchestration.conftest import chinook_sqlite, company, file, processor, run, staff  # noqa: F401
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import chinook_sqlite, company, file, processor, run, staff  # noqa: F401
+from tests.rights.helpers import tasks_finish
 from tests.views.bundles import emailed_tokens, released, zip_read
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import Job, JobStatus, Operation, Plan, PlanStage, Status
 from dsr.tasks import job_backoff
 from dsr.workflow import TransitionError
-from tests.orchestration.conftest import PERSON
+from tests.rights.conftest import PERSON
 
 pytestmark = pytest.mark.django_db
 

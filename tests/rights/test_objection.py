@@ -9,7 +9,7 @@ from dsr.restrictions import restriction_check
 from dsr.rights.objection import objection_decide
 from dsr.suppression import suppression_check
 from dsr.workflow import RequestInvalid, TransitionError
-from tests.orchestration.conftest import PERSON, shop_rows
+from tests.rights.conftest import PERSON, shop_rows
 
 pytestmark = pytest.mark.django_db
 

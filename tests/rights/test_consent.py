@@ -5,8 +5,8 @@ import hashlib
 import pytest
 
 from dsr.models import Operation, Status
-from tests.orchestration.conftest import PERSON, shop_rows
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON, shop_rows
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import AuditEvent, Job, JobStatus, ManualTask, Operation, PlanStage, Status
 from dsr.rights.base import request_plan_approve
 from dsr.workflow import TransitionError, request_cancel, request_submit, request_verify
-from tests.orchestration.conftest import PERSON
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

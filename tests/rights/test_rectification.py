@@ -5,8 +5,8 @@ import pytest
 from dsr.models import Job, JobStatus, ManualTask, Operation, PlanStage, RecipientNotification, Status
 from dsr.rights.base import request_plan_approve
 from dsr.workflow import TransitionError
-from tests.orchestration.conftest import PERSON, shop_rows
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON, shop_rows
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

@@ -29,8 +29,8 @@ from dsr.recipients import NotificationError, recipient_notification_confirm, re
 from dsr.rights.base import request_plan_approve
 from dsr.suppression import suppression_check
 from dsr.workflow import TransitionError
-from tests.orchestration.conftest import PERSON, map_text, shop_rows
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON, map_text, shop_rows
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 

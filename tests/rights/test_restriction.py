@@ -6,8 +6,8 @@ from django.core import mail
 from dsr.models import Job, JobStatus, Operation, RecipientNotification, Status
 from dsr.restrictions import RestrictionError, restriction_check, restriction_subject_tell
 from dsr.rights.restriction import restriction_lift
-from tests.orchestration.conftest import PERSON, shop_rows
-from tests.orchestration.helpers import tasks_finish
+from tests.rights.conftest import PERSON, shop_rows
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 
