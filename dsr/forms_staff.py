@@ -238,6 +238,13 @@ class JobRetryForm(ActionForm):
     job = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class NoticeToldForm(ActionForm):
+    """GDPR Art. 19: record how staff told a recipient dsr could not tell itself."""
+
+    notification = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label=_("How you told them"), max_length=5000, widget=forms.Textarea({"rows": 2}))
+
+
 # Starting points for refusal reasons, in the requester's language; staff adapt them to the case.
 REFUSAL_TEMPLATES = {
     "manifestly_unfounded": {

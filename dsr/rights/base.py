@@ -66,7 +66,11 @@ class Right(RightHandler):
         outcome = self.outcome_build(request, plan, datamap)
         if self.notified_operation and outcome.changed:
             outcome.notified = notices_send(
-                request=request, datamap=datamap, operation=self.notified_operation, consents=plan.consents
+                request=request,
+                datamap=datamap,
+                operation=self.notified_operation,
+                identifiers=plan.identifiers,
+                consents=plan.consents,
             )
         outcome_record(plan, outcome)
         summary = outcome.summary()

@@ -12,6 +12,9 @@ from dsr.models import (
     Channel,
     ManualTask,
     Message,
+    NotificationChannel,
+    NotificationStatus,
+    RecipientNotification,
     Request,
     RequestNote,
     Right,
@@ -232,3 +235,38 @@ def test_a_manual_task_of_another_request_cannot_be_completed_through_this_one(a
     response = _post(agent_client, mine, "manual_task", task=str(task.pk), finding="done", attestation="Done")
     assert "does not belong to this request" in response.content.decode()
     assert ManualTask.objects.get(pk=task.pk).status == "open"
+
+
+def test_a_recipient_staff_must_tell_by_hand_is_recorded_as_told_with_how(agent, agent_client):
+    request = _request(Actor.staff(agent))
+    notice = RecipientNotification.objects.create(
+        request=request,
+        recipient_key="adyen",
+        recipient_name="Adyen N.V.",
+        operation="erasure",
+        channel=NotificationChannel.MANUAL,
+    )
+    page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Record as told" in page
+
+    empty = _post(agent_client, request, "notice_told", notification=str(notice.pk), note="")
+    assert empty.status_code == 400
+    _post(agent_client, request, "notice_told", notification=str(notice.pk), note="Phoned their DPO, case 4411.")
+
+    notice.refresh_from_db()
+    assert notice.status == NotificationStatus.SENT
+    assert notice.note == "Phoned their DPO, case 4411."
+    assert AuditEvent.objects.filter(request=request, action="recipient.notified_by_hand").exists()
+    page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Record as told" not in page
+
+
+def test_a_notification_of_another_request_cannot_be_recorded_through_this_one(agent, agent_client):
+    actor = Actor.staff(agent)
+    mine, other = _request(actor), _request(actor)
+    notice = RecipientNotification.objects.create(
+        request=other, recipient_key="adyen", recipient_name="Adyen N.V.", operation="erasure", channel="manual"
+    )
+    response = _post(agent_client, mine, "notice_told", notification=str(notice.pk), note="Told")
+    assert "does not belong to this request" in response.content.decode()
+    assert RecipientNotification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING
