@@ -3,7 +3,6 @@
 import pytest
 
 from dsr.engine.manual import manual_task_complete
-
 from tests.rights.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
     PERSON,
     chinook_sqlite,
