@@ -66,7 +66,7 @@ def worker(engine_env, celery_worker_process):
 
 
 @pytest.fixture
-def company(worker, tmp_path, chinook_sqlite, processor: Processor) -> Company:  # noqa: F811
+def company(worker, tmp_path, chinook_sqlite, processor: Processor) -> Company:
     """Return the test company (demo shop, Chinook, chats, ad partner) as the worker's data map."""
     return company_load(tmp_path, chinook_sqlite, processor)
 
