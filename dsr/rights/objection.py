@@ -70,7 +70,9 @@ class Objection(RightBase):
             restrictions_record(
                 request=request, identifiers=identifiers, ground=OBJECTION_DIRECT_MARKETING, purposes=absolute
             )
-            suppression_add(request=request, identifiers=identifiers, reason=SuppressionReason.OBJECTION)
+            if _suppresses(request):
+                # No marketing at all any more: imports must not bring the person back to the lists.
+                suppression_add(request=request, identifiers=identifiers, reason=SuppressionReason.OBJECTION)
             specs = consent_specs(datamap, self.consents(request, datamap))
             asked = {key for key, operation, _input in specs if operation == Operation.AUDIENCE_REMOVAL}
             for key, source in datamap.sources.items():
@@ -93,8 +95,21 @@ class Objection(RightBase):
         outcome = Outcome(right=request.right, sources=sources_outcome(request, datamap, list(self.operations)))
         consents_outcome(outcome, datamap, self.consents(request, datamap))
         absolute, weighed = objection_split(request, datamap)
-        outcome.items.append({"key": "", "state": "stopped", "purposes": absolute, "weighed": weighed})
+        outcome.items.append(
+            {
+                "key": "",
+                "state": "stopped",
+                "purposes": absolute,
+                "weighed": weighed,
+                "suppressed": _suppresses(request),
+            }
+        )
         return outcome
+
+
+def _suppresses(request: Request) -> bool:
+    """Return whether the objection puts the person on the suppression list: an objection to all direct marketing."""
+    return request.details.get("scope") == ObjectionScope.DIRECT_MARKETING
 
 
 def _audience(datamap: DataMap, key: str) -> bool:

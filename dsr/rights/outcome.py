@@ -136,7 +136,8 @@ def fact_lines(fact: Fact) -> list[Line]:
         lines.append(Line(UNCHANGED, fact.table, fact.found, item=fact.item))
     elif fact.action == READ and fact.found:
         lines.append(Line(FOUND, fact.table, fact.found, categories=fact.categories))
-    elif fact.action == REQUEST:
+    elif fact.action == REQUEST and fact.reference:
+        # A processor that was sent nothing (no identifier of the person it could be asked by) was not asked.
         lines.append(Line(PROCESSOR, fact.table, confirmed=fact.confirmed))
     elif fact.action == TASK and fact.found:
         lines.append(Line(BY_HAND, fact.table, categories=fact.categories, confirmed=True))
