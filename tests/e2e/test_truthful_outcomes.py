@@ -60,13 +60,13 @@ CLOSED = (Status.COMPLETED, Status.PARTIALLY_COMPLETED, Status.REFUSED)
 
 
 @pytest.fixture
-def worker(engine_env, celery_worker_process):  # noqa: F811
+def worker(engine_env, celery_worker_process):
     """Return the real worker, started with short leases, polls and backoffs."""
     return celery_worker_process
 
 
 @pytest.fixture
-def company(worker, tmp_path, processor: Processor) -> Company:  # noqa: F811
+def company(worker, tmp_path, processor: Processor) -> Company:
     """Return Pedalen, loaded as the worker's data map."""
     return company_load(tmp_path, processor)
 
@@ -190,11 +190,11 @@ def letter(message: EmailMessage) -> str:
     return pdf_words(pdfs[0])
 
 
-def answer(request: Request) -> str:
-    """Return the text of the overview (index.html) in the request's bundle, with its Art. 15 information."""
-    page = bundle_read(request.bundles.get()).files["index.html"].decode()
-    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+def answer(request: Request) -> tuple[str, str]:
+    """Return the text of the bundle's overview (index.html) and of its letter (report.pdf), the Art. 15 answer."""
+    files = bundle_read(request.bundles.get()).files
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", files["index.html"].decode(), flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()), pdf_words(files["report.pdf"])
 
 
 def erasure_run(request: Request, team: Actor, wait_until, *, workshop: str = "done") -> None:
@@ -267,7 +267,7 @@ def test_an_erasure_for_an_email_no_source_holds_tells_no_recipient_and_says_not
 def test_an_erasure_tells_only_the_recipients_that_received_the_erased_data_naming_what_they_hold(
     worker, company, team, wait_until
 ):
-    # Mette files in the portal with her email alone; dsr finds her member number and phone itself.
+    # Mette gives only her email; dsr finds her member number and phone itself.
     request = file("erasure", METTE.email)
     erasure_run(request, team, wait_until)
 
@@ -423,7 +423,7 @@ def test_a_portability_request_with_only_legitimate_interest_data_is_refused_wit
     body = text(email)
     assert "GDPR Art. 20(1)" in body
     assert "right of access (GDPR Art. 15)" in body
-    assert "/access" in body
+    assert "/request/access/" in body
     assert "right of access" in letter(email)
     assert not Message.objects.filter(request=request, kind="completed").exists()
 
@@ -441,8 +441,8 @@ def test_the_access_answer_names_the_purposes_recipients_and_transfers_of_each_p
     reach(mette, Status.COMPLETED, wait_until)
     reach(jonas, Status.COMPLETED, wait_until)
 
-    mette_answer = answer(mette)
-    jonas_answer = answer(jonas)
+    mette_answer, mette_letter = answer(mette)
+    jonas_answer, jonas_letter = answer(jonas)
 
     # Mette pays by card, reads the newsletter and allowed ride-based offers, which Meta (in the US) serves.
     for named in ("Card payment", "Newsletter", "Offers based on your rides", "Nordisk Kortindløsning A/S"):
@@ -451,6 +451,8 @@ def test_the_access_answer_names_the_purposes_recipients_and_transfers_of_each_p
     assert "Meta Platforms, Inc. independent controller" in mette_answer
     assert "Adequacy decision (EU-U.S. Data Privacy Framework)" in mette_answer
     assert "not transferred outside the EU/EEA" not in mette_answer
+    assert "not transferred outside the EU/EEA" not in mette_letter
+    assert "Meta Platforms, Inc. US Adequacy decision (EU-U.S. Data Privacy Framework)" in mette_letter
     for absent in ("Payment by invoice", "Faktura Finans AB"):
         assert absent not in mette_answer, absent
 
@@ -460,6 +462,8 @@ def test_the_access_answer_names_the_purposes_recipients_and_transfers_of_each_p
     for absent in ("Newsletter", "Nyhedsmail ApS", "Offers based on your rides", "Meta", "Nordisk Kortindløsning"):
         assert absent not in jonas_answer, absent
     assert "Your data is not transferred outside the EU/EEA." in jonas_answer
+    assert "Your data is not transferred outside the EU/EEA." in jonas_letter
+    assert "Newsletter" not in jonas_letter
 
 
 # --- 7. An objection to profiling for direct marketing is absolute --------------------------------------------
