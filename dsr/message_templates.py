@@ -264,6 +264,8 @@ def _sample_outcome(language: str) -> dict:
                 "by_hand": [],
                 "correct": "Hansen",
                 "purposes": [],
+                "suppressed": False,
+                "state_label": "rettet" if da else "corrected",
             }
         ],
         "notified": ["Adyen N.V."],
