@@ -50,6 +50,12 @@ def closing_email(request: Request):
     return sent[-1]
 
 
+def names_listed(text: str, before: str, after: str = ".") -> set[str]:
+    """Return the names a sentence lists between ``before`` and ``after``, separated by commas (in any order)."""
+    assert before in text, before
+    return set(text.split(before, 1)[1].split(after, 1)[0].split(", "))
+
+
 def pdf_text(pdf: bytes) -> str:
     """Return the text of a PDF in reading order, a table cell's text kept together (poppler's pdftotext)."""
     result = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)

@@ -10,7 +10,15 @@ from django.core import mail
 from dsr.models import AuditEvent, JobStatus, ManualFinding, ManualTask, Operation, PlanStage, Status
 from tests.exports.helpers import bundle_read
 from tests.rights.conftest import PERSON_SHA256, shop_consents, shop_execute
-from tests.rights.helpers import closing_email, outcome_of, pdf_text, source_states, task_finish, tasks_finish
+from tests.rights.helpers import (
+    closing_email,
+    names_listed,
+    outcome_of,
+    pdf_text,
+    source_states,
+    task_finish,
+    tasks_finish,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +80,23 @@ def test_the_answer_says_which_sources_held_data_and_which_held_none(accessed):
     assert accessed.status == Status.COMPLETED
     assert source_states(accessed) == {"shop": "done", "chats": "nothing_found", "adpartner": "done", "chinook": "done"}
     body = closing_email(accessed).body
+    assert names_listed(body, "We have gathered the data we hold about you, from: ") == {
+        "Web shop and customer accounts",
+        "Demo ad partner (hashed email audience; demo)",
+        "Chinook music store",
+    }
+    assert "We found no data about you in: Customer-service chat and calls (Genesys PureCloud)." in body
+    assert "Download it here" in body
+
+
+def test_the_answer_names_the_systems_in_the_order_of_the_data_map(accessed):
+    body = closing_email(accessed).body
+
     assert (
         "We have gathered the data we hold about you, from: Web shop and customer accounts, "
         "Demo ad partner (hashed email audience; demo), Chinook music store."
     ) in body
-    assert "We found no data about you in: Customer-service chat and calls (Genesys PureCloud)." in body
-    assert "Download it here" in body
+    assert [source["key"] for source in outcome_of(accessed)["sources"]] == ["shop", "chats", "adpartner", "chinook"]
 
 
 def test_the_recorded_outcome_counts_the_records_found_per_table(accessed):
@@ -112,10 +131,12 @@ def test_someone_we_hold_nothing_about_is_told_every_source_searched_held_nothin
     assert request.status == Status.COMPLETED
     assert set(source_states(request).values()) == {"nothing_found"}
     body = closing_email(request).body
-    assert (
-        "We searched Web shop and customer accounts, Customer-service chat and calls (Genesys PureCloud), "
-        "Demo ad partner (hashed email audience; demo), Chinook music store and found no personal data about you."
-    ) in body
+    assert names_listed(body, "We searched ", " and found no personal data about you.") == {
+        "Web shop and customer accounts",
+        "Customer-service chat and calls (Genesys PureCloud)",
+        "Demo ad partner (hashed email audience; demo)",
+        "Chinook music store",
+    }
     assert "We have gathered" not in body
 
 
