@@ -107,7 +107,7 @@ class Company:
     processor: Processor
 
 
-def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:  # noqa: F811
+def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:
     """Load the engine's test company as the active data map; the ad partner holds the person."""
     shop = shop_build(tmp_path / "shop.sqlite3")
     processor.audience.add(PERSON_SHA256)
@@ -123,7 +123,7 @@ def company_map_load(company: Company, change) -> None:
 
 
 @pytest.fixture
-def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:  # noqa: F811
+def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:
     """Return the engine's test company, loaded as the active data map."""
     return company_load(tmp_path, chinook_sqlite, processor)
 
