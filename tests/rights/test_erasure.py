@@ -277,35 +277,45 @@ def test_the_chat_owner_finding_nothing_makes_the_chats_nothing_found_in_the_let
     assert "genesys" not in notices(request)
 
 
-def test_a_second_erasure_finds_nothing_tells_no_recipient_and_still_suppresses(
-    company, file, run, staff, auto_approve
-):
+@pytest.fixture
+def erased_twice(company, file, run, staff, auto_approve):
+    """Return PERSON's second erasure, after the first erased them everywhere; the outbox holds only its mail."""
     first = file("erasure")
     tasks_finish(first, staff, run)
     mail.outbox.clear()
-
     second = file("erasure")
     task_finish(second, "chats", staff, run, finding=ManualFinding.NOTHING_FOUND)
+    return second
 
-    assert second.status == Status.COMPLETED
-    assert source_states(second) == {
+
+def test_a_second_erasure_finds_nothing_tells_no_recipient_and_still_suppresses(erased_twice):
+    assert erased_twice.status == Status.COMPLETED
+    assert source_states(erased_twice) == {
         "shop": "nothing_found",
         "chats": "nothing_found",
         "adpartner": "asked",
         "chinook": "nothing_found",
     }
-    body = closing_email(second).body
-    assert names_listed(body, "We found no data about you in: ") == {
-        "Web shop and customer accounts",
-        "Customer-service chat and calls (Genesys PureCloud)",
-        "Chinook music store",
-    }
+    body = closing_email(erased_twice).body
     for section in ("Erased:", "Anonymised", "Kept because", "Done by hand", "We have told these recipients"):
         assert section not in body, section
-    assert not notices(second)
+    # The ad partner is sent the request again: only it can say whether it holds the person.
+    assert "- Demo ad partner (hashed email audience; demo): they have confirmed it is done" in body
+    assert not notices(erased_twice)
     assert [message.to for message in mail.outbox if message.to != [PERSON]] == []
-    assert outcome_of(second)["summary"]["changed"] is False
+    assert outcome_of(erased_twice)["summary"]["changed"] is False
     assert suppression_check(PERSON)
+
+
+def test_a_second_erasure_tells_the_person_the_systems_searched_held_no_data_about_them(erased_twice):
+    for text in (closing_email(erased_twice).body, letter_text(closing_email(erased_twice))):
+        assert "found no" in text
+        for name in (
+            "Web shop and customer accounts",
+            "Customer-service chat and calls (Genesys PureCloud)",
+            "Chinook music store",
+        ):
+            assert name in text, name
 
 
 def test_erasure_of_an_email_no_source_holds_says_no_personal_data_was_found(company, file, run, staff, auto_approve):
@@ -371,21 +381,32 @@ def test_a_recipient_holding_no_identifier_of_the_person_is_told_by_staff_not_by
     assert not emails_to("dpo@adyen.example")
 
 
-def test_a_notice_names_the_person_only_by_identifiers_the_recipient_received(company, file, run, staff, auto_approve):
+def test_a_notice_names_the_person_by_the_identifiers_the_recipient_received(company, file, run, staff, auto_approve):
     [(phone, customer_no)] = shop_rows(company.shop, "SELECT phone, customer_no FROM customer WHERE id = 1")
-    request = file("erasure", phone=phone, customer_number=customer_no)
-    tasks_finish(request, staff, run)
+    shop_phone = "+" + "".join(digit for digit in phone if digit.isdigit())
+    erased = file("erasure")
+    tasks_finish(erased, staff, run)
 
-    meta = notices(request)["facebook"]
+    meta = notices(erased)["facebook"]
     assert meta.identifier_kinds == ["email", "phone"]
     [notice] = emails_to("privacy@meta.example")
     assert "sletning af personoplysninger" in notice.subject
     assert f"E-mail: {PERSON}" in notice.body
-    assert f"Telefon: {phone}" in notice.body
+    assert shop_phone in notice.body
     # The customer number is identity data, which Meta never received.
     assert customer_no not in notice.body
     assert "Kundenummer" not in notice.body
-    assert request.reference in notice.body
+    assert erased.reference in notice.body
+
+
+def test_a_notice_never_names_an_identifier_only_a_source_the_recipient_gets_nothing_from_holds(company, erased):
+    # Chinook's phone number for the person went to no recipient: Meta receives from the shop only.
+    with closing(sqlite3.connect(company.chinook)) as conn:
+        [(chinook_phone,)] = conn.execute("SELECT Phone FROM Customer WHERE CustomerId = 1").fetchall()
+    chinook_digits = "".join(digit for digit in chinook_phone if digit.isdigit())
+
+    [notice] = emails_to("privacy@meta.example")
+    assert chinook_digits not in "".join(character for character in notice.body if character.isdigit())
 
 
 def test_meta_and_google_are_not_told_of_a_person_who_never_gave_the_ad_consent(
