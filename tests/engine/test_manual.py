@@ -5,21 +5,27 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from dsr.audit import Actor
 from dsr.engine.jobs import job_retry
 from dsr.engine.manual import ManualTaskError, manual_task_complete
 from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import (
     AuditEvent,
+    Job,
     JobStatus,
     ManualFinding,
     ManualTask,
     ManualTaskStatus,
     Operation,
     PlanStage,
+    Request,
     Status,
 )
 from dsr.rights.base import request_plan_approve
+from dsr.workflow import request_submit
+from tests.rights.conftest import PERSON, company_load
 from tests.rights.helpers import closing_email, emails_to, source_states, task_finish
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +192,38 @@ def test_the_person_is_told_nothing_of_the_result_before_the_owner_answered(comp
     ]
     request.plan.refresh_from_db()
     assert request.plan.outcome == {}
+
+
+# --- With a real worker ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def company_of_worker(celery_worker_process, tmp_path, chinook_sqlite, processor):
+    """Return the test company as the data map of a real Celery worker (default poll interval: minutes)."""
+    return company_load(tmp_path, chinook_sqlite, processor)
+
+
+def test_with_a_real_worker_the_owners_answer_finishes_the_request_before_any_poll(company_of_worker, wait_until):
+    request = request_submit(
+        right="access", email=PERSON, actor=Actor.integration("shop"), language="en", pre_verified=True
+    ).request
+
+    def chats_waiting() -> Job | None:
+        return Job.objects.filter(
+            request=request, source_key="chats", operation=Operation.ACCESS, status=JobStatus.WAITING
+        ).first()
+
+    job = wait_until(chats_waiting, timeout=60, what="the chats job waiting for its owner")
+    task = _task(request)
+
+    manual_task_complete(task=task, finding=ManualFinding.DONE, attestation="Exported", actor=Actor.system())
+
+    wait_until(
+        lambda: Request.objects.filter(pk=request.pk, status=Status.COMPLETED).exists(),
+        timeout=60,
+        what="the completed request",
+    )
+    # Nothing polled the job: it would have looked at the task again only at not_before. It ran twice: once to
+    # create the task, once when the answer woke it.
+    assert timezone.now() < job.not_before
+    assert Job.objects.get(pk=job.pk).attempts == 2
