@@ -202,3 +202,19 @@ def test_a_withdrawn_ad_consent_names_neither_meta_nor_google(company, file, run
     assert "Meta Platforms" not in _section(report, RECIPIENTS, RETENTION)
     assert "Google Ireland" not in _section(report, RECIPIENTS, RETENTION)
     assert "Newsletter" in _section(report, PURPOSES, CATEGORIES)
+
+
+def test_a_danish_request_is_answered_in_danish(company, file, run, staff):
+    mail.outbox.clear()
+    request = file("access", language="da")
+    task_finish(request, "chats", staff, run, finding=ManualFinding.NOTHING_FOUND)
+
+    body = closing_email(request).body
+    assert names_listed(body, "Vi har samlet de oplysninger, vi har om dig, fra: ") == {
+        "Webshop og kundekonti",
+        "Demo-reklamepartner (hashet e-mail-målgruppe; demo)",
+        "Chinook music store",
+    }
+    assert "Vi fandt ingen oplysninger om dig i: Kundeservice-chat og opkald (Genesys PureCloud)." in body
+    for english in ("We have gathered", "Web shop", "Customer-service chat"):
+        assert english not in body, english

@@ -164,3 +164,20 @@ def test_a_balancing_decision_needs_reasons(company, file, staff):
     request.refresh_from_db()
     assert request.status == Status.AWAITING_APPROVAL
     assert restriction_check(PERSON, "customer_service")
+
+
+def test_a_danish_objection_to_direct_marketing_is_answered_in_danish(company, file):
+    mail.outbox.clear()
+    request = file("objection", scope="direct_marketing", language="da")
+
+    body = closing_email(request).body
+    assert "Vi har behandlet din indsigelse (databeskyttelsesforordningens artikel 21)." in body
+    assert names_listed(body, "Vi bruger ikke længere dine oplysninger til: ", ", og vi har sat dig på listen") == {
+        "Nyhedsbrev",
+        "Anden markedsføring til eksisterende kunder",
+        "Målrettede annoncer hos reklamepartnere",
+    }
+    assert "- Nyhedsbrev: trukket tilbage i Webshop og kundekonti" in body
+    assert "- Demo-reklamepartner (hashet e-mail-målgruppe; demo): de har bekræftet, at det er gjort" in body
+    for english in ("Newsletter", "withdrawn", "Web shop", "confirmed"):
+        assert english not in body, english

@@ -130,3 +130,16 @@ def test_a_restriction_cannot_be_lifted_twice(company, restricted, run, staff):
 
     with pytest.raises(RestrictionError):
         restriction_lift(request=restricted, actor=staff)
+
+
+def test_a_danish_request_is_answered_in_danish(company, file, run, staff):
+    mail.outbox.clear()
+    request = file("restriction", ground="accuracy_contested", language="da")
+    tasks_finish(request, staff, run)
+
+    body = closing_email(request).body
+    assert "Vi har registreret begrænsningen af behandlingen af dine oplysninger" in body
+    assert "Markeret som begrænset:\n- Webshop og kundekonti: customer (1 post)" in body
+    assert "Vi giver dig besked, før begrænsningen ophæves." in body
+    for english in ("Marked as restricted", "record)", "Web shop", "We have told"):
+        assert english not in body, english
