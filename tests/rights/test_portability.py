@@ -65,8 +65,8 @@ def test_a_danish_request_with_nothing_portable_gets_the_reasons_in_danish(compa
     assert request.status == Status.REFUSED
     assert request.refusal_ground == RefusalGround.NOT_COVERED
     assert "The right to data portability" not in request.outcome_reasons
-    assert "indsigt" in request.outcome_reasons
-    assert "artikel 15" in request.outcome_reasons
+    assert "ret til indsigt (GDPR art. 15)" in request.outcome_reasons
+    assert "/request/access/" in request.outcome_reasons
     body = closing_email(request).body
     assert "Vi kan desværre ikke imødekomme den." in body
     assert "The right to data portability" not in body
