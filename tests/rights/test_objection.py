@@ -72,7 +72,9 @@ def test_objection_to_profiling_for_direct_marketing_stops_it_at_once_without_ba
         ("newsletter", 1),
     ]
     assert PERSON_SHA256 not in company.processor.audience
-    assert suppression_check(PERSON)
+    # The person objected to the profiling, not to all marketing: the newsletter they signed up to goes on, so
+    # they are not put on the suppression list that keeps them out of every marketing list.
+    assert not suppression_check(PERSON)
     [stopped] = [item for item in outcome_of(request)["items"] if item["state"] == "stopped"]
     assert stopped["purposes"] == ["ad_retargeting"]
     assert stopped["weighed"] == []
@@ -93,7 +95,17 @@ def test_an_objection_naming_a_direct_marketing_purpose_stops_it_at_once(company
 
     assert request.status == Status.COMPLETED
     assert (OBJECTION_DIRECT_MARKETING, "other_marketing") in _register(request)
-    assert suppression_check(PERSON)
+    # One marketing purpose stops; the suppression list is for an objection to all direct marketing.
+    assert not suppression_check(PERSON)
+
+
+def test_an_objection_naming_a_purpose_by_its_danish_name_stops_that_purpose(company, file):
+    request = file(
+        "objection", scope="purpose", purpose="Anden markedsføring til eksisterende kunder", grounds="Nej tak."
+    )
+
+    assert request.status == Status.COMPLETED
+    assert (OBJECTION_DIRECT_MARKETING, "other_marketing") in _register(request)
 
 
 # --- Art. 21(1): a purpose based on legitimate interests is weighed ------------------------------------
