@@ -193,6 +193,9 @@ def _sources_direct(text: str, emails: list[str]) -> float:
     for number, email in enumerate(emails):
         identifiers = identities_resolve_detailed(connectors, {"email": {email}}).identifiers
         for connector in connectors:
+            # Identity resolution also asks which consents the person gave (the Art. 19 lineage needs them).
+            connector.consents_recorded(identifiers)
+        for connector in connectors:
             plan = connector.erasure_plan(identifiers, reference=f"DIRECT-{number}")
             connector.erasure_execute(plan)
     return time.perf_counter() - started

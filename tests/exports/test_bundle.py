@@ -171,6 +171,10 @@ def test_no_data_found_is_an_answer_with_the_same_rights_and_the_authority(compa
     assert "Datatilsynet" in text
     assert "erase it (Art. 17)" in text
     assert "We found no data about you" in opened.files["index.html"].decode()
+    # The answer mentions no file that is not in the ZIP.
+    assert "JSON file" not in text
+    assert "CSV" not in text
+    assert "holds no data files" in text
 
 
 def test_portability_bundle_is_json_and_csv_of_provided_data_only(company, file, run, staff):
