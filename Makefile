@@ -22,7 +22,7 @@ help:
 	@echo
 	@echo "  make run               set up, seed a demo, start web + worker + beat on http://127.0.0.1:$(PORT)/"
 	@echo "  make test              run the whole test suite (CI=true: PostgreSQL, Redis and Chromium required)"
-	@echo "  make lint              ruff check and ruff format --check"
+	@echo "  make lint              ruff check, ruff format --check and the import layers (lint-imports)"
 	@echo "  make format            apply ruff's formatting and safe fixes"
 	@echo "  make migrations-check  fail if a model change has no migration"
 	@echo "  make clean             remove test databases, broker folders and test artifacts (keeps .venv and the demo)"
@@ -85,6 +85,7 @@ test: venv
 lint: venv
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
 
 format: venv
 	@$(BIN)/ruff format .

@@ -16,7 +16,7 @@ peak resident set (ru_maxrss from wait4), imports included:
 - raw: plain sqlite3 runs the same queries the sql connector builds (the
   person's rows of each table, linked tables through IN (subquery), in
   primary-key order) and writes each table to a CSV file with csv.writer;
-- export: what the collect and bundle jobs do (dsr/orchestration.py
+- export: what the collect and bundle jobs do (dsr/rights/access.py
   _run_collect and _run_bundle): records_stage for each source, a done
   collect job holding its result, then bundle_build, up to the sealed ZIP in
   bundle storage.

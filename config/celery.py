@@ -29,7 +29,7 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.bundles_purge_expired",
         "schedule": crontab(minute=45),
     },
-    # Lost "go" signals and dead workers' jobs (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+    # Lost "go" signals and dead workers' jobs (dsr/engine/, docs/decisions/0008-jobs.md).
     "reconcile-jobs": {
         "task": "dsr.tasks.jobs_reconcile",
         "schedule": float(os.environ.get("DSR_RECONCILE_INTERVAL_SECONDS", "60")),

@@ -297,7 +297,7 @@ DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")
 DSR_VERIFY_RATE_PER_IP = env("DSR_VERIFY_RATE_PER_IP", default="60/hour")
 # Key of the keyed hash (HMAC-SHA256) that erasure writes into "hash" fields; empty = derived from SECRET_KEY.
 DSR_ANONYMISE_KEY = env("DSR_ANONYMISE_KEY", default="")
-# The work on the sources (dsr/orchestration.py, docs/decisions/0008-jobs.md).
+# The work on the sources (dsr/engine/, docs/decisions/0008-jobs.md).
 # Erasure plans run without staff approval when true (the privacy team's choice).
 DSR_ERASURE_AUTO_APPROVE = env.bool("DSR_ERASURE_AUTO_APPROVE", default=False)
 # Key of the HMAC kept on the suppression list and restriction register; empty = derived from SECRET_KEY.

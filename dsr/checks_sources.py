@@ -8,12 +8,11 @@ from django.core.checks import Error, Info, register
 from django.db import DatabaseError
 
 from dsr.datamap.schema import DataMap
+from dsr.datamap.selectors import datamap_active
 from dsr.sources.registry import connector_class, connector_kinds
 
 
 def _active_map() -> DataMap | None:
-    from dsr.datamap.selectors import datamap_active
-
     return datamap_active()
 
 

@@ -137,9 +137,12 @@ def email_restriction_lift(request: Request, *, reasons: str = "", lift_date: da
     return _queue(request, "restriction_lift", language=request.language, secret=secret)
 
 
-def email_recipient_notification(request: Request, *, notification) -> Message:
-    """Tell a recipient of the person's data about a rectification, erasure or restriction (GDPR Art. 19)."""
-    secret = {"notification_id": notification.pk}
+def email_recipient_notification(request: Request, *, notification, person: dict[str, list[str]]) -> Message:
+    """Tell a recipient of the person's data about a rectification, erasure or restriction (GDPR Art. 19).
+
+    ``person`` holds only the identifiers, by kind, that the recipient already holds; sealed until sent.
+    """
+    secret = {"notification_id": notification.pk, "person": person}
     return _queue(request, "recipient_notification", language=settings.LANGUAGE_CODE[:2], secret=secret)
 
 

@@ -5,7 +5,17 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dsr.models import ManualFinding
+from dsr.models import (
+    Channel,
+    Language,
+    ManualFinding,
+    ObjectionScope,
+    RefusalGround,
+    RestrictionGround,
+    Right,
+    Status,
+)
+from dsr.roles import team_members
 
 
 class LoginForm(forms.Form):
@@ -25,8 +35,6 @@ class TokenForm(forms.Form):
 
 
 def _team_choices(team=None) -> list[tuple[str, str]]:
-    from dsr.roles import team_members
-
     return [(str(u.pk), u.get_full_name() or u.get_username()) for u in (team if team is not None else team_members())]
 
 
@@ -62,8 +70,6 @@ class QueueFilterForm(forms.Form):
     after = forms.RegexField(regex=r"^(\d{4}-\d{2}-\d{2}_)?\d{1,18}$", required=False)
 
     def __init__(self, *args, team=None, **kwargs) -> None:
-        from dsr.models import Right, Status
-
         super().__init__(*args, **kwargs)
         self.fields["right"].choices = [("", _("All rights")), *Right.choices]
         self.fields["status"].choices = [(self.STATUS_OPEN, _("All open")), *Status.choices]
@@ -175,8 +181,6 @@ class RefuseForm(ActionForm):
     )
 
     def __init__(self, *args, **kwargs) -> None:
-        from dsr.models import RefusalGround
-
         super().__init__(*args, **kwargs)
         self.fields["ground"].choices = RefusalGround.choices
 
@@ -236,6 +240,13 @@ class ObjectionDecisionForm(ActionForm):
 
 class JobRetryForm(ActionForm):
     job = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class NoticeToldForm(ActionForm):
+    """GDPR Art. 19: record how staff told a recipient dsr could not tell itself."""
+
+    notification = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label=_("How you told them"), max_length=5000, widget=forms.Textarea({"rows": 2}))
 
 
 # Starting points for refusal reasons, in the requester's language; staff adapt them to the case.
@@ -310,8 +321,6 @@ class IntakeForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs) -> None:
-        from dsr.models import Channel, Language, ObjectionScope, RestrictionGround, Right
-
         super().__init__(*args, **kwargs)
         self.fields["right"].choices = Right.choices
         self.fields["channel"].choices = [c for c in Channel.choices if c[0] not in ("web", "api")]

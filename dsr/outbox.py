@@ -45,7 +45,7 @@ def _outcome_context(request: Request, language: str) -> dict:
     return {"outcome": outcome_view(outcome, language=language, datamap=datamap_current(), request=request)}
 
 
-def _notice_context(request: Request, notification: RecipientNotification) -> dict:
+def _notice_context(request: Request, notification: RecipientNotification, person: dict[str, list[str]]) -> dict:
     """Return what an Art. 19 notice may say: only identifiers and changed data of kinds the recipient had."""
     datamap = datamap_current()
     corrections = []
@@ -54,16 +54,10 @@ def _notice_context(request: Request, notification: RecipientNotification) -> di
             entry = datamap.corrections.get(correction.get("field", ""))
             if entry and entry["category"] in notification.categories:
                 corrections.append({"label": entry["name"], "correct": correction.get("correct", "")})
-    person = {
-        kind: value
-        for kind, value in (
-            ("email", request.email),
-            ("phone", request.phone),
-            ("customer_number", request.customer_number),
-        )
-        if value and kind in notification.identifier_kinds
-    }
-    return {"notification": notification, "person": person, "corrections": corrections}
+    # The identifiers were sealed with the message when it was recorded (the plan forgets them when the request
+    # closes), and only those of kinds the recipient already holds.
+    shown = {kind: ", ".join(values) for kind, values in person.items() if kind in notification.identifier_kinds}
+    return {"notification": notification, "person": shown, "corrections": corrections}
 
 
 def message_render(message: Message) -> RenderedMessage:
@@ -107,7 +101,7 @@ def message_render(message: Message) -> RenderedMessage:
         elif message.kind == "recipient_notification":
             # GDPR Art. 19: this one goes to the recipient, not to the requester.
             notification = RecipientNotification.objects.get(pk=secret["notification_id"])
-            context.update(_notice_context(request, notification))
+            context.update(_notice_context(request, notification, secret.get("person", {})))
             to = [notification.contact_email]
         if secret.get("download_token") and request is not None:
             link = link_by_token(secret["download_token"])

@@ -4,12 +4,14 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.template import Context, engines
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 
+from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_current, link_problem
 from dsr.models import (
     CLOSED_STATUSES,
@@ -24,6 +26,7 @@ from dsr.models import (
     Status,
     SuspensionReason,
 )
+from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.selectors import Deadline, request_deadline
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
@@ -62,6 +65,8 @@ class StatusView:
     public_status: str
     download: Download | None
     is_open: bool
+    # What the sources reported doing, as the closing letter says it (dsr.rights.outcome), or "".
+    result: str = ""
 
 
 _WORK = {
@@ -218,6 +223,20 @@ def request_download(request: Request) -> Download | None:
     )
 
 
+def request_result(request: Request) -> str:
+    """Return what the sources reported doing for a closed request, in the page's language, or ""."""
+    if request.status not in (Status.COMPLETED, Status.PARTIALLY_COMPLETED):
+        return ""
+    outcome = outcome_of(request)
+    if outcome is None:
+        return ""
+    language = "da" if (get_language() or "da").startswith("da") else "en"
+    view = outcome_view(outcome, language=language, datamap=datamap_current(), request=request)
+    # Plain text (the page escapes it once, as it escapes everything it shows).
+    template = engines["django"].engine.get_template(f"dsr/emails/_outcome.{language}.txt")
+    return template.render(Context({"request": request, "outcome": view}, autoescape=False)).strip()
+
+
 def status_view(request: Request, *, today: date | None = None) -> StatusView:
     """Return everything the status page shows about the request."""
     deadline = request_deadline(request, today=today)
@@ -229,6 +248,7 @@ def status_view(request: Request, *, today: date | None = None) -> StatusView:
         public_status=request_public_status(request),
         download=request_download(request),
         is_open=request.status not in CLOSED_STATUSES,
+        result=request_result(request),
     )
 
 

@@ -36,13 +36,13 @@ def recipient_notification_record(
     recipient: dict,
     operation: str,
     categories: list[str],
-    identifier_kinds: list[str],
+    person: dict[str, list[str]],
     told_by_request: str | None = None,
 ) -> RecipientNotification | None:
     """Record that ``recipient`` is to be told of ``operation`` (GDPR Art. 19), once; email it where we can.
 
-    ``categories`` are the changed kinds of data the recipient received; ``identifier_kinds`` the
-    identifiers of the person it already holds (the notice names only those). ``told_by_request`` is
+    ``categories`` are the changed kinds of data the recipient received; ``person`` the person's
+    identifiers, by kind, that it already holds (the notice names only those). ``told_by_request`` is
     the reference of the request the source itself was sent, which told the recipient already.
     Return the new notification, or None if this recipient was already recorded for the operation.
     """
@@ -57,14 +57,14 @@ def recipient_notification_record(
         operation=operation,
         contact_email=recipient.get("contact_email", ""),
         categories=sorted(categories),
-        identifier_kinds=sorted(identifier_kinds),
+        identifier_kinds=sorted(kind for kind, values in person.items() if values),
     )
     if told_by_request is not None:
         notification.channel = NotificationChannel.HTTP
         notification.status = NotificationStatus.SENT
         notification.reference = told_by_request[:100]
         notification.notified_at = timezone.now()
-    elif notification.contact_email and identifier_kinds:
+    elif notification.contact_email and notification.identifier_kinds:
         notification.channel = NotificationChannel.EMAIL
     else:
         # No address, or no identifier the recipient already holds to name the person by: staff tell it.
@@ -72,7 +72,7 @@ def recipient_notification_record(
     with transaction.atomic():
         notification.save()
         if notification.channel == NotificationChannel.EMAIL:
-            message = emails.email_recipient_notification(request, notification=notification)
+            message = emails.email_recipient_notification(request, notification=notification, person=person)
             notification.reference = str(message.pk)
             notification.save(update_fields=["reference"])
         audit_record(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dsr import webhooks, workflow
 from dsr.engine import callbacks, jobs, plans, reconcile
+from dsr.exports.delivery import bundles_purge_expired as purge
 from dsr.models import Message, MessageStatus
 from dsr.outbox import message_render
 
@@ -102,8 +103,6 @@ def requests_purge_closed() -> int:
 @shared_task(acks_late=True)
 def bundles_purge_expired() -> int:
     """Delete export bundles past their expiry (dsr/exports/delivery.py); each deletion is audited."""
-    from dsr.exports.delivery import bundles_purge_expired as purge
-
     return purge()
 
 

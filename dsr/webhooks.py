@@ -161,6 +161,9 @@ def event_payload(*, event_id: uuid.UUID, event_type: str, at: datetime, request
         body.update(source=data.get("source", ""), operation=data.get("operation", ""))
     if event_type == WebhookEvent.REQUEST_DEADLINE_NEAR:
         body["days_left"] = data.get("days_left")
+    if event_type == WebhookEvent.REQUEST_COMPLETED and data.get("outcome") is not None:
+        # What the sources reported doing, as counts (dsr.rights.outcome): never the person's data.
+        body["result"] = data["outcome"]
     return {"id": str(event_id), "type": str(event_type), "timestamp": at.isoformat(), "data": body}
 
 

@@ -28,6 +28,16 @@ from dsr.webhooks import (
     webhook_test_send,
 )
 from dsr.workflow import request_refuse, request_submit
+from tests.rights.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
+    PERSON,
+    chinook_sqlite,
+    company,
+    file,
+    processor,
+    run,
+    staff,
+)
+from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +320,22 @@ def test_a_secret_sealed_under_another_secret_key_fails_the_delivery_without_sen
     assert outcome.status == "failed"
     assert "rotate" in delivery.last_error
     assert receiver.received == []
+
+
+def test_a_completed_erasure_event_carries_what_the_sources_reported_and_no_personal_data(
+    receiver, endpoint, company, file, run, staff, settings
+):
+    settings.DSR_ERASURE_AUTO_APPROVE = True
+    request = file("erasure")
+    tasks_finish(request, staff, run)
+
+    verifier = Webhook(endpoint[1])
+    payloads = [verifier.verify(body, headers) for headers, body in receiver.received]
+    completed = next(p for p in payloads if p["type"] == "request.completed")
+    result = completed["data"]["result"]
+    assert completed["data"]["status"] == "completed"
+    assert result["changed"] is True
+    assert result["sources"]["shop"] == "done"
+    assert result["counts"]["deleted"] > 0
+    assert result["recipients_notified"] == request.recipient_notifications.count()
+    assert PERSON.encode() not in b"".join(body for _headers, body in receiver.received)

@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from dsr.emails import absolute_url
 from dsr.forms_staff import RECEIVED_RANGE
-from dsr.models import Channel, Language, Request, Right, Status
+from dsr.models import JOB_FINISHED, Channel, JobStatus, Language, Request, Right, Status
+from dsr.selectors import request_deadline
 
 
 class RequestCreateSerializer(serializers.Serializer):
@@ -71,8 +72,6 @@ class RequestStatusSerializer(serializers.ModelSerializer):
     def _deadline(self, obj: Request):
         cache = self.context.setdefault("_deadlines", {})
         if obj.pk not in cache:
-            from dsr.selectors import request_deadline
-
             cache[obj.pk] = request_deadline(obj)
         return cache[obj.pk]
 
@@ -96,15 +95,39 @@ class JobsSummarySerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
+class ResultSerializer(serializers.Serializer):
+    """What the sources reported doing for the request (dsr.rights.outcome): counts, never the person's data."""
+
+    found = serializers.BooleanField(help_text="Some source held data about the person.")
+    changed = serializers.BooleanField(help_text="Some source reported deleting, anonymising or changing rows.")
+    sources = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Per source key: done, nothing_found, asked (a processor was sent the request), pending or failed.",
+    )
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Rows per kind of line: deleted, anonymised, kept, changed, unchanged, found, processor, by_hand.",
+    )
+    recipients_notified = serializers.IntegerField(help_text="Recipients told under GDPR Art. 19.")
+
+
 class RequestDetailSerializer(RequestStatusSerializer):
-    """The status, with what staff and integrations need: the outcome's ground and the work in the sources."""
+    """The status, with what staff and integrations need: the outcome's ground, the work and its result."""
 
     refusal_ground = serializers.CharField(help_text="Set when refused (GDPR Art. 12(4)); empty otherwise.")
     jobs = serializers.SerializerMethodField()
+    result = serializers.SerializerMethodField()
 
     class Meta(RequestStatusSerializer.Meta):
-        fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs"]
+        fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs", "result"]
         read_only_fields = fields
+
+    @extend_schema_field(ResultSerializer(allow_null=True))
+    def get_result(self, obj: Request) -> dict | None:
+        """Return the recorded result's summary, or None before the right finished."""
+        plan = getattr(obj, "plan", None)
+        outcome = plan.outcome if plan is not None else {}
+        return outcome.get("summary") if outcome else None
 
     def to_representation(self, obj: Request) -> dict:
         data = super().to_representation(obj)
@@ -114,8 +137,6 @@ class RequestDetailSerializer(RequestStatusSerializer):
 
     @extend_schema_field(JobsSummarySerializer)
     def get_jobs(self, obj: Request) -> dict:
-        from dsr.models import JOB_FINISHED, JobStatus
-
         counts: dict[str, int] = {}
         for job_status in obj.jobs.values_list("status", flat=True):
             counts[job_status] = counts.get(job_status, 0) + 1

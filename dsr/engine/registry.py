@@ -70,6 +70,10 @@ class RightHandler:
         """Move on when every job of the plan's current stage is finished and none failed."""
         raise NotImplementedError
 
+    def approve(self, ctx: PlanContext, *, actor) -> None:
+        """Carry out the plan the privacy team approved (a right whose plan waits for approval overrides this)."""
+        raise NotImplementedError
+
     def plan_closed(self, ctx: PlanContext) -> None:
         """Clean up after the request was closed (completed, refused, cancelled) with its work stopped."""
 

@@ -66,7 +66,11 @@ class Right(RightHandler):
         outcome = self.outcome_build(request, plan, datamap)
         if self.notified_operation and outcome.changed:
             outcome.notified = notices_send(
-                request=request, datamap=datamap, operation=self.notified_operation, consents=plan.consents
+                request=request,
+                datamap=datamap,
+                operation=self.notified_operation,
+                identifiers=plan.identifiers,
+                consents=plan.consents,
             )
         outcome_record(plan, outcome)
         summary = outcome.summary()
@@ -144,14 +148,14 @@ def change_step(ctx: JobContext, operation: str, call, *, capability: str | None
 
 
 def rights_closing(request: Request) -> None:
-    """Hand a closing request to its right, which records what was done (dsr.workflow's closing hook)."""
+    """Hand a closing request to its right, which records what was done (dsr.workflow's closing hook).
+
+    Runs in the closing service's transaction, with the request row locked.
+    """
     plan = Plan.objects.select_for_update().filter(request=request).first()
     datamap = datamap_current()
-    if plan is None or datamap is None:
-        return
-    handler = handler_for(request.right)
-    with transaction.atomic(savepoint=False):
-        handler.closing(request, plan, datamap)
+    if plan is not None and datamap is not None:
+        handler_for(request.right).closing(request, plan, datamap)
 
 
 def request_plan_approve(*, request: Request, actor: Actor) -> Request:

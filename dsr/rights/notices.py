@@ -53,10 +53,13 @@ def _consents(datamap: DataMap, plan_consents: list[str], source_key: str, group
     return given
 
 
-def notices_send(*, request: Request, datamap: DataMap, operation: str, consents: list[str]) -> list[dict]:
+def notices_send(
+    *, request: Request, datamap: DataMap, operation: str, identifiers: dict[str, list[str]], consents: list[str]
+) -> list[dict]:
     """Record (and send) the Art. 19 notices the request's ``operation`` jobs call for; return who is told.
 
-    ``consents`` are the consent keys the sources show the person gave at some time (Plan.consents).
+    ``identifiers`` and ``consents`` are the person's, as identity resolution found them (Plan.identifiers,
+    Plan.consents: the consent keys the sources show the person gave at some time).
     """
     changed: dict[str, set[str]] = {}
     held: list[tuple[str, str]] = []
@@ -87,7 +90,7 @@ def notices_send(*, request: Request, datamap: DataMap, operation: str, consents
                 recipient=recipient,
                 operation=operation,
                 categories=sorted(changed.get(key, ())),
-                identifier_kinds=[],
+                person={},
                 told_by_request=told_by_request[key],
             )
         elif key in changed:
@@ -96,7 +99,11 @@ def notices_send(*, request: Request, datamap: DataMap, operation: str, consents
                 recipient=recipient,
                 operation=operation,
                 categories=sorted(changed[key]),
-                identifier_kinds=_identifier_kinds(datamap, key, held, consents),
+                person={
+                    kind: sorted(identifiers.get(kind, []))
+                    for kind in _identifier_kinds(datamap, key, held, consents)
+                    if identifiers.get(kind)
+                },
             )
         else:
             continue

@@ -68,7 +68,8 @@ class Outcome:
 
     @property
     def found(self) -> bool:
-        return any(source.state in (DONE, ASKED) for source in self.sources)
+        """Return whether a source reported holding something about the person (a processor asked is not that)."""
+        return any(source.state == DONE for source in self.sources)
 
     @property
     def changed(self) -> bool:

@@ -38,7 +38,7 @@ def status_body(subject_request_id: str, status: str = "completed") -> bytes:
 
 
 @pytest.fixture
-def waiting(company, file):  # noqa: F811
+def waiting(company, file):
     """Return the ad partner's audience-removal job, waiting because the processor has not finished."""
     company.processor.mode = "pending"
     request = file("objection", scope="direct_marketing")
@@ -68,8 +68,8 @@ def test_a_signed_callback_has_the_waiting_job_look_at_the_processor_now(waiting
 
 
 def test_a_callback_for_an_access_request_still_at_the_processor_finds_its_job(
-    company,  # noqa: F811
-    file,  # noqa: F811
+    company,
+    file,
     django_capture_on_commit_callbacks,
 ):
     company.processor.mode = "pending"

@@ -45,7 +45,7 @@ def _emails_about(subject_start: str):
 
 
 @pytest.fixture
-def company_worker(engine_env, celery_worker_process, tmp_path, chinook_sqlite, processor):  # noqa: F811
+def company_worker(engine_env, celery_worker_process, tmp_path, chinook_sqlite, processor):
     """Return the real worker, with the engine's test company (shop, Chinook, chats, ad partner) as the data map."""
     company_load(tmp_path, chinook_sqlite, processor)
     return celery_worker_process

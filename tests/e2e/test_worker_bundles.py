@@ -22,7 +22,7 @@ from tests.sources.http.processor import processor  # noqa: F401
 pytestmark = pytest.mark.e2e
 
 
-def test_the_worker_builds_the_bundle_and_the_emailed_link_downloads_it(worker, company, wait_until, _bundle_storage):  # noqa: F811, PT019
+def test_the_worker_builds_the_bundle_and_the_emailed_link_downloads_it(worker, company, wait_until, _bundle_storage):  # noqa: PT019
     request = _file("access")
     _tasks_finish(request, wait_until)
     _reconcile_until(request, Status.COMPLETED, wait_until, timeout=90)

@@ -23,7 +23,7 @@ def short_backoff(monkeypatch, settings) -> None:
 def test_the_worker_retries_a_failing_receiver_then_delivers_a_verifiable_event(
     short_backoff,
     celery_worker_process,
-    receiver,  # noqa: F811
+    receiver,
     wait_until,
 ):
     receiver.statuses = [503, 500]

@@ -120,7 +120,8 @@ def test_report_names_recipients_retention_transfers_and_datatilsynet(company, f
     # Retention per purpose, the legal hold that keeps invoices, the transfer safeguard, the authority.
     assert "36 months after it is deactivated" in text
     assert "Bookkeeping obligation" in text
-    assert "Bogføringsloven § 10" in text
+    # The law in the report's language (the map gives it in Danish and English).
+    assert "Danish Bookkeeping Act (Bogføringsloven) § 10" in text
     assert "Standard contractual clauses" in text
     assert "Datatilsynet" in text
     assert "Carl Jacobsens Vej 35" in text
@@ -148,6 +149,9 @@ def test_danish_request_gets_a_danish_bundle(company, run, staff):
     text = pdf_text(opened.files["report.pdf"])
     assert "Hvem der modtager dine oplysninger" in text
     assert "Adyen N.V." in text
+    assert "Webshop og kundekonti" in text
+    assert "Bogføringsloven § 10" in text
+    assert "Danish Bookkeeping Act" not in text
     assert "Du kan klage til tilsynsmyndigheden" in text
     assert "Datatilsynet" in text
     assert 'lang="da"' in opened.files["index.html"].decode()
@@ -163,7 +167,7 @@ def test_no_data_found_is_an_answer_with_the_same_rights_and_the_authority(compa
     assert not [name for name in opened.files if name.startswith("data/")]
     text = pdf_text(opened.files["report.pdf"])
     assert "We found no data about you" in text
-    assert "Webshop og kundekonti" in text  # the systems searched are named
+    assert "Web shop and customer accounts" in text  # the systems searched are named, in the report's language
     assert "Datatilsynet" in text
     assert "erase it (Art. 17)" in text
     assert "We found no data about you" in opened.files["index.html"].decode()
@@ -237,12 +241,12 @@ def test_with_review_required_staff_release_the_bundle(company, file, run, staff
 
 def test_a_bundle_job_that_fails_can_be_retried(company, file, run, staff, monkeypatch):
     from dsr.engine.jobs import job_retry
-    from dsr.exports import bundle as bundle_module
+    from dsr.rights import access
 
     def broken(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(bundle_module, "bundle_build", broken)
+    monkeypatch.setattr(access, "bundle_build", broken)
     request = _access(file, run, staff, upload=False)
     job = request.jobs.get(operation=Operation.BUNDLE)
     assert job.status == "failed"

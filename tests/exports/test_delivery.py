@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from dsr.audit import Actor
+from dsr.engine.reconcile import jobs_reconcile
 from dsr.exports import delivery
 from dsr.exports.delivery import DownloadRefused, bundle_download, bundles_purge_expired, download_link_reissue
 from dsr.models import AuditEvent, BundleStatus, Message, Status
@@ -139,7 +140,7 @@ def test_a_cancelled_request_keeps_no_unsent_bundle(company, file, run, staff, s
     assert bundle.status == BundleStatus.REVIEW
 
     run(request_cancel, request=request, actor=staff, reasons="Withdrawn by the requester")
-    run(__import__("dsr.orchestration", fromlist=["x"]).jobs_reconcile, now=timezone.now() + timedelta(hours=1))
+    run(jobs_reconcile, now=timezone.now() + timedelta(hours=1))
 
     bundle.refresh_from_db()
     assert bundle.status == BundleStatus.DISCARDED

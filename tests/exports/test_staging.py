@@ -23,7 +23,7 @@ def _record(table: str, row: dict, categories: dict | None = None) -> Record:
 def _write(staged: dict, table: str) -> dict[str, bytes]:
     out = io.BytesIO()
     writer = BundleWriter(out, root="R", when=datetime(2026, 1, 1), compresslevel=1)
-    _table_write(writer, source=SOURCE, table=table, staged=staged[table])
+    _table_write(writer, source=SOURCE, table=table, staged=staged[table], language="en")
     writer.close()
     with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
         return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}

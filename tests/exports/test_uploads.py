@@ -29,6 +29,7 @@ def test_an_upload_is_sealed_at_rest_joins_the_bundle_and_goes_with_the_purge(
     run(
         manual_task_complete,
         task=task,
+        finding="done",
         attestation="Exported from PureCloud",
         file=SimpleUploadedFile("chats.txt", CHATS),
         actor=staff,

@@ -77,7 +77,7 @@ class Company:
     processor: Processor
 
 
-def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:  # noqa: F811
+def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:
     """Load the engine's test company as the active data map; the ad partner holds the person."""
     shop = shop_build(tmp_path / "shop.sqlite3")
     processor.audience.add(hashlib.sha256(PERSON.encode()).hexdigest())
@@ -86,7 +86,7 @@ def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company
 
 
 @pytest.fixture
-def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:  # noqa: F811
+def company(tmp_path: Path, chinook_sqlite: Path, processor: Processor) -> Company:
     """Return the engine's test company, loaded as the active data map."""
     return company_load(tmp_path, chinook_sqlite, processor)
 

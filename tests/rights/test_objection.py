@@ -40,9 +40,7 @@ def test_objection_to_a_purpose_restricts_it_while_staff_balance(company, file):
 
 def test_an_upheld_objection_stops_the_purpose_for_good(company, file, run, staff):
     request = file("objection", scope="profiling", grounds="I do not want to be profiled.")
-    request = run(
-        objection_decide, request=request, upheld=True, reasons="No overriding grounds.", actor=staff
-    )
+    request = run(objection_decide, request=request, upheld=True, reasons="No overriding grounds.", actor=staff)
 
     assert request.status == Status.COMPLETED
     assert request.plan.decision == "upheld"

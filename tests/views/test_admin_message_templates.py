@@ -151,7 +151,7 @@ def test_an_agent_cannot_reset_an_override(agent, privacy_admin):
 
 
 def test_the_audit_trail_cannot_be_edited_or_deleted_in_admin_even_by_a_privacy_admin(admin_client):
-    event = audit_record(actor=Actor.system(), action="request.received")
+    event = audit_record(actor=Actor.system(), action="reminders.sent")
     change = f"/admin/dsr/auditevent/{event.pk}/change/"
     page = admin_client.get(change)
     assert page.status_code == 200  # visible, read-only
@@ -160,4 +160,4 @@ def test_the_audit_trail_cannot_be_edited_or_deleted_in_admin_even_by_a_privacy_
     assert admin_client.post(f"/admin/dsr/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     bulk = admin_client.post("/admin/dsr/auditevent/", {"action": "delete_selected", "_selected_action": [event.pk]})
     assert bulk.status_code in (200, 302)
-    assert AuditEvent.objects.filter(pk=event.pk, action="request.received").exists()
+    assert AuditEvent.objects.filter(pk=event.pk, action="reminders.sent").exists()

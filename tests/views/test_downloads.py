@@ -87,10 +87,10 @@ def test_the_link_page_speaks_danish_to_a_danish_browser():
 
 
 def test_pressing_the_button_streams_the_zip_with_every_file_matching_the_manifest(
-    company,  # noqa: F811
-    file,  # noqa: F811
-    run,  # noqa: F811
-    staff,  # noqa: F811
+    company,
+    file,
+    run,
+    staff,
     client,
 ):
     request = file("access")

@@ -12,6 +12,9 @@ from dsr.models import (
     Channel,
     ManualTask,
     Message,
+    NotificationChannel,
+    NotificationStatus,
+    RecipientNotification,
     Request,
     RequestNote,
     Right,
@@ -202,13 +205,26 @@ def test_a_manual_task_is_completed_from_the_page_with_an_attestation(agent, age
     )
     html = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
     assert "Search the archive." in html
-    response = _post(agent_client, request, "manual_task", task=str(task.pk), attestation="")
+    response = _post(agent_client, request, "manual_task", task=str(task.pk), finding="nothing_found", attestation="")
     assert response.status_code == 400
+    # What the owner found is required: the person's letter is made from it.
     response = _post(agent_client, request, "manual_task", task=str(task.pk), attestation="Nothing in the archive.")
+    assert response.status_code == 400
+    response = _post(
+        agent_client,
+        request,
+        "manual_task",
+        task=str(task.pk),
+        finding="nothing_found",
+        attestation="Nothing in the archive.",
+    )
     task.refresh_from_db()
     assert task.status == "done"
+    assert task.finding == "nothing_found"
     assert task.attestation == "Nothing in the archive."
-    again = _post(agent_client, request, "manual_task", task=str(task.pk), attestation="Twice")
+    html = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Nothing to do: the person has no data there" in html
+    again = _post(agent_client, request, "manual_task", task=str(task.pk), finding="done", attestation="Twice")
     assert "This task is no longer open." in again.content.decode()
 
 
@@ -216,6 +232,41 @@ def test_a_manual_task_of_another_request_cannot_be_completed_through_this_one(a
     actor = Actor.staff(agent)
     mine, other = _request(actor, right=Right.ACCESS), _request(actor, right=Right.ACCESS)
     task = ManualTask.objects.create(request=other, source_key="paper", operation="access", instructions="x", owner="A")
-    response = _post(agent_client, mine, "manual_task", task=str(task.pk), attestation="Done")
+    response = _post(agent_client, mine, "manual_task", task=str(task.pk), finding="done", attestation="Done")
     assert "does not belong to this request" in response.content.decode()
     assert ManualTask.objects.get(pk=task.pk).status == "open"
+
+
+def test_a_recipient_staff_must_tell_by_hand_is_recorded_as_told_with_how(agent, agent_client):
+    request = _request(Actor.staff(agent))
+    notice = RecipientNotification.objects.create(
+        request=request,
+        recipient_key="adyen",
+        recipient_name="Adyen N.V.",
+        operation="erasure",
+        channel=NotificationChannel.MANUAL,
+    )
+    page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Record as told" in page
+
+    empty = _post(agent_client, request, "notice_told", notification=str(notice.pk), note="")
+    assert empty.status_code == 400
+    _post(agent_client, request, "notice_told", notification=str(notice.pk), note="Phoned their DPO, case 4411.")
+
+    notice.refresh_from_db()
+    assert notice.status == NotificationStatus.SENT
+    assert notice.note == "Phoned their DPO, case 4411."
+    assert AuditEvent.objects.filter(request=request, action="recipient.notified_by_hand").exists()
+    page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
+    assert "Record as told" not in page
+
+
+def test_a_notification_of_another_request_cannot_be_recorded_through_this_one(agent, agent_client):
+    actor = Actor.staff(agent)
+    mine, other = _request(actor), _request(actor)
+    notice = RecipientNotification.objects.create(
+        request=other, recipient_key="adyen", recipient_name="Adyen N.V.", operation="erasure", channel="manual"
+    )
+    response = _post(agent_client, mine, "notice_told", notification=str(notice.pk), note="Told")
+    assert "does not belong to this request" in response.content.decode()
+    assert RecipientNotification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING

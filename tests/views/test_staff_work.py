@@ -43,6 +43,7 @@ def test_the_dry_run_is_shown_and_approval_starts_the_erasure(
 ):
     page = agent_client.get(f"/dashboard/requests/{erasure.pk}/").content.decode()
     assert "Erasure plan: what would happen (dry run)" in page
+    assert "Worked by hand: a task for Customer service team lead once approved." in page
     assert "Approve the erasure plan" in page
     with django_capture_on_commit_callbacks(execute=True):
         response = agent_client.post(
@@ -53,7 +54,7 @@ def test_the_dry_run_is_shown_and_approval_starts_the_erasure(
     assert Job.objects.filter(request=erasure, operation=Operation.ERASURE).exists()
     task = ManualTask.objects.get(request=erasure, operation="erasure")
     page = agent_client.get(f"/dashboard/requests/{erasure.pk}/").content.decode()
-    assert "Delete the conversations" in page  # the manual task's instructions, to attest
+    assert "Slet samtalerne" in page  # the manual task's instructions, in the request's language, to attest
     assert f'data-task="{task.pk}"' in page
 
 

@@ -66,7 +66,7 @@ def test_rotating_shows_the_new_secret_and_editing_is_audited(privacy_admin):
 
 def test_send_test_event_and_resend_from_admin(
     privacy_admin,
-    receiver,  # noqa: F811
+    receiver,
     django_capture_on_commit_callbacks,
 ):
     endpoint, _ = webhook_endpoint_create(name="CRM", url=receiver.url, events=[], actor=Actor.system())

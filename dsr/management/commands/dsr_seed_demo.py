@@ -32,6 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool = False, customers: int = 300, **options) -> None:
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to seed demo data with DEBUG off; pass --force if this really is a demo.")
+        # Imported only when seeding: the demo's fake-data generator is not needed to run dsr.
         from dsr.demo.seed import demo_company_seed
 
         summary = demo_company_seed(customers=customers)

@@ -37,9 +37,11 @@ from dsr.models import (
     ObjectionScope,
     Operation,
     PlanStage,
+    RecipientNotification,
     Request,
     RestrictionGround,
 )
+from dsr.recipients import NotificationError, recipient_notification_confirm
 from dsr.requests import RequestInvalid
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
@@ -263,6 +265,14 @@ def _job_retry(request: Request, data: dict, actor: Actor, user, files) -> str:
     return _("The job runs again.")
 
 
+def _notice_told(request: Request, data: dict, actor: Actor, user, files) -> str:
+    notification = RecipientNotification.objects.filter(pk=data["notification"], request=request).first()
+    if notification is None:
+        raise NotificationError(_("That notification does not belong to this request."))
+    recipient_notification_confirm(notification=notification, note=data["note"], actor=actor)
+    return _("Recorded: the recipient was told.")
+
+
 def _manual_task(request: Request, data: dict, actor: Actor, user, files) -> str:
     task = ManualTask.objects.filter(pk=data["task"], request=request).first()
     if task is None:
@@ -287,10 +297,11 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "approve": (forms_staff.ApproveForm, _approve),
     "decide": (forms_staff.ObjectionDecisionForm, _decide),
     "job_retry": (forms_staff.JobRetryForm, _job_retry),
+    "notice_told": (forms_staff.NoticeToldForm, _notice_told),
     "release": (forms_staff.BundleReleaseForm, _bundle_release),
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
-_NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry"}
+_NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry", "notice_told"}
 
 
 @require_POST
@@ -330,7 +341,7 @@ def request_action(http_request: HttpRequest, pk: int, action: str) -> HttpRespo
             % {"errors": " ".join(m for ms in exc.message_dict.values() for m in ms)},
         )
         return _page(http_request, request, bound={action: form}, status=400)
-    except (workflow.TransitionError, ManualTaskError) as exc:
+    except (workflow.TransitionError, ManualTaskError, NotificationError) as exc:
         messages.error(http_request, _("Nothing was changed: %(error)s") % {"error": exc})
         return redirect("staff_request", pk=request.pk)
     queue_counts_forget()
