@@ -2,10 +2,12 @@
 
 A ``World`` is pure data that hypothesis draws and shrinks: the purposes
 (some based on consent), the recipients (some attached to purposes only),
-and one or two ``sql`` sources, each with an identity table ``members``,
-child tables linked by foreign key, and perhaps a consent table. Every row
-says whose it is (``owner`` 0 is the person who asks; the others are other
-people), so the tests know the truth without asking dsr.
+one or two ``sql`` sources, each with an identity table ``members``,
+child tables linked by foreign key, and perhaps a consent table, and
+perhaps an ad partner that speaks OpenGDPR (``http``, served by the real
+local processor of tests/sources/http/processor.py). Every row says whose
+it is (``owner`` 0 is the person who asks; the others are other people),
+so the tests know the truth without asking dsr.
 
 ``world_build`` writes the SQLite files and the map's YAML; ``tables_dump``
 reads a source back, row by row, for before/after comparisons.
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import yaml
 from hypothesis import strategies as st
+
+from tests.sources.http.processor import SECRET as PARTNER_SECRET
 
 SUBJECT = "subject@example.com"
 SUBJECT_PHONE = "+4520304050"
@@ -36,6 +40,8 @@ RECIPIENT_NAMES = {
     "rec_four": "Recipient Four Ltd",
 }
 SOURCE_NAMES = {"north": ("Nordsystemet", "North system"), "south": ("Sydsystemet", "South system")}
+PARTNER = "partner"
+PARTNER_NAME = {"da": "Annoncepartner", "en": "Ad partner"}
 # GDPR Art. 17(3)(b): the obligations rows may be kept under; "claims" ends soon after, so letters meet ended holds.
 HOLDS = {
     "bookkeeping": {
@@ -148,6 +154,19 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Partner:
+    """An ad partner reached by OpenGDPR requests; it holds the person's hashed email in an audience, or not."""
+
+    purposes: tuple[str, ...]
+    recipients: tuple[str, ...] | None
+    category: str  # of the audience's fields
+    holds_subject: bool
+
+    key = PARTNER
+    name = PARTNER_NAME
+
+
+@dataclass(frozen=True)
 class Row:
     table: str
     id: int
@@ -162,6 +181,7 @@ class World:
     recipients: tuple[Recipient, ...]
     sources: tuple[Source, ...]
     rows: tuple[tuple[str, tuple[Row, ...]], ...]  # source key -> rows, parents first
+    partner: Partner | None = None
 
     def purpose(self, key: str) -> Purpose:
         return next(purpose for purpose in self.purposes if purpose.key == key)
@@ -324,13 +344,13 @@ def _source(draw, key: str, purpose_keys: tuple[str, ...], recipient_keys: tuple
     return Source(
         key=key,
         purposes=draw(_subset(purpose_keys, min_size=1)),
-        recipients=draw(st.none() | _subset(recipient_keys)),
+        recipients=draw(st.none() | _subset(recipient_keys, min_size=1)),
         tables=tuple(tables),
     )
 
 
-def _named(sources: list[Source]) -> set[str]:
-    named = set()
+def _named(sources: list[Source], partner: Partner | None) -> set[str]:
+    named = set(partner.recipients or ()) if partner else set()
     for source in sources:
         named.update(source.recipients or ())
         for table in source.tables:
@@ -416,14 +436,25 @@ def worlds(draw) -> World:
     """Draw a valid company: purposes, recipients, one or two sql sources, and everyone's rows in them."""
     purposes = draw(_purposes())
     purpose_keys = tuple(purpose.key for purpose in purposes)
-    recipient_keys = tuple(list(RECIPIENT_NAMES)[: draw(st.integers(0, 4))])
+    recipient_keys = tuple(list(RECIPIENT_NAMES)[: draw(st.integers(1, 4))])
     sources = [
         draw(_source(key, purpose_keys, recipient_keys)) for key in list(SOURCE_NAMES)[: draw(st.integers(1, 2))]
     ]
-    named = _named(sources)
+    partner = draw(
+        st.none()
+        | st.builds(
+            Partner,
+            purposes=_subset(purpose_keys, min_size=1),
+            recipients=st.none() | _subset(recipient_keys),
+            category=st.sampled_from(("marketing", "usage")),
+            holds_subject=st.booleans(),
+        )
+    )
+    named = _named(sources, partner)
     recipients = []
     for key in recipient_keys:
-        served = draw(_subset(purpose_keys))
+        # A recipient that lists no purposes receives for every purpose of the tables that name it.
+        served = draw(st.just(()) | _subset(purpose_keys))
         if key not in named and not served:
             # A recipient must be reachable: named on no source, it receives through a purpose.
             served = (draw(st.sampled_from(purpose_keys)),)
@@ -438,7 +469,7 @@ def worlds(draw) -> World:
         )
     consent_keys = [purpose.consent_key for purpose in purposes if purpose.consent_key]
     rows = draw(_contents(sources, consent_keys))
-    return World(purposes=purposes, recipients=tuple(recipients), sources=tuple(sources), rows=rows)
+    return World(purposes=purposes, recipients=tuple(recipients), sources=tuple(sources), rows=rows, partner=partner)
 
 
 @st.composite
@@ -536,7 +567,7 @@ def _table_config(source: Source, table: Table) -> dict:
     return config
 
 
-def world_document(world: World, directory: Path) -> dict:
+def world_document(world: World, directory: Path, partner_url: str = "") -> dict:
     """Return the data map of ``world`` as the YAML document a privacy team would write."""
     purposes = {}
     for purpose in world.purposes:
@@ -579,6 +610,23 @@ def world_document(world: World, directory: Path) -> dict:
         if source.recipients is not None:
             entry["recipients"] = list(source.recipients)
         sources[source.key] = entry
+    if world.partner:
+        sources[PARTNER] = {
+            "name": PARTNER_NAME,
+            "kind": "http",
+            "purposes": list(world.partner.purposes),
+            "origin": {"da": "Fra vores webshop", "en": "From our web shop"},
+            "url": partner_url,
+            "secret": PARTNER_SECRET,
+            "identities": [{"type": "email", "format": "sha256"}],
+            "request_types": ["access", "erasure"],
+            "categories": {"audience": {"email_sha256": world.partner.category, "segment": world.partner.category}},
+            "retries": 0,
+            "backoff_seconds": 0.01,
+            "timeout_seconds": 3,
+        }
+        if world.partner.recipients is not None:
+            sources[PARTNER]["recipients"] = list(world.partner.recipients)
     return {
         "controller": {
             "name": "Testfirma ApS",
@@ -595,11 +643,11 @@ def world_document(world: World, directory: Path) -> dict:
     }
 
 
-def world_build(world: World, directory: Path) -> str:
+def world_build(world: World, directory: Path, partner_url: str = "") -> str:
     """Write the world's SQLite files into ``directory`` and return its data map as YAML text."""
     for source in world.sources:
         database_build(directory / f"{source.key}.sqlite3", source, world.source_rows(source.key))
-    return yaml.safe_dump(world_document(world, directory), allow_unicode=True, sort_keys=False)
+    return yaml.safe_dump(world_document(world, directory, partner_url), allow_unicode=True, sort_keys=False)
 
 
 def tables_dump(path: Path) -> dict[str, dict[int, tuple]]:

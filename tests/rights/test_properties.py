@@ -42,15 +42,25 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone, translation
 from django.utils.formats import date_format
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
 from dsr.engine.manual import manual_task_complete
 from dsr.engine.reconcile import jobs_reconcile
 from dsr.exports.delivery import bundle_open
-from dsr.models import CLOSED_STATUSES, JobStatus, ManualTask, ManualTaskStatus, RecipientNotification, Request, Status
+from dsr.models import (
+    CLOSED_STATUSES,
+    JobStatus,
+    ManualTask,
+    ManualTaskStatus,
+    NotificationChannel,
+    RecipientNotification,
+    Request,
+    Status,
+)
 from dsr.rights.base import request_plan_approve
 from dsr.sources.sql import engines_dispose
 from dsr.workflow import request_submit
@@ -58,8 +68,11 @@ from tests.rights.generated import (
     CORRECTIONS,
     HOLDS,
     IDENTITY,
+    PARTNER,
+    PARTNER_NAME,
     SUBJECT,
     SUBJECT_PHONE,
+    Partner,
     Purpose,
     Recipient,
     Snapshot,
@@ -77,6 +90,7 @@ from tests.rights.generated import (
     world_build,
     worlds,
 )
+from tests.sources.http.processor import Processor, processor  # noqa: F401  (the fixture, reused)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,8 +113,8 @@ findings = st.sampled_from(("done", "nothing_found"))
 class Company:
     """Load a drawn world as the active data map, file a right for its person, and settle it as staff would."""
 
-    def __init__(self, root: Path, capture, staff: Actor):
-        self.root, self.capture, self.staff = root, capture, staff
+    def __init__(self, root: Path, capture, staff: Actor, partner: Processor):
+        self.root, self.capture, self.staff, self.partner = root, capture, staff, partner
         self.world: World | None = None
         self.directory: Path | None = None
 
@@ -111,9 +125,14 @@ class Company:
         mail.outbox = []
         for cache in caches.all():
             cache.clear()
+        # The ad partner's audience: another person's hashed email, and the person's where the world says so.
+        self.partner.audience = {email_sha256("other1@example.com")}
+        if world.partner and world.partner.holds_subject:
+            self.partner.audience.add(email_sha256(SUBJECT))
+        self.partner.requests.clear()
         try:
             with transaction.atomic():
-                datamap_load(text=world_build(world, directory), loaded_by="test")
+                datamap_load(text=world_build(world, directory, self.partner.url), loaded_by="test")
                 self.world, self.directory = world, directory
                 yield self
                 transaction.set_rollback(True)
@@ -164,13 +183,24 @@ class Company:
 
 
 @pytest.fixture
-def company(tmp_path, django_capture_on_commit_callbacks, django_user_model) -> Company:
+def company(tmp_path, django_capture_on_commit_callbacks, django_user_model, processor) -> Company:
     user = django_user_model.objects.create_user("privacy", email="privacy@example.dk", password="x" * 16)
-    return Company(tmp_path, django_capture_on_commit_callbacks, Actor.staff(user))
+    return Company(tmp_path, django_capture_on_commit_callbacks, Actor.staff(user), processor)
+
+
+def email_sha256(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+def statistic(text: str) -> None:
+    """Count what the examples exercised (pytest --hypothesis-show-statistics), so no property passes vacuously."""
+    if currently_in_test_context():
+        event(text)
 
 
 def world_note(world: World) -> None:
     """Show the drawn company in a failure report: the map's shape and everyone's rows."""
+    note(f"partner={world.partner}")
     for source in world.sources:
         note(f"source {source.key}: purposes={source.purposes} recipients={source.recipients}")
         for table in source.tables:
@@ -186,6 +216,14 @@ def world_note(world: World) -> None:
 
 def group(world: World, source_key: str, table_name: str) -> dict:
     """Return a record group's purposes and recipients, its own or (where it names none) its source's."""
+    if world.partner and source_key == PARTNER:  # the partner's groups name none of their own
+        partner = world.partner
+        return {
+            "purposes": partner.purposes,
+            "declared": False,
+            "recipients": partner.recipients or (),
+            "consent": False,
+        }
     source = world.source(source_key)
     table = source.table(table_name)
     if table is None:  # not a table of the map (a person's task): the source's
@@ -212,7 +250,7 @@ def identifiers_held(world: World, source_key: str, table_name: str) -> dict[str
 
 
 def recipients_named(world: World) -> set[str]:
-    named = set()
+    named = set(world.partner.recipients or ()) if world.partner else set()
     for source in world.sources:
         named.update(source.recipients or ())
         for table in source.tables:
@@ -302,7 +340,7 @@ def nothing_at(facts: Reported) -> set[str]:
 
 
 def source_name(world: World, key: str, language: str) -> str:
-    return world.source(key).name[language]
+    return PARTNER_NAME[language] if key == PARTNER else world.source(key).name[language]
 
 
 # --- Property: Art. 19 notices follow from the changes and the lineage -----------------------------------
@@ -329,20 +367,41 @@ def notices_expected(world: World, facts: list[tuple[str, dict]]) -> dict[str, t
     return expected
 
 
+def told_by_request(world: World, facts) -> set[str]:
+    """Return the recipients of a processor that was itself sent the request: that request told them."""
+    sent = any(source == PARTNER and fact["action"] == "request" and fact["reference"] for source, fact in facts)
+    return set(world.partner.recipients or ()) if sent else set()
+
+
 def assert_notices_follow(world: World, request: Request, operation: str | None, facts) -> None:
-    """GDPR Art. 19: exactly the recipients with lineage to a change are told, by identifiers they hold."""
+    """GDPR Art. 19: exactly the recipients with lineage to a change are told, by identifiers they hold.
+
+    A processor sent the request itself has told its own recipients: they are recorded as told by that
+    request, naming no identifier.
+    """
     told = {
-        n.recipient_key: (sorted(n.categories), sorted(n.identifier_kinds))
+        n.recipient_key: (n.channel, sorted(n.categories), sorted(n.identifier_kinds))
         for n in RecipientNotification.objects.filter(request=request)
     }
     expected = notices_expected(world, facts) if operation else {}
-    assert told == expected, "Art. 19 notices differ from the changes and the lineage"
+    by_request = told_by_request(world, facts) if operation else set()
+    for key, (channel, categories, kinds) in told.items():
+        if channel == NotificationChannel.HTTP:
+            assert key in by_request, f"{key} recorded as told by a request that did not reach it"
+            assert (categories, kinds) == (expected.get(key, ([], []))[0], [])
+        else:
+            assert key in expected, f"{key} told, but it received none of the data that changed"
+            assert (categories, kinds) == expected[key], f"{key} told of other data or by other identifiers"
+    assert set(expected) <= set(told), "a recipient that received data that changed was not told"
+    statistic(f"Art. 19: {len(told)} recipients told" if told else "Art. 19: nobody told")
     assert set(RecipientNotification.objects.filter(request=request).values_list("operation", flat=True)) <= {operation}
     recipients = {recipient.key: recipient for recipient in world.recipients}
     for notification in RecipientNotification.objects.filter(request=request):
         recipient = recipients[notification.recipient_key]
         messages = [m for m in mail.outbox if m.to == [recipient.email]]
-        if not (recipient.contact and notification.identifier_kinds):
+        if notification.channel == NotificationChannel.HTTP or not (
+            recipient.contact and notification.identifier_kinds
+        ):
             assert not messages, "a recipient was emailed without an address or an identifier it holds"
             continue
         [message] = messages
@@ -404,7 +463,7 @@ def email_to_person(language: str) -> str:
 
 
 def email_sections(body: str) -> dict[str, list[str]]:
-    """Return the "- " lines of the email under each heading it has."""
+    """Return the "- " lines of the email under each heading it has (and count them for the statistics)."""
     sections: dict[str, list[str]] = defaultdict(list)
     current = None
     for line in body.splitlines():
@@ -415,6 +474,8 @@ def email_sections(body: str) -> dict[str, list[str]]:
             sections[current].append(line)
         else:
             current = None
+    for kind in sorted(sections):
+        statistic(f"email lists {kind}")
     return sections
 
 
@@ -448,6 +509,27 @@ def assert_nothing_found_is_true(world: World, body: str, facts, language: str) 
     claims = ("found no personal data about you", "fandt ingen personoplysninger om dig")
     if any(claim in body for claim in claims):
         assert not found_anything, "the email says nothing was found, but a source reported rows"
+
+
+def processor_lines(world: World, facts, language: str) -> list[str]:
+    """Return the lines that say which processors were sent the request, and whether they confirmed it."""
+    confirmed = {
+        "en": ("they have confirmed it is done", "they have not yet confirmed it is done"),
+        "da": ("de har bekræftet, at det er gjort", "de har endnu ikke bekræftet, at det er gjort"),
+    }[language]
+    return [
+        f"- {source_name(world, source, language)}: {confirmed[0] if fact['confirmed'] else confirmed[1]}"
+        for source, fact in facts
+        if fact["action"] == "request"
+    ]
+
+
+def assert_partner_asked(world: World, company: Company, facts, *, expected: bool) -> None:
+    """The ad partner was sent a request exactly when the right calls for it, and no longer holds the person."""
+    asked = [fact for source, fact in facts if source == PARTNER and fact["action"] == "request"]
+    assert bool(asked) == expected, "the ad partner was asked" if asked else "the ad partner was not asked"
+    if expected:
+        assert email_sha256(SUBJECT) not in company.partner.audience
 
 
 def assert_told_listed(body: str, request: Request) -> None:
@@ -590,6 +672,7 @@ def test_erasure_letters_and_notices_say_only_what_the_sources_did(company, worl
 
         assert_erasure_agrees(world, before, after, facts)
         assert_others_untouched(world, before, after)
+        assert_partner_asked(world, company, facts, expected=world.partner is not None)
         assert_notices_follow(world, request, "erasure", facts)
 
         body = email_to_person(language)
@@ -598,7 +681,8 @@ def test_erasure_letters_and_notices_say_only_what_the_sources_did(company, worl
         expected = expected_erasure_lines(world, facts, language)
         for kind in ("erased", "anonymised", "kept"):
             assert counted(sections[kind]) == expected[kind], kind
-        assert set(sections) <= {"erased", "anonymised", "kept"}
+        assert set(sections) <= {"erased", "anonymised", "kept", "processors"}
+        assert sections["processors"] == processor_lines(world, facts, language)
         assert_kept_lines_say_hold_and_date(world, sections["kept"], facts, language)
         assert_no_zero_line(body)
         assert_nothing_found_is_true(world, body, facts, language)
@@ -773,7 +857,7 @@ def test_restriction_answers_and_notices_say_only_what_the_sources_marked(compan
         body = email_to_person(language)
         note(body)
         sections = email_sections(body)
-        assert set(sections) <= {"restricted", "by_hand"}
+        assert set(sections) <= {"restricted", "by_hand"}  # a processor cannot restrict: the team does it by hand
         marked = Counter(
             (source_name(world, source, language), fact["table"], fact["changed"])
             for source, fact in facts
@@ -853,6 +937,11 @@ def test_consent_withdrawal_answers_per_consent_what_the_sources_recorded(compan
         facts = facts_of(request, ["consent_withdrawal", "audience_removal"])
 
         assert_withdrawal_agrees(world, keys, before, after, facts)
+        # GDPR Art. 7(3): a partner serving a purpose of a withdrawn consent is asked to drop the person.
+        using = {purpose.key for purpose in world.purposes if purpose.consent_key in keys}
+        assert_partner_asked(
+            world, company, facts, expected=bool(world.partner and using & set(world.partner.purposes))
+        )
         assert_others_untouched(world, before, after)
         # GDPR Art. 19 covers rectification, erasure and restriction: a withdrawal tells no recipient.
         assert_notices_follow(world, request, None, facts)
@@ -860,8 +949,9 @@ def test_consent_withdrawal_answers_per_consent_what_the_sources_recorded(compan
         body = email_to_person(language)
         note(body)
         sections = email_sections(body)
-        assert set(sections) <= {"consents"}
+        assert set(sections) <= {"consents", "processors"}
         assert Counter(sections["consents"]) == consent_lines(world, keys, facts, language)
+        assert sections["processors"] == processor_lines(world, facts, language)
         assert_no_zero_line(body)
         assert_nothing_found_is_true(world, body, facts, language)
 
@@ -879,14 +969,20 @@ def test_objection_to_direct_marketing_stops_it_and_answers_from_the_consents_fo
         facts = facts_of(request, ["consent_withdrawal", "audience_removal"])
 
         assert_withdrawal_agrees(world, keys, before, after, facts)
+        # GDPR Art. 21(3): a partner serving direct marketing is asked to drop the person.
+        marketed = {purpose.key for purpose in marketing}
+        assert_partner_asked(
+            world, company, facts, expected=bool(world.partner and marketed & set(world.partner.purposes))
+        )
         assert_others_untouched(world, before, after)
         assert_notices_follow(world, request, None, facts)
 
         body = email_to_person(language)
         note(body)
         sections = email_sections(body)
-        assert set(sections) <= {"consents"}
+        assert set(sections) <= {"consents", "processors"}
         assert Counter(sections["consents"]) == consent_lines(world, keys, facts, language)
+        assert sections["processors"] == processor_lines(world, facts, language)
         stopped = re.search(
             r"(?:We no longer use your data for|Vi bruger ikke længere dine oplysninger til): (.+?), (?:and|og) ", body
         )
@@ -909,21 +1005,25 @@ def art15_expected(world: World) -> tuple[set[str], set[str]]:
     found there through a purpose named for that table.
     """
     consents = world.consents_given_now() if world.records_consents else None
+    groups_found = [
+        (source.key, table.name, table.mapped_categories)
+        for source in world.sources
+        for table in source.tables
+        if world.subject_rows(source.key, table.name)
+    ]
+    if world.partner and world.partner.holds_subject:
+        groups_found.append((PARTNER, "audience", [world.partner.category]))
     purposes, recipients = set(), set()
-    for source in world.sources:
-        for table in source.tables:
-            if not world.subject_rows(source.key, table.name):
-                continue
-            found = table.mapped_categories
-            lineage = group(world, source.key, table.name)
-            here = [
-                key
-                for key in lineage["purposes"]
-                if (not world.purpose(key).categories or set(world.purpose(key).categories) & set(found))
-                and consent_counts(world.purpose(key), lineage, consents)
-            ]
-            purposes.update(here)
-            recipients.update(received(world, source.key, table.name, found, None, purposes=here))
+    for source_key, table, found in groups_found:
+        lineage = group(world, source_key, table)
+        here = [
+            key
+            for key in lineage["purposes"]
+            if (not world.purpose(key).categories or set(world.purpose(key).categories) & set(found))
+            and consent_counts(world.purpose(key), lineage, consents)
+        ]
+        purposes.update(here)
+        recipients.update(received(world, source_key, table, found, None, purposes=here))
     return purposes, recipients
 
 
@@ -952,6 +1052,9 @@ def test_access_names_purposes_and_recipients_only_for_the_data_found_and_consen
                 assert (fact["found"] if fact else 0) == len(rows)
                 if rows:
                     assert kinds(fact) == sorted(table.mapped_categories)
+        if world.partner:
+            audience = fact_for(facts, PARTNER, "audience")
+            assert (audience["found"] if audience else 0) == int(world.partner.holds_subject)
         assert_notices_follow(world, request, None, facts)
 
         index = bundle_index(request)
@@ -962,7 +1065,8 @@ def test_access_names_purposes_and_recipients_only_for_the_data_found_and_consen
         for recipient in world.recipients:
             assert (recipient.name in index) == (recipient.key in recipients), recipient.key
 
-        holding = [s.name[language] for s in world.sources if any(k == s.key and f["found"] for k, f in facts)]
+        keys = [*(source.key for source in world.sources), *([PARTNER] if world.partner else [])]
+        holding = [source_name(world, key, language) for key in keys if any(k == key and f["found"] for k, f in facts)]
         [message] = [
             m for m in mail.outbox if m.to == [SUBJECT] and ("is complete" in m.subject or "gennemført" in m.subject)
         ]
@@ -1119,6 +1223,29 @@ def test_withdrawing_a_consent_changes_only_that_consent_and_tells_no_recipient(
         assert after.tables["north"]["consents"][1]["granted"] == 0
         assert_others_untouched(world, before, after)
         assert told(request) == {}
+
+
+def test_an_ad_partner_sent_the_erasure_is_listed_as_asked_and_has_told_its_own_recipients(company, settings):
+    settings.DSR_ERASURE_AUTO_APPROVE = True
+    partner = Partner(purposes=("alpha",), recipients=("rec_one",), category="marketing", holds_subject=True)
+    world = World(
+        purposes=(ALPHA,),
+        recipients=(ONE,),
+        sources=(north(members_table(), recipients=()),),
+        rows=(("north", (member(1),)),),
+        partner=partner,
+    )
+    with company.loaded(world):
+        request = company.file("erasure", language="en")
+
+        body = email_to_person("en")
+        assert "Asked of those who process data for us:\n- Ad partner: they have confirmed it is done\n" in body
+        assert email_sha256(SUBJECT) not in company.partner.audience
+        # The OpenGDPR request told the partner's recipient; dsr sends it nothing more, naming no identifier.
+        [notification] = RecipientNotification.objects.filter(request=request)
+        assert (notification.recipient_key, notification.channel) == ("rec_one", NotificationChannel.HTTP)
+        assert notification.identifier_kinds == []
+        assert not [m for m in mail.outbox if m.to == [ONE.email]]
 
 
 # --- Examples of what the properties found: they fail until the product is fixed ----------------------------
