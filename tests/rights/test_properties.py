@@ -1,14 +1,15 @@
 """dsr says only what happened: for random companies and every right, the words follow from the facts.
 
 Each example draws a company (tests/rights/generated.py): a data map with
-purposes, recipients and holds, one or two real SQLite sources, and a
-person with random rows, consents and restriction flags among other
-people's. A right runs for that person through the real engine (eager
-Celery, staff approving plans and finishing tasks). Then an oracle, written
-here from the documented rules and never from dsr's own outcome or notice
-code, checks what dsr did and said against two things only: the facts the
-sources reported on their jobs (``Job.result["facts"]``) and the rows read
-from the SQLite files before and after.
+purposes, recipients and holds, one or two real SQLite sources, perhaps an
+ad partner speaking OpenGDPR (a real local HTTP server), and a person with
+random rows, consents and restriction flags among other people's. A right
+runs for that person through the real engine (eager Celery, staff approving
+plans and finishing tasks). Then an oracle, written here from the
+documented rules and never from dsr's own outcome or notice code, checks
+what dsr did and said against two things only: the facts the sources
+reported on their jobs (``Job.result["facts"]``) and the rows read from the
+SQLite files (and the partner's audience) before and after.
 
 - The sources did what their facts say, to the person's rows only
   (GDPR Art. 16, 17, 18, 7(3)); other people's rows are byte-identical.
@@ -20,6 +21,10 @@ from the SQLite files before and after.
   been found missing where a source found rows.
 - The Art. 15 answer names a consent-based purpose only where the person
   gave the consent or the data exists only under it (Art. 15(1)(a), 7).
+
+``pytest --hypothesis-show-statistics`` shows what the examples exercised;
+DSR_PROPERTY_SHRINK=1 shrinks a failure to the smallest company (minutes).
+The examples at the end show each property on one small company.
 """
 
 import hashlib
