@@ -51,7 +51,7 @@ def scopes_clean(scopes) -> list[str]:
         raise RequestInvalid(
             {
                 "scopes": [
-                    _("Unknown scope(s): %(unknown)s. Choose from %(known)s.")
+                    _("Unknown scopes: %(unknown)s. Choose from %(known)s.")
                     % {"unknown": ", ".join(unknown), "known": ", ".join(ApiScope.values)}
                 ]
             }

@@ -252,6 +252,7 @@ def _sample_outcome(language: str) -> dict:
         "processors": [{"source": "Annoncepartner", "table": "processor", "count": 0, "item": "", "confirmed": True}],
         "records": [{"source": shop, "table": "orders", "count": 12, "item": ""}],
         "nothing_found": ["Chinook"],
+        "nothing_found_elsewhere": ["Chinook"],
         "not_finished": [],
         "items": [
             {
@@ -264,6 +265,8 @@ def _sample_outcome(language: str) -> dict:
                 "by_hand": [],
                 "correct": "Hansen",
                 "purposes": [],
+                "suppressed": False,
+                "state_label": "rettet" if da else "corrected",
             }
         ],
         "notified": ["Adyen N.V."],

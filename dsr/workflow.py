@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dsr import challenges, deadlines, emails
 from dsr.audit import Actor, audit_record
@@ -57,7 +58,7 @@ class TransitionError(Exception):
 @dataclass(frozen=True)
 class Transition:
     name: str
-    label: str
+    label: str  # what the action is called in "Cannot <label> request ...", translated
     sources: tuple[str, ...]
     target: str | None  # None: the status does not change
 
@@ -69,42 +70,59 @@ _WORKING = (Status.IN_PROGRESS, Status.AWAITING_SUBJECT, Status.AWAITING_APPROVA
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in (
-        Transition("verify", "confirm", (Status.PENDING_VERIFICATION,), Status.IN_PROGRESS),
+        Transition("verify", gettext_lazy("confirm"), (Status.PENDING_VERIFICATION,), Status.IN_PROGRESS),
         # Staff asked for more than the email before it was confirmed: the clock stays stopped.
-        Transition("verify_awaiting_identity", "confirm", (Status.PENDING_VERIFICATION,), Status.AWAITING_SUBJECT),
-        Transition("identity_check", "record an identity check for", _ALL_OPEN, None),
+        Transition(
+            "verify_awaiting_identity", gettext_lazy("confirm"), (Status.PENDING_VERIFICATION,), Status.AWAITING_SUBJECT
+        ),
+        Transition("identity_check", gettext_lazy("record an identity check for"), _ALL_OPEN, None),
         Transition(
             "identity_check_start",
-            "record an identity check for",
+            gettext_lazy("record an identity check for"),
             (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT),
             Status.IN_PROGRESS,
         ),
-        Transition("suspend", "stop the clock of", (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
-        Transition("resume", "restart the clock of", (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
-        Transition("extend", "extend", _WORKING, None),
-        Transition("refuse", "refuse", _WORKING, Status.REFUSED),
-        Transition("complete", "complete", (Status.IN_PROGRESS,), Status.COMPLETED),
+        Transition("suspend", gettext_lazy("stop the clock of"), (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
+        Transition("resume", gettext_lazy("restart the clock of"), (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
+        Transition("extend", gettext_lazy("extend"), _WORKING, None),
+        Transition("refuse", gettext_lazy("refuse"), _WORKING, Status.REFUSED),
+        Transition("complete", gettext_lazy("complete"), (Status.IN_PROGRESS,), Status.COMPLETED),
         # Staff may close with the parts not done when a job failed for good (dsr/engine/jobs.py).
         Transition(
             "complete_partially",
-            "partially complete",
+            gettext_lazy("partially complete"),
             (Status.IN_PROGRESS, Status.NEEDS_ATTENTION),
             Status.PARTIALLY_COMPLETED,
         ),
         # The work on the sources (dsr/engine/, dsr/rights/, docs/decisions/0008-jobs.md).
-        Transition("plan_await", "ask staff to approve", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
-        Transition("plan_approve", "approve the plan of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
-        Transition("objection_decide", "decide the objection of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
+        Transition("plan_await", gettext_lazy("ask staff to approve"), (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
+        Transition(
+            "plan_approve", gettext_lazy("approve the plan of"), (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS
+        ),
+        Transition(
+            "objection_decide", gettext_lazy("decide the objection of"), (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS
+        ),
         # Access and portability with DSR_BUNDLE_REVIEW: staff release the export (dsr/exports/delivery.py).
-        Transition("bundle_review", "hold the export for review of", (Status.IN_PROGRESS,), Status.AWAITING_APPROVAL),
-        Transition("bundle_release", "release the export of", (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
-        Transition("job_fail", "mark as needing attention", (Status.IN_PROGRESS,), Status.NEEDS_ATTENTION),
-        Transition("job_retry", "retry the failed work of", (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS),
-        Transition("cancel", "cancel", _ALL_OPEN, Status.CANCELLED),
-        Transition("expire", "expire", (Status.PENDING_VERIFICATION,), Status.EXPIRED),
+        Transition(
+            "bundle_review",
+            gettext_lazy("hold the export for review of"),
+            (Status.IN_PROGRESS,),
+            Status.AWAITING_APPROVAL,
+        ),
+        Transition(
+            "bundle_release", gettext_lazy("release the export of"), (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS
+        ),
+        Transition(
+            "job_fail", gettext_lazy("mark as needing attention"), (Status.IN_PROGRESS,), Status.NEEDS_ATTENTION
+        ),
+        Transition(
+            "job_retry", gettext_lazy("retry the failed work of"), (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS
+        ),
+        Transition("cancel", gettext_lazy("cancel"), _ALL_OPEN, Status.CANCELLED),
+        Transition("expire", gettext_lazy("expire"), (Status.PENDING_VERIFICATION,), Status.EXPIRED),
         Transition(
             "status_link_reissue",
-            "send a new status link for",
+            gettext_lazy("send a new status link for"),
             (*_ALL_OPEN, Status.COMPLETED, Status.PARTIALLY_COMPLETED, Status.REFUSED),
             None,
         ),

@@ -67,6 +67,7 @@ def _outcome_view(**changes) -> dict:
         "processors": [],
         "records": [],
         "nothing_found": [],
+        "nothing_found_elsewhere": [],
         "not_finished": [],
         "items": [],
         "notified": ["PostNord"],

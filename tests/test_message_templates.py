@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dsr import workflow
 from dsr.audit import Actor, audit_chain_verify
@@ -25,6 +25,15 @@ from dsr.models import AuditEvent, MessageTemplate, Request
 from dsr.verification import verification_confirm_code
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The checks' messages are asserted in English (the project's default language is Danish)."""
+    with translation.override("en"):
+        yield
+
+
 ADMIN = Actor(type="staff", id="7")
 
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -256,7 +256,7 @@ def test_410_gone_fails_the_delivery_and_switches_the_endpoint_off(receiver, end
     assert delivery.last_response_code == 410
     assert not WebhookEndpoint.objects.get(pk=endpoint[0].pk).active
     assert AuditEvent.objects.filter(action="webhook.endpoint_deactivated").count() == 1
-    with pytest.raises(WebhookError, match="not active"):
+    with translation.override("en"), pytest.raises(WebhookError, match="not active"):
         webhook_test_send(endpoint=endpoint[0], actor=STAFF)
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from dsr.audit import Actor
@@ -116,7 +116,11 @@ class DataMapVersionAdmin(ReadOnlyAdmin):
                         datamap = datamap_parse(text)
                         self.message_user(
                             request,
-                            gettext("%(name)s is valid: %(sources)d source(s); nothing was loaded.")
+                            ngettext(
+                                "%(name)s is valid: %(sources)d source; nothing was loaded.",
+                                "%(name)s is valid: %(sources)d sources; nothing was loaded.",
+                                len(datamap.sources),
+                            )
                             % {"name": upload.name, "sources": len(datamap.sources)},
                             messages.SUCCESS,
                         )

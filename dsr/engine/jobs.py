@@ -230,9 +230,12 @@ def _run_resolve(ctx: JobContext) -> Step:
         except SourceError as exc:
             errors[connector.key] = exc.problem[:200]
     plan.identifiers = {kind: sorted(values) for kind, values in resolution.identifiers.items()}
+    plan.held_identifiers = {
+        key: {kind: sorted(values) for kind, values in held.items()} for key, held in resolution.by_source.items()
+    }
     plan.consents = sorted(consents)
     plan.resolution_errors = errors
-    plan.save(update_fields=["identifiers", "consents", "resolution_errors", "updated_at"])
+    plan.save(update_fields=["identifiers", "held_identifiers", "consents", "resolution_errors", "updated_at"])
     counts = {kind: len(values) for kind, values in resolution.identifiers.items()}
     return Step(JobStatus.DONE, {"rounds": resolution.rounds, "errors": sorted(resolution.errors)}, counts)
 

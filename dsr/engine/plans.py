@@ -104,10 +104,8 @@ def plan_close(plan: Plan) -> None:
         handler.plan_closed(PlanContext(request=request, plan=plan, datamap=datamap))
     if plan.stage != PlanStage.DONE:
         plan.stage = PlanStage.CLOSED
-    if not request.restrictions.filter(lifted_at__isnull=True).exists():
-        plan.identifiers = {}
-        plan.consents = []
-    plan.save(update_fields=["stage", "identifiers", "consents", "updated_at"])
+    fields = [] if request.restrictions.filter(lifted_at__isnull=True).exists() else plan.forget()
+    plan.save(update_fields=["stage", *fields, "updated_at"])
 
 
 # --- Selectors ---------------------------------------------------------------------

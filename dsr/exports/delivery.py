@@ -96,7 +96,7 @@ def bundle_release(*, bundle: Bundle, actor: Actor, now: datetime | None = None)
             data={"bundle": bundle.pk, "link": link.pk, "files": bundle.files, "bytes": bundle.plain_size},
         )
         # The person's identifiers were needed to collect; the request is answered now.
-        Plan.objects.filter(request=request).update(stage=PlanStage.DONE, identifiers={}, updated_at=now)
+        Plan.objects.filter(request=request).update(stage=PlanStage.DONE, **Plan.FORGOTTEN, updated_at=now)
         workflow.request_complete(request=request, actor=actor, download_token=token)
     request.refresh_from_db()
     return request

@@ -49,6 +49,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='plan',
+            name='held_identifiers',
+            field=models.JSONField(blank=True, default=dict),
+        ),
+        migrations.AddField(
+            model_name='plan',
             name='outcome',
             field=models.JSONField(blank=True, default=dict),
         ),

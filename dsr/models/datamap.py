@@ -4,8 +4,30 @@ Every load of the YAML file is kept as a DataMapVersion; the normalised rows
 below belong to one version, and exactly one version is active.
 """
 
+import json
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class OrderedJSONField(models.TextField):
+    """JSON stored as text, so its keys keep their order.
+
+    The data map's order is part of what it says: letters and answers list systems, purposes and recipients
+    in the map's order, and PostgreSQL's jsonb would sort an object's keys.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    def get_prep_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def value_to_string(self, obj) -> str:
+        return self.get_prep_value(self.value_from_object(obj)) or ""
 
 
 class LegalBasis(models.TextChoices):
@@ -30,7 +52,7 @@ class DataMapVersion(models.Model):
     yaml_text = models.TextField(editable=False)
     sha256 = models.CharField(max_length=64, editable=False)
     # The validated, normalised document (plain JSON) the selectors read.
-    snapshot = models.JSONField(editable=False)
+    snapshot = OrderedJSONField(editable=False)
     source_path = models.CharField(max_length=500, blank=True, editable=False)
     loaded_at = models.DateTimeField(editable=False)
     loaded_by = models.CharField(

@@ -32,9 +32,10 @@ class Plan(models.Model):
     stage = models.CharField(max_length=32, choices=PlanStage.choices, default=PlanStage.RESOLVING)
     # {"email": [...], "phone": [...]}: personal data, needed by the jobs only; cleared when the request closes.
     identifiers = models.JSONField(default=dict, blank=True)
-    # The consent keys the sources show the person gave at some time (GDPR Art. 19 lineage); cleared with the
-    # identifiers.
+    # The consent keys the sources show the person gave at some time, and the identifiers each source holds
+    # ({source: {kind: [...]}}): the GDPR Art. 19 lineage and what a notice may name. Cleared with the identifiers.
     consents = models.JSONField(default=list, blank=True)
+    held_identifiers = models.JSONField(default=dict, blank=True)
     # Sources that could not be asked during resolution: {source: problem} (problems never name the person).
     resolution_errors = models.JSONField(default=dict, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -50,6 +51,15 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return f"plan of {self.request.reference} ({self.stage})"
+
+    # What the plan knows about the person, forgotten when nothing needs it any more.
+    FORGOTTEN = {"identifiers": {}, "held_identifiers": {}, "consents": []}
+
+    def forget(self) -> list[str]:
+        """Clear what the plan knows about the person; return the fields to save."""
+        for name, empty in self.FORGOTTEN.items():
+            setattr(self, name, type(empty)())
+        return list(self.FORGOTTEN)
 
 
 class Operation(models.TextChoices):

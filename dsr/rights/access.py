@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from dsr.audit import Actor, audit_record
+from dsr.datamap.lineage import group_lineage
 from dsr.datamap.schema import DataMap
 from dsr.emails import absolute_url
 from dsr.engine.manual import task_step
@@ -102,15 +103,20 @@ class Access(RightBase):
         transaction.on_commit(lambda: staging_sweep(request_id))
 
 
-def _portable(datamap: DataMap, key: str) -> bool:
-    """Return whether a source holds data the portability right covers (GDPR Art. 20(1)(a))."""
+def portable_groups(datamap: DataMap, key: str) -> set[str]:
+    """Return the record groups of a source the portability right covers (GDPR Art. 20(1)).
+
+    Data the person provided (``provided_by_subject``, observed activity included) in a group whose
+    purposes rest on consent or a contract (Art. 20(1)(a)); data kept on legitimate interests alone is not
+    covered, even if the person provided it.
+    """
     source = datamap.sources[key]
-    if not source["provided_by_subject"]:
-        return False
-    purposes = set(source["purposes"])
+    portable = set()
     for group in source["provided_by_subject"]:
-        purposes.update((source.get("groups") or {}).get(group, {}).get("purposes") or [])
-    return any({"a", "b"} & set(datamap.purposes[p]["legal_basis"]) for p in purposes if p in datamap.purposes)
+        purposes = group_lineage(datamap, key, group)["purposes"]
+        if any({"a", "b"} & set(datamap.purposes[p]["legal_basis"]) for p in purposes if p in datamap.purposes):
+            portable.add(group)
+    return portable
 
 
 def _portability_reasons(request: Request) -> str:
@@ -131,7 +137,7 @@ class Portability(Access):
 
     def sources(self, ctx: PlanContext) -> list[str]:
         # GDPR Art. 20(1)(a): only processing based on consent or on a contract, and only what the person provided.
-        return [key for key in super().sources(ctx) if _portable(ctx.datamap, key)]
+        return [key for key in super().sources(ctx) if portable_groups(ctx.datamap, key)]
 
     def fan_out(self, ctx: PlanContext) -> None:
         super().fan_out(ctx)
@@ -163,12 +169,16 @@ def _run_access(ctx: JobContext) -> Step:
     if spec is not None:
         return task_step(ctx, spec)
     consents: set[str] = set()
+    portability = ctx.request.right == Right.PORTABILITY
+    portable = portable_groups(ctx.datamap, ctx.job.source_key) if portability else set()
 
     def observed(records):
         for record in records:
             given = connector.consent_given(record)
             if given:
                 consents.add(given)
+            if portability and record.table not in portable:
+                continue  # GDPR Art. 20(1)(a): not processed on consent or a contract
             yield record
 
     # Streamed into sealed per-table files in bundle storage; the bundle job builds the ZIP from them.
@@ -178,7 +188,7 @@ def _run_access(ctx: JobContext) -> Step:
             request_id=ctx.request.pk,
             source_key=ctx.job.source_key,
             # GDPR Art. 20(1): only data the person provided, including observed activity.
-            provided_only=ctx.request.right == Right.PORTABILITY,
+            provided_only=portability,
         )
     except OSError as exc:
         raise SourceTransientError("bundle storage", f"could not store the records ({type(exc).__name__})") from None

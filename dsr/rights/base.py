@@ -69,7 +69,7 @@ class Right(RightHandler):
                 request=request,
                 datamap=datamap,
                 operation=self.notified_operation,
-                identifiers=plan.identifiers,
+                held_identifiers=plan.held_identifiers,
                 consents=plan.consents,
             )
         outcome_record(plan, outcome)
@@ -86,10 +86,10 @@ class Right(RightHandler):
         """Record the outcome and complete the request: the letter is made from the outcome."""
         self.outcome_finish(ctx.request, ctx.plan, ctx.datamap)
         ctx.plan.stage = PlanStage.DONE
-        if not ctx.request.restrictions.filter(lifted_at__isnull=True).exists():
-            ctx.plan.identifiers = {}  # needed again only to lift a restriction
-            ctx.plan.consents = []
-        ctx.plan.save(update_fields=["stage", "identifiers", "consents", "updated_at"])
+        restricted = ctx.request.restrictions.filter(lifted_at__isnull=True).exists()
+        # The identifiers are needed again only to lift a restriction.
+        fields = [] if restricted else ctx.plan.forget()
+        ctx.plan.save(update_fields=["stage", *fields, "updated_at"])
         workflow.request_complete(request=ctx.request, actor=SYSTEM, reasons=reasons)
 
     def closing(self, request: Request, plan: Plan, datamap: DataMap) -> None:

@@ -13,7 +13,7 @@ from dsr.engine.registry import JobContext, PlanContext, Step
 from dsr.models import JobStatus, Operation, Plan, PlanStage, Request, Right
 from dsr.rights.base import Right as RightBase
 from dsr.rights.base import change_step
-from dsr.rights.outcome import CHANGED, PENDING, PROCESSOR, UNCHANGED, Outcome, sources_outcome
+from dsr.rights.outcome import BY_HAND, CHANGED, PENDING, PROCESSOR, UNCHANGED, Outcome, sources_outcome
 from dsr.sources.base import SourceError
 
 ALL_CONSENTS = "all"
@@ -65,6 +65,13 @@ def consents_outcome(outcome: Outcome, datamap: DataMap, consents: list[str]) ->
     for key in consents:
         lines = [(source.key, line) for source in outcome.sources for line in source.lines if line.item == key]
         where = [source for source, line in lines if line.kind == CHANGED]
+        # An owner who withdrew it by hand did so for the consents of the purposes their system serves.
+        serving = {p for p, purpose in datamap.purposes.items() if purpose["consent_key"] == key}
+        for source in outcome.sources:
+            by_hand = any(line.kind == BY_HAND for line in source.lines)
+            described = datamap.sources.get(source.key)
+            if by_hand and described and serving & _source_purposes(described) and source.key not in where:
+                where.append(source.key)
         already = [source for source, line in lines if line.kind == UNCHANGED]
         if where:
             state = WITHDRAWN

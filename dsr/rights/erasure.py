@@ -15,9 +15,10 @@
 from django.conf import settings
 
 from dsr.audit import Actor
+from dsr.datamap.schema import DataMap
 from dsr.engine.manual import task_step
 from dsr.engine.registry import JobContext, PlanContext, Step
-from dsr.models import JobStatus, Operation, PlanStage, Right
+from dsr.models import JobStatus, Operation, Plan, PlanStage, Request, Right, Status
 from dsr.rights.base import Right as RightBase
 from dsr.sources.base import ErasurePlan
 from dsr.suppression import SuppressionReason, suppression_add
@@ -44,6 +45,12 @@ class Erasure(RightBase):
             # future, kept whatever the sources held.
             suppression_add(request=ctx.request, identifiers=ctx.plan.identifiers, reason=SuppressionReason.ERASURE)
             self.finish(ctx)
+
+    def closing(self, request: Request, plan: Plan, datamap: DataMap) -> None:
+        super().closing(request, plan, datamap)
+        if request.status in (Status.COMPLETED, Status.PARTIALLY_COMPLETED) and plan.identifiers:
+            # Closed with parts not done: what was erased stays erased, and imports must not bring it back.
+            suppression_add(request=request, identifiers=plan.identifiers, reason=SuppressionReason.ERASURE)
 
     def approve(self, ctx: PlanContext, *, actor: Actor) -> None:
         """Carry out the approved plan: each source's exact dry run, and the owners' tasks."""

@@ -21,19 +21,24 @@ from dsr.sources.base import REQUEST, SourceError
 IDENTIFIER_KINDS = ("email", "phone", "customer_number")
 
 
-def _identifier_kinds(
-    datamap: DataMap, recipient_key: str, held: list[tuple[str, str]], consents: list[str]
-) -> list[str]:
-    """Return the identifier kinds the recipient received from the tables that hold the person."""
-    kinds = set()
+def _person(
+    datamap: DataMap,
+    recipient_key: str,
+    held: list[tuple[str, str]],
+    consents: list[str],
+    held_identifiers: dict[str, dict[str, list[str]]],
+) -> dict[str, list[str]]:
+    """Return the person's identifiers the recipient received, by kind: only values from tables it receives from."""
+    person: dict[str, set[str]] = {}
     for source_key, group in held:
-        described = datamap.sources.get(source_key, {}).get("groups", {}).get(group, {})
+        described = datamap.sources[source_key].get("groups", {}).get(group, {})
         given = _consents(datamap, consents, source_key, group)
         for kind, category in (described.get("identifiers") or {}).items():
             received = recipients_received(datamap, source_key, group, [category], consents_given=given)
-            if kind in IDENTIFIER_KINDS and recipient_key in received:
-                kinds.add(kind)
-    return sorted(kinds)
+            values = held_identifiers.get(source_key, {}).get(kind, [])
+            if kind in IDENTIFIER_KINDS and recipient_key in received and values:
+                person.setdefault(kind, set()).update(values)
+    return {kind: sorted(values) for kind, values in person.items()}
 
 
 def _consents(datamap: DataMap, plan_consents: list[str], source_key: str, group: str) -> set[str] | None:
@@ -54,17 +59,24 @@ def _consents(datamap: DataMap, plan_consents: list[str], source_key: str, group
 
 
 def notices_send(
-    *, request: Request, datamap: DataMap, operation: str, identifiers: dict[str, list[str]], consents: list[str]
+    *,
+    request: Request,
+    datamap: DataMap,
+    operation: str,
+    held_identifiers: dict[str, dict[str, list[str]]],
+    consents: list[str],
 ) -> list[dict]:
     """Record (and send) the Art. 19 notices the request's ``operation`` jobs call for; return who is told.
 
-    ``identifiers`` and ``consents`` are the person's, as identity resolution found them (Plan.identifiers,
-    Plan.consents: the consent keys the sources show the person gave at some time).
+    ``held_identifiers`` and ``consents`` are what identity resolution found: the identifiers each source
+    holds (Plan.held_identifiers) and the consent keys the sources show the person gave at some time.
     """
     changed: dict[str, set[str]] = {}
     held: list[tuple[str, str]] = []
     told_by_request: dict[str, str] = {}
-    for job in request.jobs.filter(operation=operation, status=JobStatus.DONE).order_by("pk"):
+    jobs = request.jobs.filter(operation=operation, status=JobStatus.DONE, source_key__in=list(datamap.sources))
+    for job in jobs.order_by("pk"):
+        # A job of no source (the privacy team's task for what no source maps) has no lineage to follow.
         try:
             informs = connector_get(job.source_key, datamap).informs_recipients
         except SourceError:
@@ -99,11 +111,7 @@ def notices_send(
                 recipient=recipient,
                 operation=operation,
                 categories=sorted(changed[key]),
-                person={
-                    kind: sorted(identifiers.get(kind, []))
-                    for kind in _identifier_kinds(datamap, key, held, consents)
-                    if identifiers.get(kind)
-                },
+                person=_person(datamap, key, held, consents, held_identifiers),
             )
         else:
             continue

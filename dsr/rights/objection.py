@@ -51,7 +51,20 @@ def objection_split(request: Request, datamap: DataMap) -> tuple[list[str], list
         if not profiling:
             return [], [""]  # the map names no profiling purpose: every purpose is restricted while staff weigh it
         return [p for p in profiling if p in marketing], [p for p in profiling if p not in marketing]
-    return [], [request.details.get("purpose", "")[:64]]
+    named = purpose_named(datamap, request.details.get("purpose", ""))
+    # GDPR Art. 21(3): an objection to a direct-marketing purpose, however the person names it, is absolute.
+    if named in marketing:
+        return [named], []
+    return [], [named[:64]]
+
+
+def purpose_named(datamap: DataMap, text: str) -> str:
+    """Return the purpose key the person's words name (its key, or its Danish or English name), else the words."""
+    wanted = (text or "").strip().lower()
+    for key, purpose in datamap.purposes.items():
+        if wanted == key.lower() or wanted in {name.strip().lower() for name in purpose["name"].values() if name}:
+            return key
+    return (text or "").strip()
 
 
 class Objection(RightBase):
@@ -70,7 +83,9 @@ class Objection(RightBase):
             restrictions_record(
                 request=request, identifiers=identifiers, ground=OBJECTION_DIRECT_MARKETING, purposes=absolute
             )
-            suppression_add(request=request, identifiers=identifiers, reason=SuppressionReason.OBJECTION)
+            if _suppresses(request):
+                # No marketing at all any more: imports must not bring the person back to the lists.
+                suppression_add(request=request, identifiers=identifiers, reason=SuppressionReason.OBJECTION)
             specs = consent_specs(datamap, self.consents(request, datamap))
             asked = {key for key, operation, _input in specs if operation == Operation.AUDIENCE_REMOVAL}
             for key, source in datamap.sources.items():
@@ -93,8 +108,21 @@ class Objection(RightBase):
         outcome = Outcome(right=request.right, sources=sources_outcome(request, datamap, list(self.operations)))
         consents_outcome(outcome, datamap, self.consents(request, datamap))
         absolute, weighed = objection_split(request, datamap)
-        outcome.items.append({"key": "", "state": "stopped", "purposes": absolute, "weighed": weighed})
+        outcome.items.append(
+            {
+                "key": "",
+                "state": "stopped",
+                "purposes": absolute,
+                "weighed": weighed,
+                "suppressed": _suppresses(request),
+            }
+        )
         return outcome
+
+
+def _suppresses(request: Request) -> bool:
+    """Return whether the objection puts the person on the suppression list: an objection to all direct marketing."""
+    return request.details.get("scope") == ObjectionScope.DIRECT_MARKETING
 
 
 def _audience(datamap: DataMap, key: str) -> bool:
@@ -137,8 +165,7 @@ def objection_decide(*, request: Request, upheld: bool, reasons: str, actor: Act
         plan.decision = "upheld" if upheld else "rejected"
         plan.decision_reasons = reasons
         plan.stage = PlanStage.DONE
-        plan.identifiers = {}
-        plan.save(update_fields=["decision", "decision_reasons", "stage", "identifiers", "updated_at"])
+        plan.save(update_fields=["decision", "decision_reasons", "stage", *plan.forget(), "updated_at"])
         request = workflow.request_objection_decided(request=request, upheld=upheld, actor=actor)
         datamap = datamap_current()
         if datamap is not None:

@@ -25,6 +25,8 @@ from dsr.models import Job, JobStatus, Plan, Request
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, READ, REQUEST, TASK, UPDATE, Fact
 
 DONE, NOTHING_FOUND, ASKED, PENDING, FAILED = "done", "nothing_found", "asked", "pending", "failed"
+# Operations that only read: work done by hand for them found data, it changed none.
+_READS = ("access",)
 # Line kinds, by the fact they come from.
 DELETED, ANONYMISED, KEPT, SHARED = "deleted", "anonymised", "kept", "shared"
 CHANGED, UNCHANGED = "changed", "unchanged"  # an update, named by the right (corrected, restricted, withdrawn)
@@ -73,8 +75,11 @@ class Outcome:
 
     @property
     def changed(self) -> bool:
+        """Return whether a source reported changing something (a person collecting data by hand changes nothing)."""
         return any(
-            line.kind in (DELETED, ANONYMISED, CHANGED, BY_HAND) for source in self.sources for line in source.lines
+            line.kind in (DELETED, ANONYMISED, CHANGED) or (line.kind == BY_HAND and source.operation not in _READS)
+            for source in self.sources
+            for line in source.lines
         )
 
     def summary(self) -> dict:
@@ -136,7 +141,8 @@ def fact_lines(fact: Fact) -> list[Line]:
         lines.append(Line(UNCHANGED, fact.table, fact.found, item=fact.item))
     elif fact.action == READ and fact.found:
         lines.append(Line(FOUND, fact.table, fact.found, categories=fact.categories))
-    elif fact.action == REQUEST:
+    elif fact.action == REQUEST and fact.reference:
+        # A processor that was sent nothing (no identifier of the person it could be asked by) was not asked.
         lines.append(Line(PROCESSOR, fact.table, confirmed=fact.confirmed))
     elif fact.action == TASK and fact.found:
         lines.append(Line(BY_HAND, fact.table, categories=fact.categories, confirmed=True))
@@ -236,6 +242,8 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
         "notified": [entry["name"] for entry in outcome.notified],
         "searched": [localised(source.name, language) for source in outcome.sources],
         "holding": [localised(source.name, language) for source in outcome.sources if source.state in (DONE, ASKED)],
+        # Systems that held nothing, named where the letter does not already say nothing was found anywhere.
+        "nothing_found_elsewhere": [],
     }
     today = timezone.localdate()
     for source in outcome.sources:
@@ -271,6 +279,8 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                 view["processors"].append({**row, "confirmed": line.confirmed})
             elif line.kind == FOUND:
                 view["records"].append(row)
+    if view["nothing_found"] and (view["found"] or view["processors"]):
+        view["nothing_found_elsewhere"] = view["nothing_found"]
     corrections = request.details.get("corrections", []) if request.details else []
     sources = {source.key: localised(source.name, language) for source in outcome.sources}
     for item in outcome.items:

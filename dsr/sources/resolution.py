@@ -64,6 +64,8 @@ class Resolution:
     rounds: int
     errors: dict[str, str] = field(default_factory=dict)
     complete: bool = True
+    # What each source itself holds: an Art. 19 notice names the person only by values its recipient received.
+    by_source: dict[str, Identifiers] = field(default_factory=dict)
 
 
 def identifiers_merge(known: Identifiers, found: Identifiers) -> bool:
@@ -79,6 +81,7 @@ def identifiers_merge(known: Identifiers, found: Identifiers) -> bool:
 def identities_resolve_detailed(connectors: list[Connector], given: Identifiers, *, max_rounds: int = 5) -> Resolution:
     """Ask every source for more identifiers until nothing new is found or ``max_rounds`` is reached."""
     known = identifiers_normalise(given)
+    by_source: dict[str, Identifiers] = {}
     errors: dict[str, str] = {}
     rounds = 0
     grew = True
@@ -95,8 +98,11 @@ def identities_resolve_detailed(connectors: list[Connector], given: Identifiers,
                 logger.warning("identity resolution: source %s failed: %s", connector.key, exc.problem)
                 continue
             errors.pop(connector.key, None)
+            identifiers_merge(by_source.setdefault(connector.key, {}), found)
             grew = identifiers_merge(known, found) or grew
-    return Resolution(identifiers=known, rounds=rounds, errors=errors, complete=not grew and not errors)
+    return Resolution(
+        identifiers=known, rounds=rounds, errors=errors, complete=not grew and not errors, by_source=by_source
+    )
 
 
 def identities_resolve(connectors: list[Connector], given: Identifiers, *, max_rounds: int = 5) -> Identifiers:

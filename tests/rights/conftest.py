@@ -1,9 +1,12 @@
-"""The engine's test company: the demo shop and a Chinook copy on disk, the demo ad partner on a local port.
+"""The rights' test company: the demo shop and a Chinook copy on disk, the demo ad partner on a local port.
 
 The data map is the demo company's own (dsr/demo/datamap.yaml) with the shop
 pointed at a fresh database, the ad partner at a real local OpenGDPR server,
 and the Chinook music store added as a second SQL source. Customer 1 of the
-shop is given the email of Chinook's customer 1, so one person lives in both.
+shop is given the email of Chinook's customer 1, so one person lives in both;
+they subscribe to the newsletter and gave the newsletter and ad_retargeting
+consents (``shop_consents`` gives them others). The chat system is worked by
+hand by its owner (``tests.rights.helpers.tasks_finish``).
 """
 
 import hashlib
@@ -26,10 +29,11 @@ from tests.sources.maps import chinook_source
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 PERSON = "luisg@embraer.com.br"  # Chinook customer 1, and shop customer 1 here
+PERSON_SHA256 = hashlib.sha256(PERSON.encode()).hexdigest()  # how the ad partner's audience holds them
 
 
-def map_text(*, shop: Path, chinook: Path | None, processor_url: str, **http_config) -> str:
-    """Return the demo data map pointed at these databases and this processor."""
+def map_document(*, shop: Path, chinook: Path | None, processor_url: str, **http_config) -> dict:
+    """Return the demo data map, as a document, pointed at these databases and this processor."""
     document = yaml.safe_load(DEMO_MAP.read_text(encoding="utf-8"))
     document["sources"]["shop"]["url"] = f"sqlite:///{shop}"
     document["sources"]["adpartner"].update(
@@ -40,6 +44,12 @@ def map_text(*, shop: Path, chinook: Path | None, processor_url: str, **http_con
             **chinook_source(f"sqlite:///{chinook}", "pascal"),
             "purposes": ["purchase", "bookkeeping"],
         }
+    return document
+
+
+def map_text(*, shop: Path, chinook: Path | None, processor_url: str, **http_config) -> str:
+    """Return the demo data map pointed at these databases and this processor."""
+    document = map_document(shop=shop, chinook=chinook, processor_url=processor_url, **http_config)
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
@@ -70,6 +80,26 @@ def shop_rows(path: Path, sql: str, *params) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
 
 
+def shop_execute(path: Path, sql: str, *params) -> None:
+    """Change the shop database as its own application would."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(sql, params)
+        conn.commit()
+
+
+def shop_consents(path: Path, *, given: tuple[str, ...] = (), withdrawn: tuple[str, ...] = ()) -> None:
+    """Replace the consents PERSON gave in the shop: ``given`` are in force, ``withdrawn`` were given and withdrawn."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM consent WHERE customer_id = 1")
+        for purpose, granted, withdrawn_at in [(p, 1, None) for p in given] + [(p, 0, "2025-06-01") for p in withdrawn]:
+            conn.execute(
+                "INSERT INTO consent (customer_id, purpose, granted, given_at, withdrawn_at, channel) "
+                "VALUES (1, ?, ?, '2024-01-02', ?, 'web')",
+                (purpose, granted, withdrawn_at),
+            )
+        conn.commit()
+
+
 @dataclass
 class Company:
     shop: Path
@@ -80,9 +110,16 @@ class Company:
 def company_load(tmp_path: Path, chinook: Path, processor: Processor) -> Company:
     """Load the engine's test company as the active data map; the ad partner holds the person."""
     shop = shop_build(tmp_path / "shop.sqlite3")
-    processor.audience.add(hashlib.sha256(PERSON.encode()).hexdigest())
+    processor.audience.add(PERSON_SHA256)
     datamap_load(text=map_text(shop=shop, chinook=chinook, processor_url=processor.url), loaded_by="test")
     return Company(shop=shop, chinook=chinook, processor=processor)
+
+
+def company_map_load(company: Company, change) -> None:
+    """Load the company's map after ``change(document)`` edited it (a recipient without a contact, ...)."""
+    document = map_document(shop=company.shop, chinook=company.chinook, processor_url=company.processor.url)
+    change(document)
+    datamap_load(text=yaml.safe_dump(document, allow_unicode=True, sort_keys=False), loaded_by="test")
 
 
 @pytest.fixture
@@ -104,15 +141,23 @@ def run(django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def file(run):
-    """Return ``file(right, **details)``: a request for PERSON vouched for by an integration, started inline."""
+    """Return ``file(right, **details)``: a request for PERSON vouched for by an integration, started inline.
 
-    def make(right: str, email: str = PERSON, **details) -> Request:
+    ``language`` is the person's (English unless given); ``phone`` and ``customer_number`` are
+    identifiers the person gave besides the email.
+    """
+
+    def make(
+        right: str, email: str = PERSON, *, language: str = "en", phone: str = "", customer_number: str = "", **details
+    ) -> Request:
         result = run(
             request_submit,
             right=right,
             email=email,
+            phone=phone,
+            customer_number=customer_number,
             actor=Actor.integration("shop"),
-            language="en",
+            language=language,
             details=details or None,
             pre_verified=True,
         )

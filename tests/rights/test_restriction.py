@@ -1,32 +1,88 @@
-"""Restriction: set in every source or a task, kept in the register, lifted only after the person was told."""
+"""Restriction (GDPR Art. 18): the register, a mark in every source or a task, Art. 19 notices, and the lift."""
 
 import pytest
 from django.core import mail
 
-from dsr.models import Job, JobStatus, Operation, RecipientNotification, Status
+from dsr.models import Job, JobStatus, ManualFinding, ManualTask, ManualTaskStatus, Operation, Status
 from dsr.restrictions import RestrictionError, restriction_check, restriction_subject_tell
 from dsr.rights.restriction import restriction_lift
 from tests.rights.conftest import PERSON, shop_rows
-from tests.rights.helpers import tasks_finish
+from tests.rights.helpers import closing_email, emails_to, notices, source_states, tasks_finish
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def restricted(company, file, run, staff):
+    mail.outbox.clear()
     request = file("restriction", ground="accuracy_contested")
     tasks_finish(request, staff, run)
     return request
 
 
-def test_restriction_flags_the_shop_and_enters_the_register_for_every_purpose(company, restricted):
+def test_restriction_marks_the_shop_and_enters_the_register_for_every_purpose(company, restricted):
     assert restricted.status == Status.COMPLETED
     assert shop_rows(company.shop, "SELECT processing_restricted FROM customer WHERE id = 1") == [(1,)]
     assert shop_rows(company.shop, "SELECT count(*) FROM customer WHERE processing_restricted = 1") == [(1,)]
     assert restriction_check(PERSON, "newsletter")
     assert restriction_check(" Luisg@Embraer.com.br ", "purchase")
     assert not restriction_check("someone.else@example.dk", "newsletter")
-    assert RecipientNotification.objects.filter(request=restricted, operation=Operation.RESTRICTION).count() == 4
+    assert {entry.ground for entry in restricted.restrictions.all()} == {"accuracy_contested"}
+
+
+def test_sources_that_cannot_mark_a_restriction_get_a_task_and_every_source_reports(company, file, run, staff):
+    request = file("restriction", ground="accuracy_contested")
+
+    tasks = {task.source_key: task for task in ManualTask.objects.filter(request=request)}
+    # The chat owner marks the contact; the privacy team handles the ad partner and Chinook, which cannot.
+    assert set(tasks) == {"chats", "adpartner", "chinook"}
+    assert "restricted processing" in tasks["chats"].instructions
+    assert tasks["adpartner"].owner == "dpo@madkassen-demo.example"
+    assert request.status == Status.IN_PROGRESS
+
+    tasks_finish(request, staff, run)
+    assert source_states(request) == {"shop": "done", "chats": "done", "adpartner": "done", "chinook": "done"}
+
+
+def test_the_answer_says_where_the_data_was_marked_and_who_was_told(restricted):
+    body = closing_email(restricted).body
+
+    assert "We have recorded the restriction of the processing of your data in our restriction register" in body
+    assert "Marked as restricted:\n- Web shop and customer accounts: customer (1 record)" in body
+    done_by_hand = body.split("Done by hand by the person responsible for the system:")[1].split("\n\n")[0]
+    assert "Customer-service chat and calls (Genesys PureCloud)" in done_by_hand
+    assert "Chinook music store" in done_by_hand
+    assert "We will tell you before the restriction is lifted." in body
+    assert "We have told these recipients" in body
+    assert "Adyen" not in body
+
+
+def test_recipients_are_told_of_a_restriction_only_if_they_received_the_restricted_data(restricted):
+    told = notices(restricted, Operation.RESTRICTION)
+
+    # The customer row goes to Meta and Google (retargeting, consent given), the chats to Genesys, the audience
+    # to the ad partner; the payment processors get only the payment reference, which is not marked.
+    assert set(told) == {"genesys", "facebook", "google", "demo_adpartner"}
+    [meta] = emails_to("privacy@meta.example")
+    assert "begrænset behandlingen af personens oplysninger" in meta.body
+    assert f"E-mail: {PERSON}" in meta.body
+    assert not emails_to("dpo@adyen.example")
+
+
+def test_a_person_we_hold_nothing_about_is_told_nothing_was_found_to_mark(company, file, run, staff):
+    stranger = "nobody-here@example.dk"
+    request = file("restriction", email=stranger, ground="legal_claims")
+    tasks_finish(request, staff, run, finding=ManualFinding.NOTHING_FOUND)
+
+    assert request.status == Status.COMPLETED
+    assert set(source_states(request).values()) == {"nothing_found"}
+    body = closing_email(request).body
+    assert "We found no data about you in our systems to mark as restricted." in body
+    assert "Marked as restricted" not in body
+    assert "Done by hand" not in body
+    assert not notices(request)
+    # The register still holds the person, so data that turns up later is not processed either.
+    assert restriction_check(stranger, "purchase")
 
 
 def test_the_register_keeps_no_plain_identifier(restricted):
@@ -36,13 +92,15 @@ def test_the_register_keeps_no_plain_identifier(restricted):
 
 
 def test_lifting_before_telling_the_person_is_refused(restricted, staff):
-    with pytest.raises(RestrictionError, match=r"18\(3\)"):
+    # GDPR Art. 18(3), named in the staff's language.
+    with pytest.raises(RestrictionError, match=r"18(\(3\)|, stk\. 3)"):
         restriction_lift(request=restricted, actor=staff)
 
     assert restriction_check(PERSON, "newsletter")
+    assert not restricted.jobs.filter(operation=Operation.RESTRICTION_LIFT).exists()
 
 
-def test_lifting_after_telling_the_person_unflags_every_source(company, restricted, run, staff):
+def test_lifting_after_telling_the_person_unmarks_every_source_that_was_marked(company, restricted, run, staff):
     mail.outbox.clear()
     run(restriction_subject_tell, request=restricted, actor=staff, reasons="The data was verified as accurate.")
     assert [message.to for message in mail.outbox] == [[PERSON]]
@@ -52,8 +110,19 @@ def test_lifting_after_telling_the_person_unflags_every_source(company, restrict
 
     assert not restriction_check(PERSON, "newsletter")
     assert shop_rows(company.shop, "SELECT processing_restricted FROM customer WHERE id = 1") == [(0,)]
-    lift = Job.objects.get(request=restricted, source_key="shop", operation=Operation.RESTRICTION_LIFT)
-    assert lift.status == JobStatus.DONE
+    lifts = {job.source_key: job for job in restricted.jobs.filter(operation=Operation.RESTRICTION_LIFT)}
+    assert set(lifts) == {"shop", "chats", "adpartner", "chinook"}
+    assert lifts["shop"].status == JobStatus.DONE
+    # Where a person marked it, a person lifts it: the request is closed, and their tasks still run.
+    lift_tasks = ManualTask.objects.filter(request=restricted, operation=Operation.RESTRICTION_LIFT)
+    assert set(lift_tasks.values_list("source_key", flat=True)) == {"chats", "adpartner", "chinook"}
+    assert all(task.status == ManualTaskStatus.OPEN for task in lift_tasks)
+
+    tasks_finish(restricted, staff, run)
+    assert set(Job.objects.filter(pk__in=[j.pk for j in lifts.values()]).values_list("status", flat=True)) == {
+        JobStatus.DONE
+    }
+    assert restricted.status == Status.COMPLETED
 
 
 def test_a_restriction_cannot_be_lifted_twice(company, restricted, run, staff):
@@ -62,3 +131,16 @@ def test_a_restriction_cannot_be_lifted_twice(company, restricted, run, staff):
 
     with pytest.raises(RestrictionError):
         restriction_lift(request=restricted, actor=staff)
+
+
+def test_a_danish_request_is_answered_in_danish(company, file, run, staff):
+    mail.outbox.clear()
+    request = file("restriction", ground="accuracy_contested", language="da")
+    tasks_finish(request, staff, run)
+
+    body = closing_email(request).body
+    assert "Vi har registreret begrænsningen af behandlingen af dine oplysninger" in body
+    assert "Markeret som begrænset:\n- Webshop og kundekonti: customer (1 post)" in body
+    assert "Vi giver dig besked, før begrænsningen ophæves." in body
+    for english in ("Marked as restricted", "record)", "Web shop", "We have told"):
+        assert english not in body, english

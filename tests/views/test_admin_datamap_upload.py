@@ -79,7 +79,7 @@ def test_a_missing_or_unreadable_file_is_refused_clearly(privacy_admin, form, pr
 
 def test_check_only_validates_and_loads_nothing(privacy_admin):
     response = verified_client(privacy_admin).post(UPLOAD, {"file": _file(_valid()), "check_only": "1"})
-    assert _shown(response) == ["datamap.yaml is valid: 1 source(s); nothing was loaded."]
+    assert _shown(response) == ["datamap.yaml is valid: 1 source; nothing was loaded."]
     assert not DataMapVersion.objects.exists()
 
 
