@@ -412,6 +412,7 @@ def assert_notices_follow(world: World, request: Request, operation: str | None,
         [message] = messages
         # The notice names the person only by the identifiers the recipient received from us.
         assert (SUBJECT in message.body) == ("email" in notification.identifier_kinds)
+        assert (SUBJECT_PHONE in message.body) == ("phone" in notification.identifier_kinds)
         listed = re.search(r"^(?:The corrections|Rettelserne):\n((?:- .+\n)+)", message.body, re.M)
         for label, _correct in re.findall(r"^- (.+?): (.+)$", listed[1] if listed else "", re.M):
             # A rectification notice lists only corrections that changed data the recipient received.
