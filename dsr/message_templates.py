@@ -244,10 +244,13 @@ def _sample_outcome(language: str) -> dict:
                 "law": "Bogføringsloven § 10" if da else "Danish Bookkeeping Act § 10",
                 "until": date(2031, 12, 31),
                 "ended": False,
+                "minimised": 0,
             }
         ],
         "shared": [],
         "changed_rows": [{"source": shop, "table": "customer", "count": 1, "item": "last_name"}],
+        "unchanged_rows": [],
+        "already_done": [{"source": shop, "table": "login", "count": 3, "item": ""}],
         "by_hand": [{"source": chat, "table": "task", "count": 0, "item": ""}],
         "processors": [{"source": "Annoncepartner", "table": "processor", "count": 0, "item": "", "confirmed": True}],
         "records": [{"source": shop, "table": "orders", "count": 12, "item": ""}],
@@ -270,6 +273,7 @@ def _sample_outcome(language: str) -> dict:
             }
         ],
         "notified": ["Adyen N.V."],
+        "minimised": 0,
         "searched": [shop, chat, "Chinook"],
         "holding": [shop, chat],
     }

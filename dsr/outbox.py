@@ -23,6 +23,7 @@ from dsr.message_templates import message_parts_render
 from dsr.models import Message, RecipientNotification, RefusalGround, Request, Right, Suspension
 from dsr.recipients import request_recipient_notifications
 from dsr.rights.outcome import outcome_of, outcome_view
+from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
 from dsr.workflow import request_status_token
 
@@ -49,10 +50,14 @@ def _notice_context(request: Request, notification: RecipientNotification, perso
     """Return what an Art. 19 notice may say: only identifiers and changed data of kinds the recipient had."""
     datamap = datamap_current()
     corrections = []
-    if notification.operation == "rectification" and datamap is not None:
-        for correction in request.details.get("corrections", []):
-            entry = datamap.corrections.get(correction.get("field", ""))
-            if entry and entry["category"] in notification.categories:
+    outcome = outcome_of(request)
+    if notification.operation == "rectification" and datamap is not None and outcome is not None:
+        # Only corrections that changed data, of kinds the recipient received: not those already right.
+        made = {item["key"] for item in outcome.items if item.get("state") == "corrected"}
+        for correction in corrections_resolve(datamap, request.details.get("corrections", [])):
+            key = correction["key"]
+            entry = datamap.corrections.get(key)
+            if entry and key in made and entry["category"] in notification.categories:
                 corrections.append({"label": entry["name"], "correct": correction.get("correct", "")})
     # The identifiers were sealed with the message when it was recorded (the plan forgets them when the request
     # closes), and only those of kinds the recipient already holds.

@@ -49,6 +49,7 @@ def _outcome_view(**changes) -> dict:
         "changed": True,
         "erased": [{"source": "Webshop", "table": "address", "count": 2, "item": ""}],
         "anonymised": [{"source": "Webshop", "table": "customer", "count": 1, "item": ""}],
+        "already_done": [],
         "kept": [
             {
                 "source": "Webshop",
@@ -59,10 +60,12 @@ def _outcome_view(**changes) -> dict:
                 "law": "Bookkeeping Act § 10",
                 "until": date(2031, 12, 31),
                 "ended": False,
+                "minimised": 0,
             }
         ],
         "shared": [],
         "changed_rows": [],
+        "unchanged_rows": [],
         "by_hand": [],
         "processors": [],
         "records": [],
@@ -71,6 +74,7 @@ def _outcome_view(**changes) -> dict:
         "not_finished": [],
         "items": [],
         "notified": ["PostNord"],
+        "minimised": 0,
         "searched": ["Webshop"],
         "holding": ["Webshop"],
     }

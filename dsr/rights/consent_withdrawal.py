@@ -58,13 +58,17 @@ def consent_specs(datamap: DataMap, consents: list[str]) -> list[tuple[str, str,
     return specs
 
 
-def consents_outcome(outcome: Outcome, datamap: DataMap, consents: list[str]) -> None:
-    """Add to ``outcome`` one item per consent: where it was withdrawn, or that none was recorded."""
+def consents_outcome(outcome: Outcome, datamap: DataMap, consents: list[str], given: list[str]) -> None:
+    """Add to ``outcome`` one item per consent: where it was withdrawn, or that none was recorded.
+
+    ``given`` are the consents the sources show the person gave at some time (Plan.consents): a consent row
+    that only records a refusal is "no consent recorded", not "already withdrawn".
+    """
     names = {purpose["consent_key"]: purpose["name"] for purpose in datamap.purposes.values() if purpose["consent_key"]}
     pending = any(source.state == PENDING for source in outcome.sources)
     for key in consents:
         lines = [(source.key, line) for source in outcome.sources for line in source.lines if line.item == key]
-        where = [source for source, line in lines if line.kind == CHANGED]
+        where = list(dict.fromkeys(source for source, line in lines if line.kind == CHANGED))
         # An owner who withdrew it by hand did so for the consents of the purposes their system serves.
         serving = {p for p, purpose in datamap.purposes.items() if purpose["consent_key"] == key}
         for source in outcome.sources:
@@ -72,7 +76,9 @@ def consents_outcome(outcome: Outcome, datamap: DataMap, consents: list[str]) ->
             described = datamap.sources.get(source.key)
             if by_hand and described and serving & _source_purposes(described) and source.key not in where:
                 where.append(source.key)
-        already = [source for source, line in lines if line.kind == UNCHANGED]
+        already = list(dict.fromkeys(source for source, line in lines if line.kind == UNCHANGED))
+        if key not in given:
+            already = []
         if where:
             state = WITHDRAWN
         elif already:
@@ -111,7 +117,7 @@ class ConsentWithdrawal(RightBase):
 
     def outcome_build(self, request: Request, plan: Plan, datamap: DataMap) -> Outcome:
         outcome = Outcome(right=request.right, sources=sources_outcome(request, datamap, list(self.operations)))
-        consents_outcome(outcome, datamap, self.consents(request, datamap))
+        consents_outcome(outcome, datamap, self.consents(request, datamap), plan.consents)
         return outcome
 
 

@@ -106,7 +106,7 @@ class Objection(RightBase):
 
     def outcome_build(self, request: Request, plan: Plan, datamap: DataMap) -> Outcome:
         outcome = Outcome(right=request.right, sources=sources_outcome(request, datamap, list(self.operations)))
-        consents_outcome(outcome, datamap, self.consents(request, datamap))
+        consents_outcome(outcome, datamap, self.consents(request, datamap), plan.consents)
         absolute, weighed = objection_split(request, datamap)
         outcome.items.append(
             {

@@ -29,6 +29,7 @@ DONE, NOTHING_FOUND, ASKED, PENDING, FAILED = "done", "nothing_found", "asked", 
 _READS = ("access",)
 # Line kinds, by the fact they come from.
 DELETED, ANONYMISED, KEPT, SHARED = "deleted", "anonymised", "kept", "shared"
+ALREADY = "already"  # rows found that an earlier erasure had already deleted or anonymised
 CHANGED, UNCHANGED = "changed", "unchanged"  # an update, named by the right (corrected, restricted, withdrawn)
 FOUND = "found"  # access: records found
 PROCESSOR = "processor"  # a processor was sent the request; ``confirmed`` says whether it reported it done
@@ -47,6 +48,8 @@ class Line:
     until: str | None = None
     confirmed: bool | None = None
     categories: list[str] = field(default_factory=list)
+    # Kept rows whose identifying fields were erased all the same (minimisation): a change Art. 19 announces.
+    minimised: int = 0
 
 
 @dataclass
@@ -77,7 +80,9 @@ class Outcome:
     def changed(self) -> bool:
         """Return whether a source reported changing something (a person collecting data by hand changes nothing)."""
         return any(
-            line.kind in (DELETED, ANONYMISED, CHANGED) or (line.kind == BY_HAND and source.operation not in _READS)
+            line.kind in (DELETED, ANONYMISED, CHANGED)
+            or (line.kind == KEPT and line.minimised)
+            or (line.kind == BY_HAND and source.operation not in _READS)
             for source in self.sources
             for line in source.lines
         )
@@ -133,8 +138,12 @@ def fact_lines(fact: Fact) -> list[Line]:
         lines.append(Line(DELETED, fact.table, fact.changed, categories=fact.categories))
     elif fact.action == ANONYMISE and fact.changed:
         lines.append(Line(ANONYMISED, fact.table, fact.changed, categories=fact.categories))
+    elif fact.action in (DELETE, ANONYMISE) and fact.found:
+        lines.append(Line(ALREADY, fact.table, fact.found))
     elif fact.action == KEEP and fact.kept:
-        lines.append(Line(KEPT, fact.table, fact.kept, hold=fact.hold, until=fact.hold_until))
+        line = Line(KEPT, fact.table, fact.kept, hold=fact.hold, until=fact.hold_until, minimised=fact.changed)
+        line.categories = fact.categories if fact.changed else []
+        lines.append(line)
     elif fact.action == UPDATE and fact.changed:
         lines.append(Line(CHANGED, fact.table, fact.changed, item=fact.item, categories=fact.categories))
     elif fact.action == UPDATE and fact.found:
@@ -230,9 +239,11 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
         "changed": outcome.changed,
         "erased": [],
         "anonymised": [],
+        "already_done": [],
         "kept": [],
         "shared": [],
         "changed_rows": [],
+        "unchanged_rows": [],
         "by_hand": [],
         "processors": [],
         "records": [],
@@ -258,10 +269,13 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                 view["erased"].append(row)
             elif line.kind == ANONYMISED:
                 view["anonymised"].append(row)
+            elif line.kind == ALREADY:
+                view["already_done"].append(row)
             elif line.kind == KEPT:
                 hold = holds.get(line.hold, {})
                 until = _date(line.until)
                 row.update(
+                    minimised=line.minimised,
                     hold=localised(hold.get("name"), language) or line.hold,
                     law=localised(hold.get("law"), language),
                     # A letter never states a past date: a hold that has ended is said in words.
@@ -273,12 +287,15 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                 view["shared"].append(row)
             elif line.kind == CHANGED:
                 view["changed_rows"].append(row)
+            elif line.kind == UNCHANGED:
+                view["unchanged_rows"].append(row)
             elif line.kind == BY_HAND:
                 view["by_hand"].append(row)
             elif line.kind == PROCESSOR:
                 view["processors"].append({**row, "confirmed": line.confirmed})
             elif line.kind == FOUND:
                 view["records"].append(row)
+    view["minimised"] = sum(row["minimised"] for row in view["kept"])
     if view["nothing_found"] and (view["found"] or view["processors"]):
         view["nothing_found_elsewhere"] = view["nothing_found"]
     corrections = request.details.get("corrections", []) if request.details else []

@@ -109,8 +109,13 @@ class Rectification(RightBase):
             lines = [
                 (source.key, line) for source in outcome.sources for line in source.lines if key and line.item == key
             ]
-            where = [source for source, line in lines if line.kind == CHANGED]
-            already = [source for source, line in lines if line.kind == UNCHANGED]
+            # A source is named once, however many of its tables held the value.
+            where = list(dict.fromkeys(source for source, line in lines if line.kind == CHANGED))
+            already = [
+                source
+                for source in dict.fromkeys(source for source, line in lines if line.kind == UNCHANGED)
+                if source not in where
+            ]
             by_team = correction.get("field") in team_fields
             by_hand = (by_team and team_found) or (bool(key) and bool(by_hand_sources))
             if where:

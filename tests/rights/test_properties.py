@@ -449,6 +449,8 @@ SECTIONS = {
     "Bedt om hos dem": "processors",
     "Kept because": "kept",
     "Opbevaret, fordi": "kept",
+    "Already erased or anonymised": "already",
+    "Allerede slettet eller anonymiseret": "already",
     "Left as they are": "shared",
     "Bevaret som de er": "shared",
     "Your corrections:": "corrections",
@@ -626,13 +628,16 @@ def assert_erasure_agrees(world: World, before: Snapshot, after: Snapshot, facts
 
 
 def expected_erasure_lines(world: World, facts, language: str) -> dict[str, Counter]:
-    lines = {"erased": Counter(), "anonymised": Counter(), "kept": Counter()}
+    lines = {"erased": Counter(), "anonymised": Counter(), "kept": Counter(), "already": Counter()}
     for source, fact in facts:
         name = source_name(world, source, language)
         if fact["action"] == "delete" and fact["changed"]:
             lines["erased"][(name, fact["table"], fact["changed"])] += 1
         elif fact["action"] == "anonymise" and fact["changed"]:
             lines["anonymised"][(name, fact["table"], fact["changed"])] += 1
+        elif fact["action"] in ("delete", "anonymise") and fact["found"]:
+            # Found, but an earlier erasure had already done it: said as such, never as "nothing found".
+            lines["already"][(name, fact["table"], fact["found"])] += 1
         elif fact["action"] == "keep" and fact["kept"]:
             lines["kept"][(name, fact["table"], fact["kept"])] += 1
     return lines
@@ -647,17 +652,26 @@ def assert_kept_lines_say_hold_and_date(world: World, lines: list[str], facts, l
         fact = fact_for(facts, source, match["table"])
         hold = HOLDS[fact["hold"]]
         law = hold["law"] if isinstance(hold["law"], str) else hold["law"][language]
-        assert match["rest"].startswith(f", {hold['name'][language]}, {law}")
+        rest = match["rest"]
+        # Kept rows whose identifying fields were erased say how many (GDPR Art. 17 as far as the hold allows).
+        minimised = {
+            "en": r"; the details that identify you are erased from (\d+) of them$",
+            "da": r"; det, der identificerer dig, er slettet fra (\d+) af dem$",
+        }
+        said_minimised = re.search(minimised[language], rest)
+        assert (int(said_minimised[1]) if said_minimised else 0) == fact["changed"], "minimised rows miscounted"
+        rest = rest[: said_minimised.start()] if said_minimised else rest
+        assert rest.startswith(f", {hold['name'][language]}, {law}")
         until = date.fromisoformat(fact["hold_until"]) if fact["hold_until"] else None
         with translation.override(language):
             said = date_format(until, "j F Y" if language == "en" else "j. F Y") if until else ""
         ended = {"en": "the period the law sets has ended", "da": "den periode, loven fastsætter, er udløbet"}
         if until and until >= today:
-            assert match["rest"].endswith(f" {said}"), "the date the kept rows may go is not the fact's"
+            assert rest.endswith(f" {said}"), "the date the kept rows may go is not the fact's"
         elif until:
-            assert match["rest"].endswith(ended[language]), "a hold that has ended is not said in words"
+            assert rest.endswith(ended[language]), "a hold that has ended is not said in words"
         else:
-            assert match["rest"] == f", {hold['name'][language]}, {law}"
+            assert rest == f", {hold['name'][language]}, {law}"
 
 
 @PROPERTY
@@ -685,9 +699,9 @@ def test_erasure_letters_and_notices_say_only_what_the_sources_did(company, worl
         note(body)
         sections = email_sections(body)
         expected = expected_erasure_lines(world, facts, language)
-        for kind in ("erased", "anonymised", "kept"):
+        for kind in ("erased", "anonymised", "kept", "already"):
             assert counted(sections[kind]) == expected[kind], kind
-        assert set(sections) <= {"erased", "anonymised", "kept", "processors"}
+        assert set(sections) <= {"erased", "anonymised", "kept", "already", "processors"}
         assert sections["processors"] == processor_lines(world, facts, language)
         assert_kept_lines_say_hold_and_date(world, sections["kept"], facts, language)
         assert_no_zero_line(body)
@@ -906,6 +920,17 @@ def assert_withdrawal_agrees(world: World, keys: list[str], before: Snapshot, af
                     assert old[row.id] == new[row.id], "a row was changed that no withdrawal asked for"
 
 
+def consent_ever_given(world: World, key: str) -> bool:
+    """Return whether the person's consent rows show ``key`` given at some time (given now, or withdrawn since)."""
+    for source in world.sources:
+        for table in source.tables:
+            for row in world.subject_rows(source.key, table.name) if table.consent else []:
+                values = dict(row.values)
+                if values["consent_key"] == key and (values["granted"] or values["withdrawn_at"]):
+                    return True
+    return False
+
+
 def consent_lines(world: World, keys: list[str], facts, language: str) -> Counter:
     words = {
         "en": ("withdrawn in {where}", "already withdrawn", "we had no record of this consent from you"),
@@ -921,9 +946,10 @@ def consent_lines(world: World, keys: list[str], facts, language: str) -> Counte
         where = [s.name[language] for s in world.sources if any(k == s.key and f["changed"] for k, f in here)]
         if where:
             said = words[0].format(where=", ".join(where))
-        elif any(fact["found"] for _source, fact in here):
+        elif any(fact["found"] for _source, fact in here) and consent_ever_given(world, key):
             said = words[1]
         else:
+            # A row that only records a refusal is no consent given: "no record", not "already withdrawn".
             said = words[2]
         label = next(p.name[language] for p in world.purposes if p.consent_key == key)
         lines[f"- {label}: {said}"] += 1
