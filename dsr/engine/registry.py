@@ -10,6 +10,7 @@ that says what to do when its plan's jobs are finished; dsr.apps calls
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dsr.audit import Actor
 from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get
 from dsr.models import Job, Plan, Request
@@ -70,7 +71,7 @@ class RightHandler:
         """Move on when every job of the plan's current stage is finished and none failed."""
         raise NotImplementedError
 
-    def approve(self, ctx: PlanContext, *, actor) -> None:
+    def approve(self, ctx: PlanContext, *, actor: Actor) -> None:
         """Carry out the plan the privacy team approved (a right whose plan waits for approval overrides this)."""
         raise NotImplementedError
 

@@ -10,6 +10,7 @@ correction, where it was made, where the data was already right, and where
 we hold no such data: "corrected" is never said for zero rows.
 """
 
+from dsr.audit import Actor
 from dsr.datamap.schema import DataMap
 from dsr.engine.manual import task_step
 from dsr.engine.registry import JobContext, PlanContext, Step
@@ -63,7 +64,7 @@ class Rectification(RightBase):
 
     def fan_out(self, ctx: PlanContext) -> None:
         mapped = _mapped(self.corrections(ctx.request, ctx.datamap))
-        keys = [key for key in self.sources_doing(ctx, Operation.RECTIFICATION)] if mapped else []
+        keys = self.sources_doing(ctx, Operation.RECTIFICATION) if mapped else []
         self.jobs(ctx, [(key, Operation.RECTIFICATION_PLAN, {"corrections": mapped}) for key in keys])
         self.stage(ctx, PlanStage.PLANNING)
 
@@ -74,7 +75,7 @@ class Rectification(RightBase):
         elif ctx.plan.stage == PlanStage.RUNNING:
             self.finish(ctx)
 
-    def approve(self, ctx: PlanContext, *, actor) -> None:
+    def approve(self, ctx: PlanContext, *, actor: Actor) -> None:
         """Apply the reviewed corrections where the preview found the person, and hand the rest to people."""
         corrections = self.corrections(ctx.request, ctx.datamap)
         specs = []
