@@ -349,5 +349,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # django-axes names the username and address of every login at INFO: no personal data in logs.
         "axes": {"level": "WARNING"},
+        # WeasyPrint narrates every stylesheet it parses at INFO, on import and on each letter.
+        "weasyprint": {"level": "WARNING"},
     },
 }
