@@ -54,6 +54,7 @@ venv: $(VENV)/.installed
 debug_on = case "$$(printf '%s' "$$DEBUG" | tr A-Z a-z)" in true|on|ok|y|yes|1) true ;; *) false ;; esac
 
 run: export DEBUG ?= true
+run: export DSR_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(call step,Migrating the database)
 	@$(MANAGE) migrate --noinput -v 0

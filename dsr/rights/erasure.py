@@ -13,6 +13,7 @@
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from dsr.audit import Actor
 from dsr.datamap.schema import DataMap
@@ -20,8 +21,49 @@ from dsr.engine.manual import task_step
 from dsr.engine.registry import JobContext, PlanContext, Step
 from dsr.models import JobStatus, Operation, Plan, PlanStage, Request, Right, Status
 from dsr.rights.base import Right as RightBase
-from dsr.sources.base import ErasurePlan
+from dsr.sources.base import ANONYMISE, DELETE, KEEP, REQUEST, TASK, ErasurePlan
 from dsr.suppression import SuppressionReason, suppression_add
+
+# What the dry run would do to a table, and to an anonymised column, in the privacy team's language.
+PLAN_ACTIONS = {
+    DELETE: _("delete"),
+    ANONYMISE: _("anonymise"),
+    KEEP: _("keep"),
+    REQUEST: _("ask the processor"),
+    TASK: _("by hand"),
+}
+FIELD_METHODS = {"clear": _("clear"), "redact": _("redact"), "hash": _("keyed hash")}
+
+
+def erasure_dry_run(request: Request) -> list[dict]:
+    """Return, for the privacy team's review, what erasure would do (or did) in each source, table by table."""
+    if request.right != Right.ERASURE:
+        return []
+    rows = []
+    for job in request.jobs.filter(operation=Operation.ERASURE_PLAN, status=JobStatus.DONE).order_by("pk"):
+        task = (job.result.get("extra") or {}).get("task")
+        if task:
+            rows.append({"source": job.source_key, "task_owner": task.get("owner", "")})
+            continue
+        tables = job.result.get("tables") or []
+        for table in tables:
+            rows.append(
+                {
+                    "source": job.source_key,
+                    "table": table["table"],
+                    "action": table["action"],
+                    "action_label": PLAN_ACTIONS.get(table["action"], table["action"]),
+                    "fields": [(name, FIELD_METHODS.get(m, m)) for name, m in (table.get("fields") or {}).items()],
+                    "count": table["count"],
+                    "hold": table.get("hold", ""),
+                    "hold_until": table.get("hold_until"),
+                    "cascaded": sorted((table.get("cascaded") or {}).items()),
+                    "note": table.get("note", ""),
+                }
+            )
+        if not tables:
+            rows.append({"source": job.source_key, "nothing": True})
+    return rows
 
 
 class Erasure(RightBase):

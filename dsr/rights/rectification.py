@@ -11,7 +11,7 @@ we hold no such data: "corrected" is never said for zero rows.
 """
 
 from dsr.audit import Actor
-from dsr.datamap.schema import DataMap
+from dsr.datamap.schema import DataMap, localised
 from dsr.engine.manual import task_step
 from dsr.engine.registry import JobContext, PlanContext, Step
 from dsr.models import JobStatus, Operation, Plan, PlanStage, Request, Right
@@ -46,6 +46,16 @@ def corrections_resolve(datamap: DataMap, corrections: list[dict]) -> list[dict]
         field = (correction.get("field") or "").strip()
         resolved.append({**correction, "key": labels.get(field.lower(), "")})
     return resolved
+
+
+def corrections_labelled(datamap: DataMap | None, corrections: list[dict], language: str) -> list[dict]:
+    """Return the corrections with ``label``: the map's name for the field in ``language``, or the person's words."""
+    if datamap is None:
+        return [{**c, "label": c.get("field", "")} for c in corrections]
+    return [
+        {**c, "label": localised(datamap.corrections[c["key"]]["name"], language) if c["key"] else c.get("field", "")}
+        for c in corrections_resolve(datamap, corrections)
+    ]
 
 
 def _mapped(corrections: list[dict]) -> list[dict]:
@@ -145,10 +155,14 @@ class Rectification(RightBase):
         return outcome
 
 
-def rectification_preview(request: Request) -> list[dict]:
-    """Return, for the privacy team's review, what each correction would change in each source (GDPR Art. 16)."""
+def rectification_preview(request: Request, *, datamap: DataMap | None = None, language: str = "en") -> list[dict]:
+    """Return, for the privacy team's review, what each correction would change in each source (GDPR Art. 16).
+
+    ``field_label`` is the map's name for the field in ``language`` where ``datamap`` declares it.
+    """
     if request.right != Right.RECTIFICATION:
         return []
+    names = datamap.corrections if datamap is not None else {}
     rows = []
     for job in request.jobs.filter(operation=Operation.RECTIFICATION_PLAN, status=JobStatus.DONE).order_by("pk"):
         if job.result.get("task"):
@@ -161,6 +175,7 @@ def rectification_preview(request: Request) -> list[dict]:
                     "source": job.source_key,
                     "table": fact.table,
                     "field": fact.item,
+                    "field_label": localised(names[fact.item]["name"], language) if fact.item in names else fact.item,
                     "found": fact.found,
                     "to_change": fact.changed,
                 }

@@ -171,12 +171,26 @@ class TablePlan:
     # GDPR Art. 17(3)(b): the legal obligation rows are kept under, and until when where computable.
     hold: str = ""
     hold_until: str | None = None
+    # Free text from plans stored before ``cascaded`` existed; new plans leave it empty (pages are bilingual).
     note: str = ""
     # The data categories the action would change (the deleted rows' or the anonymised columns').
     categories: list[str] = field(default_factory=list)
+    # Rows of other tables that go with the deleted ones (a cascade), by table: what the plan page lists.
+    cascaded: dict[str, int] = field(default_factory=dict)
 
 
-_TABLE_PLAN_FIELDS = {"table", "action", "count", "keys", "fields", "hold", "hold_until", "note", "categories"}
+_TABLE_PLAN_FIELDS = {
+    "table",
+    "action",
+    "count",
+    "keys",
+    "fields",
+    "hold",
+    "hold_until",
+    "note",
+    "categories",
+    "cascaded",
+}
 
 
 @dataclass

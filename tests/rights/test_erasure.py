@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dsr.engine.jobs import job_run
 from dsr.engine.reconcile import jobs_reconcile
@@ -28,6 +28,7 @@ from dsr.models import (
 )
 from dsr.recipients import NotificationError, recipient_notification_confirm
 from dsr.rights.base import request_plan_approve
+from dsr.rights.erasure import FIELD_METHODS, erasure_dry_run
 from dsr.suppression import suppression_check
 from dsr.workflow import TransitionError, request_complete
 from tests.rights.conftest import (
@@ -92,6 +93,25 @@ def test_erasure_waits_for_staff_with_a_dry_run_plan_per_source_and_changes_noth
     assert PERSON_SHA256 in company.processor.audience
     assert not suppression_check(PERSON)
     assert not notices(request)
+
+
+@pytest.mark.parametrize(
+    ("language", "anonymise", "request_label"),
+    [("da", "anonymisér", "spørg databehandleren"), ("en", "anonymise", "ask the processor")],
+)
+def test_the_dry_run_the_team_reviews_names_each_action_in_their_language(
+    company, file, language, anonymise, request_label
+):
+    request = file("erasure")
+
+    with translation.override(language):
+        rows = {(row["source"], row.get("table")): row for row in erasure_dry_run(request)}
+        labels = {key: str(row.get("action_label", "")) for key, row in rows.items()}
+
+    assert labels[("shop", "customer")] == anonymise
+    assert labels[("adpartner", "processor")] == request_label
+    assert rows[("chats", None)]["task_owner"]
+    assert ("email", str(FIELD_METHODS["hash"])) in rows[("shop", "customer")]["fields"]
 
 
 def test_approved_erasure_changes_the_sources_and_waits_for_the_chat_owner(company, file, run, staff):

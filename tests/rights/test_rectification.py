@@ -8,9 +8,10 @@ source maps goes to the privacy team.
 import pytest
 from django.core import mail
 
+from dsr.engine.connectors import datamap_current
 from dsr.models import Job, JobStatus, ManualFinding, ManualTask, Operation, PlanStage, Status
 from dsr.rights.base import request_plan_approve
-from dsr.rights.rectification import rectification_preview
+from dsr.rights.rectification import corrections_labelled, rectification_preview
 from dsr.workflow import TransitionError
 from tests.rights.conftest import PERSON, shop_rows
 from tests.rights.helpers import closing_email, emails_to, notices, outcome_of, task_finish, tasks_finish
@@ -28,6 +29,11 @@ def _approved(file, run, staff, corrections, **kwargs):
     run(request_plan_approve, request=request, actor=staff)
     request.refresh_from_db()
     return request
+
+
+def _preview(request) -> list[dict]:
+    """Return the preview's rows without the field's label (a test of its own below)."""
+    return [{k: v for k, v in row.items() if k != "field_label"} for row in rectification_preview(request)]
 
 
 def _items(request) -> dict[str, dict]:
@@ -50,7 +56,7 @@ def test_corrections_wait_for_staff_review_and_change_nothing_before(company, fi
 def test_the_preview_shows_per_source_the_rows_found_and_the_rows_that_would_change(company, file):
     request = file("rectification", corrections=CORRECTIONS)
 
-    rows = rectification_preview(request)
+    rows = _preview(request)
 
     assert {"source": "shop", "table": "address", "field": "address", "found": 1, "to_change": 1} in rows
     assert {"source": "shop", "table": "customer", "field": "last_name", "found": 1, "to_change": 1} in rows
@@ -63,7 +69,7 @@ def test_the_preview_shows_per_source_the_rows_found_and_the_rows_that_would_cha
 def test_the_preview_counts_no_row_to_change_where_the_value_is_already_right(company, file):
     request = file("rectification", corrections=[{"field": "last_name", "correct": "Jeppesen"}])
 
-    rows = rectification_preview(request)
+    rows = _preview(request)
 
     assert {"source": "shop", "table": "customer", "field": "last_name", "found": 1, "to_change": 0} in rows
 
@@ -72,9 +78,26 @@ def test_the_preview_counts_no_row_to_change_where_the_value_is_already_right(co
 def test_the_portals_free_text_naming_a_field_by_its_label_is_that_field(company, file, label):
     request = file("rectification", corrections=[{"field": label, "correct": "Jensen"}])
 
-    rows = rectification_preview(request)
+    rows = _preview(request)
 
     assert {"source": "shop", "table": "customer", "field": "last_name", "found": 1, "to_change": 1} in rows
+
+
+@pytest.mark.parametrize(("language", "label"), [("da", "Efternavn"), ("en", "Last name")])
+def test_the_preview_names_each_field_as_the_map_does_in_the_staff_members_language(company, file, language, label):
+    request = file("rectification", corrections=[{"field": "last_name", "correct": "Jensen"}])
+
+    rows = rectification_preview(request, datamap=datamap_current(), language=language)
+
+    assert [row["field_label"] for row in rows if row.get("table") == "customer"] == [label]
+
+
+def test_the_corrections_asked_are_named_by_the_map_or_in_the_persons_own_words(company):
+    asked = [{"field": "last_name", "correct": "Jensen"}, {"field": "Min kælenavn", "correct": "Bo"}]
+
+    labelled = corrections_labelled(datamap_current(), asked, "da")
+
+    assert [c["label"] for c in labelled] == ["Efternavn", "Min kælenavn"]
 
 
 def test_approved_corrections_cannot_be_approved_again(company, file, run, staff):

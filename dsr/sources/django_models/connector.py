@@ -236,9 +236,7 @@ class DjangoConnector(Connector):
                 for queryset in collector.fast_deletes:
                     cascaded_label = queryset.model._meta.label
                     counts[cascaded_label] = counts.get(cascaded_label, 0) + queryset.count()
-                cascaded = sorted(f"{name}: {n}" for name, n in counts.items() if name not in self.entries and n)
-                if cascaded:
-                    plan.note = "Also deleted with them: " + ", ".join(cascaded)
+                plan.cascaded = {name: n for name, n in sorted(counts.items()) if name not in self.entries and n}
             if strategy == KEEP:
                 hold = self.datamap.legal_holds[erasure["hold"]]
                 plan.hold = erasure["hold"]

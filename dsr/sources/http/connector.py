@@ -349,10 +349,9 @@ class HttpConnector(Connector):
             raise self.unsupported("erasure")
         identities = self._identities(identifiers)
         request_id = self._request_id(ERASURE, identities, reference)
-        note = f"An OpenGDPR erasure request goes to {self.source['name']}."
         held = [category for fields in self.config.get("categories", {}).values() for category in fields.values()]
         table = TablePlan(
-            table="processor", action=REQUEST, count=len(identities), note=note, categories=list(dict.fromkeys(held))
+            table="processor", action=REQUEST, count=len(identities), categories=list(dict.fromkeys(held))
         )
         return ErasurePlan(
             source=self.key,

@@ -31,11 +31,9 @@ from dsr.models import (
     Bundle,
     BundleStatus,
     Job,
-    JobStatus,
     ManualFinding,
     ManualTask,
     ObjectionScope,
-    Operation,
     PlanStage,
     RecipientNotification,
     Request,
@@ -44,9 +42,10 @@ from dsr.models import (
 from dsr.recipients import NotificationError, recipient_notification_confirm
 from dsr.requests import RequestInvalid
 from dsr.rights.base import request_plan_approve
+from dsr.rights.erasure import erasure_dry_run
 from dsr.rights.objection import objection_decide
 from dsr.rights.outcome import outcome_of, outcome_view
-from dsr.rights.rectification import rectification_preview
+from dsr.rights.rectification import corrections_labelled, rectification_preview
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
@@ -129,6 +128,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
     jobs = _jobs_context(request)
     plan = jobs["plan"]
     allowed = {name: workflow.transition_allowed(request, name) for name in workflow.TRANSITIONS}
+    datamap, language = datamap_current(), get_language()[:2]
     context = {
         "req": request,
         "deadline": deadline,
@@ -139,11 +139,10 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "finding_choices": ManualFinding.choices,
         **jobs,
         # GDPR Art. 17: the dry run staff approve, source by source, before anything is erased.
-        "dry_run": [
-            job for job in jobs["jobs"] if job.operation == Operation.ERASURE_PLAN and job.status == JobStatus.DONE
-        ],
+        "dry_run": erasure_dry_run(request),
         # GDPR Art. 16: what each correction would change, source by source, before anything is changed.
-        "preview": rectification_preview(request),
+        "preview": rectification_preview(request, datamap=datamap, language=language),
+        "corrections_asked": corrections_labelled(datamap, request.details.get("corrections") or [], language),
         # What the sources reported doing, as the requester's letter says it.
         "outcome": _outcome(request),
         "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,

@@ -162,7 +162,7 @@ def test_delete_plan_names_what_django_cascades_and_reports_the_deleted_rows(cus
     connector = project_connector(models)
     plan = connector.erasure_plan(METTE)
     assert plan.tables[0].action == DELETE
-    assert plan.tables[0].note == "Also deleted with them: admin.LogEntry: 2"
+    assert plan.tables[0].cascaded == {"admin.LogEntry": 2}
     assert plan.tables[0].categories == ["identity", "contact"]
 
     first = connector.erasure_execute(plan)
