@@ -21,7 +21,6 @@ from dsr.exports.delivery import link_by_token
 from dsr.letters import letter_filename, letter_pdf
 from dsr.message_templates import message_parts_render
 from dsr.models import Message, RecipientNotification, RefusalGround, Request, Right, Suspension
-from dsr.recipients import request_recipient_notifications
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
@@ -145,10 +144,6 @@ def _letter_attachments(message: Message, context: dict) -> list[tuple[str, byte
         and context.get("outcome")
     ):
         kind = "erasure_confirmation"
-        context = {
-            **context,
-            "recipients": sorted({n.recipient_name for n in request_recipient_notifications(request)}),
-        }
     else:
         return []
     pdf = letter_pdf(kind, context, message.language)

@@ -15,7 +15,16 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from dsr.audit import Actor, audit_record
 from dsr.engine.jobs import job_failed
-from dsr.models import AuditEvent, DeliveryStatus, Job, Operation, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from dsr.models import (
+    AuditEvent,
+    DeliveryStatus,
+    Job,
+    NotificationChannel,
+    Operation,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from dsr.webhooks import (
     WebhookError,
     deliveries_reconcile,
@@ -337,5 +346,8 @@ def test_a_completed_erasure_event_carries_what_the_sources_reported_and_no_pers
     assert result["changed"] is True
     assert result["sources"]["shop"] == "done"
     assert result["counts"]["deleted"] > 0
-    assert result["recipients_notified"] == request.recipient_notifications.count()
+    by_hand = request.recipient_notifications.filter(channel=NotificationChannel.MANUAL).count()
+    assert by_hand > 0
+    assert result["recipients_notified"] == request.recipient_notifications.count() - by_hand
+    assert result["recipients_to_tell_by_hand"] == by_hand
     assert PERSON.encode() not in b"".join(body for _headers, body in receiver.received)

@@ -108,7 +108,12 @@ class ResultSerializer(serializers.Serializer):
         child=serializers.IntegerField(),
         help_text="Rows per kind of line: deleted, anonymised, kept, changed, unchanged, found, processor, by_hand.",
     )
-    recipients_notified = serializers.IntegerField(help_text="Recipients told under GDPR Art. 19.")
+    recipients_notified = serializers.IntegerField(
+        help_text="Recipients told under GDPR Art. 19 through their API or by email when the result was recorded."
+    )
+    recipients_to_tell_by_hand = serializers.IntegerField(
+        help_text="Recipients the privacy team tells by hand (GDPR Art. 19); the request's notifications say when."
+    )
 
 
 class RequestDetailSerializer(RequestStatusSerializer):

@@ -78,7 +78,11 @@ class Right(RightHandler):
             actor=SYSTEM,
             action=AuditAction.OUTCOME_RECORDED,
             request=request,
-            data={"counts": summary["counts"], "recipients_notified": summary["recipients_notified"]},
+            data={
+                "counts": summary["counts"],
+                "recipients_notified": summary["recipients_notified"],
+                "recipients_to_tell_by_hand": summary["recipients_to_tell_by_hand"],
+            },
         )
         return outcome
 

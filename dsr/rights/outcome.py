@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from dsr.datamap.schema import DataMap, localised
-from dsr.models import Job, JobStatus, Plan, Request
+from dsr.models import Job, JobStatus, NotificationChannel, NotificationStatus, Plan, Request
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, READ, REQUEST, TASK, UPDATE, Fact
 
 DONE, NOTHING_FOUND, ASKED, PENDING, FAILED = "done", "nothing_found", "asked", "pending", "failed"
@@ -98,7 +98,13 @@ class Outcome:
             "changed": self.changed,
             "sources": {source.key: source.state for source in self.sources},
             "counts": counts,
-            "recipients_notified": len(self.notified),
+            # Told through their API or by email as the outcome was recorded; the others by staff, later.
+            "recipients_notified": sum(
+                1 for entry in self.notified if entry.get("channel") != NotificationChannel.MANUAL
+            ),
+            "recipients_to_tell_by_hand": sum(
+                1 for entry in self.notified if entry.get("channel") == NotificationChannel.MANUAL
+            ),
         }
 
     def to_dict(self) -> dict:
@@ -227,6 +233,35 @@ def _date(value: str | None) -> date | None:
         return None
 
 
+def _recipients_told(outcome: Outcome, request: Request) -> dict[str, list[str]]:
+    """Return the recipients told (GDPR Art. 19) and those the privacy team is still telling, by name.
+
+    Recipients reached through their API or by email were told as the outcome was recorded; the privacy
+    team tells the others by hand, later. One of those counts as told once staff record it, so the status
+    page moves it; a letter written before that says it is being told, never that it was.
+    """
+    by_hand = [entry for entry in outcome.notified if entry.get("channel") == NotificationChannel.MANUAL]
+    recorded = (
+        set(
+            request.recipient_notifications.filter(
+                channel=NotificationChannel.MANUAL,
+                status=NotificationStatus.SENT,
+                recipient_key__in=[entry["recipient"] for entry in by_hand],
+            ).values_list("recipient_key", flat=True)
+        )
+        if by_hand
+        else set()
+    )
+    return {
+        "notified": [
+            entry["name"]
+            for entry in outcome.notified
+            if entry.get("channel") != NotificationChannel.MANUAL or entry["recipient"] in recorded
+        ],
+        "telling": [entry["name"] for entry in by_hand if entry["recipient"] not in recorded],
+    }
+
+
 def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, request: Request) -> dict:
     """Return the outcome as the templates show it, in ``language``: only what the sources reported.
 
@@ -250,7 +285,7 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
         "nothing_found": [],
         "not_finished": [],
         "items": [],
-        "notified": [entry["name"] for entry in outcome.notified],
+        **_recipients_told(outcome, request),
         "searched": [localised(source.name, language) for source in outcome.sources],
         "holding": [localised(source.name, language) for source in outcome.sources if source.state in (DONE, ASKED)],
         # Systems that held nothing, named where the letter does not already say nothing was found anywhere.

@@ -3,6 +3,7 @@
 import pytest
 
 from dsr.engine.manual import manual_task_complete
+from dsr.models import NotificationChannel
 from tests.rights.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
     PERSON,
     chinook_sqlite,
@@ -31,7 +32,10 @@ def test_a_finished_erasure_reads_what_each_source_reported_and_who_was_told(
     assert result["changed"] is True
     assert result["sources"] == {"shop": "done", "chats": "done", "adpartner": "asked", "chinook": "done"}
     assert result["counts"]["kept"] > 0
-    assert result["recipients_notified"] == request.recipient_notifications.count()
+    by_hand = request.recipient_notifications.filter(channel=NotificationChannel.MANUAL).count()
+    assert by_hand > 0
+    assert result["recipients_notified"] == request.recipient_notifications.count() - by_hand
+    assert result["recipients_to_tell_by_hand"] == by_hand
     assert PERSON not in str(body)
 
 

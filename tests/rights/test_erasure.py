@@ -26,6 +26,7 @@ from dsr.models import (
     PlanStage,
     Status,
 )
+from dsr.portal import request_result
 from dsr.recipients import NotificationError, recipient_notification_confirm
 from dsr.rights.base import request_plan_approve
 from dsr.rights.erasure import FIELD_METHODS, erasure_dry_run
@@ -212,7 +213,6 @@ def test_the_pdf_letter_says_what_was_erased_kept_under_which_law_and_who_was_to
     assert "What we must keep" in letter
     assert "invoice 4 Bookkeeping obligation, Danish Bookkeeping Act (Bogføringsloven) § 10 31 December 2030" in letter
     assert "Recipients we have told" in letter
-    assert "Adyen N.V." in letter
     assert "Meta Platforms Ireland Ltd." in letter
     assert "Datatilsynet" in letter
     assert erased.reference in letter
@@ -398,6 +398,36 @@ def test_a_recipient_holding_no_identifier_of_the_person_is_told_by_staff_not_by
     assert adyen.identifier_kinds == []
     assert adyen.status == NotificationStatus.PENDING
     assert not emails_to("dpo@adyen.example")
+
+
+def test_the_letter_says_recipients_staff_must_still_tell_are_being_told_not_that_they_were(erased):
+    body = closing_email(erased).body
+    letter = letter_text(closing_email(erased))
+
+    told, telling = body.split("Our privacy team is telling these recipients")
+    # Adyen is told by staff, later: never in the "we have told" line. Meta was emailed at the close.
+    assert "Adyen N.V." in telling
+    assert "Adyen N.V." not in told
+    assert "Meta Platforms Ireland Ltd." in told.split("We have told these recipients")[1]
+    assert "Recipients our privacy team is telling" in letter
+    assert letter.index("Adyen N.V.") > letter.index("Recipients our privacy team is telling")
+
+
+def test_once_staff_record_telling_a_recipient_the_status_page_says_it_was_told(erased, staff):
+    adyen = notices(erased)["adyen"]
+    with translation.override("en"):
+        before = request_result(erased)
+    recipient_notification_confirm(notification=adyen, note="Emailed their DPO from the shared inbox", actor=staff)
+
+    with translation.override("en"):
+        after = request_result(erased)
+
+    told_before, telling_before = before.split("Our privacy team is telling")
+    assert "Adyen N.V." in telling_before
+    assert "Adyen N.V." not in told_before
+    told_after, _, telling_after = after.partition("Our privacy team is telling")
+    assert "Adyen N.V." in told_after.split("We have told these recipients")[1]
+    assert "Adyen N.V." not in telling_after
 
 
 def test_a_notice_names_the_person_by_the_identifiers_the_recipient_received(company, file, run, staff, auto_approve):

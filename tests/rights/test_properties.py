@@ -460,7 +460,15 @@ SECTIONS = {
 }
 COUNTED = re.compile(r"^- (?P<source>[^:]+): (?P<table>\w+) \((?P<count>\d+)(?: \w+)?\)(?P<rest>.*)$")
 NOTHING_IN = re.compile(r"(?:We found no data about you in|Vi fandt ingen oplysninger om dig i): ([^.]+)\.")
-TOLD = re.compile(r"(?:\((?:Article|artikel) 19\)|data that was erased|de slettede oplysninger til): ([^.]+)\.")
+# GDPR Art. 19 in the email and in the PDF letter: recipients told (API, email), and those the privacy team tells.
+TOLD = re.compile(
+    r"(?:We have told these recipients|Vi har givet besked til disse modtagere"
+    r"|we have told those to whom|har vi givet besked til dem, vi havde)[^:]*: ([^.]+)\."
+)
+TELLING = re.compile(
+    r"(?:Our privacy team is telling these recipients|Vores privatlivsteam giver besked til disse modtagere"
+    r"|our privacy team is telling these others|giver vores privatlivsteam besked til disse andre)[^:]*: ([^.]+)\."
+)
 
 
 def email_to_person(language: str) -> str:
@@ -541,10 +549,14 @@ def assert_partner_asked(world: World, company: Company, facts, *, expected: boo
 
 
 def assert_told_listed(body: str, request: Request) -> None:
-    """The email names exactly the recipients that were told (Art. 19), or none."""
-    told = sorted(RecipientNotification.objects.filter(request=request).values_list("recipient_name", flat=True))
-    match = TOLD.search(body)
-    assert sorted(names_listed(match[1]) if match else []) == told
+    """The email names exactly the recipients told (Art. 19) by API or email as told, and those staff tell as such."""
+    notifications = RecipientNotification.objects.filter(request=request)
+    by_staff = notifications.filter(channel=NotificationChannel.MANUAL)
+    told = sorted(notifications.exclude(channel=NotificationChannel.MANUAL).values_list("recipient_name", flat=True))
+    telling = sorted(by_staff.values_list("recipient_name", flat=True))
+    for pattern, expected in ((TOLD, told), (TELLING, telling)):
+        match = pattern.search(body)
+        assert sorted(names_listed(match[1]) if match else []) == expected
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -781,10 +793,11 @@ def expected_correction_lines(world: World, asked: list[dict], facts, team_done:
         key = correction["field"] if correction["field"] in CORRECTIONS else ""
         here = [(source, fact) for source, fact in facts if key and fact["item"] == key]
         where = [s.name[language] for s in world.sources if any(k == s.key and f["changed"] for k, f in here)]
+        # A source is named once: where one of its tables changed, it is where the correction was made.
         already = [
             s.name[language]
             for s in world.sources
-            if any(k == s.key and f["found"] and not f["changed"] for k, f in here)
+            if any(k == s.key and f["found"] and not f["changed"] for k, f in here) and s.name[language] not in where
         ]
         by_team = not key or not mapped_anywhere(world, key)
         if where:
