@@ -188,7 +188,10 @@ class RefuseForm(ActionForm):
 class CompleteForm(ActionForm):
     partial = forms.BooleanField(label=_("Only partly done"), required=False)
     reasons = forms.CharField(
-        label=_("For a partial completion: which parts were not done and why (sent to the requester)"),
+        label=_(
+            "What was done, where no source reported it; for a partial completion, which parts were not done "
+            "and why (sent to the requester)"
+        ),
         max_length=5000,
         required=False,
         widget=forms.Textarea({"rows": 3}),

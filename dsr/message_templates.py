@@ -272,7 +272,8 @@ def _sample_outcome(language: str) -> dict:
                 "state_label": "rettet" if da else "corrected",
             }
         ],
-        "notified": ["Adyen N.V."],
+        "notified": ["Meta Platforms Ireland Ltd."],
+        "telling": ["Adyen N.V."],
         "minimised": 0,
         "searched": [shop, chat, "Chinook"],
         "holding": [shop, chat],

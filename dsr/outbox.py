@@ -6,6 +6,7 @@ letter says about the work in the sources comes from the request's recorded
 outcome (dsr.rights.outcome): only what the sources reported doing.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -127,6 +128,8 @@ def message_render(message: Message) -> RenderedMessage:
         # A privacy admin's override where there is one, else the file (dsr/message_templates.py).
         subject, text, html = message_parts_render(kind=message.kind, language=message.language, context=context)
         subject = " ".join(subject.split())
+        # Optional sections leave blank lines behind; a plain-text reader sees one blank line between parts.
+        text = re.sub(r"\n[ \t]*(?:\n[ \t]*){2,}", "\n\n", text).strip() + "\n"
         attachments = _letter_attachments(message, context)
     return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
 

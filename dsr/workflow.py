@@ -629,6 +629,19 @@ def request_complete(
         # The outcome is recorded before the letter is queued: the letter is made from it.
         _closing(request)
         summary = Plan.objects.filter(request=request).values_list("outcome", flat=True).first() or {}
+        if not summary and not request.outcome_reasons and not download_token:
+            # Say only what happened: with no source's report and no export to send, the letter has nothing
+            # true to say but what the privacy team writes.
+            raise RequestInvalid(
+                {
+                    "reasons": [
+                        _(
+                            "No source reported doing anything for this request. Write what was done: "
+                            "the requester's letter says it."
+                        )
+                    ]
+                }
+            )
         webhook_event_emit(
             event_type=WebhookEvent.REQUEST_COMPLETED, request=request, data={"outcome": summary.get("summary")}
         )

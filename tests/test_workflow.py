@@ -291,6 +291,23 @@ def test_partial_completion_requires_the_reasons(in_progress, staff):
     assert request.outcome_reasons == "Invoices kept under the Bookkeeping Act."
 
 
+def test_completing_what_no_source_reported_doing_requires_staff_to_say_what_was_done(in_progress, staff):
+    # No data map, so no source did anything: the letter can only say what the privacy team writes.
+    request = in_progress()
+    before = _snapshot(request)
+    with pytest.raises(RequestInvalid, match="No source reported doing anything") as raised:
+        workflow.request_complete(request=request, actor=staff)
+
+    assert "reasons" in raised.value.message_dict
+    assert _snapshot(request) == before
+    assert not request.messages.filter(kind="completed").exists()
+    workflow.request_complete(request=request, actor=staff, reasons="Sent the order history by registered post.")
+    request.refresh_from_db()
+    assert request.status == Status.COMPLETED
+    assert request.outcome_reasons == "Sent the order history by registered post."
+    assert request.messages.filter(kind="completed").exists()
+
+
 def test_cancelling_while_unconfirmed_closes_the_open_suspension(file_request, staff):
     request = file_request()
     workflow.request_cancel(request=request, actor=staff, reasons="Duplicate of another request.")
@@ -312,7 +329,7 @@ def test_cancelling_while_unconfirmed_closes_the_open_suspension(file_request, s
 )
 def test_a_closed_request_refuses_every_action_and_changes_nothing(in_progress, staff, action, kwargs):
     request = in_progress()
-    workflow.request_complete(request=request, actor=staff)
+    workflow.request_complete(request=request, actor=staff, reasons="Answered by letter from the privacy team.")
     before = _snapshot(request)
     events = AuditEvent.objects.count()
     with pytest.raises(TransitionError, match=request.reference):
@@ -324,7 +341,7 @@ def test_a_closed_request_refuses_every_action_and_changes_nothing(in_progress, 
 def test_an_unconfirmed_request_cannot_be_completed(file_request, staff):
     request = file_request()
     with pytest.raises(TransitionError, match="awaiting email confirmation"):
-        workflow.request_complete(request=request, actor=staff)
+        workflow.request_complete(request=request, actor=staff, reasons="Answered by letter from the privacy team.")
 
 
 def test_unconfirmed_requests_expire_after_the_configured_days(file_request, settings):
@@ -382,7 +399,7 @@ def test_closed_requests_lose_personal_details_after_the_retention_period(in_pro
         workflow.request_refuse(request=old, ground="excessive", reasons="Gammel Kunde asked 5 times.", actor=staff)
     with time_machine.travel(datetime(2025, 1, 5, 10, 0, tzinfo=CPH)):
         recent = in_progress(email="recent@example.dk")
-        workflow.request_complete(request=recent, actor=staff)
+        workflow.request_complete(request=recent, actor=staff, reasons="Answered by letter from the privacy team.")
         still_open = in_progress(email="open@example.dk")
     with time_machine.travel(datetime(2025, 3, 6, 10, 0, tzinfo=CPH)):
         assert workflow.requests_purge_closed() == 1

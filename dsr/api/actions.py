@@ -63,7 +63,13 @@ class RefuseSerializer(serializers.Serializer):
 
 class CompleteSerializer(serializers.Serializer):
     partial = serializers.BooleanField(default=False, help_text="Only partly done: say which parts and why.")
-    reasons = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    reasons = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Sent to the requester. Required when partial, and when no source reported doing anything.",
+    )
 
 
 class CancelSerializer(serializers.Serializer):

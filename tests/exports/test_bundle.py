@@ -115,7 +115,7 @@ def test_report_names_recipients_retention_transfers_and_datatilsynet(company, f
 
     text = pdf_text(opened.files["report.pdf"])
     # CJEU C-154/21: recipients by name, not categories.
-    for name in ("Adyen N.V.", "Braintree", "Genesys Cloud Services", "Demo-reklamepartner"):
+    for name in ("Adyen N.V.", "Braintree", "Genesys Cloud Services", "Demo Reklamepartner ApS"):
         assert name in text, name
     # Retention per purpose, the legal hold that keeps invoices, the transfer safeguard, the authority.
     assert "36 months after it is deactivated" in text

@@ -64,7 +64,7 @@ def test_the_queue_lists_open_requests_most_urgent_first_with_colours(frozen, ag
     urgent = _open_request("urgent@example.dk", 28, actor)
     overdue = _open_request("overdue@example.dk", 40, actor)
     closed = _open_request("closed@example.dk", 5, actor)
-    workflow.request_complete(request=closed, actor=actor)
+    workflow.request_complete(request=closed, actor=actor, reasons="Answered by letter from the privacy team.")
     html = agent_client.get("/dashboard/").content.decode()
     positions = [html.index(r.reference) for r in (overdue, urgent, amber, later)]
     assert positions == sorted(positions)
@@ -124,8 +124,9 @@ def test_filters_narrow_the_queue_and_show_their_counts(frozen, agent, colleague
 
 def test_a_closed_status_filter_lists_closed_requests_newest_first(frozen, agent, agent_client):
     actor = Actor.staff(agent)
-    first = workflow.request_complete(request=_open_request("a@example.dk", 3, actor), actor=actor)
-    second = workflow.request_complete(request=_open_request("b@example.dk", 2, actor), actor=actor)
+    done = "Answered by letter from the privacy team."
+    first = workflow.request_complete(request=_open_request("a@example.dk", 3, actor), actor=actor, reasons=done)
+    second = workflow.request_complete(request=_open_request("b@example.dk", 2, actor), actor=actor, reasons=done)
     rows = agent_client.get("/dashboard/", {"status": "completed"}).context["page"].rows
     assert [row.request.pk for row in rows] == [second.pk, first.pk]
 

@@ -89,7 +89,12 @@ def test_agent_works_a_request_through_assign_note_suspend_resume_and_complete(a
     _post(agent_client, request, "identity", method="attribute_match")
     request.refresh_from_db()
     assert request.status == Status.IN_PROGRESS
+    # No data map here, so no source reported anything: the page asks what was done, for the letter.
     response = _post(agent_client, request, "complete", reasons="")
+    assert "No source reported doing anything for this request" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == Status.IN_PROGRESS
+    response = _post(agent_client, request, "complete", reasons="Sent her order history by post.")
     assert "Completed." in response.content.decode()
     request.refresh_from_db()
     assert request.status == Status.COMPLETED
@@ -154,7 +159,7 @@ def test_partial_completion_needs_the_parts_not_done(agent, agent_client):
 
 def test_actions_out_of_order_change_nothing(agent, agent_client):
     request = _request(Actor.staff(agent))
-    workflow.request_complete(request=request, actor=Actor.staff(agent))
+    workflow.request_complete(request=request, actor=Actor.staff(agent), reasons="Answered by letter.")
     response = _post(agent_client, request, "cancel", reasons="dup")
     assert "Nothing was changed: Cannot cancel request" in response.content.decode()
     assert Request.objects.get(pk=request.pk).status == Status.COMPLETED

@@ -120,8 +120,9 @@ class Command(BaseCommand):
             actor=staff,
             note="Which address do you contest: delivery or billing?",
         )
-        done = entered(Right.OBJECTION, emails[6], 12, language="en", scope="direct_marketing")
-        workflow.request_complete(request=done, actor=staff)
+        # Direct marketing stops without a decision (Art. 21(3)): the worker carries it out in the demo shop and
+        # completes it, and the letter says what the shop did.
+        entered(Right.OBJECTION, emails[6], 12, language="en", scope="direct_marketing")
         refused = entered(Right.ACCESS, emails[7], 15)
         workflow.request_refuse(
             request=refused,
