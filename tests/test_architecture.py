@@ -40,3 +40,16 @@ def test_no_module_imports_a_layer_above_its_own_and_no_package_cycle():
     result = subprocess.run([str(lint), "--no-cache"], cwd=BASE_DIR, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "0 broken" in result.stdout
+
+
+# STYLE.md: split a module into a package when it passes roughly 500 lines.
+MODULE_LINES_MAX = 600
+
+
+def test_no_module_of_dsr_is_long_enough_to_need_splitting_into_a_package():
+    long = {
+        str(path.relative_to(BASE_DIR)): lines
+        for path in (BASE_DIR / "dsr").rglob("*.py")
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > MODULE_LINES_MAX
+    }
+    assert long == {}, f"split these into packages (STYLE.md): {long}"

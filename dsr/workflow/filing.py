@@ -1,0 +1,282 @@
+"""Filing a request, its reference and status link, and confirming who asks (GDPR Art. 12(6))."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from dsr import challenges, deadlines, emails
+from dsr.audit import Actor, audit_record
+from dsr.models import (
+    AuditAction,
+    Channel,
+    IdentityLevel,
+    Language,
+    Request,
+    Status,
+    Suspension,
+    SuspensionReason,
+    VerificationMethod,
+    WebhookEvent,
+)
+from dsr.requests import RequestInvalid, details_clean, requester_clean
+from dsr.webhooks import webhook_event_emit
+from dsr.workflow.base import (
+    _deadline_recompute,
+    _lock,
+    _now,
+    _suspension_close,
+    _transition_apply,
+    _transition_check,
+    _work_start,
+)
+
+# --- References and status tokens ------------------------------------------------
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def reference_new() -> str:
+    """Return a fresh public reference: 16 symbols from a 30-letter alphabet (≈78 bits), easy to read aloud."""
+    symbols = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(16))
+    return "DSR-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
+
+
+def request_status_token(request: Request) -> str:
+    """Return the secret that, with the reference, opens the request's status (HMAC of reference and salt)."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"dsr-status:{request.reference}:{request.status_salt}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def request_by_status_token(*, reference: str, token: str) -> Request | None:
+    """Return the request if `token` opens it; compare in constant time; None for anything else."""
+    if not reference or not token or len(reference) > 32 or len(token) > 64:
+        return None
+    request = Request.objects.filter(reference=reference).first()
+    if request is None:
+        return None
+    if not hmac.compare_digest(request_status_token(request).encode(), token.encode()):
+        return None
+    return request
+
+
+# --- Filing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request: Request
+    status_token: str
+    created: bool
+
+
+def request_submit(
+    *,
+    right: str,
+    email: str,
+    actor: Actor,
+    name: str = "",
+    phone: str = "",
+    customer_number: str = "",
+    language: str = Language.DA,
+    details: dict | None = None,
+    channel: str = Channel.WEB,
+    received_at: datetime | None = None,
+    pre_verified: bool = False,
+    identity_checked: str = "",
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """File a request: validate, store, stop the clock until the email is confirmed, and send the code.
+
+    With `pre_verified` (an integration vouching for its logged-in customer), or
+    `identity_checked` (how staff checked the identity of a person who wrote or
+    called: staff_check or attribute_match), the request starts in progress and
+    the receipt is sent instead of a code.
+    """
+    now = _now()
+    errors: dict[str, list[str]] = {}
+    fields: dict = {}
+    try:
+        fields = requester_clean(
+            right=right,
+            email=email,
+            name=name,
+            phone=phone,
+            customer_number=customer_number,
+            language=language,
+            channel=channel,
+            received_at=received_at,
+            now=now,
+        )
+    except RequestInvalid as exc:
+        errors.update(exc.message_dict)
+    clean_details: dict = {}
+    if "right" not in errors:
+        try:
+            clean_details = details_clean(right, details)
+        except RequestInvalid as exc:
+            errors.update(exc.message_dict)
+    if identity_checked and identity_checked not in (
+        VerificationMethod.STAFF_CHECK,
+        VerificationMethod.ATTRIBUTE_MATCH,
+    ):
+        errors["identity_checked"] = [_("Choose how identity was checked: staff_check or attribute_match.")]
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
+        errors["idempotency_key"] = [_("Must be 1 to 128 characters.")]
+    if errors:
+        raise RequestInvalid(errors)
+
+    if idempotency_key:
+        existing = _idempotent_existing(idempotency_key, fields, clean_details)
+        if existing is not None:
+            return SubmitResult(existing, request_status_token(existing), created=False)
+
+    received = deadlines.local_date(fields["received_at"], settings.TIME_ZONE)
+    request = Request(
+        **fields,
+        reference=reference_new(),
+        details=clean_details,
+        status_salt=secrets.token_hex(16),
+        due_date=deadlines.due_date(received, country=settings.DSR_COUNTRY),
+        idempotency_key=idempotency_key or None,
+    )
+    starts_verified = pre_verified or bool(identity_checked)
+    if starts_verified:
+        # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
+        request.status = Status.IN_PROGRESS
+        request.identity_level = IdentityLevel.ENHANCED
+        request.verified_at = now
+        request.verification_method = identity_checked or VerificationMethod.INTEGRATION
+    try:
+        with transaction.atomic():
+            request.save()
+            data = {
+                "right": request.right,
+                "channel": request.channel,
+                "status": request.status,
+                "pre_verified": pre_verified,
+            }
+            if identity_checked:
+                data["identity_checked"] = identity_checked
+            if starts_verified:
+                emails.email_receipt(request)
+            else:
+                # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
+                # we asked for; it starts now, not at receipt, for requests entered late by staff.
+                Suspension.objects.create(
+                    request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
+                )
+                data["challenge_id"] = challenges.challenge_send(request=request, first=True).pk
+            audit_record(actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data)
+            webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
+            if starts_verified:
+                # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
+                webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
+                _work_start(request)
+    except IntegrityError:
+        if idempotency_key:
+            existing = _idempotent_existing(idempotency_key, fields, clean_details)
+            if existing is not None:
+                return SubmitResult(existing, request_status_token(existing), created=False)
+        raise
+    return SubmitResult(request, request_status_token(request), created=True)
+
+
+def _idempotent_existing(key: str, fields: dict, details: dict) -> Request | None:
+    existing = Request.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        return None
+    same = (
+        existing.right == fields["right"]
+        and existing.email.lower() == fields["email"].lower()
+        and (existing.name, existing.phone, existing.customer_number, existing.language)
+        == (fields["name"], fields["phone"], fields["customer_number"], fields["language"])
+        and existing.details == details
+    )
+    if not same:
+        raise RequestInvalid({"idempotency_key": [_("This key was already used for a different request.")]})
+    return existing
+
+
+# --- Identity ----------------------------------------------------------------------
+
+
+def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
+    """Record that the requester controls the email; start the work if that is enough identity."""
+    with transaction.atomic():
+        request = _lock(request)
+        now = _now()
+        identity_level = max(request.identity_level, IdentityLevel.EMAIL)
+        enough = identity_level >= request.identity_required
+        fields = _transition_apply(request, "verify" if enough else "verify_awaiting_identity")
+        request.identity_level = identity_level
+        request.verified_at = now
+        request.verification_method = method
+        fields += ["identity_level", "verified_at", "verification_method"]
+        if enough:
+            _suspension_close(request, now=now)
+            fields += _deadline_recompute(request)
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action=AuditAction.REQUEST_VERIFIED,
+            request=request,
+            data={"method": method, "status": request.status},
+        )
+        webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
+        emails.email_receipt(request)
+        if request.status == Status.IN_PROGRESS:
+            _work_start(request)
+    return request
+
+
+def request_identity_check(*, request: Request, method: str, actor: Actor) -> Request:
+    """Record a staff identity check (never an ID image) and restart the clock if identity was the wait."""
+    if method not in (VerificationMethod.STAFF_CHECK, VerificationMethod.ATTRIBUTE_MATCH):
+        raise RequestInvalid({"method": [_("Choose how identity was checked: staff_check or attribute_match.")]})
+    with transaction.atomic():
+        request = _lock(request)
+        now = _now()
+        waiting_for_identity = request.suspensions.filter(
+            ended_at__isnull=True, reason=SuspensionReason.IDENTITY
+        ).exists()
+        starts = request.status == Status.PENDING_VERIFICATION or (
+            request.status == Status.AWAITING_SUBJECT and waiting_for_identity
+        )
+        fields = _transition_apply(request, "identity_check_start" if starts else "identity_check")
+        request.identity_level = IdentityLevel.ENHANCED
+        request.verified_at = request.verified_at or now
+        request.verification_method = method
+        fields += ["identity_level", "verified_at", "verification_method"]
+        if starts:
+            _suspension_close(request, now=now)
+            fields += _deadline_recompute(request)
+        request.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action=AuditAction.REQUEST_IDENTITY_CHECKED,
+            request=request,
+            data={"method": method, "status": request.status},
+        )
+        if request.status == Status.IN_PROGRESS:
+            _work_start(request)
+    return request
+
+
+def request_status_link_reissue(*, request: Request, actor: Actor) -> None:
+    """Kill every old status link and email a new one to the request's address."""
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "status_link_reissue")
+        request.status_salt = secrets.token_hex(16)
+        request.save(update_fields=["status_salt", "updated_at"])
+        audit_record(actor=actor, action=AuditAction.REQUEST_STATUS_LINK_REISSUED, request=request, data={})
+        emails.email_status_link(request)
