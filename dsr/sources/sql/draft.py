@@ -337,12 +337,12 @@ def _strategies(walk: _Walk) -> None:
 
 def _keep(walk: _Walk, table: DraftTable) -> None:
     money = [name for name, guess in table.guesses.items() if guess.kind == "money"]
-    table.why = f"bookkeeping records ({'amounts in ' + ', '.join(money) if money else 'named ' + table.name})"
+    table.why = f"bookkeeping records ({'money in ' + ', '.join(money) if money else 'by its name'})"
     table.date_column = _date_column(table)
     if not table.date_column:
         table.decisions.append(
-            "no date column: kept rows get no end date. Say the rule in the hold's description, or link these "
-            "rows' end to a dated table by hand"
+            "no date column of its own: kept rows get no end date. Say when they go in the hold's description "
+            '(e.g. "with their invoice"), or add a date column'
         )
         return
     blocking = _blockers(walk, table.name)
