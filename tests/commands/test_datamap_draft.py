@@ -184,3 +184,23 @@ def test_an_unreachable_database_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call_command("dsr_datamap_draft", f"sqlite:///{tmp_path / 'nowhere.sqlite'}", identity="a.b")
     assert not (tmp_path / "nowhere.sqlite").exists()
+
+
+def test_a_postgresql_schema_is_read_and_named_in_the_map(postgres_database, tmp_path):
+    url = postgres_database[0]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA butik")
+        conn.exec_driver_sql("CREATE TABLE butik.kunde (id INTEGER PRIMARY KEY, email VARCHAR(120) NOT NULL)")
+        conn.exec_driver_sql(
+            "CREATE TABLE butik.ordre (id INTEGER PRIMARY KEY, kunde_id INTEGER NOT NULL REFERENCES butik.kunde (id),"
+            " bestilt DATE NOT NULL, beloeb NUMERIC(10, 2) NOT NULL)"
+        )
+        conn.exec_driver_sql("INSERT INTO butik.kunde VALUES (1, 'lise.holm@example.dk')")
+    engine.dispose()
+    text, printed = draft_run(url, "kunde.email", tmp_path, schema="butik")
+    key, tables = source_tables(text)
+    assert yaml.safe_load(text)["sources"][key]["schema"] == "butik"
+    assert tables["ordre"]["erasure"]["strategy"] == "keep"
+    assert tables["ordre"]["erasure"]["date_column"] == "bestilt"
+    assert "lise.holm@example.dk" not in text + printed

@@ -103,10 +103,12 @@ def _roots(live: LiveSchema) -> tuple[dict[str, LiveTable], list[LiveForeignKey]
         return name
 
     roots = {name: table for name, table in live.tables.items() if not getattr(table, "parent", None)}
-    keys = [
-        dataclasses.replace(fk, referred_table=root(fk.referred_table)) for t in roots.values() for fk in t.foreign_keys
-    ]
-    return roots, keys
+    keys: dict[tuple, LiveForeignKey] = {}
+    for fk in (fk for table in roots.values() for fk in table.foreign_keys):
+        # PostgreSQL copies a key that points at a partitioned table onto each partition: one key, one path.
+        fk = dataclasses.replace(fk, referred_table=root(fk.referred_table))
+        keys.setdefault((fk.table, fk.columns, fk.referred_table, fk.referred_columns), fk)
+    return roots, list(keys.values())
 
 
 def _key_columns(table: LiveTable) -> set[str]:
