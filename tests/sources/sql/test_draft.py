@@ -47,6 +47,7 @@ CREATE TABLE customer (
     foedselsdato DATE,
     dag DATE,
     ekstra VARCHAR(11),
+    password_hash VARCHAR(128),
     active BOOLEAN NOT NULL,
     home_address_id INTEGER REFERENCES address (id),
     store_id INTEGER REFERENCES store (id),
@@ -125,7 +126,7 @@ STREETS = ["Strandvejen", "Nørrebrogade", "Vesterbrogade"]
 SAMPLED = [
     value for row in CUSTOMERS for value in row[1:] if isinstance(value, str) and not value.startswith(("19", "20"))
 ]
-SAMPLED += [value for row in CARDS for value in row[2:]] + IPS + STREETS + ["1985-03-12", "1984-07-01"]
+SAMPLED += [value for row in CARDS for value in row[2:]] + IPS + STREETS + ["1985-03-12", "1984-07-01", "pbkdf2_sha256"]
 
 
 def shop_schema_create(url: str) -> None:
@@ -151,10 +152,11 @@ def shop_schema_create(url: str) -> None:
             conn.execute(
                 sa.text(
                     "INSERT INTO customer VALUES (:id, :email, :alt, :first, :last, :mobile, :cpr, :born, :day,"
-                    " :extra, :active, :home, 1, :referrer, :created)"
+                    " :extra, :hash, :active, :home, 1, :referrer, :created)"
                 ),
                 values
                 | {
+                    "hash": f"pbkdf2_sha256$600000$salt{values['id']}$Zm9vYmFy",
                     "active": True,
                     "home": 1 + values["id"] % 2,
                     "referrer": None if values["id"] == 1 else 1,
@@ -255,6 +257,7 @@ def test_columns_are_classified_by_danish_and_english_names_and_by_their_values(
         "foedselsdato": ("birth_date", True),
         "dag": ("birth_date", False),  # only its values say so
         "ekstra": ("national_id", False),
+        "password_hash": ("online", True),
     }
     card = {column: (guess.category, guess.confident) for column, guess in draft.tables["saved_card"].guesses.items()}
     assert card == {
@@ -285,6 +288,8 @@ def test_strategies_follow_the_live_keys(shop_url):
     assert customer.fields["mobil"] == "clear"
     assert customer.fields["foedselsdato"] == {"truncate": "year"}
     assert customer.fields["active"] == {"set": False}
+    assert customer.fields["password_hash"] == "clear"
+    assert customer.exclude == ["password_hash"]  # never exported
     orders = tables["orders"]
     assert (orders.strategy, orders.hold, orders.date_column) == (KEEP, "bookkeeping", "ordered_at")
     assert orders.after_hold == ANONYMISE  # its lines point at it
