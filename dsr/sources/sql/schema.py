@@ -6,7 +6,7 @@ into plain dataclasses, so the checks and the planner never reflect twice.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -52,6 +52,7 @@ class LiveTable:
     # PostgreSQL: the table this one is a partition or inheritance child of, and its own children.
     parent: str | None = None
     partitions: list[str] = field(default_factory=list)
+    inherited: bool = False  # the parent is an INHERITS parent, not a partitioned table
 
 
 @dataclass
@@ -59,9 +60,45 @@ class LiveSchema:
     dialect: str
     tables: dict[str, LiveTable]
 
+    def ancestors(self, table: str) -> list[str]:
+        """Return the tables ``table`` is a partition or inheritance child of, its parent first."""
+        found: list[str] = []
+        parent = self.tables[table].parent if table in self.tables else None
+        while parent is not None and parent not in found and parent != table:
+            found.append(parent)
+            parent = self.tables[parent].parent if parent in self.tables else None
+        return found
+
+    def root(self, table: str) -> str:
+        """Return the topmost table ``table`` is a partition of (``table`` itself when it is none)."""
+        return [table, *self.ancestors(table)][-1]
+
+    def descendants(self, table: str) -> list[str]:
+        """Return the partitions and inheritance children of ``table``, and theirs, depth first."""
+        found: list[str] = []
+        for child in self.tables[table].partitions if table in self.tables else ():
+            if child not in found and child != table:
+                found += [child, *(name for name in self.descendants(child) if name not in found)]
+        return found
+
     def referencing(self, table: str) -> list[LiveForeignKey]:
-        """Return every foreign key that points at ``table``, from any table (itself included)."""
-        return [fk for live in self.tables.values() for fk in live.foreign_keys if fk.referred_table == table]
+        """Return every foreign key that points at ``table`` or its partitions, from any table (itself included).
+
+        PostgreSQL copies a key declared on a partitioned table onto each partition, and a key that points at
+        a partitioned table into one more per partition; such copies are left out, each key named once.
+        """
+        targets = {table, *self.descendants(table)}
+        keys = [fk for live in self.tables.values() for fk in live.foreign_keys if fk.referred_table in targets]
+        return [fk for fk in keys if not any(self._copied(fk, other) for other in keys)]
+
+    def _copied(self, fk: LiveForeignKey, other: LiveForeignKey) -> bool:
+        """Return whether ``fk`` is ``other`` copied down to a partition of its table or of the table it points at."""
+        return (
+            (fk.columns, fk.referred_columns, fk.on_delete) == (other.columns, other.referred_columns, other.on_delete)
+            and (fk.table, fk.referred_table) != (other.table, other.referred_table)
+            and other.table in (fk.table, *self.ancestors(fk.table))
+            and other.referred_table in (fk.referred_table, *self.ancestors(fk.referred_table))
+        )
 
 
 def _column_read(column: dict, unique: bool) -> LiveColumn:
@@ -88,7 +125,10 @@ def live_table_read(inspector: sa.Inspector, name: str, schema: str | None = Non
     """Return what the database says of one table."""
     primary = tuple(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     singles = {tuple(c["column_names"]) for c in inspector.get_unique_constraints(name, schema=schema)}
-    singles |= {tuple(i["column_names"]) for i in inspector.get_indexes(name, schema=schema) if i.get("unique")}
+    # SQLite keeps a column's own UNIQUE as an automatic index, which SQLAlchemy leaves out unless asked.
+    automatic = {"include_auto_indexes": True} if inspector.dialect.name == "sqlite" else {}
+    indexes = inspector.get_indexes(name, schema=schema, **automatic)
+    singles |= {tuple(i["column_names"]) for i in indexes if i.get("unique")}
     if len(primary) == 1:
         singles.add(primary)
     columns = {
@@ -114,8 +154,49 @@ def live_table_read(inspector: sa.Inspector, name: str, schema: str | None = Non
     return LiveTable(name=name, columns=columns, primary_key=primary, foreign_keys=keys)
 
 
+def _sqlite_on_delete(conn: Connection, table: LiveTable, schema: str | None) -> None:
+    """Fill in the ON DELETE rules SQLAlchemy misses on SQLite keys declared beside their column."""
+    columns: dict[int, list[str]] = {}
+    rules: dict[int, tuple[str, str]] = {}
+    within = f'"{schema}".' if schema else ""
+    for row in conn.exec_driver_sql(f'PRAGMA {within}foreign_key_list("{table.name}")').mappings():
+        columns.setdefault(row["id"], []).append(row["from"])
+        rules[row["id"]] = (row["table"], row["on_delete"])
+    by_shape = {(tuple(columns[id_]), referred): rule for id_, (referred, rule) in rules.items() if rule != "NO ACTION"}
+    table.foreign_keys = [
+        fk if fk.on_delete else replace(fk, on_delete=by_shape.get((fk.columns, fk.referred_table), ""))
+        for fk in table.foreign_keys
+    ]
+
+
+_POSTGRES_CHILDREN = sa.text("""
+SELECT child.relname AS child, parent.relname AS parent, child.relispartition AS partition
+FROM pg_inherits AS i
+JOIN pg_class AS child ON child.oid = i.inhrelid
+JOIN pg_class AS parent ON parent.oid = i.inhparent
+JOIN pg_namespace AS ns ON ns.oid = child.relnamespace AND ns.oid = parent.relnamespace
+WHERE ns.nspname = coalesce(:schema, current_schema()) AND child.relkind IN ('r', 'p')
+ORDER BY i.inhseqno, parent.relname, child.relname
+""")
+
+
+def _postgres_children_read(conn: Connection, tables: dict[str, LiveTable], schema: str | None) -> None:
+    """Fill in each table's parent and partitions: declarative partitions and INHERITS children alike."""
+    for row in conn.execute(_POSTGRES_CHILDREN, {"schema": schema}).mappings():
+        child, parent = tables.get(row["child"]), tables.get(row["parent"])
+        if child is None or parent is None or child.parent is not None:
+            continue  # a table of another schema, or the second parent of a multiple INHERITS
+        child.parent, child.inherited = parent.name, not row["partition"]
+        parent.partitions.append(child.name)
+
+
 def live_schema_read(conn: Connection, schema: str | None = None) -> LiveSchema:
     """Return the whole live schema of the database ``conn`` is connected to."""
     inspector = sa.inspect(conn)
     tables = {name: live_table_read(inspector, name, schema) for name in inspector.get_table_names(schema=schema)}
+    if conn.dialect.name == "sqlite":
+        for table in tables.values():
+            _sqlite_on_delete(conn, table, schema)
+    elif conn.dialect.name == "postgresql":
+        _postgres_children_read(conn, tables, schema)
     return LiveSchema(dialect=conn.dialect.name, tables=tables)
