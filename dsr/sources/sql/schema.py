@@ -7,6 +7,8 @@ into plain dataclasses, so the checks and the planner never reflect twice.
 
 import datetime as dt
 import difflib
+import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -369,3 +371,85 @@ class _LiveCheck:
                 fixed = ", ".join(c for c in fk.columns if c in columns and not columns[c].nullable)
                 message = f'cannot unlink: "{fk.table}.{fixed}" is NOT NULL, through {fk.describe()}; use shared: skip'
                 self.error(name, "shared", message)
+
+
+def deletion_order(names: Iterable[str], live: LiveSchema) -> tuple[list[str], list[LiveForeignKey]]:
+    """Return ``names`` in an order that deletes every referencing row first, and the keys to clear beforehand.
+
+    A table comes before every table it references, ties in the given order. Where
+    foreign keys go round in a circle, nullable keys are cleared first (the second
+    list) so the rest is acyclic; a key that is ON DELETE CASCADE, or SET NULL on
+    nullable columns, needs no clearing: the database does it. A self-reference
+    does not order anything; it is listed to clear when it is nullable and the
+    database does not handle it. Raises ValueError naming a circle of keys none of
+    which can be cleared.
+    """
+    names = list(dict.fromkeys(names))
+    index = {name: i for i, name in enumerate(names)}
+
+    def within(table: str) -> str | None:
+        return next((name for name in [table, *live.ancestors(table)] if name in index), None)
+
+    hard, soft, free, cleared, taken = [], [], [], [], set()
+    for name in names:
+        for table in [name, *live.descendants(name)] if name in live.tables else []:
+            if within(table) != name:
+                continue  # a partition the caller lists itself
+            for fk in live.tables[table].foreign_keys:
+                referred = within(fk.referred_table)
+                if referred is None or (name, fk.columns, referred, fk.referred_columns) in taken:
+                    continue  # not among the tables, or a partition's copy of a key already taken
+                taken.add((name, fk.columns, referred, fk.referred_columns))
+                columns = live.tables[table].columns
+                nullable = all(columns[c].nullable for c in fk.columns if c in columns)
+                handled = fk.on_delete == "CASCADE" or (fk.on_delete == "SET NULL" and nullable)
+                if referred == name:
+                    if nullable and not handled and fk not in cleared:
+                        cleared.append(fk)
+                    continue
+                edge = (name, referred, fk)
+                (free if handled else soft if nullable else hard).append(edge)
+
+    after: dict[str, set[str]] = {name: set() for name in names}  # table -> the tables deleted after it
+    through: dict[tuple[str, str], LiveForeignKey] = {}
+
+    def path(start: str, goal: str) -> list[str] | None:
+        """Return the tables from ``start`` to ``goal`` along the edges so far, or None."""
+        stack, seen = [[start]], {start}
+        while stack:
+            trail = stack.pop()
+            if trail[-1] == goal:
+                return trail
+            for nxt in sorted(after[trail[-1]] - seen, key=index.__getitem__, reverse=True):
+                seen.add(nxt)
+                stack.append([*trail, nxt])
+        return None
+
+    for group in (hard, soft, free):
+        for referencing, referred, fk in group:
+            circle = path(referred, referencing)
+            if circle is None:
+                after[referencing].add(referred)
+                through.setdefault((referencing, referred), fk)
+            elif group is hard:
+                trail = [referencing, *circle]
+                keys = ", ".join(through.get(pair, fk).describe() for pair in itertools.pairwise(trail))
+                shown = " -> ".join(trail)
+                raise ValueError(f"foreign keys go round in a circle with no nullable key to clear: {shown} ({keys})")
+            elif group is soft and fk not in cleared:
+                cleared.append(fk)
+    waiting = {name: 0 for name in names}
+    for targets in after.values():
+        for target in targets:
+            waiting[target] += 1
+    ready = [index[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for target in after[name]:
+            waiting[target] -= 1
+            if not waiting[target]:
+                heapq.heappush(ready, index[target])
+    return order, cleared

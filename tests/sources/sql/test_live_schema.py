@@ -1,12 +1,24 @@
 """The live schema of a shop database, on SQLite and PostgreSQL, against maps that fit it and maps it would refuse."""
 
 import copy
+import graphlib
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from dsr.sources.sql import engines_dispose
-from dsr.sources.sql.schema import LiveSchema, live_errors, live_schema_read
+from dsr.sources.sql.schema import (
+    LiveColumn,
+    LiveForeignKey,
+    LiveSchema,
+    LiveTable,
+    deletion_order,
+    live_errors,
+    live_schema_read,
+)
 
 SHOP_SCHEMA = """
 CREATE TABLE city (
@@ -82,6 +94,49 @@ CREATE TABLE audit_log (
 )
 """
 
+# Two pairs of tables that point at each other: a team's captain is one of its players (nullable), and a hen and
+# her egg that cannot exist without each other. SQLite takes a key to a table not yet made; PostgreSQL adds it after.
+CYCLES = {
+    "sqlite": """
+CREATE TABLE team (
+    id INTEGER PRIMARY KEY,
+    captain_id INTEGER,
+    CONSTRAINT team_captain_fk FOREIGN KEY (captain_id) REFERENCES player (id)
+);
+CREATE TABLE player (
+    id INTEGER PRIMARY KEY,
+    team_id INTEGER NOT NULL,
+    CONSTRAINT player_team_fk FOREIGN KEY (team_id) REFERENCES team (id)
+);
+CREATE TABLE hen (
+    id INTEGER PRIMARY KEY,
+    egg_id INTEGER NOT NULL,
+    CONSTRAINT hen_egg_fk FOREIGN KEY (egg_id) REFERENCES egg (id)
+);
+CREATE TABLE egg (
+    id INTEGER PRIMARY KEY,
+    hen_id INTEGER NOT NULL,
+    CONSTRAINT egg_hen_fk FOREIGN KEY (hen_id) REFERENCES hen (id)
+)
+""",
+    "postgresql": """
+CREATE TABLE team (id INTEGER PRIMARY KEY, captain_id INTEGER);
+CREATE TABLE player (
+    id INTEGER PRIMARY KEY,
+    team_id INTEGER NOT NULL,
+    CONSTRAINT player_team_fk FOREIGN KEY (team_id) REFERENCES team (id)
+);
+ALTER TABLE team ADD CONSTRAINT team_captain_fk FOREIGN KEY (captain_id) REFERENCES player (id);
+CREATE TABLE hen (id INTEGER PRIMARY KEY, egg_id INTEGER NOT NULL);
+CREATE TABLE egg (
+    id INTEGER PRIMARY KEY,
+    hen_id INTEGER NOT NULL,
+    CONSTRAINT egg_hen_fk FOREIGN KEY (hen_id) REFERENCES hen (id)
+);
+ALTER TABLE hen ADD CONSTRAINT hen_egg_fk FOREIGN KEY (egg_id) REFERENCES egg (id)
+""",
+}
+
 
 def _execute(url: str, script: str) -> None:
     engine = sa.create_engine(url)
@@ -105,10 +160,11 @@ def _live(url: str, schema: str | None = None) -> LiveSchema:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def shop_url(request, tmp_path) -> str:
-    """Return the URL of a fresh shop database (SQLite file or throwaway PostgreSQL)."""
+    """Return the URL of a fresh shop database (SQLite file or throwaway PostgreSQL) with its cycles of keys."""
     url = f"sqlite:///{tmp_path / 'shop.sqlite'}" if request.param == "sqlite" else None
     url = url or request.getfixturevalue("postgres_database")[0]
     _execute(url, SHOP_SCHEMA)
+    _execute(url, CYCLES[sa.make_url(url).get_backend_name()])
     yield url
     engines_dispose()
 
@@ -394,6 +450,64 @@ def test_unlinking_a_shared_address_needs_the_persons_keys_to_it_nullable(shop):
     assert _errors(_shop_map(address=only_home, orders=None, order_line=None), shop) == {}
 
 
+def test_deletion_order_puts_every_referencing_table_first(shop):
+    assert deletion_order(["city", "address", "store"], shop) == (["store", "address", "city"], [])
+    order, cleared = deletion_order(["address", "customer", "orders", "invoice", "review"], shop)
+    assert order == ["orders", "invoice", "review", "customer", "address"]
+    assert [fk.name for fk in cleared] == ["customer_referrer_fk"]  # a self-reference, nullable: cleared first
+    assert deletion_order(["review", "invoice", "customer"], shop)[0] == ["review", "invoice", "customer"]
+    assert deletion_order(["shipment", "orders", "order_line"], shop)[0] == ["shipment", "order_line", "orders"]
+    assert deletion_order(["order_line", "orders", "somewhere_else"], shop)[0] == [
+        "order_line",
+        "orders",
+        "somewhere_else",
+    ]
+
+
+def test_deletion_order_clears_a_nullable_key_to_break_a_circle(shop):
+    for names in (["team", "player"], ["player", "team"]):
+        order, cleared = deletion_order(names, shop)
+        assert order == ["player", "team"]
+        assert [fk.name for fk in cleared] == ["team_captain_fk"]
+
+
+def test_deletion_order_refuses_a_circle_no_key_of_which_can_be_cleared(shop):
+    with pytest.raises(ValueError, match="circle") as raised:
+        deletion_order(["team", "hen", "egg"], shop)
+    assert "hen_egg_fk" in str(raised.value)
+    assert "egg_hen_fk" in str(raised.value)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_deletion_order_never_deletes_a_row_a_remaining_key_points_at(data):
+    names = [f"t{i}" for i in range(data.draw(st.integers(1, 7)))]
+    keys = st.tuples(st.sampled_from(names), st.sampled_from(names), st.booleans())
+    tables = {name: LiveTable(name, {}, ("id",)) for name in names}
+    for i, (table, referred, nullable) in enumerate(data.draw(st.lists(keys, max_size=12))):
+        tables[table].columns[f"k{i}"] = LiveColumn(f"k{i}", "INTEGER", nullable, is_number=True)
+        tables[table].foreign_keys.append(LiveForeignKey(f"fk{i}", table, (f"k{i}",), referred, ("id",)))
+    live = LiveSchema("postgresql", tables)
+    every = [fk for table in tables.values() for fk in table.foreign_keys]
+    try:
+        order, cleared = deletion_order(names, live)
+    except ValueError:
+        hard = {name: set() for name in names}
+        for fk in every:
+            if fk.table != fk.referred_table and not tables[fk.table].columns[fk.columns[0]].nullable:
+                hard[fk.table].add(fk.referred_table)
+        with pytest.raises(graphlib.CycleError):
+            graphlib.TopologicalSorter(hard).prepare()
+        return
+    assert sorted(order) == sorted(names)
+    position = {name: i for i, name in enumerate(order)}
+    for fk in every:
+        if fk not in cleared and fk.table != fk.referred_table:
+            assert position[fk.table] < position[fk.referred_table]
+    assert all(tables[fk.table].columns[fk.columns[0]].nullable for fk in cleared)
+    assert deletion_order(names, live) == (order, cleared)
+
+
 PARTITIONED_SCHEMA = """
 CREATE TABLE customer (id INTEGER PRIMARY KEY, email VARCHAR(120) NOT NULL UNIQUE);
 CREATE TABLE orders (
@@ -463,6 +577,10 @@ def test_a_key_copied_onto_partitions_is_reported_once(partitioned):
         ("orders_customer_fk", "orders"),
     ]
     assert [(fk.name, fk.referred_table) for fk in partitioned.referencing("orders")] == [("line_order_fk", "orders")]
+    assert deletion_order(["customer", "orders", "order_line"], partitioned) == (
+        ["order_line", "orders", "customer"],
+        [],
+    )
 
 
 def test_a_partition_listed_beside_its_parent_is_refused_naming_the_parent(partitioned):
