@@ -119,6 +119,8 @@ def test_the_shop_draft_has_the_new_keys_in_place(shop_url, tmp_path):
         "table": "order_line",
         "columns": {"order_id": "order_id", "line_no": "line_no"},
     }
+    assert tables["customer"]["exclude"] == ["password_hash"]
+    assert "password_hash" not in tables["customer"]["categories"]
     assert tables["invoice"]["erasure"] == {
         "strategy": "keep",
         "hold": "bookkeeping",

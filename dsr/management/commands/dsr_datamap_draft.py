@@ -92,7 +92,7 @@ def _head(out: _Writer, draft: Draft, *, database: str, today: str) -> None:
     out.lines.append("")
 
 
-def _sections(out: _Writer, draft: Draft) -> list[str]:
+def _sections(out: _Writer, draft: Draft) -> None:
     keeps = any(table.strategy == KEEP for table in draft.tables.values())
     out.put(0, "controller")
     out.decide(1, "your organisation as letters name it: name, address, CVR number and privacy contact.")
@@ -122,14 +122,12 @@ def _sections(out: _Writer, draft: Draft) -> list[str]:
     out.put(2, "legal_basis", ["b"])
     out.put(2, "retention", {"da": "I 36 måneder efter, at kontoen er lukket.", "en": "36 months after closing."})
     out.put(2, "retention_rule", {"after": "account_deactivated", "months": 36}, f"{DECIDE} how long, from when")
-    purposes = ["customer_account"]
     if keeps:
         out.put(1, "bookkeeping")
         out.put(2, "name", {"da": "Bogføring", "en": "Bookkeeping"})
         out.put(2, "legal_basis", ["c"])
         out.put(2, "retention", {"da": "5 år efter regnskabsårets udløb.", "en": "5 years after the financial year."})
         out.put(2, "retention_rule", {"after": "end_of_financial_year", "years": 5})
-        purposes.append("bookkeeping")
     out.lines.append("")
     out.decide(
         0,
@@ -140,16 +138,15 @@ def _sections(out: _Writer, draft: Draft) -> list[str]:
     out.lines.append("")
     if not keeps:
         out.put(0, "legal_holds", {})
-        return purposes
+        return
     out.put(0, "legal_holds")
     out.put(1, HOLD)
     out.put(2, "name", {"da": "Bogføringspligt", "en": "Bookkeeping obligation"})
     out.put(2, "law", {"da": "Bogføringsloven § 10", "en": "Danish Bookkeeping Act (Bogføringsloven) § 10"})
     out.put(2, "period_rule", {"after": "end_of_financial_year", "years": 5}, f"{DECIDE} the period the law sets")
-    return purposes
 
 
-def _table(out: _Writer, draft: Draft, name: str) -> None:
+def _table(out: _Writer, draft: Draft, name: str, purposes: list[str]) -> None:
     table = draft.tables[name]
     out.put(3, name)
     for note in table.notes:
@@ -179,9 +176,14 @@ def _table(out: _Writer, draft: Draft, name: str) -> None:
             else "unlink is not possible: a referencing column is NOT NULL"
         )
         out.put(4, "shared", "skip", f"{DECIDE} skip leaves shared rows as they are; {unlink}")
-    if table.guesses:
+    if table.strategy == KEEP:
+        # Kept rows serve the bookkeeping obligation too; the rest serve the source's purposes.
+        out.put(4, "purposes", [*purposes, "bookkeeping"])
+    # A password hash is never exported, so it is no category of what the person is told about.
+    categories = {column: guess for column, guess in table.guesses.items() if guess.kind != "secret"}
+    if categories:
         out.put(4, "categories")
-        for column, guess in table.guesses.items():
+        for column, guess in categories.items():
             note = "" if guess.confident else f"{DECIDE} a guess, {guess.reason}"
             out.put(5, column, guess.category, note)
     unclassified = [c for c in table.live.columns if c not in table.guesses and c not in table.fields]
@@ -210,7 +212,8 @@ def draft_render(draft: Draft, *, url: str, schema: str | None, today: str) -> t
     key = source_key(url)
     map_url, variable = url_for_map(url, key)
     _head(out, draft, database=make_url(url).database or key, today=today)
-    purposes = _sections(out, draft)
+    _sections(out, draft)
+    purposes = ["customer_account"]
     out.lines.append("")
     out.put(0, "sources")
     out.put(1, key)
@@ -228,7 +231,7 @@ def draft_render(draft: Draft, *, url: str, schema: str | None, today: str) -> t
         out.put(2, "schema", schema)
     out.put(2, "tables")
     for name in draft.tables:
-        _table(out, draft, name)
+        _table(out, draft, name, purposes)
     if draft.unreached:
         out.decide(
             3,
