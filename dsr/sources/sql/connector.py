@@ -43,7 +43,7 @@ from dsr.sources.resolution import identifier_normalise, phone_variants
 from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.erasure import SqlErasure
-from dsr.sources.sql.schema import LiveSchema, live_errors, live_schema_read
+from dsr.sources.sql.schema import LiveSchema, live_schema_read
 
 CHUNK = 500  # bound parameters per IN list
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
@@ -172,7 +172,7 @@ class SqlConnector(SqlErasure, Connector):
 
     def live_map_errors(self) -> list[DataMapError]:
         with self._connect("reading the schema", read_only=True) as conn:
-            return live_errors(self.tables, self._live(conn), path=f"sources.{self.key}", redaction=self._redaction())
+            return self._live_errors(conn)
 
     # --- finding the person ----------------------------------------------------
 

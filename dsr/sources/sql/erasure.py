@@ -56,12 +56,17 @@ class SqlErasure:
     def _redaction(self) -> str:
         return str(self.config.get("redaction_text", DEFAULT_REDACTION))
 
+    def _live_errors(self, conn: Connection) -> list:
+        live, path = self._live(conn), f"sources.{self.key}"
+        return live_errors(self.tables, live, path=path, redaction_text=self._redaction())
+
     def _live_check(self, conn: Connection) -> None:
         """Refuse to go on when the map would break a constraint of the database as it is now."""
-        errors = live_errors(self.tables, self._live(conn), path=f"sources.{self.key}", redaction=self._redaction())
+        errors = self._live_errors(conn)
         if errors:
-            more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-            raise self.error(f"the map does not fit the database: {errors[0]}{more}")
+            shown = "; ".join(str(error) for error in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise self.error(f"the map does not fit the database: {shown}{more}")
 
     # --- planning --------------------------------------------------------------
 

@@ -343,6 +343,9 @@ class _LiveCheck:
         )
         if strategy == DELETE and not itself and followed:
             return None  # every row pointing along this key is the person's, and is deleted first
+        after_hold = (config.get("erasure") or {}).get("strategy") == KEEP
+        if after_hold and strategy == KEEP and not itself:
+            return None  # a row whose hold has ended stays while a kept row still points at it
         points_kept = strategy in (ANONYMISE, KEEP) and not nullable
         if config.get("shared") and (nullable or referrer) and not points_kept:
             return None  # rows still pointed at from outside are left as shared when it runs
