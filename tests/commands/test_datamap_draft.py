@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from sqlalchemy.engine import make_url
 
+from dsr.datamap.parsing import datamap_parse
+from dsr.sources.registry import datamap_live_errors
 from tests.sources.conftest import chinook_postgres, chinook_sqlite, postgres_database  # noqa: F401
 from tests.sources.sql.test_draft import SAMPLED, shop_schema_create, shop_url  # noqa: F401
 
@@ -62,13 +64,22 @@ def test_chinook_is_drafted_from_the_customer_email(chinook, tmp_path):
     assert customer["erasure"]["fields"][n["email"]] == "hash"
     invoice = tables[n["invoice"]]["erasure"]
     assert (invoice["strategy"], invoice["hold"], invoice["date_column"]) == ("keep", "bookkeeping", n["date"])
-    assert invoice["after_hold"] == "anonymise"  # the lines point at the invoices
+    assert invoice["after_hold"] == "delete"  # with its lines, which it dates
+    assert tables[n["line"]]["erasure"] == {"strategy": "keep", "hold": "bookkeeping"}
     assert tables[n["track"]] == {"context": {"label": n["name"]}}
     # The support representative is an employee, another person: not mapped, and said so.
     assert n["employee"] not in tables
     assert f"Not mapped: {n['employee']}: holds other people" in text
     assert "tables mapped: 3" in printed
     assert "context tables: 1" in printed
+
+
+def test_the_chinook_draft_loads_as_it_is_and_keeps_every_live_constraint(chinook, tmp_path):
+    url, n = chinook
+    text, printed = draft_run(url, f"{n['customer']}.{n['email']}", tmp_path)
+    datamap = datamap_parse(text)  # raises DataMapInvalid, listing every error, if it does not load
+    assert datamap_live_errors(datamap) == ([], [])
+    assert "does not load" not in printed
 
 
 def test_the_chinook_draft_names_no_customer_value(chinook, tmp_path):
@@ -97,6 +108,17 @@ def test_every_human_decision_is_marked(shop_url, tmp_path):
     }
     missing = [what for what, pattern in expected.items() if not re.search(pattern, text)]
     assert missing == []
+
+
+def test_the_shop_draft_loads_as_it_is_and_keeps_every_live_constraint(shop_url, tmp_path):
+    datamap = datamap_parse(draft_run(shop_url, "customer.email", tmp_path)[0])
+    assert datamap_live_errors(datamap) == ([], [])
+    [source] = datamap.sources.values()
+    assert source["groups"]["customer"]["categories"] == [
+        "contact", "identity", "national_id", "birth_date",
+    ]  # fmt: skip
+    assert source["purposes"] == ["customer_account"]
+    assert source["groups"]["orders"]["purposes"] == ["customer_account", "bookkeeping"]
 
 
 def test_the_shop_draft_writes_no_sampled_value_anywhere(shop_url, tmp_path):

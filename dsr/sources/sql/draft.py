@@ -63,6 +63,7 @@ class DraftTable:
     after_hold_why: str = ""
     shared: list[str] = field(default_factory=list)  # why other people's rows may use a row
     unlinkable: bool = False
+    fallback: bool = False  # kept only because nothing else loads: a human decides
     exclude: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
@@ -330,42 +331,66 @@ def _strategies(walk: _Walk) -> None:
         if table.strategy == ANONYMISE:
             _fields_choose(table)
             if not table.fields:
-                _fallback(walk, table)
+                _fallback(table)
         elif table.strategy == KEEP:
-            _keep(walk, table)
+            money = [name for name, guess in table.guesses.items() if guess.kind == "money"]
+            table.why = f"bookkeeping records ({'money in ' + ', '.join(money) if money else 'by its name'})"
+            table.date_column = _date_column(table)
+            table.after_hold = DELETE if table.date_column else ""
+    _holds_end(walk)
+    for table in tables.values():
         if table.role == REFERENCED:
             _shared(walk, table)
 
 
-def _keep(walk: _Walk, table: DraftTable) -> None:
-    money = [name for name, guess in table.guesses.items() if guess.kind == "money"]
-    table.why = f"bookkeeping records ({'money in ' + ', '.join(money) if money else 'by its name'})"
-    table.date_column = _date_column(table)
-    if not table.date_column:
-        table.decisions.append(
-            "no date column of its own: kept rows get no end date. Say when they go in the hold's description "
-            '(e.g. "with their invoice"), or add a date column'
-        )
-        return
-    blocking = _blockers(walk, table.name)
-    if not blocking:
-        table.after_hold = DELETE
-        return
-    _fields_choose(table)
-    if table.fields:
-        table.after_hold = ANONYMISE
-        table.after_hold_why = f"not delete: {blocking[0].describe()} points at these rows"
-        return
-    table.date_column = ""
-    table.decisions.append(
-        f"kept with no end date: {blocking[0].describe()} points at these rows and nothing in them can be anonymised"
-    )
+def _dated_by(walk: _Walk, table: DraftTable) -> DraftTable | None:
+    """Return the kept table an undated kept table's rows are dated by: one it links to, held alike, then deleted."""
+    for link in table.links:
+        other = walk.tables[link.table]
+        if other.strategy == KEEP and other.hold == table.hold and other.date_column and other.after_hold == DELETE:
+            return other
+    return None
 
 
-def _fallback(walk: _Walk, table: DraftTable) -> None:
+def _holds_end(walk: _Walk) -> None:
+    """Say what happens to kept rows whose hold has ended: deleted unless rows that stay still point at them."""
+    dated = [table for table in walk.tables.values() if table.strategy == KEEP and table.date_column]
+    changed = True
+    while changed:  # a row that outlives its hold keeps the rows it points at, transitively
+        changed = False
+        for table in dated:
+            if table.after_hold != DELETE:
+                continue
+            blocking = []
+            for fk in _blockers(walk, table.name):
+                other = walk.tables.get(fk.table)
+                goes_too = other is not None and fk.table != table.name and other.strategy == KEEP
+                goes_too = goes_too and (other.after_hold == DELETE or _dated_by(walk, other) is table)
+                if not goes_too:
+                    blocking.append(fk)
+            if blocking:
+                table.after_hold, changed = ANONYMISE, True
+                table.after_hold_why = f"not delete: {blocking[0].describe()} points at these rows"
+    for table in walk.tables.values():
+        if table.strategy != KEEP or table.fallback:
+            continue
+        if table.after_hold == ANONYMISE:
+            _fields_choose(table)
+            if not table.fields:
+                table.date_column = table.after_hold = ""
+                table.decisions.append(f"kept with no end date: {table.after_hold_why[len('not delete: ') :]}")
+        elif not table.date_column and (by := _dated_by(walk, table)) is not None:
+            table.notes.append(f"dated by {by.name}: its rows go when their {by.name} row's hold ends")
+        elif not table.date_column:
+            table.decisions.append(
+                "no date column of its own: kept rows get no end date. Say when they go in the hold's description, "
+                "or add a date column"
+            )
+
+
+def _fallback(table: DraftTable) -> None:
     """Give a table that may not be deleted and has nothing personal a strategy that loads: a human decides."""
-    table.fields.clear()
-    table.strategy, table.hold = KEEP, HOLD
+    table.strategy, table.hold, table.fallback = KEEP, HOLD, True
     table.decisions.append(
         "kept: these rows may not be deleted (other rows point at them) and no column looks personal. Choose "
         "anonymise with fields, or another hold"

@@ -96,6 +96,11 @@ CREATE TABLE invoice (
     issued_on DATE NOT NULL,
     amount NUMERIC(10, 2) NOT NULL
 );
+CREATE TABLE refund (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customer (id),
+    amount NUMERIC(10, 2) NOT NULL
+);
 CREATE TABLE newsletter_log (id INTEGER PRIMARY KEY, recipient_email VARCHAR(120) NOT NULL, sent_at TIMESTAMP)
 """
 
@@ -212,6 +217,7 @@ def test_the_walk_follows_keys_both_ways_and_stops_at_lookups(shop_url):
         "saved_card": OWN,
         "login_event": OWN,
         "invoice": OWN,
+        "refund": OWN,
         "address": REFERENCED,
         "city": CONTEXT,
         "store": CONTEXT,
@@ -292,13 +298,18 @@ def test_strategies_follow_the_live_keys(shop_url):
     assert customer.exclude == ["password_hash"]  # never exported
     orders = tables["orders"]
     assert (orders.strategy, orders.hold, orders.date_column) == (KEEP, "bookkeeping", "ordered_at")
-    assert orders.after_hold == ANONYMISE  # its lines point at it
-    assert orders.fields == {"delivery_name": "clear"}
+    # Its lines are kept with it and dated by it: once an order's hold ends, the order and its lines go.
+    assert (orders.after_hold, orders.fields) == (DELETE, {})
+    line = tables["order_line"]
+    assert (line.strategy, line.hold, line.date_column) == (KEEP, "bookkeeping", "")
+    assert line.notes == ["dated by orders: its rows go when their orders row's hold ends"]
+    assert line.decisions == []
     invoice = tables["invoice"]
     assert (invoice.strategy, invoice.date_column, invoice.after_hold) == (KEEP, "issued_on", DELETE)
-    assert tables["order_line"].strategy == KEEP
-    assert tables["order_line"].date_column == ""
-    assert tables["order_line"].decisions
+    # Money with no date and nothing kept to date it by: a human says when it goes.
+    refund = tables["refund"]
+    assert (refund.strategy, refund.date_column, refund.after_hold) == (KEEP, "", "")
+    assert any("no date column" in decision for decision in refund.decisions)
     for leaf in ("line_note", "saved_card", "login_event"):
         assert tables[leaf].strategy == DELETE
 
