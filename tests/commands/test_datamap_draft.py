@@ -152,7 +152,7 @@ def test_the_shop_draft_has_the_new_keys_in_place(shop_url, tmp_path):
     assert tables["saved_card"]["erasure"] == {"strategy": "delete"}
 
 
-def test_a_password_in_the_url_becomes_an_environment_placeholder(postgres_database, tmp_path):
+def test_a_password_in_the_url_becomes_an_environment_placeholder(postgres_database, tmp_path, monkeypatch):
     parsed = make_url(postgres_database[0])
     # The local server trusts its users; a suite run against one with passwords has one in its URL already.
     secret = parsed.password or "Hemmelig-Kode7"
@@ -164,6 +164,9 @@ def test_a_password_in_the_url_becomes_an_environment_placeholder(postgres_datab
     assert secret not in printed
     assert f"postgres:${{env:{key.upper()}_DB_PASSWORD}}@" in yaml.safe_load(text)["sources"][key]["url"]
     assert f"{key.upper()}_DB_PASSWORD" in printed
+    # With the variable set, the map as drafted reaches the database and keeps its constraints.
+    monkeypatch.setenv(f"{key.upper()}_DB_PASSWORD", secret)
+    assert datamap_live_errors(datamap_parse(text)) == ([], [])
 
 
 def test_without_out_the_map_goes_to_stdout_and_the_summary_to_stderr(shop_url):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import ANONYMISE, KEEP
+from dsr.sources.registry import datamap_live_errors
 from dsr.sources.sql.classify import CATEGORIES
 from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.draft import CONTEXT, HOLD, IDENTITY, OWN, REFERENCED, Draft, DraftError, datamap_draft
@@ -300,9 +301,14 @@ class Command(BaseCommand):
         report.write(f"  decisions to take: {decisions} (search the file for '# {DECIDE}')")
         if variable:
             report.write(f"  the URL's password is read from the environment variable {variable}")
+        # The draft is checked as dsr_load_datamap checks a map: the file, then against the database itself.
         try:
-            datamap_parse(text)
+            errors, unchecked = datamap_live_errors(datamap_parse(text))
         except DataMapInvalid as exc:
-            report.write(self.style.WARNING(f"  the draft does not load yet ({len(exc.errors)} error(s)):"))
-            for error in exc.errors[:20]:
+            errors, unchecked = exc.errors, []
+        if errors:
+            report.write(self.style.WARNING(f"  the draft does not load yet ({len(errors)} error(s)):"))
+            for error in errors[:20]:
                 report.write(f"    {error}")
+        for note in unchecked:
+            report.write(f"  {note}")
