@@ -72,6 +72,9 @@ def test_chinook_is_drafted_from_the_customer_email(chinook, tmp_path):
     assert f"Not mapped: {n['employee']}: holds other people" in text
     assert "tables mapped: 3" in printed
     assert "context tables: 1" in printed
+    # The controller, purposes, retention, recipients, the hold's period, the source's name and origin, finding
+    # people by phone too, and the guess that Company is about the customer.
+    assert "decisions to take: 9" in printed
 
 
 def test_the_chinook_draft_loads_as_it_is_and_keeps_every_live_constraint(chinook, tmp_path):
