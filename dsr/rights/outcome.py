@@ -314,6 +314,8 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                     minimised=line.minimised,
                     hold=localised(hold.get("name"), language) or line.hold,
                     law=localised(hold.get("law"), language),
+                    # Without an end date, the hold's rule in words (never a date that cannot be computed).
+                    rule=localised(hold.get("description"), language),
                     # A letter never states a past date: a hold that has ended is said in words.
                     until=until if until and until >= today else None,
                     ended=bool(until and until < today),

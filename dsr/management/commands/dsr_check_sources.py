@@ -98,7 +98,7 @@ class Command(BaseCommand):
                 parts.append(text)
             if plan.shared_keys:
                 parts.append(f"{len(plan.shared_keys)} left alone: other rows still use them")
-        tables = list(dict.fromkeys([*found, *erasure]))
+        tables = list(dict.fromkeys([*found, *(table for table, parts in erasure.items() if parts)]))
         if not tables:
             self.stdout.write("  nothing found")
             return
