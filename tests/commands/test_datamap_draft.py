@@ -185,7 +185,7 @@ def test_without_out_the_map_goes_to_stdout_and_the_summary_to_stderr(shop_url):
     [
         ("customer", "must be TABLE.COLUMN"),
         ("kunde.email", 'table "kunde" does not exist'),
-        ("customer.e_mail", 'column of customer "e_mail" does not exist'),
+        ("customer.e_mail", 'table "customer" has no column "e_mail"'),
     ],
 )
 def test_a_wrong_identity_is_a_clear_error(shop_url, identity, message):

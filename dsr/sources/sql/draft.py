@@ -5,9 +5,8 @@ walked both ways: tables whose rows point at the person's rows (orders,
 invoices, their lines) are the person's too; tables the person's rows point
 at are the person's (an address) when they hold personal-looking columns, and
 lookups (a city, a genre, a store) when they do not. Each table gets a
-strategy the live keys allow (decision 0014), and yaml.py-free text writing
-in draft_yaml turns the result into a whole, commented map that loads as it
-is, every human decision marked ``# DECIDE:``.
+strategy the live keys allow (decision 0014). `manage.py dsr_datamap_draft`
+writes the result as a whole, commented map that loads as it is.
 """
 
 import dataclasses
@@ -84,30 +83,23 @@ class Draft:
         return [name for name, table in self.tables.items() if table.role in roles]
 
 
-def _find(names, wanted: str, what: str) -> str:
+def _find(names, wanted: str, missing: str) -> str:
+    """Return the name in ``names`` that is ``wanted``, or the one that is but for case; raise DraftError if none."""
     if wanted in names:
         return wanted
     folded = [name for name in names if name.lower() == wanted.lower()]
     if len(folded) == 1:
         return folded[0]
-    raise DraftError(f'{what} "{wanted}" does not exist; there are: {", ".join(sorted(names)[:40])}')
+    raise DraftError(f"{missing}; there are: {', '.join(sorted(names)[:40])}")
 
 
 def _roots(live: LiveSchema) -> tuple[dict[str, LiveTable], list[LiveForeignKey]]:
-    """Return the tables that are not a partition or child of another, and their keys pointing at roots."""
-
-    def root(name: str) -> str:
-        seen = set()
-        while (table := live.tables.get(name)) is not None and getattr(table, "parent", None) and name not in seen:
-            seen.add(name)
-            name = table.parent
-        return name
-
-    roots = {name: table for name, table in live.tables.items() if not getattr(table, "parent", None)}
+    """Return the tables that are not a partition or child of another, and their keys, pointing at roots."""
+    roots = {name: table for name, table in live.tables.items() if table.parent is None}
     keys: dict[tuple, LiveForeignKey] = {}
     for fk in (fk for table in roots.values() for fk in table.foreign_keys):
-        # PostgreSQL copies a key that points at a partitioned table onto each partition: one key, one path.
-        fk = dataclasses.replace(fk, referred_table=root(fk.referred_table))
+        # PostgreSQL copies a key that points at a partitioned table once per partition: one key, one path.
+        fk = dataclasses.replace(fk, referred_table=live.root(fk.referred_table))
         keys.setdefault((fk.table, fk.columns, fk.referred_table, fk.referred_columns), fk)
     return roots, list(keys.values())
 
@@ -447,8 +439,8 @@ def datamap_draft(
     """Return the draft of a map for the people of ``table``, found by ``column``; raise DraftError if it cannot."""
     live = live_schema_read(conn, schema)
     roots, _ = _roots(live)
-    table = _find(roots, table, "table")
-    column = _find(roots[table].columns, column, f"column of {table}")
+    table = _find(roots, table, f'table "{table}" does not exist')
+    column = _find(roots[table].columns, column, f'table "{table}" has no column "{column}"')
     if not roots[table].primary_key:
         raise DraftError(f'table "{table}" has no primary key: dsr changes rows by their key; add one')
     walk = _Walk(conn, live, schema=schema, sample=sample, today=today)
