@@ -178,3 +178,25 @@ def test_unknown_kind_or_language_is_refused_with_a_clear_error(letter_context):
 def test_attachment_file_name_is_readable_in_each_language():
     assert letter_filename("refused", "DSR-A", "da") == "DSR-A-afslag.pdf"
     assert letter_filename("extended", "DSR-A", "en") == "DSR-A-extension.pdf"
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "words"),
+    [
+        ("en", "What we left as it is", "Accounting records, including invoices, are kept for 5 years"),
+        ("da", "Det, vi har ladet være", "Regnskabsmateriale opbevares i 5 år"),
+    ],
+)
+def test_erasure_confirmation_names_shared_rows_and_states_an_undated_hold_in_words(
+    language, heading, words, letter_context, tmp_path
+):
+    kept = {**_outcome_view()["kept"][0], "until": None, "rule": words}
+    letter_context["outcome"] = _outcome_view(
+        kept=[kept], shared=[{"source": "Webshop", "table": "address", "count": 1, "item": ""}]
+    )
+    html = letter_html("erasure_confirmation", letter_context, language)
+    assert heading in html
+    assert "Webshop: address (1)" in html
+    assert words in html
+    text = _pdf_text(letter_pdf("erasure_confirmation", letter_context, language, today=date(2026, 3, 20)), tmp_path)
+    assert heading in text
