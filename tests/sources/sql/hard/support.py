@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from dsr.sources.base import Fact, Record
-from dsr.sources.sql import SqlConnector, engines_dispose
+from dsr.sources.sql import SqlConnector
 from tests.sources.maps import BASE_MAP, map_build
 
 METTE = {"email": {"mette@example.dk"}}
@@ -58,10 +58,6 @@ def database_create(request: pytest.FixtureRequest, tmp_path: Path, statements: 
     finally:
         engine.dispose()
     return url
-
-
-def database_drop_pools() -> None:
-    engines_dispose()
 
 
 def sql_split(script: str) -> list[str]:
