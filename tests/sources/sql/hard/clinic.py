@@ -149,8 +149,13 @@ TRUTH = {
         WHERE lower(trim(p.email)) = :email
     """,
     "prescription": """
-        SELECT r.* FROM prescription r JOIN patient p ON p.org_id = r.org_id AND p.patient_no = r.patient_no
-        WHERE lower(trim(p.email)) = :email
+        SELECT * FROM prescription r
+        WHERE EXISTS (
+                SELECT 1 FROM patient p
+                WHERE p.org_id = r.org_id AND p.patient_no = r.patient_no AND lower(trim(p.email)) = :email)
+           OR r.visit_id IN (
+                SELECT v.visit_id FROM visit v JOIN patient p ON p.org_id = v.org_id AND p.patient_no = v.patient_no
+                WHERE lower(trim(p.email)) = :email)
     """,
 }
 # Households that other patients live in too.
@@ -209,7 +214,10 @@ TABLES = {
         },
     },
     "prescription": {
-        "links": [{"table": "patient", "columns": {"org_id": "org_id", "patient_no": "patient_no"}}],
+        "links": [
+            {"table": "patient", "columns": {"org_id": "org_id", "patient_no": "patient_no"}},
+            {"table": "visit", "columns": {"visit_id": "visit_id"}},
+        ],
         "categories": {"drug": "health", "dose": "health"},
         "erasure": {"strategy": "delete"},
     },
@@ -222,6 +230,20 @@ YEARS_AGO = {"one": 1, "two": 2, "three": 3, "eleven": 11, "twelve": 12, "fiftee
 def clinic_tables() -> dict:
     """Return a copy of the clinics' map that a test may change."""
     return copy.deepcopy(TABLES)
+
+
+def clinic_tables_deleting() -> dict:
+    """Return the clinics' map with patients, visits and prescriptions deleted.
+
+    A visit may be some other patient's primary visit, and patient cannot link to
+    visit by primary_visit_id without links going round in a circle; so visits are
+    `shared: skip`: one another patient points at is left (the key is nullable).
+    """
+    tables = clinic_tables()
+    for name in ("patient", "visit", "prescription"):
+        tables[name]["erasure"] = {"strategy": "delete"}
+    tables["visit"]["shared"] = "skip"
+    return tables
 
 
 def clinic_statements(dialect: str, today: dt.date | None = None) -> list[str]:

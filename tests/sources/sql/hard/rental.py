@@ -158,7 +158,10 @@ TRUTH = {
                SELECT shipping_address_id FROM rental_order WHERE customer_id IN ({METTES_CUSTOMERS}))
     """,  # noqa: S608
     "rental_order": f"SELECT * FROM rental_order WHERE customer_id IN ({METTES_CUSTOMERS})",  # noqa: S608
-    "payment": f"SELECT * FROM payment WHERE customer_id IN ({METTES_CUSTOMERS})",  # noqa: S608
+    "payment": f"""
+        SELECT * FROM payment WHERE customer_id IN ({METTES_CUSTOMERS})
+           OR order_id IN (SELECT order_id FROM rental_order WHERE customer_id IN ({METTES_CUSTOMERS}))
+    """,  # noqa: S608
 }
 # Addresses that rows which are not Mette's point at: other customers' homes and orders, stores.
 ADDRESSES_OTHERS_USE = f"""
@@ -169,7 +172,10 @@ ADDRESSES_OTHERS_USE = f"""
 # Bogføringsloven § 10: kept five years from the end of the payment's financial year (the calendar year
 # here), so a payment dated on or before :last_day_past_hold (31 December six years ago) may go.
 PAYMENTS_PAST_HOLD = f"""
-    SELECT payment_id FROM payment WHERE customer_id IN ({METTES_CUSTOMERS}) AND paid_on <= :last_day_past_hold
+    SELECT payment_id FROM payment
+    WHERE (customer_id IN ({METTES_CUSTOMERS})
+           OR order_id IN (SELECT order_id FROM rental_order WHERE customer_id IN ({METTES_CUSTOMERS})))
+      AND paid_on <= :last_day_past_hold
 """  # noqa: S608
 
 TABLES = {
@@ -213,7 +219,10 @@ TABLES = {
         "erasure": {"strategy": "anonymise", "fields": {"delivery_note": "redact"}},
     },
     "payment": {
-        "links": [{"table": "customer", "columns": {"customer_id": "customer_id"}}],
+        "links": [
+            {"table": "customer", "columns": {"customer_id": "customer_id"}},
+            {"table": "rental_order", "columns": {"order_id": "order_id"}},
+        ],
         "categories": {"amount_cents": "transaction", "card_last4": "financial"},
         "erasure": {"strategy": "keep", "hold": "bookkeeping", "date_column": "paid_on", "after_hold": "delete"},
     },

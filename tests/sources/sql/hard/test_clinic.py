@@ -15,6 +15,7 @@ from tests.sources.sql.hard.clinic import (
     VISITS_PAST_HOLD,
     clinic_statements,
     clinic_tables,
+    clinic_tables_deleting,
 )
 from tests.sources.sql.hard.support import (
     METTE,
@@ -191,9 +192,7 @@ def test_erasure_anonymises_patients_keeps_recent_visits_and_deletes_prescriptio
 
 
 def test_erasure_deletes_patients_and_visits_through_the_circle_of_foreign_keys(clinic_url):
-    tables = clinic_tables()
-    for name in ("patient", "visit", "prescription"):
-        tables[name]["erasure"] = {"strategy": "delete"}
+    tables = clinic_tables_deleting()
     mine = mettes_rows(clinic_url)
     shared = shared_households(clinic_url, mine)
     changing = {
@@ -211,7 +210,7 @@ def test_erasure_deletes_patients_and_visits_through_the_circle_of_foreign_keys(
     assert fact_totals(result.facts) == {
         ("patient", DELETE): (2, 2, 0, 0),
         ("household", ANONYMISE): (2, 1, 0, 1),
-        ("visit", DELETE): (4, 4, 0, 0),
+        ("visit", DELETE): (4, 4, 0, 0),  # no other patient's row points at her visits
         ("prescription", DELETE): (4, 4, 0, 0),
     }
     assert traces(clinic_url, MARKERS) == []
