@@ -116,7 +116,8 @@ def truth(url: str, sql: str, key: Iterable[str], **params) -> dict[Key, dict]:
     key = tuple(key)
     found = {}
     for row in select(url, sql, email=METTE_EMAIL, **params):
-        found[tuple(row[column] for column in key)] = {column: expected_value(v) for column, v in row.items()}
+        values = {column: expected_value(value) for column, value in row.items()}
+        found[tuple(values[column] for column in key)] = values
     return found
 
 
@@ -130,7 +131,10 @@ def exported(records: list[Record], table: str, key: Iterable[str]) -> dict[Key,
 
 
 def fingerprint(url: str, table: str, key: Iterable[str], leave_out: Iterable[Key] = ()) -> str:
-    """Return a SHA-256 of every column of every row of ``table`` but ``leave_out``, in key order."""
+    """Return a SHA-256 of every column of every row of ``table`` but ``leave_out``, in key order.
+
+    ``leave_out`` holds keys as ``truth`` gives them (dates in ISO form); the bytes hashed are the driver's.
+    """
     key, leave_out = tuple(key), set(leave_out)
     order = ", ".join(f'"{column}"' for column in key)
     engine = sa.create_engine(url)
@@ -141,7 +145,7 @@ def fingerprint(url: str, table: str, key: Iterable[str], leave_out: Iterable[Ke
             digest = hashlib.sha256(repr(columns).encode())
             for row in result:
                 values = dict(zip(columns, row, strict=True))
-                if tuple(values[column] for column in key) not in leave_out:
+                if tuple(expected_value(values[column]) for column in key) not in leave_out:
                     digest.update(repr(tuple(row)).encode())
     finally:
         engine.dispose()

@@ -108,14 +108,14 @@ def test_deleting_addresses_is_refused_while_a_store_must_point_at_one(rental_ur
 def test_clearing_the_not_null_active_flag_is_refused_naming_the_column(rental_url):
     tables = rental_tables()
     tables["customer"]["erasure"]["fields"]["active"] = "clear"
-    with pytest.raises(SourcePermanentError, match=r"customer\.active.*NOT NULL"):
+    with pytest.raises(SourcePermanentError, match=r"\bcustomer\b.*\bactive\b.*NOT NULL"):
         rental_connector(rental_url, tables).test_connection()
 
 
 def test_setting_the_active_flag_to_a_text_is_refused_naming_the_column(rental_url):
     tables = rental_tables()
     tables["customer"]["erasure"]["fields"]["active"] = {"set": "no longer"}
-    with pytest.raises(SourcePermanentError, match=r"customer\.active"):
+    with pytest.raises(SourcePermanentError, match=r"\bcustomer\b.*\bactive\b|\bactive\b.*\bcustomer\b"):
         rental_connector(rental_url, tables).test_connection()
 
 
@@ -173,29 +173,13 @@ def test_erasure_plan_splits_payments_into_held_and_past_their_hold(rental_url):
 def test_erasure_leaves_nothing_of_mette_but_the_held_payment_and_shared_addresses(rental_url):
     today = dt.date.today()
     mine = mettes_rows(rental_url)
-    shared = shared_addresses(rental_url, mine)
     changing = changed_by_erasure(rental_url, mine, today)
-    held = set(mine["payment"]) - changing["payment"]
-    assert sorted(shared) == [(1,), (2,)]  # her home (Ole's delivery) and the store she had an order sent to
+    assert sorted(shared_addresses(rental_url, mine)) == [(1,), (2,)]  # her home (Ole's delivery), a store's
     assert traces(rental_url, MARKERS) != []
     unchanged_before = fingerprints(rental_url, KEYS, changing)
     connector = rental_connector(rental_url)
 
-    plan = ErasurePlan.from_dict(connector.erasure_plan(METTE).to_dict())
-    result = connector.erasure_execute(plan)
-
-    assert fact_totals(result.facts) == {
-        # (found, changed, kept, shared)
-        ("customer", ANONYMISE): (2, 2, 0, 0),
-        ("address", ANONYMISE): (4, 2, 0, 2),
-        ("rental_order", ANONYMISE): (4, 4, 0, 0),
-        ("payment", KEEP): (1, 0, 1, 0),
-        ("payment", DELETE): (2, 2, 0, 0),
-    }
-    kept = next(fact for fact in result.facts if fact.table == "payment" and fact.action == KEEP)
-    held_on = dt.date.fromisoformat(mine["payment"][next(iter(held))]["paid_on"])
-    assert (kept.hold, kept.hold_until) == ("bookkeeping", f"{held_on.year + 5}-12-31")
-    assert dt.date.fromisoformat(kept.hold_until) > today
+    connector.erasure_execute(ErasurePlan.from_dict(connector.erasure_plan(METTE).to_dict()))
 
     # Nothing that was Mette's is left anywhere: names, emails, phone, streets, notes, password hashes.
     assert traces(rental_url, MARKERS) == []
@@ -214,6 +198,29 @@ def test_erasure_leaves_nothing_of_mette_but_the_held_payment_and_shared_address
     assert customers[0]["email"] != customers[1]["email"]  # hashed, and still UNIQUE
     _foreign_keys_hold(rental_url)
     assert list(connector.records(METTE)) == []
+
+
+def test_erasure_reports_per_table_the_rows_found_changed_kept_and_shared(rental_url):
+    today = dt.date.today()
+    mine = mettes_rows(rental_url)
+    held = set(mine["payment"]) - payments_past_hold(rental_url, today)
+    connector = rental_connector(rental_url)
+
+    result = connector.erasure_execute(connector.erasure_plan(METTE))
+
+    # A row counts once, however many of its columns changed (unlinking a shared address is one of them).
+    assert fact_totals(result.facts) == {
+        # (found, changed, kept, shared)
+        ("customer", ANONYMISE): (2, 2, 0, 0),
+        ("address", ANONYMISE): (4, 2, 0, 2),
+        ("rental_order", ANONYMISE): (4, 4, 0, 0),
+        ("payment", KEEP): (1, 0, 1, 0),
+        ("payment", DELETE): (2, 2, 0, 0),
+    }
+    kept = next(fact for fact in result.facts if fact.table == "payment" and fact.action == KEEP)
+    held_on = dt.date.fromisoformat(mine["payment"][next(iter(held))]["paid_on"])
+    assert (kept.hold, kept.hold_until) == ("bookkeeping", f"{held_on.year + 5}-12-31")
+    assert dt.date.fromisoformat(kept.hold_until) > today
 
 
 def test_a_second_erasure_run_changes_nothing_and_still_reports_the_held_payment(rental_url):
