@@ -110,6 +110,14 @@ def test_access_exports_rows_of_partitions_and_children_once(events_url):
     assert len(records) == 2 + 5 + 3
 
 
+def test_discovery_returns_the_emails_of_both_columns_of_both_users(events_url):
+    rows = select(events_url, truth_sql(dialect_of(events_url))["app_user"], email="mette@example.dk")
+    emails = {value.strip().lower() for row in rows for value in (row["email"], row["backup_email"]) if value}
+    assert emails == {"mette@example.dk", "mette.h@gmail.example", "mh@firma.example"}
+
+    assert events_connector(events_url).discover_identifiers(METTE) == {"email": emails}
+
+
 # --- erasure ---------------------------------------------------------------------------
 
 

@@ -147,6 +147,16 @@ def test_access_finds_the_old_account_by_its_second_email_column_written_in_capi
     assert scalar(rental_url, "SELECT alt_email FROM customer WHERE customer_id = 4") == " METTE@example.dk"
 
 
+def test_discovery_returns_the_emails_of_both_columns_and_the_phone_of_both_accounts(rental_url):
+    rows = select(rental_url, TRUTH["customer"], email="mette@example.dk")
+    emails = {value.strip().lower() for row in rows for value in (row["email"], row["alt_email"]) if value}
+    assert len(emails) == 3
+
+    found = rental_connector(rental_url).discover_identifiers(METTE)
+
+    assert found == {"email": emails, "phone": {"+4520304050"}}
+
+
 # --- erasure ---------------------------------------------------------------------------
 
 
