@@ -15,7 +15,7 @@ export PORT
 # Printed step headers, so a newcomer can follow what is happening.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv run test lint format migrations-check clean
+.PHONY: help venv run test system-packages lint format migrations-check clean
 
 help:
 	@echo "dsr — self-hosted handler for GDPR data subject rights requests"
@@ -77,8 +77,22 @@ run: venv
 
 # --- checks -------------------------------------------------------------------
 
+# Browser tests drive Debian's Chromium and the PDF checks read with poppler: installed here when missing,
+# so `make test` works on a fresh machine as it does in CI.
+system-packages:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+		printf '\n==> %s\n' "Installing system packages:$$missing"; \
+		{ $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends $$missing; } || { \
+			echo "make test: could not install$$missing; run apt-get install$$missing, then make test again." >&2; \
+			exit 1; }; \
+	fi
+
 # pytest's exit code is make's; "no tests collected" (5) is a failure too.
-test: venv
+test: venv system-packages
 	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that counts as a failure." >&2; exit 1; fi; \
 	exit $$status

@@ -265,7 +265,7 @@ def map_text(folder: Path) -> str:
                 "orders": {
                     "link": {"table": "customer", "columns": {"customer_id": "id"}},
                     "categories": {"total_dkk": "transaction", "placed_at": "transaction"},
-                    "erasure": {**keep, "date_column": "placed_at"},
+                    "erasure": {**keep, "date_column": "placed_at", "after_hold": "delete"},
                 },
                 "order_line": {
                     "link": {"table": "orders", "columns": {"order_id": "id"}},

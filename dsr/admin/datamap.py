@@ -22,7 +22,7 @@ from dsr.datamap.rules import rule_describe
 from dsr.datamap.schema import DataMap, DataMapInvalid
 from dsr.models import DataCategory, DataMapVersion, LegalHold, ManualTask, Purpose, Recipient, Source
 from dsr.sources.base import SourceError
-from dsr.sources.registry import connector_for
+from dsr.sources.registry import connector_for, datamap_live_errors
 from dsr.views.staff.access import staff_forbidden
 
 # A data map is a few hundred lines of YAML; anything far larger is not one.
@@ -112,8 +112,13 @@ class DataMapVersionAdmin(ReadOnlyAdmin):
                     errors = [gettext("The file is not UTF-8 text.")]
             if text is not None:
                 try:
+                    datamap = datamap_parse(text)
+                    live, unchecked = datamap_live_errors(datamap)
+                    for note in unchecked:
+                        self.message_user(request, note, messages.WARNING)
+                    if live:
+                        raise DataMapInvalid(live)
                     if request.POST.get("check_only"):
-                        datamap = datamap_parse(text)
                         self.message_user(
                             request,
                             ngettext(

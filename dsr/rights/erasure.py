@@ -32,7 +32,19 @@ PLAN_ACTIONS = {
     REQUEST: _("ask the processor"),
     TASK: _("by hand"),
 }
-FIELD_METHODS = {"clear": _("clear"), "redact": _("redact"), "hash": _("keyed hash")}
+FIELD_METHODS = {"clear": _("clear"), "null": _("clear"), "redact": _("redact"), "hash": _("keyed hash")}
+TRUNCATE_UNITS = {"year": _("truncate to the year"), "month": _("truncate to the month")}
+
+
+def field_method_label(method) -> str:
+    """Return how an anonymiser reads on the dry run: "keyed hash", "set to false", "truncate to the year"."""
+    if isinstance(method, dict) and "set" in method:
+        value = method["set"]
+        shown = "NULL" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        return _("set to %(value)s") % {"value": shown}
+    if isinstance(method, dict) and "truncate" in method:
+        return str(TRUNCATE_UNITS.get(method["truncate"], method["truncate"]))
+    return str(FIELD_METHODS.get(method or "clear", method))
 
 
 def erasure_dry_run(request: Request) -> list[dict]:
@@ -53,8 +65,9 @@ def erasure_dry_run(request: Request) -> list[dict]:
                     "table": table["table"],
                     "action": table["action"],
                     "action_label": PLAN_ACTIONS.get(table["action"], table["action"]),
-                    "fields": [(name, FIELD_METHODS.get(m, m)) for name, m in (table.get("fields") or {}).items()],
+                    "fields": [(name, field_method_label(m)) for name, m in (table.get("fields") or {}).items()],
                     "count": table["count"],
+                    "shared": len(table.get("shared_keys") or []),
                     "hold": table.get("hold", ""),
                     "hold_until": table.get("hold_until"),
                     "cascaded": sorted((table.get("cascaded") or {}).items()),

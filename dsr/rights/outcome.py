@@ -144,8 +144,9 @@ def fact_lines(fact: Fact) -> list[Line]:
         lines.append(Line(DELETED, fact.table, fact.changed, categories=fact.categories))
     elif fact.action == ANONYMISE and fact.changed:
         lines.append(Line(ANONYMISED, fact.table, fact.changed, categories=fact.categories))
-    elif fact.action in (DELETE, ANONYMISE) and fact.found:
-        lines.append(Line(ALREADY, fact.table, fact.found))
+    elif fact.action in (DELETE, ANONYMISE) and (fact.found or 0) > fact.shared:
+        # Rows left alone because others use them are said below, not as "already erased".
+        lines.append(Line(ALREADY, fact.table, fact.found - fact.shared))
     elif fact.action == KEEP and fact.kept:
         line = Line(KEPT, fact.table, fact.kept, hold=fact.hold, until=fact.hold_until, minimised=fact.changed)
         line.categories = fact.categories if fact.changed else []
@@ -313,6 +314,8 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                     minimised=line.minimised,
                     hold=localised(hold.get("name"), language) or line.hold,
                     law=localised(hold.get("law"), language),
+                    # Without an end date, the hold's rule in words (never a date that cannot be computed).
+                    rule=localised(hold.get("description"), language),
                     # A letter never states a past date: a hold that has ended is said in words.
                     until=until if until and until >= today else None,
                     ended=bool(until and until < today),

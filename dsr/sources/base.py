@@ -177,6 +177,8 @@ class TablePlan:
     categories: list[str] = field(default_factory=list)
     # Rows of other tables that go with the deleted ones (a cascade), by table: what the plan page lists.
     cascaded: dict[str, int] = field(default_factory=dict)
+    # The keys of the person's rows left alone because rows that are not theirs still point at them.
+    shared_keys: list = field(default_factory=list)
 
 
 _TABLE_PLAN_FIELDS = {
@@ -190,6 +192,7 @@ _TABLE_PLAN_FIELDS = {
     "note",
     "categories",
     "cascaded",
+    "shared_keys",
 }
 
 
@@ -394,6 +397,9 @@ class Connector:
     informs_recipients: ClassVar[bool] = False
     # The source reports back by signed callback (dsr.engine.callbacks); see callback_verify.
     accepts_callbacks: ClassVar[bool] = False
+    # Reading and planning touch only the source's own storage (no processor is asked, no task is made):
+    # `dsr_check_sources --person` may dry-run it.
+    reads_in_place: ClassVar[bool] = False
 
     def __init__(self, source: dict, datamap: DataMap):
         self.source = source
@@ -456,6 +462,13 @@ class Connector:
     def test_connection(self) -> None:
         """Check that the source is reachable and configured as the map says; raise SourceError if not."""
         raise NotImplementedError
+
+    def live_map_errors(self) -> list[DataMapError]:
+        """Return the ways the map would break what the source itself enforces (a database's constraints).
+
+        Empty where the source enforces nothing dsr can read; raise SourceError if it cannot be reached.
+        """
+        return []
 
     def discover_identifiers(self, identifiers: Identifiers) -> Identifiers:
         """Return the identifiers this source holds for the person found by ``identifiers``."""

@@ -72,9 +72,9 @@ def group_describe(group: dict, *, identifiers_key: str) -> dict:
         "categories": categories_of(categories),
         "records_consents": bool(group.get("consent")),
         "identifiers": {
-            kind: categories[column]
-            for kind, column in (group.get(identifiers_key) or {}).items()
-            if column in categories
+            kind: categories[found[0]]
+            for kind, columns in (group.get(identifiers_key) or {}).items()
+            if (found := [c for c in ([columns] if isinstance(columns, str) else columns) if c in categories])
         },
         "hold": erasure.get("hold") if erasure.get("strategy") == "keep" else None,
     }

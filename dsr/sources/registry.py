@@ -1,10 +1,11 @@
 """Connector kinds by name. Adding a kind is one folder in dsr/sources/, one line here and its test folder."""
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
-from dsr.datamap.schema import DataMap
+from dsr.datamap.schema import DataMap, DataMapError
 from dsr.datamap.selectors import datamap_active
-from dsr.sources.base import Connector, SourcePermanentError
+from dsr.sources.base import Connector, SourceError, SourcePermanentError
 
 CONNECTORS = {
     "sql": "dsr.sources.sql.connector.SqlConnector",
@@ -47,3 +48,19 @@ def connectors_all(datamap: DataMap | None = None) -> list[Connector]:
     if datamap is None:
         return []
     return [connector_for(key, datamap) for key in datamap.sources]
+
+
+def datamap_live_errors(datamap: DataMap) -> tuple[list[DataMapError], list[str]]:
+    """Check a map against the sources as they are now, before it is loaded.
+
+    Return the problems (a delete the database's foreign keys forbid, a NOT NULL column to clear) and,
+    for the sources that could not be reached, why they were not checked.
+    """
+    errors, unchecked = [], []
+    for connector in connectors_all(datamap):
+        try:
+            errors += connector.live_map_errors()
+        except SourceError as exc:
+            note = gettext("%(source)s was not checked against the source itself: %(problem)s")
+            unchecked.append(note % {"source": connector.key, "problem": exc.problem})
+    return errors, unchecked

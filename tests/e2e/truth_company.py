@@ -416,7 +416,7 @@ sources:
         recipients: []
         link: {table: member, columns: {member_id: id}}
         categories: {invoice_no: transaction, billing_name: identity, total_dkk: transaction, issued_at: transaction}
-        erasure: {strategy: keep, hold: bookkeeping, date_column: issued_at}
+        erasure: {strategy: keep, hold: bookkeeping, date_column: issued_at, after_hold: delete}
       newsletter_signup:
         purposes: [newsletter]
         recipients: [mailer]
@@ -428,7 +428,7 @@ sources:
         purposes: [newsletter, ride_offers]
         link: {table: member, columns: {member_id: id}}
         categories: {consent_key: marketing, granted: marketing, given_at: marketing, withdrawn_at: marketing}
-        erasure: {strategy: keep, hold: consent_evidence, date_column: withdrawn_at}
+        erasure: {strategy: keep, hold: consent_evidence, date_column: withdrawn_at, after_hold: delete}
         consent: {key_column: consent_key, state_column: granted, withdrawn_at_column: withdrawn_at}
       app_event:
         purposes: [app_analytics]

@@ -549,6 +549,7 @@ def _table_config(source: Source, table: Table) -> dict:
         erasure["hold"] = table.hold
         if table.dated:
             erasure["date_column"] = "withdrawn_at" if table.consent else "created_on"
+            erasure["after_hold"] = "delete"
     config["erasure"] = erasure
     if table.purposes is not None:
         config["purposes"] = list(table.purposes)

@@ -130,7 +130,12 @@ def chinook_tables(naming: str) -> dict:
         n("invoice"): {
             "link": {"table": n("customer"), "columns": {n("customer_id"): n("customer_id")}},
             "categories": {n("billing_address"): "contact", n("total"): "transaction"},
-            "erasure": {"strategy": "keep", "hold": "bookkeeping", "date_column": n("invoice_date")},
+            "erasure": {
+                "strategy": "keep",
+                "hold": "bookkeeping",
+                "date_column": n("invoice_date"),
+                "after_hold": "delete",
+            },
         },
         n("invoice_line"): {
             "link": {"table": n("invoice"), "columns": {n("invoice_id"): n("invoice_id")}},

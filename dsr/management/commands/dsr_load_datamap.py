@@ -9,6 +9,7 @@ from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.selectors import datamap_version_active
+from dsr.sources.registry import datamap_live_errors
 
 
 class Command(BaseCommand):
@@ -25,9 +26,14 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from None
         try:
-            if check:
-                datamap = datamap_parse(text)
-            else:
+            datamap = datamap_parse(text)
+            # The databases' own constraints decide what erasure may do: a map that would break one is refused.
+            errors, unchecked = datamap_live_errors(datamap)
+            for note in unchecked:
+                self.stderr.write(self.style.WARNING(f"{file}: {note}"))
+            if errors:
+                raise DataMapInvalid(errors)
+            if not check:
                 previous = datamap_version_active()
                 version = datamap_load(text=text, loaded_by=loaded_by or getpass.getuser(), source_path=str(file))
         except DataMapInvalid as exc:

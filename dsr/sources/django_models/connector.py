@@ -53,6 +53,7 @@ class DjangoConnector(Connector):
     """Models in this project's own database."""
 
     kind = "django"
+    reads_in_place = True
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:

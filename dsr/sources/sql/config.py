@@ -9,11 +9,16 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, config_placeholder_errors
 from dsr.sources.groups import corrections_errors, group_lineage_errors
 
-ANONYMISE_METHODS = ("clear", "redact", "hash")
+ANONYMISE_METHODS = ("clear", "null", "redact", "hash")
+TRUNCATE_UNITS = ("year", "month")
+SHARED_MODES = ("skip", "unlink")
 TABLE_KEYS = {
     "primary_key",
     "identifiers",
     "link",
+    "links",
+    "shared",
+    "context",
     "categories",
     "exclude",
     "erasure",
@@ -24,7 +29,9 @@ TABLE_KEYS = {
     "recipients",
 }
 CONFIG_KEYS = {"url", "schema", "tables", "redaction_text", "connect_timeout", "batch_size"}
-ERASURE_KEYS = {"strategy", "fields", "hold", "date_column"}
+ERASURE_KEYS = {"strategy", "fields", "hold", "date_column", "after_hold"}
+CONTEXT_TABLE_KEYS = {"primary_key", "context"}
+CONTEXT_KEYS = {"label"}
 RESTRICTION_KEYS = {"column"}
 CONSENT_KEYS = {"key_column", "state_column", "withdrawn_value", "withdrawn_at_column"}
 
@@ -90,23 +97,33 @@ class _TableConfigReader:
         if not isinstance(table, dict):
             self.error(path, "must be a mapping")
             return
-        self.unknown_keys(table, TABLE_KEYS, path)
+        if "context" in table:
+            self.context_read(table, path)
+            return
+        self.unknown_keys(table, TABLE_KEYS - {"context"}, path)
         if "primary_key" in table:
             self.columns(table["primary_key"], f"{path}.primary_key")
         identifiers = table.get("identifiers", {})
-        if not isinstance(identifiers, dict) or not all(isinstance(v, str) for v in identifiers.values()):
-            self.error(f"{path}.identifiers", "must map identifier types to columns, e.g. {email: email}")
-        link = table.get("link")
-        if link is not None:
-            link = pairs(link)
-            if link.get("table") not in tables:
-                self.error(f"{path}.link", f'unknown table "{link.get("table")}"')
-            on = link.get("columns")
-            if not isinstance(on, dict) or not on or not all(isinstance(v, str) for v in on.values()):
-                example = "e.g. {customer_id: id}"
-                self.error(f"{path}.link.columns", f"must map this table's columns to the linked table's, {example}")
-        if not identifiers and link is None:
-            self.error(path, "give identifiers (columns to find the person by) or a link to another table")
+        if not isinstance(identifiers, dict):
+            identifiers = {}
+            self.error(f"{path}.identifiers", "must map identifier types to columns, e.g. {email: [email, alt_email]}")
+        for kind, columns in identifiers.items():
+            self.columns(columns, f"{path}.identifiers.{kind}")
+        if "link" in table and "links" in table:
+            self.error(path, "give link (one path) or links (a list of paths), not both")
+        if "links" in table and (not isinstance(table["links"], list) or not table["links"]):
+            self.error(f"{path}.links", "must be a list of {table: ..., columns: {this_column: other_column}}")
+        for link_path, link in link_entries(table, path):
+            self.link_read(name, link, link_path, tables)
+        if not identifiers and not link_entries(table, path):
+            self.error(path, "give identifiers (columns to find the person by) or links to other tables")
+        shared = table.get("shared")
+        if shared is not None and shared not in SHARED_MODES:
+            self.error(f"{path}.shared", f"must be skip or unlink (got {shared!r})")
+        if shared is not None and identifiers:
+            self.error(
+                f"{path}.shared", "a table with identifiers holds the person's own rows; only linked rows are shared"
+            )
         categories = table.get("categories", {})
         if not isinstance(categories, dict):
             self.error(f"{path}.categories", "must map columns to data categories")
@@ -135,6 +152,34 @@ class _TableConfigReader:
                 if not isinstance(consent.get(key), str):
                     self.error(f"{path}.consent.{key}", "is required")
 
+    def link_read(self, name: str, link: Any, path: str, tables: dict) -> None:
+        if not isinstance(link, dict):
+            self.error(path, "must be a mapping {table: ..., columns: {this_column: other_column}}")
+            return
+        self.unknown_keys(link, {"table", "columns"}, path)
+        other = link.get("table")
+        if other not in tables:
+            self.error(f"{path}.table", f'unknown table "{other}"')
+        elif other == name:
+            self.error(f"{path}.table", "a table cannot link to itself; its own rows are found by its identifiers")
+        elif "context" in pairs(tables[other]):
+            self.error(f"{path}.table", f'"{other}" is a context table: it holds labels, not the person\'s rows')
+        on = link.get("columns")
+        if not isinstance(on, dict) or not on or not all(isinstance(v, str) for v in on.values()):
+            example = "e.g. {customer_id: id}"
+            self.error(f"{path}.columns", f"must map this table's columns to the linked table's, {example}")
+
+    def context_read(self, table: dict, path: str) -> None:
+        # A lookup table: its label is shown beside the ids that point at it; it is never exported or erased.
+        self.unknown_keys(table, CONTEXT_TABLE_KEYS, path)
+        context = table["context"]
+        if not isinstance(context, dict) or not isinstance(context.get("label"), str) or not context["label"]:
+            self.error(f"{path}.context", "must name the column that labels a row: {label: name}")
+            return
+        self.unknown_keys(context, CONTEXT_KEYS, f"{path}.context")
+        if "primary_key" in table:
+            self.columns(table["primary_key"], f"{path}.primary_key")
+
     def erasure_read(self, erasure: Any, path: str) -> None:
         if not isinstance(erasure, dict):
             self.error(path, "is required: {strategy: delete | anonymise | keep, ...}")
@@ -144,11 +189,11 @@ class _TableConfigReader:
             self.error(f"{path}.strategy", f"must be delete, anonymise or keep (got {strategy!r})")
         fields = erasure.get("fields", {})
         if not isinstance(fields, dict):
-            self.error(f"{path}.fields", "must map columns to clear, redact or hash")
+            self.error(f"{path}.fields", "must map columns to an anonymiser: clear, redact, hash, {set: ...}")
             fields = {}
         for column, method in fields.items():
-            if (method or "clear") not in ANONYMISE_METHODS:
-                self.error(f"{path}.fields.{column}", f"method must be clear, redact or hash (got {method!r})")
+            if problem := method_error(method):
+                self.error(f"{path}.fields.{column}", problem)
         if strategy == ANONYMISE and not fields:
             self.error(f"{path}.fields", "name the columns to anonymise")
         if strategy == DELETE and fields:
@@ -157,32 +202,112 @@ class _TableConfigReader:
             hold = erasure.get("hold")
             if hold not in self.datamap.legal_holds:
                 self.error(f"{path}.hold", f'unknown legal hold "{hold}"')
-        elif "hold" in erasure:
-            self.error(f"{path}.hold", "only rows that are kept are kept under a hold")
+            after = erasure.get("after_hold")
+            if after is not None and after not in (DELETE, ANONYMISE):
+                self.error(f"{path}.after_hold", f"must be delete or anonymise (got {after!r})")
+            if erasure.get("date_column") and after is None:
+                self.error(
+                    f"{path}.after_hold",
+                    "is required with date_column: what happens to rows whose hold has ended (delete or anonymise)",
+                )
+            if after is not None and not erasure.get("date_column"):
+                self.error(f"{path}.date_column", "is required with after_hold: the column each row's hold runs from")
+            if after == ANONYMISE and not fields:
+                self.error(f"{path}.fields", "name the columns to anonymise when the hold has ended")
+        else:
+            for key in ("hold", "after_hold"):
+                if key in erasure:
+                    self.error(f"{path}.{key}", "only rows that are kept are kept under a hold")
         self.unknown_keys(erasure, ERASURE_KEYS, path)
 
     def links_check(self, tables: dict) -> None:
+        # Rows are found by following links to tables found by identifiers; a circle would never end.
+        graph = {
+            name: [pairs(link).get("table") for _, link in link_entries(pairs(table), "")]
+            for name, table in tables.items()
+        }
         for name in tables:
-            seen, current = [name], name
-            while True:
-                link = pairs(pairs(tables.get(current)).get("link"))
-                parent = link.get("table")
-                if parent not in tables:
-                    break
-                if parent in seen:
-                    circle = " -> ".join([*seen, parent])
-                    self.error(f"{self.path}.tables.{name}.link", f"links go round in a circle: {circle}")
-                    break
-                seen.append(parent)
-                current = parent
-        # Deleting a row its linked children still point at would break their foreign keys.
-        for name, table in tables.items():
-            link = pairs(pairs(table).get("link"))
-            parent = link.get("table")
-            child_strategy = pairs(pairs(table).get("erasure")).get("strategy")
-            parent_strategy = pairs(pairs(tables.get(parent)).get("erasure")).get("strategy")
-            if parent_strategy == DELETE and child_strategy in (ANONYMISE, KEEP):
-                self.error(
-                    f"{self.path}.tables.{parent}.erasure.strategy",
-                    f'cannot delete rows that "{name}" keeps pointing at ({child_strategy}); anonymise them instead',
-                )
+            circle = _circle_from(name, graph)
+            if circle:
+                self.error(f"{self.path}.tables.{name}", f"links go round in a circle: {' -> '.join(circle)}")
+
+
+def _circle_from(start: str, graph: dict[str, list]) -> list[str]:
+    """Return a path of links from ``start`` back to itself, or an empty list."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        current, trail = stack.pop()
+        for other in graph.get(current, []):
+            if other == start:
+                return [*trail, other]
+            if other in graph and other not in seen:
+                seen.add(other)
+                stack.append((other, [*trail, other]))
+    return []
+
+
+def link_entries(table: dict, path: str) -> list[tuple[str, Any]]:
+    """Return a table's links with their paths: its `links` list, or its one `link`."""
+    if isinstance(table.get("links"), list):
+        return [(f"{path}.links[{i}]", link) for i, link in enumerate(table["links"])]
+    if table.get("link") is not None:
+        return [(f"{path}.link", table["link"])]
+    return []
+
+
+def method_error(method: Any) -> str | None:
+    """Return what is wrong with an anonymiser as the map gives it, or None."""
+    if method is None or method in ANONYMISE_METHODS:
+        return None
+    if isinstance(method, dict) and len(method) == 1:
+        if "set" in method:
+            value = method["set"]
+            if value is None or isinstance(value, str | int | float | bool):
+                return None
+            return "{set: ...} takes one value: true, false, a number or a text"
+        if "truncate" in method:
+            if method["truncate"] in TRUNCATE_UNITS:
+                return None
+            return "{truncate: ...} takes year or month"
+    return f"must be clear, redact, hash, {{set: VALUE}} or {{truncate: year | month}} (got {method!r})"
+
+
+def method_normalise(method: Any) -> Any:
+    """Return an anonymiser in one spelling: "clear", "redact", "hash", {"set": v} or {"truncate": unit}."""
+    if method is None or method == "null" or method == {"set": None}:
+        return "clear"
+    return method
+
+
+def tables_normalise(tables: dict) -> dict[str, dict]:
+    """Return a validated map's tables in one shape, every optional key present (docs/decisions/0014)."""
+    normal = {}
+    for name, table in tables.items():
+        erasure = table.get("erasure")
+        identifiers = table.get("identifiers") or {}
+        normal[name] = {
+            "identifiers": {kind: [c] if isinstance(c, str) else list(c) for kind, c in identifiers.items()},
+            "links": [dict(link) for _, link in link_entries(table, "")],
+            "shared": table.get("shared"),
+            "context": table.get("context"),
+            "erasure": None
+            if erasure is None
+            else {
+                "strategy": erasure["strategy"],
+                "fields": {column: method_normalise(m) for column, m in (erasure.get("fields") or {}).items()},
+                "hold": erasure.get("hold"),
+                "date_column": erasure.get("date_column"),
+                "after_hold": erasure.get("after_hold"),
+            },
+            "categories": dict(table.get("categories") or {}),
+            "rectify": dict(table.get("rectify") or {}),
+            "restriction": table.get("restriction"),
+            "consent": table.get("consent"),
+            "primary_key": [table["primary_key"]]
+            if isinstance(table.get("primary_key"), str)
+            else table.get("primary_key"),
+            "exclude": list(table.get("exclude") or []),
+            "purposes": table.get("purposes"),
+            "recipients": table.get("recipients"),
+        }
+    return normal

@@ -19,39 +19,31 @@ import sqlalchemy as sa
 from django.utils import timezone
 from sqlalchemy.engine import URL, Connection, make_url
 
-from dsr.datamap.rules import rule_date_apply
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     CONSENT_WITHDRAWAL,
-    DEFAULT_REDACTION,
-    DELETE,
     DISCOVER,
     ERASURE,
-    KEEP,
     RECTIFICATION,
     RESTRICTION,
     UPDATE,
     ChangeResult,
     Connector,
     Correction,
-    ErasurePlan,
-    ErasureResult,
     Fact,
     Identifiers,
     Record,
     SourceError,
-    TablePlan,
     config_expand,
-    date_iso,
-    value_anonymised,
-    value_date,
     value_jsonable,
 )
 from dsr.sources.groups import categories_of, group_describe
 from dsr.sources.resolution import identifier_normalise, phone_variants
-from dsr.sources.sql.config import config_errors, pairs
+from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
+from dsr.sources.sql.erasure import SqlErasure
+from dsr.sources.sql.schema import LiveSchema, live_schema_read
 
 CHUNK = 500  # bound parameters per IN list
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
@@ -66,16 +58,19 @@ def _plain_column(column: sa.Column) -> bool:
         return False
 
 
-class SqlConnector(Connector):
+class SqlConnector(SqlErasure, Connector):
     """A relational database holding the person's data in linked tables."""
 
     kind = "sql"
+    reads_in_place = True
 
     def __init__(self, source: dict, datamap: DataMap):
         super().__init__(source, datamap)
         self.tables_config: dict[str, dict] = self.config["tables"]
+        self.tables = tables_normalise(self.tables_config)
         self._reflected: dict[str, sa.Table] = {}
         self._metadata = sa.MetaData(schema=self.config.get("schema"))
+        self._live_schema: LiveSchema | None = None
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
@@ -84,11 +79,18 @@ class SqlConnector(Connector):
     @classmethod
     def record_groups(cls, config: dict) -> set[str] | None:
         tables = config.get("tables")
-        return set(tables) if isinstance(tables, dict) else set()
+        if not isinstance(tables, dict):
+            return set()
+        # Context tables hold labels, not anybody's data: they are no record group.
+        return {name for name, table in tables.items() if "context" not in pairs(table)}
 
     @classmethod
     def groups_describe(cls, config: dict) -> dict[str, dict]:
-        return {name: group_describe(table, identifiers_key="identifiers") for name, table in config["tables"].items()}
+        return {
+            name: group_describe(table, identifiers_key="identifiers")
+            for name, table in config["tables"].items()
+            if "context" not in table
+        }
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}
@@ -115,6 +117,10 @@ class SqlConnector(Connector):
     @contextmanager
     def _connect(self, doing: str, *, read_only: bool) -> Iterator[Connection]:
         url = self._url()
+        # The schema may change between operations: each reads it afresh, and tables are reflected again.
+        self._live_schema = None
+        self._reflected.clear()
+        self._metadata = sa.MetaData(schema=self.config.get("schema"))
         try:
             with transaction_open(url, read_only=read_only) as conn:
                 yield conn
@@ -131,46 +137,42 @@ class SqlConnector(Connector):
             self._reflected[name] = table
         return table
 
+    def _live(self, conn: Connection) -> LiveSchema:
+        """Return the live schema, read once per operation (``_connect`` forgets it afterwards)."""
+        if self._live_schema is None:
+            self._live_schema = live_schema_read(conn, self.config.get("schema"))
+        return self._live_schema
+
     def _column(self, table: sa.Table, name: str) -> sa.Column:
         if name not in table.c:
             raise self.error(f'table "{table.name}" has no column "{name}"')
         return table.c[name]
 
     def _primary_key(self, table: sa.Table) -> list[sa.Column]:
-        configured = self.tables_config[table.name].get("primary_key")
+        return self._primary_key_of(table, table.name)
+
+    def _primary_key_of(self, table: sa.FromClause, name: str) -> list[sa.Column]:
+        """Return the key columns of ``table`` (maybe an alias of table ``name``): the map's, else the database's."""
+        configured = (self.tables.get(name) or {}).get("primary_key")
         if configured:
-            names = [configured] if isinstance(configured, str) else configured
-            return [self._column(table, name) for name in names]
-        if not table.primary_key.columns:
-            raise self.error(f'table "{table.name}" has no primary key; name one with primary_key')
-        return list(table.primary_key.columns)
+            return [self._column(table, column) for column in configured]
+        live = self._reflected.get(name)
+        if live is None or not live.primary_key.columns:
+            raise self.error(f'table "{name}" has no primary key; name one with primary_key')
+        return [table.c[column.name] for column in live.primary_key.columns]
 
     def test_connection(self) -> None:
-        """Connect, then check that every table and column the map names exists and fits its use."""
+        """Connect, then check the map against the live schema: every table, column, key and constraint it meets."""
         with self._connect("connection test", read_only=True) as conn:
-            for name, config in self.tables_config.items():
+            self._live_check(conn)
+            for name in self.tables:
                 table = self._table(conn, name)
                 self._primary_key(table)
-                consent = pairs(config.get("consent"))
-                named = [
-                    *config.get("identifiers", {}).values(),
-                    *config.get("categories", {}),
-                    *pairs(config.get("link")).get("columns", {}),
-                    *pairs(config.get("erasure")).get("fields", {}),
-                    *config.get("rectify", {}).values(),
-                    *([config["restriction"]["column"]] if config.get("restriction") else []),
-                    *(consent[key] for key in ("key_column", "state_column", "withdrawn_at_column") if key in consent),
-                ]
-                date_column = pairs(config.get("erasure")).get("date_column")
-                for column in [*named, *([date_column] if date_column else [])]:
-                    self._column(table, column)
-                parent = pairs(config.get("link")).get("table")
-                for column in pairs(config.get("link")).get("columns", {}).values():
-                    self._column(self._table(conn, parent), column)
-                for column, method in pairs(config.get("erasure")).get("fields", {}).items():
-                    if (method or "clear") == "clear" and not table.c[column].nullable:
-                        raise self.error(f'column "{name}.{column}" cannot be cleared: it is NOT NULL')
                 conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).all()
+
+    def live_map_errors(self) -> list[DataMapError]:
+        with self._connect("reading the schema", read_only=True) as conn:
+            return self._live_errors(conn)
 
     # --- finding the person ----------------------------------------------------
 
@@ -185,37 +187,43 @@ class SqlConnector(Connector):
         return sa.cast(column, sa.String).in_(sorted(values))
 
     def _match(self, conn: Connection, name: str, identifiers: Identifiers) -> sa.ColumnElement[bool]:
-        """Return the condition selecting the person's rows of table ``name``, following links upwards."""
-        config = self.tables_config[name]
+        """Return the condition selecting the person's rows of table ``name``: by its identifiers or any link.
+
+        A row reached by several paths (the home address and an order's shipping address) matches once.
+        """
+        config = self.tables[name]
         table = self._table(conn, name)
         conditions = []
-        for kind, column in config.get("identifiers", {}).items():
+        for kind, columns in config["identifiers"].items():
             if identifiers.get(kind):
-                conditions.append(self._identity_condition(self._column(table, column), kind, identifiers[kind]))
-        link = config.get("link")
-        if link:
-            parent = self._table(conn, link["table"])
+                conditions += [
+                    self._identity_condition(self._column(table, column), kind, identifiers[kind]) for column in columns
+                ]
+        for link in config["links"]:
+            other = self._table(conn, link["table"])
             own = [self._column(table, column) for column in link["columns"]]
-            theirs = [self._column(parent, column) for column in link["columns"].values()]
-            parent_rows = sa.select(*theirs).where(self._match(conn, link["table"], identifiers))
-            target = own[0] if len(own) == 1 else sa.tuple_(*own)
-            conditions.append(target.in_(parent_rows))
+            theirs = [self._column(other, column) for column in link["columns"].values()]
+            other_rows = sa.select(*theirs).where(self._match(conn, link["table"], identifiers))
+            if len(own) == 1:
+                conditions.append(own[0].in_(other_rows.where(theirs[0].is_not(None))))
+            else:
+                conditions.append(sa.tuple_(*own).in_(other_rows))
         return sa.or_(*conditions) if conditions else sa.false()
 
     def _order(self) -> list[str]:
-        """Return the table names parents first."""
+        """Return the mapped tables (never the context ones), each after the tables it is found through."""
         ordered: list[str] = []
 
         def visit(name: str) -> None:
             if name in ordered:
                 return
-            parent = pairs(self.tables_config[name].get("link")).get("table")
-            if parent:
-                visit(parent)
+            for link in self.tables[name]["links"]:
+                visit(link["table"])
             ordered.append(name)
 
-        for name in self.tables_config:
-            visit(name)
+        for name, config in self.tables.items():
+            if not config["context"]:
+                visit(name)
         return ordered
 
     def _count(self, conn: Connection, name: str, identifiers: Identifiers, *conditions: Any) -> int:
@@ -234,37 +242,56 @@ class SqlConnector(Connector):
         found: Identifiers = {}
         with self._connect("identity discovery", read_only=True) as conn:
             for name in self._order():
-                columns = self.tables_config[name].get("identifiers", {})
-                if not columns:
+                pairs_ = [(kind, column) for kind, cols in self.tables[name]["identifiers"].items() for column in cols]
+                if not pairs_:
                     continue
                 table = self._table(conn, name)
-                kinds = list(columns)
-                query = sa.select(*(self._column(table, columns[kind]) for kind in kinds)).where(
+                query = sa.select(*(self._column(table, column) for _, column in pairs_)).where(
                     self._match(conn, name, identifiers)
                 )
                 for row in conn.execute(query):
-                    for kind, value in zip(kinds, row, strict=True):
+                    for (kind, _), value in zip(pairs_, row, strict=True):
                         normal = identifier_normalise(kind, value) if value is not None else None
                         if normal:
                             found.setdefault(kind, set()).add(normal)
         return found
+
+    def _labels(self, conn: Connection, name: str, exported: set[str]) -> tuple[Any, list]:
+        """Return the table joined to the context tables its foreign keys point at, and their label columns.
+
+        An exported ``city_id: 12`` is followed by ``city_id (label): Aarhus``: names beside bare ids.
+        """
+        table = self._table(conn, name)
+        joined, labels = table, []
+        live = self._live(conn)
+        contexts = {key: config["context"] for key, config in self.tables.items() if config["context"]}
+        for n, fk in enumerate(live.tables[name].foreign_keys if name in live.tables else []):
+            if fk.referred_table not in contexts or not set(fk.columns) <= exported:
+                continue
+            other = self._table(conn, fk.referred_table).alias(f"dsr_label_{n}")
+            on = [table.c[own] == other.c[theirs] for own, theirs in zip(fk.columns, fk.referred_columns, strict=True)]
+            joined = joined.outerjoin(other, sa.and_(*on))
+            label = self._column(other, contexts[fk.referred_table]["label"])
+            labels.append(label.label(f"{', '.join(fk.columns)} (label)"))
+        return joined, labels
 
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
         provided = set(self.source.get("provided_by_subject", []))
         batch = int(self.config.get("batch_size", 1000))
         with self._connect("reading records", read_only=True) as conn:
             for name in self._order():
-                config = self.tables_config[name]
+                config = self.tables[name]
                 table = self._table(conn, name)
-                excluded = set(config.get("exclude", []))
+                excluded = set(config["exclude"])
                 columns = [column for column in table.c if column.name not in excluded]
-                names = [column.name for column in columns]
-                categories = config.get("categories", {})
+                joined, labels = self._labels(conn, name, {column.name for column in columns})
+                names = [column.name for column in columns] + [label.name for label in labels]
+                categories = config["categories"]
                 table_categories = {column: categories[column] for column in names if column in categories}
                 # Only columns whose values JSON cannot carry as they are (dates, decimals, bytes) are converted.
-                converted = [i for i, column in enumerate(columns) if not _plain_column(column)]
+                converted = [i for i, column in enumerate([*columns, *labels]) if not _plain_column(column)]
                 is_provided = name in provided
-                query = sa.select(*columns).where(self._match(conn, name, identifiers))
+                query = sa.select(*columns, *labels).select_from(joined).where(self._match(conn, name, identifiers))
                 query = query.order_by(*self._primary_key(table))
                 result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
                 for row in result:
@@ -306,70 +333,12 @@ class SqlConnector(Connector):
                 found.update(str(value) for value in conn.execute(query).scalars() if value is not None)
         return found
 
-    # --- erasure ---------------------------------------------------------------
-
-    def _hold_until(self, hold_key: str, dates: list[dt.date]) -> str | None:
-        hold = self.datamap.legal_holds[hold_key]
-        if not dates:
-            return None
-        # The last kept row decides when the whole set may go.
-        return date_iso(rule_date_apply(hold["period_rule"], max(dates), year_end=self.datamap.financial_year_end()))
-
-    def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
-        plans = []
-        with self._connect("planning erasure", read_only=True) as conn:
-            for name in self._order():
-                config = self.tables_config[name]
-                erasure = config["erasure"]
-                table = self._table(conn, name)
-                key_columns = self._primary_key(table)
-                date_column = erasure.get("date_column")
-                selected = [*key_columns] + ([self._column(table, date_column)] if date_column else [])
-                query = sa.select(*selected).where(self._match(conn, name, identifiers)).order_by(*key_columns)
-                keys, dates = [], []
-                for row in conn.execute(query):
-                    key = [value_jsonable(value) for value in row[: len(key_columns)]]
-                    keys.append(key[0] if len(key) == 1 else key)
-                    if date_column and (day := value_date(row[-1])) is not None:
-                        dates.append(day)
-                strategy = erasure["strategy"]
-                fields = {column: method or "clear" for column, method in erasure.get("fields", {}).items()}
-                plan = TablePlan(table=name, action=strategy, count=len(keys), keys=keys, fields=fields)
-                # What would change: every category of a deleted row, only the anonymised columns' otherwise.
-                plan.categories = categories_of(config.get("categories"), None if strategy == DELETE else fields)
-                if strategy == KEEP:
-                    plan.hold = erasure["hold"]
-                    plan.hold_until = self._hold_until(erasure["hold"], dates)
-                plans.append(plan)
-        return ErasurePlan(source=self.key, kind=self.kind, tables=plans)
-
-    def _new_value(self, table: sa.Table, column: str, method: str, key: Any) -> Any:
-        return value_anonymised(
-            method=method,
-            where=f"{self.key}\x1f{table.name}\x1f{column}",
-            key=key,
-            max_length=getattr(table.c[column].type, "length", None),
-            redaction=str(self.config.get("redaction_text", DEFAULT_REDACTION)),
-        )
+    # --- erasure: dsr/sources/sql/erasure.py ----------------------------------
 
     def _key_condition(self, key_columns: list[sa.Column], keys: list) -> sa.ColumnElement[bool]:
         if len(key_columns) == 1:
             return key_columns[0].in_(keys)
         return sa.tuple_(*key_columns).in_([tuple(key) for key in keys])
-
-    def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> int:
-        changed = 0
-        for key in plan.keys:
-            parts = key if len(key_columns) > 1 else [key]
-            values = {column: self._new_value(table, column, method, key) for column, method in plan.fields.items()}
-            statement = (
-                sa.update(table)
-                .where(*(column == part for column, part in zip(key_columns, parts, strict=True)))
-                .where(sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items())))
-                .values(**values)
-            )
-            changed += conn.execute(statement).rowcount
-        return changed
 
     def _keys_present(self, conn: Connection, table: sa.Table, key_columns: list, keys: list) -> int:
         present = 0
@@ -377,45 +346,6 @@ class SqlConnector(Connector):
             condition = self._key_condition(key_columns, keys[start : start + CHUNK])
             present += conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
         return present
-
-    def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
-        if plan.source != self.key or plan.kind != self.kind:
-            raise self.error("the plan belongs to another source")
-        facts = []
-        # One transaction: all of the source's changes, or none of them. Children first,
-        # so no row is deleted while another still points at it.
-        with self._connect("executing erasure", read_only=False) as conn:
-            for table_plan in reversed(plan.tables):
-                if table_plan.table not in self.tables_config:
-                    raise self.error(f'the plan names table "{table_plan.table}", which the map no longer has')
-                table = self._table(conn, table_plan.table)
-                key_columns = self._primary_key(table)
-                changed = 0
-                if table_plan.action == DELETE:
-                    for start in range(0, len(table_plan.keys), CHUNK):
-                        chunk = table_plan.keys[start : start + CHUNK]
-                        statement = sa.delete(table).where(self._key_condition(key_columns, chunk))
-                        changed += conn.execute(statement).rowcount
-                elif table_plan.fields:
-                    changed = self._anonymise(conn, table, key_columns, table_plan)
-                kept = 0
-                if table_plan.action == KEEP:
-                    # GDPR Art. 17(3)(b): the planned rows that are still there are the ones kept.
-                    kept = self._keys_present(conn, table, key_columns, table_plan.keys)
-                facts.append(
-                    Fact(
-                        table=table_plan.table,
-                        action=table_plan.action,
-                        found=table_plan.count,
-                        changed=changed,
-                        kept=kept,
-                        hold=table_plan.hold,
-                        hold_until=table_plan.hold_until if kept else None,
-                        columns=list(table_plan.fields),
-                        categories=list(table_plan.categories) if changed else [],
-                    )
-                )
-        return ErasureResult(source=self.key, facts=list(reversed(facts)))
 
     # --- rectification, restriction, consent -----------------------------------
 

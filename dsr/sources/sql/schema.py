@@ -6,10 +6,18 @@ into plain dataclasses, so the checks and the planner never reflect twice.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+import difflib
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+
+from dsr.datamap.schema import DataMapError
+from dsr.sources.base import ANONYMISE, DEFAULT_REDACTION, DELETE, KEEP
+from dsr.sources.sql.anonymise import method_problem
 
 _TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText)
 _DATE_TYPES = (sa.Date, sa.DateTime)
@@ -52,6 +60,7 @@ class LiveTable:
     # PostgreSQL: the table this one is a partition or inheritance child of, and its own children.
     parent: str | None = None
     partitions: list[str] = field(default_factory=list)
+    inherited: bool = False  # the parent is an INHERITS parent, not a partitioned table
 
 
 @dataclass
@@ -59,9 +68,45 @@ class LiveSchema:
     dialect: str
     tables: dict[str, LiveTable]
 
+    def ancestors(self, table: str) -> list[str]:
+        """Return the tables ``table`` is a partition or inheritance child of, its parent first."""
+        found: list[str] = []
+        parent = self.tables[table].parent if table in self.tables else None
+        while parent is not None and parent not in found and parent != table:
+            found.append(parent)
+            parent = self.tables[parent].parent if parent in self.tables else None
+        return found
+
+    def root(self, table: str) -> str:
+        """Return the topmost table ``table`` is a partition of (``table`` itself when it is none)."""
+        return [table, *self.ancestors(table)][-1]
+
+    def descendants(self, table: str) -> list[str]:
+        """Return the partitions and inheritance children of ``table``, and theirs, depth first."""
+        found: list[str] = []
+        for child in self.tables[table].partitions if table in self.tables else ():
+            if child not in found and child != table:
+                found += [child, *(name for name in self.descendants(child) if name not in found)]
+        return found
+
     def referencing(self, table: str) -> list[LiveForeignKey]:
-        """Return every foreign key that points at ``table``, from any table (itself included)."""
-        return [fk for live in self.tables.values() for fk in live.foreign_keys if fk.referred_table == table]
+        """Return every foreign key that points at ``table`` or its partitions, from any table (itself included).
+
+        PostgreSQL copies a key declared on a partitioned table onto each partition, and a key that points at
+        a partitioned table into one more per partition; such copies are left out, each key named once.
+        """
+        targets = {table, *self.descendants(table)}
+        keys = [fk for live in self.tables.values() for fk in live.foreign_keys if fk.referred_table in targets]
+        return [fk for fk in keys if not any(self._copied(fk, other) for other in keys)]
+
+    def _copied(self, fk: LiveForeignKey, other: LiveForeignKey) -> bool:
+        """Return whether ``fk`` is ``other`` copied down to a partition of its table or of the table it points at."""
+        return (
+            (fk.columns, fk.referred_columns, fk.on_delete) == (other.columns, other.referred_columns, other.on_delete)
+            and (fk.table, fk.referred_table) != (other.table, other.referred_table)
+            and other.table in (fk.table, *self.ancestors(fk.table))
+            and other.referred_table in (fk.referred_table, *self.ancestors(fk.referred_table))
+        )
 
 
 def _column_read(column: dict, unique: bool) -> LiveColumn:
@@ -88,7 +133,10 @@ def live_table_read(inspector: sa.Inspector, name: str, schema: str | None = Non
     """Return what the database says of one table."""
     primary = tuple(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     singles = {tuple(c["column_names"]) for c in inspector.get_unique_constraints(name, schema=schema)}
-    singles |= {tuple(i["column_names"]) for i in inspector.get_indexes(name, schema=schema) if i.get("unique")}
+    # SQLite keeps a column's own UNIQUE as an automatic index, which SQLAlchemy leaves out unless asked.
+    automatic = {"include_auto_indexes": True} if inspector.dialect.name == "sqlite" else {}
+    indexes = inspector.get_indexes(name, schema=schema, **automatic)
+    singles |= {tuple(i["column_names"]) for i in indexes if i.get("unique")}
     if len(primary) == 1:
         singles.add(primary)
     columns = {
@@ -114,8 +162,297 @@ def live_table_read(inspector: sa.Inspector, name: str, schema: str | None = Non
     return LiveTable(name=name, columns=columns, primary_key=primary, foreign_keys=keys)
 
 
+def _sqlite_on_delete(conn: Connection, table: LiveTable, schema: str | None) -> None:
+    """Fill in the ON DELETE rules SQLAlchemy misses on SQLite keys declared beside their column."""
+    columns: dict[int, list[str]] = {}
+    rules: dict[int, tuple[str, str]] = {}
+    within = f'"{schema}".' if schema else ""
+    for row in conn.exec_driver_sql(f'PRAGMA {within}foreign_key_list("{table.name}")').mappings():
+        columns.setdefault(row["id"], []).append(row["from"])
+        rules[row["id"]] = (row["table"], row["on_delete"])
+    by_shape = {(tuple(columns[id_]), referred): rule for id_, (referred, rule) in rules.items() if rule != "NO ACTION"}
+    table.foreign_keys = [
+        fk if fk.on_delete else replace(fk, on_delete=by_shape.get((fk.columns, fk.referred_table), ""))
+        for fk in table.foreign_keys
+    ]
+
+
+_POSTGRES_CHILDREN = sa.text("""
+SELECT child.relname AS child, parent.relname AS parent, child.relispartition AS partition
+FROM pg_inherits AS i
+JOIN pg_class AS child ON child.oid = i.inhrelid
+JOIN pg_class AS parent ON parent.oid = i.inhparent
+JOIN pg_namespace AS ns ON ns.oid = child.relnamespace AND ns.oid = parent.relnamespace
+WHERE ns.nspname = coalesce(:schema, current_schema()) AND child.relkind IN ('r', 'p')
+ORDER BY i.inhseqno, parent.relname, child.relname
+""")
+
+
+def _postgres_children_read(conn: Connection, tables: dict[str, LiveTable], schema: str | None) -> None:
+    """Fill in each table's parent and partitions: declarative partitions and INHERITS children alike."""
+    for row in conn.execute(_POSTGRES_CHILDREN, {"schema": schema}).mappings():
+        child, parent = tables.get(row["child"]), tables.get(row["parent"])
+        if child is None or parent is None or child.parent is not None:
+            continue  # a table of another schema, or the second parent of a multiple INHERITS
+        child.parent, child.inherited = parent.name, not row["partition"]
+        parent.partitions.append(child.name)
+
+
 def live_schema_read(conn: Connection, schema: str | None = None) -> LiveSchema:
     """Return the whole live schema of the database ``conn`` is connected to."""
     inspector = sa.inspect(conn)
     tables = {name: live_table_read(inspector, name, schema) for name in inspector.get_table_names(schema=schema)}
+    if conn.dialect.name == "sqlite":
+        for table in tables.values():
+            _sqlite_on_delete(conn, table, schema)
+    elif conn.dialect.name == "postgresql":
+        _postgres_children_read(conn, tables, schema)
     return LiveSchema(dialect=conn.dialect.name, tables=tables)
+
+
+def _erasure_deletes(config: dict) -> str | None:
+    """Return the erasure key under which a mapped table deletes rows ("strategy" or "after_hold"), or None."""
+    erasure = config.get("erasure") or {}
+    if erasure.get("strategy") == DELETE:
+        return "strategy"
+    return "after_hold" if erasure.get("after_hold") == DELETE else None
+
+
+def _listed(columns: str | list[str] | None) -> list[str]:
+    return [columns] if isinstance(columns, str) else list(columns or [])
+
+
+def _named_columns(config: dict) -> Iterator[tuple[str, str]]:
+    """Yield (path under the table, column) for every column of its own that a table's map names."""
+    for kind, columns in (config.get("identifiers") or {}).items():
+        yield from ((f"identifiers.{kind}", column) for column in _listed(columns))
+    for i, link in enumerate(config.get("links") or []):
+        yield from ((f"links.{i}.columns.{column}", column) for column in link.get("columns") or {})
+    yield from ((f"categories.{column}", column) for column in config.get("categories") or {})
+    erasure = config.get("erasure") or {}
+    yield from ((f"erasure.fields.{column}", column) for column in erasure.get("fields") or {})
+    if erasure.get("date_column"):
+        yield "erasure.date_column", erasure["date_column"]
+    yield from ((f"rectify.{name}", column) for name, column in (config.get("rectify") or {}).items())
+    if (config.get("restriction") or {}).get("column"):
+        yield "restriction.column", config["restriction"]["column"]
+    for key, column in (config.get("consent") or {}).items():
+        if key.endswith("_column") and column:
+            yield f"consent.{key}", column
+    if (config.get("context") or {}).get("label"):
+        yield "context.label", config["context"]["label"]
+    yield from (("primary_key", column) for column in _listed(config.get("primary_key")))
+    yield from (("exclude", column) for column in _listed(config.get("exclude")))
+
+
+def _missing(kind: str, name: str, where: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f'no {kind} "{name}" {where}' + (f' (did you mean "{close[0]}"?)' if close else "")
+
+
+def live_errors(
+    tables: dict, live: LiveSchema, *, path: str, redaction_text: str = DEFAULT_REDACTION
+) -> list[DataMapError]:
+    """Return every way the (normalised) table map would break the live database, naming table, column and key."""
+    return _LiveCheck(tables, live, path, redaction_text).run()
+
+
+class _LiveCheck:
+    """Check one source's table map against its live schema, collecting errors with paths."""
+
+    def __init__(self, tables: dict, live: LiveSchema, path: str, redaction: str):
+        self.tables, self.live, self.path, self.redaction = tables, live, path, redaction
+        self.errors: list[DataMapError] = []
+
+    def error(self, name: str, where: str, message: str) -> None:
+        self.errors.append(DataMapError(f"{self.path}.tables.{name}" + (f".{where}" if where else ""), message))
+
+    def mapped(self, table: str) -> str | None:
+        """Return the mapped table whose rows include ``table``'s: itself, or a parent it is a partition of."""
+        return next((name for name in [table, *self.live.ancestors(table)] if name in self.tables), None)
+
+    def nullable(self, fk: LiveForeignKey) -> bool:
+        columns = self.live.tables[fk.table].columns
+        return all(columns[c].nullable for c in fk.columns if c in columns)
+
+    def run(self) -> list[DataMapError]:
+        for name, config in self.tables.items():
+            table = self.live.tables.get(name)
+            if table is None:
+                self.error(name, "", _missing("table", name, "in the database", self.live.tables))
+                continue
+            parent = self.mapped(table.parent) if table.parent else None
+            if parent:  # its rows are read and erased through the parent's
+                kind = "an inheritance child" if table.inherited else "a partition"
+                self.error(name, "", f'"{name}" is {kind} of "{parent}", which the map lists too; map "{parent}" only')
+                continue
+            self.columns_check(name, config, table)
+            erasure = config.get("erasure") or {}
+            for column, method in (erasure.get("fields") or {}).items():
+                if column in table.columns:
+                    problem = method_problem(method, table.columns[column], redaction=self.redaction)
+                    if problem:
+                        self.error(name, f"erasure.fields.{column}", f'{problem} (table "{name}")')
+            date = table.columns.get(erasure.get("date_column") or "")
+            if date is not None and date.type and not date.is_date:
+                self.error(name, "erasure.date_column", f'"{name}.{date.name}" ({date.type}) is not a date or datetime')
+            if (where := _erasure_deletes(config)) and not config.get("context"):
+                for fk in self.live.referencing(name):
+                    if problem := self.delete_problem(name, config, fk):
+                        self.error(name, f"erasure.{where}", problem)
+            if config.get("shared") == "unlink":
+                self.unlink_check(name)
+        return self.errors
+
+    def columns_check(self, name: str, config: dict, table: LiveTable) -> None:
+        where = f'in table "{name}"'
+        for at, column in _named_columns(config):
+            if column not in table.columns:
+                self.error(name, at, _missing("column", column, where, table.columns))
+        for i, link in enumerate(config.get("links") or []):
+            other = self.live.tables.get(link.get("table"))
+            if other is None and link.get("table") not in self.tables:
+                self.error(name, f"links.{i}.table", _missing("table", link.get("table"), "in the database", ()))
+            for column, other_column in (link.get("columns") or {}).items() if other else ():
+                if other_column not in other.columns:
+                    at, there = f"links.{i}.columns.{column}", f'in table "{other.name}"'
+                    self.error(name, at, _missing("column", other_column, there, other.columns))
+        if not table.primary_key and not config.get("primary_key"):
+            message = f'"{name}" has no primary key; name the columns that tell its rows apart in primary_key'
+            self.error(name, "", message)
+
+    def delete_problem(self, name: str, config: dict, fk: LiveForeignKey) -> str | None:
+        """Return why deleting ``name``'s rows would break ``fk``, or None when the database allows it."""
+        referrer = self.mapped(fk.table)
+        other = self.tables[referrer] if referrer else {}
+        strategy = "context" if other.get("context") else (other.get("erasure") or {}).get("strategy")
+        nullable, key = self.nullable(fk), fk.describe()
+        if fk.on_delete == "CASCADE":
+            if strategy == KEEP:
+                hold = (other.get("erasure") or {}).get("hold")
+                kept = f'would delete rows "{referrer}" keeps ({hold}); anonymise "{name}" instead'
+                return f'cannot delete "{name}": {key} is ON DELETE CASCADE, so deleting it {kept}'
+            return None
+        if fk.on_delete == "SET NULL" and nullable:
+            return None
+        itself = referrer == name
+        pairs = set(zip(fk.columns, fk.referred_columns, strict=True))
+        followed = any(
+            link.get("table") == name and set((link.get("columns") or {}).items()) == pairs
+            for link in other.get("links") or []
+        )
+        if strategy == DELETE and not itself and followed:
+            return None  # every row pointing along this key is the person's, and is deleted first
+        after_hold = (config.get("erasure") or {}).get("strategy") == KEEP
+        if after_hold and strategy == KEEP and not itself:
+            return None  # a row whose hold has ended stays while a kept row still points at it
+        points_kept = strategy in (ANONYMISE, KEEP) and not nullable
+        if config.get("shared") and (nullable or referrer) and not points_kept:
+            return None  # rows still pointed at from outside are left as shared when it runs
+        advice = [f'anonymise "{name}" instead']
+        if itself:
+            reason = "other rows of the same table point at the deleted rows"
+        elif referrer is None:
+            reason = f'"{fk.table}" is not in the map, so its rows stay and point at the deleted rows'
+        elif strategy == DELETE:
+            reason = f'"{referrer}" deletes only the rows it finds, and no link of it follows this key'
+            columns = ", ".join(f"{a}: {b}" for a, b in zip(fk.columns, fk.referred_columns, strict=True))
+            advice.insert(0, f'link "{referrer}" to "{name}" by {{{columns}}}')
+        elif strategy == "context":
+            reason = f'"{referrer}" is a context table, never erased, and points at the deleted rows'
+        else:
+            reason = f'"{referrer}" keeps pointing at the deleted rows ({strategy or "not erased"})'
+        if not config.get("shared") and (nullable or referrer) and not points_kept:
+            advice.append("set shared: skip")
+        return f'cannot delete "{name}": {reason}, through {key}; ' + ", or ".join(advice)
+
+    def unlink_check(self, name: str) -> None:
+        for fk in self.live.referencing(name):
+            referrer = self.mapped(fk.table)
+            if referrer and not self.tables[referrer].get("context") and not self.nullable(fk):
+                columns = self.live.tables[fk.table].columns
+                fixed = ", ".join(c for c in fk.columns if c in columns and not columns[c].nullable)
+                message = f'cannot unlink: "{fk.table}.{fixed}" is NOT NULL, through {fk.describe()}; use shared: skip'
+                self.error(name, "shared", message)
+
+
+def deletion_order(names: Iterable[str], live: LiveSchema) -> tuple[list[str], list[LiveForeignKey]]:
+    """Return ``names`` in an order that deletes every referencing row first, and the keys to clear beforehand.
+
+    A table comes before every table it references, ties in the given order. Where
+    foreign keys go round in a circle, nullable keys are cleared first (the second
+    list) so the rest is acyclic; a key that is ON DELETE CASCADE, or SET NULL on
+    nullable columns, needs no clearing: the database does it. A self-reference
+    does not order anything; it is listed to clear when it is nullable and the
+    database does not handle it. Raises ValueError naming a circle of keys none of
+    which can be cleared.
+    """
+    names = list(dict.fromkeys(names))
+    index = {name: i for i, name in enumerate(names)}
+
+    def within(table: str) -> str | None:
+        return next((name for name in [table, *live.ancestors(table)] if name in index), None)
+
+    hard, soft, free, cleared, taken = [], [], [], [], set()
+    for name in names:
+        for table in [name, *live.descendants(name)] if name in live.tables else []:
+            if within(table) != name:
+                continue  # a partition the caller lists itself
+            for fk in live.tables[table].foreign_keys:
+                referred = within(fk.referred_table)
+                if referred is None or (name, fk.columns, referred, fk.referred_columns) in taken:
+                    continue  # not among the tables, or a partition's copy of a key already taken
+                taken.add((name, fk.columns, referred, fk.referred_columns))
+                columns = live.tables[table].columns
+                nullable = all(columns[c].nullable for c in fk.columns if c in columns)
+                handled = fk.on_delete == "CASCADE" or (fk.on_delete == "SET NULL" and nullable)
+                if referred == name:
+                    if nullable and not handled and fk not in cleared:
+                        cleared.append(fk)
+                    continue
+                edge = (name, referred, fk)
+                (free if handled else soft if nullable else hard).append(edge)
+
+    after: dict[str, set[str]] = {name: set() for name in names}  # table -> the tables deleted after it
+    through: dict[tuple[str, str], LiveForeignKey] = {}
+
+    def path(start: str, goal: str) -> list[str] | None:
+        """Return the tables from ``start`` to ``goal`` along the edges so far, or None."""
+        stack, seen = [[start]], {start}
+        while stack:
+            trail = stack.pop()
+            if trail[-1] == goal:
+                return trail
+            for nxt in sorted(after[trail[-1]] - seen, key=index.__getitem__, reverse=True):
+                seen.add(nxt)
+                stack.append([*trail, nxt])
+        return None
+
+    for group in (hard, soft, free):
+        for referencing, referred, fk in group:
+            circle = path(referred, referencing)
+            if circle is None:
+                after[referencing].add(referred)
+                through.setdefault((referencing, referred), fk)
+            elif group is hard:
+                trail = [referencing, *circle]
+                keys = ", ".join(through.get(pair, fk).describe() for pair in itertools.pairwise(trail))
+                shown = " -> ".join(trail)
+                raise ValueError(f"foreign keys go round in a circle with no nullable key to clear: {shown} ({keys})")
+            elif group is soft and fk not in cleared:
+                cleared.append(fk)
+    waiting = {name: 0 for name in names}
+    for targets in after.values():
+        for target in targets:
+            waiting[target] += 1
+    ready = [index[name] for name in names if not waiting[name]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = names[heapq.heappop(ready)]
+        order.append(name)
+        for target in after[name]:
+            waiting[target] -= 1
+            if not waiting[target]:
+                heapq.heappush(ready, index[target])
+    return order, cleared

@@ -21,7 +21,15 @@ def chinook(request) -> tuple[SqlConnector, str, dict]:
     else:
         url, naming = request.getfixturevalue("chinook_postgres"), "snake"
     names = (
-        {"customer": "Customer", "invoice": "Invoice", "line": "InvoiceLine", "id": "CustomerId", "email": "Email"}
+        {
+            "customer": "Customer",
+            "invoice": "Invoice",
+            "line": "InvoiceLine",
+            "id": "CustomerId",
+            "email": "Email",
+            "invoice_id": "InvoiceId",
+            "invoice_date": "InvoiceDate",
+        }
         if naming == "pascal"
         else {
             "customer": "customer",
@@ -29,6 +37,8 @@ def chinook(request) -> tuple[SqlConnector, str, dict]:
             "line": "invoice_line",
             "id": "customer_id",
             "email": "email",
+            "invoice_id": "invoice_id",
+            "invoice_date": "invoice_date",
         }
     )
     datamap = map_build({"chinook": chinook_source(url, naming)})
@@ -140,6 +150,7 @@ def test_erasure_execute_keeps_foreign_keys_and_changes_nothing_else(chinook):
     result = connector.erasure_execute(plan)
 
     customer_columns = list(plan.tables[0].fields)
+    invoice_until = plan.tables[1].hold_until
     assert result.facts == [
         Fact(
             table=names["customer"],
@@ -157,8 +168,10 @@ def test_erasure_execute_keeps_foreign_keys_and_changes_nothing_else(chinook):
             hold="bookkeeping",
             hold_until=plan.tables[1].hold_until,
         ),
-        Fact(table=names["line"], action=KEEP, found=38, kept=38, hold="bookkeeping"),
+        # Lines have no date: each is kept as long as its invoice.
+        Fact(table=names["line"], action=KEEP, found=38, kept=38, hold="bookkeeping", hold_until=invoice_until),
     ]
+    assert invoice_until is not None
     assert _counts(url) == counts_before
     assert [row for row in _rows(url, names["customer"]) if row[0] != 1] == others_before
     assert _rows(url, names["invoice"]) == invoices_before
@@ -228,3 +241,48 @@ def test_rectification_updates_the_mapped_field_and_reports_the_rest(chinook):
     assert preview == result.facts == [expected]
     assert result.not_applicable == ["shoe_size"]
     assert next(row for row in _rows(url, names["customer"]) if row[0] == 1)[4] == "Ny Vej 1"
+
+
+def test_invoices_whose_hold_has_ended_are_deleted_with_their_lines_and_the_rest_kept(chinook, time_machine):
+    # Bookkeeping Act § 10: five years from the end of the invoice's financial year, invoice by invoice.
+    connector, url, names = chinook
+    time_machine.move_to(dt.datetime(2029, 1, 15, 12, tzinfo=dt.UTC))
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        invoices = conn.execute(
+            sa.text(
+                f'SELECT "{names["invoice_id"]}", "{names["invoice_date"]}" FROM "{names["invoice"]}" '  # noqa: S608
+                f'WHERE "{names["id"]}" = 1'
+            )
+        ).all()
+        lines_before = _counts(url)[names["line"]]
+    engine.dispose()
+    # The hold ends on 31 December five years after the invoice's year.
+    ended = {row[0] for row in invoices if str(row[1])[:4] < "2024"}
+    running = {row[0] for row in invoices} - ended
+    assert ended
+    assert running
+
+    plan = connector.erasure_plan({"email": {EMAIL}})
+    result = connector.erasure_execute(plan)
+
+    facts = {(fact.table, fact.action): fact for fact in result.facts}
+    kept = facts[(names["invoice"], KEEP)]
+    assert (kept.kept, kept.hold_until) == (len(running), "2030-12-31")
+    assert facts[(names["invoice"], "delete")].changed == len(ended)
+    deleted_lines = facts[(names["line"], "delete")].changed
+    assert deleted_lines > 0
+    assert facts[(names["line"], KEEP)].hold_until == "2030-12-31"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        left = set(
+            conn.execute(
+                sa.text(
+                    f'SELECT "{names["invoice_id"]}" FROM "{names["invoice"]}" '  # noqa: S608
+                    f'WHERE "{names["id"]}" = 1'
+                )
+            ).scalars()
+        )
+    engine.dispose()
+    assert left == running
+    assert _counts(url)[names["line"]] == lines_before - deleted_lines

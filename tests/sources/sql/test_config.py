@@ -29,15 +29,72 @@ def _errors(tables: dict, **sections) -> list[str]:
     [
         (
             lambda t: t["card"].update(link={"table": "members", "columns": {"org_id": "org_id"}}),
-            'sources.loyalty.tables.card.link: unknown table "members"',
+            'sources.loyalty.tables.card.link.table: unknown table "members"',
         ),
         (
-            lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "bookkeeping"}),
-            "sources.loyalty.tables.member.erasure.strategy: cannot delete rows",
+            lambda t: t["card"].update(link=t["card"]["link"], links=[t["card"]["link"]]),
+            "sources.loyalty.tables.card: give link (one path) or links (a list of paths), not both",
+        ),
+        (
+            lambda t: t["card"].update(link={"table": "card", "columns": {"org_id": "org_id"}}),
+            "sources.loyalty.tables.card.link.table: a table cannot link to itself",
+        ),
+        (
+            lambda t: t["card"].update(shared="sometimes"),
+            "sources.loyalty.tables.card.shared: must be skip or unlink",
+        ),
+        (
+            lambda t: t["member"].update(shared="skip"),
+            "sources.loyalty.tables.member.shared: a table with identifiers holds the person's own rows",
+        ),
+        (
+            lambda t: t["points"].update(context={"label": 3}),
+            "sources.loyalty.tables.points.context: must name the column that labels a row",
+        ),
+        (
+            lambda t: t.update(city={"context": {"label": "name"}, "erasure": {"strategy": "delete"}}),
+            "sources.loyalty.tables.city.erasure: unknown key",
+        ),
+        (
+            lambda t: (
+                t["card"].update(link={"table": "city", "columns": {"org_id": "id"}})
+                or t.update(city={"context": {"label": "name"}})
+            ),
+            'sources.loyalty.tables.card.link.table: "city" is a context table',
+        ),
+        (
+            lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "bookkeeping", "date_column": "issued"}),
+            "sources.loyalty.tables.card.erasure.after_hold: is required with date_column",
+        ),
+        (
+            lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "bookkeeping", "after_hold": "shred"}),
+            "sources.loyalty.tables.card.erasure.after_hold: must be delete or anonymise",
+        ),
+        (
+            lambda t: t["card"].update(
+                erasure={"strategy": "keep", "hold": "bookkeeping", "date_column": "d", "after_hold": "anonymise"}
+            ),
+            "sources.loyalty.tables.card.erasure.fields: name the columns to anonymise when the hold has ended",
+        ),
+        (
+            lambda t: t["card"].update(erasure={"strategy": "delete", "after_hold": "delete"}),
+            "sources.loyalty.tables.card.erasure.after_hold: only rows that are kept are kept under a hold",
+        ),
+        (
+            lambda t: t["points"].update(erasure={"strategy": "anonymise", "fields": {"points": {"set": [1]}}}),
+            "sources.loyalty.tables.points.erasure.fields.points: {set: ...} takes one value",
+        ),
+        (
+            lambda t: t["points"].update(erasure={"strategy": "anonymise", "fields": {"points": {"truncate": "day"}}}),
+            "sources.loyalty.tables.points.erasure.fields.points: {truncate: ...} takes year or month",
+        ),
+        (
+            lambda t: t["member"].update(identifiers={"email": []}),
+            "sources.loyalty.tables.member.identifiers.email: must be a column name or a list of column names",
         ),
         (
             lambda t: t["member"].update(link={"table": "points", "columns": {"x": "y"}}),
-            "sources.loyalty.tables.member.link: links go round in a circle",
+            "sources.loyalty.tables.member: links go round in a circle",
         ),
         (
             lambda t: t["card"].update(erasure={"strategy": "keep", "hold": "tax"}),
@@ -49,7 +106,7 @@ def _errors(tables: dict, **sections) -> list[str]:
         ),
         (
             lambda t: t["points"].update(erasure={"strategy": "anonymise", "fields": {"points": "shred"}}),
-            "sources.loyalty.tables.points.erasure.fields.points: method must be clear, redact or hash",
+            "sources.loyalty.tables.points.erasure.fields.points: must be clear, redact, hash, {set: VALUE}",
         ),
         (
             lambda t: t["consent"].pop("identifiers"),

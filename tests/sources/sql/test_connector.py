@@ -5,6 +5,7 @@ import sqlite3
 import tracemalloc
 
 import pytest
+import sqlalchemy as sa
 
 from dsr.sources.base import (
     ANONYMISE,
@@ -174,12 +175,38 @@ def test_anonymised_and_kept_rows_are_reported_with_columns_categories_and_hold(
     assert [(f.kept, f.changed) for f in second.facts[1:3]] == [(cards, 0), (points, 0)]
 
 
-def test_failed_erasure_changes_nothing(loyalty_url):
+def test_a_map_that_forgets_a_referencing_table_is_refused_before_any_plan(loyalty_url):
     tables = loyalty_tables()
-    # The map forgets the points table, whose rows still point at the cards.
+    # The map forgets the points table, whose rows still point at the cards it deletes.
     del tables["points"]
     connector = loyalty_connector(loyalty_url, tables)
+
+    with pytest.raises(SourcePermanentError, match=r"cannot delete \"card\": \"points\" is not in the map") as caught:
+        connector.erasure_plan(METTE)
+
+    assert "points(card_no) -> card(card_no)" in str(caught.value)
+    assert "mette" not in str(caught.value).lower()
+
+
+def test_failed_erasure_changes_nothing(loyalty_url):
+    connector = loyalty_connector(loyalty_url)
     plan = connector.erasure_plan(METTE)
+    # After planning, the database starts refusing to delete members (an archive rule, say).
+    engine = sa.create_engine(loyalty_url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER archive BEFORE DELETE ON member BEGIN SELECT RAISE(ABORT, 'members are archived'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION archive() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'members are archived'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER archive BEFORE DELETE ON member FOR EACH ROW EXECUTE FUNCTION archive()"
+            )
+    engine.dispose()
 
     with pytest.raises(SourcePermanentError) as caught:
         connector.erasure_execute(plan)
@@ -187,6 +214,8 @@ def test_failed_erasure_changes_nothing(loyalty_url):
     assert "loyalty" in str(caught.value)
     assert "mette" not in str(caught.value).lower()
     assert scalar(loyalty_url, "SELECT count(*) FROM member") == 2
+    assert scalar(loyalty_url, "SELECT count(*) FROM card") == 3
+    assert scalar(loyalty_url, "SELECT count(*) FROM points") == 4
     assert scalar(loyalty_url, "SELECT count(*) FROM consent") == 3
 
 

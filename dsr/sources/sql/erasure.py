@@ -1,0 +1,347 @@
+"""Erasure in a sql source (GDPR Art. 17): planned from the person's rows and the live schema, run in one transaction.
+
+The plan lists rows by primary key, per table and action. Rows kept under a
+legal hold are dated one by one: those whose hold has ended are planned with
+the table's ``after_hold`` strategy. Rows of linked tables that other people's
+rows (or rows of no person) still point at are *shared*: they are left alone
+and counted, and with ``shared: unlink`` the person's own references to them
+are cleared. Deletes run in the order the database's own foreign keys allow.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from django.utils import timezone
+from sqlalchemy.engine import Connection
+
+from dsr.datamap.rules import rule_date_apply
+from dsr.sources.base import (
+    ANONYMISE,
+    DEFAULT_REDACTION,
+    DELETE,
+    KEEP,
+    ErasurePlan,
+    ErasureResult,
+    Fact,
+    Identifiers,
+    TablePlan,
+    date_iso,
+    value_date,
+    value_jsonable,
+)
+from dsr.sources.groups import categories_of
+from dsr.sources.sql.anonymise import anonymised_value
+from dsr.sources.sql.schema import LiveForeignKey, deletion_order, live_errors
+
+CHUNK = 500  # bound parameters per IN list
+_CASCADING = ("CASCADE", "SET NULL")
+
+
+def _key(row: Any, width: int) -> Any:
+    values = [value_jsonable(value) for value in row[:width]]
+    return values[0] if width == 1 else values
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(key) if isinstance(key, list) else key
+
+
+class SqlErasure:
+    """The erasure half of `SqlConnector` (its finding and connection helpers are the connector's)."""
+
+    # --- checks ----------------------------------------------------------------
+
+    def _redaction(self) -> str:
+        return str(self.config.get("redaction_text", DEFAULT_REDACTION))
+
+    def _live_errors(self, conn: Connection) -> list:
+        live, path = self._live(conn), f"sources.{self.key}"
+        return live_errors(self.tables, live, path=path, redaction_text=self._redaction())
+
+    def _live_check(self, conn: Connection) -> None:
+        """Refuse to go on when the map would break a constraint of the database as it is now."""
+        errors = self._live_errors(conn)
+        if errors:
+            shown = "; ".join(str(error) for error in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise self.error(f"the map does not fit the database: {shown}{more}")
+
+    # --- planning --------------------------------------------------------------
+
+    def _hold_end(self, hold_key: str, day: dt.date | None) -> dt.date | None:
+        if day is None:
+            return None
+        rule = self.datamap.legal_holds[hold_key]["period_rule"]
+        return rule_date_apply(rule, day, year_end=self.datamap.financial_year_end())
+
+    def _dated_by(self, name: str) -> tuple[str, dict] | None:
+        """Return the link (table, columns) that dates a kept table without a date of its own.
+
+        Order lines have no date, their order has: each line's hold runs from its order's date,
+        when both are kept under the same hold and the order's rows are deleted after it.
+        """
+        erasure = self.tables[name]["erasure"]
+        for link in self.tables[name]["links"]:
+            other = self.tables[link["table"]]["erasure"] or {}
+            same_hold = other.get("strategy") == KEEP and other.get("hold") == erasure.get("hold")
+            if same_hold and other.get("date_column") and other.get("after_hold") == DELETE:
+                return link["table"], link["columns"]
+        return None
+
+    def _rows_dated(self, conn: Connection, name: str, identifiers: Identifiers) -> list[tuple[Any, dt.date | None]]:
+        """Return the person's rows of ``name`` by key, each with the date its hold runs from (None: none)."""
+        table = self._table(conn, name)
+        key_columns = self._primary_key(table)
+        erasure = self.tables[name]["erasure"]
+        source, date = table, None
+        if erasure["strategy"] == KEEP and erasure["date_column"]:
+            date = self._column(table, erasure["date_column"])
+        elif erasure["strategy"] == KEEP and (dated_by := self._dated_by(name)):
+            other_name, columns = dated_by
+            other = self._table(conn, other_name).alias("dsr_dated_by")
+            on = [self._column(table, own) == other.c[theirs] for own, theirs in columns.items()]
+            source = table.outerjoin(other, sa.and_(*on))
+            date = other.c[self.tables[other_name]["erasure"]["date_column"]]
+        selected = [*key_columns, *([date] if date is not None else [])]
+        query = sa.select(*selected).select_from(source).where(self._match(conn, name, identifiers))
+        rows = conn.execute(query.order_by(*key_columns)).all()
+        width = len(key_columns)
+        return [(_key(row, width), value_date(row[-1]) if date is not None else None) for row in rows]
+
+    def _shared_keys(self, conn: Connection, name: str, keys: list, own: dict[str, set]) -> set:
+        """Return the keys among ``keys`` that a row which is not the person's still points at."""
+        if self.tables[name]["identifiers"] or not keys:
+            return set()  # a table found by the person's identifiers holds their own rows
+        table = self._table(conn, name)
+        key_columns = self._primary_key(table)
+        shared = set()
+        for fk in self._live(conn).referencing(name):
+            child = self._table(conn, fk.table).alias("dsr_referencing")
+            child_keys = self._primary_key_of(child, fk.table)
+            on = [
+                child.c[own_] == table.c[theirs] for own_, theirs in zip(fk.columns, fk.referred_columns, strict=True)
+            ]
+            mine = own.get(fk.table, set())
+            for start in range(0, len(keys), CHUNK):
+                condition = self._key_condition(key_columns, keys[start : start + CHUNK])
+                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, sa.and_(*on)))
+                for row in conn.execute(query.where(condition)):
+                    parent_key = _key(row, len(key_columns))
+                    child_key = _key(row[len(key_columns) :], len(child_keys))
+                    if _hashable(child_key) not in mine:
+                        shared.add(_hashable(parent_key))
+        return shared
+
+    def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
+        today = timezone.localdate()
+        plans: list[TablePlan] = []
+        with self._connect("planning erasure", read_only=True) as conn:
+            self._live_check(conn)
+            order = self._order()
+            rows = {name: self._rows_dated(conn, name, identifiers) for name in order}
+            own = {name: {_hashable(key) for key, _ in found} for name, found in rows.items()}
+            for name in order:
+                erasure, config = self.tables[name]["erasure"], self.tables[name]
+                strategy, fields = erasure["strategy"], erasure["fields"]
+                changed_categories = categories_of(config["categories"], None if strategy == DELETE else fields)
+                keys = [key for key, _ in rows[name]]
+                shared = self._shared_keys(conn, name, keys, own) if (strategy != KEEP or fields) else set()
+                acting = [key for key in keys if _hashable(key) not in shared]
+                if strategy != KEEP:
+                    plan = TablePlan(table=name, action=strategy, count=len(keys), keys=acting, fields=dict(fields))
+                    plan.categories, plan.shared_keys = changed_categories, sorted(shared, key=repr)
+                    plans.append(plan)
+                    continue
+                # GDPR Art. 17(3)(b): each row is kept only while its own hold runs.
+                ends = {_hashable(key): self._hold_end(erasure["hold"], day) for key, day in rows[name]}
+                after = erasure["after_hold"] or (DELETE if self._dated_by(name) else None)
+                ended = [key for key in acting if after and (ends[_hashable(key)] or today) < today]
+                gone = {_hashable(key) for key in ended}
+                running = [key for key in acting if _hashable(key) not in gone]
+                running_ends = [ends[_hashable(key)] for key in running]
+                plan = TablePlan(
+                    table=name,
+                    action=KEEP,
+                    count=len(running) + len(shared),
+                    keys=running,
+                    fields={} if after == ANONYMISE else dict(fields),
+                    hold=erasure["hold"],
+                    # A row without a date has no end date to state: the hold's rule is said in words instead.
+                    hold_until=date_iso(max(running_ends)) if running_ends and None not in running_ends else None,
+                )
+                plan.categories = categories_of(config["categories"], plan.fields) if plan.fields else []
+                plan.shared_keys = sorted(shared, key=repr)
+                plans.append(plan)
+                if ended:
+                    later = TablePlan(
+                        table=name,
+                        action=after,
+                        count=len(ended),
+                        keys=ended,
+                        fields=dict(fields) if after == ANONYMISE else {},
+                        hold=erasure["hold"],
+                    )
+                    later.categories = categories_of(config["categories"], None if after == DELETE else fields)
+                    plans.append(later)
+            self._still_needed(conn, plans)
+        return ErasurePlan(source=self.key, kind=self.kind, tables=plans)
+
+    def _still_needed(self, conn: Connection, plans: list[TablePlan]) -> None:
+        """Keep the rows whose hold has ended that rows still kept point at (an order its running invoice needs).
+
+        Deleting them would break the database's foreign keys; they go with the last row that needs them,
+        so no end date is stated for them.
+        """
+        running = {plan.table: plan for plan in plans if plan.action == KEEP and plan.keys}
+        for later in [plan for plan in plans if plan.action == DELETE and plan.hold and plan.keys]:
+            table = self._table(conn, later.table)
+            key_columns = self._primary_key(table)
+            needed = set()
+            for fk in self._live(conn).referencing(later.table):
+                if fk.table not in running or fk.on_delete in _CASCADING:
+                    continue
+                child = self._table(conn, fk.table).alias("dsr_needing")
+                child_keys = self._primary_key_of(child, fk.table)
+                pairs = zip(fk.columns, fk.referred_columns, strict=True)
+                on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
+                query = (
+                    sa.select(*key_columns)
+                    .select_from(table.join(child, on))
+                    .where(self._key_condition(key_columns, later.keys))
+                    .where(self._key_condition(child_keys, running[fk.table].keys))
+                )
+                needed |= {_hashable(_key(row, len(key_columns))) for row in conn.execute(query)}
+            if needed:
+                keep = running.get(later.table)
+                if keep is None:
+                    keep = TablePlan(table=later.table, action=KEEP, count=0, hold=later.hold)
+                    plans.insert(plans.index(later), keep)
+                    running[later.table] = keep
+                moved = [key for key in later.keys if _hashable(key) in needed]
+                later.keys = [key for key in later.keys if _hashable(key) not in needed]
+                later.count = len(later.keys)
+                keep.keys += moved
+                keep.count += len(moved)
+                keep.hold_until = None
+
+    # --- executing -------------------------------------------------------------
+
+    def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> int:
+        live = self._live(conn).tables[table.name]
+        truncating = [
+            column for column, method in plan.fields.items() if isinstance(method, dict) and "truncate" in method
+        ]
+        changed = 0
+        for key in plan.keys:
+            parts = key if len(key_columns) > 1 else [key]
+            where = [column == part for column, part in zip(key_columns, parts, strict=True)]
+            current = {}
+            if truncating:
+                row = conn.execute(sa.select(*(table.c[c] for c in truncating)).where(*where)).first()
+                current = dict(zip(truncating, row, strict=True)) if row else {}
+            values = {
+                column: anonymised_value(
+                    method,
+                    column=live.columns[column],
+                    where=f"{self.key}\x1f{table.name}\x1f{column}",
+                    key=key,
+                    current=current.get(column),
+                    redaction=self._redaction(),
+                )
+                for column, method in plan.fields.items()
+            }
+            differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
+            changed += conn.execute(sa.update(table).where(*where, differs).values(**values)).rowcount
+        return changed
+
+    def _references_clear(self, conn: Connection, fk: LiveForeignKey, child_keys: list, parent_keys: list) -> int:
+        """Set ``fk``'s columns to NULL in the person's rows ``child_keys`` where they point at ``parent_keys``."""
+        if not child_keys or not parent_keys:
+            return 0
+        child, parent = self._table(conn, fk.table), self._table(conn, fk.referred_table)
+        child_key_columns, parent_key_columns = self._primary_key(child), self._primary_key(parent)
+        referred = [parent.c[column] for column in fk.referred_columns]
+        own = [child.c[column] for column in fk.columns]
+        changed = 0
+        for start in range(0, len(child_keys), CHUNK):
+            targets = sa.select(*referred).where(self._key_condition(parent_key_columns, parent_keys))
+            target = own[0] if len(own) == 1 else sa.tuple_(*own)
+            statement = (
+                sa.update(child)
+                .where(self._key_condition(child_key_columns, child_keys[start : start + CHUNK]), target.in_(targets))
+                .values(**dict.fromkeys(fk.columns))
+            )
+            changed += conn.execute(statement).rowcount
+        return changed
+
+    def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
+        if plan.source != self.key or plan.kind != self.kind:
+            raise self.error("the plan belongs to another source")
+        for table_plan in plan.tables:
+            if table_plan.table not in self.tables or self.tables[table_plan.table]["context"]:
+                raise self.error(f'the plan names table "{table_plan.table}", which the map no longer has')
+        changed: dict[int, int] = defaultdict(int)
+        by_table: dict[str, list[int]] = defaultdict(list)
+        for i, table_plan in enumerate(plan.tables):
+            by_table[table_plan.table].append(i)
+        # One transaction: all of the source's changes, or none of them.
+        with self._connect("executing erasure", read_only=False) as conn:
+            self._live_check(conn)
+            live = self._live(conn)
+            for i, table_plan in enumerate(plan.tables):
+                if table_plan.fields and table_plan.action != DELETE:
+                    table = self._table(conn, table_plan.table)
+                    changed[i] += self._anonymise(conn, table, self._primary_key(table), table_plan)
+            own = {name: [key for i in idx for key in plan.tables[i].keys] for name, idx in by_table.items()}
+            for table_plan in plan.tables:
+                if table_plan.shared_keys and self.tables[table_plan.table]["shared"] == "unlink":
+                    for fk in live.referencing(table_plan.table):
+                        cleared = self._references_clear(conn, fk, own.get(fk.table, []), table_plan.shared_keys)
+                        if cleared:
+                            changed[by_table[fk.table][0]] += cleared
+            deleting = {
+                name: [key for i in idx if plan.tables[i].action == DELETE for key in plan.tables[i].keys]
+                for name, idx in by_table.items()
+            }
+            deleting = {name: keys for name, keys in deleting.items() if keys}
+            ordered, _ = deletion_order(list(deleting), live)
+            for name in ordered:
+                # The person's rows that stay (or go later) must not point at rows that go now.
+                for fk in live.referencing(name):
+                    if fk.on_delete in _CASCADING or fk.table not in own:
+                        continue
+                    if all(live.tables[fk.table].columns[column].nullable for column in fk.columns):
+                        self._references_clear(conn, fk, own[fk.table], deleting[name])
+            for name in ordered:
+                table = self._table(conn, name)
+                key_columns = self._primary_key(table)
+                keys, deleted = deleting[name], 0
+                for start in range(0, len(keys), CHUNK):
+                    condition = self._key_condition(key_columns, keys[start : start + CHUNK])
+                    deleted += conn.execute(sa.delete(table).where(condition)).rowcount
+                # Deleted rows are reported on the table's delete plan (one per table).
+                changed[next(i for i in by_table[name] if plan.tables[i].action == DELETE)] += deleted
+            facts = []
+            for i, table_plan in enumerate(plan.tables):
+                table = self._table(conn, table_plan.table)
+                kept = 0
+                if table_plan.action == KEEP:
+                    # The planned rows that are still there are the ones kept.
+                    kept = self._keys_present(conn, table, self._primary_key(table), table_plan.keys)
+                facts.append(
+                    Fact(
+                        table=table_plan.table,
+                        action=table_plan.action,
+                        found=table_plan.count,
+                        changed=changed[i],
+                        kept=kept,
+                        hold=table_plan.hold if table_plan.action == KEEP else "",
+                        hold_until=table_plan.hold_until if kept else None,
+                        shared=len(table_plan.shared_keys),
+                        columns=list(table_plan.fields),
+                        categories=list(table_plan.categories) if changed[i] else [],
+                    )
+                )
+        return ErasureResult(source=self.key, facts=facts)
