@@ -232,6 +232,18 @@ def test_erasure_reports_per_table_the_rows_found_changed_kept_and_shared(rental
     assert dt.date.fromisoformat(kept.hold_until) > today
 
 
+def test_unlinking_a_shared_address_names_the_reference_column_among_those_changed(rental_url):
+    connector = rental_connector(rental_url)
+
+    result = connector.erasure_execute(connector.erasure_plan(METTE))
+
+    # Her home and an order's delivery address are emptied: the facts (and so the letters) say so.
+    columns = {fact.table: fact.columns for fact in result.facts if fact.action == ANONYMISE}
+    assert "address_id" in columns["customer"]
+    assert "shipping_address_id" in columns["rental_order"]
+    assert scalar(rental_url, "SELECT address_id FROM customer WHERE customer_id = 1") is None
+
+
 def test_a_second_erasure_run_changes_nothing_and_still_reports_the_held_payment(rental_url):
     connector = rental_connector(rental_url)
     plan = connector.erasure_plan(METTE)
