@@ -43,7 +43,7 @@ from dsr.sources.resolution import identifier_normalise, phone_variants
 from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.erasure import SqlErasure
-from dsr.sources.sql.schema import LiveSchema, live_schema_read
+from dsr.sources.sql.schema import LiveSchema, live_schema_current
 
 CHUNK = 500  # bound parameters per IN list
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
@@ -140,7 +140,7 @@ class SqlConnector(SqlErasure, Connector):
     def _live(self, conn: Connection) -> LiveSchema:
         """Return the live schema, read once per operation (``_connect`` forgets it afterwards)."""
         if self._live_schema is None:
-            self._live_schema = live_schema_read(conn, self.config.get("schema"))
+            self._live_schema = live_schema_current(conn, self.config.get("schema"))
         return self._live_schema
 
     def _column(self, table: sa.Table, name: str) -> sa.Column:

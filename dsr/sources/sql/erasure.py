@@ -33,7 +33,8 @@ from dsr.sources.base import (
 )
 from dsr.sources.groups import categories_of
 from dsr.sources.sql.anonymise import anonymised_value
-from dsr.sources.sql.schema import LiveForeignKey, deletion_order, live_errors
+from dsr.sources.sql.checks import live_errors
+from dsr.sources.sql.schema import LiveForeignKey, deletion_order
 
 CHUNK = 500  # bound parameters per IN list
 _CASCADING = ("CASCADE", "SET NULL")

@@ -10,13 +10,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from dsr.sources.sql import engines_dispose
+from dsr.sources.sql.checks import live_errors
 from dsr.sources.sql.schema import (
     LiveColumn,
     LiveForeignKey,
     LiveSchema,
     LiveTable,
     deletion_order,
-    live_errors,
     live_schema_read,
 )
 
