@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from dsr.sources.sql import engines_dispose
+from dsr.sources.sql.checks import live_errors
 from dsr.sources.sql.config import tables_normalise
-from dsr.sources.sql.schema import live_errors, live_schema_read
+from dsr.sources.sql.schema import live_schema_read
 from tests.sources.sql.hard.clinic import clinic_statements, clinic_tables, clinic_tables_deleting
 from tests.sources.sql.hard.events import events_statements, events_tables
 from tests.sources.sql.hard.rental import rental_statements, rental_tables
