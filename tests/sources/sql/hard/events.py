@@ -8,12 +8,15 @@ and again through its child would be exported twice. SQLite has neither: there
 `event` and `audit_log` are plain tables of the same shape.
 
 Users have a second email column (backup_email): Mette's work account is found
-by it. event_kind is a lookup table (a context table).
+by it. event_kind is a lookup table (a context table). Audit rows are dated
+relative to today (three and two years ago, 40 days ago), so a hold of a year
+has ended for the older ones whenever the tests run.
 """
 
 import copy
+import datetime as dt
 
-from tests.sources.sql.hard.support import sql_split
+from tests.sources.sql.hard.support import sql_split, years_ago
 
 SCHEMA = """
 CREATE TABLE event_kind (
@@ -54,18 +57,18 @@ POSTGRESQL_PARTITIONS = """
 CREATE TABLE event_before_2025 PARTITION OF event FOR VALUES FROM (MINVALUE) TO ('2025-01-01');
 CREATE TABLE event_2025 PARTITION OF event FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 CREATE TABLE event_from_2026 PARTITION OF event FOR VALUES FROM ('2026-01-01') TO (MAXVALUE);
-CREATE TABLE audit_log_2025 (
-    CONSTRAINT pk_audit_log_2025 PRIMARY KEY (log_id),
-    CONSTRAINT fk_audit_log_2025_user FOREIGN KEY (user_id) REFERENCES app_user (user_id)
+CREATE TABLE audit_log_archive (
+    CONSTRAINT pk_audit_log_archive PRIMARY KEY (log_id),
+    CONSTRAINT fk_audit_log_archive_user FOREIGN KEY (user_id) REFERENCES app_user (user_id)
 ) INHERITS (audit_log);
-CREATE TABLE audit_log_2026 (
-    CONSTRAINT pk_audit_log_2026 PRIMARY KEY (log_id),
-    CONSTRAINT fk_audit_log_2026_user FOREIGN KEY (user_id) REFERENCES app_user (user_id)
+CREATE TABLE audit_log_recent (
+    CONSTRAINT pk_audit_log_recent PRIMARY KEY (log_id),
+    CONSTRAINT fk_audit_log_recent_user FOREIGN KEY (user_id) REFERENCES app_user (user_id)
 ) INHERITS (audit_log)
 """
 PARTITIONS = {
     "event": ["event_before_2025", "event_2025", "event_from_2026"],
-    "audit_log": ["audit_log_2025", "audit_log_2026"],
+    "audit_log": ["audit_log_archive", "audit_log_recent"],
 }
 
 DATA = """
@@ -85,16 +88,16 @@ INSERT INTO event VALUES
     (7, '2026-02-01', 2, 2, '198.51.100.7', 'ordre 1002'),
     (8, '2023-11-11', 4, 1, '192.0.2.12', NULL);
 INSERT INTO audit_log VALUES
-    (1, 1, '2024-12-30 08:00:00', 'password_reset', '192.0.2.10'),
-    (2, 2, '2024-05-05 09:00:00', 'login', '198.51.100.7'),
-    (3, NULL, '2024-01-01 03:00:00', 'backup_run', NULL);
-INSERT INTO {audit_2025} VALUES
-    (4, 1, '2025-02-02 10:00:00', 'email_changed', '192.0.2.10'),
-    (5, 3, '2025-03-03 11:00:00', 'login', '203.0.113.5');
-INSERT INTO {audit_2026} VALUES
-    (6, 4, '2026-01-15 12:00:00', 'export', '192.0.2.12'),
-    (7, 2, '2026-02-02 13:00:00', 'login', '198.51.100.7'),
-    (8, NULL, '2026-03-03 03:00:00', 'backup_run', NULL)
+    (1, 1, '{three_years} 08:00:00', 'password_reset', '192.0.2.10'),
+    (2, 2, '{three_years} 09:00:00', 'login', '198.51.100.7'),
+    (3, NULL, '{three_years} 03:00:00', 'backup_run', NULL);
+INSERT INTO {archive} VALUES
+    (4, 1, '{two_years} 10:00:00', 'email_changed', '192.0.2.10'),
+    (5, 3, '{two_years} 11:00:00', 'login', '203.0.113.5');
+INSERT INTO {recent} VALUES
+    (6, 4, '{forty_days} 12:00:00', 'export', '192.0.2.12'),
+    (7, 2, '{forty_days} 13:00:00', 'login', '198.51.100.7'),
+    (8, NULL, '{forty_days} 03:00:00', 'backup_run', NULL)
 """
 
 KEYS = {
@@ -128,6 +131,13 @@ def truth_sql(dialect: str) -> dict[str, str]:
     }
 
 
+# Logningsbekendtgørelsen: traffic data is kept one year.
+LOGGING_HOLD = {
+    "name": {"da": "Logningspligt", "en": "Duty to log"},
+    "law": "Logningsbekendtgørelsen § 4 (traffic data is kept one year)",
+    "period_rule": {"after": "collected", "years": 1},
+}
+
 TABLES = {
     "event_kind": {"context": {"label": "label"}},
     "app_user": {
@@ -156,10 +166,18 @@ def events_tables() -> dict:
     return copy.deepcopy(TABLES)
 
 
-def events_statements(dialect: str) -> list[str]:
+def events_statements(dialect: str, today: dt.date | None = None) -> list[str]:
     """Return the DDL and data: partitioned and inherited tables on PostgreSQL, plain tables on SQLite."""
     postgresql = dialect == "postgresql"
     schema = SCHEMA.format(partition_by=" PARTITION BY RANGE (occurred_on)" if postgresql else "")
-    audit = {"audit_2025": "audit_log_2025", "audit_2026": "audit_log_2026"} if postgresql else {}
-    data = DATA.format(**{"audit_2025": "audit_log", "audit_2026": "audit_log", **audit})
+    today = today or dt.date.today()
+    days = {
+        "three_years": years_ago(today, 3),
+        "two_years": years_ago(today, 2),
+        "forty_days": today - dt.timedelta(days=40),
+    }
+    children = dict.fromkeys(("archive", "recent"), "audit_log")
+    if postgresql:
+        children = {"archive": "audit_log_archive", "recent": "audit_log_recent"}
+    data = DATA.format(**children, **{name: day.isoformat() for name, day in days.items()})
     return sql_split(schema) + (sql_split(POSTGRESQL_PARTITIONS) if postgresql else []) + sql_split(data)

@@ -1,11 +1,14 @@
 """Partitioned events and an inherited audit log on PostgreSQL (plain tables on SQLite), checked by SQL."""
 
+import datetime as dt
+
 import pytest
 
-from dsr.sources.base import ANONYMISE, DELETE, ErasurePlan, SourcePermanentError
+from dsr.sources.base import ANONYMISE, DELETE, KEEP, ErasurePlan, SourcePermanentError
 from dsr.sources.sql import engines_dispose
 from tests.sources.sql.hard.events import (
     KEYS,
+    LOGGING_HOLD,
     MARKERS,
     METTES_USERS,
     PARTITIONS,
@@ -21,10 +24,12 @@ from tests.sources.sql.hard.support import (
     exported,
     fact_totals,
     fingerprints,
+    holds_with,
     scalar,
     select,
     traces,
     truth,
+    years_after,
 )
 
 
@@ -43,7 +48,9 @@ def events_postgres_url(request, tmp_path) -> str:
 
 
 def events_connector(url: str, tables: dict | None = None):
-    return connector_build("app", "The app", url, tables or events_tables())
+    return connector_build(
+        "app", "The app", url, tables or events_tables(), legal_holds=holds_with(logging=LOGGING_HOLD)
+    )
 
 
 def mettes_rows(url: str) -> dict[str, dict]:
@@ -83,7 +90,7 @@ def test_a_partition_listed_beside_its_parent_is_refused_naming_the_parent(event
 
 def test_an_inheriting_table_listed_beside_its_parent_is_refused_naming_the_parent(events_postgres_url):
     tables = events_tables()
-    tables["audit_log_2026"] = {
+    tables["audit_log_recent"] = {
         "link": {"table": "app_user", "columns": {"user_id": "user_id"}},
         "erasure": {"strategy": "anonymise", "fields": {"ip_address": "clear"}},
     }
@@ -183,3 +190,40 @@ def test_erasure_deletes_the_users_through_partitions_and_children_with_their_ow
     assert scalar(events_url, "SELECT count(*) FROM app_user") == 2
     assert traces(events_url, MARKERS) == []
     assert fingerprints(events_url, KEYS, changing) == unchanged_before
+
+
+def test_audit_rows_past_their_hold_go_from_the_parent_and_its_children_and_the_recent_one_stays(events_url):
+    today = dt.date.today()
+    tables = events_tables()
+    tables["audit_log"]["erasure"] = {
+        "strategy": "keep",
+        "hold": "logging",
+        "date_column": "logged_at",
+        "after_hold": "delete",
+    }
+    mine = mettes_rows(events_url)
+    # Kept a year from the day logged: the rows of three and two years ago may go, the one of 40 days stays.
+    logged = {key: dt.datetime.fromisoformat(row["logged_at"]).date() for key, row in mine["audit_log"].items()}
+    past = {key for key, day in logged.items() if years_after(day, 1) < today}
+    held = set(logged) - past
+    assert (len(past), len(held)) == (2, 1)
+    changing = {"app_user": set(mine["app_user"]), "event": set(mine["event"]), "audit_log": past}
+    unchanged_before = fingerprints(events_url, KEYS, changing)
+    connector = events_connector(events_url, tables)
+
+    result = connector.erasure_execute(ErasurePlan.from_dict(connector.erasure_plan(METTE).to_dict()))
+
+    assert fact_totals(result.facts) == {
+        ("app_user", ANONYMISE): (2, 2, 0, 0),
+        ("event", DELETE): (5, 5, 0, 0),
+        ("audit_log", KEEP): (1, 0, 1, 0),
+        ("audit_log", DELETE): (2, 2, 0, 0),
+    }
+    kept = next(fact for fact in result.facts if fact.action == KEEP)
+    assert (kept.hold, kept.hold_until) == ("logging", years_after(logged[next(iter(held))], 1).isoformat())
+    assert dt.date.fromisoformat(kept.hold_until) > today
+    # Other people's rows and the held row: the same bytes; the rows past their hold: gone from every table.
+    assert fingerprints(events_url, KEYS, changing) == unchanged_before
+    gone = ", ".join(str(key[0]) for key in past)
+    assert scalar(events_url, f"SELECT count(*) FROM audit_log WHERE log_id IN ({gone})") == 0  # noqa: S608
+    assert traces(events_url, ["mette", "mh@firma", "192.0.2.10", "192.0.2.11"]) == []
