@@ -37,7 +37,7 @@ def test_every_error_is_reported_with_its_path(demo_text):
         document["controller"]["cvr"] = "1234"
 
     errors = _errors(_changed(demo_text, breakage))
-    assert 'sources.shop.tables.invoice.link: unknown table "invoices"' in errors
+    assert 'sources.shop.tables.invoice.link.table: unknown table "invoices"' in errors
     assert "purposes.payment.legitimate_interest: is required when the legal basis includes (f)" in errors
     assert "purposes.newsletter.name: must give the text in both languages: {da: ..., en: ...}" in errors
     assert any(e.startswith("purposes.purchase.retention_rule: 'after' must be one of") for e in errors)
