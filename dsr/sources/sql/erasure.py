@@ -229,12 +229,12 @@ class SqlErasure:
 
     # --- executing -------------------------------------------------------------
 
-    def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> int:
+    def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
         live = self._live(conn).tables[table.name]
         truncating = [
             column for column, method in plan.fields.items() if isinstance(method, dict) and "truncate" in method
         ]
-        changed = 0
+        changed = set()
         for key in plan.keys:
             parts = key if len(key_columns) > 1 else [key]
             where = [column == part for column, part in zip(key_columns, parts, strict=True)]
@@ -254,27 +254,32 @@ class SqlErasure:
                 for column, method in plan.fields.items()
             }
             differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
-            changed += conn.execute(sa.update(table).where(*where, differs).values(**values)).rowcount
+            if conn.execute(sa.update(table).where(*where, differs).values(**values)).rowcount:
+                changed.add(_hashable(key))
         return changed
 
-    def _references_clear(self, conn: Connection, fk: LiveForeignKey, child_keys: list, parent_keys: list) -> int:
-        """Set ``fk``'s columns to NULL in the person's rows ``child_keys`` where they point at ``parent_keys``."""
+    def _references_clear(self, conn: Connection, fk: LiveForeignKey, child_keys: list, parent_keys: list) -> set:
+        """Set ``fk``'s columns to NULL in the person's rows ``child_keys`` where they point at ``parent_keys``.
+
+        Return the keys of the rows that changed.
+        """
         if not child_keys or not parent_keys:
-            return 0
+            return set()
         child, parent = self._table(conn, fk.table), self._table(conn, fk.referred_table)
         child_key_columns, parent_key_columns = self._primary_key(child), self._primary_key(parent)
         referred = [parent.c[column] for column in fk.referred_columns]
         own = [child.c[column] for column in fk.columns]
-        changed = 0
+        target = own[0] if len(own) == 1 else sa.tuple_(*own)
+        changed = set()
         for start in range(0, len(child_keys), CHUNK):
             targets = sa.select(*referred).where(self._key_condition(parent_key_columns, parent_keys))
-            target = own[0] if len(own) == 1 else sa.tuple_(*own)
-            statement = (
-                sa.update(child)
-                .where(self._key_condition(child_key_columns, child_keys[start : start + CHUNK]), target.in_(targets))
-                .values(**dict.fromkeys(fk.columns))
-            )
-            changed += conn.execute(statement).rowcount
+            mine = self._key_condition(child_key_columns, child_keys[start : start + CHUNK])
+            found = conn.execute(sa.select(*child_key_columns).where(mine, target.in_(targets))).all()
+            keys = [_key(row, len(child_key_columns)) for row in found]
+            if keys:
+                statement = sa.update(child).where(self._key_condition(child_key_columns, keys))
+                conn.execute(statement.values(**dict.fromkeys(fk.columns)))
+                changed |= {_hashable(key) for key in keys}
         return changed
 
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
@@ -283,10 +288,18 @@ class SqlErasure:
         for table_plan in plan.tables:
             if table_plan.table not in self.tables or self.tables[table_plan.table]["context"]:
                 raise self.error(f'the plan names table "{table_plan.table}", which the map no longer has')
-        changed: dict[int, int] = defaultdict(int)
+        # The rows each plan changed, by key: a row counts once however many of its columns changed.
+        changed: dict[int, set] = defaultdict(set)
+        unlinked: dict[int, list[str]] = defaultdict(list)
         by_table: dict[str, list[int]] = defaultdict(list)
         for i, table_plan in enumerate(plan.tables):
             by_table[table_plan.table].append(i)
+
+        planned = {(t.table, _hashable(key)): i for i, t in enumerate(plan.tables) for key in t.keys}
+
+        def plan_of(table: str, key: Any) -> int:
+            return planned.get((table, key), by_table[table][0])
+
         # One transaction: all of the source's changes, or none of them.
         with self._connect("executing erasure", read_only=False) as conn:
             self._live_check(conn)
@@ -294,36 +307,41 @@ class SqlErasure:
             for i, table_plan in enumerate(plan.tables):
                 if table_plan.fields and table_plan.action != DELETE:
                     table = self._table(conn, table_plan.table)
-                    changed[i] += self._anonymise(conn, table, self._primary_key(table), table_plan)
+                    changed[i] |= self._anonymise(conn, table, self._primary_key(table), table_plan)
             own = {name: [key for i in idx for key in plan.tables[i].keys] for name, idx in by_table.items()}
-            for table_plan in plan.tables:
-                if table_plan.shared_keys and self.tables[table_plan.table]["shared"] == "unlink":
-                    for fk in live.referencing(table_plan.table):
-                        cleared = self._references_clear(conn, fk, own.get(fk.table, []), table_plan.shared_keys)
-                        if cleared:
-                            changed[by_table[fk.table][0]] += cleared
             deleting = {
                 name: [key for i in idx if plan.tables[i].action == DELETE for key in plan.tables[i].keys]
                 for name, idx in by_table.items()
             }
             deleting = {name: keys for name, keys in deleting.items() if keys}
             ordered, _ = deletion_order(list(deleting), live)
+            references = []  # (key, the shared or deleted rows it must no longer point at)
+            for table_plan in plan.tables:
+                if table_plan.shared_keys and self.tables[table_plan.table]["shared"] == "unlink":
+                    references += [(fk, table_plan.shared_keys) for fk in live.referencing(table_plan.table)]
             for name in ordered:
                 # The person's rows that stay (or go later) must not point at rows that go now.
                 for fk in live.referencing(name):
-                    if fk.on_delete in _CASCADING or fk.table not in own:
-                        continue
-                    if all(live.tables[fk.table].columns[column].nullable for column in fk.columns):
-                        self._references_clear(conn, fk, own[fk.table], deleting[name])
+                    nullable = all(live.tables[fk.table].columns[column].nullable for column in fk.columns)
+                    if fk.on_delete not in _CASCADING and fk.table in own and nullable:
+                        references.append((fk, deleting[name]))
+            for fk, targets in references:
+                gone = {_hashable(key) for key in deleting.get(fk.table, [])}
+                for key in self._references_clear(conn, fk, own.get(fk.table, []), targets) - gone:
+                    i = plan_of(fk.table, key)
+                    changed[i].add(key)
+                    unlinked[i] += [column for column in fk.columns if column not in unlinked[i]]
             for name in ordered:
                 table = self._table(conn, name)
                 key_columns = self._primary_key(table)
-                keys, deleted = deleting[name], 0
+                keys = deleting[name]
                 for start in range(0, len(keys), CHUNK):
-                    condition = self._key_condition(key_columns, keys[start : start + CHUNK])
-                    deleted += conn.execute(sa.delete(table).where(condition)).rowcount
-                # Deleted rows are reported on the table's delete plan (one per table).
-                changed[next(i for i in by_table[name] if plan.tables[i].action == DELETE)] += deleted
+                    chunk = keys[start : start + CHUNK]
+                    present = conn.execute(sa.select(*key_columns).where(self._key_condition(key_columns, chunk))).all()
+                    conn.execute(sa.delete(table).where(self._key_condition(key_columns, chunk)))
+                    for row in present:
+                        key = _hashable(_key(row, len(key_columns)))
+                        changed[plan_of(name, key)].add(key)
             facts = []
             for i, table_plan in enumerate(plan.tables):
                 table = self._table(conn, table_plan.table)
@@ -336,12 +354,12 @@ class SqlErasure:
                         table=table_plan.table,
                         action=table_plan.action,
                         found=table_plan.count,
-                        changed=changed[i],
+                        changed=len(changed[i]),
                         kept=kept,
                         hold=table_plan.hold if table_plan.action == KEEP else "",
                         hold_until=table_plan.hold_until if kept else None,
                         shared=len(table_plan.shared_keys),
-                        columns=list(table_plan.fields),
+                        columns=[*table_plan.fields, *(c for c in unlinked[i] if c not in table_plan.fields)],
                         categories=list(table_plan.categories) if changed[i] else [],
                     )
                 )
