@@ -181,7 +181,7 @@ def test_truncate_keeps_only_the_year_or_month_of_a_date(current, unit, expected
         ({"set": "x"}, _text(10, unique=True), "UNIQUE"),
         ({"set": "sometime"}, BIRTH, "not one"),
         ({"set": [1]}, _text(10), "cannot be set"),
-        ({"truncate": "year"}, _text(10), "not a date"),
+        ({"truncate": "year"}, INTEGER, "not a date"),
         ({"truncate": "week"}, BIRTH, "year or month"),
         ({"scramble": 1}, _text(10), "unknown method"),
     ],
