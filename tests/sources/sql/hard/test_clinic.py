@@ -112,6 +112,21 @@ def test_truncating_a_column_that_is_not_a_date_is_refused_naming_it(clinic_url)
     _refused(clinic_url, tables, r"\bpatient\b.*\bfull_name\b|\bfull_name\b.*\bpatient\b")
 
 
+def test_truncating_a_text_that_holds_no_date_fails_without_naming_the_value_and_changes_nothing(clinic_url):
+    tables = clinic_tables()
+    tables["patient"]["erasure"]["fields"]["full_name"] = {"truncate": "year"}
+    connector = clinic_connector(clinic_url, tables)
+    before = fingerprints(clinic_url, KEYS, {})
+
+    # Refused when planning or when executing; either way as the source's error, never with her name in it.
+    with pytest.raises(SourcePermanentError) as caught:
+        connector.erasure_execute(connector.erasure_plan(METTE))
+
+    assert "mette" not in str(caught.value).lower()
+    assert "hansen" not in str(caught.value).lower()
+    assert fingerprints(clinic_url, KEYS, {}) == before
+
+
 def test_unlinking_a_household_is_refused_while_patients_must_have_one(clinic_url):
     tables = clinic_tables()
     tables["household"]["shared"] = "unlink"
