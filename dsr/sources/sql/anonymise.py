@@ -116,7 +116,7 @@ def method_problem(method: Any, column: ColumnShape, *, redaction: str) -> str |
     elif name == "truncate":
         if argument not in TRUNCATE_UNITS:
             return f"truncate to year or month (got {argument!r})"
-        if typed and not (column.is_date or column.is_text):  # ISO text is a date as SQLite keeps one
+        if typed and not column.is_date:
             return f"{named} is not a date, so it cannot be truncated; use clear or {{set: VALUE}}"
         if column.unique:
             return same_for_all.format(method=f"{{truncate: {argument}}}")

@@ -242,21 +242,30 @@ class SqlErasure:
             if truncating:
                 row = conn.execute(sa.select(*(table.c[c] for c in truncating)).where(*where)).first()
                 current = dict(zip(truncating, row, strict=True)) if row else {}
-            values = {
-                column: anonymised_value(
-                    method,
-                    column=live.columns[column],
-                    where=f"{self.key}\x1f{table.name}\x1f{column}",
-                    key=key,
-                    current=current.get(column),
-                    redaction=self._redaction(),
-                )
-                for column, method in plan.fields.items()
-            }
+            try:
+                values = self._values(live, table, plan, key, current)
+            except ValueError:
+                # A column without a declared type held something that is no date: name it, never the value.
+                columns = ", ".join(f'"{table.name}.{c}"' for c in truncating)
+                raise self.error(f"{columns} holds a value that is not a date, so it cannot be truncated") from None
             differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
             if conn.execute(sa.update(table).where(*where, differs).values(**values)).rowcount:
                 changed.add(_hashable(key))
         return changed
+
+    def _values(self, live: Any, table: sa.Table, plan: TablePlan, key: Any, current: dict) -> dict:
+        """Return the anonymised values of one row's fields."""
+        return {
+            column: anonymised_value(
+                method,
+                column=live.columns[column],
+                where=f"{self.key}\x1f{table.name}\x1f{column}",
+                key=key,
+                current=current.get(column),
+                redaction=self._redaction(),
+            )
+            for column, method in plan.fields.items()
+        }
 
     def _references_clear(self, conn: Connection, fk: LiveForeignKey, child_keys: list, parent_keys: list) -> set:
         """Set ``fk``'s columns to NULL in the person's rows ``child_keys`` where they point at ``parent_keys``.
