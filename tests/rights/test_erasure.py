@@ -29,7 +29,7 @@ from dsr.models import (
 from dsr.portal import request_result
 from dsr.recipients import NotificationError, recipient_notification_confirm
 from dsr.rights.base import request_plan_approve
-from dsr.rights.erasure import FIELD_METHODS, erasure_dry_run
+from dsr.rights.erasure import FIELD_METHODS, erasure_dry_run, field_method_label
 from dsr.suppression import suppression_check
 from dsr.workflow import TransitionError, request_complete
 from tests.rights.conftest import (
@@ -108,11 +108,12 @@ def test_the_dry_run_the_team_reviews_names_each_action_in_their_language(
     with translation.override(language):
         rows = {(row["source"], row.get("table")): row for row in erasure_dry_run(request)}
         labels = {key: str(row.get("action_label", "")) for key, row in rows.items()}
+        keyed_hash = str(FIELD_METHODS["hash"])
 
     assert labels[("shop", "customer")] == anonymise
     assert labels[("adpartner", "processor")] == request_label
     assert rows[("chats", None)]["task_owner"]
-    assert ("email", str(FIELD_METHODS["hash"])) in rows[("shop", "customer")]["fields"]
+    assert ("email", keyed_hash) in rows[("shop", "customer")]["fields"]
 
 
 def test_approved_erasure_changes_the_sources_and_waits_for_the_chat_owner(company, file, run, staff):
@@ -587,3 +588,21 @@ def test_the_sources_rows_are_consistent_after_erasure(erased, company):
         [(first, last)] = conn.execute("SELECT first_name, last_name FROM customer WHERE id = 1").fetchall()
     assert orphans == (0,)
     assert (first, last) == ("[erased]", "[erased]")
+
+
+@pytest.mark.parametrize(
+    ("method", "da", "en"),
+    [
+        ({"set": False}, "sæt til false", "set to false"),
+        ({"set": 0}, "sæt til 0", "set to 0"),
+        ({"truncate": "year"}, "afkort til året", "truncate to the year"),
+        ({"truncate": "month"}, "afkort til måneden", "truncate to the month"),
+        ("null", "tøm", "clear"),
+        ("hash", "nøglehash", "keyed hash"),
+    ],
+)
+def test_the_dry_run_names_every_anonymiser_in_both_languages(method, da, en):
+    with translation.override("da"):
+        assert field_method_label(method) == da
+    with translation.override("en"):
+        assert field_method_label(method) == en
