@@ -4,6 +4,7 @@ import getpass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import translation
 
 from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         try:
             datamap = datamap_parse(text)
             # The databases' own constraints decide what erasure may do: a map that would break one is refused.
-            errors, unchecked = datamap_live_errors(datamap)
+            with translation.override("en"):  # the command speaks English, as its other output does
+                errors, unchecked = datamap_live_errors(datamap)
             for note in unchecked:
                 self.stderr.write(self.style.WARNING(f"{file}: {note}"))
             if errors:
