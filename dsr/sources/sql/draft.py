@@ -292,14 +292,31 @@ def _fields_choose(table: DraftTable) -> None:
             table.field_notes[name] = "a flag that keeps the person active or subscribed"
 
 
+def _follows(table: "DraftTable", fk: LiveForeignKey, name: str) -> bool:
+    """Return whether one of ``table``'s links follows ``fk`` to ``name`` (so every row it finds that way is theirs)."""
+    pairs = dict(zip(fk.columns, fk.referred_columns, strict=True))
+    return any(link.table == name and link.columns == pairs for link in table.links)
+
+
 def _blockers(walk: _Walk, name: str) -> list[LiveForeignKey]:
-    """Return the keys that forbid deleting ``name``'s rows: they point at them from rows that stay."""
+    """Return the keys that forbid deleting ``name``'s rows: they point at them from rows that stay.
+
+    A deleted table that points at them by a key none of its links follows (a patient's primary visit)
+    may also point at other people's rows: the rows it points at are then left as shared, not blocked.
+    """
     blocking = []
+    table = walk.tables[name]
     for fk in walk.referencing[name]:
         other = walk.tables.get(fk.table)
         deleted_too = fk.table != name and other is not None and other.strategy == DELETE
-        if not (deleted_too or fk.on_delete == "SET NULL"):
-            blocking.append(fk)
+        if fk.on_delete == "SET NULL" or (deleted_too and _follows(other, fk, name)):
+            continue
+        if deleted_too and table.role != IDENTITY:
+            reason = f"{fk.describe()} (other rows of {fk.table} may point at the same row)"
+            if reason not in table.shared:
+                table.shared.append(reason)
+            continue
+        blocking.append(fk)
     return blocking
 
 
