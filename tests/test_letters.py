@@ -192,11 +192,17 @@ def test_erasure_confirmation_names_shared_rows_and_states_an_undated_hold_in_wo
 ):
     kept = {**_outcome_view()["kept"][0], "until": None, "rule": words}
     letter_context["outcome"] = _outcome_view(
-        kept=[kept], shared=[{"source": "Webshop", "table": "address", "count": 1, "item": ""}]
+        kept=[kept],
+        shared=[
+            {"source": "Webshop", "table": "address", "count": 1, "item": "", "unlinked": 0},
+            {"source": "Webshop", "table": "household", "count": 1, "item": "", "unlinked": 1},
+        ],
     )
     html = letter_html("erasure_confirmation", letter_context, language)
     assert heading in html
-    assert "Webshop: address (1)" in html
+    assert "Webshop: address (1)</li>" in html
+    unlinked = "your own records no longer point at them" if language == "en" else "dine egne oplysninger peger ikke"
+    assert f"Webshop: household (1); {unlinked}" in html
     assert words in html
     text = _pdf_text(letter_pdf("erasure_confirmation", letter_context, language, today=date(2026, 3, 20)), tmp_path)
     assert heading in text

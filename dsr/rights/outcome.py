@@ -50,6 +50,8 @@ class Line:
     categories: list[str] = field(default_factory=list)
     # Kept rows whose identifying fields were erased all the same (minimisation): a change Art. 19 announces.
     minimised: int = 0
+    # Shared rows the person's own rows no longer point at.
+    unlinked: int = 0
 
 
 @dataclass
@@ -163,7 +165,7 @@ def fact_lines(fact: Fact) -> list[Line]:
     elif fact.action == TASK and fact.found:
         lines.append(Line(BY_HAND, fact.table, categories=fact.categories, confirmed=True))
     if fact.shared:
-        lines.append(Line(SHARED, fact.table, fact.shared))
+        lines.append(Line(SHARED, fact.table, fact.shared, unlinked=fact.unlinked))
     return lines
 
 
@@ -322,7 +324,7 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                 )
                 view["kept"].append(row)
             elif line.kind == SHARED:
-                view["shared"].append(row)
+                view["shared"].append({**row, "unlinked": line.unlinked})
             elif line.kind == CHANGED:
                 view["changed_rows"].append(row)
             elif line.kind == UNCHANGED:

@@ -122,8 +122,10 @@ class Fact:
     kept: int = 0
     hold: str = ""
     hold_until: str | None = None
-    # Rows left alone because other people's data still uses them.
+    # Rows left alone because other people's data still uses them, and how many of those the person's
+    # own rows no longer point at (their link to them was cleared: `shared: unlink`).
     shared: int = 0
+    unlinked: int = 0
     # What the fact is about within the table: the correction's field key (rectification), the consent key.
     item: str = ""
     # The columns changed, and the data categories of what changed (Art. 19 lineage) or was found (Art. 15).
@@ -150,6 +152,7 @@ _FACT_FIELDS = {
     "hold",
     "hold_until",
     "shared",
+    "unlinked",
     "item",
     "columns",
     "categories",

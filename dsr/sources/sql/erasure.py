@@ -306,6 +306,9 @@ class SqlErasure:
 
         planned = {(t.table, _hashable(key)): i for i, t in enumerate(plan.tables) for key in t.keys}
 
+        def unlinking(table: str) -> bool:
+            return self.tables[table]["shared"] == "unlink"
+
         def plan_of(table: str, key: Any) -> int:
             return planned.get((table, key), by_table[table][0])
 
@@ -326,7 +329,7 @@ class SqlErasure:
             ordered, _ = deletion_order(list(deleting), live)
             references = []  # (key, the shared or deleted rows it must no longer point at)
             for table_plan in plan.tables:
-                if table_plan.shared_keys and self.tables[table_plan.table]["shared"] == "unlink":
+                if table_plan.shared_keys and unlinking(table_plan.table):
                     references += [(fk, table_plan.shared_keys) for fk in live.referencing(table_plan.table)]
             for name in ordered:
                 # The person's rows that stay (or go later) must not point at rows that go now.
@@ -368,6 +371,10 @@ class SqlErasure:
                         hold=table_plan.hold if table_plan.action == KEEP else "",
                         hold_until=table_plan.hold_until if kept else None,
                         shared=len(table_plan.shared_keys),
+                        # The person's own references to them were all cleared above.
+                        unlinked=len(table_plan.shared_keys)
+                        if self.tables[table_plan.table]["shared"] == "unlink"
+                        else 0,
                         columns=[*table_plan.fields, *(c for c in unlinked[i] if c not in table_plan.fields)],
                         categories=list(table_plan.categories) if changed[i] else [],
                     )

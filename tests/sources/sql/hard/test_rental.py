@@ -239,6 +239,8 @@ def test_unlinking_a_shared_address_names_the_reference_column_among_those_chang
 
     # Her home and an order's delivery address are emptied: the facts (and so the letters) say so.
     columns = {fact.table: fact.columns for fact in result.facts if fact.action == ANONYMISE}
+    address = next(fact for fact in result.facts if fact.table == "address")
+    assert address.unlinked == address.shared > 0
     assert "address_id" in columns["customer"]
     assert "shipping_address_id" in columns["rental_order"]
     assert scalar(rental_url, "SELECT address_id FROM customer WHERE customer_id = 1") is None
