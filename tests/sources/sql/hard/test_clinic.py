@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, ErasurePlan, SourcePermanentError
-from dsr.sources.sql import engines_dispose
 from tests.sources.sql.hard.clinic import (
     HOUSEHOLDS_OTHERS_USE,
     KEYS,
@@ -13,7 +12,6 @@ from tests.sources.sql.hard.clinic import (
     PATIENT_RECORDS_HOLD,
     TRUTH,
     VISITS_PAST_HOLD,
-    clinic_statements,
     clinic_tables,
     clinic_tables_deleting,
 )
@@ -21,7 +19,6 @@ from tests.sources.sql.hard.support import (
     METTE,
     categories_with,
     connector_build,
-    database_create,
     dialect_of,
     exported,
     fact_totals,
@@ -34,13 +31,6 @@ from tests.sources.sql.hard.support import (
     years_after,
     years_ago,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def clinic_url(request, tmp_path) -> str:
-    """Return the URL of a fresh clinics database (SQLite file or throwaway PostgreSQL)."""
-    yield database_create(request, tmp_path, clinic_statements)
-    engines_dispose()
 
 
 def clinic_connector(url: str, tables: dict | None = None):

@@ -5,21 +5,18 @@ import datetime as dt
 import pytest
 
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, ErasurePlan, SourcePermanentError
-from dsr.sources.sql import engines_dispose
 from tests.sources.sql.hard.events import (
     KEYS,
     LOGGING_HOLD,
     MARKERS,
     METTES_USERS,
     PARTITIONS,
-    events_statements,
     events_tables,
     truth_sql,
 )
 from tests.sources.sql.hard.support import (
     METTE,
     connector_build,
-    database_create,
     dialect_of,
     exported,
     fact_totals,
@@ -31,20 +28,6 @@ from tests.sources.sql.hard.support import (
     truth,
     years_after,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def events_url(request, tmp_path) -> str:
-    """Return the URL of a fresh events database (plain tables on SQLite, partitions on PostgreSQL)."""
-    yield database_create(request, tmp_path, events_statements)
-    engines_dispose()
-
-
-@pytest.fixture(params=["postgres"])
-def events_postgres_url(request, tmp_path) -> str:
-    """Return the URL of a fresh events database on PostgreSQL, the one that has partitions."""
-    yield database_create(request, tmp_path, events_statements)
-    engines_dispose()
 
 
 def events_connector(url: str, tables: dict | None = None):

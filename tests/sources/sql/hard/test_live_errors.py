@@ -10,40 +10,12 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from dsr.sources.sql import engines_dispose
 from dsr.sources.sql.checks import live_errors
 from dsr.sources.sql.config import tables_normalise
 from dsr.sources.sql.schema import live_schema_read
-from tests.sources.sql.hard.clinic import clinic_statements, clinic_tables, clinic_tables_deleting
-from tests.sources.sql.hard.events import events_statements, events_tables
-from tests.sources.sql.hard.rental import rental_statements, rental_tables
-from tests.sources.sql.hard.support import database_create
-
-BOTH = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=BOTH)
-def rental_url(request, tmp_path) -> str:
-    yield database_create(request, tmp_path, rental_statements)
-    engines_dispose()
-
-
-@pytest.fixture(params=BOTH)
-def clinic_url(request, tmp_path) -> str:
-    yield database_create(request, tmp_path, clinic_statements)
-    engines_dispose()
-
-
-@pytest.fixture(params=BOTH)
-def events_url(request, tmp_path) -> str:
-    yield database_create(request, tmp_path, events_statements)
-    engines_dispose()
-
-
-@pytest.fixture(params=["postgres"])
-def events_postgres_url(request, tmp_path) -> str:
-    yield database_create(request, tmp_path, events_statements)
-    engines_dispose()
+from tests.sources.sql.hard.clinic import clinic_tables, clinic_tables_deleting
+from tests.sources.sql.hard.events import events_tables
+from tests.sources.sql.hard.rental import rental_tables
 
 
 def problems(url: str, tables: dict) -> list[str]:

@@ -5,20 +5,17 @@ import datetime as dt
 import pytest
 
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, ErasurePlan, SourcePermanentError
-from dsr.sources.sql import engines_dispose
 from tests.sources.sql.hard.rental import (
     ADDRESSES_OTHERS_USE,
     KEYS,
     MARKERS,
     PAYMENTS_PAST_HOLD,
     TRUTH,
-    rental_statements,
     rental_tables,
 )
 from tests.sources.sql.hard.support import (
     METTE,
     connector_build,
-    database_create,
     dialect_of,
     exported,
     fact_totals,
@@ -28,13 +25,6 @@ from tests.sources.sql.hard.support import (
     traces,
     truth,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def rental_url(request, tmp_path) -> str:
-    """Return the URL of a fresh rental-chain database (SQLite file or throwaway PostgreSQL)."""
-    yield database_create(request, tmp_path, rental_statements)
-    engines_dispose()
 
 
 def rental_connector(url: str, tables: dict | None = None):
