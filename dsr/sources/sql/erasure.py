@@ -193,39 +193,61 @@ class SqlErasure:
         """Keep the rows whose hold has ended that rows still kept point at (an order its running invoice needs).
 
         Deleting them would break the database's foreign keys; they go with the last row that needs them,
-        so no end date is stated for them.
+        so no end date is stated for them. A row kept this way may in turn keep the rows it points at.
         """
-        running = {plan.table: plan for plan in plans if plan.action == KEEP and plan.keys}
-        for later in [plan for plan in plans if plan.action == DELETE and plan.hold and plan.keys]:
-            table = self._table(conn, later.table)
-            key_columns = self._primary_key(table)
-            needed = set()
-            for fk in self._live(conn).referencing(later.table):
-                if fk.table not in running or fk.on_delete in _CASCADING:
+        moved_any = True
+        while moved_any:
+            moved_any = False
+            running = {plan.table: plan for plan in plans if plan.action == KEEP and plan.keys}
+            for later in [plan for plan in plans if plan.action == DELETE and plan.hold and plan.keys]:
+                needed = self._needed_by(conn, later, running)
+                if not needed:
                     continue
-                child = self._table(conn, fk.table).alias("dsr_needing")
-                child_keys = self._primary_key_of(child, fk.table)
-                pairs = zip(fk.columns, fk.referred_columns, strict=True)
-                on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
-                query = (
-                    sa.select(*key_columns)
-                    .select_from(table.join(child, on))
-                    .where(self._key_condition(key_columns, later.keys))
-                    .where(self._key_condition(child_keys, running[fk.table].keys))
-                )
-                needed |= {_hashable(_key(row, len(key_columns))) for row in conn.execute(query)}
-            if needed:
                 keep = running.get(later.table)
                 if keep is None:
                     keep = TablePlan(table=later.table, action=KEEP, count=0, hold=later.hold)
                     plans.insert(plans.index(later), keep)
                     running[later.table] = keep
-                moved = [key for key in later.keys if _hashable(key) in needed]
+                keep.keys += [key for key in later.keys if _hashable(key) in needed]
+                keep.count += len(needed)
+                keep.hold_until = None
                 later.keys = [key for key in later.keys if _hashable(key) not in needed]
                 later.count = len(later.keys)
-                keep.keys += moved
-                keep.count += len(moved)
-                keep.hold_until = None
+                moved_any = True
+
+    def _needed_by(self, conn: Connection, later: TablePlan, running: dict[str, TablePlan]) -> set:
+        """Return the keys among ``later``'s that a row of a running plan points at."""
+        table = self._table(conn, later.table)
+        key_columns = self._primary_key(table)
+        needed = set()
+        for fk in self._live(conn).referencing(later.table):
+            if fk.table not in running or fk.on_delete in _CASCADING:
+                continue
+            kept = {_hashable(key) for key in running[fk.table].keys}
+            child = self._table(conn, fk.table).alias("dsr_needing")
+            child_keys = self._primary_key_of(child, fk.table)
+            pairs = zip(fk.columns, fk.referred_columns, strict=True)
+            on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
+            for start in range(0, len(later.keys), CHUNK):
+                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
+                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on)).where(condition)
+                for row in conn.execute(query):
+                    if _hashable(_key(row[len(key_columns) :], len(child_keys))) in kept:
+                        needed.add(_hashable(_key(row, len(key_columns))))
+        # Rows dated by a row that stays (the lines of an order its invoice still needs) stay with it.
+        if (dated_by := self._dated_by(later.table)) and dated_by[0] in running:
+            other_name, columns = dated_by
+            kept = {_hashable(key) for key in running[other_name].keys}
+            other = self._table(conn, other_name).alias("dsr_dating")
+            other_keys = self._primary_key_of(other, other_name)
+            on = sa.and_(*(table.c[own] == other.c[theirs] for own, theirs in columns.items()))
+            for start in range(0, len(later.keys), CHUNK):
+                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
+                query = sa.select(*key_columns, *other_keys).select_from(table.join(other, on)).where(condition)
+                for row in conn.execute(query):
+                    if _hashable(_key(row[len(key_columns) :], len(other_keys))) in kept:
+                        needed.add(_hashable(_key(row, len(key_columns))))
+        return needed
 
     # --- executing -------------------------------------------------------------
 
