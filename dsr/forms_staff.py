@@ -15,6 +15,7 @@ from dsr.models import (
     Right,
     Status,
 )
+from dsr.requests import REFUSAL_TEMPLATES  # noqa: F401  (the views offer them as starting points)
 from dsr.roles import team_members
 
 
@@ -250,31 +251,6 @@ class NoticeToldForm(ActionForm):
 
     notification = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(label=_("How you told them"), max_length=5000, widget=forms.Textarea({"rows": 2}))
-
-
-# Starting points for refusal reasons, in the requester's language; staff adapt them to the case.
-REFUSAL_TEMPLATES = {
-    "manifestly_unfounded": {
-        "en": "We refuse your request because it is manifestly unfounded (GDPR Art. 12(5)): ",
-        "da": "Vi afviser din anmodning, fordi den er åbenbart grundløs (GDPR art. 12, stk. 5): ",
-    },
-    "excessive": {
-        "en": "We refuse your request because it is excessive, in particular because of its repetitive "
-        "character (GDPR Art. 12(5)): ",
-        "da": "Vi afviser din anmodning, fordi den er overdreven, navnlig fordi den gentages (GDPR art. 12, stk. 5): ",
-    },
-    "identity_not_established": {
-        "en": "We could not establish that you are the person the data is about (GDPR Art. 12(2) and 11(2)); "
-        "we asked for: ",
-        "da": "Vi har ikke kunnet fastslå, at du er den person, oplysningerne handler om (GDPR art. 12, stk. 2, "
-        "og art. 11, stk. 2); vi bad om: ",
-    },
-    "exemption": {
-        "en": "A legal exemption applies to your request: ",
-        "da": "En undtagelse i lovgivningen gælder for din anmodning: ",
-    },
-    "other": {"en": "", "da": ""},
-}
 
 
 class IntakeForm(forms.Form):

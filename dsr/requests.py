@@ -201,3 +201,42 @@ def requester_clean(
         "channel": channel,
         "received_at": received_at,
     }
+
+
+# Starting points for refusal reasons, in the requester's language; staff adapt them to the case.
+REFUSAL_TEMPLATES = {
+    "manifestly_unfounded": {
+        "en": "We refuse your request because it is manifestly unfounded (GDPR Art. 12(5)): ",
+        "da": "Vi afviser din anmodning, fordi den er åbenbart grundløs (GDPR art. 12, stk. 5): ",
+    },
+    "excessive": {
+        "en": "We refuse your request because it is excessive, in particular because of its repetitive "
+        "character (GDPR Art. 12(5)): ",
+        "da": "Vi afviser din anmodning, fordi den er overdreven, navnlig fordi den gentages (GDPR art. 12, stk. 5): ",
+    },
+    "identity_not_established": {
+        "en": "We could not establish that you are the person the data is about (GDPR Art. 12(2) and 11(2)); "
+        "we asked for: ",
+        "da": "Vi har ikke kunnet fastslå, at du er den person, oplysningerne handler om (GDPR art. 12, stk. 2, "
+        "og art. 11, stk. 2); vi bad om: ",
+    },
+    "exemption": {
+        "en": "A legal exemption applies to your request: ",
+        "da": "En undtagelse i lovgivningen gælder for din anmodning: ",
+    },
+    "other": {"en": "", "da": ""},
+}
+
+
+def refusal_reasons_own(reasons: str) -> str:
+    """Return what ``reasons`` says beyond a refusal template's opening words (GDPR Art. 12(4)).
+
+    A refusal must give the person this case's reasons; the opening words alone say only the ground.
+    """
+    text = reasons.strip()
+    for texts in REFUSAL_TEMPLATES.values():
+        for opening in texts.values():
+            opening = opening.strip().rstrip(" :;,.")
+            if opening and text.lower().startswith(opening.lower()):
+                return text[len(opening) :].strip(" :;,.\n\t")
+    return text

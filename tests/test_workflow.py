@@ -22,6 +22,7 @@ from dsr.models import (
     SuspensionReason,
     VerificationMethod,
 )
+from dsr.requests import REFUSAL_TEMPLATES
 from dsr.workflow import RequestInvalid, TransitionError
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -277,6 +278,28 @@ def test_refusal_needs_a_ground_and_reasons_and_closes_the_request(in_progress, 
     assert request.closed_at is not None
     assert request.refusal_ground == "manifestly_unfounded"
     assert request.messages.filter(kind="refused").exists()
+
+
+@pytest.mark.parametrize("language", ["en", "da"])
+@pytest.mark.parametrize("ground", ["manifestly_unfounded", "excessive", "identity_not_established", "exemption"])
+def test_a_refusal_with_only_the_templates_opening_words_is_refused_and_changes_nothing(
+    in_progress, staff, ground, language
+):
+    # GDPR Art. 12(4): the person is told this request's reasons, not only the ground.
+    request = in_progress()
+    opening = REFUSAL_TEMPLATES[ground][language]
+    for reasons in (opening, opening.strip().rstrip(":"), opening.upper() + " :"):
+        with pytest.raises(RequestInvalid) as caught:
+            workflow.request_refuse(request=request, ground=ground, reasons=reasons, actor=staff)
+        assert "own reasons" in caught.value.message_dict["reasons"][0]
+    request.refresh_from_db()
+    assert request.status == Status.IN_PROGRESS
+    assert not request.messages.filter(kind="refused").exists()
+    workflow.request_refuse(
+        request=request, ground=ground, reasons=opening + "the same request for the fourth time.", actor=staff
+    )
+    request.refresh_from_db()
+    assert request.status == Status.REFUSED
 
 
 def test_partial_completion_requires_the_reasons(in_progress, staff):

@@ -16,7 +16,7 @@ from dsr.models import (
     Status,
     WebhookEvent,
 )
-from dsr.requests import RequestInvalid
+from dsr.requests import RequestInvalid, refusal_reasons_own
 from dsr.webhooks import webhook_event_emit
 from dsr.workflow.base import (
     TransitionError,
@@ -35,6 +35,9 @@ def request_refuse(*, request: Request, ground: str, reasons: str, actor: Actor)
     if ground not in RefusalGround.values:
         raise RequestInvalid({"ground": [_("Choose a refusal ground.")]})
     reasons = _required_text(reasons, field="reasons", message=_("Give the reasons for the refusal."))
+    if not refusal_reasons_own(reasons):
+        # GDPR Art. 12(4): the person is told why, not only on which ground.
+        raise RequestInvalid({"reasons": [_("Write this request's own reasons after the template's opening words.")]})
     with transaction.atomic():
         request = _lock(request)
         fields = _close(request, transition="refuse", reasons=reasons, now=_now())

@@ -8,6 +8,7 @@ from django.test import Client
 from dsr import workflow
 from dsr.audit import Actor
 from dsr.models import AuditEvent, Request, Right, Status, VerificationMethod
+from dsr.requests import REFUSAL_TEMPLATES
 from dsr.suppression import suppression_add
 from tests.api.conftest import verified_client
 
@@ -238,6 +239,9 @@ def test_refuse_needs_a_ground_and_reasons(integration, in_progress, post):
     bad = post(integration, url, {"ground": "whim"})
     assert bad.status_code == 400
     assert set(bad.json()["error"]["fields"]) == {"ground", "reasons"}
+    opening_only = post(integration, url, {"ground": "excessive", "reasons": REFUSAL_TEMPLATES["excessive"]["da"]})
+    assert opening_only.status_code == 400
+    assert set(opening_only.json()["error"]["fields"]) == {"reasons"}
     done = post(integration, url, {"ground": "manifestly_unfounded", "reasons": "Answered last week."})
     assert done.status_code == 200
     assert done.json()["status"] == "refused"

@@ -22,6 +22,7 @@ from dsr.models import (
     SuspensionReason,
     VerificationMethod,
 )
+from dsr.requests import REFUSAL_TEMPLATES
 from tests.views.conftest import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,11 @@ def test_refusal_needs_a_reason_and_then_sends_the_letter(agent, agent_client):
     request = _request(Actor.staff(agent))
     response = _post(agent_client, request, "refuse", ground="excessive", reasons="")
     assert response.status_code == 400
+    assert Request.objects.get(pk=request.pk).status == Status.IN_PROGRESS
+    # The template's opening words name the ground, not this request's reasons (GDPR Art. 12(4)).
+    response = _post(agent_client, request, "refuse", ground="excessive", reasons=REFUSAL_TEMPLATES["excessive"]["en"])
+    assert response.status_code == 400
+    assert "own reasons" in response.content.decode()
     assert Request.objects.get(pk=request.pk).status == Status.IN_PROGRESS
     response = _post(agent_client, request, "refuse", ground="excessive", reasons="The fourth identical request.")
     request.refresh_from_db()
