@@ -565,12 +565,28 @@ def pdf_text(pdf: bytes) -> str:
     return " ".join(raw.decode().split())
 
 
+ALREADY_HEADING = {
+    "en": "Already erased or anonymised before this request",
+    "da": "Allerede slettet eller anonymiseret før denne anmodning",
+}
+
+
 def letter_rows(world: World, text: str, language: str) -> Counter:
-    """Return the rows of the erasure letter's tables as (how, source, table, count)."""
+    """Return the rows of the erasure letter's tables as (how, source, table, count).
+
+    Rows of the "already erased" table have no "how" column: they are told by the table they stand in.
+    """
     names = "|".join(re.escape(source.name[language]) for source in world.sources)
+    already_at = text.find(ALREADY_HEADING[language])
     rows = Counter()
-    for match in re.finditer(rf"(?P<source>{names})(?P<kept>:)? (?P<table>\w+) (?P<count>\d+) (?P<how>\w+)", text):
-        how = "kept" if match["kept"] else {"Deleted": "erased", "Slettet": "erased"}.get(match["how"], "anonymised")
+    pattern = rf"(?P<source>{names})(?P<kept>:)? (?P<table>\w+) (?P<count>\d+)(?: (?P<how>\w+))?"
+    for match in re.finditer(pattern, text):
+        if match["kept"]:
+            how = "kept"
+        elif 0 <= already_at < match.start():  # the erased and anonymised rows come before that table
+            how = "already"
+        else:
+            how = {"Deleted": "erased", "Slettet": "erased"}.get(match["how"], "anonymised")
         rows[(how, match["source"], match["table"], int(match["count"]))] += 1
     return rows
 
