@@ -1,0 +1,171 @@
+"""Sample contexts shaped like what each kind of message is rendered with.
+
+An override of a message template (dsr.message_templates) is checked against the
+sample for its kind before it is saved: the sample offers exactly the variables
+the message has when dsr/outbox.py renders it. A new kind of message adds its
+extras to ``_sample_extras``.
+"""
+
+from datetime import UTC, date, datetime
+
+
+def _sample_base(language: str) -> dict:
+    deadline = {
+        "received": date(2026, 3, 5),
+        "due": date(2026, 4, 7),
+        "extended_due": date(2026, 6, 5),
+        "effective_due": date(2026, 6, 5),
+        "days_left": 12,
+        "clock_stopped": False,
+        "stopped_reason": "",
+        "stopped_since": None,
+        "suspended_days": 0,
+        "extension_allowed": False,
+        "overdue": False,
+        "days_overdue": 0,
+    }
+    right_label = "Sletning (art. 17)" if language == "da" else "Erasure (Art. 17)"
+    request = {
+        "reference": "DSR-7K2M-9QXP-4HTV-C3RW",
+        "name": "Ida Jensen",
+        "email": "ida.jensen@example.com",
+        "right": "erasure",
+        "language": language,
+        "details": {
+            "scope": "direct_marketing",
+            "corrections": [{"field": "address", "wrong": "Vestergade 1", "correct": "Østergade 2"}],
+            "description": "",
+        },
+        "get_right_display": lambda: right_label,
+    }
+    return {
+        "controller": {
+            "name": "Madkassen A/S",
+            "address": "Vestergade 1, 8000 Aarhus C",
+            "cvr": "12345678",
+            "email": "privacy@madkassen.example",
+            "phone": "70 20 30 40",
+            "dpo_email": "dpo@madkassen.example",
+            "authority": {
+                "name": "Datatilsynet",
+                "address": "Carl Jacobsens Vej 35, 2500 Valby",
+                "phone": "33 19 32 00",
+                "email": "dt@datatilsynet.dk",
+                "url": "https://www.datatilsynet.dk",
+            },
+        },
+        "base_url": "https://privacy.madkassen.example",
+        "request": request,
+        "reference": request["reference"],
+        "right_label": right_label,
+        "deadline": deadline,
+        "reasons": "Vi har søgt i alle vores systemer." if language == "da" else "We searched all our systems.",
+        "status_url": "https://privacy.madkassen.example/status/DSR-7K2M-9QXP-4HTV-C3RW/sample-token/",
+    }
+
+
+def _sample_outcome(language: str) -> dict:
+    """Return a sample of what dsr.rights.outcome.outcome_view gives a closing letter."""
+    da = language == "da"
+    shop, chat = ("Webshop", "Kundeservice-chat") if da else ("Web shop", "Customer-service chat")
+    return {
+        "right": "erasure",
+        "found": True,
+        "changed": True,
+        "erased": [{"source": shop, "table": "address", "count": 2, "item": ""}],
+        "anonymised": [{"source": shop, "table": "customer", "count": 1, "item": ""}],
+        "kept": [
+            {
+                "source": shop,
+                "table": "invoice",
+                "count": 4,
+                "item": "",
+                "hold": "Bogføringspligt" if da else "Bookkeeping obligation",
+                "law": "Bogføringsloven § 10" if da else "Danish Bookkeeping Act § 10",
+                "until": date(2031, 12, 31),
+                "ended": False,
+                "minimised": 0,
+            }
+        ],
+        "shared": [],
+        "changed_rows": [{"source": shop, "table": "customer", "count": 1, "item": "last_name"}],
+        "unchanged_rows": [],
+        "already_done": [{"source": shop, "table": "login", "count": 3, "item": ""}],
+        "by_hand": [{"source": chat, "table": "task", "count": 0, "item": ""}],
+        "processors": [{"source": "Annoncepartner", "table": "processor", "count": 0, "item": "", "confirmed": True}],
+        "records": [{"source": shop, "table": "orders", "count": 12, "item": ""}],
+        "nothing_found": ["Chinook"],
+        "nothing_found_elsewhere": ["Chinook"],
+        "not_finished": [],
+        "items": [
+            {
+                "index": 0,
+                "key": "last_name",
+                "label": "Efternavn" if da else "Last name",
+                "state": "corrected",
+                "where": [shop],
+                "already": [],
+                "by_hand": [],
+                "correct": "Hansen",
+                "purposes": [],
+                "suppressed": False,
+                "state_label": "rettet" if da else "corrected",
+            }
+        ],
+        "notified": ["Meta Platforms Ireland Ltd."],
+        "telling": ["Adyen N.V."],
+        "minimised": 0,
+        "searched": [shop, chat, "Chinook"],
+        "holding": [shop, chat],
+    }
+
+
+def _sample_extras(kind: str, language: str, base: dict) -> dict:
+    """Return what message_render adds for this kind (dsr/outbox.py), as sample values."""
+    if kind == "verification":
+        return {
+            "code": "493027",
+            "verify_url": "https://privacy.madkassen.example/verify/link/sample-token/",
+            "expires_minutes": 60,
+        }
+    if kind == "suspended":
+        return {"suspension": {"reason": "identity", "note": "Your customer number, please."}}
+    if kind == "refused":
+        return {"ground_label": "Åbenbart ubegrundet" if language == "da" else "Manifestly unfounded"}
+    if kind == "restriction_lift":
+        return {"lift_date": date(2026, 5, 1)}
+    if kind == "recipient_notification":
+        return {
+            "notification": {"recipient_name": "Annoncepartner ApS", "operation": "rectification"},
+            "person": {"email": "kunde@example.com", "phone": "", "customer_number": "K-1001"},
+            "corrections": [{"label": {"da": "Efternavn", "en": "Last name"}, "correct": "Hansen"}],
+        }
+    download = {
+        "download_url": "https://privacy.madkassen.example/download/sample-token/",
+        "download_link": {"expires_at": datetime(2026, 4, 21, 12, 0, tzinfo=UTC), "max_downloads": 5},
+        "download_bundle": {"kind": "access"},
+    }
+    if kind == "download_link":
+        return download
+    if kind in ("completed", "partially_completed"):
+        return {
+            **download,
+            "outcome": _sample_outcome(language),
+        }
+    if kind == "deadline_reminder":
+        return {
+            "today": date(2026, 3, 25),
+            "requests": [(base["request"], base["deadline"])],
+            "dashboard_url": "https://privacy.madkassen.example/dashboard/",
+        }
+    return {}
+
+
+def sample_context(kind: str, language: str) -> dict:
+    """Return plain sample values shaped like the context message_render gives this kind of message."""
+    base = _sample_base(language)
+    extras = _sample_extras(kind, language, base)
+    if kind == "deadline_reminder":
+        # A staff digest: no request of its own, only the list (dsr.emails.email_deadline_reminder).
+        base = {"controller": base["controller"], "base_url": base["base_url"]}
+    return {**base, **extras}
