@@ -7,6 +7,9 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# Settings, not os.environ: they have read .env, so a value set there reaches beat too.
+from django.conf import settings  # noqa: E402
+
 app = Celery("dsr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
@@ -32,7 +35,7 @@ app.conf.beat_schedule = {
     # Lost "go" signals and dead workers' jobs (dsr/engine/, docs/decisions/0008-jobs.md).
     "reconcile-jobs": {
         "task": "dsr.tasks.jobs_reconcile",
-        "schedule": float(os.environ.get("DSR_RECONCILE_INTERVAL_SECONDS", "60")),
+        "schedule": float(settings.DSR_RECONCILE_INTERVAL_SECONDS),
     },
     "requeue-stuck-messages": {
         "task": "dsr.tasks.messages_requeue_stuck",

@@ -5,6 +5,7 @@ the embedded default: SQLite and a filesystem Celery broker under `var/`, and
 email printed to the console and kept in an outbox folder.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -13,8 +14,10 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+# The .env file beside manage.py, or the one DSR_ENV_FILE names; the process's own environment wins over both.
+ENV_FILE = Path(os.environ.get("DSR_ENV_FILE") or BASE_DIR / ".env")
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 VAR_DIR = Path(env("DSR_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)

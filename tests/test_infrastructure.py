@@ -66,6 +66,33 @@ def test_deploy_check_refuses_the_development_secret_key():
     assert "dsr.E001" in result.stderr
 
 
+# --- .env reaches every process ----------------------------------------------------
+
+
+def test_beat_reads_the_reconcile_interval_from_the_env_file(tmp_path):
+    env_file = tmp_path / "dsr.env"
+    env_file.write_text("DSR_RECONCILE_INTERVAL_SECONDS=17\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from config.celery import app; print(app.conf.beat_schedule['reconcile-jobs']['schedule'])",
+        ],
+        cwd=BASE_DIR,
+        env={
+            **environ_without("DSR_RECONCILE_INTERVAL_SECONDS", "DJANGO_SETTINGS_MODULE"),
+            "DSR_ENV_FILE": str(env_file),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "17.0"
+
+
 # --- docker-compose.yml -----------------------------------------------------------
 
 
