@@ -34,6 +34,13 @@ _TRANSIENT_MAIL_ERRORS = (
     socket.timeout,
 )
 MESSAGE_MAX_RETRIES = 6
+# A message whose "go" or retry should have run this long ago was lost with its broker message or worker.
+MESSAGE_STUCK_AFTER = timedelta(minutes=10)
+
+
+def message_backoff(attempts: int) -> float:
+    """Return the seconds to wait after the ``attempts``-th failed attempt: 30 s doubling, at most an hour."""
+    return min(30 * 2 ** max(attempts - 1, 0), 3600)
 
 
 @shared_task(bind=True, max_retries=MESSAGE_MAX_RETRIES, acks_late=True)
@@ -46,7 +53,8 @@ def message_send(self, message_id: int) -> None:
         if message.to_staff is False and message.request is None:
             return
         message.attempts += 1
-        message.save(update_fields=["attempts"])
+        message.attempted_at = timezone.now()
+        message.save(update_fields=["attempts", "attempted_at"])
     try:
         rendered = message_render(message)
         if not rendered.to:
@@ -58,11 +66,12 @@ def message_send(self, message_id: int) -> None:
             email.attach(filename, content, mimetype)
         email.send()
     except _TRANSIENT_MAIL_ERRORS as exc:
-        if self.request.retries >= self.max_retries:
+        # The row counts attempts, so a message handed back by messages_requeue_stuck does not start over.
+        if message.attempts > self.max_retries:
             _message_fail(message, type(exc).__name__)
             return
         logger.warning("message %s: transient mail error %s, retrying", message_id, type(exc).__name__)
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
+        raise self.retry(exc=exc, countdown=message_backoff(message.attempts)) from exc
     except Exception as exc:
         # A template or data problem: retrying will not help. Recorded for the timeline.
         # Only the type: an exception's text may quote an address (SMTPRecipientsRefused does).
@@ -108,13 +117,25 @@ def bundles_purge_expired() -> int:
 
 @shared_task(acks_late=True)
 def messages_requeue_stuck() -> int:
-    """Hand queued messages whose "go" signal was lost (a broker restart) back to the workers."""
-    cutoff = timezone.now() - timedelta(minutes=10)
-    ids = list(
-        Message.objects.filter(status=MessageStatus.QUEUED, created_at__lt=cutoff, attempts=0).values_list(
-            "pk", flat=True
-        )[:500]
-    )
+    """Hand back to the workers every queued message whose "go" or retry was lost; return how many.
+
+    Never attempted: its "go" signal was lost (a broker restart). Attempted: the worker died while
+    sending, or the retry it scheduled was lost; it is handed back once its backoff has passed.
+    """
+    now = timezone.now()
+    queued = Message.objects.filter(status=MessageStatus.QUEUED)
+    ids = list(queued.filter(attempts=0, created_at__lt=now - MESSAGE_STUCK_AFTER).values_list("pk", flat=True)[:500])
+    attempted = queued.filter(attempts__gt=0, attempted_at__lt=now - MESSAGE_STUCK_AFTER)
+    for pk, attempts, attempted_at in attempted.values_list("pk", "attempts", "attempted_at")[:500]:
+        if attempted_at >= now - MESSAGE_STUCK_AFTER - timedelta(seconds=message_backoff(attempts)):
+            continue
+        if attempts > MESSAGE_MAX_RETRIES:
+            # Lost on every try (a worker that dies on this message): recorded for the timeline, not tried again.
+            Message.objects.filter(pk=pk, status=MessageStatus.QUEUED).update(
+                status=MessageStatus.FAILED, last_error="lost"
+            )
+            continue
+        ids.append(pk)
     for pk in ids:
         message_send.delay(pk)
     return len(ids)

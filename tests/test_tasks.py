@@ -109,6 +109,66 @@ def test_messages_whose_go_signal_was_lost_are_requeued(queued, settings):
 
 
 @pytest.mark.parametrize(
+    ("attempts", "minutes_ago", "requeued"),
+    [
+        (1, 5, False),  # the retry 30 s later may still be waiting in the broker
+        (1, 11, True),  # 10 minutes past its 30 s backoff: the worker died or the retry was lost
+        (3, 11, False),  # the third retry waits 2 minutes
+        (3, 13, True),
+    ],
+)
+def test_a_message_attempted_and_then_lost_is_handed_back_once_its_backoff_has_passed(
+    queued, attempts, minutes_ago, requeued
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    long_ago = timezone.now() - timedelta(hours=2)
+    Message.objects.filter(pk=queued.pk).update(
+        created_at=long_ago, attempts=attempts, attempted_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
+
+    assert messages_requeue_stuck() == int(requeued)
+    queued.refresh_from_db()
+    assert queued.status == (MessageStatus.SENT if requeued else MessageStatus.QUEUED)
+    assert len(mail.outbox) == int(requeued)
+
+
+def test_a_message_lost_on_every_attempt_fails_instead_of_being_tried_forever(queued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dsr.tasks import MESSAGE_MAX_RETRIES
+
+    Message.objects.filter(pk=queued.pk).update(
+        attempts=MESSAGE_MAX_RETRIES + 1, attempted_at=timezone.now() - timedelta(hours=3)
+    )
+
+    assert messages_requeue_stuck() == 0
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.last_error == "lost"
+    assert not mail.outbox
+
+
+def test_a_handed_back_message_keeps_counting_its_attempts(queued, settings, retries_run_inline):
+    from dsr.tasks import MESSAGE_MAX_RETRIES
+
+    Message.objects.filter(pk=queued.pk).update(attempts=MESSAGE_MAX_RETRIES)
+    settings.EMAIL_BACKEND = "tests.test_tasks.FlakyBackend"
+    FlakyBackend.failures = 1
+
+    message_send.apply(args=[queued.pk])
+
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.attempts == MESSAGE_MAX_RETRIES + 1
+    assert queued.attempted_at is not None
+
+
+@pytest.mark.parametrize(
     ("action", "kwargs", "words"),
     [
         (

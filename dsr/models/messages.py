@@ -23,6 +23,8 @@ class Message(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the last attempt began: a queued message attempted long ago lost its retry (dsr.tasks).
+    attempted_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
