@@ -56,6 +56,7 @@ debug_on = case "$$(printf '%s' "$$DEBUG" | tr A-Z a-z)" in true|on|ok|y|yes|1) 
 run: export DEBUG ?= true
 run: export DSR_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv
+	@bash .ci/system-packages run
 	$(call step,Migrating the database)
 	@$(MANAGE) migrate --noinput -v 0
 	@if $(debug_on); then \
@@ -77,19 +78,10 @@ run: venv
 
 # --- checks -------------------------------------------------------------------
 
-# Browser tests drive Debian's Chromium and the PDF checks read with poppler: installed here when missing,
-# so `make test` works on a fresh machine as it does in CI.
+# Browser tests drive Debian's Chromium, the PDF checks read with poppler and WeasyPrint subsets fonts with
+# HarfBuzz: .ci/system-packages installs what is missing (as root), or says the command to run.
 system-packages:
-	@missing=""; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
-	if [ -n "$$missing" ]; then \
-		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
-		printf '\n==> %s\n' "Installing system packages:$$missing"; \
-		{ $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends $$missing; } || { \
-			echo "make test: could not install$$missing; run apt-get install$$missing, then make test again." >&2; \
-			exit 1; }; \
-	fi
+	@bash .ci/system-packages test
 
 # pytest's exit code is make's; "no tests collected" (5) is a failure too.
 test: venv system-packages

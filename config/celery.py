@@ -8,7 +8,7 @@ from celery.schedules import crontab
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Settings, not os.environ: they have read .env, so a value set there reaches beat too.
-from django.conf import settings  # noqa: E402
+from django.conf import settings
 
 app = Celery("dsr")
 app.config_from_object("django.conf:settings", namespace="CELERY")

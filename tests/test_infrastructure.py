@@ -5,6 +5,7 @@ import importlib.util
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +65,39 @@ def test_deploy_check_refuses_the_development_secret_key():
 
     assert result.returncode != 0
     assert "dsr.E001" in result.stderr
+
+
+# --- system packages ------------------------------------------------------------------
+
+
+@pytest.fixture
+def without_root_or_harfbuzz(tmp_path) -> dict[str, str]:
+    """A PATH on which the user is not root, has no sudo and ldconfig knows no HarfBuzz subsetter."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 1000\n")
+    (fake / "ldconfig").write_text("#!/bin/sh\necho 'libc.so.6 => /lib/libc.so.6'\n")
+    for name in ("id", "ldconfig"):
+        (fake / name).chmod(0o755)
+    for name in ("bash", "grep", "sh"):
+        (fake / name).symlink_to(shutil.which(name))
+    return {"PATH": str(fake), "HOME": str(tmp_path)}
+
+
+@pytest.mark.parametrize(("profile", "returncode"), [("test", 1), ("run", 0)])
+def test_system_packages_say_the_command_to_run_when_they_cannot_install(without_root_or_harfbuzz, profile, returncode):
+    result = subprocess.run(
+        [shutil.which("bash"), ".ci/system-packages", profile],
+        cwd=BASE_DIR,
+        env=without_root_or_harfbuzz,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == returncode
+    assert "apt-get install -y --no-install-recommends libharfbuzz-subset0" in result.stderr
 
 
 # --- .env reaches every process ----------------------------------------------------
@@ -234,6 +268,12 @@ def test_make_run_serves_the_site_and_runs_a_worker(tmp_path, wait_until):
         assert http_status(f"http://127.0.0.1:{port}/") == 200
         assert "Staff login:" in log.read_text()
 
+        # A busy machine may take a while to start the worker: wait for it to say so, then ask it.
+        wait_until(
+            lambda: make_run.poll() is not None or re.search(r"worker\.\d+ \|.*celery@\S+ ready\.", log.read_text()),
+            timeout=180,
+            what="the worker to log that it is ready",
+        )
         ping = subprocess.run(
             [sys.executable, "-m", "celery", "-A", "config", "inspect", "ping", "--timeout", "10"],
             cwd=BASE_DIR,
