@@ -131,6 +131,55 @@ def test_a_closed_status_filter_lists_closed_requests_newest_first(frozen, agent
     assert [row.request.pk for row in rows] == [second.pk, first.pk]
 
 
+def test_a_search_by_reference_or_email_finds_the_request_in_any_status(frozen, agent, agent_client):
+    actor = Actor.staff(agent)
+    done = workflow.request_complete(
+        request=_open_request("done@example.dk", 3, actor), actor=actor, reasons="Answered by letter."
+    )
+
+    def references(**params) -> set[str]:
+        response = agent_client.get("/dashboard/", params)
+        assert response.status_code == 200
+        return {row.request.reference for row in response.context["page"].rows}
+
+    assert references(q=done.reference) == {done.reference}
+    assert references(q=done.reference, status="open") == {done.reference}
+    assert references(q="done@example.dk") == {done.reference}
+    # A status chosen on purpose still narrows the search.
+    assert references(q=done.reference, status="in_progress") == set()
+    assert "in any status" in agent_client.get("/dashboard/", {"q": done.reference}).content.decode()
+
+
+def test_unconfirmed_requests_have_their_own_tab_and_stay_out_of_the_working_queue(frozen, agent, agent_client):
+    confirmed = _open_request("confirmed@example.dk", 2, Actor.staff(agent))
+    unconfirmed = workflow.request_submit(right=Right.ACCESS, email="new@example.dk", actor=Actor.subject()).request
+
+    working = agent_client.get("/dashboard/")
+    tab = agent_client.get("/dashboard/", {"status": "pending_verification"})
+
+    assert {row.request.reference for row in working.context["page"].rows} == {confirmed.reference}
+    assert {row.request.reference for row in tab.context["page"].rows} == {unconfirmed.reference}
+    counts = working.context["counts"]
+    assert counts["open"] == 1
+    assert counts["unconfirmed"] == 1
+    assert counts["stopped"] == 0  # the clock of an unconfirmed request has not started: not the team's wait
+    assert (
+        'aria-current="page">Not yet confirmed' in tab.content.decode() or "Not yet confirmed" in tab.content.decode()
+    )
+
+
+def test_the_queue_names_the_requester(frozen, agent, agent_client):
+    request = _open_request("ida.jensen@example.dk", 2, Actor.staff(agent))
+
+    [row] = agent_client.get("/dashboard/").context["page"].rows
+
+    assert row.requester == "ida.jensen@example.dk"
+    assert 'title="ida.jensen@example.dk"' in agent_client.get("/dashboard/").content.decode()
+    Request.objects.filter(pk=request.pk).update(name="Ida Jensen")
+    [row] = agent_client.get("/dashboard/").context["page"].rows
+    assert row.requester == "Ida Jensen"
+
+
 def test_bad_filter_values_are_reported_and_the_queue_still_shows(agent_client):
     response = agent_client.get(
         "/dashboard/", {"right": "gossip", "received_from": "2026-05-01", "received_to": "2026-04-01"}

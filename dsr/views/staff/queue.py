@@ -44,6 +44,8 @@ BULK_LIMIT = 500
 # (the open total is exact in the counts beside the filters).
 COUNT_CAP = 1000
 CLOCK_STOPPED = (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)
+# The working queue: open and confirmed. Requests still waiting for the email confirmation have a tab of their own.
+WORKING = tuple(status for status in OPEN_STATUSES if status != Status.PENDING_VERIFICATION)
 # Open with the clock running: these can be overdue (a stopped clock cannot; PRODUCT.md, Deadlines).
 CLOCK_RUNNING = tuple(status for status in OPEN_STATUSES if status not in CLOCK_STOPPED)
 # Waiting for the team: a plan to approve, an objection to decide, or a job that failed for good.
@@ -63,6 +65,7 @@ class QueueRow:
     extended: bool
     days_left: int
     assignee_name: str
+    requester: str
     # One of: stopped, closed, overdue, red (< 5 days), amber (< 10 days), green.
     urgency: str
 
@@ -101,6 +104,7 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
         extended=request.extended_due_date is not None,
         days_left=days_left,
         assignee_name=request.assignee.get_username() if request.assignee_id else "—",
+        requester=request.name or request.email or request.customer_number or "—",
         urgency=urgency,
     )
 
@@ -112,6 +116,8 @@ class QueuePage:
     total_capped: bool
     next_cursor: str
     deadline_order: bool
+    # A reference or email searched for in every status (no status was chosen).
+    everywhere: bool = False
 
 
 def _today() -> date:
@@ -122,11 +128,20 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
+def _search_everywhere(data: dict) -> bool:
+    """A reference or email looked up without choosing a status is found in any status, closed ones too."""
+    return bool((data.get("q") or "").strip()) and (data.get("status") or QueueFilterForm.STATUS_OPEN) == (
+        QueueFilterForm.STATUS_OPEN
+    )
+
+
 def queue_filter(data: dict, *, user, today: date) -> QuerySet:
     """Return the requests matching the queue's cleaned filters (without ordering)."""
     status = data.get("status") or QueueFilterForm.STATUS_OPEN
-    if status == QueueFilterForm.STATUS_OPEN:
-        queryset = Request.objects.filter(status__in=OPEN_STATUSES)
+    if _search_everywhere(data):
+        queryset = Request.objects.all()
+    elif status == QueueFilterForm.STATUS_OPEN:
+        queryset = Request.objects.filter(status__in=WORKING)
     else:
         queryset = Request.objects.filter(status=status)
     queryset = queryset.annotate(effective_due=Coalesce("extended_due_date", "due_date"))
@@ -190,6 +205,7 @@ def queue_page(data: dict, *, user, today: date | None = None) -> QueuePage:
         total_capped=total is not None and total > COUNT_CAP,
         next_cursor=next_cursor,
         deadline_order=deadline_order,
+        everywhere=_search_everywhere(data),
     )
 
 
@@ -220,14 +236,18 @@ def queue_counts(*, user, today: date | None = None, cached: bool = True) -> dic
     if groups is None:
         groups = _count_groups(today)
         cache.set(key, groups, COUNTS_SECONDS)
-    counts = dict.fromkeys(["open", "overdue", "attention", "stopped", "unassigned", "mine"], 0)
+    counts = dict.fromkeys(["open", "unconfirmed", "overdue", "attention", "stopped", "unassigned", "mine"], 0)
     counts.update({f"right_{right}": 0 for right in Right.values})
     counts.update({f"status_{status}": 0 for status in OPEN_STATUSES})
     for group in groups:
         n = group["n"]
+        counts[f"status_{group['status']}"] += n
+        if group["status"] not in WORKING:
+            # Not yet confirmed: counted in its own tab, not in the working queue's filters.
+            counts["unconfirmed"] += n
+            continue
         counts["open"] += n
         counts[f"right_{group['right']}"] += n
-        counts[f"status_{group['status']}"] += n
         counts["overdue"] += n if group["overdue"] else 0
         counts["attention"] += n if group["status"] in NEEDS_STAFF else 0
         counts["stopped"] += n if group["status"] in CLOCK_STOPPED else 0
@@ -265,7 +285,7 @@ def dashboard_queue(request: HttpRequest) -> HttpResponse:
             "counts": counts,
             "filters": data,
             "right_counts": [(value, label, counts[f"right_{value}"]) for value, label in Right.choices],
-            "status_counts": [(value, Status(value).label, counts[f"status_{value}"]) for value in OPEN_STATUSES],
+            "status_counts": [(value, Status(value).label, counts[f"status_{value}"]) for value in WORKING],
             "closed_statuses": [(value, Status(value).label) for value in CLOSED_STATUSES],
             "next_query": _querystring(data, after=page.next_cursor) if page.next_cursor else "",
             "base_query": _querystring(data),
