@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from dsr.datamap.schema import localised
 from dsr.datamap.selectors import datamap_active, purposes_active
 from dsr.models import ObjectionScope, RestrictionGround, Right
+from dsr.requests import reference_normalise
 
 FORM_TOKEN_SALT = "dsr.public.form"  # noqa: S105 (a signing salt, not a secret)
 FORM_TOKEN_MAX_AGE = 24 * 3600
@@ -75,6 +76,9 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("form_token", form_token_new())
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea) and field.max_length:
+                _long_text_field(field)
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -118,6 +122,18 @@ class RequestForm(forms.Form):
 
     def _field_for(self, key: str) -> str | None:
         return key if key in self.fields else None
+
+
+def _long_text_field(field: forms.CharField) -> None:
+    """Let the person paste a long text and be told it is too long, rather than have the browser cut it.
+
+    A textarea's maxlength makes the browser drop whatever is pasted beyond it, without a word; the limit is
+    checked here instead, with a message that says by how much.
+    """
+    field.widget.attrs.pop("maxlength", None)
+    field.error_messages["max_length"] = _(
+        "Please shorten this text to at most %(limit_value)s characters; it has %(show_value)s."
+    )
 
 
 def _description_field(help_text) -> forms.CharField:
@@ -367,4 +383,4 @@ class StatusLinkLostForm(forms.Form):
     )
 
     def clean_reference(self) -> str:
-        return self.cleaned_data["reference"].strip().upper()
+        return reference_normalise(self.cleaned_data["reference"])

@@ -15,6 +15,21 @@ MAX_SHORT = 200
 MAX_ITEMS = 20
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _KEY = re.compile(r"^[a-z0-9_.\-]{1,64}$")
+_REFERENCE_SYMBOLS = re.compile(r"[^0-9A-Z]")
+
+
+def reference_normalise(text: str) -> str:
+    """Return a reference as stored (DSR-XXXX-XXXX-XXXX-XXXX) from how a person may type it.
+
+    Any case, with or without the DSR- prefix, with spaces or without the dashes. Text that cannot be a
+    reference comes back upper-cased and trimmed, so an exact lookup simply finds nothing.
+    """
+    symbols = _REFERENCE_SYMBOLS.sub("", text.upper())
+    if len(symbols) == 19 and symbols.startswith("DSR"):
+        symbols = symbols[3:]
+    if len(symbols) != 16:
+        return text.strip().upper()
+    return "DSR-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
 
 
 class RequestInvalid(ValidationError):

@@ -458,3 +458,22 @@ def test_an_unknown_identity_check_method_is_refused(file_request):
         file_request(identity_checked="looked_trustworthy")
     assert "identity_checked" in caught.value.message_dict
     assert not Request.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("DSR-7K2M-9QXP-4HTV-C3RW", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        ("dsr-7k2m-9qxp-4htv-c3rw", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        ("7K2M-9QXP-4HTV-C3RW", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        (" 7k2m 9qxp 4htv c3rw ", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        ("7K2M9QXP4HTVC3RW", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        ("DSR 7K2M9QXP 4HTV C3RW", "DSR-7K2M-9QXP-4HTV-C3RW"),
+        ("not a reference", "NOT A REFERENCE"),
+        ("7K2M-9QXP", "7K2M-9QXP"),
+    ],
+)
+def test_a_reference_is_found_however_it_is_typed(typed, stored):
+    from dsr.requests import reference_normalise
+
+    assert reference_normalise(typed) == stored

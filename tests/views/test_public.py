@@ -240,8 +240,18 @@ def test_an_oversized_field_is_named_and_nothing_is_stored(client, db):
     token = _form_token(client.get("/request/access/"))
     response = client.post("/request/access/", {"email": EMAIL, "form_token": token, "description": "x" * 5001})
     assert response.status_code == 400
-    assert 'id="id_description_error"' in response.content.decode()
+    html = response.content.decode()
+    assert 'id="id_description_error"' in html
+    # Said with the numbers, in the request's language, and what was typed is still there to shorten.
+    assert "højst 5000 tegn; den har 5001" in html
+    assert "x" * 5001 in html
     assert Request.objects.count() == 0
+
+
+def test_long_text_fields_let_the_browser_take_everything_pasted(client, db):
+    html = client.get("/request/erasure/").content.decode()
+    textarea = re.search(r"<textarea[^>]*name=\"description\"[^>]*>", html).group(0)
+    assert "maxlength" not in textarea
 
 
 def test_binary_content_in_a_field_is_refused(client, db):
@@ -465,6 +475,10 @@ def test_lost_link_form_answers_the_same_and_emails_only_the_owner(file_access, 
     assert len(mail.outbox) == sent_before
     right = commit(client.post, "/status/", {"reference": reference.lower(), "email": EMAIL.upper()})
     assert len(mail.outbox) == sent_before + 1
+    # Typed without the prefix or the dashes, as read aloud on the phone.
+    typed = reference.removeprefix("DSR-").replace("-", " ").lower()
+    commit(client.post, "/status/", {"reference": typed, "email": EMAIL})
+    assert len(mail.outbox) == sent_before + 2
     assert mail.outbox[-1].to == [EMAIL]
     assert wrong.status_code == right.status_code == 200
     assert _without_csrf(wrong) == _without_csrf(right)

@@ -28,7 +28,7 @@ from dsr import deadlines, workflow
 from dsr.audit import Actor
 from dsr.forms_staff import BulkApproveForm, BulkAssignForm, QueueFilterForm
 from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
-from dsr.requests import RequestInvalid
+from dsr.requests import RequestInvalid, reference_normalise
 from dsr.rights.base import request_plan_approve
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.views.staff.access import staff_view
@@ -164,10 +164,8 @@ def queue_filter(data: dict, *, user, today: date) -> QuerySet:
         queryset = queryset.filter(received_at__lt=_local_midnight(data["received_to"] + timedelta(days=1)))
     query = (data.get("q") or "").strip()
     if query:
-        reference = query.upper()
-        if not reference.startswith("DSR-"):
-            reference = "DSR-" + reference
         # Exact matches only, so that both lookups use an index.
+        reference = reference_normalise(query)
         queryset = queryset.filter(Q(reference=reference) | Q(email=query) | Q(email=query.lower()))
     return queryset
 
