@@ -15,7 +15,7 @@ export PORT
 # Printed step headers, so a newcomer can follow what is happening.
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: help venv run test system-packages lint format migrations-check clean
+.PHONY: help venv run test system-packages lint format migrations-check lock clean
 
 help:
 	@echo "dsr — self-hosted handler for GDPR data subject rights requests"
@@ -25,6 +25,7 @@ help:
 	@echo "  make lint              ruff check, ruff format --check and the import layers (lint-imports)"
 	@echo "  make format            apply ruff's formatting and safe fixes"
 	@echo "  make migrations-check  fail if a model change has no migration"
+	@echo "  make lock              compile requirements*.txt (pins and hashes) from pyproject.toml"
 	@echo "  make clean             remove test databases, broker folders and test artifacts (keeps .venv and the demo)"
 	@echo
 	@echo "  Variables: PORT (default 8000), PYTEST_ARGS (extra pytest arguments), CI=true."
@@ -39,10 +40,11 @@ $(BIN)/python:
 		        "Run with PYTHON=/path/to/python3.11." >&2; exit 1; }
 	@$(PYTHON) -m venv $(VENV)
 
-# Re-installs only when a requirements file changed since the last install.
+# Re-installs only when a lock file changed since the last install. The lock files pin every package
+# with its hashes; pip refuses anything else.
 $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(call step,Installing dependencies into $(VENV) (the first time takes a few minutes))
-	@$(PIP) install -r requirements-dev.txt
+	@$(PIP) install --require-hashes -r requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -100,6 +102,14 @@ format: venv
 
 migrations-check: venv
 	@$(MANAGE) makemigrations --check --dry-run
+
+# Compile the lock files from pyproject.toml's pinned dependencies: every transitive package, its hashes,
+# and markers for any platform. Run after changing a dependency there; commit all three files.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--no-strip-extras --custom-compile-command "make lock" --quiet
+lock: venv
+	@$(LOCK) -o requirements.txt
+	@$(LOCK) --extra dev -o requirements-dev.txt
 
 # Test databases, broker folders and test output; the demo database and the venv stay.
 clean:

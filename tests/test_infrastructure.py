@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -98,6 +99,60 @@ def test_system_packages_say_the_command_to_run_when_they_cannot_install(without
 
     assert result.returncode == returncode
     assert "apt-get install -y --no-install-recommends libharfbuzz-subset0" in result.stderr
+
+
+# --- the lock files ---------------------------------------------------------------------
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _locked(path: Path) -> dict[str, tuple[str, int]]:
+    """Return {package: (version, hashes)} from a lock file written by `make lock`."""
+    locked: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        pinned = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", line)
+        if pinned:
+            name = _normal(pinned.group(1))
+            locked[name] = (pinned.group(2), 0)
+        elif name and line.strip().startswith("--hash=sha256:"):
+            version, hashes = locked[name]
+            locked[name] = (version, hashes + 1)
+    return locked
+
+
+def _pinned(requirements: list[str]) -> dict[str, str]:
+    pins = {}
+    for requirement in requirements:
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==(\S+)", requirement)
+        assert match, f"{requirement!r} in pyproject.toml is not pinned to one version"
+        pins[_normal(match.group(1))] = match.group(3)
+    return pins
+
+
+def test_the_lock_files_hold_every_pin_of_pyproject_with_hashes():
+    project = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+    runtime = _pinned(project["dependencies"])
+    dev = _pinned(project["optional-dependencies"]["dev"])
+    locked_runtime = _locked(BASE_DIR / "requirements.txt")
+    locked_dev = _locked(BASE_DIR / "requirements-dev.txt")
+
+    for pins, locked, file in (
+        (runtime, locked_runtime, "requirements.txt"),
+        ({**runtime, **dev}, locked_dev, "requirements-dev.txt"),
+    ):
+        disagree = {
+            name: (version, locked.get(name, ("missing", 0))[0])
+            for name, version in pins.items()
+            if locked.get(name, ("",))[0] != version
+        }
+        assert not disagree, f"{file} disagrees with pyproject.toml (run make lock): {disagree}"
+    assert set(locked_runtime) <= set(locked_dev)
+    assert all(locked_dev[name][0] == version for name, (version, _) in locked_runtime.items())
+    unhashed = [name for name, (_, hashes) in {**locked_runtime, **locked_dev}.items() if hashes == 0]
+    assert not unhashed, f"locked without a hash: {unhashed}"
 
 
 # --- .env reaches every process ----------------------------------------------------
