@@ -48,7 +48,9 @@ class IdentitySerializer(serializers.Serializer):
 
 
 class SuspendSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=SuspensionReason.choices)
+    reason = serializers.ChoiceField(
+        choices=[(r.value, r.label) for r in (SuspensionReason.IDENTITY, SuspensionReason.CLARIFICATION)]
+    )
     note = serializers.CharField(max_length=5000, help_text="What the requester must send; they receive this text.")
 
 
