@@ -50,7 +50,8 @@ from dsr.workflow.base import (
 FEE_TEMPLATES = {
     FeeGround.MANIFESTLY_UNFOUNDED: {
         "en": "We charge a reasonable fee because your request is manifestly unfounded (GDPR Art. 12(5)(a)): ",
-        "da": "Vi opkræver et rimeligt gebyr, fordi din anmodning er åbenbart grundløs (GDPR art. 12, stk. 5, litra a): ",
+        "da": "Vi opkræver et rimeligt gebyr, fordi din anmodning er åbenbart grundløs "
+        "(GDPR art. 12, stk. 5, litra a): ",
     },
     FeeGround.EXCESSIVE: {
         "en": "We charge a reasonable fee because your request is excessive, in particular because of its "
@@ -131,18 +132,14 @@ def _fee_data(fee: Fee) -> dict:
 def _awaited_locked(request: Request) -> Fee:
     fee = Fee.objects.select_for_update().filter(request=request, status=FeeStatus.AWAITING_PAYMENT).first()
     if fee is None:
-        raise TransitionError(
-            _("Request %(reference)s does not wait for a fee.") % {"reference": request.reference}
-        )
+        raise TransitionError(_("Request %(reference)s does not wait for a fee.") % {"reference": request.reference})
     return fee
 
 
 # --- Asking ------------------------------------------------------------------------
 
 
-def request_fee_ask(
-    *, request: Request, ground: str, amount, reasons: str, actor: Actor, user=None
-) -> Fee:
+def request_fee_ask(*, request: Request, ground: str, amount, reasons: str, actor: Actor, user=None) -> Fee:
     """Ask the requester a reasonable fee with a ground and reasons; the request waits for payment.
 
     GDPR Art. 12(5)(a) (manifestly unfounded or excessive) and Art. 15(3) (further copies of an access answer).
