@@ -293,6 +293,13 @@ DSR_UNVERIFIED_EXPIRY_DAYS = env.int("DSR_UNVERIFIED_EXPIRY_DAYS", default=14)
 DSR_RECORD_RETENTION_DAYS = env.int("DSR_RECORD_RETENTION_DAYS", default=3 * 365)
 # Staff reminders: this many days before the due date, and again when overdue.
 DSR_REMINDER_DAYS_BEFORE = env.int("DSR_REMINDER_DAYS_BEFORE", default=5)
+# Fees for manifestly unfounded or excessive requests and further copies (GDPR Art. 12(5)(a), Art. 15(3);
+# docs/decisions/0015-fees.md): the currency, the highest amount staff may ask, and how to pay, as the letter
+# says it in each language. dsr never takes payments itself.
+DSR_FEE_CURRENCY = env("DSR_FEE_CURRENCY", default="DKK")
+DSR_FEE_MAX_AMOUNT = env.int("DSR_FEE_MAX_AMOUNT", default=1000)
+DSR_FEE_PAYMENT_INSTRUCTIONS_DA = env("DSR_FEE_PAYMENT_INSTRUCTIONS_DA", default="")
+DSR_FEE_PAYMENT_INSTRUCTIONS_EN = env("DSR_FEE_PAYMENT_INSTRUCTIONS_EN", default="")
 # Public intake rate limits (per client IP / per email address), "count/period".
 DSR_INTAKE_RATE_PER_IP = env("DSR_INTAKE_RATE_PER_IP", default="30/hour")
 DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")

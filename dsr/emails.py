@@ -15,7 +15,7 @@ from django.db import transaction
 
 from dsr import crypto
 from dsr.datamap.selectors import controller_current
-from dsr.models import Message, Request, Suspension
+from dsr.models import Fee, Message, Request, Suspension
 
 # Datatilsynet, the Danish supervisory authority (GDPR Art. 77; Art. 12(4)).
 DATATILSYNET = {
@@ -98,6 +98,11 @@ def email_extended(request: Request) -> Message:
 def email_refused(request: Request) -> Message:
     """Refuse with reasons, the right to complain to Datatilsynet and to a judicial remedy (Art. 12(4))."""
     return _queue(request, "refused", language=request.language)
+
+
+def email_fee(request: Request, *, fee: Fee) -> Message:
+    """Ask the reasonable fee: amount, ground, reasons, how to pay, what happens unpaid (Art. 12(5), 15(3))."""
+    return _queue(request, "fee", language=request.language, secret={"fee_id": fee.pk})
 
 
 def email_completed(request: Request, *, download_token: str = "") -> Message:

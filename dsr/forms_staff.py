@@ -1,15 +1,19 @@
 """Forms of the staff pages. Views call services with their cleaned data; services re-check everything."""
 
 from datetime import date
+from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from dsr.models import (
     Channel,
+    FeeGround,
     Language,
     ManualFinding,
     ObjectionScope,
+    PaymentMethod,
     RefusalGround,
     RestrictionGround,
     Right,
@@ -251,6 +255,44 @@ class NoticeToldForm(ActionForm):
 
     notification = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(label=_("How you told them"), max_length=5000, widget=forms.Textarea({"rows": 2}))
+
+
+# --- Fees (GDPR Art. 12(5)(a), Art. 15(3); dsr/workflow/fees.py) ------------------------------
+
+
+def _amount_field(label) -> forms.DecimalField:
+    return forms.DecimalField(label=label, max_digits=10, decimal_places=2, min_value=Decimal("0.01"), localize=True)
+
+
+class FeeAskForm(ActionForm):
+    ground = forms.ChoiceField(label=_("Ground"), choices=FeeGround.choices, widget=forms.RadioSelect)
+    amount = _amount_field(_("Amount"))
+    reasons = forms.CharField(
+        label=_("Reasons, and how the amount was set (sent to the requester)"),
+        max_length=5000,
+        widget=forms.Textarea({"rows": 5}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].label = _("Amount (%(currency)s)") % {"currency": settings.DSR_FEE_CURRENCY}
+
+
+class FeePaidForm(ActionForm):
+    amount = _amount_field(_("Amount received"))
+    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput({"type": "date"}))
+    method = forms.ChoiceField(label=_("How it was paid"), choices=PaymentMethod.choices)
+    reference = forms.CharField(label=_("Payment reference (optional)"), max_length=100, required=False)
+
+
+class FeeWaiveForm(ActionForm):
+    reasons = forms.CharField(
+        label=_("Why the fee is waived (for the team)"), max_length=5000, widget=forms.Textarea({"rows": 2})
+    )
+
+
+class FeeWithdrawnForm(ActionForm):
+    pass
 
 
 class IntakeForm(forms.Form):

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
-LETTER_KINDS = ("refused", "extended", "erasure_confirmation")
+LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
 
 
@@ -35,7 +35,7 @@ def letter_pdf(kind: str, context: dict, language: str, *, today: date | None = 
 def letter_filename(kind: str, reference: str, language: str) -> str:
     """Return the attachment's file name, e.g. 'DSR-ABCD-...-afslag.pdf'."""
     names = {
-        "da": {"refused": "afslag", "extended": "forlaengelse", "erasure_confirmation": "sletning"},
-        "en": {"refused": "refusal", "extended": "extension", "erasure_confirmation": "erasure"},
+        "da": {"refused": "afslag", "extended": "forlaengelse", "erasure_confirmation": "sletning", "fee": "gebyr"},
+        "en": {"refused": "refusal", "extended": "extension", "erasure_confirmation": "erasure", "fee": "fee"},
     }
     return f"{reference}-{names.get(language, names['en']).get(kind, kind)}.pdf"

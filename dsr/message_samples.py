@@ -7,6 +7,7 @@ extras to ``_sample_extras``.
 """
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 
 def _sample_base(language: str) -> dict:
@@ -134,6 +135,23 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
         return {"ground_label": "Åbenbart ubegrundet" if language == "da" else "Manifestly unfounded"}
     if kind == "restriction_lift":
         return {"lift_date": date(2026, 5, 1)}
+    if kind == "fee":
+        da = language == "da"
+        reasons = "Du har bedt om det samme fire gange i år." if da else "You asked the same four times this year."
+        return {
+            "fee": {
+                "amount": Decimal("250.00"),
+                "currency": "DKK",
+                "ground": "excessive",
+                "reasons": reasons,
+                "payment_instructions": "Reg.nr. 1234 konto 5678901, skriv sagsnummeret."
+                if da
+                else "Account 1234 5678901, quoting the reference.",
+                "requested_at": datetime(2026, 3, 10, 9, 0, tzinfo=UTC),
+            },
+            "ground_label": "Overdreven, navnlig gentagen" if da else "Excessive, in particular repetitive",
+            "reasons": reasons,
+        }
     if kind == "recipient_notification":
         return {
             "notification": {"recipient_name": "Annoncepartner ApS", "operation": "rectification"},

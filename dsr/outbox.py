@@ -21,7 +21,7 @@ from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_by_token
 from dsr.letters import letter_filename, letter_pdf
 from dsr.message_templates import message_parts_render
-from dsr.models import Message, RecipientNotification, RefusalGround, Request, Right, Suspension
+from dsr.models import Fee, FeeGround, Message, RecipientNotification, RefusalGround, Request, Right, Suspension
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
@@ -100,6 +100,9 @@ def message_render(message: Message) -> RenderedMessage:
             context["reasons"] = request.extension_reasons
         elif message.kind == "refused":
             context["ground_label"] = RefusalGround(request.refusal_ground).label if request.refusal_ground else ""
+        elif message.kind == "fee":
+            fee = Fee.objects.get(pk=secret["fee_id"])
+            context.update(fee=fee, ground_label=FeeGround(fee.ground).label, reasons=fee.reasons)
         elif message.kind == "restriction_lift":
             context["reasons"] = secret.get("reasons", "")
             context["lift_date"] = date.fromisoformat(secret["lift_date"]) if secret.get("lift_date") else None
@@ -139,7 +142,7 @@ def _letter_attachments(message: Message, context: dict) -> list[tuple[str, byte
     request = message.request
     if request is None:
         return []
-    if message.kind in ("refused", "extended"):
+    if message.kind in ("refused", "extended", "fee"):
         kind = message.kind
     elif (
         message.kind in ("completed", "partially_completed")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.template import Context, engines
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, gettext_noop, ngettext
 from django.utils.translation import gettext as _
 
@@ -15,6 +15,7 @@ from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_current, link_problem
 from dsr.models import (
     CLOSED_STATUSES,
+    Fee,
     IdentityLevel,
     Job,
     JobStatus,
@@ -28,6 +29,7 @@ from dsr.models import (
 )
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.selectors import Deadline, request_deadline
+from dsr.workflow import fee_awaited
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
 # The privacy team's internal states are all "we are working on it" to the requester.
@@ -67,6 +69,9 @@ class StatusView:
     is_open: bool
     # What the sources reported doing, as the closing letter says it (dsr.rights.outcome), or "".
     result: str = ""
+    # The fee the request waits for (GDPR Art. 12(5)(a), 15(3)), and its amount as the page says it.
+    fee: Fee | None = None
+    fee_amount: str = ""
 
 
 _WORK = {
@@ -149,7 +154,19 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
         else:
             steps.append(Step(_("Confirm your identity"), WAITING, _("We have written to you about what we need.")))
 
-    if request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped:
+    if request.status == Status.AWAITING_SUBJECT and deadline.stopped_reason == SuspensionReason.FEE:
+        fee = fee_awaited(request)
+        if fee is not None:
+            steps.append(
+                Step(
+                    _("Pay the fee"),
+                    WAITING,
+                    _("We are waiting for your payment of %(amount)s. We have emailed you how to pay.")
+                    % {"amount": fee_amount_text(fee)},
+                    on=deadline.stopped_since,
+                )
+            )
+    elif request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped:
         reason = (
             _("We are waiting for you to confirm your identity.")
             if deadline.stopped_reason == SuspensionReason.IDENTITY
@@ -190,6 +207,13 @@ def request_progress(request: Request, deadline: Deadline) -> str:
     }
     if request.status == Status.PENDING_VERIFICATION:
         return _("Please confirm your email address. Until then the time limit is paused and we have not started.")
+    if request.status == Status.AWAITING_SUBJECT and deadline.stopped_reason == SuspensionReason.FEE:
+        fee = fee_awaited(request)
+        if fee is not None:
+            return _(
+                "We are waiting for your payment of %(amount)s. The time limit is paused, and we do not carry "
+                "out your request, until we receive it."
+            ) % {"amount": fee_amount_text(fee)}
     if request.status == Status.AWAITING_SUBJECT:
         return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
     if request.status in closed:
@@ -198,6 +222,11 @@ def request_progress(request: Request, deadline: Deadline) -> str:
     return _("We are working on your request and will answer by %(due)s at the latest.") % {
         "due": date_format(deadline.effective_due, "DATE_FORMAT")
     }
+
+
+def fee_amount_text(fee: Fee) -> str:
+    """Return the fee's amount as the page's language writes money, e.g. "DKK 1.250,00" in Danish."""
+    return f"{fee.currency} {number_format(fee.amount, decimal_pos=2, use_l10n=True, force_grouping=True)}"
 
 
 def request_public_status(request: Request) -> str:
@@ -240,6 +269,7 @@ def request_result(request: Request) -> str:
 def status_view(request: Request, *, today: date | None = None) -> StatusView:
     """Return everything the status page shows about the request."""
     deadline = request_deadline(request, today=today)
+    fee = fee_awaited(request) if request.status == Status.AWAITING_SUBJECT else None
     return StatusView(
         request=request,
         deadline=deadline,
@@ -249,6 +279,8 @@ def status_view(request: Request, *, today: date | None = None) -> StatusView:
         download=request_download(request),
         is_open=request.status not in CLOSED_STATUSES,
         result=request_result(request),
+        fee=fee,
+        fee_amount=fee_amount_text(fee) if fee is not None else "",
     )
 
 

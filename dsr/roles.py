@@ -28,6 +28,8 @@ _READ = [
     "dsr.view_auditevent",
     "dsr.view_requestnote",
     "dsr.view_manualtask",
+    # Fees asked and how they ended (GDPR Art. 12(5)(a), 15(3)): read by every role, set only by handlers.
+    "dsr.view_fee",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {

@@ -6,15 +6,16 @@ Months and days are in the controller's time zone (settings.TIME_ZONE), like dea
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from dsr import deadlines
-from dsr.models import OPEN_STATUSES, Request, Right, Status
+from dsr.models import OPEN_STATUSES, Fee, FeeGround, FeeStatus, Request, Right, Status
 
 # Outcomes that answer the request; cancelled and expired ones answer nothing.
 ANSWERED = (Status.COMPLETED, Status.PARTIALLY_COMPLETED, Status.REFUSED)
@@ -130,3 +131,33 @@ def open_overdue_count(*, today: date | None = None) -> int:
         .filter(effective_due__lt=today)
         .count()
     )
+
+
+@dataclass(frozen=True)
+class FeeCounts:
+    """Fees asked of requests received in a period (GDPR Art. 12(5)(a), 15(3)), and how they ended."""
+
+    asked: int
+    by_ground: dict[str, int]
+    by_status: dict[str, int]
+    # What was recorded as received, per currency (a change of DSR_FEE_CURRENCY keeps old fees in theirs).
+    received: dict[str, Decimal]
+
+
+def fee_counts(*, start: date, end: date) -> FeeCounts:
+    """Return how many fees were asked for requests received in [start, end], by ground and by how they ended."""
+    fees = Fee.objects.filter(request__in=_received_between(start, end))
+    by_ground = dict.fromkeys(FeeGround.values, 0)
+    for row in fees.values("ground").annotate(n=Count("id")).order_by():
+        by_ground[row["ground"]] = row["n"]
+    by_status = dict.fromkeys(FeeStatus.values, 0)
+    for row in fees.values("status").annotate(n=Count("id")).order_by():
+        by_status[row["status"]] = row["n"]
+    received = {
+        row["currency"]: row["total"]
+        for row in fees.filter(status=FeeStatus.PAID)
+        .values("currency")
+        .annotate(total=Sum("paid_amount"))
+        .order_by("currency")
+    }
+    return FeeCounts(asked=sum(by_ground.values()), by_ground=by_ground, by_status=by_status, received=received)

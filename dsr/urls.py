@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dsr.views import downloads, public
+from dsr.views import downloads, public, public_fees
 
 app_name = "dsr"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("status/", public.status_lost, name="status_lost"),
     path("status/<str:reference>/", public.status, name="status"),
     path("status/<str:reference>/new-link/", public.status_new_link, name="status_new_link"),
+    path("status/<str:reference>/withdraw/", public_fees.status_fee_withdraw, name="status_fee_withdraw"),
     path("status/<str:reference>/download/", downloads.status_download, name="status_download"),
     path(
         "status/<str:reference>/download/new-link/",

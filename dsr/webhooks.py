@@ -161,6 +161,9 @@ def event_payload(*, event_id: uuid.UUID, event_type: str, at: datetime, request
         body.update(source=data.get("source", ""), operation=data.get("operation", ""))
     if event_type == WebhookEvent.REQUEST_DEADLINE_NEAR:
         body["days_left"] = data.get("days_left")
+    if event_type in (WebhookEvent.REQUEST_FEE_REQUESTED, WebhookEvent.REQUEST_FEE_SETTLED):
+        # GDPR Art. 12(5)(a), 15(3): the fee's ground, amount and state; never the reasons written to the person.
+        body["fee"] = {key: data.get(key) for key in ("ground", "amount", "currency", "fee_status")}
     if event_type == WebhookEvent.REQUEST_COMPLETED and data.get("outcome") is not None:
         # What the sources reported doing, as counts (dsr.rights.outcome): never the person's data.
         body["result"] = data["outcome"]

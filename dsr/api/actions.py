@@ -7,6 +7,7 @@ table and writes the audit event. A refused action is a 409 and changes nothing.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -20,7 +21,17 @@ from dsr.api.serializers import RequestDetailSerializer
 from dsr.api.views import ERROR_RESPONSE, STATUS_EXAMPLE, _invalid, request_by_reference
 from dsr.audit import Actor
 from dsr.engine.jobs import job_retry
-from dsr.models import ApiKey, ApiScope, Job, RefusalGround, Request, SuspensionReason, VerificationMethod
+from dsr.models import (
+    ApiKey,
+    ApiScope,
+    FeeGround,
+    Job,
+    PaymentMethod,
+    RefusalGround,
+    Request,
+    SuspensionReason,
+    VerificationMethod,
+)
 from dsr.requests import RequestInvalid
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
@@ -48,7 +59,9 @@ class IdentitySerializer(serializers.Serializer):
 
 
 class SuspendSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=SuspensionReason.choices)
+    reason = serializers.ChoiceField(
+        choices=[(r.value, r.label) for r in (SuspensionReason.IDENTITY, SuspensionReason.CLARIFICATION)]
+    )
     note = serializers.CharField(max_length=5000, help_text="What the requester must send; they receive this text.")
 
 
@@ -89,6 +102,70 @@ class JobRetrySerializer(serializers.Serializer):
 
 class EmptySerializer(serializers.Serializer):
     pass
+
+
+# --- Fees (GDPR Art. 12(5)(a), Art. 15(3); dsr/workflow/fees.py) ------------------------------------
+
+
+class FeeAskSerializer(serializers.Serializer):
+    ground = serializers.ChoiceField(choices=FeeGround.choices)
+    amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="In the configured currency (DSR_FEE_CURRENCY), at most DSR_FEE_MAX_AMOUNT.",
+    )
+    reasons = serializers.CharField(
+        max_length=5000, help_text="Why, and how the amount was set; sent to the requester with how to pay."
+    )
+
+
+class FeePaidSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=Decimal("0.01"), help_text="What was received: the full fee."
+    )
+    paid_on = serializers.DateField(help_text="The day the payment was received; not in the future.")
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class FeeWaiveSerializer(serializers.Serializer):
+    reasons = serializers.CharField(max_length=5000, help_text="For the team; not sent to the requester.")
+
+
+def _author(author):
+    return author if getattr(author, "is_authenticated", False) else None
+
+
+def _fee_ask(request: Request, data: dict, actor: Actor, author) -> None:
+    workflow.request_fee_ask(
+        request=request,
+        ground=data["ground"],
+        amount=data["amount"],
+        reasons=data["reasons"],
+        actor=actor,
+        user=_author(author),
+    )
+
+
+def _fee_paid(request: Request, data: dict, actor: Actor, author) -> None:
+    workflow.request_fee_paid(
+        request=request,
+        amount=data["amount"],
+        paid_on=data["paid_on"],
+        method=data["method"],
+        reference=data["reference"],
+        actor=actor,
+        user=_author(author),
+    )
+
+
+def _fee_waive(request: Request, data: dict, actor: Actor, author) -> None:
+    workflow.request_fee_waive(request=request, reasons=data["reasons"], actor=actor, user=_author(author))
+
+
+def _fee_withdrawn(request: Request, data: dict, actor: Actor, author) -> None:
+    workflow.request_fee_withdraw(request=request, actor=actor, user=_author(author))
 
 
 def _assign(request: Request, data: dict, actor: Actor, author) -> None:
@@ -199,6 +276,37 @@ ACTIONS = [
         {"decision": "upheld", "reasons": "No compelling legitimate grounds override your interests."},
     ),
     Action("retry-job", "Run a failed job again", JobRetrySerializer, _job_retry, {"job": 42}),
+    Action(
+        "ask-fee",
+        "Ask a reasonable fee and stop the clock until it is paid (GDPR Art. 12(5)(a), 15(3))",
+        FeeAskSerializer,
+        _fee_ask,
+        {
+            "ground": "excessive",
+            "amount": "250.00",
+            "reasons": "You have asked for the same copy four times this year; the fee covers our costs.",
+        },
+    ),
+    Action(
+        "record-fee-payment",
+        "Record that the fee was paid in full; the clock runs again",
+        FeePaidSerializer,
+        _fee_paid,
+        {"amount": "250.00", "paid_on": "2026-03-12", "method": "bank_transfer", "reference": "DSR-7K2M"},
+    ),
+    Action(
+        "waive-fee",
+        "Waive the awaited fee; the clock runs again",
+        FeeWaiveSerializer,
+        _fee_waive,
+        {"reasons": "The requester lost the copy in a burglary; no fee this time."},
+    ),
+    Action(
+        "record-fee-withdrawal",
+        "Record that the requester withdrew rather than pay; the request is cancelled",
+        EmptySerializer,
+        _fee_withdrawn,
+    ),
 ]
 
 

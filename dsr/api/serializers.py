@@ -116,16 +116,34 @@ class ResultSerializer(serializers.Serializer):
     )
 
 
+class FeeSerializer(serializers.Serializer):
+    """The latest fee asked of the requester (GDPR Art. 12(5)(a), 15(3)): never the reasons written to them."""
+
+    ground = serializers.CharField(help_text="manifestly_unfounded, excessive or further_copies.")
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    status = serializers.CharField(help_text="awaiting_payment, paid, waived, withdrawn, or unpaid (request closed).")
+    requested_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True)
+
+
 class RequestDetailSerializer(RequestStatusSerializer):
     """The status, with what staff and integrations need: the outcome's ground, the work and its result."""
 
     refusal_ground = serializers.CharField(help_text="Set when refused (GDPR Art. 12(4)); empty otherwise.")
     jobs = serializers.SerializerMethodField()
     result = serializers.SerializerMethodField()
+    fee = serializers.SerializerMethodField()
 
     class Meta(RequestStatusSerializer.Meta):
-        fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs", "result"]
+        fields = [*RequestStatusSerializer.Meta.fields, "refusal_ground", "assignee", "jobs", "result", "fee"]
         read_only_fields = fields
+
+    @extend_schema_field(FeeSerializer(allow_null=True))
+    def get_fee(self, obj: Request) -> dict | None:
+        """Return the latest fee asked, or None when none was."""
+        fee = obj.fees.order_by("-requested_at", "-id").first()
+        return FeeSerializer(fee).data if fee is not None else None
 
     @extend_schema_field(ResultSerializer(allow_null=True))
     def get_result(self, obj: Request) -> dict | None:

@@ -13,6 +13,7 @@ from dsr.models.datamap import (
     Source,
 )
 from dsr.models.exports import Bundle, BundleKind, BundleStatus, DownloadLink
+from dsr.models.fees import Fee, FeeGround, FeeStatus, PaymentMethod
 from dsr.models.jobs import (
     JOB_FINISHED,
     Job,
@@ -67,6 +68,9 @@ __all__ = [
     "DataMapVersion",
     "DeliveryStatus",
     "DownloadLink",
+    "Fee",
+    "FeeGround",
+    "FeeStatus",
     "IdentityLevel",
     "Job",
     "JobStatus",
@@ -84,6 +88,7 @@ __all__ = [
     "NotificationStatus",
     "ObjectionScope",
     "Operation",
+    "PaymentMethod",
     "Plan",
     "PlanStage",
     "ProcessorCallback",

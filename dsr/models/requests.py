@@ -107,6 +107,8 @@ class RefusalGround(models.TextChoices):
 class SuspensionReason(models.TextChoices):
     IDENTITY = "identity", _("Waiting for confirmation of identity")
     CLARIFICATION = "clarification", _("Waiting for clarification of the request")
+    # GDPR Art. 12(5)(a), Art. 15(3): a fee was asked; the request waits for its payment (dsr/workflow/fees.py).
+    FEE = "fee", _("Waiting for payment of a fee")
 
 
 class Request(models.Model):

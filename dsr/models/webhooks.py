@@ -10,6 +10,8 @@ class WebhookEvent(models.TextChoices):
     REQUEST_COMPLETED = "request.completed", _("Request completed (fully or partially)")
     REQUEST_REFUSED = "request.refused", _("Request refused")
     REQUEST_DEADLINE_NEAR = "request.deadline_near", _("Request deadline near")
+    REQUEST_FEE_REQUESTED = "request.fee_requested", _("Fee asked: the request waits for payment")
+    REQUEST_FEE_SETTLED = "request.fee_settled", _("Fee paid, waived or withdrawn from")
     JOB_FAILED = "job.failed", _("Job failed for good")
     TEST = "webhook.test", _("Test event")
 

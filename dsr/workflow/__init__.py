@@ -27,6 +27,16 @@ from dsr.workflow.clock import (
     request_suspend,
     requests_remind_staff,
 )
+from dsr.workflow.fees import (
+    FEE_TEMPLATES,
+    fee_awaited,
+    fee_payment_instructions,
+    fee_reasons_own,
+    request_fee_ask,
+    request_fee_paid,
+    request_fee_waive,
+    request_fee_withdraw,
+)
 from dsr.workflow.filing import (
     SubmitResult,
     reference_new,
@@ -65,12 +75,16 @@ from dsr.workflow.team import (
 )
 
 __all__ = [
+    "FEE_TEMPLATES",
     "TRANSITIONS",
     "RequestInvalid",
     "SubmitResult",
     "Transition",
     "TransitionError",
     "closing_hook_set",
+    "fee_awaited",
+    "fee_payment_instructions",
+    "fee_reasons_own",
     "reference_new",
     "request_approve",
     "request_assign",
@@ -82,6 +96,10 @@ __all__ = [
     "request_complete",
     "request_expire",
     "request_extend",
+    "request_fee_ask",
+    "request_fee_paid",
+    "request_fee_waive",
+    "request_fee_withdraw",
     "request_identity_check",
     "request_job_failed",
     "request_job_retried",

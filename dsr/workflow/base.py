@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy
 from dsr import deadlines
 from dsr.models import (
     OPEN_STATUSES,
+    Fee,
+    FeeStatus,
     Request,
     Status,
     Suspension,
@@ -57,6 +59,10 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("suspend", gettext_lazy("stop the clock of"), (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
         Transition("resume", gettext_lazy("restart the clock of"), (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
         Transition("extend", gettext_lazy("extend"), _WORKING, None),
+        # GDPR Art. 12(5)(a), Art. 15(3): a fee stops the clock until it is paid or waived; withdrawing cancels
+        # (dsr/workflow/fees.py, docs/decisions/0015-fees.md).
+        Transition("fee_request", gettext_lazy("ask a fee for"), (Status.IN_PROGRESS,), Status.AWAITING_SUBJECT),
+        Transition("fee_settle", gettext_lazy("settle the fee of"), (Status.AWAITING_SUBJECT,), Status.IN_PROGRESS),
         Transition("refuse", gettext_lazy("refuse"), _WORKING, Status.REFUSED),
         Transition("complete", gettext_lazy("complete"), (Status.IN_PROGRESS,), Status.COMPLETED),
         # Staff may close with the parts not done when a job failed for good (dsr/engine/jobs.py).
@@ -208,6 +214,10 @@ def _close(request: Request, *, transition: str, reasons: str, now: datetime) ->
         fields += _deadline_recompute(request)
     request.closed_at = now
     request.outcome_reasons = reasons
+    # A fee still awaited when the request closes (refused, cancelled) was never paid.
+    Fee.objects.filter(request=request, status=FeeStatus.AWAITING_PAYMENT).update(
+        status=FeeStatus.UNPAID, settled_at=now
+    )
     return fields
 
 

@@ -38,7 +38,8 @@ from dsr.workflow.base import (
 
 def request_suspend(*, request: Request, reason: str, note: str, actor: Actor) -> Request:
     """Stop the clock while we wait for identity information or a clarification we asked for."""
-    if reason not in SuspensionReason.values:
+    # A fee stops the clock through request_fee_ask alone: it needs an amount, a ground and a letter.
+    if reason not in (SuspensionReason.IDENTITY, SuspensionReason.CLARIFICATION):
         raise RequestInvalid({"reason": [_("Choose identity or clarification.")]})
     note = _required_text(note, field="note", message=_("Say what the requester must send."))
     with transaction.atomic():
@@ -65,6 +66,12 @@ def request_resume(*, request: Request, actor: Actor) -> Request:
     with transaction.atomic():
         request = _lock(request)
         _transition_check(request, "resume")
+        if request.suspensions.filter(ended_at__isnull=True, reason=SuspensionReason.FEE).exists():
+            # GDPR Art. 12(5)(a): the request waits for the fee; only its payment or waiver restarts the clock.
+            raise TransitionError(
+                _("Request %(reference)s waits for payment of a fee: record the payment or waive the fee.")
+                % {"reference": request.reference}
+            )
         if request.identity_level < request.identity_required:
             raise TransitionError(
                 _("Request %(reference)s waits for an identity check: record the check before resuming.")

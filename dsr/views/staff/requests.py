@@ -49,6 +49,7 @@ from dsr.rights.rectification import corrections_labelled, rectification_preview
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
+from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
 
 
@@ -99,6 +100,7 @@ def _forms(request: Request, *, bound: dict | None = None) -> dict[str, forms.Fo
         initial = dict(seen)
         if name == "assign":
             initial["assignee"] = str(request.assignee_id) if request.assignee_id else "none"
+        initial.update(fee_initial(request, name))
         built[name] = form_class(initial=initial, prefix=name)
     if bound:
         built.update(bound)
@@ -159,6 +161,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "restriction_ground_label": _choice_label(RestrictionGround, request.details.get("ground")),
         "objection_scope_label": _choice_label(ObjectionScope, request.details.get("scope")),
         "team": team_members() if can_handle else [],
+        **fee_context(request),
     }
     return render(http_request, "dsr/staff/request.html", context, status=status)
 
@@ -298,6 +301,7 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "job_retry": (forms_staff.JobRetryForm, _job_retry),
     "notice_told": (forms_staff.NoticeToldForm, _notice_told),
     "release": (forms_staff.BundleReleaseForm, _bundle_release),
+    **FEE_ACTIONS,
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
 _NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry", "notice_told"}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from dsr import deadlines, stats
 from dsr.audit import Actor, audit_record
-from dsr.models import AuditAction, AuditEvent, Right
+from dsr.models import AuditAction, AuditEvent, FeeGround, FeeStatus, Right
 from dsr.roles import EXPORT_AUDIT
 from dsr.views.staff.access import staff_view
 
@@ -101,9 +101,19 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "chart": month_chart(table),
             "summary": stats.summary(start=start, end=end),
             "overdue_now": stats.open_overdue_count(today=end),
+            **_fee_context(stats.fee_counts(start=start, end=end)),
             "can_export_audit": request.user.has_perm(EXPORT_AUDIT),
         },
     )
+
+
+def _fee_context(fees: stats.FeeCounts) -> dict:
+    """Return the fee figures with their labels, for the statistics page (GDPR Art. 12(5)(a), 15(3))."""
+    return {
+        "fees": fees,
+        "fee_grounds": [(label, fees.by_ground[value]) for value, label in FeeGround.choices],
+        "fee_statuses": [(label, fees.by_status[value]) for value, label in FeeStatus.choices],
+    }
 
 
 def _percent(value: float | None) -> str:
@@ -138,9 +148,18 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
         ("verification_rate_percent", _percent(summary.verification_rate)),
         ("refused", summary.refused),
         ("refusal_rate_percent", _percent(summary.refusal_rate)),
+        *_fee_rows(stats.fee_counts(start=start, end=end)),
     ):
         writer.writerow([name, value])
     return response
+
+
+def _fee_rows(fees: stats.FeeCounts) -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = [("fees_asked", fees.asked)]
+    rows += [(f"fees_ground_{ground}", n) for ground, n in fees.by_ground.items()]
+    rows += [(f"fees_{status}", n) for status, n in fees.by_status.items()]
+    rows += [(f"fees_received_{currency}", f"{total:.2f}") for currency, total in fees.received.items()]
+    return rows
 
 
 class _Echo:
