@@ -74,7 +74,7 @@ def test_the_page_shows_requester_details_deadline_and_a_timeline_of_events_and_
     assert "Which one?" in html  # the stopped period and what was asked
     assert "Request received" in html
     assert "Clock stopped: waiting for the requester" in html
-    assert "Email “suspended” (da)" in html  # the message sent, from the outbox table
+    assert "Email: Clock stopped: question to the requester (Dansk)" in html  # the message sent, in words
     assert "agent" in html  # the actor of staff events, by username
 
 

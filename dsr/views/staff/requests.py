@@ -7,12 +7,9 @@ gets a clear message and changes nothing.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
@@ -51,42 +48,11 @@ from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
 from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    at: datetime
-    kind: str  # "event" or "message"
-    label: str
-    actor: str
-    detail: str
+from dsr.views.staff.timeline import request_timeline
 
 
 def _seen(request: Request) -> str:
     return request.updated_at.isoformat(timespec="microseconds")
-
-
-def request_timeline(request: Request) -> list[TimelineEntry]:
-    """Return every audit event and every message of the request, oldest first."""
-    events = list(request.audit_events.order_by("seq"))
-    staff_ids = {int(e.actor_id) for e in events if e.actor_type == "staff" and e.actor_id.isdigit()}
-    names = dict(get_user_model().objects.filter(pk__in=staff_ids).values_list("pk", "username"))
-    entries = []
-    for event in events:
-        actor = event.get_actor_type_display()
-        if event.actor_type == "staff" and event.actor_id.isdigit():
-            actor = names.get(int(event.actor_id), actor)
-        elif event.actor_id:
-            actor = f"{actor} ({event.actor_id})"
-        detail = ", ".join(f"{k}: {v}" for k, v in sorted(event.data.items()) if v not in (None, "", {}))
-        entries.append(TimelineEntry(event.at, "event", event.get_action_display(), actor, detail))
-    for message in request.messages.all():
-        label = _("Email “%(kind)s” (%(language)s)") % {"kind": message.kind, "language": message.language}
-        detail = message.get_status_display()
-        if message.to_staff:
-            detail += " · " + _("to staff")
-        entries.append(TimelineEntry(message.sent_at or message.created_at, "message", label, "", detail))
-    return sorted(entries, key=lambda entry: entry.at)
 
 
 def _choice_label(choices, value) -> str:
