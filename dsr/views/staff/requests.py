@@ -50,6 +50,7 @@ from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
 from dsr.views.staff.queue import queue_counts_forget
+from dsr.views.staff.transmissions import transmission_staff_context
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "restriction_ground_label": _choice_label(RestrictionGround, request.details.get("ground")),
         "objection_scope_label": _choice_label(ObjectionScope, request.details.get("scope")),
         "team": team_members() if can_handle else [],
+        # GDPR Art. 20(2): the company the person asked us to send their data to, and what happened.
+        **transmission_staff_context(request),
     }
     return render(http_request, "dsr/staff/request.html", context, status=status)
 
