@@ -14,7 +14,7 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from standardwebhooks import Webhook
 
 from dsr.audit import Actor
@@ -49,6 +49,13 @@ def _token(text: str) -> str:
 
 def _zip_bytes(response) -> bytes:
     return b"".join(response.streaming_content)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Services speak the active language; these tests read their English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -390,3 +397,34 @@ def test_the_receivers_link_is_limited_expires_and_dies_with_the_bundle(company,
         assert client.get(f"/transmission/{token}/").status_code == 410
     bundles_purge_expired(now=timezone.now() + timedelta(days=60))
     assert client.post(f"/transmission/{token}/").status_code == 410
+
+
+# --- Lost signals ------------------------------------------------------------------------------
+
+
+def test_an_emailed_transmission_whose_news_was_lost_is_settled_by_the_reconciler(company, file, run):
+    request = file("portability", transmit_to=BY_EMAIL)
+    # As if the worker died between sending the email and recording the transmission as sent.
+    Transmission.objects.update(status=TransmissionStatus.PENDING, sent_at=None, settled_at=None)
+    mail.outbox.clear()
+
+    assert run(tx.transmissions_sync) == 1
+    assert request.transmissions.get().status == TransmissionStatus.SENT
+    assert [m.subject for m in mail.outbox] == [f"Your data was sent to Grøntkassen ApS ({request.reference})"]
+    assert run(tx.transmissions_sync) == 0
+
+
+def test_an_endpoint_attempt_whose_go_was_lost_is_sent_by_the_reconciler(
+    company, file, receiver, local_endpoints, settings, run
+):
+    settings.DSR_BUNDLE_REVIEW = True
+    request = file("portability", transmit_to={"name": "Grøntkassen ApS", "url": receiver.url})
+    # Released without the worker hearing of it (the "go" lost with a broker restart).
+    bundle_release(bundle=request.bundles.get(), actor=Actor.system())
+    assert request.transmissions.get().status == TransmissionStatus.PENDING
+    assert receiver.received == []
+
+    later = timezone.now() + timedelta(seconds=settings.DSR_JOB_DISPATCH_GRACE_SECONDS + 1)
+    assert run(tx.transmissions_reconcile, now=later) == 1
+    assert request.transmissions.get().status == TransmissionStatus.SENT
+    assert len(receiver.received) == 1
