@@ -54,4 +54,9 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.callbacks_prune",
         "schedule": crontab(hour=4, minute=10),
     },
+    # Direct transmissions (dsr/exports/transmission.py): emails that went out, and lost endpoint attempts.
+    "reconcile-transmissions": {
+        "task": "dsr.tasks.transmissions_reconcile",
+        "schedule": crontab(minute="*"),
+    },
 }

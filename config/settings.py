@@ -339,6 +339,14 @@ DSR_BUNDLE_COMPRESSLEVEL = env.int("DSR_BUNDLE_COMPRESSLEVEL", default=1)
 DSR_DOWNLOAD_LINK_DAYS = env.int("DSR_DOWNLOAD_LINK_DAYS", default=14)
 DSR_DOWNLOAD_LIMIT = env.int("DSR_DOWNLOAD_LIMIT", default=5)
 DSR_DOWNLOAD_REISSUE_RATE = env("DSR_DOWNLOAD_REISSUE_RATE", default="3/day")
+# Direct transmission to another controller (GDPR Art. 20(2), dsr/exports/transmission.py): days and downloads
+# the receiver's link allows; attempts at its HTTPS endpoint use the webhook settings below. The notice is signed
+# per Standard Webhooks with DSR_TRANSMISSION_SIGNING_SECRET (whsec_...; empty = derived from SECRET_KEY).
+# DSR_TRANSMISSION_ALLOW_LOCAL lets endpoints on this machine (http://localhost) receive: development and tests.
+DSR_TRANSMISSION_LINK_DAYS = env.int("DSR_TRANSMISSION_LINK_DAYS", default=7)
+DSR_TRANSMISSION_DOWNLOAD_LIMIT = env.int("DSR_TRANSMISSION_DOWNLOAD_LIMIT", default=3)
+DSR_TRANSMISSION_SIGNING_SECRET = env("DSR_TRANSMISSION_SIGNING_SECRET", default="")
+DSR_TRANSMISSION_ALLOW_LOCAL = env.bool("DSR_TRANSMISSION_ALLOW_LOCAL", default=False)
 
 # Outbound webhooks (dsr/webhooks.py, docs/webhooks.md): attempts per delivery, first backoff (doubling,
 # at most an hour) and the time one attempt may take.

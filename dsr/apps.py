@@ -28,6 +28,7 @@ class DsrConfig(AppConfig):
             workflow,
         )
         from dsr.engine import dispatch
+        from dsr.exports import transmission
 
         rights.rights_register()
         workflow.work_starter_set(dispatch.plan_start_on_commit)
@@ -35,3 +36,4 @@ class DsrConfig(AppConfig):
         dispatch.plan_starter_set(tasks.plan_start.delay)
         emails.message_starter_set(tasks.message_send.delay)
         webhooks.delivery_starter_set(tasks.webhook_delivery_attempt.delay)
+        transmission.attempt_starter_set(tasks.transmission_attempt.delay)

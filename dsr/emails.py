@@ -151,6 +151,18 @@ def email_recipient_notification(request: Request, *, notification, person: dict
     return _queue(request, "recipient_notification", language=settings.LANGUAGE_CODE[:2], secret=secret)
 
 
+def email_transmission(request: Request, *, transmission_id: int, token: str) -> Message:
+    """Send the receiving controller its link to the person's export (GDPR Art. 20(2)); the token sealed until sent."""
+    return _queue(
+        request, "transmission", language=request.language, secret={"transmission_id": transmission_id, "token": token}
+    )
+
+
+def email_transmission_outcome(request: Request) -> Message:
+    """Tell the person whether their data was sent to the company they named, or why not."""
+    return _queue(request, "transmission_outcome", language=request.language)
+
+
 def email_deadline_reminder(*, requests: list[Request], today: date) -> Message:
     """Send staff one digest of requests due soon or overdue."""
     return _queue(

@@ -152,8 +152,57 @@ class AccessForm(RequestForm):
 
 
 class PortabilityForm(RequestForm):
+    """GDPR Art. 20: the person's data for themselves, and if they wish sent directly to another company (20(2))."""
+
     right = Right.PORTABILITY
     description = _description_field(_("For example which data you want to take with you."))
+    transmit = forms.BooleanField(label=_("Also send my data directly to another company"), required=False)
+    transmit_name = forms.CharField(label=_("The company's name"), max_length=200, required=False)
+    transmit_email = forms.EmailField(
+        label=_("The company's email address"),
+        max_length=254,
+        required=False,
+        help_text=_("We email them a link to download your data."),
+        widget=forms.EmailInput(attrs={"spellcheck": "false"}),
+    )
+    transmit_url = forms.CharField(
+        label=_("Or the address of the company's system (HTTPS)"),
+        max_length=500,
+        required=False,
+        help_text=_("Only if the company gave you one: we send it a link to download your data."),
+        widget=forms.URLInput(attrs={"spellcheck": "false", "placeholder": "https://"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("transmit"):
+            return cleaned
+        if not cleaned.get("transmit_name"):
+            self.add_error("transmit_name", _("Give the company's name."))
+        email, url = cleaned.get("transmit_email"), (cleaned.get("transmit_url") or "").strip()
+        if not email and not url and "transmit_email" not in self.errors:
+            self.add_error("transmit_email", _("Give the company's email address or the address of its system."))
+        elif email and url:
+            self.add_error("transmit_url", _("Give either an email address or a system's address, not both."))
+        return cleaned
+
+    def details(self) -> dict:
+        details = super().details()
+        if self.cleaned_data.get("transmit"):
+            target = {"name": self.cleaned_data.get("transmit_name", "")}
+            if self.cleaned_data.get("transmit_email"):
+                target["email"] = self.cleaned_data["transmit_email"]
+            else:
+                target["url"] = (self.cleaned_data.get("transmit_url") or "").strip()
+            details["transmit_to"] = target
+        return details
+
+    def _field_for(self, key: str) -> str | None:
+        # The service names "transmit_to.url"; the form calls it "transmit_url".
+        if key.startswith("transmit_to"):
+            name = {"transmit_to.name": "transmit_name", "transmit_to.email": "transmit_email"}.get(key, "transmit_url")
+            return name if key != "transmit_to" else "transmit_email"
+        return super()._field_for(key)
 
 
 class ErasureForm(RequestForm):

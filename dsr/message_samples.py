@@ -169,7 +169,10 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
         return {
             **download,
             "outcome": _sample_outcome(language),
+            **_sample_transmission("completed"),
         }
+    if kind in ("transmission", "transmission_outcome"):
+        return _sample_transmission(kind)
     if kind == "deadline_reminder":
         return {
             "today": date(2026, 3, 25),
@@ -177,6 +180,27 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
             "dashboard_url": "https://privacy.madkassen.example/dashboard/",
         }
     return {}
+
+
+def _sample_transmission(kind: str) -> dict:
+    """Return what a direct transmission's messages get (dsr.exports.transmission.transmission_message_context)."""
+    extras: dict = {
+        "transmission": {
+            "recipient_name": "Grøntkassen ApS",
+            "recipient_email": "data@groentkassen.example",
+            "recipient_url": "",
+            "channel": "email",
+            "status": "sent",
+            "sent_at": datetime(2026, 4, 8, 9, 30, tzinfo=UTC),
+            "expires_at": datetime(2026, 4, 15, 9, 30, tzinfo=UTC),
+            "max_downloads": 3,
+            "decline_reasons": "",
+        },
+        "transmission_problem": "",
+    }
+    if kind == "transmission":
+        extras["download_url"] = "https://privacy.madkassen.example/transmission/sample-token/"
+    return extras
 
 
 def sample_context(kind: str, language: str) -> dict:

@@ -19,6 +19,7 @@ from dsr import crypto
 from dsr.emails import SEAL_PURPOSE, absolute_url, controller_context
 from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_by_token
+from dsr.exports.transmission import transmission_message_context
 from dsr.letters import letter_filename, letter_pdf
 from dsr.message_templates import message_parts_render
 from dsr.models import Fee, FeeGround, Message, RecipientNotification, RefusalGround, Request, Right, Suspension
@@ -26,6 +27,9 @@ from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
 from dsr.workflow import request_status_token
+
+# Messages that say what happened to a direct transmission (dsr.exports.transmission).
+_TRANSMISSION_KINDS = ("completed", "transmission", "transmission_outcome")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,12 @@ def message_render(message: Message) -> RenderedMessage:
             )
         if message.kind in ("completed", "partially_completed") and request is not None:
             context.update(_outcome_context(request, message.language))
+        if message.kind in _TRANSMISSION_KINDS and request is not None:
+            # GDPR Art. 20(2): what happened to the transmission the person asked for; "transmission" goes to the
+            # receiving controller.
+            told, addressee = transmission_message_context(kind=message.kind, request=request, secret=secret)
+            context.update(told)
+            to = addressee or to
         if message.kind == "deadline_reminder":
             today = date.fromisoformat(secret["today"])
             reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")

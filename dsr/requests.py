@@ -1,8 +1,12 @@
 """Validation of what a requester gives us, per right, before anything is stored."""
 
+import ipaddress
 import re
+import socket
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils import timezone
@@ -128,7 +132,7 @@ def details_clean(right: str, details: dict | None) -> dict:
         raise RequestInvalid({"details": [_("Must be an object.")]})
     allowed = {
         Right.ACCESS: {"description"},
-        Right.PORTABILITY: {"description"},
+        Right.PORTABILITY: {"description", "transmit_to"},
         Right.ERASURE: {"description"},
         Right.RECTIFICATION: {"corrections", "statement", "description"},
         Right.RESTRICTION: {"ground", "description"},
@@ -171,6 +175,9 @@ def details_clean(right: str, details: dict | None) -> dict:
             cleaned["grounds"] = grounds
     elif right == Right.CONSENT_WITHDRAWAL:
         cleaned["consents"] = _keys(details.get("consents"), field="consents", errors=errors)
+    elif right == Right.PORTABILITY and details.get("transmit_to") is not None:
+        # GDPR Art. 20(2): sent directly to a controller the person names.
+        cleaned["transmit_to"] = transmit_to_clean(details["transmit_to"], errors=errors)
 
     if errors:
         raise RequestInvalid(errors)
@@ -255,3 +262,83 @@ def refusal_reasons_own(reasons: str) -> str:
             if opening and text.lower().startswith(opening.lower()):
                 return text[len(opening) :].strip(" :;,.\n\t")
     return text
+
+
+# --- The receiving controller of a direct transmission (GDPR Art. 20(2)) -------------------
+
+
+def transmit_to_clean(value, *, errors: dict) -> dict:
+    """Return the receiving controller as {"name", "email"} or {"name", "url"}; add each problem to ``errors``."""
+    if not isinstance(value, dict):
+        errors.setdefault("transmit_to", []).append(_("Must be an object with name and email or url."))
+        return {}
+    unknown = set(value) - {"name", "email", "url"}
+    if unknown:
+        errors.setdefault("transmit_to", []).append(_("Unknown keys: %(keys)s.") % {"keys": ", ".join(sorted(unknown))})
+    cleaned = {
+        "name": _text(value.get("name"), field="transmit_to.name", errors=errors, required=True, limit=MAX_SHORT)
+    }
+    email = _text(value.get("email"), field="transmit_to.email", errors=errors, limit=254)
+    url = _text(value.get("url"), field="transmit_to.url", errors=errors, limit=500)
+    if bool(email) == bool(url):
+        errors.setdefault("transmit_to", []).append(
+            _("Give the company's email address or the address of its HTTPS endpoint, one of them.")
+        )
+    elif email:
+        try:
+            EmailValidator()(email)
+        except ValidationError:
+            errors.setdefault("transmit_to.email", []).append(_("Enter a valid email address."))
+        cleaned["email"] = email
+    else:
+        problem = endpoint_url_problem(url)
+        if problem:
+            errors.setdefault("transmit_to.url", []).append(problem)
+        cleaned["url"] = url
+    return cleaned
+
+
+def local_endpoints_allowed() -> bool:
+    """Return whether endpoints on this machine may receive transmissions (development and tests only)."""
+    return settings.DEBUG or settings.DSR_TRANSMISSION_ALLOW_LOCAL
+
+
+def endpoint_url_problem(url: str, *, resolve=socket.getaddrinfo) -> str:
+    """Return why dsr must not POST to ``url``, or "" when it may.
+
+    Only HTTPS to a public address: a URL the person typed must not make dsr reach into the
+    controller's own network (server-side request forgery). Every address the name resolves to
+    is checked; the check is made again before each attempt, as a name may change what it points at.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return _("Enter a valid web address.")
+    host = (parts.hostname or "").rstrip(".")
+    if not host or parts.username or parts.password:
+        return _("Enter a web address like https://example.com/receive.")
+    local = local_endpoints_allowed()
+    if parts.scheme != "https" and not (local and parts.scheme == "http" and _loopback_name(host)):
+        return _("The address must start with https://.")
+    try:
+        found = resolve(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, OSError):
+        return _("We could not find the server at this address. Please check it.")
+    for address in {entry[4][0] for entry in found}:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if ip.is_global and not ip.is_multicast:
+            continue
+        if local and ip.is_loopback:
+            continue
+        return _("The address points to a private or local network; give a public HTTPS address.")
+    return ""
+
+
+def _loopback_name(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

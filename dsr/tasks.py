@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dsr import webhooks, workflow
 from dsr.engine import callbacks, jobs, plans, reconcile
+from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
 from dsr.models import Message, MessageStatus
 from dsr.outbox import message_render
@@ -85,10 +86,18 @@ def message_send(self, message_id: int) -> None:
         sealed_context="",
         last_error="",
     )
+    _message_settled(message)
 
 
 def _message_fail(message: Message, error: str) -> None:
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error=error[:255])
+    _message_settled(message)
+
+
+def _message_settled(message: Message) -> None:
+    if message.kind == "transmission":
+        # GDPR Art. 20(2): the link counts as sent to the receiving controller once its email went out.
+        transmission.transmission_message_settled(message_id=message.pk)
 
 
 @shared_task(acks_late=True)
@@ -169,6 +178,25 @@ def plan_start(request_id: int) -> None:
 def jobs_reconcile() -> dict:
     """Re-send the "go" for jobs with no progress and advance plans whose jobs all finished."""
     return reconcile.jobs_reconcile().as_dict()
+
+
+# --- Direct transmission to another controller (dsr/exports/transmission.py) -------------
+
+
+@shared_task(acks_late=True)
+def transmission_attempt(transmission_id: int) -> str:
+    """POST one transmission notice; a failed attempt is tried again with exponential backoff (the row counts)."""
+    outcome = transmission.transmission_attempt(transmission_id=transmission_id)
+    if outcome.retry_in is not None:
+        transmission_attempt.apply_async((transmission_id,), countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(acks_late=True)
+def transmissions_reconcile() -> int:
+    """Settle emailed transmissions whose email went out, and re-send lost "go" signals for endpoint ones."""
+    transmission.transmissions_sync()
+    return transmission.transmissions_reconcile()
 
 
 # --- Outbound webhooks (dsr/webhooks.py, docs/webhooks.md) ---------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dsr.views import downloads, public, public_fees
+from dsr.views import downloads, public, public_fees, transmissions
 
 app_name = "dsr"
 
@@ -24,5 +24,6 @@ urlpatterns = [
     path("status/<str:reference>/<str:token>/", public.status_link, name="status_link"),
     path("download/<str:token>/", downloads.download, name="download"),
     path("download/<str:token>/new-link/", downloads.download_new_link, name="download_new_link"),
+    path("transmission/<str:token>/", transmissions.transmission_download_view, name="transmission_download"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

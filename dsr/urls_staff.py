@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dsr.views.staff import bundles, intake, queue, requests, stats
+from dsr.views.staff import bundles, intake, queue, requests, stats, transmissions
 
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
@@ -15,6 +15,14 @@ urlpatterns = [
         "requests/<int:pk>/bundles/<int:bundle_pk>/preview/",
         bundles.bundle_preview_download,
         name="staff_bundle_preview",
+    ),
+    path(
+        "requests/<int:pk>/transmission/decline/",
+        transmissions.transmission_decline_view,
+        name="staff_transmission_decline",
+    ),
+    path(
+        "requests/<int:pk>/transmission/retry/", transmissions.transmission_retry_view, name="staff_transmission_retry"
     ),
     path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
     path("statistics/", stats.statistics, name="staff_statistics"),

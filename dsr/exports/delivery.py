@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from dsr import emails, workflow
 from dsr.audit import Actor, audit_record
+from dsr.exports.transmission import transmission_start
 from dsr.models import AuditAction, Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request
 from dsr.storage import bundle_storage, storage_delete, storage_sha256
 from dsr.storage.sealing import SealedReader, SealError, sealed_open
@@ -95,6 +96,8 @@ def bundle_release(*, bundle: Bundle, actor: Actor, now: datetime | None = None)
             request=request,
             data={"bundle": bundle.pk, "link": link.pk, "files": bundle.files, "bytes": bundle.plain_size},
         )
+        # GDPR Art. 20(2): the controller the person named gets a link of its own, in the same transaction.
+        transmission_start(request=request, bundle=bundle, now=now)
         # The person's identifiers were needed to collect; the request is answered now.
         Plan.objects.filter(request=request).update(stage=PlanStage.DONE, **Plan.FORGOTTEN, updated_at=now)
         workflow.request_complete(request=request, actor=actor, download_token=token)

@@ -5,71 +5,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dsr', '0001_initial'),
+        ("dsr", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='operation',
-            field=models.CharField(choices=[('resolve', "Find the person's identifiers"), ('collect', "Collect the person's data"), ('erasure_plan', 'Plan the erasure'), ('erasure', 'Erase'), ('rectify', 'Correct'), ('restrict', 'Restrict processing'), ('restrict_lift', 'Lift the restriction'), ('consent_withdraw', 'Withdraw consent'), ('audience_remove', "Remove from the partner's audience"), ('bundle', 'Build the export bundle')], max_length=32),
+            model_name="job",
+            name="operation",
+            field=models.CharField(
+                choices=[
+                    ("resolve", "Find the person's identifiers"),
+                    ("collect", "Collect the person's data"),
+                    ("erasure_plan", "Plan the erasure"),
+                    ("erasure", "Erase"),
+                    ("rectify", "Correct"),
+                    ("restrict", "Restrict processing"),
+                    ("restrict_lift", "Lift the restriction"),
+                    ("consent_withdraw", "Withdraw consent"),
+                    ("audience_remove", "Remove from the partner's audience"),
+                    ("bundle", "Build the export bundle"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='plan',
-            name='stage',
-            field=models.CharField(choices=[('resolving', 'Finding the person in the sources'), ('planning', 'Working out what erasure would do'), ('awaiting_approval', 'Waiting for staff approval'), ('awaiting_decision', 'Waiting for the balancing decision'), ('running', 'Carrying out the request in the sources'), ('notifying', 'Telling the recipients'), ('collected', 'Collected; building the export bundle'), ('review', 'The export bundle waits for staff to release it'), ('done', 'Done'), ('needs_attention', 'A job failed for good'), ('unmapped', 'No data map loaded: handle by hand'), ('closed', 'Request closed')], default='resolving', max_length=32),
+            model_name="plan",
+            name="stage",
+            field=models.CharField(
+                choices=[
+                    ("resolving", "Finding the person in the sources"),
+                    ("planning", "Working out what erasure would do"),
+                    ("awaiting_approval", "Waiting for staff approval"),
+                    ("awaiting_decision", "Waiting for the balancing decision"),
+                    ("running", "Carrying out the request in the sources"),
+                    ("notifying", "Telling the recipients"),
+                    ("collected", "Collected; building the export bundle"),
+                    ("review", "The export bundle waits for staff to release it"),
+                    ("done", "Done"),
+                    ("needs_attention", "A job failed for good"),
+                    ("unmapped", "No data map loaded: handle by hand"),
+                    ("closed", "Request closed"),
+                ],
+                default="resolving",
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='recipientnotification',
-            name='operation',
-            field=models.CharField(choices=[('resolve', "Find the person's identifiers"), ('collect', "Collect the person's data"), ('erasure_plan', 'Plan the erasure'), ('erasure', 'Erase'), ('rectify', 'Correct'), ('restrict', 'Restrict processing'), ('restrict_lift', 'Lift the restriction'), ('consent_withdraw', 'Withdraw consent'), ('audience_remove', "Remove from the partner's audience"), ('bundle', 'Build the export bundle')], max_length=32),
+            model_name="recipientnotification",
+            name="operation",
+            field=models.CharField(
+                choices=[
+                    ("resolve", "Find the person's identifiers"),
+                    ("collect", "Collect the person's data"),
+                    ("erasure_plan", "Plan the erasure"),
+                    ("erasure", "Erase"),
+                    ("rectify", "Correct"),
+                    ("restrict", "Restrict processing"),
+                    ("restrict_lift", "Lift the restriction"),
+                    ("consent_withdraw", "Withdraw consent"),
+                    ("audience_remove", "Remove from the partner's audience"),
+                    ("bundle", "Build the export bundle"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.CreateModel(
-            name='Bundle',
+            name="Bundle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('access', 'Access (Art. 15)'), ('portability', 'Portability (Art. 20)')], max_length=16)),
-                ('status', models.CharField(choices=[('building', 'Being built'), ('review', 'Waiting for staff to release it'), ('released', 'Sent to the person'), ('discarded', 'Discarded'), ('purged', 'Deleted after expiry')], default='building', max_length=16)),
-                ('language', models.CharField(max_length=2)),
-                ('storage_name', models.CharField(blank=True, max_length=255)),
-                ('size', models.BigIntegerField(default=0)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('plain_size', models.BigIntegerField(default=0)),
-                ('manifest', models.JSONField(blank=True, default=list)),
-                ('records', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('built_at', models.DateTimeField(blank=True, null=True)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('released_by', models.CharField(blank=True, help_text='Actor type and id; never a subject.', max_length=160)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('purged_at', models.DateTimeField(blank=True, null=True)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bundles', to='dsr.request')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("access", "Access (Art. 15)"), ("portability", "Portability (Art. 20)")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("building", "Being built"),
+                            ("review", "Waiting for staff to release it"),
+                            ("released", "Sent to the person"),
+                            ("discarded", "Discarded"),
+                            ("purged", "Deleted after expiry"),
+                        ],
+                        default="building",
+                        max_length=16,
+                    ),
+                ),
+                ("language", models.CharField(max_length=2)),
+                ("storage_name", models.CharField(blank=True, max_length=255)),
+                ("size", models.BigIntegerField(default=0)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("plain_size", models.BigIntegerField(default=0)),
+                ("manifest", models.JSONField(blank=True, default=list)),
+                ("records", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("built_at", models.DateTimeField(blank=True, null=True)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "released_by",
+                    models.CharField(blank=True, help_text="Actor type and id; never a subject.", max_length=160),
+                ),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("purged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="bundles", to="dsr.request"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='DownloadLink',
+            name="DownloadLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('max_downloads', models.PositiveIntegerField()),
-                ('downloads', models.PositiveIntegerField(default=0)),
-                ('last_download_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('bundle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='dsr.bundle')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("max_downloads", models.PositiveIntegerField()),
+                ("downloads", models.PositiveIntegerField(default=0)),
+                ("last_download_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="links", to="dsr.bundle"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='bundle',
-            index=models.Index(fields=['status', 'expires_at'], name='dsr_bundle_status_expiry_idx'),
+            model_name="bundle",
+            index=models.Index(fields=["status", "expires_at"], name="dsr_bundle_status_expiry_idx"),
         ),
     ]

@@ -6,15 +6,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dsr', '0005_message_templates'),
+        ("dsr", "0005_message_templates"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='manualtask',
-            name='uploaded_file',
-            field=models.FileField(blank=True, max_length=255, storage=dsr.storage.sealed_storage, upload_to=dsr.models.sources.manual_upload_path),
+            model_name="manualtask",
+            name="uploaded_file",
+            field=models.FileField(
+                blank=True,
+                max_length=255,
+                storage=dsr.storage.sealed_storage,
+                upload_to=dsr.models.sources.manual_upload_path,
+            ),
         ),
     ]

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dsr', '0008_datamap_languages'),
+        ("dsr", "0008_datamap_languages"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='request',
-            name='refusal_ground',
-            field=models.CharField(blank=True, choices=[('manifestly_unfounded', 'Manifestly unfounded (Art. 12(5))'), ('excessive', 'Excessive, in particular repetitive (Art. 12(5))'), ('identity_not_established', 'Identity could not be established (Art. 12(2), 11(2))'), ('exemption', 'A legal exemption applies'), ('not_covered', 'The right does not cover the data we hold (e.g. Art. 20(1))'), ('other', 'Other reason')], max_length=32),
+            model_name="request",
+            name="refusal_ground",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("manifestly_unfounded", "Manifestly unfounded (Art. 12(5))"),
+                    ("excessive", "Excessive, in particular repetitive (Art. 12(5))"),
+                    ("identity_not_established", "Identity could not be established (Art. 12(2), 11(2))"),
+                    ("exemption", "A legal exemption applies"),
+                    ("not_covered", "The right does not cover the data we hold (e.g. Art. 20(1))"),
+                    ("other", "Other reason"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -46,6 +46,7 @@ from dsr.models.requests import (
     VerificationMethod,
 )
 from dsr.models.sources import ManualFinding, ManualTask, ManualTaskStatus
+from dsr.models.transmissions import Transmission, TransmissionChannel, TransmissionStatus
 from dsr.models.verification import VerificationChallenge
 from dsr.models.webhooks import DeliveryStatus, ProcessorCallback, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -107,6 +108,9 @@ __all__ = [
     "Suppression",
     "Suspension",
     "SuspensionReason",
+    "Transmission",
+    "TransmissionChannel",
+    "TransmissionStatus",
     "VerificationChallenge",
     "VerificationMethod",
     "WebhookDelivery",

@@ -49,6 +49,7 @@ from dsr.views.staff.access import staff_view
 from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
 from dsr.views.staff.timeline import request_timeline
+from dsr.views.staff.transmissions import transmission_staff_context
 
 
 def _seen(request: Request) -> str:
@@ -128,6 +129,8 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "objection_scope_label": _choice_label(ObjectionScope, request.details.get("scope")),
         "team": team_members() if can_handle else [],
         **fee_context(request),
+        # GDPR Art. 20(2): the company the person asked us to send their data to, and what happened.
+        **transmission_staff_context(request),
     }
     return render(http_request, "dsr/staff/request.html", context, status=status)
 

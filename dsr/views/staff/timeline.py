@@ -56,6 +56,8 @@ MESSAGE_KINDS = {
     "recipient_notification": gettext_lazy("Notice to a recipient (Art. 19)"),
     "deadline_reminder": gettext_lazy("Deadline reminder to staff"),
     "fee": gettext_lazy("Fee letter"),
+    "transmission": gettext_lazy("Link to the receiving company (Art. 20(2))"),
+    "transmission_outcome": gettext_lazy("Transmission result to the requester"),
 }
 
 
