@@ -164,13 +164,12 @@ INVENTORY: dict[str, Inventory] = {
     ),
     "ManualTask": Inventory(
         to_request="request",
-        # The file is deleted from storage too.
-        personal=("attestation", "uploaded_file"),
+        # A rectification's instructions carry the corrections to make; the file is deleted from storage too.
+        personal=("instructions", "attestation", "uploaded_file"),
         kept={
             **_kept(ROW, "id", "request"),
             "source_key": SOURCE,
             **_kept(STATE, "operation", "status", "finding"),
-            "instructions": MAP,
             "owner": "the named owner of the system worked by hand, from the data map",
             "completed_by": STAFF,
             **_kept(WHEN, "created_at", "completed_at"),

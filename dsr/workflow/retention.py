@@ -29,6 +29,7 @@ from dsr.models import (
     Plan,
     Request,
     Restriction,
+    RestrictionGround,
 )
 from dsr.models.personal import INVENTORY, inventory_personal
 from dsr.storage import sealed_storage, storage_delete
@@ -41,8 +42,13 @@ from dsr.workflow.base import (
 logger = logging.getLogger(__name__)
 
 
+# Restrictions the person asked for (GDPR Art. 18(1)) can be lifted, and must be told first (Art. 18(3)); an upheld
+# objection's entry (Art. 21) stays for good and needs no one told.
+_LIFTABLE = {"lifted_at__isnull": True, "ground__in": RestrictionGround.values}
+
+
 def _restriction_in_force():
-    return Exists(Restriction.objects.filter(request=OuterRef("pk"), lifted_at__isnull=True))
+    return Exists(Restriction.objects.filter(request=OuterRef("pk"), **_LIFTABLE))
 
 
 def _work_unfinished():
@@ -64,7 +70,7 @@ def request_purge(*, request: Request, actor: Actor) -> Request:
             )
         if request.purged_at is not None:
             return request
-        if request.restrictions.filter(lifted_at__isnull=True).exists():
+        if request.restrictions.filter(**_LIFTABLE).exists():
             raise TransitionError(
                 _(
                     "Request %(reference)s recorded a restriction that is still in force. The requester must be "
