@@ -34,6 +34,7 @@ from weasyprint import HTML
 from dsr.datamap.schema import DataMap, localised
 from dsr.emails import absolute_url
 from dsr.exports.art15 import FoundFile, FoundTable, art15_information
+from dsr.exports.history import history_document, request_history
 from dsr.exports.staging import csv_value, staged_chunks, staged_lines
 from dsr.models import (
     Bundle,
@@ -260,6 +261,10 @@ def bundle_write(
         information = art15_information(
             datamap, tables=tables, files=files, searched=searched, language=language, consents=consents
         )
+        with translation.override(language):
+            information["history"] = request_history(request)
+        history = json.dumps(history_document(information["history"]), ensure_ascii=False, indent=1)
+        writer.write_bytes(writer.path_free("requests.json"), history.encode() + b"\n")
         context = report_context(request, information, manifest=list(writer.manifest), when=when)
         writer.write_bytes(writer.path_free("report.pdf"), report_pdf(context, language))
         context["files"] = list(writer.manifest)

@@ -1,0 +1,349 @@
+"""What every field of dsr's own records holds: the inventory the purge of closed requests works from.
+
+dsr keeps records about the people who ask it for something. Once a closed
+request has been kept for DSR_RECORD_RETENTION_DAYS (the evidence that it was
+answered, and how), dsr.workflow.retention forgets the person: every field
+listed as personal below is emptied on every row that belongs to the request.
+Dates, statuses, keys and counts stay, each with the reason why; a hash stays
+only when it is keyed (dsr.suppression.identifier_digest). A field that is in
+no list fails tests/test_purge.py, so a new field is classified when it is
+added, not when someone notices what it kept.
+
+To classify a new model, add one entry to INVENTORY: how its rows reach the
+request (an ORM lookup), its personal fields, and a reason for each field kept.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+
+PERSONAL, KEPT, HASHED = "personal", "kept", "hashed"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What one model's fields hold, and how the purge finds the rows of one request."""
+
+    # The lookup from the model to its Request ("pk" for Request itself); None for rows of no one request.
+    to_request: str | None
+    # Emptied by the purge: "" for text, an empty object or list for JSON, NULL where the field allows it.
+    personal: tuple[str, ...] = ()
+    # Keyed HMACs of an identifier: field -> why the hash may stay.
+    hashed: dict[str, str] = field(default_factory=dict)
+    # Kept as they are: field -> why they say nothing about the person.
+    kept: dict[str, str] = field(default_factory=dict)
+    # The purge deletes the request's rows altogether (nothing in them is needed afterwards).
+    delete: bool = False
+
+    def role(self, name: str) -> str | None:
+        """Return PERSONAL, HASHED or KEPT for the field ``name``, or None if it is not classified."""
+        if name in self.personal:
+            return PERSONAL
+        if name in self.hashed:
+            return HASHED
+        if name in self.kept:
+            return KEPT
+        return None
+
+
+def _kept(reason: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, reason)
+
+
+ROW = "the row's own key, or a key of another of dsr's rows"
+WHEN = "a date of what dsr did, the evidence that the request was answered in time"
+STATE = "a status, kind or choice from dsr's own closed set"
+COUNT = "a count"
+MAP = "the controller's data map (GDPR Art. 30), about no one person"
+CONFIG = "configuration by the privacy team, about no one person"
+STAFF = "who on the privacy team acted, never the requester"
+SOURCE = "a source's key or the source's own problem (errors never quote a person's data)"
+RANDOM = "a random value or a hash of one (a token, a claim, a salt), derived from nothing about the person"
+
+INVENTORY: dict[str, Inventory] = {
+    "Request": Inventory(
+        to_request="pk",
+        personal=(
+            "email",
+            "name",
+            "phone",
+            "customer_number",
+            # What the right needs: corrections (old and new values), grounds, descriptions.
+            "details",
+            "outcome_reasons",
+            "extension_reasons",
+            # An integration's retry key is its own text and may be built from the person's details.
+            "idempotency_key",
+        ),
+        kept={
+            **_kept(ROW, "id", "assignee"),
+            "reference": "dsr's own reference, the key the evidence is filed under",
+            **_kept(STATE, "right", "status", "language", "channel", "identity_level", "identity_required"),
+            **_kept(STATE, "verification_method", "refusal_ground"),
+            **_kept(WHEN, "received_at", "created_at", "updated_at", "verified_at", "due_date", "extended_due_date"),
+            **_kept(WHEN, "extended_at", "closed_at", "purged_at"),
+            "suspended_days": COUNT,
+            "status_salt": RANDOM,
+        },
+    ),
+    "Suspension": Inventory(
+        to_request="request",
+        personal=("note",),
+        kept={**_kept(ROW, "id", "request"), "reason": STATE, **_kept(WHEN, "started_at", "ended_at")},
+    ),
+    "Plan": Inventory(
+        to_request="request",
+        personal=("identifiers", "consents", "held_identifiers", "decision_reasons"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(STATE, "stage", "decision"),
+            "resolution_errors": SOURCE,
+            "approved_by": STAFF,
+            # The person's own words for a correction the map does not know are scrubbed from it by the purge.
+            "outcome": "what the sources reported doing: system keys, tables, counts, holds and dates",
+            **_kept(WHEN, "approved_at", "created_at", "updated_at"),
+        },
+    ),
+    "Job": Inventory(
+        to_request="request",
+        # The input (an erasure plan's row keys and a processor's hashed identities, corrections, consents)
+        # and the output (staged files, processors' request ids); the outcome keeps what the letters need.
+        personal=("plan", "result"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(SOURCE, "source_key", "last_error"),
+            **_kept(STATE, "operation", "status"),
+            **_kept(COUNT, "attempts", "counts"),
+            "claim": RANDOM,
+            **_kept(WHEN, "lease_expires_at", "not_before", "created_at", "started_at", "finished_at", "updated_at"),
+        },
+    ),
+    "Suppression": Inventory(
+        to_request="request",
+        hashed={"digest": "the keyed HMAC an import checks (GDPR Art. 17, 21(3)); the list's only content"},
+        kept={**_kept(ROW, "id", "request"), **_kept(STATE, "kind", "reason"), "created_at": WHEN},
+    ),
+    "Restriction": Inventory(
+        to_request="request",
+        personal=("lift_reasons",),
+        hashed={"digest": "the keyed HMAC other systems ask the register about (GDPR Art. 18)"},
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(STATE, "kind", "ground"),
+            "purpose": MAP,
+            **_kept(WHEN, "created_at", "subject_told_at", "lifted_at"),
+        },
+    ),
+    "RecipientNotification": Inventory(
+        to_request="request",
+        # The processor's request id is derived from the person's (hashed) identities.
+        personal=("reference", "note"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(MAP, "recipient_key", "recipient_name", "contact_email", "categories"),
+            **_kept(STATE, "operation", "channel", "status", "identifier_kinds"),
+            **_kept(WHEN, "created_at", "notified_at"),
+        },
+    ),
+    "Message": Inventory(
+        to_request="request",
+        # A subject is rendered from templates the privacy team may edit to name the person.
+        personal=("subject", "sealed_context"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(STATE, "kind", "language", "to_staff", "status"),
+            "attempts": COUNT,
+            "last_error": "the exception's type only (an exception's text may quote an address)",
+            **_kept(WHEN, "created_at", "sent_at"),
+        },
+    ),
+    "RequestNote": Inventory(
+        to_request="request",
+        personal=("text",),
+        kept={**_kept(ROW, "id", "request"), "author": STAFF, "created_at": WHEN},
+    ),
+    "ManualTask": Inventory(
+        to_request="request",
+        # A rectification's instructions carry the corrections to make; the file is deleted from storage too.
+        personal=("instructions", "attestation", "uploaded_file"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            "source_key": SOURCE,
+            **_kept(STATE, "operation", "status", "finding"),
+            "owner": "the named owner of the system worked by hand, from the data map",
+            "completed_by": STAFF,
+            **_kept(WHEN, "created_at", "completed_at"),
+        },
+    ),
+    "Bundle": Inventory(
+        to_request="request",
+        # The file names of what was found (an uploaded file keeps the name it was given); the file is deleted.
+        personal=("manifest",),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(STATE, "kind", "status", "language"),
+            "storage_name": RANDOM,
+            "sha256": "the hash of the sealed (encrypted) file, which the purge deletes",
+            **_kept(COUNT, "size", "plain_size", "records"),
+            "released_by": STAFF,
+            **_kept(WHEN, "created_at", "built_at", "released_at", "expires_at", "purged_at"),
+        },
+    ),
+    "DownloadLink": Inventory(
+        to_request="bundle__request",
+        kept={
+            **_kept(ROW, "id", "bundle"),
+            "token_hash": RANDOM,
+            **_kept(COUNT, "max_downloads", "downloads"),
+            **_kept(WHEN, "created_at", "expires_at", "last_download_at", "revoked_at"),
+        },
+    ),
+    "VerificationChallenge": Inventory(
+        to_request="request",
+        delete=True,
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(RANDOM, "code_hash", "link_token_hash"),
+            "attempts": COUNT,
+            **_kept(WHEN, "created_at", "expires_at", "used_at", "revoked_at"),
+        },
+    ),
+    "ProcessorCallback": Inventory(
+        to_request="job__request",
+        # Derived from the person's (hashed) identities; the signature's digest stays to refuse a replay.
+        personal=("subject_request_id",),
+        kept={
+            **_kept(ROW, "id", "job"),
+            "source_key": SOURCE,
+            "signature_digest": "a hash of the processor's signature, so a replay is refused",
+            "request_status": STATE,
+            "received_at": WHEN,
+        },
+    ),
+    "AuditEvent": Inventory(
+        # Append-only and hash-chained (docs/decisions/0004): written with ids, kinds and counts only.
+        to_request="request",
+        kept={
+            **_kept(ROW, "id", "seq", "request"),
+            **_kept(STATE, "actor_type", "action"),
+            "actor_id": "a staff member's, an integration's or the system's id; a requester has none",
+            "at": WHEN,
+            "data": "ids, kinds, statuses and counts only (dsr.audit never records a person's data)",
+            **_kept("the chain's hashes, over the events above", "prev_hash", "hash"),
+        },
+    ),
+    "AuditChainHead": Inventory(
+        to_request=None,
+        kept={"id": ROW, "last_seq": COUNT, "last_hash": "the chain's last hash"},
+    ),
+    "WebhookEndpoint": Inventory(
+        to_request=None,
+        kept={**_kept(CONFIG, "name", "url", "sealed_secret", "events", "active"), "id": ROW, "created_at": WHEN},
+    ),
+    "WebhookDelivery": Inventory(
+        to_request=None,
+        kept={
+            **_kept(ROW, "id", "endpoint", "resent_from"),
+            "event_id": RANDOM,
+            **_kept(STATE, "event_type", "status", "last_response_code"),
+            "payload": "the request's reference, right, status, dates and counts (dsr.webhooks.event_payload)",
+            "attempts": COUNT,
+            "last_error": "what went wrong in our words; the receiver's answer is never stored",
+            **_kept(WHEN, "next_attempt_at", "delivered_at", "created_at"),
+        },
+    ),
+    "ApiKey": Inventory(
+        to_request=None,
+        kept={
+            **_kept(CONFIG, "name", "prefix", "scopes"),
+            "secret_hash": RANDOM,
+            **_kept(ROW, "id"),
+            "created_by": STAFF,
+            **_kept(WHEN, "created_at", "last_used_at", "revoked_at"),
+        },
+    ),
+    "MessageTemplate": Inventory(
+        to_request=None,
+        kept={**_kept(CONFIG, "kind", "language", "part", "body"), "id": ROW, "updated_by": STAFF, "updated_at": WHEN},
+    ),
+    "DataMapVersion": Inventory(
+        to_request=None,
+        kept={
+            **_kept(MAP, "yaml_text", "sha256", "snapshot", "source_path", "active"),
+            "id": ROW,
+            "loaded_at": WHEN,
+            "loaded_by": STAFF,
+        },
+    ),
+}
+# The data map's normalised rows: every field is the map's.
+for _name, _fields in {
+    "DataCategory": ("key", "name_da", "name_en", "description_da", "description_en"),
+    "Purpose": (
+        "key",
+        "name_da",
+        "name_en",
+        "legal_basis",
+        "legitimate_interest_da",
+        "legitimate_interest_en",
+        "retention_da",
+        "retention_en",
+        "retention_rule",
+        "profiling",
+        "profiling_description_da",
+        "profiling_description_en",
+        "categories",
+        "consent_key",
+    ),
+    "Recipient": (
+        "key",
+        "name",
+        "role",
+        "country",
+        "countries",
+        "safeguard_da",
+        "safeguard_en",
+        "contact_email",
+        "purposes",
+    ),
+    "LegalHold": (
+        "key",
+        "name_da",
+        "name_en",
+        "law_da",
+        "law_en",
+        "period_rule",
+        "description_da",
+        "description_en",
+    ),
+    "Source": (
+        "key",
+        "name_da",
+        "name_en",
+        "kind",
+        "purposes",
+        "recipients",
+        "groups",
+        "origin_da",
+        "origin_en",
+        "provided_by_subject",
+        "config",
+    ),
+}.items():
+    INVENTORY[_name] = Inventory(to_request=None, kept={**_kept(ROW, "id", "version"), **_kept(MAP, *_fields)})
+
+
+def field_empty(model_field: models.Field):
+    """Return the value a personal field holds once forgotten: NULL if allowed, else an empty JSON value or ""."""
+    if model_field.null:
+        return None
+    if isinstance(model_field, models.JSONField):
+        default = model_field.default
+        return default() if callable(default) else {}
+    return ""
+
+
+def inventory_personal(model: type[models.Model]) -> dict[str, object]:
+    """Return the model's personal fields with the value each holds after the purge."""
+    entry = INVENTORY[model.__name__]
+    return {name: field_empty(model._meta.get_field(name)) for name in entry.personal}
