@@ -39,6 +39,8 @@ from dsr.rights.restriction import restriction_lift
 from dsr.suppression import identifier_digest, suppression_check
 from dsr.workflow import (
     TransitionError,
+    request_fee_ask,
+    request_fee_paid,
     request_note_add,
     request_purge,
     request_resume,
@@ -77,6 +79,10 @@ MARKERS = [
     "Adressen blev kontrolleret",  # lift reasons
     "Mit gamle efternavn",  # the person's own words for a field no source maps
     "flyttet til Portugal",  # objection grounds
+    "fjerde kopi på en måned",  # a fee's reasons
+    "MobilePay 5512",  # a fee payment's reference
+    "Gonçalves Rådgivning",  # the company the person asked us to send their data to
+    "luis@goncalves-raadgivning.example",  # ...and its address
 ]
 
 pytestmark = pytest.mark.django_db
@@ -138,12 +144,18 @@ def test_a_new_unclassified_field_is_found(monkeypatch):
 
 
 @pytest.fixture
-def person_requests(company, file, run, staff) -> list[Request]:
+def person_requests(company, file, run, staff, settings) -> list[Request]:
     """Run every right for PERSON to its end, with what staff and owners write along the way."""
+    settings.DSR_FEE_PAYMENT_INSTRUCTIONS_DA = "Betal til konto 1234-5678901 med referencen."
+    settings.DSR_FEE_PAYMENT_INSTRUCTIONS_EN = "Pay to account 1234-5678901 quoting the reference."
     done = []
     access = file("access", phone=PHONE, customer_number=CUSTOMER_NUMBER)
     run(request_suspend, request=access, reason="clarification", note="Bed om at bekræfte din adresse", actor=staff)
     run(request_resume, request=access, actor=staff)
+    reasons = "Det er din fjerde kopi på en måned; gebyret dækker udtrækket fra tre systemer."
+    run(request_fee_ask, request=access, ground="further_copies", amount="150.00", reasons=reasons, actor=staff)
+    paid = {"amount": "150.00", "paid_on": timezone.localdate(), "method": "bank_transfer"}
+    run(request_fee_paid, request=access, **paid, reference="MobilePay 5512", actor=staff)
     chats = ManualTask.objects.get(request=access, source_key="chats", status=ManualTaskStatus.OPEN)
     run(
         manual_task_complete,
@@ -156,7 +168,8 @@ def person_requests(company, file, run, staff) -> list[Request]:
     tasks_finish(access, staff, run)
     done.append(access)
 
-    portability = file("portability", language="da")
+    receiver = {"name": "Gonçalves Rådgivning", "email": "luis@goncalves-raadgivning.example"}
+    portability = file("portability", language="da", transmit_to=receiver)
     tasks_finish(portability, staff, run)
     done.append(portability)
 

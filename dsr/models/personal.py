@@ -154,7 +154,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(STATE, "kind", "language", "to_staff", "status"),
             "attempts": COUNT,
             "last_error": "the exception's type only (an exception's text may quote an address)",
-            **_kept(WHEN, "created_at", "sent_at"),
+            **_kept(WHEN, "created_at", "sent_at", "attempted_at"),
         },
     ),
     "RequestNote": Inventory(
@@ -273,6 +273,39 @@ INVENTORY: dict[str, Inventory] = {
             "id": ROW,
             "loaded_at": WHEN,
             "loaded_by": STAFF,
+        },
+    ),
+    # GDPR Art. 12(5)(a), 15(3): the amount and its ground are the evidence; the reasons may describe the person.
+    "Fee": Inventory(
+        to_request="request",
+        personal=("reasons", "payment_reference", "waiver_reasons"),
+        kept={
+            **_kept(ROW, "id", "request", "suspension"),
+            **_kept(STATE, "ground", "currency", "status", "payment_method"),
+            **_kept(COUNT, "amount", "paid_amount"),
+            "payment_instructions": CONFIG,
+            **_kept(WHEN, "requested_at", "settled_at", "paid_on"),
+            **_kept(STAFF, "requested_by", "settled_by"),
+        },
+    ),
+    # GDPR Art. 20(2): the company the person named may be their own business, so it goes with them.
+    "Transmission": Inventory(
+        to_request="request",
+        personal=(
+            "recipient_name",
+            "recipient_email",
+            "recipient_url",
+            "decline_reasons",
+            "sealed_token",
+            "last_error",
+        ),
+        kept={
+            **_kept(ROW, "id", "request", "bundle", "message"),
+            **_kept(STATE, "channel", "status", "last_response_code"),
+            "token_hash": RANDOM,
+            "bundle_sha256": "a hash of the export file that was sent (deleted with the request's bundles)",
+            **_kept(COUNT, "max_downloads", "downloads", "attempts"),
+            **_kept(WHEN, "expires_at", "last_download_at", "next_attempt_at", "created_at", "sent_at", "settled_at"),
         },
     ),
 }

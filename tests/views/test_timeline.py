@@ -74,3 +74,12 @@ def test_the_request_page_timeline_reads_in_words(agent, settings):
     assert "Afventer bekræftelse af e-mail · Indsigt (art. 15) · Brev" in details
     assert any(entry.label == "E-mail: Uret standset: spørgsmål til anmoderen (Dansk)" for entry in entries)
     assert not any("_id" in detail or "{" in detail for detail in details)
+
+
+def test_every_kind_of_email_has_a_name_on_the_timeline():
+    from dsr.message_templates import template_slots
+    from dsr.views.staff.timeline import MESSAGE_KINDS
+
+    kinds = {kind for kind, _language, _part in template_slots()}
+
+    assert kinds - set(MESSAGE_KINDS) == set()
