@@ -107,3 +107,19 @@ def test_every_marked_string_has_a_danish_translation(tmp_path):
 
     assert missing == [], f"{len(missing)} string(s) without Danish in dsr/locale/da: {missing[:20]}"
     assert fuzzy == [], f"{len(fuzzy)} fuzzy Danish translation(s): {fuzzy[:20]}"
+
+
+def test_every_record_kind_has_a_danish_name():
+    from django.apps import apps
+    from django.utils import translation
+
+    same = []
+    for model in apps.get_app_config("dsr").get_models():
+        with translation.override("en"):
+            english = (str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+        with translation.override("da"):
+            danish = (str(model._meta.verbose_name), str(model._meta.verbose_name_plural))
+        if english == danish:
+            same.append(model.__name__)
+
+    assert same == []

@@ -121,6 +121,8 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["seq"]
         indexes = [models.Index(fields=["request", "seq"], name="dsr_audit_request_idx")]
 
@@ -145,6 +147,8 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="dsr_audit_head_singleton")]
 
     def __str__(self) -> str:

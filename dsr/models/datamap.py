@@ -61,6 +61,8 @@ class DataMapVersion(models.Model):
     active = models.BooleanField(default=False, editable=False)
 
     class Meta:
+        verbose_name = _("data map version")
+        verbose_name_plural = _("data map versions")
         ordering = ["-loaded_at", "-id"]
         get_latest_by = "loaded_at"
         constraints = [
@@ -81,6 +83,8 @@ class DataCategory(models.Model):
     description_en = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("data category")
+        verbose_name_plural = _("data categories")
         ordering = ["version", "key"]
         verbose_name_plural = "data categories"
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_category_key_per_version")]
@@ -107,6 +111,8 @@ class Purpose(models.Model):
     consent_key = models.SlugField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("purpose")
+        verbose_name_plural = _("purposes")
         ordering = ["version", "key"]
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_purpose_key_per_version")]
 
@@ -127,6 +133,8 @@ class Recipient(models.Model):
     purposes = models.JSONField(default=list)
 
     class Meta:
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
         ordering = ["version", "key"]
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_recipient_key_per_version")]
 
@@ -147,6 +155,8 @@ class LegalHold(models.Model):
     description_en = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         ordering = ["version", "key"]
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_hold_key_per_version")]
 
@@ -170,6 +180,8 @@ class Source(models.Model):
     config = models.JSONField(default=dict)
 
     class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
         ordering = ["version", "key"]
         constraints = [models.UniqueConstraint(fields=["version", "key"], name="dsr_source_key_per_version")]
 

@@ -43,6 +43,8 @@ class Bundle(models.Model):
     purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("export bundle")
+        verbose_name_plural = _("export bundles")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="dsr_bundle_status_expiry_idx")]
 
@@ -68,6 +70,8 @@ class DownloadLink(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("download link")
+        verbose_name_plural = _("download links")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -64,6 +64,8 @@ class Fee(models.Model):
     waiver_reasons = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("fee")
+        verbose_name_plural = _("fees")
         ordering = ["requested_at", "id"]
         constraints = [
             models.UniqueConstraint(

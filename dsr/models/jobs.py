@@ -49,6 +49,10 @@ class Plan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
     def __str__(self) -> str:
         return f"plan of {self.request.reference} ({self.stage})"
 
@@ -116,6 +120,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
         ordering = ["request", "id"]
         constraints = [
             models.UniqueConstraint(fields=["request", "source_key", "operation"], name="dsr_job_once_per_operation")
@@ -141,6 +147,8 @@ class Suppression(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -165,6 +173,8 @@ class Restriction(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("restriction")
+        verbose_name_plural = _("restrictions")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["digest", "lifted_at"], name="dsr_restriction_digest_idx")]
 
@@ -207,6 +217,8 @@ class RecipientNotification(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("recipient notification")
+        verbose_name_plural = _("recipient notifications")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(

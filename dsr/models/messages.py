@@ -33,6 +33,8 @@ class Message(models.Model):
     sealed_context = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -60,6 +62,8 @@ class MessageTemplate(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
         ordering = ["kind", "language", "part"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "language", "part"], name="dsr_message_template_once_per_part")

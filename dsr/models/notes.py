@@ -16,6 +16,8 @@ class RequestNote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
         ordering = ["created_at", "id"]
         default_permissions = ("view",)
         # The staff roles (dsr/roles.py) are groups of these and Django's model permissions.

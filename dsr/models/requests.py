@@ -168,6 +168,8 @@ class Request(models.Model):
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
 
     class Meta:
+        verbose_name = _("request")
+        verbose_name_plural = _("requests")
         ordering = ["due_date", "id"]
         indexes = [
             models.Index(fields=["status", "due_date"], name="dsr_request_queue_idx"),
@@ -211,6 +213,8 @@ class Suspension(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("suspension")
+        verbose_name_plural = _("suspensions")
         ordering = ["started_at", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -51,6 +51,8 @@ class ManualTask(models.Model):
     uploaded_file = models.FileField(upload_to=manual_upload_path, storage=sealed_storage, blank=True, max_length=255)
 
     class Meta:
+        verbose_name = _("manual task")
+        verbose_name_plural = _("manual tasks")
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -58,6 +58,8 @@ class Transmission(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("transmission")
+        verbose_name_plural = _("transmissions")
         ordering = ["created_at", "id"]
         constraints = [models.UniqueConstraint(fields=["request"], name="dsr_transmission_once_per_request")]
 

@@ -1,6 +1,7 @@
 """One-time codes and links that prove control of an email address."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from dsr.models.requests import Request
 
@@ -18,6 +19,8 @@ class VerificationChallenge(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("email confirmation")
+        verbose_name_plural = _("email confirmations")
         ordering = ["-created_at", "-id"]
         get_latest_by = "created_at"
 

@@ -29,6 +29,8 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -65,6 +67,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="dsr_delivery_due_idx")]
         verbose_name_plural = "webhook deliveries"
@@ -84,6 +88,8 @@ class ProcessorCallback(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("processor callback")
+        verbose_name_plural = _("processor callbacks")
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["received_at"], name="dsr_callback_received_idx")]
 
