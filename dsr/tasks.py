@@ -20,6 +20,7 @@ from dsr.engine import callbacks, jobs, plans, reconcile
 from dsr.exports.delivery import bundles_purge_expired as purge
 from dsr.models import Message, MessageStatus
 from dsr.outbox import message_render
+from dsr.rights.restriction import restrictions_lift_due as lift_due
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +77,23 @@ def message_send(self, message_id: int) -> None:
         sealed_context="",
         last_error="",
     )
+    if message.kind in LIFT_NOTICE_KINDS:
+        # GDPR Art. 18(3): the person has now been told; a restriction waiting for this letter may be lifted.
+        restrictions_lift_due.delay()
+
+
+# The messages a restriction's lift may wait for: the notice itself, and an objection's decision letter.
+LIFT_NOTICE_KINDS = ("restriction_lift", "refused")
 
 
 def _message_fail(message: Message, error: str) -> None:
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error=error[:255])
+
+
+@shared_task(acks_late=True)
+def restrictions_lift_due() -> int:
+    """Lift the restrictions whose notice has gone out and whose announced date has come (GDPR Art. 18(3))."""
+    return lift_due()
 
 
 @shared_task(acks_late=True)
