@@ -8,6 +8,7 @@ table and writes the audit event. A refused action is a 409 and changes nothing.
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
@@ -22,6 +23,7 @@ from dsr.audit import Actor
 from dsr.engine.jobs import job_retry
 from dsr.models import ApiKey, ApiScope, Job, RefusalGround, Request, SuspensionReason, VerificationMethod
 from dsr.requests import RequestInvalid
+from dsr.restrictions import RestrictionError, restriction_lift_schedule
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
 from dsr.roles import team_members
@@ -91,6 +93,21 @@ class EmptySerializer(serializers.Serializer):
     pass
 
 
+class LiftSerializer(serializers.Serializer):
+    reasons = serializers.CharField(max_length=5000, help_text="Why the restriction ends; sent to the requester.")
+    lift_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The first day the lift may take effect; by default as soon as the requester has been told.",
+    )
+
+    def validate_lift_date(self, value):
+        if value is not None and value < timezone.localdate():
+            raise serializers.ValidationError(_("The lift date cannot be in the past."))
+        return value
+
+
 def _assign(request: Request, data: dict, actor: Actor, author) -> None:
     assignee = None
     if data["assignee"] is not None:
@@ -147,6 +164,14 @@ def _job_retry(request: Request, data: dict, actor: Actor, author) -> None:
     job_retry(job=job, actor=actor)
 
 
+def _lift(request: Request, data: dict, actor: Actor, author) -> None:
+    # GDPR Art. 18(3): this only announces the lift; it takes effect once the notice has been sent.
+    try:
+        restriction_lift_schedule(request=request, actor=actor, reasons=data["reasons"], lift_date=data["lift_date"])
+    except RestrictionError as exc:
+        raise workflow.TransitionError(str(exc)) from exc
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -199,6 +224,13 @@ ACTIONS = [
         {"decision": "upheld", "reasons": "No compelling legitimate grounds override your interests."},
     ),
     Action("retry-job", "Run a failed job again", JobRetrySerializer, _job_retry, {"job": 42}),
+    Action(
+        "lift-restriction",
+        "Tell the requester, then lift the restriction once the notice is sent (GDPR Art. 18(3))",
+        LiftSerializer,
+        _lift,
+        {"reasons": "The accuracy of your data has been verified.", "lift_date": None},
+    ),
 ]
 
 
