@@ -77,9 +77,7 @@ def _purposes(value, *, errors: dict) -> list[str]:
     datamap = datamap_active()
     unknown = [key for key in keys if datamap is not None and key not in datamap.purposes]
     if unknown:
-        errors.setdefault("purposes", []).append(
-            _("Not a purpose of ours: %(keys)s.") % {"keys": ", ".join(unknown)}
-        )
+        errors.setdefault("purposes", []).append(_("Not a purpose of ours: %(keys)s.") % {"keys": ", ".join(unknown)})
     return keys
 
 

@@ -238,9 +238,7 @@ def test_words_that_name_no_purpose_restrict_every_purpose_while_staff_balance(c
     assert restriction_check(PERSON, "customer_service")
 
 
-def test_upheld_the_ticked_purposes_stop_for_good_and_the_words_alone_do_not_stop_everything(
-    company, file, run, staff
-):
+def test_upheld_the_ticked_purposes_stop_for_good_and_the_words_alone_do_not_stop_everything(company, file, run, staff):
     request = file(
         "objection",
         scope="purpose",

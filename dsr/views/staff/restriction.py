@@ -32,9 +32,9 @@ def restriction_context(request: Request, *, datamap: DataMap | None, language: 
 def restriction_lift_action(request: Request, data: dict, actor: Actor, user, files) -> str:
     restriction_lift_schedule(request=request, actor=actor, reasons=data["reasons"], lift_date=data["lift_date"])
     if data["lift_date"]:
-        return _(
-            "The requester is being told; the restriction is lifted on %(date)s, once they have been told."
-        ) % {"date": data["lift_date"].isoformat()}
+        return _("The requester is being told; the restriction is lifted on %(date)s, once they have been told.") % {
+            "date": data["lift_date"].isoformat()
+        }
     return _("The requester is being told; the restriction is lifted as soon as the notice has been sent.")
 
 
