@@ -191,7 +191,7 @@ def test_a_notice_that_could_not_be_sent_keeps_the_restriction_and_staff_can_ann
 ):
     with django_capture_on_commit_callbacks(execute=False):
         restriction_lift_schedule(request=restricted, actor=staff, reasons="Verified.")
-    with pytest.raises(RestrictionError, match="already been announced"):
+    with pytest.raises(RestrictionError, match="already been announced|allerede fået besked"):
         restriction_lift_schedule(request=restricted, actor=staff, reasons="Verified.")
     notice = restricted.messages.get(kind="restriction_lift")
     type(notice).objects.filter(pk=notice.pk).update(status=MessageStatus.FAILED, last_error="SMTPRecipientsRefused")
@@ -214,7 +214,7 @@ def test_a_lift_announced_for_a_later_date_waits_for_that_date(company, restrict
     assert "The restriction will be lifted on" in mail.outbox[0].body
     assert restriction_check(PERSON, "newsletter")
     assert restricted.restrictions.first().subject_told_at is not None
-    with pytest.raises(RestrictionError, match="not before"):
+    with pytest.raises(RestrictionError, match="not before|ikke før"):
         restriction_lift(request=restricted, actor=staff)
 
     with time_machine.travel(timezone.now() + timedelta(days=14, hours=1)):
@@ -225,7 +225,7 @@ def test_a_lift_announced_for_a_later_date_waits_for_that_date(company, restrict
 
 @pytest.mark.parametrize(
     ("reasons", "days", "error"),
-    [("  ", 0, "Give the reasons"), ("Verified.", -1, "in the past")],
+    [("  ", 0, "Give the reasons|Angiv begrundelsen"), ("Verified.", -1, "in the past|i fortiden")],
 )
 def test_a_lift_needs_reasons_and_no_past_date_and_changes_nothing_otherwise(
     company, restricted, staff, reasons, days, error
