@@ -37,6 +37,11 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.jobs_reconcile",
         "schedule": float(settings.DSR_RECONCILE_INTERVAL_SECONDS),
     },
+    # GDPR Art. 18(3): restrictions lifted once their notice went out and their date came (dsr/restrictions.py).
+    "lift-due-restrictions": {
+        "task": "dsr.tasks.restrictions_lift_due",
+        "schedule": crontab(minute="*/5"),
+    },
     "requeue-stuck-messages": {
         "task": "dsr.tasks.messages_requeue_stuck",
         "schedule": crontab(minute="*/10"),

@@ -18,6 +18,7 @@ from dsr.datamap.schema import localised
 from dsr.datamap.selectors import datamap_active, purposes_active
 from dsr.models import ObjectionScope, RestrictionGround, Right
 from dsr.requests import reference_normalise
+from dsr.rights.objection import objectable_purposes
 
 FORM_TOKEN_SALT = "dsr.public.form"  # noqa: S105 (a signing salt, not a secret)
 FORM_TOKEN_MAX_AGE = 24 * 3600
@@ -321,7 +322,11 @@ class RestrictionForm(RequestForm):
 
 
 class ObjectionForm(RequestForm):
-    """GDPR Art. 21: direct marketing is absolute; other processing needs the person's grounds."""
+    """GDPR Art. 21: direct marketing is absolute; other processing needs the person's grounds.
+
+    For a named purpose the person ticks the data map's purposes based on Art. 6(1)(e) or (f), by
+    their names in the privacy notice, and/or describes another in their own words.
+    """
 
     right = Right.OBJECTION
     scope = forms.ChoiceField(
@@ -329,11 +334,17 @@ class ObjectionForm(RequestForm):
         choices=ObjectionScope.choices,
         widget=forms.RadioSelect,
     )
+    purposes = forms.MultipleChoiceField(
+        label=_("Which purposes?"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The purposes our privacy notice bases on our legitimate interests. Tick one or more."),
+    )
     purpose = forms.CharField(
-        label=_("Which purpose?"),
+        label=_("Other (in your own words)"),
         required=False,
         max_length=200,
-        help_text=_("Only if you object to a named purpose, e.g. as described in our privacy notice."),
+        help_text=_("Only if the use you object to is not in the list above."),
     )
     grounds = forms.CharField(
         label=_("Your grounds"),
@@ -346,11 +357,25 @@ class ObjectionForm(RequestForm):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
+    def __init__(self, *args, purpose_choices: list[tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["purposes"].choices = purpose_choices or []
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("scope") == ObjectionScope.PURPOSE and not data.get("purposes") and not data.get("purpose"):
+            self.add_error("purposes", _("Tick the purposes you object to, or describe the one you mean under Other."))
+        return data
+
     def details(self) -> dict:
         details = {"scope": self.cleaned_data["scope"]}
-        for key in ("purpose", "grounds"):
-            if self.cleaned_data.get(key):
-                details[key] = self.cleaned_data[key]
+        if self.cleaned_data["scope"] == ObjectionScope.PURPOSE:
+            if self.cleaned_data.get("purposes"):
+                details["purposes"] = self.cleaned_data["purposes"]
+            if self.cleaned_data.get("purpose"):
+                details["purpose"] = self.cleaned_data["purpose"]
+        if self.cleaned_data.get("grounds"):
+            details["grounds"] = self.cleaned_data["grounds"]
         return details
 
 
@@ -396,6 +421,15 @@ def correction_choices_current() -> list[tuple[str, str]]:
         return []
     language = "en" if (get_language() or "da").startswith("en") else "da"
     return [(key, localised(entry["name"], language)) for key, entry in datamap.corrections.items()]
+
+
+def objection_choices_current() -> list[tuple[str, str]]:
+    """Return (purpose key, name) for each purpose of the active data map a person can object to (Art. 21(1))."""
+    datamap = datamap_active()
+    if datamap is None:
+        return []
+    language = "en" if (get_language() or "da").startswith("en") else "da"
+    return [(key, localised(datamap.purposes[key]["name"], language)) for key in objectable_purposes(datamap)]
 
 
 def consent_choices_current() -> list[tuple[str, str]]:

@@ -254,7 +254,27 @@ class NoticeToldForm(ActionForm):
     """GDPR Art. 19: record how staff told a recipient dsr could not tell itself."""
 
     notification = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(label=_("How you told them"), max_length=5000, widget=forms.Textarea({"rows": 2}))
+    note = forms.CharField(
+        label=_("How you told them (optional)"), max_length=5000, required=False, widget=forms.Textarea({"rows": 2})
+    )
+
+
+class RestrictionLiftForm(ActionForm):
+    """GDPR Art. 18(3): the person is told, with the reasons, before the restriction is lifted."""
+
+    reasons = forms.CharField(
+        label=_("Reasons for lifting the restriction (sent to the requester)"),
+        max_length=5000,
+        widget=forms.Textarea({"rows": 3}),
+    )
+    lift_date = forms.DateField(
+        label=_("Lift on (optional; otherwise as soon as the requester has been told)"),
+        required=False,
+        widget=forms.DateInput({"type": "date"}),
+    )
+
+    def clean_lift_date(self) -> date | None:
+        return _received_in_range(self.cleaned_data["lift_date"])
 
 
 # --- Fees (GDPR Art. 12(5)(a), Art. 15(3); dsr/workflow/fees.py) ------------------------------

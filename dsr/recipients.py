@@ -91,25 +91,30 @@ def recipient_notification_record(
 
 
 def recipient_notification_confirm(
-    *, notification: RecipientNotification, note: str, actor: Actor
+    *, notification: RecipientNotification, note: str = "", actor: Actor, confirmed_by=None
 ) -> RecipientNotification:
-    """Record that staff told the recipient by hand, and how."""
+    """Record that staff told the recipient by hand (GDPR Art. 19): who, when and, if they say, how.
+
+    Only a notification dsr could not send itself is confirmed this way; once it is, the person's
+    letter and status page say the recipient was told, and not before.
+    """
     note = (note or "").strip()
-    if not note:
-        raise NotificationError(_("Say how the recipient was told."))
     with transaction.atomic():
         notification = RecipientNotification.objects.select_for_update().get(pk=notification.pk)
+        if notification.channel != NotificationChannel.MANUAL:
+            raise NotificationError(_("Only a recipient the privacy team tells by hand is recorded as told here."))
         if notification.status == NotificationStatus.SENT:
             raise NotificationError(_("This recipient has already been told."))
         notification.status = NotificationStatus.SENT
         notification.note = note[:5000]
         notification.notified_at = timezone.now()
-        notification.save(update_fields=["status", "note", "notified_at"])
+        notification.confirmed_by = confirmed_by
+        notification.save(update_fields=["status", "note", "notified_at", "confirmed_by"])
         audit_record(
             actor=actor,
             action=AuditAction.RECIPIENT_NOTIFIED_BY_HAND,
             request=notification.request,
-            data={"notification": notification.pk, "recipient": notification.recipient_key},
+            data={"notification": notification.pk, "recipient": notification.recipient_key, "note": bool(note)},
         )
     return notification
 

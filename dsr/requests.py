@@ -12,6 +12,7 @@ from django.core.validators import EmailValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsr.datamap.selectors import datamap_active
 from dsr.models import Channel, Language, ObjectionScope, RestrictionGround, Right
 
 MAX_TEXT = 5000
@@ -87,6 +88,18 @@ def _keys(value, *, field: str, errors: dict) -> list[str]:
     return cleaned
 
 
+def _purposes(value, *, errors: dict) -> list[str]:
+    """Return the purpose keys objected to; each must be a purpose of the active data map, if one is loaded."""
+    if value in (None, []):
+        return []
+    keys = _keys(value, field="purposes", errors=errors)
+    datamap = datamap_active()
+    unknown = [key for key in keys if datamap is not None and key not in datamap.purposes]
+    if unknown:
+        errors.setdefault("purposes", []).append(_("Not a purpose of ours: %(keys)s.") % {"keys": ", ".join(unknown)})
+    return keys
+
+
 def _corrections(value, *, errors: dict) -> list[dict]:
     if not isinstance(value, list) or not value:
         errors.setdefault("corrections", []).append(_("Say which data is wrong and what it should be."))
@@ -136,7 +149,7 @@ def details_clean(right: str, details: dict | None) -> dict:
         Right.ERASURE: {"description"},
         Right.RECTIFICATION: {"corrections", "statement", "description"},
         Right.RESTRICTION: {"ground", "description"},
-        Right.OBJECTION: {"scope", "purpose", "grounds", "description"},
+        Right.OBJECTION: {"scope", "purposes", "purpose", "grounds", "description"},
         Right.CONSENT_WITHDRAWAL: {"consents", "description"},
     }[right]
     unknown = set(details) - allowed
@@ -160,9 +173,15 @@ def details_clean(right: str, details: dict | None) -> dict:
         scope = _choice(details.get("scope"), field="scope", choices=ObjectionScope, errors=errors)
         cleaned["scope"] = scope
         if scope == ObjectionScope.PURPOSE:
-            cleaned["purpose"] = _text(
-                details.get("purpose"), field="purpose", errors=errors, required=True, limit=MAX_SHORT
-            )
+            # GDPR Art. 21(1): the purposes of the data map the person ticked, and/or one in their own words.
+            purposes = _purposes(details.get("purposes"), errors=errors)
+            other = _text(details.get("purpose"), field="purpose", errors=errors, limit=MAX_SHORT)
+            if purposes:
+                cleaned["purposes"] = purposes
+            if other:
+                cleaned["purpose"] = other
+            if not purposes and not other and "purposes" not in errors and "purpose" not in errors:
+                errors["purposes"] = [_("Choose the purposes you object to, or describe the one you mean.")]
         # GDPR Art. 21(1) needs "grounds relating to his or her particular situation";
         # Art. 21(2)-(3): an objection to direct marketing needs none.
         grounds = _text(

@@ -21,6 +21,7 @@ from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
 from dsr.models import Message, MessageStatus
 from dsr.outbox import message_render
+from dsr.rights.restriction import restrictions_lift_due as lift_due
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,13 @@ def message_send(self, message_id: int) -> None:
         last_error="",
     )
     _message_settled(message)
+    if message.kind in LIFT_NOTICE_KINDS:
+        # GDPR Art. 18(3): the person has now been told; a restriction waiting for this letter may be lifted.
+        restrictions_lift_due.delay()
+
+
+# The messages a restriction's lift may wait for: the notice itself, and an objection's decision letter.
+LIFT_NOTICE_KINDS = ("restriction_lift", "refused")
 
 
 def _message_fail(message: Message, error: str) -> None:
@@ -98,6 +106,12 @@ def _message_settled(message: Message) -> None:
     if message.kind == "transmission":
         # GDPR Art. 20(2): the link counts as sent to the receiving controller once its email went out.
         transmission.transmission_message_settled(message_id=message.pk)
+
+
+@shared_task(acks_late=True)
+def restrictions_lift_due() -> int:
+    """Lift the restrictions whose notice has gone out and whose announced date has come (GDPR Art. 18(3))."""
+    return lift_due()
 
 
 @shared_task(acks_late=True)

@@ -32,10 +32,9 @@ from dsr.models import (
     VerificationChallenge,
 )
 from dsr.models.personal import HASHED, INVENTORY, PERSONAL, field_empty
-from dsr.restrictions import restriction_subject_tell
+from dsr.restrictions import restriction_lift_schedule
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
-from dsr.rights.restriction import restriction_lift
 from dsr.suppression import identifier_digest, suppression_check
 from dsr.workflow import (
     TransitionError,
@@ -190,8 +189,8 @@ def person_requests(company, file, run, staff, settings) -> list[Request]:
 
     restriction = file("restriction", ground="accuracy_contested")
     tasks_finish(restriction, staff, run)
-    run(restriction_subject_tell, request=restriction, reasons="Adressen blev kontrolleret og er rigtig", actor=staff)
-    run(restriction_lift, request=restriction, actor=staff)
+    # The notice goes out, and with it the lift (GDPR Art. 18(3)).
+    run(restriction_lift_schedule, request=restriction, reasons="Adressen blev kontrolleret og er rigtig", actor=staff)
     tasks_finish(restriction, staff, run)
     done.append(restriction)
 
@@ -321,8 +320,7 @@ def test_a_restriction_in_force_keeps_the_details_until_it_is_lifted(company, fi
     assert restricted.email == PERSON
     assert restricted.plan.identifiers
 
-    run(restriction_subject_tell, request=restricted, reasons="Adressen blev kontrolleret", actor=staff)
-    run(restriction_lift, request=restricted, actor=staff)
+    run(restriction_lift_schedule, request=restricted, reasons="Adressen blev kontrolleret", actor=staff)
     tasks_finish(restricted, staff, run)
     assert not restricted.jobs.filter(operation=Operation.RESTRICTION_LIFT).exclude(status="done").exists()
 
@@ -335,9 +333,8 @@ def test_a_restriction_in_force_keeps_the_details_until_it_is_lifted(company, fi
 def test_work_still_running_for_a_closed_request_keeps_it_until_the_work_ends(company, file, run, staff, settings):
     restricted = file("restriction", ground="accuracy_contested")
     tasks_finish(restricted, staff, run)
-    run(restriction_subject_tell, request=restricted, actor=staff)
-    # The lift's jobs are created, and the chats' owner has not unmarked the data yet.
-    run(restriction_lift, request=restricted, actor=staff)
+    # The notice goes out and the lift's jobs are created; the chats' owner has not unmarked the data yet.
+    run(restriction_lift_schedule, request=restricted, reasons="Adressen blev kontrolleret", actor=staff)
     assert restricted.jobs.filter(operation=Operation.RESTRICTION_LIFT).exclude(status="done").exists()
     settings.DSR_RECORD_RETENTION_DAYS = 30
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
@@ -33,6 +34,7 @@ from dsr.models import (
     VerificationMethod,
 )
 from dsr.requests import RequestInvalid
+from dsr.restrictions import RestrictionError, restriction_lift_schedule
 from dsr.rights.base import request_plan_approve
 from dsr.rights.objection import objection_decide
 from dsr.roles import team_members
@@ -168,6 +170,21 @@ def _fee_withdrawn(request: Request, data: dict, actor: Actor, author) -> None:
     workflow.request_fee_withdraw(request=request, actor=actor, user=_author(author))
 
 
+class LiftSerializer(serializers.Serializer):
+    reasons = serializers.CharField(max_length=5000, help_text="Why the restriction ends; sent to the requester.")
+    lift_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The first day the lift may take effect; by default as soon as the requester has been told.",
+    )
+
+    def validate_lift_date(self, value):
+        if value is not None and value < timezone.localdate():
+            raise serializers.ValidationError(_("The lift date cannot be in the past."))
+        return value
+
+
 def _assign(request: Request, data: dict, actor: Actor, author) -> None:
     assignee = None
     if data["assignee"] is not None:
@@ -222,6 +239,14 @@ def _job_retry(request: Request, data: dict, actor: Actor, author) -> None:
     if job is None:
         raise RequestInvalid({"job": [_("That job does not belong to this request.")]})
     job_retry(job=job, actor=actor)
+
+
+def _lift(request: Request, data: dict, actor: Actor, author) -> None:
+    # GDPR Art. 18(3): this only announces the lift; it takes effect once the notice has been sent.
+    try:
+        restriction_lift_schedule(request=request, actor=actor, reasons=data["reasons"], lift_date=data["lift_date"])
+    except RestrictionError as exc:
+        raise workflow.TransitionError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -306,6 +331,13 @@ ACTIONS = [
         "Record that the requester withdrew rather than pay; the request is cancelled",
         EmptySerializer,
         _fee_withdrawn,
+    ),
+    Action(
+        "lift-restriction",
+        "Tell the requester, then lift the restriction once the notice is sent (GDPR Art. 18(3))",
+        LiftSerializer,
+        _lift,
+        {"reasons": "The accuracy of your data has been verified.", "lift_date": None},
     ),
 ]
 

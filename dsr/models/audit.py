@@ -59,6 +59,7 @@ class AuditAction(models.TextChoices):
     RECIPIENTS_DECIDED = "recipients.decided", _("Recipients to tell worked out (Art. 19)")
     RECIPIENT_NOTIFICATION_RECORDED = "recipient.notification_recorded", _("Recipient notification recorded")
     RECIPIENT_NOTIFIED_BY_HAND = "recipient.notified_by_hand", _("Recipient told by hand")
+    RESTRICTION_LIFT_SCHEDULED = "restriction.lift_scheduled", _("Restriction lift announced to the requester")
     RESTRICTION_SUBJECT_TOLD = "restriction.subject_told", _("Requester told before lifting the restriction")
     RESTRICTION_LIFTED = "restriction.lifted", _("Restriction lifted")
     SUPPRESSION_ADDED = "suppression.added", _("Added to the suppression list")

@@ -4,9 +4,11 @@ The database is the truth about what is done; the broker only carries "go"
 signals. See docs/decisions/0008-jobs.md.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dsr.models.messages import Message
 from dsr.models.requests import Request
 
 
@@ -167,7 +169,11 @@ class Restriction(models.Model):
     # A RestrictionGround (Art. 18(1)), or the objection that led to it (Art. 21).
     ground = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
-    # GDPR Art. 18(3): the subject is told before the restriction is lifted.
+    # GDPR Art. 18(3): the subject is told before the restriction is lifted. The lift waits for the
+    # message that tells them (the notice, or an objection's decision letter) to have gone out:
+    # subject_told_at is when it was sent, and lift_on the first day the lift may take effect.
+    lift_notice = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lift_on = models.DateField(null=True, blank=True)
     subject_told_at = models.DateTimeField(null=True, blank=True)
     lift_reasons = models.TextField(blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
@@ -208,6 +214,10 @@ class RecipientNotification(models.Model):
     # The processor's request id (http) or the Message's id (email).
     reference = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True, help_text=_("How it was done, for notifications made by hand."))
+    # Who recorded a notification made by hand as done (GDPR Art. 19); notified_at says when.
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The data categories the recipient received and that changed (the lineage that made the notice due):
     # the notice names only these, so it never carries data the recipient did not already have.
     categories = models.JSONField(default=list, blank=True)

@@ -128,7 +128,8 @@ INVENTORY: dict[str, Inventory] = {
         personal=("lift_reasons",),
         hashed={"digest": "the keyed HMAC other systems ask the register about (GDPR Art. 18)"},
         kept={
-            **_kept(ROW, "id", "request"),
+            **_kept(ROW, "id", "request", "lift_notice"),
+            "lift_on": WHEN,
             **_kept(STATE, "kind", "ground"),
             "purpose": MAP,
             **_kept(WHEN, "created_at", "subject_told_at", "lifted_at"),
@@ -143,6 +144,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(MAP, "recipient_key", "recipient_name", "contact_email", "categories"),
             **_kept(STATE, "operation", "channel", "status", "identifier_kinds"),
             **_kept(WHEN, "created_at", "notified_at"),
+            "confirmed_by": STAFF,
         },
     ),
     "Message": Inventory(

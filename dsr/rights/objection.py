@@ -5,8 +5,10 @@ absolute (Art. 21(2)-(3)): processing for it stops with no balancing, the
 person goes on the suppression list, consents for it are withdrawn and ad
 partners are asked to drop the person. An objection to other processing
 (Art. 21(1)) restricts it meanwhile (Art. 18(1)(d)) while the privacy team
-weighs the person's grounds against the controller's; upheld, the processing
-stops for good; not upheld, the person gets the reasons and their options.
+weighs the person's grounds against the controller's: the register holds the
+purpose keys the person chose. Upheld, the processing stops for good; not
+upheld, the person gets the reasons and their options, and the interim
+restriction is lifted once that letter has gone out.
 """
 
 from django.conf import settings
@@ -21,7 +23,12 @@ from dsr.engine.connectors import connector_get, datamap_current
 from dsr.engine.registry import PlanContext
 from dsr.models import ObjectionScope, Operation, Plan, PlanStage, Request, Right
 from dsr.requests import RequestInvalid
-from dsr.restrictions import OBJECTION_DIRECT_MARKETING, OBJECTION_UPHELD, restrictions_record
+from dsr.restrictions import (
+    OBJECTION_DIRECT_MARKETING,
+    OBJECTION_UPHELD,
+    restriction_lift_after_letter,
+    restrictions_record,
+)
 from dsr.rights.base import Right as RightBase
 from dsr.rights.consent_withdrawal import consent_specs, consents_outcome
 from dsr.rights.outcome import Outcome, sources_outcome
@@ -51,11 +58,30 @@ def objection_split(request: Request, datamap: DataMap) -> tuple[list[str], list
         if not profiling:
             return [], [""]  # the map names no profiling purpose: every purpose is restricted while staff weigh it
         return [p for p in profiling if p in marketing], [p for p in profiling if p not in marketing]
-    named = purpose_named(datamap, request.details.get("purpose", ""))
+    named = objection_purposes(request, datamap)
     # GDPR Art. 21(3): an objection to a direct-marketing purpose, however the person names it, is absolute.
-    if named in marketing:
-        return [named], []
-    return [], [named[:64]]
+    absolute = [key for key in named if key in marketing]
+    weighed = [key for key in named if key not in marketing]
+    if not named:
+        # Words that name no purpose of the map: every purpose is restricted while staff weigh it (Art. 18(1)(d)).
+        weighed = [""]
+    return absolute, weighed
+
+
+def objection_purposes(request: Request, datamap: DataMap) -> list[str]:
+    """Return the keys of the map's purposes the person objects to: those they ticked, and any their words name."""
+    keys = [key for key in request.details.get("purposes") or [] if key in datamap.purposes]
+    other = (request.details.get("purpose") or "").strip()
+    if other:
+        named = purpose_named(datamap, other)
+        if named in datamap.purposes:
+            keys.append(named)
+    return list(dict.fromkeys(keys))
+
+
+def objectable_purposes(datamap: DataMap) -> list[str]:
+    """Return the purposes a person can object to by name: those based on Art. 6(1)(e) or (f) (GDPR Art. 21(1))."""
+    return [key for key, purpose in datamap.purposes.items() if {"e", "f"} & set(purpose.get("legal_basis") or [])]
 
 
 def purpose_named(datamap: DataMap, text: str) -> str:
@@ -140,8 +166,8 @@ def objection_decide(*, request: Request, upheld: bool, reasons: str, actor: Act
     """Record the balancing of an objection (GDPR Art. 21(1)) and close the request with its reasons.
 
     Upheld: processing for the objected purposes stops for good. Not upheld: the
-    interim restriction is lifted and the requester gets the reasons, with the
-    right to complain (Art. 12(4)).
+    requester gets the reasons, with the right to complain (Art. 12(4)), and the
+    interim restriction is lifted only once that letter has been sent.
     """
     reasons = (reasons or "").strip()
     if not reasons:
@@ -154,14 +180,18 @@ def objection_decide(*, request: Request, upheld: bool, reasons: str, actor: Act
             raise TransitionError(
                 _("Request %(reference)s is not waiting for a balancing decision.") % {"reference": request.reference}
             )
-        now = timezone.now()
         pending = request.restrictions.filter(ground=OBJECTION_PENDING, lifted_at__isnull=True)
         purposes = sorted(set(pending.values_list("purpose", flat=True)))
-        pending.update(subject_told_at=now, lifted_at=now)
         if upheld:
+            # The interim restriction becomes the objection's permanent stop for the purposes objected to;
+            # where the person named none the map knows, for every purpose.
             restrictions_record(
-                request=request, identifiers=plan.identifiers, ground=OBJECTION_UPHELD, purposes=purposes
+                request=request,
+                identifiers=plan.identifiers,
+                ground=OBJECTION_UPHELD,
+                purposes=[p for p in purposes if p] or purposes,
             )
+            pending.update(lifted_at=timezone.now())
         plan.decision = "upheld" if upheld else "rejected"
         plan.decision_reasons = reasons
         plan.stage = PlanStage.DONE
@@ -174,5 +204,9 @@ def objection_decide(*, request: Request, upheld: bool, reasons: str, actor: Act
             workflow.request_complete(request=request, actor=actor, reasons=reasons)
         else:
             workflow.request_refuse(request=request, ground="other", reasons=reasons, actor=actor)
+            # GDPR Art. 18(1)(d), 18(3): the interim restriction holds until the decision letter has gone out.
+            letter = request.messages.filter(kind="refused").order_by("-pk").first()
+            if letter is not None:
+                restriction_lift_after_letter(request=request, message=letter, grounds=[OBJECTION_PENDING])
     request.refresh_from_db()
     return request

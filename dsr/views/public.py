@@ -26,11 +26,13 @@ from dsr.emails import controller_context
 from dsr.forms import (
     FORMS_BY_RIGHT,
     ConsentWithdrawalForm,
+    ObjectionForm,
     RectificationForm,
     StatusLinkLostForm,
     VerifyCodeForm,
     consent_choices_current,
     correction_choices_current,
+    objection_choices_current,
 )
 from dsr.models import Language, Right
 from dsr.ratelimit import client_ip, rate_limit_hit
@@ -126,6 +128,8 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
         extra = {"consent_choices": consent_choices_current()}
     elif form_class is RectificationForm:
         extra = {"correction_choices": correction_choices_current()}
+    elif form_class is ObjectionForm:
+        extra = {"purpose_choices": objection_choices_current()}
 
     if request.method == "GET":
         return _render_request_form(request, form_class(**extra))

@@ -10,9 +10,8 @@ from dsr.engine.jobs import _job_release, job_claim, job_run
 from dsr.engine.plans import plan_start
 from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import Job, JobStatus, ManualTask, ManualTaskStatus, Operation, Plan, PlanStage, Status
-from dsr.restrictions import restriction_subject_tell
+from dsr.restrictions import restriction_lift_schedule
 from dsr.rights.base import request_plan_approve
-from dsr.rights.restriction import restriction_lift
 from dsr.workflow import TransitionError, request_cancel, request_submit
 from tests.rights.conftest import PERSON, PERSON_SHA256
 from tests.rights.helpers import tasks_finish
@@ -181,8 +180,8 @@ def test_a_cancelled_request_runs_no_more_jobs_and_forgets_the_identifiers(compa
 def test_a_restriction_being_lifted_still_runs_after_the_request_closed(company, file, run, staff):
     request = file("restriction", ground="accuracy_contested")
     tasks_finish(request, staff, run)
-    run(restriction_subject_tell, request=request, actor=staff)
-    run(restriction_lift, request=request, actor=staff)
+    # The notice goes out and the lift follows it.
+    run(restriction_lift_schedule, request=request, actor=staff, reasons="Verified.")
     waiting = request.jobs.get(source_key="chats", operation=Operation.RESTRICTION_LIFT)
     assert waiting.status == JobStatus.WAITING
 

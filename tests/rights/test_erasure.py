@@ -517,12 +517,15 @@ def test_a_recipient_without_a_contact_address_is_told_by_staff_who_record_how(c
     meta = notices(request)["facebook"]
     assert meta.channel == NotificationChannel.MANUAL
     assert meta.status == NotificationStatus.PENDING
+    # An emailed recipient is not the team's to record as told.
+    emailed = notices(request)["google"]
     with pytest.raises(NotificationError):
-        recipient_notification_confirm(notification=meta, note="  ", actor=staff)
+        recipient_notification_confirm(notification=emailed, note="Told", actor=staff)
 
     recipient_notification_confirm(notification=meta, note="Sent through Meta's privacy form", actor=staff)
     meta.refresh_from_db()
     assert meta.status == NotificationStatus.SENT
+    assert meta.note == "Sent through Meta's privacy form"
     with pytest.raises(NotificationError):
         recipient_notification_confirm(notification=meta, note="again", actor=staff)
 

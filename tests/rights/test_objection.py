@@ -7,10 +7,12 @@ profiling purpose, so an objection to profiling is one to direct marketing.
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
-from dsr.models import Operation, PlanStage, Status
-from dsr.restrictions import OBJECTION_DIRECT_MARKETING, OBJECTION_UPHELD, restriction_check
+from dsr.models import MessageStatus, Operation, PlanStage, Status
+from dsr.restrictions import OBJECTION_DIRECT_MARKETING, OBJECTION_UPHELD, restriction_check, restriction_lift_state
 from dsr.rights.objection import OBJECTION_PENDING, objection_decide
+from dsr.rights.restriction import restrictions_lift_due
 from dsr.suppression import suppression_check
 from dsr.workflow import RequestInvalid, TransitionError
 from tests.rights.conftest import PERSON, PERSON_SHA256, shop_rows
@@ -166,6 +168,100 @@ def test_a_rejected_objection_is_refused_with_reasons_and_the_interim_restrictio
     body = closing_email(request).body
     assert "open complaint" in body
     assert "Datatilsynet" in body
+
+
+def test_the_interim_restriction_holds_until_the_decision_letter_has_gone_out(
+    company, file, staff, django_capture_on_commit_callbacks
+):
+    request = file("objection", scope="purpose", purposes=["customer_service"], grounds="I moved abroad.")
+    with django_capture_on_commit_callbacks(execute=False):
+        objection_decide(request=request, upheld=False, reasons="We must answer your open complaint.", actor=staff)
+
+    # Refused, but the letter saying so has not been sent: the purpose stays restricted (GDPR Art. 18(1)(d)).
+    assert restrictions_lift_due() == 0
+    assert restriction_check(PERSON, "customer_service")
+    letter = request.messages.get(kind="refused")
+    assert set(request.restrictions.filter(ground=OBJECTION_PENDING).values_list("lift_notice_id", flat=True)) == {
+        letter.pk
+    }
+
+    type(letter).objects.filter(pk=letter.pk).update(status=MessageStatus.SENT, sent_at=timezone.now())
+    assert restrictions_lift_due() == 1
+    assert not restriction_check(PERSON, "customer_service")
+    for entry in request.restrictions.filter(ground=OBJECTION_PENDING):
+        assert entry.subject_told_at is not None
+        assert entry.lifted_at >= entry.subject_told_at
+
+
+def test_a_decision_letter_that_could_not_be_sent_keeps_the_interim_restriction(
+    company, file, staff, django_capture_on_commit_callbacks
+):
+    request = file("objection", scope="purpose", purposes=["customer_service"], grounds="I moved abroad.")
+    with django_capture_on_commit_callbacks(execute=False):
+        objection_decide(request=request, upheld=False, reasons="We must answer your open complaint.", actor=staff)
+    letter = request.messages.get(kind="refused")
+    type(letter).objects.filter(pk=letter.pk).update(status=MessageStatus.FAILED, last_error="SMTPRecipientsRefused")
+
+    assert restrictions_lift_due() == 0
+    assert restriction_check(PERSON, "customer_service")
+    # Staff can tell the person with the lift notice instead (the dashboard offers it).
+    assert restriction_lift_state(request).liftable
+
+
+# --- The purposes the person ticks are the register's keys ----------------------------------------------
+
+
+def test_ticked_purposes_are_restricted_by_their_keys_while_staff_balance(company, file):
+    request = file(
+        "objection",
+        scope="purpose",
+        purposes=["customer_service", "other_marketing"],
+        purpose="Something I cannot name",
+        grounds="I moved abroad.",
+    )
+
+    # other_marketing is direct marketing: it stops at once; customer_service is weighed meanwhile.
+    assert request.plan.stage == PlanStage.AWAITING_DECISION
+    assert _register(request) == {
+        (OBJECTION_PENDING, "customer_service"),
+        (OBJECTION_DIRECT_MARKETING, "other_marketing"),
+    }
+    assert restriction_check(PERSON, "customer_service")
+    assert not restriction_check(PERSON, "purchase")
+
+
+def test_words_that_name_no_purpose_restrict_every_purpose_while_staff_balance(company, file, run, staff):
+    request = file("objection", scope="purpose", purpose="the thing with the loyalty points", grounds="Because.")
+
+    assert _register(request) == {(OBJECTION_PENDING, "")}
+    assert restriction_check(PERSON, "purchase")
+    assert restriction_check(PERSON, "customer_service")
+
+
+def test_upheld_the_ticked_purposes_stop_for_good_and_the_words_alone_do_not_stop_everything(company, file, run, staff):
+    request = file(
+        "objection",
+        scope="purpose",
+        purposes=["customer_service"],
+        purpose="the thing with the loyalty points",
+        grounds="I moved abroad.",
+    )
+    request = run(objection_decide, request=request, upheld=True, reasons="Your grounds prevail.", actor=staff)
+
+    assert _register(request) == {(OBJECTION_UPHELD, "customer_service")}
+    assert not restriction_check(PERSON, "purchase")
+
+
+def test_an_unknown_purpose_key_is_refused_with_a_clear_error(company, file):
+    with pytest.raises(RequestInvalid) as raised:
+        file("objection", scope="purpose", purposes=["no_such_purpose"], grounds="Because.")
+    assert "no_such_purpose" in " ".join(raised.value.message_dict["purposes"])
+
+
+def test_a_named_purpose_objection_needs_a_ticked_purpose_or_words(company, file):
+    with pytest.raises(RequestInvalid) as raised:
+        file("objection", scope="purpose", grounds="Because.")
+    assert set(raised.value.message_dict) == {"purposes"}
 
 
 def test_a_balancing_decision_needs_reasons(company, file, staff):

@@ -1,11 +1,25 @@
 """Restriction (GDPR Art. 18): the register, a mark in every source or a task, Art. 19 notices, and the lift."""
 
-import pytest
-from django.core import mail
+from datetime import timedelta
 
-from dsr.models import Job, JobStatus, ManualFinding, ManualTask, ManualTaskStatus, Operation, Status
-from dsr.restrictions import RestrictionError, restriction_check, restriction_subject_tell
-from dsr.rights.restriction import restriction_lift
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from dsr.models import (
+    AuditAction,
+    Job,
+    JobStatus,
+    ManualFinding,
+    ManualTask,
+    ManualTaskStatus,
+    MessageStatus,
+    Operation,
+    Status,
+)
+from dsr.restrictions import RestrictionError, restriction_check, restriction_lift_schedule, restriction_lift_state
+from dsr.rights.restriction import restriction_lift, restrictions_lift_due
 from tests.rights.conftest import PERSON, shop_rows
 from tests.rights.helpers import closing_email, emails_to, notices, source_states, tasks_finish
 
@@ -102,11 +116,10 @@ def test_lifting_before_telling_the_person_is_refused(restricted, staff):
 
 def test_lifting_after_telling_the_person_unmarks_every_source_that_was_marked(company, restricted, run, staff):
     mail.outbox.clear()
-    run(restriction_subject_tell, request=restricted, actor=staff, reasons="The data was verified as accurate.")
+    # The notice goes out (the outbox sends it), and only then is the restriction lifted.
+    run(restriction_lift_schedule, request=restricted, actor=staff, reasons="The data was verified as accurate.")
     assert [message.to for message in mail.outbox] == [[PERSON]]
     assert "verified as accurate" in mail.outbox[0].body
-
-    run(restriction_lift, request=restricted, actor=staff)
 
     assert not restriction_check(PERSON, "newsletter")
     assert shop_rows(company.shop, "SELECT processing_restricted FROM customer WHERE id = 1") == [(0,)]
@@ -126,11 +139,104 @@ def test_lifting_after_telling_the_person_unmarks_every_source_that_was_marked(c
 
 
 def test_a_restriction_cannot_be_lifted_twice(company, restricted, run, staff):
-    run(restriction_subject_tell, request=restricted, actor=staff)
-    run(restriction_lift, request=restricted, actor=staff)
+    run(restriction_lift_schedule, request=restricted, actor=staff, reasons="Verified.")
+    assert not restriction_check(PERSON, "newsletter")
 
     with pytest.raises(RestrictionError):
         restriction_lift(request=restricted, actor=staff)
+    with pytest.raises(RestrictionError, match=restricted.reference):
+        restriction_lift_schedule(request=restricted, actor=staff, reasons="Again.")
+
+
+# --- The lift waits for the notice (GDPR Art. 18(3)) ---------------------------------------------------
+
+
+def _actions(request) -> list[str]:
+    return list(request.audit_events.order_by("seq").values_list("action", flat=True))
+
+
+def test_the_lift_takes_effect_only_after_the_notice_was_sent_and_the_audit_says_so(
+    company, restricted, staff, django_capture_on_commit_callbacks
+):
+    # The notice is queued but the outbox has not sent it yet: nothing is lifted, whatever runs meanwhile.
+    with django_capture_on_commit_callbacks(execute=False):
+        restriction_lift_schedule(request=restricted, actor=staff, reasons="The data was verified as accurate.")
+    assert restrictions_lift_due() == 0
+    with pytest.raises(RestrictionError, match=r"18(\(3\)|, stk\. 3)"):
+        restriction_lift(request=restricted, actor=staff)
+    assert restriction_check(PERSON, "newsletter")
+    assert restriction_lift_state(restricted).waiting
+    assert not restricted.jobs.filter(operation=Operation.RESTRICTION_LIFT).exists()
+
+    # The outbox sends it; the next sweep records the person told, then lifts.
+    notice = restricted.messages.get(kind="restriction_lift")
+    sent_at = timezone.now()
+    type(notice).objects.filter(pk=notice.pk).update(status=MessageStatus.SENT, sent_at=sent_at)
+    assert restrictions_lift_due() == 1
+
+    assert not restriction_check(PERSON, "newsletter")
+    entry = restricted.restrictions.first()
+    assert entry.subject_told_at == sent_at
+    assert entry.lifted_at >= sent_at
+    actions = _actions(restricted)
+    told, lifted = actions.index(AuditAction.RESTRICTION_SUBJECT_TOLD), actions.index(AuditAction.RESTRICTION_LIFTED)
+    assert actions.index(AuditAction.RESTRICTION_LIFT_SCHEDULED) < told < lifted
+    event = restricted.audit_events.get(action=AuditAction.RESTRICTION_LIFTED)
+    assert event.data["notice"] == notice.pk
+    assert event.data["told_at"] == sent_at.isoformat()
+
+
+def test_a_notice_that_could_not_be_sent_keeps_the_restriction_and_staff_can_announce_again(
+    company, restricted, run, staff, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        restriction_lift_schedule(request=restricted, actor=staff, reasons="Verified.")
+    with pytest.raises(RestrictionError, match=r"already been announced|allerede fået besked"):
+        restriction_lift_schedule(request=restricted, actor=staff, reasons="Verified.")
+    notice = restricted.messages.get(kind="restriction_lift")
+    type(notice).objects.filter(pk=notice.pk).update(status=MessageStatus.FAILED, last_error="SMTPRecipientsRefused")
+
+    assert restrictions_lift_due() == 0
+    assert restriction_check(PERSON, "newsletter")
+    assert restriction_lift_state(restricted).liftable
+
+    mail.outbox.clear()
+    run(restriction_lift_schedule, request=restricted, actor=staff, reasons="Verified, second notice.")
+    assert [message.to for message in mail.outbox] == [[PERSON]]
+    assert not restriction_check(PERSON, "newsletter")
+
+
+def test_a_lift_announced_for_a_later_date_waits_for_that_date(company, restricted, run, staff):
+    later = timezone.localdate() + timedelta(days=14)
+    mail.outbox.clear()
+    run(restriction_lift_schedule, request=restricted, actor=staff, reasons="Verified.", lift_date=later)
+
+    assert "The restriction will be lifted on" in mail.outbox[0].body
+    assert restriction_check(PERSON, "newsletter")
+    assert restricted.restrictions.first().subject_told_at is not None
+    with pytest.raises(RestrictionError, match=r"not before|ikke før"):
+        restriction_lift(request=restricted, actor=staff)
+
+    with time_machine.travel(timezone.now() + timedelta(days=14, hours=1)):
+        assert run(restrictions_lift_due) == 1
+    assert not restriction_check(PERSON, "newsletter")
+    assert shop_rows(company.shop, "SELECT processing_restricted FROM customer WHERE id = 1") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("reasons", "days", "error"),
+    [("  ", 0, "Give the reasons|Angiv begrundelsen"), ("Verified.", -1, "in the past|i fortiden")],
+)
+def test_a_lift_needs_reasons_and_no_past_date_and_changes_nothing_otherwise(
+    company, restricted, staff, reasons, days, error
+):
+    with pytest.raises(RestrictionError, match=error):
+        restriction_lift_schedule(
+            request=restricted, actor=staff, reasons=reasons, lift_date=timezone.localdate() + timedelta(days=days)
+        )
+    assert restriction_check(PERSON, "newsletter")
+    assert not restricted.messages.filter(kind="restriction_lift").exists()
+    assert AuditAction.RESTRICTION_LIFT_SCHEDULED not in _actions(restricted)
 
 
 def test_a_danish_request_is_answered_in_danish(company, file, run, staff):

@@ -248,7 +248,7 @@ def test_a_manual_task_of_another_request_cannot_be_completed_through_this_one(a
     assert ManualTask.objects.get(pk=task.pk).status == "open"
 
 
-def test_a_recipient_staff_must_tell_by_hand_is_recorded_as_told_with_how(agent, agent_client):
+def test_a_recipient_staff_must_tell_by_hand_is_recorded_as_told_by_whom_and_how(agent, agent_client):
     request = _request(Actor.staff(agent))
     notice = RecipientNotification.objects.create(
         request=request,
@@ -260,16 +260,55 @@ def test_a_recipient_staff_must_tell_by_hand_is_recorded_as_told_with_how(agent,
     page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
     assert "Record as told" in page
 
-    empty = _post(agent_client, request, "notice_told", notification=str(notice.pk), note="")
-    assert empty.status_code == 400
     _post(agent_client, request, "notice_told", notification=str(notice.pk), note="Phoned their DPO, case 4411.")
 
     notice.refresh_from_db()
     assert notice.status == NotificationStatus.SENT
     assert notice.note == "Phoned their DPO, case 4411."
-    assert AuditEvent.objects.filter(request=request, action="recipient.notified_by_hand").exists()
+    assert notice.confirmed_by == agent
+    assert notice.notified_at is not None
+    event = AuditEvent.objects.get(request=request, action="recipient.notified_by_hand")
+    assert event.actor_id == str(agent.pk)
     page = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
     assert "Record as told" not in page
+    assert f"recorded by {agent.get_username()}" in page
+    again = _post(agent_client, request, "notice_told", notification=str(notice.pk), note="")
+    assert "This recipient has already been told." in again.content.decode()
+
+
+def test_how_a_recipient_was_told_is_optional_and_the_danish_page_says_so(agent, agent_client):
+    request = _request(Actor.staff(agent))
+    notice = RecipientNotification.objects.create(
+        request=request, recipient_key="meta", recipient_name="Meta", operation="restriction", channel="manual"
+    )
+    page = agent_client.get(f"/dashboard/requests/{request.pk}/", HTTP_ACCEPT_LANGUAGE="da").content.decode()
+    assert "Registrér som underrettet" in page
+
+    _post(agent_client, request, "notice_told", notification=str(notice.pk), note="")
+
+    notice.refresh_from_db()
+    assert (notice.status, notice.note, notice.confirmed_by) == (NotificationStatus.SENT, "", agent)
+
+
+def test_a_recipient_dsr_emails_itself_cannot_be_recorded_as_told_by_hand(agent, agent_client):
+    request = _request(Actor.staff(agent))
+    notice = RecipientNotification.objects.create(
+        request=request, recipient_key="meta", recipient_name="Meta", operation="erasure", channel="email"
+    )
+    response = _post(agent_client, request, "notice_told", notification=str(notice.pk), note="Told")
+    assert "Only a recipient the privacy team tells by hand" in response.content.decode()
+    assert RecipientNotification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING
+
+
+def test_an_auditor_cannot_record_a_recipient_as_told(agent, auditor_client):
+    request = _request(Actor.staff(agent))
+    notice = RecipientNotification.objects.create(
+        request=request, recipient_key="adyen", recipient_name="Adyen N.V.", operation="erasure", channel="manual"
+    )
+    response = _post(auditor_client, request, "notice_told", notification=str(notice.pk), note="Told")
+    assert response.status_code == 403
+    assert RecipientNotification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING
+    assert AuditEvent.objects.filter(request=request, action="staff.denied").exists()
 
 
 def test_a_notification_of_another_request_cannot_be_recorded_through_this_one(agent, agent_client):

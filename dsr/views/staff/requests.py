@@ -32,12 +32,12 @@ from dsr.models import (
     ManualTask,
     ObjectionScope,
     PlanStage,
-    RecipientNotification,
     Request,
     RestrictionGround,
 )
-from dsr.recipients import NotificationError, recipient_notification_confirm
+from dsr.recipients import NotificationError
 from dsr.requests import RequestInvalid
+from dsr.restrictions import RestrictionError
 from dsr.rights.base import request_plan_approve
 from dsr.rights.erasure import erasure_dry_run
 from dsr.rights.objection import objection_decide
@@ -48,6 +48,7 @@ from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
 from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
+from dsr.views.staff.restriction import notice_told_action, restriction_context, restriction_lift_action
 from dsr.views.staff.timeline import request_timeline
 from dsr.views.staff.transmissions import transmission_staff_context
 
@@ -116,7 +117,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "outcome": _outcome(request),
         "awaiting_approval": plan is not None and plan.stage == PlanStage.AWAITING_APPROVAL,
         "awaiting_decision": plan is not None and plan.stage == PlanStage.AWAITING_DECISION,
-        "recipients": list(request.recipient_notifications.all()),
+        **restriction_context(request, datamap=datamap, language=language),
         "bundles": request_bundles(request),
         "can_handle": can_handle,
         "allowed": allowed,
@@ -236,14 +237,6 @@ def _job_retry(request: Request, data: dict, actor: Actor, user, files) -> str:
     return _("The job runs again.")
 
 
-def _notice_told(request: Request, data: dict, actor: Actor, user, files) -> str:
-    notification = RecipientNotification.objects.filter(pk=data["notification"], request=request).first()
-    if notification is None:
-        raise NotificationError(_("That notification does not belong to this request."))
-    recipient_notification_confirm(notification=notification, note=data["note"], actor=actor)
-    return _("Recorded: the recipient was told.")
-
-
 def _manual_task(request: Request, data: dict, actor: Actor, user, files) -> str:
     task = ManualTask.objects.filter(pk=data["task"], request=request).first()
     if task is None:
@@ -268,12 +261,13 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "approve": (forms_staff.ApproveForm, _approve),
     "decide": (forms_staff.ObjectionDecisionForm, _decide),
     "job_retry": (forms_staff.JobRetryForm, _job_retry),
-    "notice_told": (forms_staff.NoticeToldForm, _notice_told),
+    "notice_told": (forms_staff.NoticeToldForm, notice_told_action),
+    "lift": (forms_staff.RestrictionLiftForm, restriction_lift_action),
     "release": (forms_staff.BundleReleaseForm, _bundle_release),
     **FEE_ACTIONS,
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
-_NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry", "notice_told"}
+_NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry", "notice_told", "lift"}
 
 
 @require_POST
@@ -313,7 +307,7 @@ def request_action(http_request: HttpRequest, pk: int, action: str) -> HttpRespo
             % {"errors": " ".join(m for ms in exc.message_dict.values() for m in ms)},
         )
         return _page(http_request, request, bound={action: form}, status=400)
-    except (workflow.TransitionError, ManualTaskError, NotificationError) as exc:
+    except (workflow.TransitionError, ManualTaskError, NotificationError, RestrictionError) as exc:
         messages.error(http_request, _("Nothing was changed: %(error)s") % {"error": exc})
         return redirect("staff_request", pk=request.pk)
     queue_counts_forget()
