@@ -123,3 +123,26 @@ def test_every_record_kind_has_a_danish_name():
             same.append(model.__name__)
 
     assert same == []
+
+
+# Words a Danish privacy team writes the same way.
+SAME_WORD = {"id", "status", "hash", "note", "plan", "reference", "SHA-256", "URL"}
+
+
+def test_every_field_the_admin_shows_has_a_danish_label():
+    from django.apps import apps
+    from django.utils import translation
+
+    same = []
+    for model in apps.get_app_config("dsr").get_models():
+        for field in model._meta.get_fields():
+            if not getattr(field, "concrete", False) or field.auto_created:
+                continue
+            with translation.override("en"):
+                english = str(field.verbose_name)
+            with translation.override("da"):
+                danish = str(field.verbose_name)
+            if english == danish and english not in SAME_WORD:
+                same.append(f"{model.__name__}.{field.name}")
+
+    assert same == []

@@ -15,17 +15,25 @@ class ApiScope(models.TextChoices):
 class ApiKey(models.Model):
     """One integration's key; the secret itself is never stored, only its SHA-256 (docs/decisions/0009-api-keys.md)."""
 
-    name = models.CharField(max_length=100, help_text=_("Which system uses this key, e.g. 'shop account pages'."))
-    # Public part of the token, shown in lists and written to the audit trail as the integration's id.
-    prefix = models.CharField(max_length=16, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=64, editable=False)
-    scopes = models.JSONField(default=list)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    name = models.CharField(
+        max_length=100, help_text=_("Which system uses this key, e.g. 'shop account pages'."), verbose_name=_("name")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Public part of the token, shown in lists and written to the audit trail as the integration's id.
+    prefix = models.CharField(max_length=16, unique=True, editable=False, verbose_name=_("prefix"))
+    secret_hash = models.CharField(max_length=64, editable=False, verbose_name=_("secret hash"))
+    scopes = models.JSONField(default=list, verbose_name=_("scopes"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("revoked at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -107,17 +107,25 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """One thing that happened: who, what, when, which ids. Never personal data."""
 
-    seq = models.PositiveBigIntegerField(unique=True, editable=False)
-    at = models.DateTimeField(editable=False)
-    actor_type = models.CharField(max_length=16, choices=ActorType.choices, editable=False)
-    actor_id = models.CharField(max_length=64, blank=True, editable=False)
-    action = models.CharField(max_length=64, choices=AuditAction.choices, editable=False)
-    request = models.ForeignKey(
-        "dsr.Request", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events", editable=False
+    seq = models.PositiveBigIntegerField(unique=True, editable=False, verbose_name=_("sequence number"))
+    at = models.DateTimeField(editable=False, verbose_name=_("at"))
+    actor_type = models.CharField(
+        max_length=16, choices=ActorType.choices, editable=False, verbose_name=_("actor type")
     )
-    data = models.JSONField(default=dict, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, editable=False)
+    actor_id = models.CharField(max_length=64, blank=True, editable=False, verbose_name=_("actor id"))
+    action = models.CharField(max_length=64, choices=AuditAction.choices, editable=False, verbose_name=_("action"))
+    request = models.ForeignKey(
+        "dsr.Request",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        editable=False,
+        verbose_name=_("request"),
+    )
+    data = models.JSONField(default=dict, blank=True, editable=False, verbose_name=_("data"))
+    prev_hash = models.CharField(max_length=64, editable=False, verbose_name=_("previous hash"))
+    hash = models.CharField(max_length=64, editable=False, verbose_name=_("hash"))
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -144,8 +152,8 @@ class AuditChainHead(models.Model):
     """A single row: the last sequence number and hash. Locked to append in order."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    last_seq = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64)
+    last_seq = models.PositiveBigIntegerField(default=0, verbose_name=_("last sequence number"))
+    last_hash = models.CharField(max_length=64, verbose_name=_("last hash"))
 
     class Meta:
         verbose_name = _("audit chain head")

@@ -49,16 +49,20 @@ class RecipientRole(models.TextChoices):
 class DataMapVersion(models.Model):
     """One loaded version of the data map file, kept for the history."""
 
-    yaml_text = models.TextField(editable=False)
-    sha256 = models.CharField(max_length=64, editable=False)
+    yaml_text = models.TextField(editable=False, verbose_name=_("YAML text"))
+    sha256 = models.CharField(max_length=64, editable=False, verbose_name=_("SHA-256"))
     # The validated, normalised document (plain JSON) the selectors read.
-    snapshot = OrderedJSONField(editable=False)
-    source_path = models.CharField(max_length=500, blank=True, editable=False)
-    loaded_at = models.DateTimeField(editable=False)
+    snapshot = OrderedJSONField(editable=False, verbose_name=_("snapshot"))
+    source_path = models.CharField(max_length=500, blank=True, editable=False, verbose_name=_("source path"))
+    loaded_at = models.DateTimeField(editable=False, verbose_name=_("loaded at"))
     loaded_by = models.CharField(
-        max_length=150, blank=True, editable=False, help_text=_("Staff username or 'system'; never a data subject.")
+        max_length=150,
+        blank=True,
+        editable=False,
+        help_text=_("Staff username or 'system'; never a data subject."),
+        verbose_name=_("loaded by"),
     )
-    active = models.BooleanField(default=False, editable=False)
+    active = models.BooleanField(default=False, editable=False, verbose_name=_("active"))
 
     class Meta:
         verbose_name = _("data map version")
@@ -75,12 +79,14 @@ class DataMapVersion(models.Model):
 
 
 class DataCategory(models.Model):
-    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="categories")
-    key = models.SlugField(max_length=64)
-    name_da = models.CharField(max_length=200)
-    name_en = models.CharField(max_length=200)
-    description_da = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
+    version = models.ForeignKey(
+        DataMapVersion, on_delete=models.CASCADE, related_name="categories", verbose_name=_("data map version")
+    )
+    key = models.SlugField(max_length=64, verbose_name=_("key"))
+    name_da = models.CharField(max_length=200, verbose_name=_("name (Danish)"))
+    name_en = models.CharField(max_length=200, verbose_name=_("name (English)"))
+    description_da = models.TextField(blank=True, verbose_name=_("description (Danish)"))
+    description_en = models.TextField(blank=True, verbose_name=_("description (English)"))
 
     class Meta:
         verbose_name = _("data category")
@@ -94,21 +100,30 @@ class DataCategory(models.Model):
 
 
 class Purpose(models.Model):
-    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="purposes")
-    key = models.SlugField(max_length=64)
-    name_da = models.CharField(max_length=200)
-    name_en = models.CharField(max_length=200)
-    legal_basis = models.JSONField(help_text=_("Letters of Art. 6(1), e.g. ['b', 'f'].'"))
-    legitimate_interest_da = models.TextField(blank=True)
-    legitimate_interest_en = models.TextField(blank=True)
-    retention_da = models.TextField()
-    retention_en = models.TextField()
-    retention_rule = models.JSONField(help_text=_("A computable rule, e.g. {after: account_deactivated, months: 36}."))
-    profiling = models.BooleanField(default=False, help_text=_("Profiling or automated decisions (Art. 22)."))
-    profiling_description_da = models.TextField(blank=True)
-    profiling_description_en = models.TextField(blank=True)
-    categories = models.JSONField(default=list)
-    consent_key = models.SlugField(max_length=64, blank=True)
+    version = models.ForeignKey(
+        DataMapVersion, on_delete=models.CASCADE, related_name="purposes", verbose_name=_("data map version")
+    )
+    key = models.SlugField(max_length=64, verbose_name=_("key"))
+    name_da = models.CharField(max_length=200, verbose_name=_("name (Danish)"))
+    name_en = models.CharField(max_length=200, verbose_name=_("name (English)"))
+    legal_basis = models.JSONField(
+        help_text=_("Letters of Art. 6(1), e.g. ['b', 'f'].'"), verbose_name=_("legal basis")
+    )
+    legitimate_interest_da = models.TextField(blank=True, verbose_name=_("legitimate interest (Danish)"))
+    legitimate_interest_en = models.TextField(blank=True, verbose_name=_("legitimate interest (English)"))
+    retention_da = models.TextField(verbose_name=_("retention (Danish)"))
+    retention_en = models.TextField(verbose_name=_("retention (English)"))
+    retention_rule = models.JSONField(
+        help_text=_("A computable rule, e.g. {after: account_deactivated, months: 36}."),
+        verbose_name=_("retention rule"),
+    )
+    profiling = models.BooleanField(
+        default=False, help_text=_("Profiling or automated decisions (Art. 22)."), verbose_name=_("profiling")
+    )
+    profiling_description_da = models.TextField(blank=True, verbose_name=_("profiling description (Danish)"))
+    profiling_description_en = models.TextField(blank=True, verbose_name=_("profiling description (English)"))
+    categories = models.JSONField(default=list, verbose_name=_("categories"))
+    consent_key = models.SlugField(max_length=64, blank=True, verbose_name=_("consent key"))
 
     class Meta:
         verbose_name = _("purpose")
@@ -121,16 +136,22 @@ class Purpose(models.Model):
 
 
 class Recipient(models.Model):
-    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="recipients")
-    key = models.SlugField(max_length=64)
-    name = models.CharField(max_length=200)
-    role = models.CharField(max_length=16, choices=RecipientRole.choices)
-    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2 code where the data is processed."))
-    countries = models.JSONField(default=list)
-    safeguard_da = models.CharField(max_length=300)
-    safeguard_en = models.CharField(max_length=300)
-    contact_email = models.EmailField(blank=True, help_text=_("Where Art. 19 notifications go."))
-    purposes = models.JSONField(default=list)
+    version = models.ForeignKey(
+        DataMapVersion, on_delete=models.CASCADE, related_name="recipients", verbose_name=_("data map version")
+    )
+    key = models.SlugField(max_length=64, verbose_name=_("key"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    role = models.CharField(max_length=16, choices=RecipientRole.choices, verbose_name=_("role"))
+    country = models.CharField(
+        max_length=2, help_text=_("ISO 3166-1 alpha-2 code where the data is processed."), verbose_name=_("country")
+    )
+    countries = models.JSONField(default=list, verbose_name=_("countries"))
+    safeguard_da = models.CharField(max_length=300, verbose_name=_("safeguard (Danish)"))
+    safeguard_en = models.CharField(max_length=300, verbose_name=_("safeguard (English)"))
+    contact_email = models.EmailField(
+        blank=True, help_text=_("Where Art. 19 notifications go."), verbose_name=_("contact email")
+    )
+    purposes = models.JSONField(default=list, verbose_name=_("purposes"))
 
     class Meta:
         verbose_name = _("recipient")
@@ -143,16 +164,18 @@ class Recipient(models.Model):
 
 
 class LegalHold(models.Model):
-    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="legal_holds")
-    key = models.SlugField(max_length=64)
-    name_da = models.CharField(max_length=200)
-    name_en = models.CharField(max_length=200)
+    version = models.ForeignKey(
+        DataMapVersion, on_delete=models.CASCADE, related_name="legal_holds", verbose_name=_("data map version")
+    )
+    key = models.SlugField(max_length=64, verbose_name=_("key"))
+    name_da = models.CharField(max_length=200, verbose_name=_("name (Danish)"))
+    name_en = models.CharField(max_length=200, verbose_name=_("name (English)"))
     # GDPR Art. 17(3)(b): the law that requires keeping the rows, as the letters name it in each language.
-    law_da = models.CharField(max_length=300)
-    law_en = models.CharField(max_length=300)
-    period_rule = models.JSONField()
-    description_da = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
+    law_da = models.CharField(max_length=300, verbose_name=_("law (Danish)"))
+    law_en = models.CharField(max_length=300, verbose_name=_("law (English)"))
+    period_rule = models.JSONField(verbose_name=_("period rule"))
+    description_da = models.TextField(blank=True, verbose_name=_("description (Danish)"))
+    description_en = models.TextField(blank=True, verbose_name=_("description (English)"))
 
     class Meta:
         verbose_name = _("legal hold")
@@ -165,19 +188,21 @@ class LegalHold(models.Model):
 
 
 class Source(models.Model):
-    version = models.ForeignKey(DataMapVersion, on_delete=models.CASCADE, related_name="sources")
-    key = models.SlugField(max_length=64)
-    name_da = models.CharField(max_length=200)
-    name_en = models.CharField(max_length=200)
-    kind = models.CharField(max_length=32)
-    purposes = models.JSONField(default=list)
-    recipients = models.JSONField(default=list)
+    version = models.ForeignKey(
+        DataMapVersion, on_delete=models.CASCADE, related_name="sources", verbose_name=_("data map version")
+    )
+    key = models.SlugField(max_length=64, verbose_name=_("key"))
+    name_da = models.CharField(max_length=200, verbose_name=_("name (Danish)"))
+    name_en = models.CharField(max_length=200, verbose_name=_("name (English)"))
+    kind = models.CharField(max_length=32, verbose_name=_("kind"))
+    purposes = models.JSONField(default=list, verbose_name=_("purposes"))
+    recipients = models.JSONField(default=list, verbose_name=_("recipients"))
     # Per record group: its purposes and recipients (or the source's), its data categories (dsr.datamap.lineage).
-    groups = models.JSONField(default=dict)
-    origin_da = models.TextField()
-    origin_en = models.TextField()
-    provided_by_subject = models.JSONField(default=list)
-    config = models.JSONField(default=dict)
+    groups = models.JSONField(default=dict, verbose_name=_("record groups"))
+    origin_da = models.TextField(verbose_name=_("origin (Danish)"))
+    origin_en = models.TextField(verbose_name=_("origin (English)"))
+    provided_by_subject = models.JSONField(default=list, verbose_name=_("provided by the person"))
+    config = models.JSONField(default=dict, verbose_name=_("configuration"))
 
     class Meta:
         verbose_name = _("source")

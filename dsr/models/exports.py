@@ -22,25 +22,29 @@ class BundleStatus(models.TextChoices):
 class Bundle(models.Model):
     """One export of a request's data: a ZIP sealed with authenticated encryption, kept until it expires."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="bundles")
-    kind = models.CharField(max_length=16, choices=BundleKind.choices)
-    status = models.CharField(max_length=16, choices=BundleStatus.choices, default=BundleStatus.BUILDING)
-    language = models.CharField(max_length=2)
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="bundles", verbose_name=_("request"))
+    kind = models.CharField(max_length=16, choices=BundleKind.choices, verbose_name=_("kind"))
+    status = models.CharField(
+        max_length=16, choices=BundleStatus.choices, default=BundleStatus.BUILDING, verbose_name=_("status")
+    )
+    language = models.CharField(max_length=2, verbose_name=_("language"))
     # The name in the bundle storage (dsr.storage); never derived from the person's data.
-    storage_name = models.CharField(max_length=255, blank=True)
+    storage_name = models.CharField(max_length=255, blank=True, verbose_name=_("storage name"))
     # Of the sealed file as stored: checked before a single byte is sent.
-    size = models.BigIntegerField(default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(default=0, verbose_name=_("size"))
+    sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("SHA-256"))
     # Of the ZIP's plaintext, and the manifest written into it: [{"path", "size", "sha256"}, ...].
-    plain_size = models.BigIntegerField(default=0)
-    manifest = models.JSONField(default=list, blank=True)
-    records = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    built_at = models.DateTimeField(null=True, blank=True)
-    released_at = models.DateTimeField(null=True, blank=True)
-    released_by = models.CharField(max_length=160, blank=True, help_text=_("Actor type and id; never a subject."))
-    expires_at = models.DateTimeField(null=True, blank=True)
-    purged_at = models.DateTimeField(null=True, blank=True)
+    plain_size = models.BigIntegerField(default=0, verbose_name=_("size before encryption"))
+    manifest = models.JSONField(default=list, blank=True, verbose_name=_("manifest"))
+    records = models.PositiveIntegerField(default=0, verbose_name=_("records"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    built_at = models.DateTimeField(null=True, blank=True, verbose_name=_("built at"))
+    released_at = models.DateTimeField(null=True, blank=True, verbose_name=_("released at"))
+    released_by = models.CharField(
+        max_length=160, blank=True, help_text=_("Actor type and id; never a subject."), verbose_name=_("released by")
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    purged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("purged at"))
 
     class Meta:
         verbose_name = _("export bundle")
@@ -59,15 +63,15 @@ class Bundle(models.Model):
 class DownloadLink(models.Model):
     """An emailed link to a bundle: a random token stored as its SHA-256, with an expiry and a download limit."""
 
-    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    max_downloads = models.PositiveIntegerField()
-    downloads = models.PositiveIntegerField(default=0)
-    last_download_at = models.DateTimeField(null=True, blank=True)
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="links", verbose_name=_("export bundle"))
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    max_downloads = models.PositiveIntegerField(verbose_name=_("max downloads"))
+    downloads = models.PositiveIntegerField(default=0, verbose_name=_("downloads"))
+    last_download_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last download at"))
     # A new link replaces the old ones: only the newest link of a bundle works.
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
         verbose_name = _("download link")

@@ -37,31 +37,52 @@ class Fee(models.Model):
     personal data of the request and goes when the request is purged; amounts, grounds and dates stay as evidence.
     """
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="fees")
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="fees", verbose_name=_("request"))
     # The clock stop the fee put on the request (dsr/workflow/fees.py); it ends when the fee is settled.
-    suspension = models.OneToOneField(Suspension, null=True, blank=True, on_delete=models.SET_NULL, related_name="fee")
-    ground = models.CharField(max_length=32, choices=FeeGround.choices)
-    amount = models.DecimalField(max_digits=10, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    reasons = models.TextField(help_text=_("Why the fee is asked and how the amount was set; sent to the requester."))
+    suspension = models.OneToOneField(
+        Suspension, null=True, blank=True, on_delete=models.SET_NULL, related_name="fee", verbose_name=_("suspension")
+    )
+    ground = models.CharField(max_length=32, choices=FeeGround.choices, verbose_name=_("ground"))
+    amount = models.DecimalField(max_digits=10, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    reasons = models.TextField(
+        help_text=_("Why the fee is asked and how the amount was set; sent to the requester."),
+        verbose_name=_("reasons"),
+    )
     # What the letter told the person about how to pay, as it was when the fee was asked.
-    payment_instructions = models.TextField()
-    status = models.CharField(max_length=32, choices=FeeStatus.choices, default=FeeStatus.AWAITING_PAYMENT)
-    requested_at = models.DateTimeField()
+    payment_instructions = models.TextField(verbose_name=_("payment instructions"))
+    status = models.CharField(
+        max_length=32, choices=FeeStatus.choices, default=FeeStatus.AWAITING_PAYMENT, verbose_name=_("status")
+    )
+    requested_at = models.DateTimeField(verbose_name=_("requested at"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
 
     # How it ended: paid (what, when, how), waived (why), withdrawn, or left unpaid when the request closed.
-    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("settled at"))
     settled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("settled by"),
     )
-    paid_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    paid_on = models.DateField(null=True, blank=True)
-    payment_method = models.CharField(max_length=32, choices=PaymentMethod.choices, blank=True)
-    payment_reference = models.CharField(max_length=100, blank=True)
-    waiver_reasons = models.TextField(blank=True)
+    paid_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name=_("paid amount")
+    )
+    paid_on = models.DateField(null=True, blank=True, verbose_name=_("paid on"))
+    payment_method = models.CharField(
+        max_length=32, choices=PaymentMethod.choices, blank=True, verbose_name=_("payment method")
+    )
+    payment_reference = models.CharField(max_length=100, blank=True, verbose_name=_("payment reference"))
+    waiver_reasons = models.TextField(blank=True, verbose_name=_("waiver reasons"))
 
     class Meta:
         verbose_name = _("fee")

@@ -30,26 +30,30 @@ class PlanStage(models.TextChoices):
 class Plan(models.Model):
     """The per-request plan: the person's resolved identifiers and where the work stands."""
 
-    request = models.OneToOneField(Request, on_delete=models.CASCADE, related_name="plan")
-    stage = models.CharField(max_length=32, choices=PlanStage.choices, default=PlanStage.RESOLVING)
+    request = models.OneToOneField(Request, on_delete=models.CASCADE, related_name="plan", verbose_name=_("request"))
+    stage = models.CharField(
+        max_length=32, choices=PlanStage.choices, default=PlanStage.RESOLVING, verbose_name=_("stage")
+    )
     # {"email": [...], "phone": [...]}: personal data, needed by the jobs only; cleared when the request closes.
-    identifiers = models.JSONField(default=dict, blank=True)
+    identifiers = models.JSONField(default=dict, blank=True, verbose_name=_("identifiers"))
     # The consent keys the sources show the person gave at some time, and the identifiers each source holds
     # ({source: {kind: [...]}}): the GDPR Art. 19 lineage and what a notice may name. Cleared with the identifiers.
-    consents = models.JSONField(default=list, blank=True)
-    held_identifiers = models.JSONField(default=dict, blank=True)
+    consents = models.JSONField(default=list, blank=True, verbose_name=_("consents"))
+    held_identifiers = models.JSONField(default=dict, blank=True, verbose_name=_("held identifiers"))
     # Sources that could not be asked during resolution: {source: problem} (problems never name the person).
-    resolution_errors = models.JSONField(default=dict, blank=True)
-    approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.CharField(max_length=160, blank=True, help_text=_("Actor type and id; never a subject."))
+    resolution_errors = models.JSONField(default=dict, blank=True, verbose_name=_("resolution errors"))
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("approved at"))
+    approved_by = models.CharField(
+        max_length=160, blank=True, help_text=_("Actor type and id; never a subject."), verbose_name=_("approved by")
+    )
     # Objections other than to direct marketing: the staff's balancing (GDPR Art. 21(1)).
-    decision = models.CharField(max_length=16, blank=True)
-    decision_reasons = models.TextField(blank=True)
+    decision = models.CharField(max_length=16, blank=True, verbose_name=_("decision"))
+    decision_reasons = models.TextField(blank=True, verbose_name=_("decision reasons"))
     # What the sources reported doing, as the right reads it (dsr/rights/outcome.py): the one source of every
     # letter, notice, status line and webhook about the result. Names tables and counts, never a person's values.
-    outcome = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    outcome = models.JSONField(default=dict, blank=True, verbose_name=_("outcome"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("plan")
@@ -99,27 +103,29 @@ JOB_FINISHED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 class Job(models.Model):
     """One operation on one source for one request; claimed by compare-and-set on ``status``."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="jobs")
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="jobs", verbose_name=_("request"))
     # "" for request-wide jobs (identity resolution asks every source).
-    source_key = models.CharField(max_length=64, blank=True)
-    operation = models.CharField(max_length=32, choices=Operation.choices)
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    attempts = models.PositiveIntegerField(default=0)
+    source_key = models.CharField(max_length=64, blank=True, verbose_name=_("source key"))
+    operation = models.CharField(max_length=32, choices=Operation.choices, verbose_name=_("operation"))
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, verbose_name=_("status")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
     # The source's problem, never the person's data (SourceError messages name the source and the problem).
-    last_error = models.CharField(max_length=500, blank=True)
-    counts = models.JSONField(default=dict, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
     # Input: an approved erasure plan, the corrections, the consents. Output: the connector's result.
-    plan = models.JSONField(default=dict, blank=True)
-    result = models.JSONField(default=dict, blank=True)
+    plan = models.JSONField(default=dict, blank=True, verbose_name=_("plan"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
     # The claim: a worker owns a running job until lease_expires_at; the reconciler re-queues it after.
-    claim = models.CharField(max_length=64, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=64, blank=True, verbose_name=_("claim"))
+    lease_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lease expires at"))
     # Backoff: neither a worker nor the reconciler starts the job before this.
-    not_before = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    not_before = models.DateTimeField(null=True, blank=True, verbose_name=_("not before"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("job")
@@ -141,12 +147,14 @@ class Job(models.Model):
 class Suppression(models.Model):
     """A keyed HMAC of a normalised identifier that marketing imports must skip; never the plain value."""
 
-    digest = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=32)
+    digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
+    kind = models.CharField(max_length=32, verbose_name=_("kind"))
     # Why: erasure (Art. 17) or objection to direct marketing (Art. 21(3)).
-    reason = models.CharField(max_length=32)
-    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=32, verbose_name=_("reason"))
+    request = models.ForeignKey(
+        Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("request")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("suppression")
@@ -160,23 +168,27 @@ class Suppression(models.Model):
 class Restriction(models.Model):
     """An entry of the restriction register (GDPR Art. 18) that other systems query."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="restrictions")
+    request = models.ForeignKey(
+        Request, on_delete=models.CASCADE, related_name="restrictions", verbose_name=_("request")
+    )
     # One row per identifier: the keyed HMAC of the normalised value, as in Suppression.
-    kind = models.CharField(max_length=32)
-    digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=32, verbose_name=_("kind"))
+    digest = models.CharField(max_length=64, verbose_name=_("digest"))
     # "" restricts every purpose; else a purpose key of the data map.
-    purpose = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=64, blank=True, verbose_name=_("purpose"))
     # A RestrictionGround (Art. 18(1)), or the objection that led to it (Art. 21).
-    ground = models.CharField(max_length=32)
-    created_at = models.DateTimeField(auto_now_add=True)
+    ground = models.CharField(max_length=32, verbose_name=_("ground"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # GDPR Art. 18(3): the subject is told before the restriction is lifted. The lift waits for the
     # message that tells them (the notice, or an objection's decision letter) to have gone out:
     # subject_told_at is when it was sent, and lift_on the first day the lift may take effect.
-    lift_notice = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    lift_on = models.DateField(null=True, blank=True)
-    subject_told_at = models.DateTimeField(null=True, blank=True)
-    lift_reasons = models.TextField(blank=True)
-    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_notice = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("lift notice")
+    )
+    lift_on = models.DateField(null=True, blank=True, verbose_name=_("lift on"))
+    subject_told_at = models.DateTimeField(null=True, blank=True, verbose_name=_("requester told at"))
+    lift_reasons = models.TextField(blank=True, verbose_name=_("lift reasons"))
+    lifted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lifted at"))
 
     class Meta:
         verbose_name = _("restriction")
@@ -204,27 +216,38 @@ class NotificationStatus(models.TextChoices):
 class RecipientNotification(models.Model):
     """GDPR Art. 19: one recipient told of one request's rectification, erasure or restriction."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="recipient_notifications")
-    recipient_key = models.SlugField(max_length=64)
-    recipient_name = models.CharField(max_length=200)
-    operation = models.CharField(max_length=32, choices=Operation.choices)
-    channel = models.CharField(max_length=16, choices=NotificationChannel.choices)
-    status = models.CharField(max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
-    contact_email = models.EmailField(blank=True)
+    request = models.ForeignKey(
+        Request, on_delete=models.CASCADE, related_name="recipient_notifications", verbose_name=_("request")
+    )
+    recipient_key = models.SlugField(max_length=64, verbose_name=_("recipient key"))
+    recipient_name = models.CharField(max_length=200, verbose_name=_("recipient name"))
+    operation = models.CharField(max_length=32, choices=Operation.choices, verbose_name=_("operation"))
+    channel = models.CharField(max_length=16, choices=NotificationChannel.choices, verbose_name=_("channel"))
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, verbose_name=_("status")
+    )
+    contact_email = models.EmailField(blank=True, verbose_name=_("contact email"))
     # The processor's request id (http) or the Message's id (email).
-    reference = models.CharField(max_length=100, blank=True)
-    note = models.TextField(blank=True, help_text=_("How it was done, for notifications made by hand."))
+    reference = models.CharField(max_length=100, blank=True, verbose_name=_("reference"))
+    note = models.TextField(
+        blank=True, help_text=_("How it was done, for notifications made by hand."), verbose_name=_("note")
+    )
     # Who recorded a notification made by hand as done (GDPR Art. 19); notified_at says when.
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
     # The data categories the recipient received and that changed (the lineage that made the notice due):
     # the notice names only these, so it never carries data the recipient did not already have.
-    categories = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True, verbose_name=_("categories"))
     # The person's identifiers (email, phone, customer_number) the recipient already holds: the only ones named.
-    identifier_kinds = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
+    identifier_kinds = models.JSONField(default=list, blank=True, verbose_name=_("identifier kinds"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
 
     class Meta:
         verbose_name = _("recipient notification")

@@ -16,21 +16,25 @@ class MessageStatus(models.TextChoices):
 class Message(models.Model):
     """An email to the requester (or staff) about a request; the body is not kept."""
 
-    request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
-    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."))
-    language = models.CharField(max_length=2)
-    to_staff = models.BooleanField(default=False)
-    subject = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    request = models.ForeignKey(
+        Request, null=True, blank=True, on_delete=models.CASCADE, related_name="messages", verbose_name=_("request")
+    )
+    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."), verbose_name=_("kind"))
+    language = models.CharField(max_length=2, verbose_name=_("language"))
+    to_staff = models.BooleanField(default=False, verbose_name=_("to staff"))
+    subject = models.CharField(max_length=255, blank=True, verbose_name=_("subject"))
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED, verbose_name=_("status")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     # When the last attempt began: a queued message attempted long ago lost its retry (dsr.tasks).
-    attempted_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("attempted at"))
+    last_error = models.CharField(max_length=255, blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     # Values the template needs that cannot be rebuilt later (a one-time code or
     # link), encrypted with dsr.crypto; cleared as soon as the message is sent.
-    sealed_context = models.TextField(blank=True)
+    sealed_context = models.TextField(blank=True, verbose_name=_("sealed context"))
 
     class Meta:
         verbose_name = _("message")
@@ -54,12 +58,14 @@ class MessageTemplate(models.Model):
     Saved and reset only through dsr.message_templates, which checks the template and audits the change.
     """
 
-    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."))
-    language = models.CharField(max_length=2, choices=Language.choices)
-    part = models.CharField(max_length=8, choices=MessageTemplatePart.choices)
-    body = models.TextField()
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    updated_at = models.DateTimeField()
+    kind = models.CharField(max_length=48, help_text=_("The template set, e.g. 'receipt'."), verbose_name=_("kind"))
+    language = models.CharField(max_length=2, choices=Language.choices, verbose_name=_("language"))
+    part = models.CharField(max_length=8, choices=MessageTemplatePart.choices, verbose_name=_("part"))
+    body = models.TextField(verbose_name=_("body"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("updated by")
+    )
+    updated_at = models.DateTimeField(verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("message template")

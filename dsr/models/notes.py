@@ -10,10 +10,12 @@ from dsr.models.requests import Request
 class RequestNote(models.Model):
     """A note for colleagues on a request; never sent to the requester and never copied into the audit."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    text = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="notes", verbose_name=_("request"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(verbose_name=_("text"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("internal note")

@@ -114,58 +114,79 @@ class SuspensionReason(models.TextChoices):
 class Request(models.Model):
     """One request to exercise a right; personal data lives here and nowhere in the audit."""
 
-    reference = models.CharField(max_length=32, unique=True, editable=False)
-    right = models.CharField(max_length=32, choices=Right.choices)
-    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PENDING_VERIFICATION)
+    reference = models.CharField(max_length=32, unique=True, editable=False, verbose_name=_("reference"))
+    right = models.CharField(max_length=32, choices=Right.choices, verbose_name=_("right"))
+    status = models.CharField(
+        max_length=32, choices=Status.choices, default=Status.PENDING_VERIFICATION, verbose_name=_("status")
+    )
 
     # The requester.
-    email = models.EmailField(max_length=254)
-    name = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    customer_number = models.CharField(max_length=64, blank=True)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.DA)
+    email = models.EmailField(max_length=254, verbose_name=_("email"))
+    name = models.CharField(max_length=200, blank=True, verbose_name=_("name"))
+    phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
+    customer_number = models.CharField(max_length=64, blank=True, verbose_name=_("customer number"))
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.DA, verbose_name=_("language"))
 
     # What the right needs: corrections, objection scope and grounds, restriction
     # ground, consents to withdraw, free-text description. Validated by
     # dsr.requests.details_clean before it is stored.
-    details = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
-    received_at = models.DateTimeField(help_text=_("The real time of receipt through any official channel."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB, verbose_name=_("channel"))
+    received_at = models.DateTimeField(
+        help_text=_("The real time of receipt through any official channel."), verbose_name=_("received at")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     # Identity (GDPR Art. 12(6)).
-    identity_level = models.PositiveSmallIntegerField(choices=IdentityLevel.choices, default=IdentityLevel.NONE)
-    identity_required = models.PositiveSmallIntegerField(choices=IdentityLevel.choices, default=IdentityLevel.EMAIL)
-    verified_at = models.DateTimeField(null=True, blank=True)
-    verification_method = models.CharField(max_length=32, choices=VerificationMethod.choices, blank=True)
+    identity_level = models.PositiveSmallIntegerField(
+        choices=IdentityLevel.choices, default=IdentityLevel.NONE, verbose_name=_("identity level")
+    )
+    identity_required = models.PositiveSmallIntegerField(
+        choices=IdentityLevel.choices, default=IdentityLevel.EMAIL, verbose_name=_("identity required")
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verified at"))
+    verification_method = models.CharField(
+        max_length=32, choices=VerificationMethod.choices, blank=True, verbose_name=_("verification method")
+    )
 
     # Deadline (GDPR Art. 12(3)); dates in the controller's time zone.
-    due_date = models.DateField()
-    extended_due_date = models.DateField(null=True, blank=True)
-    extended_at = models.DateTimeField(null=True, blank=True)
-    extension_reasons = models.TextField(blank=True)
-    suspended_days = models.PositiveIntegerField(default=0, help_text=_("Whole days the clock has been stopped."))
+    due_date = models.DateField(verbose_name=_("due date"))
+    extended_due_date = models.DateField(null=True, blank=True, verbose_name=_("extended due date"))
+    extended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("extended at"))
+    extension_reasons = models.TextField(blank=True, verbose_name=_("extension reasons"))
+    suspended_days = models.PositiveIntegerField(
+        default=0, help_text=_("Whole days the clock has been stopped."), verbose_name=_("suspended days")
+    )
 
     # Outcome.
-    closed_at = models.DateTimeField(null=True, blank=True)
-    outcome_reasons = models.TextField(blank=True)
-    refusal_ground = models.CharField(max_length=32, choices=RefusalGround.choices, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    outcome_reasons = models.TextField(blank=True, verbose_name=_("outcome reasons"))
+    refusal_ground = models.CharField(
+        max_length=32, choices=RefusalGround.choices, blank=True, verbose_name=_("refusal ground")
+    )
 
     # When the requester's details were erased after the retention period; the
     # evidence (dates, outcome, audit trail) stays.
-    purged_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("purged at"))
 
     # Who on the privacy team handles it.
     assignee = models.ForeignKey(
-        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests"
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+        verbose_name=_("assignee"),
     )
     # Random salt of the status token: the token is an HMAC of reference and salt
     # (see docs/decisions/0003-tokens.md); a new salt kills every old status link.
-    status_salt = models.CharField(max_length=32, editable=False)
+    status_salt = models.CharField(max_length=32, editable=False, verbose_name=_("status salt"))
     # Integrations may retry a POST: the same key returns the same request.
-    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(
+        max_length=128, null=True, blank=True, unique=True, verbose_name=_("idempotency key")
+    )
 
     class Meta:
         verbose_name = _("request")
@@ -206,11 +227,13 @@ class Request(models.Model):
 class Suspension(models.Model):
     """A period during which the request's clock was stopped, with its reason."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="suspensions")
-    reason = models.CharField(max_length=32, choices=SuspensionReason.choices)
-    note = models.TextField(blank=True, help_text=_("What was asked of the requester."))
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
+    request = models.ForeignKey(
+        Request, on_delete=models.CASCADE, related_name="suspensions", verbose_name=_("request")
+    )
+    reason = models.CharField(max_length=32, choices=SuspensionReason.choices, verbose_name=_("reason"))
+    note = models.TextField(blank=True, help_text=_("What was asked of the requester."), verbose_name=_("note"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
 
     class Meta:
         verbose_name = _("suspension")

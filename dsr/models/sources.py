@@ -33,22 +33,41 @@ def manual_upload_path(task: "ManualTask", filename: str) -> str:
 class ManualTask(models.Model):
     """Something a named owner must do in a system dsr cannot reach, with their attestation."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="manual_tasks")
-    source_key = models.SlugField(max_length=64)
-    operation = models.CharField(max_length=32, choices=Operation.choices)
-    instructions = models.TextField()
-    owner = models.CharField(max_length=200, help_text=_("The named person or team who does the task."))
-    status = models.CharField(max_length=16, choices=ManualTaskStatus.choices, default=ManualTaskStatus.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finding = models.CharField(max_length=16, choices=ManualFinding.choices, blank=True)
-    attestation = models.TextField(blank=True, help_text=_("What was done, in the owner's words."))
-    completed_at = models.DateTimeField(null=True, blank=True)
+    request = models.ForeignKey(
+        Request, on_delete=models.CASCADE, related_name="manual_tasks", verbose_name=_("request")
+    )
+    source_key = models.SlugField(max_length=64, verbose_name=_("source key"))
+    operation = models.CharField(max_length=32, choices=Operation.choices, verbose_name=_("operation"))
+    instructions = models.TextField(verbose_name=_("instructions"))
+    owner = models.CharField(
+        max_length=200, help_text=_("The named person or team who does the task."), verbose_name=_("owner")
+    )
+    status = models.CharField(
+        max_length=16, choices=ManualTaskStatus.choices, default=ManualTaskStatus.OPEN, verbose_name=_("status")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finding = models.CharField(max_length=16, choices=ManualFinding.choices, blank=True, verbose_name=_("finding"))
+    attestation = models.TextField(
+        blank=True, help_text=_("What was done, in the owner's words."), verbose_name=_("attestation")
+    )
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("completed by"),
     )
     # For access requests the file joins the person's export bundle.
     # Sealed at rest in the bundle storage (dsr.storage.SealedStorage).
-    uploaded_file = models.FileField(upload_to=manual_upload_path, storage=sealed_storage, blank=True, max_length=255)
+    uploaded_file = models.FileField(
+        upload_to=manual_upload_path,
+        storage=sealed_storage,
+        blank=True,
+        max_length=255,
+        verbose_name=_("uploaded file"),
+    )
 
     class Meta:
         verbose_name = _("manual task")

@@ -9,14 +9,14 @@ from dsr.models.requests import Request
 class VerificationChallenge(models.Model):
     """An emailed code and link; only their hashes are stored (see docs/decisions/0003)."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="challenges")
-    code_hash = models.CharField(max_length=64)
-    link_token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="challenges", verbose_name=_("request"))
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    link_token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("link token hash"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
         verbose_name = _("email confirmation")

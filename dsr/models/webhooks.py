@@ -19,14 +19,14 @@ class WebhookEvent(models.TextChoices):
 class WebhookEndpoint(models.Model):
     """A receiver of signed events, registered in admin; its signing secret is kept sealed, never plain."""
 
-    name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    url = models.URLField(max_length=500, verbose_name=_("URL"))
     # crypto.seal({"secret": "whsec_..."}): the secret must be recoverable to sign, so it is encrypted, not hashed.
-    sealed_secret = models.TextField(editable=False)
+    sealed_secret = models.TextField(editable=False, verbose_name=_("sealed secret"))
     # Event types it receives; empty means every event (the test event always goes to the endpoint asked).
-    events = models.JSONField(default=list, blank=True)
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    events = models.JSONField(default=list, blank=True, verbose_name=_("events"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("webhook endpoint")
@@ -49,22 +49,28 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event to one endpoint: its payload, attempts and outcome. A re-send is a new delivery."""
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("endpoint")
+    )
     # The webhook-id header: the same for every attempt and re-send of the event, so receivers can deduplicate.
-    event_id = models.UUIDField()
-    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    event_id = models.UUIDField(verbose_name=_("event id"))
+    event_type = models.CharField(max_length=40, choices=WebhookEvent.choices, verbose_name=_("event type"))
     # Ids, kinds, statuses and dates only: never the requester's email, name or identifiers.
-    payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    payload = models.JSONField(verbose_name=_("payload"))
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, verbose_name=_("status")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("last response code"))
     # What went wrong, in our words (a timeout, a status code): the receiver's answer body is never stored.
-    last_error = models.CharField(max_length=255, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, verbose_name=_("last error"))
     # Neither a worker nor the reconciler sends before this; while an attempt runs it is the attempt's lease.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    resent_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    resent_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("resent from")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("webhook delivery")
@@ -80,12 +86,14 @@ class WebhookDelivery(models.Model):
 class ProcessorCallback(models.Model):
     """An accepted status callback from a processor; its signature is kept (hashed) so a replay is refused."""
 
-    source_key = models.CharField(max_length=64)
-    signature_digest = models.CharField(max_length=64, unique=True)
-    subject_request_id = models.CharField(max_length=100)
-    request_status = models.CharField(max_length=16)
-    job = models.ForeignKey("dsr.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    received_at = models.DateTimeField(auto_now_add=True)
+    source_key = models.CharField(max_length=64, verbose_name=_("source key"))
+    signature_digest = models.CharField(max_length=64, unique=True, verbose_name=_("signature digest"))
+    subject_request_id = models.CharField(max_length=100, verbose_name=_("subject request id"))
+    request_status = models.CharField(max_length=16, verbose_name=_("request status"))
+    job = models.ForeignKey(
+        "dsr.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("job")
+    )
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("processor callback")
