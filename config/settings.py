@@ -191,8 +191,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security -----------------------------------------------------------------
 
-# One switch for a deployment served over HTTPS (behind a TLS-terminating proxy).
-DSR_HTTPS = env.bool("DSR_HTTPS", default=False)
+# One switch for a deployment served over HTTPS (behind a TLS-terminating proxy). On unless DEBUG is:
+# a production deployment opts out explicitly (DSR_HTTPS=false), never by forgetting it.
+DSR_HTTPS = env.bool("DSR_HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=DSR_HTTPS)
 SESSION_COOKIE_SECURE = DSR_HTTPS
 CSRF_COOKIE_SECURE = DSR_HTTPS

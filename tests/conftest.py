@@ -373,7 +373,7 @@ def celery_worker_process(transactional_db, request: pytest.FixtureRequest, tmp_
     outbox_dir = tmp_path / "outbox"
     env = {key: value for key, value in os.environ.items() if key not in {"EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="config.settings_test",
         DATABASE_URL=_database_url(connection.settings_dict),
         CELERY_BROKER_URL=django_settings.CELERY_BROKER_URL,
         CELERY_TASK_ALWAYS_EAGER="false",

@@ -37,11 +37,12 @@ def environ_without(*names: str) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run manage.py in a fresh process whose settings come from the environment plus `env`."""
+    """Run manage.py in a fresh process with production's settings: the environment (less the test suite's
+    plain-HTTP switch) plus `env`."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
-        env={**environ_without("SECRET_KEY"), **env},
+        env={**environ_without("SECRET_KEY", "DSR_HTTPS", "DJANGO_SETTINGS_MODULE"), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -59,6 +60,21 @@ def test_deploy_check_passes_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_with_debug_off_https_is_on_unless_turned_off_explicitly():
+    production = {"DEBUG": "false", "ALLOWED_HOSTS": "dsr.example.com", "SECRET_KEY": secrets.token_urlsafe(50)}
+    show = "from django.conf import settings as s; print("
+    show += "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
+    shell = ("shell", "-v", "0", "-c", show)
+
+    default = manage(*shell, env=production)
+    opted_out = manage(*shell, env={**production, "DSR_HTTPS": "false"})
+    deploy_check = manage("check", "--deploy", "--fail-level", "WARNING", env=production)
+
+    assert default.stdout.split() == ["True", "True", "True"], default.stderr
+    assert opted_out.stdout.split() == ["False", "False", "False"], opted_out.stderr
+    assert deploy_check.returncode == 0, deploy_check.stdout + deploy_check.stderr
 
 
 def test_deploy_check_refuses_the_development_secret_key():
