@@ -91,7 +91,7 @@ def test_gmail_dots_are_dropped_and_phones_go_in_e164_before_hashing(google):
 
 @pytest.mark.parametrize("google", ["expired_token"], indirect=True)
 def test_an_expired_refresh_token_is_a_permanent_error_that_says_to_authorise_again(google):
-    with pytest.raises(SourcePermanentError, match="invalid_grant.*authorise again"):
+    with pytest.raises(SourcePermanentError, match=r"invalid_grant.*authorise again"):
         connector_for(google.url).audience_remove(METTE, reference="R-3")
     assert (GOOGLE_USER_LIST, EMAIL_SHA256) in google.store.members
 
@@ -102,7 +102,7 @@ def test_a_wrong_developer_token_is_unauthenticated(google):
 
 
 def test_a_wrong_manager_account_is_permission_denied(google):
-    with pytest.raises(SourcePermanentError, match="PERMISSION_DENIED.*login_customer_id"):
+    with pytest.raises(SourcePermanentError, match=r"PERMISSION_DENIED.*login_customer_id"):
         connector_for(google.url, login_customer_id="999").audience_remove(METTE, reference="R-5")
 
 
@@ -137,9 +137,11 @@ def test_without_a_refresh_token_the_marketing_team_gets_a_task_naming_the_hash_
 
     spec = connector.audience_task(METTE)
 
-    assert spec["operation"] == AUDIENCE_REMOVAL and spec["owner"] == "Marketing team"
+    assert spec["operation"] == AUDIENCE_REMOVAL
+    assert spec["owner"] == "Marketing team"
     for language in ("da", "en"):
-        assert EMAIL_SHA256 in spec["instructions"][language] and GOOGLE_USER_LIST in spec["instructions"][language]
+        assert EMAIL_SHA256 in spec["instructions"][language]
+        assert GOOGLE_USER_LIST in spec["instructions"][language]
 
 
 @pytest.mark.parametrize(

@@ -47,9 +47,11 @@ def test_removal_sends_the_normalised_sha256_email_and_reports_metas_count(meta)
     assert call["access_token"] == META_TOKEN
     assert json.loads(call["payload"]) == {"schema": ["EMAIL_SHA256"], "data": [[EMAIL_SHA256]]}
     session = json.loads(call["session"])
-    assert session["batch_seq"] == 1 and session["last_batch_flag"] is True
+    assert session["batch_seq"] == 1
+    assert session["last_batch_flag"] is True
     [fact] = result.facts
-    assert result.operation == AUDIENCE_REMOVAL and result.complete
+    assert result.operation == AUDIENCE_REMOVAL
+    assert result.complete
     assert (fact.table, fact.action, fact.found, fact.changed, fact.confirmed) == (
         "Retargeting",
         AUDIENCE,
@@ -92,19 +94,20 @@ def test_a_person_with_no_identifier_the_platform_takes_is_not_sent(meta):
     result = connector_for(meta.url).audience_remove({"phone": {"+4520304050"}}, reference="R-5")
 
     assert meta.calls == []
-    assert result.facts[0].found == 0 and not result.facts[0].reference
+    assert result.facts[0].found == 0
+    assert not result.facts[0].reference
 
 
 @pytest.mark.parametrize("meta", ["expired_token"], indirect=True)
 def test_an_expired_token_is_a_permanent_error_that_says_to_renew_it(meta):
-    with pytest.raises(SourcePermanentError, match="190.*renew"):
+    with pytest.raises(SourcePermanentError, match=r"190.*renew"):
         connector_for(meta.url).audience_remove(METTE, reference="R-6")
     assert (META_AUDIENCE, EMAIL_SHA256) in meta.store.members
 
 
 @pytest.mark.parametrize("meta", ["rate_limited"], indirect=True)
 def test_a_rate_limit_that_lasts_is_transient(meta):
-    with pytest.raises(SourceTransientError, match="80003.*rate limited"):
+    with pytest.raises(SourceTransientError, match=r"80003.*rate limited"):
         connector_for(meta.url).audience_remove(METTE, reference="R-7")
     assert len(meta.calls) == 2  # the first try and one retry
 
@@ -118,7 +121,7 @@ def test_a_rate_limit_that_passes_is_retried(meta):
 
 @pytest.mark.parametrize("meta", ["no_audience"], indirect=True)
 def test_an_unknown_audience_is_a_permanent_error_naming_the_audience(meta):
-    with pytest.raises(SourcePermanentError, match='audience "retargeting".*no such audience'):
+    with pytest.raises(SourcePermanentError, match=r'audience "retargeting".*no such audience'):
         connector_for(meta.url).audience_remove(METTE, reference="R-9")
 
 
@@ -134,11 +137,13 @@ def test_without_a_token_the_marketing_team_gets_a_task_naming_the_hash_and_audi
 
     spec = connector.audience_task(METTE)
 
-    assert spec["owner"] == "Marketing team" and spec["operation"] == AUDIENCE_REMOVAL
+    assert spec["owner"] == "Marketing team"
+    assert spec["operation"] == AUDIENCE_REMOVAL
     for language in ("da", "en"):
         assert EMAIL_SHA256 in spec["instructions"][language]
         assert META_AUDIENCE in spec["instructions"][language]
-    assert "Genmålretning" in spec["instructions"]["da"] and "Retargeting" in spec["instructions"]["en"]
+    assert "Genmålretning" in spec["instructions"]["da"]
+    assert "Retargeting" in spec["instructions"]["en"]
     assert EMAIL.strip() not in spec["instructions"]["en"]
 
 
