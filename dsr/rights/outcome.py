@@ -341,6 +341,10 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
             elif line.kind == FOUND:
                 view["records"].append(row)
             elif line.kind == AUDIENCE_ASKED:
+                # The audience's name in the reader's language, as the map names it; else as the fact does.
+                source_map = (datamap.sources.get(source.key) or {}) if datamap else {}
+                audience = ((source_map.get("config") or {}).get("audiences") or {}).get(line.item) or {}
+                row["table"] = localised(audience.get("name"), language) or line.table
                 view["audiences"].append({**row, "confirmed": line.confirmed})
     view["minimised"] = sum(row["minimised"] for row in view["kept"])
     if view["nothing_found"] and (view["found"] or view["processors"]):
