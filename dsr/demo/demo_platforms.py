@@ -110,6 +110,18 @@ class MetaFake:
         self.refusals.append(message)
         return self._error(400, 100, f"(#100) {message}")
 
+    def audience_read(self, path: str, query: str) -> tuple[int, bytes]:
+        """Answer `GET /{version}/{audience_id}?fields=id,name`, as a connection check does."""
+        match = re.fullmatch(r"/v\d+\.\d+/(\d+)", path)
+        params = {key: values[0] for key, values in parse_qs(query).items()}
+        if match is None:
+            return self._refuse(f"unsupported request GET {path}")
+        if params.get("access_token") != META_TOKEN or self.mode == "expired_token":
+            return self._error(400, 190, "Error validating access token: Session has expired.", 463)
+        if match.group(1) not in self.audiences or self.mode == "no_audience":
+            return self._error(400, 100, "Unsupported get request. Object does not exist.", 33)
+        return _json(200, {"id": match.group(1), "name": "Retargeting (demo)"})
+
     def answer(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
         match = re.fullmatch(r"/v\d+\.\d+/(\d+)/users", path)
         if method != "DELETE" or match is None:

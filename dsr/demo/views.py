@@ -87,6 +87,12 @@ def meta_users(request: HttpRequest, version: str, audience_id: str) -> HttpResp
     return _platform_response(fake.answer(request.method, f"/{version}/{audience_id}/users", request.body))
 
 
+@require_GET
+def meta_audience(request: HttpRequest, version: str, audience_id: str) -> HttpResponse:
+    fake = demo_platforms.MetaFake(demo_platforms.SqliteAudienceStore("meta"))
+    return _platform_response(fake.audience_read(f"/{version}/{audience_id}", request.META.get("QUERY_STRING", "")))
+
+
 @csrf_exempt
 @require_POST
 def google_token(request: HttpRequest) -> HttpResponse:
