@@ -245,3 +245,18 @@ def test_an_expired_meta_token_leaves_the_request_open_and_says_nothing_was_remo
     assert (GOOGLE_USER_LIST, HASH) not in google.store.members
     request.refresh_from_db()
     assert request.status != Status.COMPLETED
+
+
+def test_an_objection_to_direct_marketing_removes_the_person_from_both_audiences(
+    worker, tmp_path, meta, google, wait_until
+):
+    shop = shop_build(tmp_path / "shop.sqlite3")
+    map_load(shop, meta.url, google.url)
+
+    request = file(Right.OBJECTION, EMAIL, scope="direct_marketing")
+    reach(request, Status.COMPLETED, wait_until)
+
+    assert (META_AUDIENCE, HASH) not in meta.store.members
+    assert (GOOGLE_USER_LIST, HASH) not in google.store.members
+    body = " ".join(text(sent_to_person(worker, request, "completed", wait_until)).split())
+    assert "the platform confirmed it received 1 hashed identifier" in body
