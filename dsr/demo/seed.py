@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 
 from dsr.datamap.loading import datamap_load
+from dsr.demo.demo_platforms import demo_audiences_build
 from dsr.demo.demo_processor import processor_audience_build
 from dsr.demo.shop import shop_database_build
 
@@ -23,6 +24,7 @@ def demo_company_seed(*, customers: int = 300, seed: int = 1) -> dict:
     shop_path = demo_shop_path()
     shop_database_build(shop_path, customers=customers, seed=seed)
     audience = processor_audience_build(shop_path)
+    demo_audiences_build(shop_path)
     version = datamap_load(
         text=DATAMAP_PATH.read_text(encoding="utf-8"), loaded_by="demo seed", source_path=str(DATAMAP_PATH)
     )

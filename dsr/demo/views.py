@@ -3,12 +3,12 @@
 import json
 import time
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from dsr.demo import demo_processor
+from dsr.demo import demo_platforms, demo_processor
 from dsr.sources.http import SIGNATURE_HEADER, SignatureInvalid, signature_verify
 
 DEMO_HEADER = {"X-Demo": "demo processor served by dsr; not a real ad partner"}
@@ -71,3 +71,42 @@ def results(request: HttpRequest, request_id: str) -> JsonResponse:
     if found is None:
         return _refusal(404, "unknown request")
     return JsonResponse(found, headers=DEMO_HEADER)
+
+
+# --- The DEMO ad platforms (dsr/demo/demo_platforms.py) ------------------------------------------
+
+
+def _platform_response(answer: tuple[int, bytes]) -> HttpResponse:
+    status, body = answer
+    return HttpResponse(body, status=status, content_type="application/json", headers=DEMO_HEADER)
+
+
+@csrf_exempt
+def meta_users(request: HttpRequest, version: str, audience_id: str) -> HttpResponse:
+    fake = demo_platforms.MetaFake(demo_platforms.SqliteAudienceStore("meta"))
+    return _platform_response(fake.answer(request.method, f"/{version}/{audience_id}/users", request.body))
+
+
+@require_GET
+def meta_audience(request: HttpRequest, version: str, audience_id: str) -> HttpResponse:
+    fake = demo_platforms.MetaFake(demo_platforms.SqliteAudienceStore("meta"))
+    return _platform_response(fake.audience_read(f"/{version}/{audience_id}", request.META.get("QUERY_STRING", "")))
+
+
+@csrf_exempt
+@require_POST
+def google_token(request: HttpRequest) -> HttpResponse:
+    return _platform_response(
+        demo_platforms.GoogleFake(demo_platforms.SqliteAudienceStore("google")).token(request.body)
+    )
+
+
+# The demo keeps Google's jobs for the life of the process: a job is created, given operations and run in one go.
+_GOOGLE = {}
+
+
+@csrf_exempt
+def google_api(request: HttpRequest, path: str) -> HttpResponse:
+    fake = _GOOGLE.setdefault("fake", demo_platforms.GoogleFake(demo_platforms.SqliteAudienceStore("google")))
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return _platform_response(fake.answer(request.method, f"/{path}", headers, request.body))

@@ -9,6 +9,7 @@ where none was recorded. Withdrawal does not affect processing before it.
 
 from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get
+from dsr.engine.manual import task_step
 from dsr.engine.registry import JobContext, PlanContext, Step
 from dsr.models import JobStatus, Operation, Plan, PlanStage, Request, Right
 from dsr.rights.base import Right as RightBase
@@ -131,8 +132,13 @@ def _run_consent_withdrawal(ctx: JobContext) -> Step:
 
 
 def _run_audience_removal(ctx: JobContext) -> Step:
-    # GDPR Art. 7(3), 21(3): the partner is asked to drop the person from its audiences, with no plan to approve.
-    result = ctx.connector().audience_remove(ctx.identifiers, reference=ctx.request.reference)
+    # GDPR Art. 7(3), 17, 21(3): the partner is asked to drop the person from its audiences, with no plan to approve.
+    connector = ctx.connector()
+    spec = connector.audience_task(ctx.identifiers)
+    if spec is not None:
+        # No credentials: the owner removes exactly these hashes by hand and attests it.
+        return task_step(ctx, spec)
+    result = connector.audience_remove(ctx.identifiers, reference=ctx.request.reference)
     return Step(
         JobStatus.DONE if result.complete else JobStatus.WAITING,
         {"facts": [fact.to_dict() for fact in result.facts], "reference": result.reference},

@@ -81,7 +81,7 @@ def erasure_dry_run(request: Request) -> list[dict]:
 
 class Erasure(RightBase):
     right = Right.ERASURE
-    operations = (Operation.ERASURE,)
+    operations = (Operation.ERASURE, Operation.AUDIENCE_REMOVAL)
     notified_operation = Operation.ERASURE
 
     def fan_out(self, ctx: PlanContext) -> None:
@@ -112,6 +112,14 @@ class Erasure(RightBase):
         specs = [
             (job.source_key, Operation.ERASURE, job.result)
             for job in ctx.request.jobs.filter(operation=Operation.ERASURE_PLAN, status=JobStatus.DONE)
+        ]
+        # GDPR Art. 17(1), 17(2): ad platforms that hold the person in an audience (and erase nothing else
+        # through dsr) are asked to drop them; an erasure request to a partner already covers its audiences.
+        erasing = {key for key, _operation, _plan in specs} | set(self.sources_doing(ctx, Operation.ERASURE))
+        specs += [
+            (key, Operation.AUDIENCE_REMOVAL, {})
+            for key in self.sources_doing(ctx, Operation.AUDIENCE_REMOVAL)
+            if key not in erasing
         ]
         self.approved(ctx, actor=actor, jobs=len(specs))
         self.jobs(ctx, specs)

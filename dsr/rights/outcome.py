@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from dsr.datamap.schema import DataMap, localised
 from dsr.models import Job, JobStatus, NotificationChannel, NotificationStatus, Plan, Request
-from dsr.sources.base import ANONYMISE, DELETE, KEEP, READ, REQUEST, TASK, UPDATE, Fact
+from dsr.sources.base import ANONYMISE, AUDIENCE, DELETE, KEEP, READ, REQUEST, TASK, UPDATE, Fact
 
 DONE, NOTHING_FOUND, ASKED, PENDING, FAILED = "done", "nothing_found", "asked", "pending", "failed"
 # Operations that only read: work done by hand for them found data, it changed none.
@@ -34,6 +34,7 @@ CHANGED, UNCHANGED = "changed", "unchanged"  # an update, named by the right (co
 FOUND = "found"  # access: records found
 PROCESSOR = "processor"  # a processor was sent the request; ``confirmed`` says whether it reported it done
 BY_HAND = "by_hand"  # a person did the work and said so
+AUDIENCE_ASKED = "audience"  # an ad platform was asked to drop the person's hashes; ``count`` is what it accepted
 
 
 @dataclass
@@ -162,6 +163,9 @@ def fact_lines(fact: Fact) -> list[Line]:
     elif fact.action == REQUEST and fact.reference:
         # A processor that was sent nothing (no identifier of the person it could be asked by) was not asked.
         lines.append(Line(PROCESSOR, fact.table, confirmed=fact.confirmed))
+    elif fact.action == AUDIENCE and fact.reference:
+        # GDPR Art. 7(3), 17, 21(3): what the platform confirmed is a count received, not the person's presence.
+        lines.append(Line(AUDIENCE_ASKED, fact.table, fact.changed, item=fact.item, confirmed=fact.confirmed))
     elif fact.action == TASK and fact.found:
         lines.append(Line(BY_HAND, fact.table, categories=fact.categories, confirmed=True))
     if fact.shared:
@@ -177,7 +181,7 @@ def source_outcome(job: Job, datamap: DataMap) -> SourceOutcome:
     outcome = SourceOutcome(key=job.source_key, name=name, state=PENDING, operation=job.operation)
     if job.status == JobStatus.DONE:
         outcome.lines = [line for fact in job_facts(job) for line in fact_lines(fact)]
-        if any(line.kind == PROCESSOR for line in outcome.lines):
+        if any(line.kind in (PROCESSOR, AUDIENCE_ASKED) for line in outcome.lines):
             outcome.state = ASKED
         else:
             outcome.state = DONE if outcome.lines else NOTHING_FOUND
@@ -284,6 +288,7 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
         "unchanged_rows": [],
         "by_hand": [],
         "processors": [],
+        "audiences": [],
         "records": [],
         "nothing_found": [],
         "not_finished": [],
@@ -335,6 +340,12 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
                 view["processors"].append({**row, "confirmed": line.confirmed})
             elif line.kind == FOUND:
                 view["records"].append(row)
+            elif line.kind == AUDIENCE_ASKED:
+                # The audience's name in the reader's language, as the map names it; else as the fact does.
+                source_map = (datamap.sources.get(source.key) or {}) if datamap else {}
+                audience = ((source_map.get("config") or {}).get("audiences") or {}).get(line.item) or {}
+                row["table"] = localised(audience.get("name"), language) or line.table
+                view["audiences"].append({**row, "confirmed": line.confirmed})
     view["minimised"] = sum(row["minimised"] for row in view["kept"])
     if view["nothing_found"] and (view["found"] or view["processors"]):
         view["nothing_found_elsewhere"] = view["nothing_found"]

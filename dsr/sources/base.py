@@ -50,8 +50,11 @@ KEEP = "keep"  # kept under a legal hold (GDPR Art. 17(3))
 UPDATE = "update"  # rectification, restriction flag, consent state
 REQUEST = "request"  # asked of a processor (http)
 TASK = "task"  # done by a person (manual)
+# An ad platform (an independent controller) was asked to drop hashed identifiers from an audience; it answers
+# with counts of what it received, never whether the person was in the audience.
+AUDIENCE = "audience"
 ERASURE_ACTIONS = (DELETE, ANONYMISE, KEEP, REQUEST, TASK)
-ACTIONS = (READ, DELETE, ANONYMISE, KEEP, UPDATE, REQUEST, TASK)
+ACTIONS = (READ, DELETE, ANONYMISE, KEEP, UPDATE, REQUEST, TASK, AUDIENCE)
 
 
 class SourceError(Exception):
@@ -528,6 +531,13 @@ class Connector:
     def audience_remove(self, identifiers: Identifiers, *, reference: str = "") -> ChangeResult:
         """Ask a partner to remove the person from its audiences (GDPR Art. 7(3), 21(3)), with no plan to approve."""
         raise self.unsupported("audience removal")
+
+    def audience_task(self, identifiers: Identifiers) -> dict | None:
+        """Return the task a person does instead of ``audience_remove`` (what to remove, from which audience), or None.
+
+        A platform with no credentials configured is worked by hand; the task names exactly what to remove.
+        """
+        return None
 
     # --- callbacks -------------------------------------------------------------------
 

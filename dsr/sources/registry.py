@@ -12,6 +12,8 @@ CONNECTORS = {
     "django": "dsr.sources.django_models.connector.DjangoConnector",
     "http": "dsr.sources.http.connector.HttpConnector",
     "manual": "dsr.sources.manual.connector.ManualConnector",
+    "meta_audience": "dsr.sources.meta_audience.connector.MetaAudienceConnector",
+    "google_ads": "dsr.sources.google_ads.connector.GoogleAdsConnector",
 }
 
 

@@ -126,6 +126,13 @@ def test_sources_of_every_kind_the_demo_needs(demo):
         "shop": "sql",
         "chats": "manual",
         "adpartner": "http",
+        "meta": "meta_audience",
+        "google": "google_ads",
+    }
+    # GDPR Art. 7(3): withdrawing the newsletter consent deletes the subscription row, as the map declares.
+    assert demo.sources["shop"]["config"]["tables"]["newsletter_subscription"]["withdrawal"] == {
+        "consents": ["newsletter"],
+        "action": "delete",
     }
     assert demo.sources["shop"]["config"]["url"] == "sqlite:///${VAR_DIR}/demo/shop.sqlite3"
     assert demo.sources["chats"]["recipients"] == ["genesys"]

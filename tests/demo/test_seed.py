@@ -17,7 +17,7 @@ def seeded(db, settings, tmp_path):
 
 def test_seed_builds_the_shop_and_loads_the_demo_map(seeded, tmp_path):
     assert seeded["shop_path"] == str(tmp_path / "demo" / "shop.sqlite3")
-    assert seeded["sources"] == ["shop", "chats", "adpartner"]
+    assert seeded["sources"] == ["shop", "chats", "adpartner", "meta", "google"]
     assert controller_current()["name"] == "Madkassen Demo ApS"
 
 
@@ -45,7 +45,13 @@ def test_check_sources_reaches_the_demo_processor(seeded, live_server, settings,
     settings.DSR_BASE_URL = live_server.url
     call_command("dsr_check_sources")
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["shop (sql): OK", "chats (manual): OK", "adpartner (http): OK"]
+    assert lines == [
+        "shop (sql): OK",
+        "chats (manual): OK",
+        "adpartner (http): OK",
+        "meta (meta_audience): OK",
+        "google (google_ads): OK",
+    ]
 
 
 @pytest.mark.urls("tests.demo.urls")

@@ -36,6 +36,10 @@ def map_document(*, shop: Path, chinook: Path | None, processor_url: str, **http
     """Return the demo data map, as a document, pointed at these databases and this processor."""
     document = yaml.safe_load(DEMO_MAP.read_text(encoding="utf-8"))
     document["sources"]["shop"]["url"] = f"sqlite:///{shop}"
+    # The demo's Meta and Google audiences are served by the running demo; tests/e2e/test_ad_audiences.py and
+    # tests/sources/{meta_audience,google_ads} test them against local fakes.
+    for key in ("meta", "google"):
+        document["sources"].pop(key, None)
     document["sources"]["adpartner"].update(
         url=processor_url, secret=SECRET, retries=0, backoff_seconds=0.01, timeout_seconds=3, **http_config
     )

@@ -7,15 +7,19 @@ from dsr.datamap.loading import datamap_load
 from dsr.datamap.schema import DataMapInvalid
 from dsr.sources.base import Connector, SourcePermanentError
 from dsr.sources.django_models import DjangoConnector
+from dsr.sources.google_ads import GoogleAdsConnector
 from dsr.sources.http import HttpConnector
 from dsr.sources.manual import ManualConnector
+from dsr.sources.meta_audience import MetaAudienceConnector
 from dsr.sources.registry import connector_class, connector_for, connector_kinds
 from dsr.sources.sql import SqlConnector
 from tests.sources.maps import BASE_MAP, CHAT_SOURCE, map_build
 
 
 def test_every_kind_maps_to_its_connector_class():
-    assert connector_kinds() == ["django", "http", "manual", "sql"]
+    assert connector_kinds() == ["django", "google_ads", "http", "manual", "meta_audience", "sql"]
+    assert connector_class("meta_audience") is MetaAudienceConnector
+    assert connector_class("google_ads") is GoogleAdsConnector
     assert connector_class("sql") is SqlConnector
     assert connector_class("django") is DjangoConnector
     assert connector_class("http") is HttpConnector

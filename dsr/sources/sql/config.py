@@ -25,6 +25,7 @@ TABLE_KEYS = {
     "rectify",
     "restriction",
     "consent",
+    "withdrawal",
     "purposes",
     "recipients",
 }
@@ -34,6 +35,8 @@ CONTEXT_TABLE_KEYS = {"primary_key", "context"}
 CONTEXT_KEYS = {"label"}
 RESTRICTION_KEYS = {"column"}
 CONSENT_KEYS = {"key_column", "state_column", "withdrawn_value", "withdrawn_at_column"}
+WITHDRAWAL_KEYS = {"consents", "action"}
+WITHDRAWAL_ACTIONS = (DELETE,)
 
 
 def pairs(value: Any) -> dict:
@@ -151,6 +154,23 @@ class _TableConfigReader:
             for key in ("key_column", "state_column"):
                 if not isinstance(consent.get(key), str):
                     self.error(f"{path}.consent.{key}", "is required")
+        withdrawal = table.get("withdrawal")
+        if withdrawal is not None:
+            self.withdrawal_read(pairs(withdrawal), f"{path}.withdrawal")
+
+    def withdrawal_read(self, withdrawal: dict, path: str) -> None:
+        """Check what withdrawing a consent does to a table's rows (GDPR Art. 7(3)): {consents: [...], action}."""
+        self.unknown_keys(withdrawal, WITHDRAWAL_KEYS, path)
+        known = {purpose["consent_key"] for purpose in self.datamap.purposes.values() if purpose.get("consent_key")}
+        consents = withdrawal.get("consents")
+        if not isinstance(consents, list) or not consents:
+            self.error(f"{path}.consents", "must list the consent keys whose withdrawal changes these rows")
+        else:
+            for index, key in enumerate(consents):
+                if key not in known:
+                    self.error(f"{path}.consents.{index}", f'unknown consent key "{key}"; no purpose has it')
+        if withdrawal.get("action") not in WITHDRAWAL_ACTIONS:
+            self.error(f"{path}.action", f"must be one of {', '.join(WITHDRAWAL_ACTIONS)}")
 
     def link_read(self, name: str, link: Any, path: str, tables: dict) -> None:
         if not isinstance(link, dict):
@@ -303,6 +323,7 @@ def tables_normalise(tables: dict) -> dict[str, dict]:
             "rectify": dict(table.get("rectify") or {}),
             "restriction": table.get("restriction"),
             "consent": table.get("consent"),
+            "withdrawal": table.get("withdrawal"),
             "primary_key": [table["primary_key"]]
             if isinstance(table.get("primary_key"), str)
             else table.get("primary_key"),

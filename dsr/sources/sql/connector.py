@@ -23,6 +23,7 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     CONSENT_WITHDRAWAL,
+    DELETE,
     DISCOVER,
     ERASURE,
     RECTIFICATION,
@@ -99,7 +100,7 @@ class SqlConnector(SqlErasure, Connector):
             found.add(RECTIFICATION)
         if any(table.get("restriction") for table in tables):
             found.add(RESTRICTION)
-        if any(table.get("consent") for table in tables):
+        if any(table.get("consent") or table.get("withdrawal") for table in tables):
             found.add(CONSENT_WITHDRAWAL)
         return frozenset(found)
 
@@ -490,4 +491,30 @@ class SqlConnector(SqlErasure, Connector):
                             categories=categories_of(config.get("categories")) if changed else [],
                         )
                     )
+            result.facts += self._withdrawal_deletes(conn, identifiers, consents)
         return result
+
+    def _withdrawal_deletes(self, conn: Connection, identifiers: Identifiers, consents: list[str]) -> list[Fact]:
+        """Delete the rows the map says exist only under the withdrawn consents (a newsletter subscription)."""
+        facts = []
+        # Children before the rows they are found through.
+        for name in reversed(self._order()):
+            config = self.tables_config[name]
+            withdrawal = config.get("withdrawal")
+            keys = [key for key in dict.fromkeys(consents) if withdrawal and key in withdrawal["consents"]]
+            if not keys:
+                continue
+            table = self._table(conn, name)
+            found = self._count(conn, name, identifiers)
+            changed = conn.execute(sa.delete(table).where(self._match(conn, name, identifiers))).rowcount
+            facts.append(
+                Fact(
+                    table=name,
+                    action=DELETE,
+                    found=found,
+                    changed=changed,
+                    item=keys[0],
+                    categories=categories_of(config.get("categories")) if changed else [],
+                )
+            )
+        return facts

@@ -1,0 +1,1 @@
+from tests.sources.platforms import google  # noqa: F401  (the fixture)

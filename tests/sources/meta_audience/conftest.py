@@ -1,0 +1,1 @@
+from tests.sources.platforms import meta  # noqa: F401  (the fixture)
