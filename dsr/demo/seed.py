@@ -19,12 +19,18 @@ def demo_shop_path() -> Path:
     return Path(settings.VAR_DIR) / "demo" / "shop.sqlite3"
 
 
-def demo_company_seed(*, customers: int = 300, seed: int = 1) -> dict:
-    """Build the demo shop database and audience under VAR_DIR and load the demo data map."""
+def demo_company_seed(*, customers: int = 300, seed: int = 1, reset: bool = False) -> dict:
+    """Build the demo shop database and the partners' audiences under VAR_DIR once, and load the demo data map.
+
+    A shop that is already there is kept as it is, with what the requests made in it did (erased customers stay
+    erased, withdrawn consents withdrawn); ``reset`` builds it and the audiences anew.
+    """
     shop_path = demo_shop_path()
-    shop_database_build(shop_path, customers=customers, seed=seed)
-    audience = processor_audience_build(shop_path)
-    demo_audiences_build(shop_path)
+    built = reset or not shop_path.is_file()
+    if built:
+        shop_database_build(shop_path, customers=customers, seed=seed)
+        processor_audience_build(shop_path)
+        demo_audiences_build(shop_path)
     version = datamap_load(
         text=DATAMAP_PATH.read_text(encoding="utf-8"), loaded_by="demo seed", source_path=str(DATAMAP_PATH)
     )
@@ -32,9 +38,14 @@ def demo_company_seed(*, customers: int = 300, seed: int = 1) -> dict:
         sample_email = conn.execute("SELECT email FROM customer ORDER BY id LIMIT 1").fetchone()[0]
     return {
         "shop_path": str(shop_path),
-        "customers": customers,
-        "audience": audience,
+        "customers": _customers(shop_path),
+        "built": built,
         "datamap_version": version.pk,
         "sources": list(version.snapshot["sources"]),
         "sample_email": sample_email,
     }
+
+
+def _customers(shop_path: Path) -> int:
+    with closing(sqlite3.connect(shop_path)) as conn:
+        return conn.execute("SELECT count(*) FROM customer").fetchone()[0]

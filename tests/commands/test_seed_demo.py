@@ -53,3 +53,30 @@ def test_seeding_creates_a_login_and_requests_in_several_states_and_can_run_agai
     again = capsys.readouterr().out
     assert Request.objects.count() == count
     assert f"privacy / {password}" in again
+
+
+def test_seeding_again_keeps_what_the_requests_did_in_the_shop_until_reset(var_dir, capsys):
+    import sqlite3
+    from contextlib import closing
+
+    call_command("dsr_seed_demo", force=True, customers=40)
+    shop = var_dir / "demo" / "shop.sqlite3"
+    with closing(sqlite3.connect(shop)) as conn, conn:
+        erased = conn.execute("SELECT id, email FROM customer ORDER BY id LIMIT 1").fetchone()
+        # What an erasure left: the customer row anonymised.
+        conn.execute("UPDATE customer SET email = 'erased-1@invalid', first_name = '' WHERE id = ?", (erased[0],))
+    capsys.readouterr()
+
+    call_command("dsr_seed_demo", force=True, customers=40)
+    kept = capsys.readouterr().out
+    with closing(sqlite3.connect(shop)) as conn:
+        after_rerun = conn.execute("SELECT email FROM customer WHERE id = ?", (erased[0],)).fetchone()[0]
+    call_command("dsr_seed_demo", force=True, customers=40, reset=True)
+    rebuilt = capsys.readouterr().out
+    with closing(sqlite3.connect(shop)) as conn:
+        after_reset = conn.execute("SELECT email FROM customer WHERE id = ?", (erased[0],)).fetchone()[0]
+
+    assert after_rerun == "erased-1@invalid"
+    assert "kept as it was (dsr_seed_demo --reset builds it anew)" in kept
+    assert after_reset == erased[1]
+    assert ", built;" in rebuilt

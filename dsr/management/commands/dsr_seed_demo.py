@@ -27,17 +27,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="Seed even though DEBUG is off.")
-        parser.add_argument("--customers", type=int, default=300, help="Customers in the demo shop database.")
+        parser.add_argument("--customers", type=int, default=300, help="Customers in a newly built demo shop database.")
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Build the demo shop and the partners' audiences anew (the requests in dsr stay).",
+        )
 
-    def handle(self, *args, force: bool = False, customers: int = 300, **options) -> None:
+    def handle(self, *args, force: bool = False, customers: int = 300, reset: bool = False, **options) -> None:
         if not settings.DEBUG and not force:
             raise CommandError("Refusing to seed demo data with DEBUG off; pass --force if this really is a demo.")
         # Imported only when seeding: the demo's fake-data generator is not needed to run dsr.
         from dsr.demo.seed import demo_company_seed
 
-        summary = demo_company_seed(customers=customers)
+        summary = demo_company_seed(customers=customers, reset=reset)
+        kept = "built" if summary["built"] else "kept as it was (dsr_seed_demo --reset builds it anew)"
         self.stdout.write(
-            f"Demo company: {summary['customers']} customers in {summary['shop_path']}; data map version "
+            f"Demo company: {summary['customers']} customers in {summary['shop_path']}, {kept}; data map version "
             f"{summary['datamap_version']} with sources {', '.join(summary['sources'])}"
         )
         roles_sync()
