@@ -33,6 +33,7 @@ from dsr.forms import (
     correction_choices_current,
 )
 from dsr.models import Language, Right
+from dsr.outbox import status_letter_message
 from dsr.ratelimit import client_ip, rate_limit_hit
 from dsr.verification import (
     VerificationError,
@@ -42,6 +43,9 @@ from dsr.verification import (
     verification_resend,
 )
 from dsr.workflow import (
+    ANSWER_FILE_BYTES_LIMIT,
+    ANSWER_FILES_LIMIT,
+    ANSWER_TEXT_LIMIT,
     RequestInvalid,
     TransitionError,
     request_by_status_token,
@@ -54,6 +58,11 @@ logger = logging.getLogger(__name__)
 
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
+ANSWER_LIMITS = {
+    "text": ANSWER_TEXT_LIMIT,
+    "files": ANSWER_FILES_LIMIT,
+    "megabytes": ANSWER_FILE_BYTES_LIMIT // (1024 * 1024),
+}
 _TOO_MANY = gettext_lazy("We have received many attempts from you in a short time. Please wait a while and try again.")
 
 
@@ -261,9 +270,22 @@ def status(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+    return status_render(request, found)
+
+
+def status_render(request: HttpRequest, found, *, answer_form=None, status: int = 200) -> HttpResponse:
+    """Render the status page (or its body, for htmx), with the answer form as sent when it was refused."""
     view = portal.status_view(found)
     template = "dsr/public/_status_body.html" if getattr(request, "htmx", False) else "dsr/public/status.html"
-    return page_render(request, template, {"view": view, "poll_seconds": portal.STATUS_POLL_SECONDS})
+    context = {
+        "view": view,
+        "poll_seconds": portal.STATUS_POLL_SECONDS,
+        # The letter the closing email carried, offered again (dsr.outbox.status_letter_render).
+        "letter": status_letter_message(found) is not None,
+        "answer_form": answer_form,
+        "answer_limits": ANSWER_LIMITS,
+    }
+    return page_render(request, template, context, status=status)
 
 
 @require_POST
