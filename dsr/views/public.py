@@ -96,7 +96,13 @@ def _status_token_forget(request: HttpRequest, reference: str) -> None:
 def request_from_session(request: HttpRequest, reference: str):
     """Return the request whose status token this browser's session holds, or None."""
     token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
-    return request_by_status_token(reference=reference, token=token) if token else None
+    return _request_by_token(reference, token) if token else None
+
+
+def _request_by_token(reference: str, token: str):
+    # A purged request has forgotten its requester: its status page, letter and answers are closed for good.
+    found = request_by_status_token(reference=reference, token=token)
+    return found if found is not None and found.purged_at is None else None
 
 
 def _verify_rate_hit(request: HttpRequest) -> bool:
@@ -256,7 +262,7 @@ def verify_link(request: HttpRequest, token: str) -> HttpResponse:
 
 def status_link(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     """Open the emailed status link: keep its token in the session and go to the clean URL."""
-    found = request_by_status_token(reference=reference, token=token)
+    found = _request_by_token(reference, token)
     if found is None:
         return page_render(
             request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404

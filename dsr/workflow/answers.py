@@ -187,8 +187,8 @@ def _answer_store(*, request: Request, text: str, checked: list[CheckedFile], ac
             "reason": suspension.reason,
         },
     )
-    # An identity question raised the level required: staff's check of the answer restarts the clock.
-    if request.identity_level >= request.identity_required:
+    # An identity answer is checked by staff first: their check (request_identity_check) restarts the clock.
+    if suspension.reason == SuspensionReason.CLARIFICATION and request.identity_level >= request.identity_required:
         _clock_restart(request, suspension=suspension, now=now, actor=actor)
     return answer
 
