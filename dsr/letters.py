@@ -15,6 +15,15 @@ LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
 
 
+def letter_kind_for(message_kind: str, *, right: str, has_outcome: bool) -> str | None:
+    """Return the letter that goes with an email of ``message_kind``, or None: the one rule emails and pages share."""
+    if message_kind in ("refused", "extended", "fee"):
+        return message_kind
+    if message_kind in ("completed", "partially_completed") and right == "erasure" and has_outcome:
+        return "erasure_confirmation"
+    return None
+
+
 def letter_html(kind: str, context: dict, language: str, *, today: date | None = None) -> str:
     """Return the letter's HTML; raise ValueError for an unknown kind or language."""
     if kind not in LETTER_KINDS:

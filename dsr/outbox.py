@@ -13,16 +13,28 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from dsr import crypto
+from dsr.audit import Actor, audit_record
 from dsr.emails import SEAL_PURPOSE, absolute_url, controller_context
 from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_by_token
 from dsr.exports.transmission import transmission_message_context
-from dsr.letters import letter_filename, letter_pdf
+from dsr.letters import letter_filename, letter_kind_for, letter_pdf
 from dsr.message_templates import message_parts_render
-from dsr.models import Fee, FeeGround, Message, RecipientNotification, RefusalGround, Request, Right, Suspension
+from dsr.models import (
+    AuditAction,
+    Fee,
+    FeeGround,
+    Message,
+    MessageStatus,
+    RecipientNotification,
+    RefusalGround,
+    Request,
+    Right,
+    Suspension,
+)
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
@@ -69,10 +81,15 @@ def _notice_context(request: Request, notification: RecipientNotification, perso
     return {"notification": notification, "person": shown, "corrections": corrections}
 
 
-def message_render(message: Message) -> RenderedMessage:
-    """Render the message in its language with the request's current state."""
+def message_render(message: Message, *, letter_date: date | None = None) -> RenderedMessage:
+    """Render the message in its language with the request's current state.
+
+    ``letter_date`` dates the formal letter (default: today, the day the email is sent).
+    """
     secret = crypto.unseal(message.sealed_context, purpose=SEAL_PURPOSE) if message.sealed_context else {}
     context: dict = {"controller": controller_context(), "base_url": settings.DSR_BASE_URL}
+    if letter_date is not None:
+        context["letter_date"] = letter_date
     request = message.request
     with translation.override(message.language):
         if request is not None:
@@ -152,18 +169,49 @@ def _letter_attachments(message: Message, context: dict) -> list[tuple[str, byte
     request = message.request
     if request is None:
         return []
-    if message.kind in ("refused", "extended", "fee"):
-        kind = message.kind
-    elif (
-        message.kind in ("completed", "partially_completed")
-        and request.right == Right.ERASURE
-        and context.get("outcome")
-    ):
-        kind = "erasure_confirmation"
-    else:
+    kind = letter_kind_for(message.kind, right=request.right, has_outcome=bool(context.get("outcome")))
+    if kind is None:
         return []
     pdf = letter_pdf(kind, context, message.language)
     return [(letter_filename(kind, request.reference, message.language), pdf, "application/pdf")]
+
+
+# The letters a closed request's status page offers again: the closing ones (an extension's or a fee's letter
+# belongs to a request still open, and a fee's context is forgotten once its email is sent).
+_CLOSING_LETTERS = ("refused", "completed", "partially_completed")
+
+
+def status_letter_message(request: Request) -> Message | None:
+    """Return the sent closing email of a closed request whose letter the status page may offer, or None."""
+    if request.is_open or request.purged_at is not None:
+        return None
+    message = (
+        Message.objects.filter(request=request, kind__in=_CLOSING_LETTERS, status=MessageStatus.SENT)
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    if message is None:
+        return None
+    if message.kind != "refused" and (request.right != Right.ERASURE or outcome_of(request) is None):
+        return None
+    return message
+
+
+def status_letter_render(*, request: Request, actor: Actor) -> tuple[str, bytes] | None:
+    """Render again the letter the closing email carried, dated the day it was sent; record the download.
+
+    Returns (file name, PDF) or None when the request has no such letter.
+    """
+    message = status_letter_message(request)
+    if message is None:
+        return None
+    letter_date = timezone.localdate(message.sent_at)
+    rendered = message_render(message, letter_date=letter_date)
+    if not rendered.attachments:
+        return None
+    filename, pdf, _mimetype = rendered.attachments[0]
+    audit_record(actor=actor, action=AuditAction.LETTER_DOWNLOADED, request=request, data={"message_id": message.pk})
+    return filename, pdf
 
 
 def _staff_addresses() -> list[str]:

@@ -25,11 +25,13 @@ from dsr.models import (
     Request,
     Right,
     Status,
+    SubjectAnswer,
+    Suspension,
     SuspensionReason,
 )
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.selectors import Deadline, request_deadline
-from dsr.workflow import fee_awaited
+from dsr.workflow import fee_awaited, question_open
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
 # The privacy team's internal states are all "we are working on it" to the requester.
@@ -72,6 +74,12 @@ class StatusView:
     # The fee the request waits for (GDPR Art. 12(5)(a), 15(3)), and its amount as the page says it.
     fee: Fee | None = None
     fee_amount: str = ""
+    # The identity question or clarification the request waits for (what staff wrote to the person), and the
+    # answer to it once received; the status page offers a form while there is a question and no answer.
+    question: Suspension | None = None
+    answer: SubjectAnswer | None = None
+    # The latest answer the person sent, for "we received your answer on ...".
+    last_answer: SubjectAnswer | None = None
 
 
 _WORK = {
@@ -166,6 +174,15 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
                     on=deadline.stopped_since,
                 )
             )
+    elif request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped and _answer_open(request):
+        steps.append(
+            Step(
+                _("We received your answer"),
+                CURRENT,
+                _("We are checking it and will go on with your request, or write to you if we need more."),
+                on=_answer_open(request).received_at,
+            )
+        )
     elif request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped:
         reason = (
             _("We are waiting for you to confirm your identity.")
@@ -214,6 +231,11 @@ def request_progress(request: Request, deadline: Deadline) -> str:
                 "We are waiting for your payment of %(amount)s. The time limit is paused, and we do not carry "
                 "out your request, until we receive it."
             ) % {"amount": fee_amount_text(fee)}
+    if request.status == Status.AWAITING_SUBJECT and _answer_open(request):
+        return _(
+            "We have received your answer and are checking it. The time limit stays paused until we have "
+            "confirmed your identity."
+        )
     if request.status == Status.AWAITING_SUBJECT:
         return _("We are waiting for an answer from you. The time limit is paused until we hear from you.")
     if request.status in closed:
@@ -229,10 +251,19 @@ def fee_amount_text(fee: Fee) -> str:
     return f"{fee.currency} {number_format(fee.amount, decimal_pos=2, use_l10n=True, force_grouping=True)}"
 
 
+def _answer_open(request: Request) -> SubjectAnswer | None:
+    """Return the answer to the question the request still waits on (an identity answer staff have not checked)."""
+    if request.status != Status.AWAITING_SUBJECT:
+        return None
+    return SubjectAnswer.objects.filter(request=request, suspension__ended_at__isnull=True).first()
+
+
 def request_public_status(request: Request) -> str:
     """Return the status as the requester should see it; internal states read as "in progress"."""
     if request.status in IN_WORK_STATUSES:
         return _("In progress")
+    if request.status == Status.AWAITING_SUBJECT and _answer_open(request):
+        return _("Checking your answer")
     if request.status == Status.AWAITING_SUBJECT:
         return _("Waiting for you")
     return request.get_status_display()
@@ -281,6 +312,9 @@ def status_view(request: Request, *, today: date | None = None) -> StatusView:
         result=request_result(request),
         fee=fee,
         fee_amount=fee_amount_text(fee) if fee is not None else "",
+        question=question_open(request),
+        answer=_answer_open(request),
+        last_answer=SubjectAnswer.objects.filter(request=request).order_by("-received_at", "-id").first(),
     )
 
 

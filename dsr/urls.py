@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dsr.views import downloads, public, public_fees, transmissions
+from dsr.views import downloads, public, public_answers, public_fees, transmissions
 
 app_name = "dsr"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("status/<str:reference>/", public.status, name="status"),
     path("status/<str:reference>/new-link/", public.status_new_link, name="status_new_link"),
     path("status/<str:reference>/withdraw/", public_fees.status_fee_withdraw, name="status_fee_withdraw"),
+    path("status/<str:reference>/answer/", public_answers.status_answer, name="status_answer"),
+    path("status/<str:reference>/letter/", public_answers.status_letter, name="status_letter"),
     path("status/<str:reference>/download/", downloads.status_download, name="status_download"),
     path(
         "status/<str:reference>/download/new-link/",

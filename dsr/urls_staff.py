@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dsr.views.staff import bundles, intake, queue, requests, stats, transmissions
+from dsr.views.staff import answers, bundles, intake, queue, requests, stats, transmissions
 
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
@@ -24,6 +24,7 @@ urlpatterns = [
     path(
         "requests/<int:pk>/transmission/retry/", transmissions.transmission_retry_view, name="staff_transmission_retry"
     ),
+    path("requests/<int:pk>/answers/<int:file_id>/", answers.answer_file_download, name="staff_answer_file"),
     path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
     path("statistics/", stats.statistics, name="staff_statistics"),
     path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),

@@ -1,5 +1,6 @@
 """dsr's models, one module per concept, re-exported by name."""
 
+from dsr.models.answers import AnswerFileKind, SubjectAnswer, SubjectAnswerFile
 from dsr.models.apikeys import ApiKey, ApiScope
 from dsr.models.audit import ActorType, AuditAction, AuditChainHead, AuditEvent, AuditImmutableError
 from dsr.models.datamap import (
@@ -55,6 +56,7 @@ __all__ = [
     "JOB_FINISHED",
     "OPEN_STATUSES",
     "ActorType",
+    "AnswerFileKind",
     "ApiKey",
     "ApiScope",
     "AuditAction",
@@ -105,6 +107,8 @@ __all__ = [
     "Right",
     "Source",
     "Status",
+    "SubjectAnswer",
+    "SubjectAnswerFile",
     "Suppression",
     "Suspension",
     "SuspensionReason",

@@ -91,6 +91,18 @@ INVENTORY: dict[str, Inventory] = {
         personal=("note",),
         kept={**_kept(ROW, "id", "request"), "reason": STATE, **_kept(WHEN, "started_at", "ended_at")},
     ),
+    "SubjectAnswer": Inventory(
+        to_request="request",
+        # The person's own words in answer to what was asked; the files are deleted with their rows.
+        personal=("text",),
+        kept={**_kept(ROW, "id", "request", "suspension"), "received_at": WHEN},
+    ),
+    "SubjectAnswerFile": Inventory(
+        to_request="answer__request",
+        # The name the person gave the file and the file itself (deleted from storage too).
+        personal=("name", "file"),
+        kept={**_kept(ROW, "id", "answer"), "kind": STATE, "size": COUNT},
+    ),
     "Plan": Inventory(
         to_request="request",
         personal=("identifiers", "consents", "held_identifiers", "decision_reasons"),

@@ -35,6 +35,7 @@ from dsr.forms import (
     objection_choices_current,
 )
 from dsr.models import Language, Right
+from dsr.outbox import status_letter_message
 from dsr.ratelimit import client_ip, rate_limit_hit
 from dsr.verification import (
     VerificationError,
@@ -44,6 +45,9 @@ from dsr.verification import (
     verification_resend,
 )
 from dsr.workflow import (
+    ANSWER_FILE_BYTES_LIMIT,
+    ANSWER_FILES_LIMIT,
+    ANSWER_TEXT_LIMIT,
     RequestInvalid,
     TransitionError,
     request_by_status_token,
@@ -56,6 +60,11 @@ logger = logging.getLogger(__name__)
 
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
+ANSWER_LIMITS = {
+    "text": ANSWER_TEXT_LIMIT,
+    "files": ANSWER_FILES_LIMIT,
+    "megabytes": ANSWER_FILE_BYTES_LIMIT // (1024 * 1024),
+}
 _TOO_MANY = gettext_lazy("We have received many attempts from you in a short time. Please wait a while and try again.")
 
 
@@ -89,7 +98,13 @@ def _status_token_forget(request: HttpRequest, reference: str) -> None:
 def request_from_session(request: HttpRequest, reference: str):
     """Return the request whose status token this browser's session holds, or None."""
     token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
-    return request_by_status_token(reference=reference, token=token) if token else None
+    return _request_by_token(reference, token) if token else None
+
+
+def _request_by_token(reference: str, token: str):
+    # A purged request has forgotten its requester: its status page, letter and answers are closed for good.
+    found = request_by_status_token(reference=reference, token=token)
+    return found if found is not None and found.purged_at is None else None
 
 
 def _verify_rate_hit(request: HttpRequest) -> bool:
@@ -251,7 +266,7 @@ def verify_link(request: HttpRequest, token: str) -> HttpResponse:
 
 def status_link(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     """Open the emailed status link: keep its token in the session and go to the clean URL."""
-    found = request_by_status_token(reference=reference, token=token)
+    found = _request_by_token(reference, token)
     if found is None:
         return page_render(
             request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404
@@ -265,9 +280,22 @@ def status(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
+    return status_render(request, found)
+
+
+def status_render(request: HttpRequest, found, *, answer_form=None, status: int = 200) -> HttpResponse:
+    """Render the status page (or its body, for htmx), with the answer form as sent when it was refused."""
     view = portal.status_view(found)
     template = "dsr/public/_status_body.html" if getattr(request, "htmx", False) else "dsr/public/status.html"
-    return page_render(request, template, {"view": view, "poll_seconds": portal.STATUS_POLL_SECONDS})
+    context = {
+        "view": view,
+        "poll_seconds": portal.STATUS_POLL_SECONDS,
+        # The letter the closing email carried, offered again (dsr.outbox.status_letter_render).
+        "letter": status_letter_message(found) is not None,
+        "answer_form": answer_form,
+        "answer_limits": ANSWER_LIMITS,
+    }
+    return page_render(request, template, context, status=status)
 
 
 @require_POST

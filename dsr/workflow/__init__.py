@@ -12,6 +12,16 @@ docs/decisions/0006-request-lifecycle.md.
 
 # The services by name, as callers use them (``workflow.request_complete``); each module holds one part.
 from dsr.requests import RequestInvalid
+from dsr.workflow.answers import (
+    ANSWER_FILE_BYTES_LIMIT,
+    ANSWER_FILES_LIMIT,
+    ANSWER_TEXT_LIMIT,
+    AnswerRefused,
+    answer_file_open,
+    answers_of,
+    question_open,
+    request_answer,
+)
 from dsr.workflow.base import (
     TRANSITIONS,
     Transition,
@@ -75,17 +85,25 @@ from dsr.workflow.team import (
 )
 
 __all__ = [
+    "ANSWER_FILES_LIMIT",
+    "ANSWER_FILE_BYTES_LIMIT",
+    "ANSWER_TEXT_LIMIT",
     "FEE_TEMPLATES",
     "TRANSITIONS",
+    "AnswerRefused",
     "RequestInvalid",
     "SubmitResult",
     "Transition",
     "TransitionError",
+    "answer_file_open",
+    "answers_of",
     "closing_hook_set",
     "fee_awaited",
     "fee_payment_instructions",
     "fee_reasons_own",
+    "question_open",
     "reference_new",
+    "request_answer",
     "request_approve",
     "request_assign",
     "request_await_staff",

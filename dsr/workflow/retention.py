@@ -3,8 +3,8 @@
 What is forgotten is every field dsr.models.personal lists as personal, on every
 row that belongs to the request: the requester's details, what they wrote, what
 staff wrote about them, the jobs' inputs and outputs, messages' subjects and
-sealed values, attestations, notes, reasons, processors' request ids. The
-files go too: uploads, staged tables and export bundles. Dates, statuses,
+sealed values, attestations, the person's answers, notes, reasons, processors' request ids. The
+files go too: uploads (staff's and the person's), staged tables and export bundles. Dates, statuses,
 counts, what the sources reported doing and the audit trail stay, as evidence
 that the request was answered and how (GDPR Art. 5(2)).
 """
@@ -30,6 +30,7 @@ from dsr.models import (
     Request,
     Restriction,
     RestrictionGround,
+    SubjectAnswerFile,
 )
 from dsr.models.personal import INVENTORY, inventory_personal
 from dsr.storage import sealed_storage, storage_delete
@@ -121,7 +122,11 @@ def _files_of(request: Request) -> dict[str, list[str]]:
         for entry in ((result or {}).get("staged") or {}).values():
             staged += [entry[key] for key in ("name", "csv_name") if entry.get(key)]
     return {
-        "uploads": list(request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True)),
+        "uploads": [
+            *request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True),
+            # What the person sent from the status page in answer to our questions.
+            *SubjectAnswerFile.objects.filter(answer__request=request).exclude(file="").values_list("file", flat=True),
+        ],
         "staged": staged,
         "bundles": list(request.bundles.exclude(storage_name="").values_list("storage_name", flat=True)),
     }

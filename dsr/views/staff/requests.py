@@ -46,6 +46,7 @@ from dsr.rights.rectification import corrections_labelled, rectification_preview
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
+from dsr.views.staff.answers import answers_staff_context
 from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
 from dsr.views.staff.restriction import notice_told_action, restriction_context, restriction_lift_action
@@ -130,6 +131,7 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "objection_scope_label": _choice_label(ObjectionScope, request.details.get("scope")),
         "team": team_members() if can_handle else [],
         **fee_context(request),
+        **answers_staff_context(request),
         # GDPR Art. 20(2): the company the person asked us to send their data to, and what happened.
         **transmission_staff_context(request),
     }
