@@ -26,13 +26,17 @@ def answer_upload_path(answer_file: "SubjectAnswerFile", filename: str) -> str:
 class SubjectAnswer(models.Model):
     """What the requester sent from the status page in answer to one suspension's question."""
 
-    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="answers")
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="answers", verbose_name=_("request"))
     # One answer per question: a form sent twice stores one answer and restarts the clock once.
-    suspension = models.OneToOneField(Suspension, on_delete=models.CASCADE, related_name="answer")
-    text = models.TextField(blank=True)
-    received_at = models.DateTimeField()
+    suspension = models.OneToOneField(
+        Suspension, on_delete=models.CASCADE, related_name="answer", verbose_name=_("suspension")
+    )
+    text = models.TextField(blank=True, verbose_name=_("text"))
+    received_at = models.DateTimeField(verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("answer from the requester")
+        verbose_name_plural = _("answers from the requester")
         ordering = ["received_at", "id"]
 
     def __str__(self) -> str:
@@ -42,14 +46,18 @@ class SubjectAnswer(models.Model):
 class SubjectAnswerFile(models.Model):
     """A file sent with an answer, sealed at rest in the bundle storage (dsr.storage.SealedStorage)."""
 
-    answer = models.ForeignKey(SubjectAnswer, on_delete=models.CASCADE, related_name="files")
+    answer = models.ForeignKey(SubjectAnswer, on_delete=models.CASCADE, related_name="files", verbose_name=_("answer"))
     # The name the person gave the file: shown to staff, never used as a storage path.
-    name = models.CharField(max_length=255)
-    kind = models.CharField(max_length=8, choices=AnswerFileKind.choices)
-    size = models.PositiveIntegerField()
-    file = models.FileField(upload_to=answer_upload_path, storage=sealed_storage, max_length=255)
+    name = models.CharField(max_length=255, verbose_name=_("file name"))
+    kind = models.CharField(max_length=8, choices=AnswerFileKind.choices, verbose_name=_("kind"))
+    size = models.PositiveIntegerField(verbose_name=_("size"))
+    file = models.FileField(
+        upload_to=answer_upload_path, storage=sealed_storage, max_length=255, verbose_name=_("file")
+    )
 
     class Meta:
+        verbose_name = _("file from the requester")
+        verbose_name_plural = _("files from the requester")
         ordering = ["id"]
 
     def __str__(self) -> str:
