@@ -145,7 +145,12 @@ def request_answer(*, request: Request, text: str, files: Sequence[UploadedFile]
     checked = answer_files_check(files)
     if len(text) > ANSWER_TEXT_LIMIT:
         raise RequestInvalid(
-            {"text": [_("Your answer must be at most %(limit)d characters.") % {"limit": ANSWER_TEXT_LIMIT}]}
+            {
+                "text": [
+                    _("Please shorten this text to at most %(limit_value)s characters; it has %(show_value)s.")
+                    % {"limit_value": ANSWER_TEXT_LIMIT, "show_value": len(text)}
+                ]
+            }
         )
     if not text and not checked:
         raise RequestInvalid({"text": [_("Write your answer or add a file.")]})

@@ -227,7 +227,7 @@ def test_a_text_over_5000_characters_is_refused_and_kept_in_the_form(waiting):
     response = _answer(_browser(request), request, text="x" * 5001)
     assert response.status_code == 400
     page = response.content.decode()
-    assert "Your answer must be at most 5000 characters." in page
+    assert "at most 5000 characters; it has 5001." in page
     assert "x" * 5001 in page  # what was typed is not lost
     request.refresh_from_db()
     assert request.status == Status.AWAITING_SUBJECT
