@@ -117,7 +117,7 @@ def test_an_integration_files_a_pre_verified_request_that_starts_at_once(file_re
         ({"right": Right.RESTRICTION, "details": {}}, "ground"),
         ({"right": Right.RESTRICTION, "details": {"ground": "bored"}}, "ground"),
         ({"right": Right.OBJECTION, "details": {"scope": "profiling"}}, "grounds"),
-        ({"right": Right.OBJECTION, "details": {"scope": "purpose", "grounds": "x"}}, "purpose"),
+        ({"right": Right.OBJECTION, "details": {"scope": "purpose", "grounds": "x"}}, "purposes"),
         ({"right": Right.RECTIFICATION, "details": {"corrections": []}}, "corrections"),
         ({"right": Right.RECTIFICATION, "details": {"corrections": [{"field": "name"}]}}, "corrections.0.correct"),
         ({"right": Right.CONSENT_WITHDRAWAL, "details": {"consents": ["Not A Key!"]}}, "consents"),
