@@ -101,7 +101,11 @@ def value_html(value, language: str) -> str:
             return gettext("yes") if value else gettext("no")
     if isinstance(value, datetime):
         formats = HTML_DATES[language]
-        form = formats["seconds"] if value.second or value.microsecond else formats["datetime"]
+        if timezone.is_naive(value) and value.time() == datetime.min.time():
+            # A date kept in a timestamp column (an invoice date): "kl. 00:00" would be noise.
+            form = formats["date"]
+        else:
+            form = formats["seconds"] if value.second or value.microsecond else formats["datetime"]
         with translation.override(language):
             return dateformat.format(value, form)
     if isinstance(value, date):
@@ -145,6 +149,12 @@ def name_humanise(name: str) -> str:
 def is_internal_id(column: str) -> bool:
     """Return whether a column holds a row's internal number (``id``, ``order_id``, ``InvoiceId``)."""
     return column.lower() == "id" or column.lower().endswith("_id") or bool(_ID_CAMEL.search(column))
+
+
+def is_own_id(column: str, table: str) -> bool:
+    """Return whether an id column numbers the table's own rows (``id``, or ``InvoiceId`` in ``Invoice``)."""
+    name = column.lower().replace("_", "")
+    return name in ("id", f"{table.lower().replace('_', '')}id")
 
 
 @dataclass
@@ -241,7 +251,7 @@ def table_preview(
             {
                 "label": labels.column(column),
                 "internal_id": is_internal_id(column),
-                "own_id": column.lower() == "id",
+                "own_id": is_own_id(column, table),
             }
             for column in columns
         ],
