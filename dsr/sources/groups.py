@@ -101,7 +101,10 @@ def labels_errors(group: dict, *, path: str) -> list[DataMapError]:
         return errors
     labels = group["labels"]
     if not isinstance(labels, dict) or not labels:
-        return [*errors, DataMapError(f"{path}.labels", "must map columns to labels, e.g. {customer_no: {da: ..., en: ...}}")]
+        return [
+            *errors,
+            DataMapError(f"{path}.labels", "must map columns to labels, e.g. {customer_no: {da: ..., en: ...}}"),
+        ]
     for column, label in labels.items():
         if problem := _label_problem(label):
             errors.append(DataMapError(f"{path}.labels.{column}", problem))
