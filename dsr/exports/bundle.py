@@ -152,7 +152,7 @@ def _csv_from_json(entry: "_HashingEntry", name: str, columns: list[str]) -> Non
 
 
 def _table_write(
-    writer: BundleWriter, *, source: dict, table: str, staged: dict, language: str, readable: bool
+    writer: BundleWriter, *, source: dict, table: str, staged: dict, language: str, readable: bool = False
 ) -> FoundTable:
     """Write one staged table as JSON and as CSV (and, ``readable``, as a CSV for people); return what it holds."""
     base = writer.path_free(f"data/{_safe(source['key'])}/{_safe(table)}")
