@@ -120,6 +120,10 @@ def value_html(value, language: str) -> str:
 
 def value_cell(value, language: str) -> str:
     """Return a value as the readable CSV's cell in ``language``'s spreadsheet convention."""
+    # Most cells are text or whole numbers: they go out as they are, without trying the patterns (1M-row tables).
+    kind = type(value)
+    if kind is int or (kind is str and not value[:1].isdigit() and not value.startswith("-")):
+        return str(value)
     value = value_typed(value)
     convention = CSV_CONVENTIONS[language]
     if value is None:
