@@ -444,7 +444,8 @@ def bundle_csv_rows(bundle_id: int) -> tuple[int, int]:
     rows = 0
     with bundle_open(bundle) as plain, zipfile.ZipFile(plain) as archive:
         for name in archive.namelist():
-            if name.endswith(".csv"):
+            # The spreadsheet CSVs (<table>.da.csv, .en.csv) hold the same rows again, for people.
+            if name.endswith(".csv") and not name.endswith((".da.csv", ".en.csv")):
                 with archive.open(name) as member:
                     reader = csv.reader(io.TextIOWrapper(member, encoding="utf-8-sig", newline=""))
                     rows += sum(1 for _row in reader) - 1  # the header

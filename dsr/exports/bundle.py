@@ -4,8 +4,9 @@ Contents (access, GDPR Art. 15(3)):
 
     <reference>/data/<source>/<table>.json   every record, with the category of each field
     <reference>/data/<source>/<table>.csv    the same records, UTF-8 with a header row
+    <reference>/data/<source>/<table>.da.csv the same records for a spreadsheet, in the request's language
     <reference>/files/<source>/<name>        files uploaded to manual tasks
-    <reference>/index.html                   a readable overview that links every file, with the Art. 15 information
+    <reference>/index.html                   the person's data as readable tables, every file, the Art. 15 information
     <reference>/report.pdf                   the same information as a letter, in the person's language
     <reference>/manifest.json                size and SHA-256 of every other file
 
@@ -35,6 +36,13 @@ from dsr.datamap.schema import DataMap, localised
 from dsr.emails import absolute_url
 from dsr.exports.art15 import FoundFile, FoundTable, art15_information
 from dsr.exports.history import history_document, request_history
+from dsr.exports.readable import (
+    data_sections,
+    labels_for,
+    readable_csv_write,
+    table_category,
+    table_preview,
+)
 from dsr.exports.staging import csv_value, staged_chunks, staged_lines
 from dsr.models import (
     Bundle,
@@ -143,8 +151,10 @@ def _csv_from_json(entry: "_HashingEntry", name: str, columns: list[str]) -> Non
     entry.write(text.getvalue().encode())
 
 
-def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict, language: str) -> FoundTable:
-    """Write one staged table as JSON and as CSV; return what the overview says about it."""
+def _table_write(
+    writer: BundleWriter, *, source: dict, table: str, staged: dict, language: str, readable: bool = False
+) -> FoundTable:
+    """Write one staged table as JSON and as CSV (and, ``readable``, as a CSV for people); return what it holds."""
     base = writer.path_free(f"data/{_safe(source['key'])}/{_safe(table)}")
     header = {
         "source": source["key"],
@@ -183,12 +193,21 @@ def _table_write(writer: BundleWriter, *, source: dict, table: str, staged: dict
     else:
         _csv_from_json(entry, staged["name"], columns)
     writer.add(csv_path, entry, records=staged["records"])
+    files = [json_path, csv_path]
+    if readable:
+        readable_path = writer.path_free(f"{base}.{language}.csv")
+        entry = writer.entry(readable_path)
+        labels = labels_for(source, table, language)
+        readable_csv_write(entry, staged_name=staged["name"], columns=columns, labels=labels, language=language)
+        # No "records" here: a program counting the manifest's records counts each table's JSON and CSV.
+        writer.add(readable_path, entry, language=language)
+        files.append(readable_path)
     return FoundTable(
         source=source["key"],
         table=table,
         records=staged["records"],
         categories=staged["categories"],
-        files=[json_path, csv_path],
+        files=files,
     )
 
 
@@ -232,7 +251,7 @@ def report_pdf(context: dict, language: str) -> bytes:
 
 
 def index_html(context: dict, language: str) -> bytes:
-    """Render index.html: the readable overview that links every file of the bundle."""
+    """Render index.html: the person's data as readable tables, and every file of the bundle."""
     with translation.override(language):
         return render_to_string(f"dsr/exports/index.{language}.html", context).encode()
 
@@ -245,6 +264,7 @@ def bundle_write(
     writer = BundleWriter(out, root=request.reference, when=when, compresslevel=settings.DSR_BUNDLE_COMPRESSLEVEL)
     jobs = request.jobs.filter(operation=Operation.ACCESS, status=JobStatus.DONE).order_by("source_key")
     tables: list[FoundTable] = []
+    written: list[tuple[dict, str, dict, FoundTable]] = []
     searched = []
     # GDPR Art. 15(1)(a): consent-based purposes are named where the person's records show the consent given.
     consents: set[str] = set()
@@ -254,7 +274,11 @@ def bundle_write(
         if source is None:
             continue
         for table, staged in job.result.get("staged", {}).items():
-            tables.append(_table_write(writer, source=source, table=table, staged=staged, language=language))
+            found = _table_write(
+                writer, source=source, table=table, staged=staged, language=language, readable=kind == BundleKind.ACCESS
+            )
+            tables.append(found)
+            written.append((source, table, staged, found))
         consents.update(job.result.get("consents", []))
     files = _uploads_write(writer, request) if kind == BundleKind.ACCESS else []
     if kind == BundleKind.ACCESS:
@@ -268,6 +292,7 @@ def bundle_write(
         context = report_context(request, information, manifest=list(writer.manifest), when=when)
         writer.write_bytes(writer.path_free("report.pdf"), report_pdf(context, language))
         context["files"] = list(writer.manifest)
+        context["data_sections"] = _data_sections(written, datamap=datamap, language=language)
         writer.write_bytes(writer.path_free("index.html"), index_html(context, language))
     manifest = list(writer.manifest)
     document = {
@@ -280,6 +305,25 @@ def bundle_write(
     writer.write_bytes("manifest.json", json.dumps(document, ensure_ascii=False, indent=1).encode() + b"\n")
     writer.close()
     return manifest, sum(t.records for t in tables)
+
+
+def _data_sections(written: list[tuple[dict, str, dict, FoundTable]], *, datamap: DataMap, language: str) -> list:
+    """Return the tables that hold rows, previewed and grouped by the category they mostly hold, for index.html."""
+    previews = []
+    for source, table, staged, found in written:
+        if not staged["records"]:
+            continue
+        json_path, csv_path, readable_path = found.files
+        preview = table_preview(
+            source=source,
+            table=table,
+            staged=staged,
+            files={"json": json_path, "csv": csv_path, "readable": readable_path},
+            datamap=datamap,
+            language=language,
+        )
+        previews.append((table_category(staged["categories"], datamap), preview))
+    return data_sections(previews, datamap, language)
 
 
 def bundle_build(*, request: Request, datamap: DataMap, now: datetime | None = None) -> Bundle:

@@ -439,6 +439,16 @@ class Connector:
         """
         return {}
 
+    @classmethod
+    def column_labels(cls, config: dict) -> dict[str, dict]:
+        """Return the names a person reads for each record group and its columns, where the map gives them.
+
+        ``{group: {"label": {"da": ..., "en": ...} | None, "columns": {column: {"da": ..., "en": ...}}}}``;
+        a group or column left out is named by its own name, humanised (the export bundle's index.html and
+        readable CSV). Called on a configuration that ``config_errors`` found valid.
+        """
+        return {}
+
     def capabilities(self) -> frozenset[str]:
         """Return what this source does itself, as names from CAPABILITIES."""
         return frozenset()

@@ -78,3 +78,48 @@ def group_describe(group: dict, *, identifiers_key: str) -> dict:
         },
         "hold": erasure.get("hold") if erasure.get("strategy") == "keep" else None,
     }
+
+
+LABEL_LANGUAGES = ("da", "en")
+
+
+def _label_problem(value: Any) -> str | None:
+    """Return what is wrong with one label as the map gives it ({da: ..., en: ...}), or None."""
+    if not isinstance(value, dict) or set(value) != set(LABEL_LANGUAGES):
+        return "must give the label in both languages: {da: ..., en: ...}"
+    if not all(isinstance(text, str) and text.strip() for text in value.values()):
+        return "must give the label in both languages as text, neither empty"
+    return None
+
+
+def labels_errors(group: dict, *, path: str) -> list[DataMapError]:
+    """Return the problems of a group's ``label`` (its own name) and ``labels`` (its columns' names), with paths."""
+    errors = []
+    if "label" in group and (problem := _label_problem(group["label"])):
+        errors.append(DataMapError(f"{path}.label", problem))
+    if "labels" not in group:
+        return errors
+    labels = group["labels"]
+    if not isinstance(labels, dict) or not labels:
+        return [
+            *errors,
+            DataMapError(f"{path}.labels", "must map columns to labels, e.g. {customer_no: {da: ..., en: ...}}"),
+        ]
+    for column, label in labels.items():
+        if problem := _label_problem(label):
+            errors.append(DataMapError(f"{path}.labels.{column}", problem))
+    return errors
+
+
+def group_labels(group: dict) -> dict:
+    """Return the names a person reads for a group and its columns: ``{"label": {da, en} | None, "columns": {...}}``.
+
+    Called on a configuration that ``labels_errors`` found valid; the export bundle humanises what has no label.
+    """
+    return {
+        "label": {lang: group["label"][lang].strip() for lang in LABEL_LANGUAGES} if group.get("label") else None,
+        "columns": {
+            str(column): {lang: label[lang].strip() for lang in LABEL_LANGUAGES}
+            for column, label in (group.get("labels") or {}).items()
+        },
+    }

@@ -8,7 +8,7 @@ from django.db import models
 
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import ANONYMISE, DELETE, KEEP
-from dsr.sources.groups import corrections_errors, group_lineage_errors
+from dsr.sources.groups import corrections_errors, group_lineage_errors, labels_errors
 
 MODEL_KEYS = {
     "lookup",
@@ -21,6 +21,8 @@ MODEL_KEYS = {
     "consent",
     "purposes",
     "recipients",
+    "label",
+    "labels",
 }
 ERASURE_KEYS = {"strategy", "fields", "hold", "date_field"}
 CONSENT_KEYS = {"key_field", "state_field", "withdrawn_value", "withdrawn_at_field"}
@@ -94,6 +96,9 @@ def config_errors(config: dict, *, path: str, datamap: DataMap) -> list[DataMapE
             if category not in datamap.categories:
                 error(f"{where}.categories.{field}", f'unknown category "{category}"')
         errors += group_lineage_errors(entry, path=where, datamap=datamap)
+        errors += labels_errors(entry, path=where)
+        labels = entry.get("labels")
+        named += [(f"{where}.labels.{field}", field) for field in (labels if isinstance(labels, dict) else {})]
         erasure = entry.get("erasure")
         if not isinstance(erasure, dict) or erasure.get("strategy") not in (DELETE, ANONYMISE, KEEP):
             error(f"{where}.erasure", "is required: {strategy: delete | anonymise | keep, ...}")

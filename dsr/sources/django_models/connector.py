@@ -45,7 +45,7 @@ from dsr.sources.base import (
     value_jsonable,
 )
 from dsr.sources.django_models.config import config_errors, model_get
-from dsr.sources.groups import categories_of, group_describe
+from dsr.sources.groups import categories_of, group_describe, group_labels
 from dsr.sources.resolution import identifier_normalise, phone_variants
 
 
@@ -67,6 +67,10 @@ class DjangoConnector(Connector):
     @classmethod
     def groups_describe(cls, config: dict) -> dict[str, dict]:
         return {label: group_describe(entry, identifiers_key="lookup") for label, entry in config["models"].items()}
+
+    @classmethod
+    def column_labels(cls, config: dict) -> dict[str, dict]:
+        return {label: group_labels(entry) for label, entry in config["models"].items()}
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}

@@ -7,7 +7,7 @@ from sqlalchemy.engine import make_url
 
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, config_placeholder_errors
-from dsr.sources.groups import corrections_errors, group_lineage_errors
+from dsr.sources.groups import corrections_errors, group_lineage_errors, labels_errors
 
 ANONYMISE_METHODS = ("clear", "null", "redact", "hash")
 TRUNCATE_UNITS = ("year", "month")
@@ -28,6 +28,8 @@ TABLE_KEYS = {
     "withdrawal",
     "purposes",
     "recipients",
+    "label",
+    "labels",
 }
 CONFIG_KEYS = {"url", "schema", "tables", "redaction_text", "connect_timeout", "batch_size"}
 ERASURE_KEYS = {"strategy", "fields", "hold", "date_column", "after_hold"}
@@ -137,6 +139,7 @@ class _TableConfigReader:
         if "exclude" in table:
             self.columns(table["exclude"], f"{path}.exclude")
         self.errors += group_lineage_errors(table, path=path, datamap=self.datamap)
+        self.errors += labels_errors(table, path=path)
         self.erasure_read(table.get("erasure"), f"{path}.erasure")
         rectify = table.get("rectify", {})
         if not isinstance(rectify, dict) or not all(isinstance(v, str) for v in rectify.values()):

@@ -39,7 +39,7 @@ from dsr.sources.base import (
     config_expand,
     value_jsonable,
 )
-from dsr.sources.groups import categories_of, group_describe
+from dsr.sources.groups import categories_of, group_describe, group_labels
 from dsr.sources.resolution import identifier_normalise, phone_variants
 from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
@@ -92,6 +92,10 @@ class SqlConnector(SqlErasure, Connector):
             for name, table in config["tables"].items()
             if "context" not in table
         }
+
+    @classmethod
+    def column_labels(cls, config: dict) -> dict[str, dict]:
+        return {name: group_labels(table) for name, table in config["tables"].items() if "context" not in table}
 
     def capabilities(self) -> frozenset[str]:
         found = {ACCESS, DISCOVER, ERASURE}
