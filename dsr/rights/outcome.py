@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from dsr.datamap.schema import DataMap, localised
 from dsr.models import Job, JobStatus, NotificationChannel, NotificationStatus, Plan, Request
 from dsr.sources.base import ANONYMISE, AUDIENCE, DELETE, KEEP, READ, REQUEST, TASK, UPDATE, Fact
+from dsr.sources.registry import connector_class
 
 DONE, NOTHING_FOUND, ASKED, PENDING, FAILED = "done", "nothing_found", "asked", "pending", "failed"
 # Operations that only read: work done by hand for them found data, it changed none.
@@ -269,6 +270,16 @@ def _recipients_told(outcome: Outcome, request: Request) -> dict[str, list[str]]
     }
 
 
+def _table_names(datamap: DataMap | None, source_key: str, language: str) -> dict[str, str]:
+    """Return the names the map gives a source's tables in ``language`` (its `label`); unnamed tables are left out."""
+    source = (datamap.sources.get(source_key) or {}) if datamap else {}
+    cls = connector_class(source.get("kind") or "")
+    if cls is None or not source.get("config"):
+        return {}
+    described = cls.column_labels(source["config"])
+    return {table: localised(d.get("label"), language) for table, d in described.items() if d.get("label")}
+
+
 def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, request: Request) -> dict:
     """Return the outcome as the templates show it, in ``language``: only what the sources reported.
 
@@ -302,12 +313,14 @@ def outcome_view(outcome: Outcome, *, language: str, datamap: DataMap | None, re
     today = timezone.localdate()
     for source in outcome.sources:
         name = localised(source.name, language)
+        # A table the map names ("Nyhedsbrev") is said by that name, not as the database calls it.
+        tables = _table_names(datamap, source.key, language)
         if source.state == NOTHING_FOUND:
             view["nothing_found"].append(name)
         elif source.state in (PENDING, FAILED):
             view["not_finished"].append(name)
         for line in source.lines:
-            row = {"source": name, "table": line.table, "count": line.count, "item": line.item}
+            row = {"source": name, "table": tables.get(line.table, line.table), "count": line.count, "item": line.item}
             if line.kind == DELETED:
                 view["erased"].append(row)
             elif line.kind == ANONYMISED:

@@ -170,12 +170,12 @@ def test_the_confirmation_lists_the_erased_and_anonymised_tables_with_their_coun
 
     assert "We have erased your personal data as listed below" in body
     erased_part = body.split("Erased:")[1].split("Anonymised")[0]
-    assert "- Web shop and customer accounts: address (1 record)" in erased_part
-    assert "- Web shop and customer accounts: login (3 records)" in erased_part
-    assert "- Web shop and customer accounts: payment_reference (1 record)" in erased_part
-    assert "- Web shop and customer accounts: newsletter_subscription (1 record)" in erased_part
+    assert "- Web shop and customer accounts: Addresses (1 record)" in erased_part
+    assert "- Web shop and customer accounts: Log-ins (3 records)" in erased_part
+    assert "- Web shop and customer accounts: Payment methods (1 record)" in erased_part
+    assert "- Web shop and customer accounts: Newsletter (1 record)" in erased_part
     anonymised_part = body.split("Anonymised")[1].split("Done by hand")[0]
-    assert "- Web shop and customer accounts: customer (1 record)" in anonymised_part
+    assert "- Web shop and customer accounts: Customer account (1 record)" in anonymised_part
     assert "- Chinook music store: Customer (1 record)" in anonymised_part
     # The chats were erased by their owner, the ad partner by its own OpenGDPR request.
     assert "Done by hand by the person responsible for the system:\n- Customer-service chat and calls" in body
@@ -198,11 +198,11 @@ def test_the_confirmation_lists_the_kept_tables_with_their_hold_law_and_a_future
     assert until > timezone.localdate()
     kept_part = body.split("Kept because the law requires it")[1]
     assert (
-        "- Web shop and customer accounts: invoice (4 records), Bookkeeping obligation, "
+        "- Web shop and customer accounts: Invoices (4 records), Bookkeeping obligation, "
         f"Danish Bookkeeping Act (Bogføringsloven) § 10, until {until.day} {until:%B %Y}"
     ) in kept_part
     assert "- Chinook music store: Invoice (7 records), Bookkeeping obligation" in kept_part
-    assert "- Web shop and customer accounts: consent (2 records), Evidence of consent, GDPR Art. 7(1)" in kept_part
+    assert "- Web shop and customer accounts: Consents (2 records), Evidence of consent, GDPR Art. 7(1)" in kept_part
 
 
 def test_the_pdf_letter_says_what_was_erased_kept_under_which_law_and_who_was_told(erased):
@@ -210,9 +210,9 @@ def test_the_pdf_letter_says_what_was_erased_kept_under_which_law_and_who_was_to
 
     assert "Confirmation of the erasure of your personal data" in letter
     assert "What we erased" in letter
-    assert "newsletter_subscription" in letter
+    assert "Newsletter" in letter  # the table as the map names it, not as the database does
     assert "What we must keep" in letter
-    assert "invoice 4 Bookkeeping obligation, Danish Bookkeeping Act (Bogføringsloven) § 10 31 December 2030" in letter
+    assert "Invoices 4 Bookkeeping obligation, Danish Bookkeeping Act (Bogføringsloven) § 10 31 December 2030" in letter
     assert "Recipients we have told" in letter
     assert "Meta Platforms Ireland Ltd." in letter
     assert "Datatilsynet" in letter
@@ -230,8 +230,8 @@ def test_a_table_without_rows_for_the_person_gets_no_line_and_its_recipients_are
     message = closing_email(request)
     letter = letter_text(message)
     for text in (message.body, letter):
-        assert "preference" not in text
-        assert "payment_reference" not in text
+        assert "Preferences" not in text
+        assert "Payment methods" not in text
         assert "(0 " not in text
     tables = {line["table"] for source in outcome_of(request)["sources"] for line in source["lines"]}
     assert "preference" not in tables
@@ -255,11 +255,11 @@ def test_rows_whose_hold_has_ended_are_erased_and_no_past_date_is_stated(company
     )
     message = closing_email(request)
     erased = message.body.split("Erased:")[1].split("\n\n")[0]
-    assert "- Web shop and customer accounts: invoice (4 records)" in erased
-    assert "orders (" in erased
-    assert "order_line (" in erased
+    assert "- Web shop and customer accounts: Invoices (4 records)" in erased
+    assert "Orders (" in erased
+    assert "Order lines (" in erased
     kept = message.body.split("Kept because", 1)[1] if "Kept because" in message.body else ""
-    assert ": invoice (" not in kept
+    assert ": Invoices (" not in kept
     for text in (message.body, letter_text(message)):
         assert "2020" not in text
 
@@ -270,14 +270,14 @@ def test_a_danish_request_gets_its_confirmation_and_letter_in_danish(company, fi
 
     message = closing_email(request)
     assert "Vi har slettet dine personoplysninger som beskrevet nedenfor" in message.body
-    assert "- Webshop og kundekonti: login (3 poster)" in message.body
-    assert "invoice (4 poster), Bogføringspligt, Bogføringsloven § 10, indtil 31. december 2030" in message.body
+    assert "- Webshop og kundekonti: Log-ind (3 poster)" in message.body
+    assert "Fakturaer (4 poster), Bogføringspligt, Bogføringsloven § 10, indtil 31. december 2030" in message.body
     assert "Gjort i hånden af den ansvarlige for systemet:\n- Kundeservice-chat og opkald" in message.body
     for english in ("Erased", "Kept because", "records", "Web shop", "Danish Bookkeeping Act", "until "):
         assert english not in message.body, english
     letter = letter_text(message)
     assert "Bogføringsloven § 10" in letter
-    assert "Webshop og kundekonti: invoice 4 Bogføringspligt, Bogføringsloven § 10 31. december 2030" in letter
+    assert "Webshop og kundekonti: Fakturaer 4 Bogføringspligt, Bogføringsloven § 10 31. december 2030" in letter
     assert "Danish Bookkeeping Act" not in letter
     assert "What we erased" not in letter
 
@@ -562,7 +562,7 @@ def partly_erased(company, file, run, staff):
 def test_staff_close_a_failed_erasure_partly_done_and_the_letter_says_only_what_was_done(partly_erased):
     assert partly_erased.status == Status.PARTIALLY_COMPLETED
     body = closing_email(partly_erased).body
-    assert "- Web shop and customer accounts: customer (1 record)" in body
+    assert "- Web shop and customer accounts: Customer account (1 record)" in body
     assert names_listed(body, "Not finished: ") == {
         "Customer-service chat and calls (Genesys PureCloud)",
         "Demo ad partner (hashed email audience; demo)",

@@ -62,7 +62,7 @@ def test_the_answer_says_where_the_data_was_marked_and_who_was_told(restricted):
     body = closing_email(restricted).body
 
     assert "We have recorded the restriction of the processing of your data in our restriction register" in body
-    assert "Marked as restricted:\n- Web shop and customer accounts: customer (1 record)" in body
+    assert "Marked as restricted:\n- Web shop and customer accounts: Customer account (1 record)" in body
     done_by_hand = body.split("Done by hand by the person responsible for the system:")[1].split("\n\n")[0]
     assert "Customer-service chat and calls (Genesys PureCloud)" in done_by_hand
     assert "Chinook music store" in done_by_hand
@@ -246,7 +246,7 @@ def test_a_danish_request_is_answered_in_danish(company, file, run, staff):
 
     body = closing_email(request).body
     assert "Vi har registreret begrænsningen af behandlingen af dine oplysninger" in body
-    assert "Markeret som begrænset:\n- Webshop og kundekonti: customer (1 post)" in body
+    assert "Markeret som begrænset:\n- Webshop og kundekonti: Kundekonto (1 post)" in body
     assert "Vi giver dig besked, før begrænsningen ophæves." in body
     for english in ("Marked as restricted", "record)", "Web shop", "We have told"):
         assert english not in body, english

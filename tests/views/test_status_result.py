@@ -31,12 +31,12 @@ def test_a_completed_erasure_says_what_was_erased_and_kept_in_the_pages_language
 
     english = _status_page(request, "en")
     assert "What we did" in english
-    assert "Web shop and customer accounts: customer (1 record)" in english
+    assert "Web shop and customer accounts: Customer account (1 record)" in english
     assert "Kept because the law requires it" in english
     assert "(0 " not in english
 
     danish = _status_page(request, "da")
-    assert "Webshop og kundekonti: customer (1 post)" in danish
+    assert "Webshop og kundekonti: Kundekonto (1 post)" in danish
     assert "Opbevaret, fordi loven kræver det" in danish
 
 
