@@ -7,6 +7,7 @@ from dsr.datamap.parsing import datamap_parse
 from dsr.sources.base import CONSENT_GIVE, CONSENT_READ, UPDATE, SourceUnsupported
 from dsr.sources.registry import connector_for
 from tests.rights.conftest import PERSON, map_document, shop_build, shop_consents, shop_rows
+from tests.sources.sql.loyalty import loyalty_connector
 
 PERSON_IDS = {"email": {PERSON}}
 
@@ -72,3 +73,11 @@ def test_a_consent_table_without_a_given_at_column_cannot_record_a_consent(shop)
     assert CONSENT_GIVE not in connector.capabilities()
     with pytest.raises(SourceUnsupported):
         connector.consent_give(PERSON_IDS, "newsletter", channel="preference_centre")
+
+
+def test_consents_are_read_alike_on_sqlite_and_postgresql(loyalty_url):
+    connector = loyalty_connector(loyalty_url)
+
+    assert connector.consents_read({"email": {"mette@example.dk"}}) == {"newsletter": "given", "sms": "withdrawn"}
+    # Its consent rows are found by their own email column: there is no one row a new consent would belong to.
+    assert CONSENT_GIVE not in connector.capabilities()
