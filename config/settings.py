@@ -289,6 +289,8 @@ DSR_VERIFICATION_TTL_MINUTES = env.int("DSR_VERIFICATION_TTL_MINUTES", default=6
 DSR_VERIFICATION_MAX_ATTEMPTS = env.int("DSR_VERIFICATION_MAX_ATTEMPTS", default=5)
 DSR_VERIFICATION_RESEND_INTERVAL_SECONDS = env.int("DSR_VERIFICATION_RESEND_INTERVAL_SECONDS", default=60)
 DSR_VERIFICATION_MAX_SENDS = env.int("DSR_VERIFICATION_MAX_SENDS", default=5)
+# How long the preference centre stays open after the email was confirmed (dsr/preferences.py).
+DSR_PREFERENCES_GRANT_MINUTES = env.int("DSR_PREFERENCES_GRANT_MINUTES", default=30)
 DSR_UNVERIFIED_EXPIRY_DAYS = env.int("DSR_UNVERIFIED_EXPIRY_DAYS", default=14)
 # Closed requests keep the requester's details this long, then only the evidence remains.
 DSR_RECORD_RETENTION_DAYS = env.int("DSR_RECORD_RETENTION_DAYS", default=3 * 365)

@@ -80,6 +80,13 @@ def email_verification(request: Request, *, code: str, link_token: str) -> Messa
     return _queue(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
 
 
+def email_preference_code(*, email: str, language: str, code: str, link_token: str) -> Message:
+    """Send the code and link that open the preference centre for ``email`` (no request: the address is sealed)."""
+    return _queue(
+        None, "preference_code", language=language, secret={"email": email, "code": code, "link_token": link_token}
+    )
+
+
 def email_receipt(request: Request) -> Message:
     """Confirm receipt with the reference, the due date and the status link."""
     return _queue(request, "receipt", language=request.language)

@@ -129,6 +129,12 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
             "verify_url": "https://privacy.madkassen.example/verify/link/sample-token/",
             "expires_minutes": 60,
         }
+    if kind == "preference_code":
+        return {
+            "code": "581204",
+            "verify_url": "https://privacy.madkassen.example/preferences/link/sample-token/",
+            "expires_minutes": 60,
+        }
     if kind == "suspended":
         return {"suspension": {"reason": "identity", "note": "Your customer number, please."}}
     if kind == "refused":

@@ -115,6 +115,14 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
                 verify_url=absolute_url(reverse("dsr:verify_link", kwargs={"token": secret["link_token"]})),
                 expires_minutes=settings.DSR_VERIFICATION_TTL_MINUTES,
             )
+        elif message.kind == "preference_code":
+            # The preference centre's code goes to the address typed there; no request is behind it.
+            context.update(
+                code=secret["code"],
+                verify_url=absolute_url(reverse("dsr:preferences_link", kwargs={"token": secret["link_token"]})),
+                expires_minutes=settings.DSR_VERIFICATION_TTL_MINUTES,
+            )
+            to = [secret["email"]]
         elif message.kind == "suspended":
             context["suspension"] = Suspension.objects.get(pk=secret["suspension_id"])
         elif message.kind == "extended":

@@ -52,7 +52,8 @@ def message_send(self, message_id: int) -> None:
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status == MessageStatus.SENT:
             return
-        if message.to_staff is False and message.request is None:
+        # A requester's message whose request is gone is not sent; the preference centre's code has no request.
+        if message.to_staff is False and message.request is None and message.kind != "preference_code":
             return
         message.attempts += 1
         message.attempted_at = timezone.now()

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from dsr.views import downloads, public, public_answers, public_fees, transmissions
+from dsr.views import downloads, preferences, public, public_answers, public_fees, transmissions
 
 app_name = "dsr"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("verify/link/<str:token>/", public.verify_link, name="verify_link"),
     path("verify/<str:reference>/", public.verify_code, name="verify_code"),
     path("status/", public.status_lost, name="status_lost"),
+    path("preferences/", preferences.preferences_start, name="preferences"),
+    path("preferences/code/", preferences.preferences_code, name="preferences_code"),
+    path("preferences/link/<str:token>/", preferences.preferences_link, name="preferences_link"),
+    path("preferences/change/", preferences.preferences_change, name="preferences_change"),
+    path("preferences/leave/", preferences.preferences_leave, name="preferences_leave"),
     path("status/<str:reference>/", public.status, name="status"),
     path("status/<str:reference>/new-link/", public.status_new_link, name="status_new_link"),
     path("status/<str:reference>/withdraw/", public_fees.status_fee_withdraw, name="status_fee_withdraw"),

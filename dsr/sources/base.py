@@ -39,8 +39,23 @@ RESTRICTION = Operation.RESTRICTION.value
 CONSENT_WITHDRAWAL = Operation.CONSENT_WITHDRAWAL.value
 AUDIENCE_REMOVAL = Operation.AUDIENCE_REMOVAL.value
 DISCOVER = "discover"  # finds more identifiers of the person (identity resolution)
+# Reads the person's consent records and their state, and records a consent the person gives (the preference
+# centre, dsr/preferences.py); neither is a request's operation.
+CONSENT_READ = "consent_read"
+CONSENT_GIVE = "consent_give"
 ASYNC = "async"  # results arrive later (a processor's callback, a person's task)
-CAPABILITIES = (ACCESS, DISCOVER, ERASURE, RECTIFICATION, RESTRICTION, CONSENT_WITHDRAWAL, AUDIENCE_REMOVAL, ASYNC)
+CAPABILITIES = (
+    ACCESS,
+    DISCOVER,
+    ERASURE,
+    RECTIFICATION,
+    RESTRICTION,
+    CONSENT_WITHDRAWAL,
+    AUDIENCE_REMOVAL,
+    CONSENT_READ,
+    CONSENT_GIVE,
+    ASYNC,
+)
 
 # What an operation does to a table's rows (or a processor's or a person's share): the action of a Fact.
 READ = "read"  # access: rows found and collected
@@ -508,6 +523,20 @@ class Connector:
         withdrawn; the lineage uses these to tell them of a change. Changes nothing.
         """
         return set()
+
+    def consents_read(self, identifiers: Identifiers) -> dict[str, str]:
+        """Return the state of each consent this source records for the person: {consent_key: given | withdrawn}.
+
+        A consent with no record here is left out. Changes nothing (the preference centre shows it).
+        """
+        raise self.unsupported("reading consents")
+
+    def consent_give(self, identifiers: Identifiers, consent: str, *, channel: str) -> ChangeResult:
+        """Record that the person gives ``consent`` now, through ``channel`` (GDPR Art. 7(1): kept as evidence).
+
+        Reports per table what it wrote; ``changed`` 0 where nothing could be recorded (the person is not here).
+        """
+        raise self.unsupported("recording a consent")
 
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
         """Return what erasure would do (GDPR Art. 17), changing nothing."""

@@ -92,6 +92,7 @@ def request_submit(
     received_at: datetime | None = None,
     pre_verified: bool = False,
     identity_checked: str = "",
+    email_confirmed: str = "",
     idempotency_key: str | None = None,
 ) -> SubmitResult:
     """File a request: validate, store, stop the clock until the email is confirmed, and send the code.
@@ -99,7 +100,9 @@ def request_submit(
     With `pre_verified` (an integration vouching for its logged-in customer), or
     `identity_checked` (how staff checked the identity of a person who wrote or
     called: staff_check or attribute_match), the request starts in progress and
-    the receipt is sent instead of a code.
+    the receipt is sent instead of a code. With `email_confirmed` (email_code or
+    email_link: the person confirmed the address a moment ago, in the preference
+    centre) it starts in progress at the email identity level.
     """
     now = _now()
     errors: dict[str, list[str]] = {}
@@ -129,6 +132,8 @@ def request_submit(
         VerificationMethod.ATTRIBUTE_MATCH,
     ):
         errors["identity_checked"] = [_("Choose how identity was checked: staff_check or attribute_match.")]
+    if email_confirmed and email_confirmed not in (VerificationMethod.EMAIL_CODE, VerificationMethod.EMAIL_LINK):
+        errors["email_confirmed"] = [_("Choose how the email was confirmed: email_code or email_link.")]
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 128):
         errors["idempotency_key"] = [_("Must be 1 to 128 characters.")]
     if errors:
@@ -148,13 +153,13 @@ def request_submit(
         due_date=deadlines.due_date(received, country=settings.DSR_COUNTRY),
         idempotency_key=idempotency_key or None,
     )
-    starts_verified = pre_verified or bool(identity_checked)
+    starts_verified = pre_verified or bool(identity_checked) or bool(email_confirmed)
     if starts_verified:
         # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
         request.status = Status.IN_PROGRESS
-        request.identity_level = IdentityLevel.ENHANCED
+        request.identity_level = IdentityLevel.EMAIL if email_confirmed and not pre_verified else IdentityLevel.ENHANCED
         request.verified_at = now
-        request.verification_method = identity_checked or VerificationMethod.INTEGRATION
+        request.verification_method = identity_checked or email_confirmed or VerificationMethod.INTEGRATION
     try:
         with transaction.atomic():
             request.save()
@@ -166,6 +171,8 @@ def request_submit(
             }
             if identity_checked:
                 data["identity_checked"] = identity_checked
+            if email_confirmed:
+                data["email_confirmed"] = email_confirmed
             if starts_verified:
                 emails.email_receipt(request)
             else:

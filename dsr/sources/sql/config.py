@@ -36,7 +36,15 @@ ERASURE_KEYS = {"strategy", "fields", "hold", "date_column", "after_hold"}
 CONTEXT_TABLE_KEYS = {"primary_key", "context"}
 CONTEXT_KEYS = {"label"}
 RESTRICTION_KEYS = {"column"}
-CONSENT_KEYS = {"key_column", "state_column", "withdrawn_value", "withdrawn_at_column"}
+CONSENT_KEYS = {
+    "key_column",
+    "state_column",
+    "withdrawn_value",
+    "withdrawn_at_column",
+    # For recording a consent the person gives (dsr/sources/sql/consents.py): when, and through which channel.
+    "given_at_column",
+    "channel_column",
+}
 WITHDRAWAL_KEYS = {"consents", "action"}
 WITHDRAWAL_ACTIONS = (DELETE,)
 
@@ -157,6 +165,9 @@ class _TableConfigReader:
             for key in ("key_column", "state_column"):
                 if not isinstance(consent.get(key), str):
                     self.error(f"{path}.consent.{key}", "is required")
+            for key in ("withdrawn_at_column", "given_at_column", "channel_column"):
+                if key in consent and not isinstance(consent[key], str):
+                    self.error(f"{path}.consent.{key}", "must name a column")
         withdrawal = table.get("withdrawal")
         if withdrawal is not None:
             self.withdrawal_read(pairs(withdrawal), f"{path}.withdrawal")

@@ -43,6 +43,7 @@ from dsr.sources.groups import categories_of, group_describe, group_labels
 from dsr.sources.resolution import identifier_normalise, phone_variants
 from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
+from dsr.sources.sql.consents import SqlConsents
 from dsr.sources.sql.erasure import SqlErasure
 from dsr.sources.sql.schema import LiveSchema, live_schema_current
 
@@ -59,7 +60,7 @@ def _plain_column(column: sa.Column) -> bool:
         return False
 
 
-class SqlConnector(SqlErasure, Connector):
+class SqlConnector(SqlConsents, SqlErasure, Connector):
     """A relational database holding the person's data in linked tables."""
 
     kind = "sql"
@@ -106,6 +107,7 @@ class SqlConnector(SqlErasure, Connector):
             found.add(RESTRICTION)
         if any(table.get("consent") or table.get("withdrawal") for table in tables):
             found.add(CONSENT_WITHDRAWAL)
+        found |= self.consent_capabilities()
         return frozenset(found)
 
     # --- connection ------------------------------------------------------------

@@ -42,6 +42,7 @@ class TimelineEntry:
 # The emails dsr sends, as the team calls them; a kind not listed shows its key.
 MESSAGE_KINDS = {
     "verification": gettext_lazy("Confirmation code"),
+    "preference_code": gettext_lazy("Preference centre code"),
     "receipt": gettext_lazy("Receipt"),
     "status_link": gettext_lazy("New status link"),
     "suspended": gettext_lazy("Clock stopped: question to the requester"),
