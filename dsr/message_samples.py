@@ -94,6 +94,15 @@ def _sample_outcome(language: str) -> dict:
         "already_done": [{"source": shop, "table": "login", "count": 3, "item": ""}],
         "by_hand": [{"source": chat, "table": "task", "count": 0, "item": ""}],
         "processors": [{"source": "Annoncepartner", "table": "processor", "count": 0, "item": "", "confirmed": True}],
+        "audiences": [
+            {
+                "source": "Meta (Facebook, Instagram)",
+                "table": "Genbesøgende" if da else "Returning visitors",
+                "count": 1,
+                "item": "",
+                "confirmed": True,
+            }
+        ],
         "records": [{"source": shop, "table": "orders", "count": 12, "item": ""}],
         "nothing_found": ["Chinook"],
         "nothing_found_elsewhere": ["Chinook"],

@@ -40,7 +40,7 @@ def test_loading_a_valid_map_makes_it_active(db, demo_text):
         "bookkeeping",
         "call_recording",
     ]
-    assert list(sources_active().values_list("key", flat=True)) == ["adpartner", "chats", "shop"]
+    assert list(sources_active().values_list("key", flat=True)) == ["adpartner", "chats", "google", "meta", "shop"]
     assert {r.key for r in recipients_active(purposes=["payment"])} == {"adyen", "braintree"}
 
 
@@ -157,7 +157,7 @@ def test_load_command_lists_the_errors_and_loads_nothing(db, tmp_path, demo_text
 
 def test_load_command_check_only_validates(db, capsys):
     call_command("dsr_load_datamap", str(DEMO_MAP), "--check")
-    assert "is valid: 3 source(s)" in capsys.readouterr().out
+    assert "is valid: 5 source(s)" in capsys.readouterr().out
     assert not DataMapVersion.objects.exists()
 
 
