@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 
 from dsr import emails, workflow
 from dsr.audit import Actor, audit_record
+from dsr.exports.integrity import bundle_damaged_recorded
 from dsr.exports.transmission import transmission_start
 from dsr.models import AuditAction, Bundle, BundleStatus, DownloadLink, Plan, PlanStage, Request
-from dsr.storage import bundle_storage, storage_delete, storage_sha256
+from dsr.storage import bundle_storage, storage_delete
 from dsr.storage.sealing import SealedReader, SealError, sealed_open
 from dsr.workflow import TransitionError
 
@@ -180,20 +181,8 @@ def bundle_download(*, link: DownloadLink, actor: Actor, now: datetime | None = 
         if problem:
             raise DownloadRefused(problem, link)
         bundle = link.bundle
-        try:
-            digest, size = storage_sha256(bundle.storage_name)
-        except FileNotFoundError:
-            digest, size = "", 0
-        damaged = digest != bundle.sha256 or size != bundle.size
-        if damaged:
-            # Recorded here and refused after the commit: raising inside the block would roll the evidence back.
-            audit_record(
-                actor=Actor.system(),
-                action=AuditAction.BUNDLE_DAMAGED,
-                request=bundle.request,
-                data={"bundle": bundle.pk},
-            )
-        else:
+        damaged = bundle_damaged_recorded(bundle)
+        if not damaged:
             DownloadLink.objects.filter(pk=link.pk).update(downloads=link.downloads + 1, last_download_at=now)
             audit_record(
                 actor=actor,

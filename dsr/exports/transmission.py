@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from dsr import crypto, emails
 from dsr.audit import Actor, audit_record
+from dsr.exports.integrity import bundle_damaged_recorded
 from dsr.models import (
     AuditAction,
     Bundle,
@@ -45,9 +46,9 @@ from dsr.models import (
     TransmissionStatus,
 )
 from dsr.requests import endpoint_url_problem
-from dsr.storage import bundle_storage, storage_sha256
+from dsr.storage import bundle_storage
 from dsr.storage.sealing import SealedReader, sealed_open
-from dsr.webhooks import SECRET_PREFIX, payload_body, signature_headers
+from dsr.webhooks import SECRET_PREFIX, delivery_backoff, payload_body, signature_headers
 
 logger = logging.getLogger(__name__)
 
@@ -246,10 +247,6 @@ class AttemptOutcome:
     retry_in: float | None = None
 
 
-def _backoff(attempts: int) -> float:
-    return min(settings.DSR_WEBHOOK_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600)
-
-
 def bundle_plain_sha256(bundle: Bundle) -> str:
     """Return the SHA-256 of the bundle's ZIP as a receiver downloads it (decrypted, authenticated)."""
     digest = hashlib.sha256()
@@ -345,7 +342,8 @@ def transmission_attempt(*, transmission_id: int, now: datetime | None = None) -
             code=code,
         )
         return AttemptOutcome(TransmissionStatus.FAILED)
-    delay = _backoff(attempts)
+    # The same backoff as a webhook delivery to the same kind of endpoint.
+    delay = delivery_backoff(attempts)
     Transmission.objects.filter(pk=transmission.pk).update(
         last_error=f"{error} (attempt {attempts})"[:255],
         last_response_code=code,
@@ -495,19 +493,8 @@ def transmission_download(*, transmission: Transmission, now: datetime | None = 
         if problem:
             raise TransmissionRefused(problem)
         bundle = transmission.bundle
-        try:
-            digest, size = storage_sha256(bundle.storage_name)
-        except FileNotFoundError:
-            digest, size = "", 0
-        damaged = digest != bundle.sha256 or size != bundle.size
-        if damaged:
-            audit_record(
-                actor=Actor.system(),
-                action=AuditAction.BUNDLE_DAMAGED,
-                request=bundle.request,
-                data={"bundle": bundle.pk},
-            )
-        else:
+        damaged = bundle_damaged_recorded(bundle)
+        if not damaged:
             count = transmission.downloads + 1
             Transmission.objects.filter(pk=transmission.pk).update(downloads=count, last_download_at=now)
             audit_record(
