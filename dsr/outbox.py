@@ -73,7 +73,13 @@ def _notice_context(request: Request, notification: RecipientNotification, perso
         for correction in corrections_resolve(datamap, request.details.get("corrections", [])):
             key = correction["key"]
             entry = datamap.corrections.get(key)
-            if entry and key in made and entry["category"] in notification.categories:
+            # A correction is listed only where its change reached data this recipient received (GDPR Art. 19).
+            if (
+                entry
+                and key in made
+                and key in notification.corrections
+                and entry["category"] in notification.categories
+            ):
                 corrections.append({"label": entry["name"], "correct": correction.get("correct", "")})
     # The identifiers were sealed with the message when it was recorded (the plan forgets them when the request
     # closes), and only those of kinds the recipient already holds.

@@ -38,12 +38,14 @@ def recipient_notification_record(
     categories: list[str],
     person: dict[str, list[str]],
     told_by_request: str | None = None,
+    corrections: list[str] = (),
 ) -> RecipientNotification | None:
     """Record that ``recipient`` is to be told of ``operation`` (GDPR Art. 19), once; email it where we can.
 
     ``categories`` are the changed kinds of data the recipient received; ``person`` the person's
     identifiers, by kind, that it already holds (the notice names only those). ``told_by_request`` is
     the reference of the request the source itself was sent, which told the recipient already.
+    ``corrections`` are a rectification's correction keys whose change reached data the recipient received.
     Return the new notification, or None if this recipient was already recorded for the operation.
     """
     if RecipientNotification.objects.filter(
@@ -57,6 +59,7 @@ def recipient_notification_record(
         operation=operation,
         contact_email=recipient.get("contact_email", ""),
         categories=sorted(categories),
+        corrections=sorted(corrections),
         identifier_kinds=sorted(kind for kind, values in person.items() if values),
     )
     if told_by_request is not None:

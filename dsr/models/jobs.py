@@ -244,6 +244,9 @@ class RecipientNotification(models.Model):
     # The data categories the recipient received and that changed (the lineage that made the notice due):
     # the notice names only these, so it never carries data the recipient did not already have.
     categories = models.JSONField(default=list, blank=True, verbose_name=_("categories"))
+    # A rectification's corrections (the map's keys) whose change reached data this recipient received: the
+    # notice lists these and no others.
+    corrections = models.JSONField(default=list, blank=True, verbose_name=_("corrections told"))
     # The person's identifiers (email, phone, customer_number) the recipient already holds: the only ones named.
     identifier_kinds = models.JSONField(default=list, blank=True, verbose_name=_("identifier kinds"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

@@ -157,6 +157,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(STATE, "operation", "channel", "status", "identifier_kinds"),
             **_kept(WHEN, "created_at", "notified_at"),
             "confirmed_by": STAFF,
+            "corrections": "the data map's keys of the corrections told, never their values",
         },
     ),
     "Message": Inventory(

@@ -72,6 +72,8 @@ def notices_send(
     holds (Plan.held_identifiers) and the consent keys the sources show the person gave at some time.
     """
     changed: dict[str, set[str]] = {}
+    # A rectification's corrections whose change reached data the recipient received, per recipient.
+    reached: dict[str, set[str]] = {}
     held: list[tuple[str, str]] = []
     told_by_request: dict[str, str] = {}
     jobs = request.jobs.filter(operation=operation, status=JobStatus.DONE, source_key__in=list(datamap.sources))
@@ -94,6 +96,8 @@ def notices_send(
             received = recipients_received(datamap, job.source_key, fact.table, fact.categories, consents_given=given)
             for recipient, categories in received.items():
                 changed.setdefault(recipient, set()).update(categories)
+                if fact.item:
+                    reached.setdefault(recipient, set()).add(fact.item)
     told = []
     for key, recipient in datamap.recipients.items():
         if key in told_by_request:
@@ -112,6 +116,7 @@ def notices_send(
                 operation=operation,
                 categories=sorted(changed[key]),
                 person=_person(datamap, key, held, consents, held_identifiers),
+                corrections=sorted(reached.get(key, ())),
             )
         else:
             continue
