@@ -420,7 +420,9 @@ def transmission_retry(*, transmission: Transmission, actor: Actor) -> Transmiss
     now = timezone.now()
     with transaction.atomic():
         transmission = (
-            Transmission.objects.select_for_update().select_related("request", "bundle").get(pk=transmission.pk)
+            Transmission.objects.select_for_update(of=("self",))
+            .select_related("request", "bundle")
+            .get(pk=transmission.pk)
         )
         if transmission.status != TransmissionStatus.FAILED:
             raise TransmissionError(_("Only a transmission that failed can be sent again."))
@@ -487,7 +489,9 @@ def transmission_download(*, transmission: Transmission, now: datetime | None = 
     now = now or timezone.now()
     with transaction.atomic():
         transmission = (
-            Transmission.objects.select_for_update().select_related("bundle", "request").get(pk=transmission.pk)
+            Transmission.objects.select_for_update(of=("self",))
+            .select_related("bundle", "request")
+            .get(pk=transmission.pk)
         )
         problem = transmission_link_problem(transmission, now=now)
         if problem:
