@@ -39,14 +39,16 @@ def _in_progress(language: str, staff: Actor) -> Request:
 
 
 def _sent(worker, wait_until, request: Request, kind: str) -> EmailMessage:
+    """Return the email of ``kind`` the worker sent about ``request``, found by the subject it recorded."""
     wait_until(
         lambda: Message.objects.filter(request=request, kind=kind, status=MessageStatus.SENT).exists(),
         timeout=60,
         what=f"the {kind} email sent",
     )
-    wait_until(lambda: any(m["To"] == request.email for m in worker.outbox()), timeout=30, what="the outbox")
-    mine = [m for m in worker.outbox() if m["To"] == request.email]
-    return mine[-1]
+    # Two emails can land in the outbox within the same second, so the last one is not necessarily this one.
+    subject = Message.objects.get(request=request, kind=kind).subject
+    wait_until(lambda: any(m["Subject"].strip() == subject for m in worker.outbox()), timeout=30, what="the outbox")
+    return next(m for m in worker.outbox() if m["Subject"].strip() == subject and m["To"] == request.email)
 
 
 def _text(message: EmailMessage) -> str:
