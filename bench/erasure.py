@@ -223,6 +223,8 @@ def main() -> None:
         "DATABASE_URL": _database_swap(args.database, BENCH_DB),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
+        # Served over plain HTTP here; HTTPS is on by default whenever DEBUG is off.
+        "DSR_HTTPS": "false",
         "CELERY_BROKER_URL": args.broker,
         "DSR_VAR_DIR": str(folder / "var"),
         "DSR_OUTBOX_DIR": str(folder / "outbox"),

@@ -494,6 +494,7 @@ def main() -> None:
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "false",
+            "DSR_HTTPS": "false",
             "DSR_VAR_DIR": str(work / "var"),
             "DATABASE_URL": f"sqlite:///{work / 'var' / 'dsr.sqlite3'}",
             "DSR_BUNDLE_STORAGE": "local",

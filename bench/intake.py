@@ -64,6 +64,8 @@ def main() -> None:
     os.environ["DSR_INTAKE_RATE_PER_IP"] = "100000000/hour"
     os.environ["DSR_INTAKE_RATE_PER_EMAIL"] = "100000000/hour"
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    # Served over plain HTTP here; HTTPS is on by default whenever DEBUG is off.
+    os.environ["DSR_HTTPS"] = "false"
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
 
     import django

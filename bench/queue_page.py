@@ -107,6 +107,8 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["ALLOWED_HOSTS"] = "testserver"
     os.environ["DEBUG"] = "false"
+    # Served over plain HTTP here; HTTPS is on by default whenever DEBUG is off.
+    os.environ["DSR_HTTPS"] = "false"
 
     import django
 
