@@ -1,8 +1,14 @@
-"""Whether a stored bundle is still the file that was sealed, checked before anyone downloads it."""
+"""Whether a stored bundle is still the file that was sealed, checked before anyone downloads it, and its reading."""
+
+import logging
+from collections.abc import Iterator
 
 from dsr.audit import Actor, audit_record
 from dsr.models import AuditAction, Bundle
-from dsr.storage import storage_sha256
+from dsr.storage import bundle_storage, storage_sha256
+from dsr.storage.sealing import SealedReader, SealError
+
+logger = logging.getLogger(__name__)
 
 
 def bundle_damaged_recorded(bundle: Bundle) -> bool:
@@ -21,3 +27,14 @@ def bundle_damaged_recorded(bundle: Bundle) -> bool:
             actor=Actor.system(), action=AuditAction.BUNDLE_DAMAGED, request=bundle.request, data={"bundle": bundle.pk}
         )
     return damaged
+
+
+def bundle_plaintext(bundle: Bundle) -> Iterator[bytes]:
+    """Yield the bundle's ZIP as a downloader receives it: decrypted, each chunk authenticated."""
+    with SealedReader(bundle_storage().open(bundle.storage_name, "rb"), size=bundle.size) as reader:
+        try:
+            yield from reader.chunks()
+        except SealError:
+            # Changed between the check and the read: stop; the downloader gets a cut file, never a wrong one.
+            logger.error("bundle %s failed authentication while being sent", bundle.pk)
+            raise

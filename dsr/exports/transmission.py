@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from dsr import crypto, emails
 from dsr.audit import Actor, audit_record
-from dsr.exports.integrity import bundle_damaged_recorded
+from dsr.exports.integrity import bundle_damaged_recorded, bundle_plaintext
 from dsr.models import (
     AuditAction,
     Bundle,
@@ -47,7 +47,7 @@ from dsr.models import (
 )
 from dsr.requests import endpoint_url_problem
 from dsr.storage import bundle_storage
-from dsr.storage.sealing import SealedReader, sealed_open
+from dsr.storage.sealing import sealed_open
 from dsr.webhooks import SECRET_PREFIX, delivery_backoff, payload_body, signature_headers
 
 logger = logging.getLogger(__name__)
@@ -511,16 +511,8 @@ def transmission_download(*, transmission: Transmission, now: datetime | None = 
         logger.error("bundle %s does not match its recorded checksum; the receiver's download refused", bundle.pk)
         raise TransmissionRefused(DAMAGED)
     return ReceiverDownload(
-        chunks=_plaintext(bundle), size=bundle.plain_size, filename=f"{bundle.request.reference}.zip"
+        chunks=bundle_plaintext(bundle), size=bundle.plain_size, filename=f"{bundle.request.reference}.zip"
     )
-
-
-def _plaintext(bundle: Bundle) -> Iterator[bytes]:
-    with SealedReader(bundle_storage().open(bundle.storage_name, "rb"), size=bundle.size) as reader:
-        yield from reader.chunks()
-
-
-# --- What messages say ----------------------------------------------------------------------
 
 
 def transmission_message_context(*, kind: str, request: Request, secret: dict) -> tuple[dict, list[str] | None]:
