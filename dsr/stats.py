@@ -94,7 +94,11 @@ def summary(*, start: date, end: date) -> Summary:
         extended=Count("id", filter=Q(extended_due_date__isnull=False)),
         verified=Count("id", filter=Q(verified_at__isnull=False)),
         # The denominator of the verification rate: requests whose confirmation is settled one way or the other.
-        verifiable=Count("id", filter=~Q(status=Status.PENDING_VERIFICATION) & ~Q(status=Status.CANCELLED)),
+        # Imported requests are left out: the spreadsheet they came from does not say how identity was checked.
+        verifiable=Count(
+            "id",
+            filter=~Q(status=Status.PENDING_VERIFICATION) & ~Q(status=Status.CANCELLED) & Q(imported_at__isnull=True),
+        ),
         refused=Count("id", filter=Q(status=Status.REFUSED)),
     )
     days = []

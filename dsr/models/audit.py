@@ -19,6 +19,7 @@ class AuditAction(models.TextChoices):
     """Everything the audit trail records: a closed set, each with the label the timeline shows."""
 
     REQUEST_SUBMITTED = "request.submitted", _("Request received")
+    REQUEST_IMPORTED = "request.imported", _("Imported: handled before dsr")
     REQUEST_VERIFIED = "request.verified", _("Email confirmed")
     REQUEST_IDENTITY_CHECKED = "request.identity_checked", _("Identity checked")
     REQUEST_SUSPENDED = "request.suspended", _("Clock stopped: waiting for the requester")

@@ -81,7 +81,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(STATE, "right", "status", "language", "channel", "identity_level", "identity_required"),
             **_kept(STATE, "verification_method", "refusal_ground"),
             **_kept(WHEN, "received_at", "created_at", "updated_at", "verified_at", "due_date", "extended_due_date"),
-            **_kept(WHEN, "extended_at", "closed_at", "purged_at"),
+            **_kept(WHEN, "extended_at", "closed_at", "purged_at", "imported_at"),
             "suspended_days": COUNT,
             "status_salt": RANDOM,
         },

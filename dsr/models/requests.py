@@ -170,6 +170,8 @@ class Request(models.Model):
     # When the requester's details were erased after the retention period; the
     # evidence (dates, outcome, audit trail) stays.
     purged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("purged at"))
+    # A request handled before dsr, imported from a spreadsheet (dsr.workflow.imports): no work, letters or files.
+    imported_at = models.DateTimeField(null=True, blank=True, verbose_name=_("imported at"))
 
     # Who on the privacy team handles it.
     assignee = models.ForeignKey(

@@ -57,6 +57,7 @@ from dsr.workflow.filing import (
     request_submit,
     request_verify,
 )
+from dsr.workflow.imports import IMPORT_COLUMNS, ImportInvalid, ImportResult, requests_import
 from dsr.workflow.outcomes import (
     request_cancel,
     request_complete,
@@ -89,8 +90,11 @@ __all__ = [
     "ANSWER_FILE_BYTES_LIMIT",
     "ANSWER_TEXT_LIMIT",
     "FEE_TEMPLATES",
+    "IMPORT_COLUMNS",
     "TRANSITIONS",
     "AnswerRefused",
+    "ImportInvalid",
+    "ImportResult",
     "RequestInvalid",
     "SubmitResult",
     "Transition",
@@ -133,6 +137,7 @@ __all__ = [
     "request_verify",
     "requests_assign_bulk",
     "requests_expire_unverified",
+    "requests_import",
     "requests_purge_closed",
     "requests_remind_staff",
     "staff_action_deny",

@@ -54,6 +54,11 @@ class Command(BaseCommand):
             user_role_set(user=colleague, role=role)
         created = self._requests(user, self._shop_emails(summary["shop_path"]))
         self.stdout.write(f"Demo requests: {created} created" if created else "Demo requests: already there")
+        from dsr.demo.history import demo_history_import
+
+        imported = demo_history_import()
+        if imported:
+            self.stdout.write(f"Demo history: {imported} past requests imported, as from a spreadsheet (a year)")
         self.stdout.write(self.style.SUCCESS(f"Staff login: {user.username} / {password}"))
         for colleague, colleague_password, role in others:
             self.stdout.write(self.style.SUCCESS(f"{role} login: {colleague.username} / {colleague_password}"))

@@ -144,6 +144,11 @@ def event_detail(action: str, data: dict, *, datamap: DataMap | None, language: 
         data.pop("bulk", None)
     if "extended_due_date" in data:
         parts.append(_("new deadline %(date)s") % {"date": _day(data.pop("extended_due_date"))})
+    if "received" in data and "closed" in data:
+        parts.append(
+            _("received %(received)s, answered %(closed)s")
+            % {"received": _day(data.pop("received")), "closed": _day(data.pop("closed"))}
+        )
     if "suspended_days" in data:
         days = int(data.pop("suspended_days"))
         parts.append(ngettext("clock stopped %(n)d day in all", "clock stopped %(n)d days in all", days) % {"n": days})
