@@ -80,7 +80,7 @@ run: venv
 
 # --- checks -------------------------------------------------------------------
 
-# Browser tests drive Debian's Chromium, the PDF checks read with poppler and WeasyPrint subsets fonts with
+# Browser tests drive Debian's Chromium, the translation check runs gettext and WeasyPrint subsets fonts with
 # HarfBuzz: .ci/system-packages installs what is missing (as root), or says the command to run.
 system-packages:
 	@bash .ci/system-packages test

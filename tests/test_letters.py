@@ -1,6 +1,5 @@
 """Formal letters (dsr.letters): real PDFs from WeasyPrint with what the law requires in them."""
 
-import subprocess
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -8,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from dsr.letters import letter_filename, letter_html, letter_pdf
+from tests.pdf import pdf_text
 
 DATATILSYNET = {
     "name": "Datatilsynet",
@@ -83,9 +83,7 @@ def _outcome_view(**changes) -> dict:
 
 
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "letter.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return pdf_text(pdf)
 
 
 @pytest.mark.parametrize("language", ["da", "en"])

@@ -9,6 +9,7 @@ from dsr import workflow
 from dsr.audit import Actor
 from dsr.models import Message, MessageStatus, Right
 from dsr.tasks import message_send, messages_requeue_stuck
+from tests.pdf import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -182,7 +183,6 @@ def test_a_handed_back_message_keeps_counting_its_attempts(queued, settings, ret
 def test_refusal_and_extension_emails_carry_the_formal_letter_as_pdf(
     action, kwargs, words, django_user_model, django_capture_on_commit_callbacks
 ):
-    import subprocess
 
     from dsr.models import VerificationMethod
 
@@ -197,7 +197,7 @@ def test_refusal_and_extension_emails_carry_the_formal_letter_as_pdf(
     [(filename, pdf, mimetype)] = letter_mail.attachments
     assert mimetype == "application/pdf"
     assert request.reference in filename
-    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    text = pdf_text(pdf)
     assert request.reference in text
     for word in words:
         assert word in " ".join(text.split())

@@ -185,7 +185,7 @@ def _row_clean(row: Mapping[str, str], *, today: date, problems: list[tuple[str,
         problems.append(("refusal_ground", _("Only a refused request has a refusal ground.")))
     values["their_reference"] = text("their_reference")
     if len(values["their_reference"]) > 64:
-        problems.append(("their_reference", _("At most 64 characters.")))
+        problems.append(("their_reference", _("At most %(limit)s characters.") % {"limit": 64}))
     values["reasons"] = text("reasons")
     if len(values["reasons"]) > _TEXT_LIMIT:
         problems.append(("reasons", _("At most %(limit)s characters.") % {"limit": _TEXT_LIMIT}))

@@ -12,7 +12,6 @@ member system itself.
 import html
 import itertools
 import re
-import subprocess
 from email.message import EmailMessage
 
 import pytest
@@ -51,6 +50,7 @@ from tests.e2e.truth_company import (
     company_load,
 )
 from tests.exports.helpers import bundle_read
+from tests.pdf import pdf_words
 from tests.sources.http.processor import Processor, processor  # noqa: F401  (the fixture, reused)
 
 pytestmark = pytest.mark.e2e
@@ -175,12 +175,6 @@ def notices(worker, request: Request, wait_until) -> dict[str, str]:
 
 def text(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
-
-
-def pdf_words(data: bytes) -> str:
-    """Return a PDF's text in reading order (a table's cells stay in their row), whitespace collapsed."""
-    result = subprocess.run(["pdftotext", "-raw", "-", "-"], input=data, capture_output=True, check=True)
-    return " ".join(result.stdout.decode().split())
 
 
 def letter(message: EmailMessage) -> str:

@@ -4,12 +4,12 @@ import csv
 import hashlib
 import io
 import json
-import subprocess
 import zipfile
 from dataclasses import dataclass
 
 from dsr.exports.delivery import bundle_open
 from dsr.models import Bundle
+from tests.pdf import pdf_words
 
 
 @dataclass
@@ -43,6 +43,5 @@ def bundle_read(bundle: Bundle) -> Opened:
 
 
 def pdf_text(data: bytes) -> str:
-    """Return the text of a PDF (poppler's pdftotext), with whitespace collapsed."""
-    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True)
-    return " ".join(result.stdout.decode().split())
+    """Return the text of a PDF, with whitespace collapsed."""
+    return pdf_words(data)

@@ -1,6 +1,5 @@
 """Steps and reads the rights' tests share: the owners' manual tasks, the reconciler, and what people receive."""
 
-import subprocess
 from datetime import timedelta
 
 from django.core import mail
@@ -9,6 +8,7 @@ from django.utils import timezone
 from dsr.engine.manual import manual_task_complete
 from dsr.engine.reconcile import jobs_reconcile
 from dsr.models import ManualFinding, ManualTask, ManualTaskStatus, Plan, RecipientNotification, Request
+from tests.pdf import pdf_words
 
 
 def tasks_finish(request: Request, actor, run, *, finding: str = ManualFinding.DONE) -> int:
@@ -57,9 +57,8 @@ def names_listed(text: str, before: str, after: str = ".") -> set[str]:
 
 
 def pdf_text(pdf: bytes) -> str:
-    """Return the text of a PDF in reading order, a table cell's text kept together (poppler's pdftotext)."""
-    result = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
-    return " ".join(result.stdout.decode().split())
+    """Return the text of a PDF in reading order, a table cell's text kept together, whitespace collapsed."""
+    return pdf_words(pdf)
 
 
 def letter_text(message) -> str:

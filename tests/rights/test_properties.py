@@ -31,7 +31,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
@@ -69,6 +68,7 @@ from dsr.models import (
 from dsr.rights.base import request_plan_approve
 from dsr.sources.sql import engines_dispose
 from dsr.workflow import request_submit
+from tests.pdf import pdf_words
 from tests.rights.generated import (
     CORRECTIONS,
     HOLDS,
@@ -560,9 +560,8 @@ def assert_told_listed(body: str, request: Request) -> None:
 
 
 def pdf_text(pdf: bytes) -> str:
-    """Return a PDF's text in reading order (poppler's pdftotext -raw), whitespace collapsed to single spaces."""
-    raw = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout
-    return " ".join(raw.decode().split())
+    """Return a PDF's text in reading order, whitespace collapsed to single spaces."""
+    return pdf_words(pdf)
 
 
 ALREADY_HEADING = {

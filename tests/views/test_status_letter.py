@@ -1,6 +1,5 @@
 """A closed request's status page offers the letter its closing email carried, as it was sent."""
 
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from dsr import workflow
 from dsr.audit import Actor
 from dsr.models import AuditAction, AuditEvent, Channel, Request, Right, VerificationMethod
 from dsr.workflow import request_status_token
+from tests.pdf import pdf_text
 from tests.rights.conftest import (  # noqa: F401  (the engine's test company and its fixtures, reused)
     chinook_sqlite,
     company,
@@ -37,9 +37,7 @@ def _browser(request: Request, language: str = "en") -> Client:
 
 
 def _text(pdf: bytes, tmp_path: Path) -> str:
-    path = tmp_path / "letter.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return pdf_text(pdf)
 
 
 def _status(browser: Client, request: Request) -> str:

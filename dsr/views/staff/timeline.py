@@ -133,6 +133,9 @@ def event_detail(action: str, data: dict, *, datamap: DataMap | None, language: 
         parts.append(_("filed as verified"))
     if "method" in data:
         parts.append(_label(VerificationMethod, data.pop("method")))
+    for key in ("identity_checked", "email_confirmed"):
+        if data.get(key) in VerificationMethod.values:
+            parts.append(_label(VerificationMethod, data.pop(key)))
     if "reason" in data:
         parts.append(_label(SuspensionReason, data.pop("reason")))
     if "ground" in data and data["ground"] in RefusalGround.values:
