@@ -1,4 +1,4 @@
-"""Signing OpenGDPR calls and verifying processors' callbacks: HMAC-SHA256 over the timestamp (and event id) and the body.
+"""Signing OpenGDPR calls and verifying processors' callbacks: HMAC-SHA256 over timestamp, event id and body.
 
 A callback's signature also covers an event id the processor gives each
 callback (``t=<unix seconds>,id=<event id>,v1=<hex HMAC of "t.id.body">``), so
@@ -76,9 +76,9 @@ def signature_verify(
     except ValueError:
         raise SignatureInvalid("malformed signature") from None
     event_id = parts.get("id")
-    if event_id_required:
-        if not event_id or len(event_id) > MAX_EVENT_ID_LENGTH or not event_id.isprintable():
-            raise SignatureInvalid("no event id (id=) in the signature, or one that is too long")
+    event_id_bad = not event_id or len(event_id) > MAX_EVENT_ID_LENGTH or not event_id.isprintable()
+    if event_id_required and event_id_bad:
+        raise SignatureInvalid("no event id (id=) in the signature, or one that is too long")
     # A replayed callback is refused once its timestamp is older than the tolerance.
     if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise SignatureInvalid("stale signature")
@@ -95,9 +95,7 @@ def callback_parse(*, secret: str, body: bytes, signature: str | None, now: floa
 
     The returned document carries the verified signature under ``"_signed"`` (a Signed).
     """
-    signed = signature_verify(
-        secret, body, signature, now=time.time() if now is None else now, event_id_required=True
-    )
+    signed = signature_verify(secret, body, signature, now=time.time() if now is None else now, event_id_required=True)
     data = json.loads(body)
     if not isinstance(data, dict) or not isinstance(data.get("subject_request_id"), str):
         raise ValueError("the callback has no subject_request_id")
