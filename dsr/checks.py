@@ -2,7 +2,9 @@
 
 import holidays
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+
+from dsr.keys import keys_on_secret_key
 
 
 @register()
@@ -31,3 +33,20 @@ def check_secret_key(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_keys_own(app_configs, **kwargs) -> list[Warning]:
+    """dsr.W401: the registers' and sealed values' keys should not be SECRET_KEY (rotating it would lose them)."""
+    names = keys_on_secret_key()
+    if not names:
+        return []
+    return [
+        Warning(
+            f"{', '.join(names)} not set: keyed from SECRET_KEY, so rotating SECRET_KEY would empty the suppression "
+            "list and restriction register and make queued emails and webhook secrets unreadable.",
+            hint="Set each to the current SECRET_KEY first (nothing changes), then rotate SECRET_KEY; see "
+            "docs/security.md.",
+            id="dsr.W401",
+        )
+    ]
