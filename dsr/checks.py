@@ -50,3 +50,19 @@ def check_keys_own(app_configs, **kwargs) -> list[Warning]:
             id="dsr.W401",
         )
     ]
+
+
+@register(Tags.security)
+def check_audit_signing_key(app_configs, **kwargs) -> list[Warning]:
+    """dsr.W402: without a signing key no checkpoint anchors the audit chain outside the database."""
+    if settings.DEBUG or settings.DSR_AUDIT_SIGNING_KEY:
+        return []
+    return [
+        Warning(
+            "DSR_AUDIT_SIGNING_KEY is not set: no signed checkpoints, so whoever runs the database could rewrite "
+            "the audit chain unnoticed.",
+            hint="Set it to an Ed25519 private key (openssl genpkey -algorithm ed25519 -out audit.pem) kept off the "
+            "database host; see docs/security.md.",
+            id="dsr.W402",
+        )
+    ]

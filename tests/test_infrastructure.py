@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from config.celery import app as celery_app
 from tests.conftest import ON_CI
@@ -30,6 +32,10 @@ PRODUCTION_ENV = {
     "DSR_SUPPRESSION_KEYS": secrets.token_urlsafe(32),
     "DSR_RESTRICTION_KEYS": secrets.token_urlsafe(32),
     "DSR_MESSAGE_KEYS": secrets.token_urlsafe(32),
+    # The audit checkpoints' signing key (dsr.W402), here given as the PEM itself.
+    "DSR_AUDIT_SIGNING_KEY": Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode(),
 }
 
 
