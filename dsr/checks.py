@@ -3,7 +3,9 @@
 import holidays
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
+from dsr.audit_checkpoints import verify_keys
 from dsr.keys import keys_on_secret_key
 
 
@@ -53,8 +55,12 @@ def check_keys_own(app_configs, **kwargs) -> list[Warning]:
 
 
 @register(Tags.security)
-def check_audit_signing_key(app_configs, **kwargs) -> list[Warning]:
-    """dsr.W402: without a signing key no checkpoint anchors the audit chain outside the database."""
+def check_audit_signing_key(app_configs, **kwargs) -> list[Error | Warning]:
+    """dsr.E402: the audit keys must load. dsr.W402: without a signing key no checkpoint anchors the chain."""
+    try:
+        verify_keys()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="See docs/security.md.", id="dsr.E402")]
     if settings.DEBUG or settings.DSR_AUDIT_SIGNING_KEY:
         return []
     return [

@@ -202,3 +202,10 @@ def test_a_key_that_is_not_ed25519_is_refused_clearly(settings, tmp_path):
     settings.DSR_AUDIT_SIGNING_KEY = ""
     with pytest.raises(CommandError, match="DSR_AUDIT_VERIFY_KEYS holds Ed25519 public keys"):
         call_command("dsr_verify_audit")
+
+
+def test_a_signing_key_that_does_not_load_fails_the_system_check(settings, tmp_path):
+    settings.DSR_AUDIT_SIGNING_KEY = str(tmp_path / "absent.pem")
+    errors = [message for message in run_checks() if message.id == "dsr.E402"]
+    assert len(errors) == 1
+    assert "cannot read the key file" in errors[0].msg
