@@ -80,3 +80,12 @@ def test_a_few_anchors_and_merge_keys_still_load():
 
 def test_the_demo_map_reads_as_before():
     assert len(datamap_parse(DEMO_MAP.read_text(encoding="utf-8")).sources) == 5
+
+
+def test_the_load_command_refuses_a_file_over_the_size_limit_before_reading_it(db, tmp_path):
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as out:
+        out.truncate(MAX_BYTES + 1)
+    with pytest.raises(CommandError, match="larger than 1024 KiB"):
+        call_command("dsr_load_datamap", str(path), "--check")
+    assert not DataMapVersion.objects.exists()
