@@ -64,4 +64,9 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.transmissions_reconcile",
         "schedule": crontab(minute="*"),
     },
+    # The audit chain's head, signed and written where the database's operator cannot rewrite it.
+    "audit-checkpoint": {
+        "task": "dsr.tasks.audit_checkpoint_write",
+        "schedule": float(settings.DSR_AUDIT_CHECKPOINT_MINUTES * 60),
+    },
 }

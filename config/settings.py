@@ -315,6 +315,20 @@ DSR_ANONYMISE_KEY = env("DSR_ANONYMISE_KEY", default="")
 DSR_ERASURE_AUTO_APPROVE = env.bool("DSR_ERASURE_AUTO_APPROVE", default=False)
 # Key of the HMAC kept on the suppression list and restriction register; empty = derived from SECRET_KEY.
 DSR_SUPPRESSION_KEY = env("DSR_SUPPRESSION_KEY", default="")
+# Key lists of their own (dsr/keys.py, docs/security.md), newest first; older keys still verify and open.
+# Empty = SECRET_KEY (system check dsr.W401). Suppression list, restriction register (empty = the suppression
+# keys), and sealed waiting values (queued email contents, webhook signing secrets, receivers' link tokens).
+DSR_SUPPRESSION_KEYS = env.list("DSR_SUPPRESSION_KEYS", default=[])
+DSR_RESTRICTION_KEYS = env.list("DSR_RESTRICTION_KEYS", default=[])
+DSR_MESSAGE_KEYS = env.list("DSR_MESSAGE_KEYS", default=[])
+# Signed checkpoints of the audit chain (dsr/audit_checkpoints.py, docs/security.md): the Ed25519 private key
+# (a PEM file's path or the PEM itself; empty = none, or a development key under VAR_DIR when DEBUG), older
+# public keys that still verify (base64), where checkpoints are written (empty = VAR_DIR/audit-checkpoints; in
+# production storage the database's operator cannot rewrite), and how often beat writes one.
+DSR_AUDIT_SIGNING_KEY = env("DSR_AUDIT_SIGNING_KEY", default="")
+DSR_AUDIT_VERIFY_KEYS = env.list("DSR_AUDIT_VERIFY_KEYS", default=[])
+DSR_AUDIT_CHECKPOINT_DIR = env("DSR_AUDIT_CHECKPOINT_DIR", default="")
+DSR_AUDIT_CHECKPOINT_MINUTES = env.int("DSR_AUDIT_CHECKPOINT_MINUTES", default=60)
 # Purposes that are direct marketing (Art. 21(3)); empty = every purpose with the "marketing" category.
 DSR_MARKETING_PURPOSES = env.list("DSR_MARKETING_PURPOSES", default=[])
 # A job's runs: attempts before it fails for good, and the first backoff (doubling, at most an hour).

@@ -2,7 +2,11 @@
 
 import holidays
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from dsr.audit_checkpoints import verify_keys
+from dsr.keys import keys_on_secret_key
 
 
 @register()
@@ -31,3 +35,40 @@ def check_secret_key(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_keys_own(app_configs, **kwargs) -> list[Warning]:
+    """dsr.W401: the registers' and sealed values' keys should not be SECRET_KEY (rotating it would lose them)."""
+    names = keys_on_secret_key()
+    if not names:
+        return []
+    return [
+        Warning(
+            f"{', '.join(names)} not set: keyed from SECRET_KEY, so rotating SECRET_KEY would empty the suppression "
+            "list and restriction register and make queued emails and webhook secrets unreadable.",
+            hint="Set each to the current SECRET_KEY first (nothing changes), then rotate SECRET_KEY; see "
+            "docs/security.md.",
+            id="dsr.W401",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_audit_signing_key(app_configs, **kwargs) -> list[Error | Warning]:
+    """dsr.E402: the audit keys must load. dsr.W402: without a signing key no checkpoint anchors the chain."""
+    try:
+        verify_keys()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="See docs/security.md.", id="dsr.E402")]
+    if settings.DEBUG or settings.DSR_AUDIT_SIGNING_KEY:
+        return []
+    return [
+        Warning(
+            "DSR_AUDIT_SIGNING_KEY is not set: no signed checkpoints, so whoever runs the database could rewrite "
+            "the audit chain unnoticed.",
+            hint="Set it to an Ed25519 private key (openssl genpkey -algorithm ed25519 -out audit.pem) kept off the "
+            "database host; see docs/security.md.",
+            id="dsr.W402",
+        )
+    ]

@@ -1,18 +1,25 @@
-"""Small authenticated encryption for secrets that must wait in the database (Fernet, key from SECRET_KEY)."""
+"""Small authenticated encryption for secrets that must wait in the database (Fernet, keys DSR_MESSAGE_KEYS).
+
+Sealed with the newest key; every key in the list still opens (dsr.keys).
+"""
 
 import base64
 import hashlib
 import json
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from dsr.keys import MESSAGE, keys_for
 
 __all__ = ["InvalidToken", "seal", "unseal"]
 
 
-def _fernet(purpose: str) -> Fernet:
-    digest = hashlib.sha256(f"dsr:{purpose}:{settings.SECRET_KEY}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+def _fernet(purpose: str) -> MultiFernet:
+    fernets = []
+    for secret in keys_for(MESSAGE):
+        digest = hashlib.sha256(f"dsr:{purpose}:{secret}".encode()).digest()
+        fernets.append(Fernet(base64.urlsafe_b64encode(digest)))
+    return MultiFernet(fernets)
 
 
 def seal(value: dict, *, purpose: str) -> str:

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 
 from dsr import emails
 from dsr.audit import Actor, audit_record
+from dsr.keys import RESTRICTION
 from dsr.models import AuditAction, Message, MessageStatus, Request, Restriction, RestrictionGround
-from dsr.suppression import identifier_digest, identifier_kind_guess, identifiers_digests
+from dsr.suppression import identifier_digests, identifier_kind_guess, identifiers_digests
 
 # Grounds of entries that are not Art. 18 restrictions but stop processing for good.
 OBJECTION_DIRECT_MARKETING = "objection_direct_marketing"
@@ -40,16 +41,15 @@ def restrictions_record(
     """Enter the person in the register for ``purposes`` ("" is every purpose); return the rows added."""
     added = 0
     for purpose in purposes:
-        for kind, digest in identifiers_digests(identifiers):
-            _, created = Restriction.objects.get_or_create(
-                request=request,
-                digest=digest,
-                purpose=purpose,
-                ground=ground,
-                lifted_at=None,
-                defaults={"kind": kind},
+        for kind, digests in identifiers_digests(identifiers, keys=RESTRICTION):
+            # An entry in force under an older key is the same entry.
+            held = Restriction.objects.filter(
+                request=request, digest__in=digests, purpose=purpose, ground=ground, lifted_at=None
             )
-            added += int(created)
+            if held.exists():
+                continue
+            Restriction.objects.create(request=request, digest=digests[0], purpose=purpose, ground=ground, kind=kind)
+            added += 1
     return added
 
 
@@ -59,10 +59,10 @@ def restriction_check(identifier: str, purpose: str, *, kind: str | None = None)
     GDPR Art. 18(2): restricted data is only stored, unless the person consents
     or for legal claims; the caller asks before each use.
     """
-    digest = identifier_digest(kind or identifier_kind_guess(identifier), identifier)
-    if digest is None:
+    digests = identifier_digests(kind or identifier_kind_guess(identifier), identifier, keys=RESTRICTION)
+    if not digests:
         return False
-    active = Restriction.objects.filter(digest=digest, lifted_at__isnull=True)
+    active = Restriction.objects.filter(digest__in=digests, lifted_at__isnull=True)
     return active.filter(purpose__in=("", purpose)).exists()
 
 

@@ -11,9 +11,9 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from dsr.keys import SUPPRESSION, keys_for
 from dsr.models import Request, Suppression
 from dsr.sources.resolution import identifier_normalise
 
@@ -26,17 +26,23 @@ class SuppressionReason:
     OBJECTION = "objection_direct_marketing"
 
 
-def _key() -> bytes:
-    secret = settings.DSR_SUPPRESSION_KEY or settings.SECRET_KEY
+def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"dsr.suppression", hashlib.sha256).digest()
 
 
-def identifier_digest(kind: str, value: str) -> str | None:
-    """Return the keyed HMAC of a normalised identifier, or None if ``value`` is not usable as ``kind``."""
+def identifier_digests(kind: str, value: str, *, keys: str = SUPPRESSION) -> list[str]:
+    """Return the identifier's keyed HMAC under each key of the list ``keys``, newest first ([] if unusable)."""
     normal = identifier_normalise(kind, value)
     if normal is None:
-        return None
-    return hmac.new(_key(), f"{kind}\x1f{normal}".encode(), hashlib.sha256).hexdigest()
+        return []
+    message = f"{kind}\x1f{normal}".encode()
+    return [hmac.new(_key(secret), message, hashlib.sha256).hexdigest() for secret in keys_for(keys)]
+
+
+def identifier_digest(kind: str, value: str, *, keys: str = SUPPRESSION) -> str | None:
+    """Return the keyed HMAC of a normalised identifier under the newest key, or None if it is not usable."""
+    digests = identifier_digests(kind, value, keys=keys)
+    return digests[0] if digests else None
 
 
 def identifier_kind_guess(value: str) -> str:
@@ -44,26 +50,29 @@ def identifier_kind_guess(value: str) -> str:
     return "email" if "@" in value else "phone"
 
 
-def identifiers_digests(identifiers: dict[str, Iterable[str]]) -> list[tuple[str, str]]:
-    """Return (kind, digest) for every suppressible identifier in ``identifiers``."""
+def identifiers_digests(
+    identifiers: dict[str, Iterable[str]], *, keys: str = SUPPRESSION
+) -> list[tuple[str, list[str]]]:
+    """Return (kind, digests under every key, newest first) for every suppressible identifier in ``identifiers``."""
     found = []
     for kind in SUPPRESSED_KINDS:
         for value in sorted(identifiers.get(kind, ())):
-            digest = identifier_digest(kind, value)
-            if digest is not None:
-                found.append((kind, digest))
+            digests = identifier_digests(kind, value, keys=keys)
+            if digests:
+                found.append((kind, digests))
     return found
 
 
 def suppression_add(*, request: Request, identifiers: dict[str, Iterable[str]], reason: str) -> int:
     """Record the person's identifiers as suppressed; return how many were new. Running it twice adds nothing."""
     added = 0
-    for kind, digest in identifiers_digests(identifiers):
-        if Suppression.objects.filter(digest=digest).exists():
+    for kind, digests in identifiers_digests(identifiers):
+        # Recorded under an older key is recorded: the entry stays as it is.
+        if Suppression.objects.filter(digest__in=digests).exists():
             continue
         try:
             with transaction.atomic():
-                Suppression.objects.create(digest=digest, kind=kind, reason=reason, request=request)
+                Suppression.objects.create(digest=digests[0], kind=kind, reason=reason, request=request)
         except IntegrityError:
             continue  # another worker added the same identifier meanwhile
         added += 1
@@ -72,5 +81,5 @@ def suppression_add(*, request: Request, identifiers: dict[str, Iterable[str]], 
 
 def suppression_check(identifier: str, *, kind: str | None = None) -> bool:
     """Return whether ``identifier`` (an email or phone number, in any spelling) is suppressed."""
-    digest = identifier_digest(kind or identifier_kind_guess(identifier), identifier)
-    return digest is not None and Suppression.objects.filter(digest=digest).exists()
+    digests = identifier_digests(kind or identifier_kind_guess(identifier), identifier)
+    return bool(digests) and Suppression.objects.filter(digest__in=digests).exists()

@@ -289,8 +289,8 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None) -
     try:
         secret = endpoint_secret(endpoint)
     except crypto.InvalidToken:
-        # Sealed under another SECRET_KEY: no attempt can be signed until staff rotate the secret.
-        error = "the signing secret cannot be unsealed (SECRET_KEY changed?): rotate it"
+        # Sealed under a key no longer in DSR_MESSAGE_KEYS: no attempt can be signed until staff rotate the secret.
+        error = "the signing secret cannot be unsealed (a message key dropped from DSR_MESSAGE_KEYS?): rotate it"
         _delivery_record(delivery, status=DeliveryStatus.FAILED, code=None, error=error)
         logger.error("webhook delivery %s: the endpoint %s's secret cannot be unsealed", delivery.pk, endpoint.pk)
         return DeliveryOutcome(DeliveryStatus.FAILED)

@@ -177,6 +177,13 @@ def _bundle_storage(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _audit_checkpoint_dir(settings, tmp_path: Path) -> Path:
+    """Keep each test's signed audit checkpoints in its own folder, never the real var/."""
+    settings.DSR_AUDIT_CHECKPOINT_DIR = str(tmp_path / "audit-checkpoints")
+    return Path(settings.DSR_AUDIT_CHECKPOINT_DIR)
+
+
+@pytest.fixture(autouse=True)
 def _clear_caches() -> None:
     """Start every test with empty caches (rate limits, throttles, cached lookups)."""
     from django.core.cache import caches

@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from config.celery import app as celery_app
 from tests.conftest import ON_CI
@@ -26,6 +28,14 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "DSR_HTTPS": "true",
     "ALLOWED_HOSTS": "dsr.example.com",
+    # Keys of their own, not SECRET_KEY (dsr.W401).
+    "DSR_SUPPRESSION_KEYS": secrets.token_urlsafe(32),
+    "DSR_RESTRICTION_KEYS": secrets.token_urlsafe(32),
+    "DSR_MESSAGE_KEYS": secrets.token_urlsafe(32),
+    # The audit checkpoints' signing key (dsr.W402), here given as the PEM itself.
+    "DSR_AUDIT_SIGNING_KEY": Ed25519PrivateKey.generate()
+    .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    .decode(),
 }
 
 
@@ -63,7 +73,8 @@ def test_deploy_check_passes_with_production_settings():
 
 
 def test_with_debug_off_https_is_on_unless_turned_off_explicitly():
-    production = {"DEBUG": "false", "ALLOWED_HOSTS": "dsr.example.com", "SECRET_KEY": secrets.token_urlsafe(50)}
+    production = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(50)}
+    del production["DSR_HTTPS"]
     show = "from django.conf import settings as s; print("
     show += "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT)"
     shell = ("shell", "-v", "0", "-c", show)

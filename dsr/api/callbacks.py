@@ -67,7 +67,8 @@ class ProcessorCallbackView(APIView):
         summary="Receive a processor's OpenGDPR status callback",
         description=(
             f"Signed with the source's shared secret in the `{SIGNATURE_HEADER}` header "
-            '(`t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`), at most 5 minutes old, accepted once. '
+            '(`t=<unix seconds>,id=<event id>,v1=<hex HMAC-SHA256 of "t.id.body">`), at most 5 minutes old; '
+            "the same (timestamp, signature) or event id is accepted once. "
             "The job waiting on that processor is looked at at once."
         ),
         parameters=[OpenApiParameter(SIGNATURE_HEADER, str, OpenApiParameter.HEADER, required=True)],

@@ -11,11 +11,10 @@ categories become the source's ``groups``, the lineage dsr.datamap.lineage reads
 import re
 from typing import Any
 
-import yaml
-
 from dsr.datamap.lineage import recipients_named
 from dsr.datamap.rules import rule_errors
 from dsr.datamap.schema import DATATILSYNET, DataMap, DataMapError, DataMapInvalid
+from dsr.datamap.yamlread import YamlRefused, yaml_read
 from dsr.sources.registry import connector_class, connector_kinds
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -401,11 +400,9 @@ def datamap_parse(text: str) -> DataMap:
     """Return the validated map in ``text``; raise DataMapInvalid listing every error."""
     reader = _Reader()
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
-        raise DataMapInvalid([DataMapError(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raw = yaml_read(text)
+    except YamlRefused as exc:
+        raise DataMapInvalid([DataMapError(exc.where, exc.problem)]) from None
     if not isinstance(raw, dict):
         raise DataMapInvalid([DataMapError("(top)", "the file must be a mapping with controller, purposes, sources")])
     reader.unknown_keys(raw, TOP_LEVEL_KEYS, "(top)")

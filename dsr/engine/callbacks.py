@@ -2,7 +2,9 @@
 
 Only a source whose connector accepts callbacks is asked; its connector
 checks the signature before the body is parsed. A callback is accepted once
-(its signature is kept, hashed) and only for work that source was sent. The
+and only for work that source was sent: what its signature covered is kept
+(the source with the timestamp and signature, hashed; the source with the
+event id), so the same signed event is refused however its header is spelled. The
 callback says "look now", it is not believed: the job asks the source for the
 status itself, as it would at its next poll. See
 docs/decisions/0010-webhooks-and-callbacks.md.
@@ -99,13 +101,17 @@ def processor_callback_receive(
         raise CallbackRejected(404, "unknown_request", "This source was sent no request with this id.")
     if job.finished:
         raise CallbackRejected(409, "job_finished", "The work for this request at this source is already finished.")
-    digest = hashlib.sha256(f"{source_key}\n{signature}".encode()).hexdigest()
+    # Keyed on what was signed, not on the header's spelling: order, spacing and extra parts change nothing.
+    digest = hashlib.sha256(f"{source_key}\n{data['timestamp']}\n{data['signature']}".encode()).hexdigest()
+    if ProcessorCallback.objects.filter(source_key=source_key, event_id=data["event_id"]).exists():
+        raise CallbackRejected(409, "replayed", "This callback was already received.")
     now_dt = timezone.now()
     try:
         with transaction.atomic():
             ProcessorCallback.objects.create(
                 source_key=source_key,
                 signature_digest=digest,
+                event_id=data["event_id"],
                 subject_request_id=subject_request_id,
                 request_status=data["status"],
                 job=job,

@@ -1,4 +1,4 @@
-"""Check stored bundles end to end: the sealed file's checksum, every chunk, the ZIP, and the manifest inside it."""
+"""Check stored bundles end to end: the sealed file's checksum, every chunk, the ZIP, its manifest and its request."""
 
 import hashlib
 import json
@@ -37,6 +37,10 @@ def bundle_verify(bundle: Bundle) -> BundleCheck:
             names = archive.namelist()
             root = names[0].split("/", 1)[0] if names else ""
             manifest = json.loads(archive.read(f"{root}/manifest.json"))
+            reference = bundle.request.reference
+            if manifest.get("reference") != reference or root != reference:
+                # A swapped file and row pass the checksum; only the manifest says whose bundle it is.
+                check.problems.append(f"the ZIP was built for another request, not {reference}")
             listed = {entry["path"]: entry for entry in manifest["files"]}
             present = {name.split("/", 1)[1] for name in names} - {"manifest.json"}
             for path in sorted(present ^ set(listed)):

@@ -75,7 +75,7 @@ class AuditAction(models.TextChoices):
     BUNDLE_RELEASED = "bundle.released", _("Export released to the requester")
     BUNDLE_DOWNLOADED = "bundle.downloaded", _("Export downloaded")
     BUNDLE_LINK_REISSUED = "bundle.link_reissued", _("New download link sent")
-    BUNDLE_DAMAGED = "bundle.damaged", _("Export file failed its checksum")
+    BUNDLE_DAMAGED = "bundle.damaged", _("Export file failed its integrity check")
     BUNDLE_DISCARDED = "bundle.discarded", _("Export discarded")
     BUNDLE_PURGED = "bundle.purged", _("Export deleted after expiry")
     TRANSMISSION_STARTED = "transmission.started", _("Link to the export being sent to another company (Art. 20(2))")

@@ -231,6 +231,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(ROW, "id", "job"),
             "source_key": SOURCE,
             "signature_digest": "a hash of the processor's signature, so a replay is refused",
+            "event_id": "the processor's id for its callback (not the person's), so a resent event is refused",
             "request_status": STATE,
             "received_at": WHEN,
         },

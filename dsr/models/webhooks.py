@@ -88,6 +88,8 @@ class ProcessorCallback(models.Model):
 
     source_key = models.CharField(max_length=64, verbose_name=_("source key"))
     signature_digest = models.CharField(max_length=64, unique=True, verbose_name=_("signature digest"))
+    # The processor's id for this callback, covered by its signature: a resend under a new timestamp is refused.
+    event_id = models.CharField(max_length=100, blank=True, default="", verbose_name=_("event id"))
     subject_request_id = models.CharField(max_length=100, verbose_name=_("subject request id"))
     request_status = models.CharField(max_length=16, verbose_name=_("request status"))
     job = models.ForeignKey(
@@ -100,6 +102,11 @@ class ProcessorCallback(models.Model):
         verbose_name_plural = _("processor callbacks")
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["received_at"], name="dsr_callback_received_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_key", "event_id"], condition=~models.Q(event_id=""), name="dsr_callback_event_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.source_key}: {self.request_status}"

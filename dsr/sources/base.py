@@ -581,8 +581,10 @@ class Connector:
     # --- callbacks -------------------------------------------------------------------
 
     def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
-        """Verify a signed status callback before parsing it; return ``{"reference": ..., "status": ...}``.
+        """Verify a signed status callback before parsing it; return what it says and what was signed.
 
+        The dict holds ``reference`` and ``status`` (what the callback says) and ``event_id``, ``timestamp``
+        and ``signature`` (what the signature covered, normalised: replays are recognised by these).
         Raise SignatureInvalid for a bad signature (the body is not read), ValueError for a bad body.
         """
         raise self.unsupported("callbacks")

@@ -2,6 +2,7 @@
 
 import json
 import time
+import uuid
 
 import pytest
 from django.test import Client
@@ -28,7 +29,7 @@ def post(body: bytes, *, source: str = "adpartner", secret: str | None = SECRET,
     """POST ``body`` signed with ``secret`` (unsigned if None) as a processor would."""
     if secret is not None:
         headers[f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}"] = signature_make(
-            secret, body, timestamp=int(at if at is not None else time.time())
+            secret, body, timestamp=int(at if at is not None else time.time()), event_id=uuid.uuid4().hex
         )
     return Client().post(url(source), data=body, content_type="application/json", **headers)
 
@@ -121,7 +122,7 @@ def test_a_garbled_signature_header_is_401(waiting, header):
 
 def test_a_replayed_callback_is_refused(waiting):
     body = status_body(waiting.result["reference"], "in_progress")
-    signature = signature_make(SECRET, body, timestamp=int(time.time()))
+    signature = signature_make(SECRET, body, timestamp=int(time.time()), event_id="evt-1")
     header = {f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": signature}
 
     first = Client().post(url(), data=body, content_type="application/json", **header)
@@ -224,3 +225,121 @@ def test_no_job_outside_the_source_is_touched(waiting):
     before = set(other)
     post(status_body(waiting.result["reference"]), source="chinook")
     assert set(other) == before
+
+
+def _signed_header(body: bytes, *, at: int, event_id: str) -> str:
+    return signature_make(SECRET, body, timestamp=at, event_id=event_id)
+
+
+def _respelled(header: str, how: str) -> str:
+    """Return ``header`` with the same signed parts spelled differently, as a replaying attacker could."""
+    parts = header.split(",")
+    if how == "reordered":
+        return ",".join(reversed(parts))
+    if how == "spaces":
+        return " , ".join(f" {part.replace('=', ' = ', 1)} " for part in parts)
+    if how == "extra part":
+        return header + ",v0=deadbeef,x=1"
+    if how == "uppercase hex":
+        return header.replace("v1=", "V1=").rsplit("=", 1)[0] + "=" + header.rsplit("=", 1)[1].upper()
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["reordered", "spaces", "extra part"])
+def test_a_replayed_callback_is_refused_however_its_header_is_spelled(waiting, how):
+    body = status_body(waiting.result["reference"], "in_progress")
+    header = _signed_header(body, at=int(time.time()), event_id="evt-7")
+
+    first = Client().post(url(), data=body, content_type="application/json", headers={SIGNATURE_HEADER: header})
+    again = Client().post(
+        url(), data=body, content_type="application/json", headers={SIGNATURE_HEADER: _respelled(header, how)}
+    )
+
+    assert first.status_code == 202
+    assert again.status_code == 409, again.content
+    assert error_of(again)["code"] == "replayed"
+    assert ProcessorCallback.objects.count() == 1
+    assert AuditEvent.objects.filter(action="job.callback_received").count() == 1
+
+
+def test_a_replayed_callback_with_an_extra_query_parameter_is_refused(waiting):
+    body = status_body(waiting.result["reference"], "in_progress")
+    header = {SIGNATURE_HEADER: _signed_header(body, at=int(time.time()), event_id="evt-8")}
+
+    first = Client().post(url(), data=body, content_type="application/json", headers=header)
+    again = Client().post(url() + "?again=1", data=body, content_type="application/json", headers=header)
+
+    assert first.status_code == 202
+    assert again.status_code == 409
+    assert AuditEvent.objects.filter(action="job.callback_received").count() == 1
+
+
+def test_the_same_event_id_under_a_new_timestamp_is_refused(waiting):
+    body = status_body(waiting.result["reference"], "in_progress")
+    now = int(time.time())
+
+    first = Client().post(
+        url(),
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: _signed_header(body, at=now - 10, event_id="evt-9")},
+    )
+    resent = Client().post(
+        url(),
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: _signed_header(body, at=now, event_id="evt-9")},
+    )
+
+    assert first.status_code == 202
+    assert resent.status_code == 409
+    assert error_of(resent)["code"] == "replayed"
+    assert AuditEvent.objects.filter(action="job.callback_received").count() == 1
+
+
+def test_a_new_event_with_its_own_id_is_accepted_after_another(waiting):
+    body = status_body(waiting.result["reference"], "in_progress")
+    now = int(time.time())
+    for event_id in ("evt-a", "evt-b"):
+        response = Client().post(
+            url(),
+            data=body,
+            content_type="application/json",
+            headers={SIGNATURE_HEADER: _signed_header(body, at=now, event_id=event_id)},
+        )
+        assert response.status_code == 202
+    assert ProcessorCallback.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t={now},v1={digest}",  # no event id
+        "t={now},id=evt,id=other,v1={digest}",  # two ids: which one was signed?
+        "t={now},t={now},id=evt,v1={digest}",
+    ],
+)
+def test_a_callback_without_exactly_one_signed_event_id_is_401(waiting, header):
+    body = status_body(waiting.result["reference"], "in_progress")
+    now = int(time.time())
+    digest = _signed_header(body, at=now, event_id="evt").rsplit("v1=", 1)[1]
+
+    response = Client().post(
+        url(),
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: header.format(now=now, digest=digest)},
+    )
+
+    assert response.status_code == 401
+    assert not ProcessorCallback.objects.exists()
+
+
+def test_an_event_id_changed_after_signing_does_not_verify(waiting):
+    body = status_body(waiting.result["reference"], "in_progress")
+    header = _signed_header(body, at=int(time.time()), event_id="evt-1").replace("id=evt-1", "id=evt-2")
+
+    response = Client().post(url(), data=body, content_type="application/json", headers={SIGNATURE_HEADER: header})
+
+    assert response.status_code == 401
+    assert "wrong signature" in error_of(response)["message"]

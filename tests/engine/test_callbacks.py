@@ -7,6 +7,7 @@ and to what the person is told.
 
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.django_db
 
 def _callback(run, reference: str, status: str = "completed", *, at: float | None = None):
     body = json.dumps({"subject_request_id": reference, "request_status": status}).encode()
-    signature = signature_make(SECRET, body, timestamp=int(at if at is not None else time.time()))
+    signature = signature_make(
+        SECRET, body, timestamp=int(at if at is not None else time.time()), event_id=uuid.uuid4().hex
+    )
     return run(processor_callback_receive, source_key="adpartner", body=body, signature=signature)
 
 

@@ -145,3 +145,29 @@ def test_a_cancelled_request_keeps_no_unsent_bundle(company, file, run, staff, s
     bundle.refresh_from_db()
     assert bundle.status == BundleStatus.DISCARDED
     assert not bundle_storage().exists(bundle.storage_name)
+
+
+def test_another_requests_bundle_swapped_in_is_never_sent_and_is_recorded(delivered, file, run, staff, caplog):
+    request, link, _token = delivered
+    other_request = file("access", "someone.else@example.dk")
+    tasks_finish(other_request, staff, run)
+    other = other_request.bundles.get()
+    bundle = link.bundle
+    # The file and every column that describes it, copied from the other person's bundle: the checksum agrees.
+    Path(bundle_storage().path(bundle.storage_name)).write_bytes(
+        Path(bundle_storage().path(other.storage_name)).read_bytes()
+    )
+    for name in ("sha256", "size", "plain_size", "manifest"):
+        setattr(bundle, name, getattr(other, name))
+    bundle.save(update_fields=["sha256", "size", "plain_size", "manifest"])
+
+    with pytest.raises(DownloadRefused) as refused:
+        bundle_download(link=link, actor=SUBJECT)
+
+    assert refused.value.code == delivery.DAMAGED
+    link.refresh_from_db()
+    assert link.downloads == 0
+    event = AuditEvent.objects.get(request=request, action="bundle.damaged")
+    assert event.data == {"bundle": bundle.pk, "problem": "other_request"}
+    assert f"bundle {bundle.pk} does not name its request" in caplog.text
+    assert not AuditEvent.objects.filter(request=request, action="bundle.downloaded").exists()

@@ -62,3 +62,27 @@ def test_a_manifest_that_does_not_match_its_files_is_named(bundle):
     assert "report.pdf does not match its SHA-256 in the manifest" in problems
     assert "extra.txt is in the ZIP but not in the manifest" in problems
     assert "index.html is in the manifest but not in the ZIP" in problems
+
+
+def _swap_in(bundle, other) -> None:
+    """Put ``other``'s stored file and its row's record of it in place of ``bundle``'s, as a storage operator could."""
+    Path(bundle_storage().path(bundle.storage_name)).write_bytes(
+        Path(bundle_storage().path(other.storage_name)).read_bytes()
+    )
+    for name in ("sha256", "size", "plain_size", "manifest", "records"):
+        setattr(bundle, name, getattr(other, name))
+    bundle.save(update_fields=["sha256", "size", "plain_size", "manifest", "records"])
+
+
+def test_another_requests_bundle_swapped_in_with_its_row_is_named(bundle, company, file, run, staff, capsys):
+    other_request = file("access", "someone.else@example.dk")
+    tasks_finish(other_request, staff, run)
+    other = other_request.bundles.get()
+    _swap_in(bundle, other)
+
+    with pytest.raises(CommandError, match="1 of 2 bundles failed"):
+        call_command("dsr_verify_bundles")
+    expected = f"the ZIP was built for another request, not {bundle.request.reference}"
+    assert bundle_verify(bundle).problems == [expected]
+    assert f"bundle {bundle.pk}: {expected}" in capsys.readouterr().err
+    assert bundle_verify(other).ok

@@ -6,6 +6,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dsr.models import AuditEvent, DataMapVersion, Source
+from tests.datamap.hostile import HOSTILE, PEAK_LIMIT_BYTES, peak_of
 from tests.sources.maps import BASE_MAP, CHAT_SOURCE
 from tests.views.conftest import verified_client
 
@@ -92,3 +93,27 @@ def test_agents_and_auditors_cannot_load_a_data_map_and_a_try_is_audited(request
     assert not DataMapVersion.objects.exists()
     denied = AuditEvent.objects.get(action="staff.denied")
     assert (denied.actor_id, denied.data) == (str(user.pk), {"attempted": "datamap.load"})
+
+
+@pytest.mark.parametrize("name", ["alias bomb", "too many aliases", "deep nesting", "duplicate key"])
+def test_a_hostile_file_is_refused_naming_the_line_with_bounded_memory_and_changes_nothing(privacy_admin, name):
+    client = verified_client(privacy_admin)
+    client.post(UPLOAD, {"file": _file(_valid())})
+    events = AuditEvent.objects.count()
+    text, problem = HOSTILE[name]
+
+    responses = []
+    raised, peak = peak_of(
+        lambda: responses.append(
+            client.post(UPLOAD, {"file": SimpleUploadedFile("map.yaml", text.encode(), "text/yaml")})
+        )
+    )
+    assert raised is None
+    response = responses[0]
+
+    assert response.status_code == 200
+    errors = response.text.split('<ul class="errorlist" id="errors">', 1)[1].split("</ul>", 1)[0]
+    assert problem.replace("'", "&#x27;") in errors
+    assert peak < PEAK_LIMIT_BYTES * 4  # the whole admin request, templates included
+    assert DataMapVersion.objects.count() == 1
+    assert AuditEvent.objects.count() == events

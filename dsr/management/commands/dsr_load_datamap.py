@@ -10,6 +10,7 @@ from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
 from dsr.datamap.selectors import datamap_version_active
+from dsr.datamap.yamlread import MAX_BYTES
 from dsr.sources.registry import datamap_live_errors
 
 
@@ -23,6 +24,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, check: bool, loaded_by: str, **options) -> None:
         try:
+            # Refused before it is read: the reader's budgets start with the file's size.
+            if file.stat().st_size > MAX_BYTES:
+                raise CommandError(f"{file}: larger than {MAX_BYTES // 1024} KiB; a data map is far smaller.")
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from None

@@ -253,7 +253,14 @@ class HttpConnector(Connector):
 
     def callback_verify(self, body: bytes, signature: str | None, *, now: float | None = None) -> dict:
         data = callback_parse(secret=self._secret(), body=body, signature=signature, now=now)
-        return {"reference": data["subject_request_id"], "status": data["request_status"]}
+        signed = data["_signed"]
+        return {
+            "reference": data["subject_request_id"],
+            "status": data["request_status"],
+            "event_id": signed.event_id,
+            "timestamp": signed.timestamp,
+            "signature": signed.digest,
+        }
 
     def request_status(self, subject_request_id: str) -> dict | None:
         """Return the processor's status document for a request, or None if it does not know it."""

@@ -215,17 +215,24 @@ def test_an_audience_removal_the_processor_has_not_finished_is_incomplete(proces
 def test_a_signed_callback_is_verified_and_names_the_request_and_its_status():
     connector = connector_for("http://127.0.0.1:1/opengdpr")
     body = json.dumps({"subject_request_id": "abc", "request_status": "completed"}).encode()
-    header = signature_make(SECRET, body, timestamp=1_700_000_000)
-    assert connector.callback_verify(body, header, now=1_700_000_010) == {"reference": "abc", "status": "completed"}
+    header = signature_make(SECRET, body, timestamp=1_700_000_000, event_id="evt-1")
+    verified = connector.callback_verify(body, header, now=1_700_000_010)
+    assert {key: verified[key] for key in ("reference", "status", "event_id", "timestamp")} == {
+        "reference": "abc",
+        "status": "completed",
+        "event_id": "evt-1",
+        "timestamp": 1_700_000_000,
+    }
 
 
 def test_a_callback_signed_with_another_secret_or_malformed_is_refused():
     connector = connector_for("http://127.0.0.1:1/opengdpr")
     body = json.dumps({"subject_request_id": "abc", "request_status": "completed"}).encode()
+    header = signature_make("other", body, timestamp=1_700_000_000, event_id="e")
     with pytest.raises(SignatureInvalid):
-        connector.callback_verify(body, signature_make("other", body, timestamp=1_700_000_000), now=1_700_000_000)
+        connector.callback_verify(body, header, now=1_700_000_000)
     no_status = json.dumps({"subject_request_id": "abc"}).encode()
-    header = signature_make(SECRET, no_status, timestamp=1_700_000_000)
+    header = signature_make(SECRET, no_status, timestamp=1_700_000_000, event_id="e")
     with pytest.raises(ValueError, match="request_status"):
         connector.callback_verify(no_status, header, now=1_700_000_000)
 
