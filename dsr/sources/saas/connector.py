@@ -48,6 +48,7 @@ CONFIG_KEYS = {
     "system",
     "version",
     "url",
+    "token_url",
     "secrets",
     "settings",
     "categories",
@@ -58,6 +59,7 @@ CONFIG_KEYS = {
     "retries",
     "backoff_seconds",
     "max_wait_seconds",
+    "jobs",
 }
 OPERATIONS = (ACCESS, ERASURE)
 GROUP_KEYS = {"purposes", "recipients"}
@@ -117,12 +119,16 @@ class SaasConnector(Connector):
                     f"{spec['version']}; read its changes and set version: {spec['version']}",
                 )
             )
-        url = config.get("url")
-        if url is not None:
+        for key in ("url", "token_url"):
+            url = config.get(key)
+            if url is None:
+                continue
             if not isinstance(url, str) or not url.startswith(("http://", "https://", "${")):
-                errors.append(DataMapError(f"{path}.url", "must be an http:// or https:// address"))
+                errors.append(DataMapError(f"{path}.{key}", "must be an http:// or https:// address"))
             else:
-                errors += [DataMapError(f"{path}.url", problem) for problem in config_placeholder_errors(url)]
+                errors += [DataMapError(f"{path}.{key}", problem) for problem in config_placeholder_errors(url)]
+        if "token_url" in config and spec["auth"]["kind"] != "oauth2_client_credentials":
+            errors.append(DataMapError(f"{path}.token_url", f"{where} does not use OAuth2: it has no token address"))
         secrets = _mapping(config.get("secrets"))
         if "secrets" in config and not isinstance(config["secrets"], dict):
             errors.append(DataMapError(f"{path}.secrets", "must map the entry's secret names to ${env:NAME}"))
@@ -195,6 +201,16 @@ class SaasConnector(Connector):
         for key in ("timeout_seconds", "retries", "backoff_seconds", "max_wait_seconds"):
             if key in config and not _number(config[key]):
                 errors.append(DataMapError(f"{path}.{key}", "must be a number of 0 or more"))
+        jobs = config.get("jobs", {})
+        if not isinstance(jobs, dict):
+            errors.append(DataMapError(f"{path}.jobs", "must be {wait_seconds, interval_seconds}"))
+        for key, value in _mapping(jobs).items():
+            if key not in ("wait_seconds", "interval_seconds"):
+                errors.append(
+                    DataMapError(f"{path}.jobs.{key}", "unknown key; expected wait_seconds or interval_seconds")
+                )
+            elif not _number(value):
+                errors.append(DataMapError(f"{path}.jobs.{key}", "must be a number of 0 or more"))
         return errors
 
     @classmethod
@@ -267,6 +283,9 @@ class SaasConnector(Connector):
                 attempts=int(self.config.get("retries", retry.get("attempts", 3))),
                 backoff=float(self.config.get("backoff_seconds", retry.get("backoff_seconds", 1))),
                 max_wait=float(self.config.get("max_wait_seconds", retry.get("max_wait_seconds", 60))),
+                token_url=config_expand(self.config["token_url"], source=self.key)
+                if self.config.get("token_url")
+                else None,
             )
         return self._client
 
@@ -294,8 +313,10 @@ class SaasConnector(Connector):
             paginate=lookup.get("paginate"),
             what="identify",
         ):
+            # A match has some of the keys the lookup names (a Genesys subject is a user or an external contact).
             subject = {name: path_value(item, where) for name, where in lookup["subject"].items()}
-            if all(value not in (None, "") for value in subject.values()):
+            subject = {name: value for name, value in subject.items() if value not in (None, "", [])}
+            if subject:
                 yield subject
 
     def subjects(self, identifiers: Identifiers) -> list[dict]:
@@ -328,7 +349,9 @@ class SaasConnector(Connector):
             url = path_value(answer, group["job"]["result"])
             if not isinstance(url, str) or not url:
                 raise self.error(f"{self.system} reported the {name} job done without its result's address")
-            data = self.client().call({"method": "GET", "url": url}, {}, what=name, url=url).data
+            signed = bool(group["job"].get("result_signed"))
+            request = {"method": "GET", "url": f"<the {name} job's result>"}
+            data = self.client().call(request, {}, what=name, url=url, authenticate=not signed).data
         yield from self.client().items_of(data, group["records"])
 
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
@@ -363,7 +386,8 @@ class SaasConnector(Connector):
                 raise self.error(f"{self.system} accepted the {what} job without giving its id")
             kept = {"id": job_id}
             self.state.set(state_key, kept)
-        deadline = time.monotonic() + float(job.get("wait_seconds", 10))
+        timing = {**job, **(self.config.get("jobs") or {})}
+        deadline = time.monotonic() + float(timing.get("wait_seconds", 10))
         while True:
             answer = client.call(job["poll"], {**values, "job": kept}, what=f"{what} (poll)")
             status = path_value(answer.data, job["status"])
@@ -375,7 +399,7 @@ class SaasConnector(Connector):
                 raise self.error(f"{self.system} reports the {what} job {kept['id']} as {status}")
             if time.monotonic() >= deadline:
                 return None
-            client.sleep(float(job.get("interval_seconds", 1)))
+            client.sleep(float(timing.get("interval_seconds", 1)))
 
     # --- erasure ----------------------------------------------------------------------------
 

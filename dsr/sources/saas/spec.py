@@ -55,11 +55,24 @@ PAGINATION_KINDS = {
     "link": {"kind", "max_pages"},
     # The answer's ``from`` field is the next page's address (empty or null on the last page).
     "next_url": {"kind", "from", "max_pages"},
+    # Records are counted from 0 in ``param``, ``size`` at a time; the last page has fewer than ``size``.
+    "offset": {"kind", "param", "size", "size_param", "max_pages"},
 }
 LOOKUP_KEYS = {"by", "request", "records", "paginate", "subject"}
 IDENTITY_KINDS = ("email", "phone", "customer_number")
 GROUP_KEYS = {"label", "request", "job", "records", "paginate", "key", "fields", "provided"}
-JOB_KEYS = {"submit", "id", "poll", "status", "done", "failed", "result", "wait_seconds", "interval_seconds"}
+JOB_KEYS = {
+    "submit",
+    "id",
+    "poll",
+    "status",
+    "done",
+    "failed",
+    "result",
+    "result_signed",
+    "wait_seconds",
+    "interval_seconds",
+}
 ERASE_ACTIONS = ("delete", "keep", "request")
 ERASE_KEYS = {"action", "steps", "with", "job", "hold"}
 STEP_KEYS = {"request", "per", "gone"}
@@ -190,9 +203,11 @@ class _Checker:
             self.error(f"{path}.param", "must name the query parameter the cursor is sent in")
         if "more" in paginate:
             self.path(paginate["more"], f"{path}.more")
-        if kind == "page":
+        if kind in ("page", "offset"):
             if not isinstance(paginate.get("param"), str):
-                self.error(f"{path}.param", "must name the query parameter of the page number")
+                self.error(f"{path}.param", f"must name the query parameter of the {kind} number")
+            if kind == "offset" and not (isinstance(paginate.get("size"), int) and paginate["size"] > 0):
+                self.error(f"{path}.size", "must be the number of records asked for per page")
             for key in ("start", "size"):
                 if key in paginate and not (isinstance(paginate[key], int) and paginate[key] >= 0):
                     self.error(f"{path}.{key}", "must be a whole number")
@@ -210,6 +225,8 @@ class _Checker:
             self.path(job.get(key), f"{path}.{key}")
         if "result" in job:
             self.path(job["result"], f"{path}.result")
+        if "result_signed" in job and not isinstance(job["result_signed"], bool):
+            self.error(f"{path}.result_signed", "must be true (a signed link, sent no credentials) or false")
         for key in ("done", "failed"):
             if not _is_str_list(job.get(key, [])) or (key == "done" and not job.get("done")):
                 self.error(f"{path}.{key}", "must list the job statuses that mean it " + key)
