@@ -14,7 +14,6 @@ job's id is kept in the dsr job's state as soon as the system gives it, so a
 worker stopped while polling is followed by one that polls the same job.
 """
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,23 +22,19 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
-    DELETE,
     ERASURE,
-    KEEP,
-    REQUEST,
     Connector,
     ErasurePlan,
     ErasureResult,
-    Fact,
     Identifiers,
     Record,
-    TablePlan,
     config_expand,
     config_placeholder_errors,
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.resolution import identifier_normalise
 from dsr.sources.saas.client import SaasClient
+from dsr.sources.saas.erasure import erasure_plan_make, erasure_run, subject_key
 from dsr.sources.saas.paths import path_value
 from dsr.sources.saas.spec import SpecError, spec_categories, spec_errors, spec_file, spec_load
 from dsr.sources.state import JobState
@@ -71,10 +66,6 @@ def _mapping(value: Any) -> dict:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-
-
-def _subject_key(subject: dict) -> str:
-    return json.dumps(subject, sort_keys=True, separators=(",", ":"))
 
 
 class SaasConnector(Connector):
@@ -170,10 +161,11 @@ class SaasConnector(Connector):
         erase = spec.get("erase") or {}
         holds = _mapping(config.get("holds"))
         for group in holds:
-            if _mapping(erase.get(group)).get("action") != "keep":
+            entry = _mapping(erase.get(group))
+            if entry.get("action") != "keep" and "fallback" not in entry:
                 errors.append(DataMapError(f"{path}.holds.{group}", f"{where} keeps no group {group!r}"))
         for group, entry in erase.items():
-            if entry.get("action") == "keep":
+            if entry.get("action") == "keep" or "fallback" in entry:
                 hold = holds.get(group, entry.get("hold"))
                 if hold not in datamap.legal_holds:
                     errors.append(
@@ -289,11 +281,13 @@ class SaasConnector(Connector):
             )
         return self._client
 
-    def _categories(self, group: str) -> dict[str, str]:
+    def categories(self, group: str) -> dict[str, str]:
+        """Return a group's fields and their categories, in the map's words."""
         renames = self.config.get("categories") or {}
         return {field: renames.get(c, c) for field, c in self.spec["groups"][group]["fields"].items()}
 
-    def _hold(self, group: str) -> str:
+    def hold(self, group: str) -> str:
+        """Return the legal hold a group is kept under: the map's, else the entry's."""
         return (self.config.get("holds") or {}).get(group) or self.spec["erase"][group].get("hold", "")
 
     def test_connection(self) -> None:
@@ -328,10 +322,10 @@ class SaasConnector(Connector):
                 if not value:
                     continue
                 for subject in self._lookup(lookup, value):
-                    found.setdefault(_subject_key(subject), subject)
+                    found.setdefault(subject_key(subject), subject)
         return list(found.values())
 
-    def _group_items(self, name: str, subject: dict, *, reference: str, operation: str) -> Iterator[Any]:
+    def group_items(self, name: str, subject: dict, *, reference: str, operation: str) -> Iterator[Any]:
         group = self.spec["groups"][name]
         values = {"subject": subject, "reference": reference}
         if "request" in group:
@@ -339,7 +333,7 @@ class SaasConnector(Connector):
                 group["request"], values, records=group["records"], paginate=group.get("paginate"), what=name
             )
             return
-        answer = self._job(group["job"], values, state_key=f"{operation}:{name}:{_subject_key(subject)}", what=name)
+        answer = self.job_run(group["job"], values, state_key=f"{operation}:{name}:{subject_key(subject)}", what=name)
         if answer is None:
             raise self.error(
                 f"{self.system} has not finished the {name} job yet; it is asked again later", permanent=False
@@ -360,10 +354,10 @@ class SaasConnector(Connector):
         provided_by = set(self.source.get("provided_by_subject", []))
         for subject in self.subjects(identifiers):
             for name, group in self.spec["groups"].items():
-                categories = self._categories(name)
+                categories = self.categories(name)
                 shared: dict[tuple, dict] = {}
                 provided = name in provided_by or bool(group.get("provided"))
-                for item in self._group_items(name, subject, reference=reference, operation=ACCESS):
+                for item in self.group_items(name, subject, reference=reference, operation=ACCESS):
                     row = item if isinstance(item, dict) else {"value": item}
                     shape = tuple(row)
                     if shape not in shared:
@@ -372,7 +366,7 @@ class SaasConnector(Connector):
 
     # --- asynchronous jobs ----------------------------------------------------------------
 
-    def _job(self, job: dict, values: dict, *, state_key: str, what: str) -> Any:
+    def job_run(self, job: dict, values: dict, *, state_key: str, what: str) -> Any:
         """Submit the job once (its id kept in the job state at once), poll it; return its final answer or None.
 
         None: the system has not finished within ``wait_seconds``; the next run polls the same job.
@@ -401,122 +395,14 @@ class SaasConnector(Connector):
                 return None
             client.sleep(float(timing.get("interval_seconds", 1)))
 
-    # --- erasure ----------------------------------------------------------------------------
+    # --- erasure ---------------------------------------------------------------------------
 
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
         if ERASURE not in self.capabilities():
             raise self.unsupported("erasure")
-        subjects = self.subjects(identifiers)
-        tables = []
-        for name, entry in self.spec["erase"].items():
-            group = self.spec["groups"][name]
-            categories = list(dict.fromkeys(self._categories(name).values()))
-            keys = []
-            for subject in subjects:
-                if entry["action"] == "request":
-                    keys.append({"subject": subject, "count": 1})
-                    continue
-                items = list(self._group_items(name, subject, reference=reference, operation="erasure_plan"))
-                key = {"subject": subject, "count": len(items)}
-                if group.get("key"):
-                    key["records"] = [path_value(item, group["key"]) for item in items]
-                keys.append(key)
-            action = {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]]
-            tables.append(
-                TablePlan(
-                    table=name,
-                    action=action,
-                    count=sum(key["count"] for key in keys),
-                    keys=keys,
-                    hold=self._hold(name) if action == KEEP else "",
-                    categories=categories,
-                )
-            )
-        return ErasurePlan(source=self.key, kind=self.kind, tables=tables, extra={"version": self.spec["version"]})
+        return erasure_plan_make(self, identifiers, reference=reference)
 
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
-        erase = self.spec["erase"]
-        client = self.client()
-        facts: dict[str, Fact] = {}
-        # The subjects whose erasure the system accepted, by group.
-        erased: dict[str, set[str]] = {}
-        complete = True
-        reference = ""
-        later = []
-        for table in plan.tables:
-            entry = erase.get(table.table)
-            if entry is None or {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]] != table.action:
-                raise self.error(f"the plan's {table.table} no longer matches {self.system}'s description; plan again")
-            if table.action == KEEP:
-                # GDPR Art. 17(3)(b): left as they are, under the legal obligation the map names.
-                facts[table.table] = Fact(
-                    table=table.table,
-                    action=KEEP,
-                    found=table.count,
-                    kept=table.count,
-                    hold=table.hold,
-                    categories=table.categories,
-                )
-                continue
-            if "with" in entry:
-                later.append(table)
-                continue
-            if table.action == REQUEST:
-                done = 0
-                for key in table.keys:
-                    values = {"subject": key["subject"]}
-                    state_key = f"erasure:{table.table}:{_subject_key(key['subject'])}"
-                    answer = self._job(entry["job"], values, state_key=state_key, what=table.table)
-                    job_id = (self.state.get(state_key) or {}).get("id", "")
-                    reference = reference or str(job_id)
-                    done += answer is not None
-                finished = done == len(table.keys)
-                complete = complete and finished
-                facts[table.table] = Fact(
-                    table=table.table,
-                    action=REQUEST,
-                    found=None,
-                    changed=len(table.keys),
-                    categories=table.categories,
-                    confirmed=True if finished else None,
-                    reference=reference,
-                )
-                continue
-            changed = 0
-            accepted = erased.setdefault(table.table, set())
-            for key in table.keys:
-                subject = key["subject"]
-                for step in entry["steps"]:
-                    targets = [{"subject": subject}]
-                    if step.get("per") == "record":
-                        targets = [{"subject": subject, "record": {"key": record}} for record in key.get("records", [])]
-                    for values in targets:
-                        request = {
-                            **step["request"],
-                            "missing": [*step["request"].get("missing", []), *step.get("gone", [])],
-                        }
-                        client.call(request, values, what=f"erase {table.table}")
-                accepted.add(_subject_key(subject))
-                changed += key["count"]
-            facts[table.table] = Fact(
-                table=table.table,
-                action=DELETE,
-                found=table.count,
-                changed=changed,
-                columns=[],
-                categories=table.categories if changed else [],
-            )
-        for table in later:
-            owner = erased.get(erase[table.table]["with"], set())
-            changed = sum(key["count"] for key in table.keys if _subject_key(key["subject"]) in owner)
-            facts[table.table] = Fact(
-                table=table.table,
-                action=DELETE,
-                found=table.count,
-                changed=changed,
-                categories=table.categories if changed else [],
-            )
-        ordered = [facts[table.table] for table in plan.tables]
-        return ErasureResult(source=self.key, facts=ordered, complete=complete, reference=reference)
+        return erasure_run(self, plan)

@@ -74,7 +74,7 @@ JOB_KEYS = {
     "interval_seconds",
 }
 ERASE_ACTIONS = ("delete", "keep", "request")
-ERASE_KEYS = {"action", "steps", "with", "job", "hold"}
+ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback"}
 STEP_KEYS = {"request", "per", "gone"}
 
 
@@ -234,6 +234,26 @@ class _Checker:
             if key in job and not _number(job[key]):
                 self.error(f"{path}.{key}", "must be a number of 0 or more")
 
+    def steps(self, steps: Any, path: str, *, group: dict, name: str) -> None:
+        if not isinstance(steps, list) or not steps:
+            self.error(path, "must list the requests that erase the group")
+            return
+        per_record = ("subject", "secrets", "settings", "reference")
+        for index, step in enumerate(steps):
+            where = f"{path}.{index}"
+            step = self.mapping(step, where)
+            self.unknown(step, STEP_KEYS, where)
+            per = step.get("per", "subject")
+            if per not in ("subject", "record"):
+                self.error(f"{where}.per", "must be subject or record")
+            if per == "record" and "key" not in group:
+                self.error(f"{where}.per", f"per record needs groups.{name}.key (the path of a record's id)")
+            allowed = (*per_record, "record") if per == "record" else per_record
+            self.request(step.get("request"), f"{where}.request", allowed=allowed)
+            gone = step.get("gone", [])
+            if not isinstance(gone, list) or not all(isinstance(code, int) for code in gone):
+                self.error(f"{where}.gone", "must list HTTP statuses that mean it is already gone")
+
     def check(self) -> None:
         spec = self.spec
         self.unknown(spec, SPEC_KEYS, "")
@@ -347,28 +367,21 @@ class _Checker:
             wanted = {"delete": ("steps", "with"), "request": ("job",)}[action]
             if len(ways) != 1 or ways[0] not in wanted:
                 self.error(where, f"action {action} needs exactly one of {' or '.join(wanted)}")
+            if "fallback" in entry:
+                fallback = self.mapping(entry["fallback"], f"{where}.fallback")
+                self.unknown(fallback, {"when", "steps"}, f"{where}.fallback")
+                when = fallback.get("when")
+                if not isinstance(when, list) or not when or not all(isinstance(code, int) for code in when):
+                    self.error(f"{where}.fallback.when", "must list the HTTP statuses that mean the system refused")
+                if "steps" not in entry:
+                    self.error(f"{where}.fallback", "only a group erased by steps has a fallback")
+                self.steps(fallback.get("steps"), f"{where}.fallback.steps", group=groups.get(name, {}), name=name)
             if "with" in entry and entry["with"] not in erase:
                 self.error(f"{where}.with", "must name another group erased here, whose steps remove these too")
             if "job" in entry:
                 self.job(entry["job"], f"{where}.job", allowed=per_record)
-            steps = entry.get("steps", [])
-            if "steps" in entry and (not isinstance(steps, list) or not steps):
-                self.error(f"{where}.steps", "must list the requests that erase the group")
-                steps = []
-            for index, step in enumerate(steps):
-                step_where = f"{where}.steps.{index}"
-                step = self.mapping(step, step_where)
-                self.unknown(step, STEP_KEYS, step_where)
-                per = step.get("per", "subject")
-                if per not in ("subject", "record"):
-                    self.error(f"{step_where}.per", "must be subject or record")
-                if per == "record" and "key" not in groups.get(name, {}):
-                    self.error(f"{step_where}.per", f"per record needs groups.{name}.key (the path of a record's id)")
-                allowed = (*per_record, "record") if per == "record" else per_record
-                self.request(step.get("request"), f"{step_where}.request", allowed=allowed)
-                gone = step.get("gone", [])
-                if not isinstance(gone, list) or not all(isinstance(code, int) for code in gone):
-                    self.error(f"{step_where}.gone", "must list HTTP statuses that mean it is already gone")
+            if "steps" in entry:
+                self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
 
 
 def spec_errors(spec: dict) -> list[tuple[str, str]]:
