@@ -117,6 +117,17 @@ class SqliteStore(Store):
         with closing(self._connect()) as conn, conn:
             conn.execute("DELETE FROM document WHERE vendor = ?", (self.vendor,))
 
+    def replace(self, store: Store) -> None:
+        """Replace this vendor's documents with those of ``store`` (built in memory), in one transaction."""
+        rows = [
+            (self.vendor, collection, key, json.dumps(doc))
+            for collection, docs in store._data.items()
+            for key, doc in docs.items()
+        ]
+        with closing(self._connect()) as conn, conn:
+            conn.execute("DELETE FROM document WHERE vendor = ?", (self.vendor,))
+            conn.executemany("INSERT INTO document VALUES (?, ?, ?, ?)", rows)
+
 
 @dataclass
 class Call:

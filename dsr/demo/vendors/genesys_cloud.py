@@ -66,7 +66,6 @@ class GenesysCloudFake(VendorFake):
         super().__init__(*args, **kwargs)
         self.polls_until_done = polls_until_done
         self.token_seconds = token_seconds
-        self.tokens: set[str] = set()
         self.tokens_issued = 0
         # Genesys could not carry out the requests (their status becomes ERROR when polled).
         self.jobs_fail = False
@@ -75,7 +74,8 @@ class GenesysCloudFake(VendorFake):
         if call.path == "/oauth/token" or call.path.startswith("/results/"):
             return True  # checked by the handlers: the token endpoint takes basic auth, a signed link none
         auth = call.headers.get("authorization", "")
-        return auth.startswith("Bearer ") and auth[7:] in self.tokens
+        # Tokens are in the store, so the demo's web processes share them.
+        return auth.startswith("Bearer ") and self.store.get("tokens", auth[7:]) is not None
 
     def error(self, status: int, message: str) -> Reply:
         codes = {400: "bad.request", 401: "authentication.required", 403: "missing.permissions", 404: "not.found"}
@@ -84,7 +84,8 @@ class GenesysCloudFake(VendorFake):
 
     def tokens_revoke(self) -> None:
         """Revoke every token given, as an administrator resetting the OAuth client would."""
-        self.tokens.clear()
+        for token in self.store.items("tokens"):
+            self.store.delete("tokens", token["token"])
 
     def token(self, call: Call) -> Reply:
         form = {key: values[-1] for key, values in parse_qs(call.body.decode()).items()}
@@ -96,7 +97,7 @@ class GenesysCloudFake(VendorFake):
             return Reply(400, {"error": "unsupported_grant_type"})
         self.tokens_issued += 1
         token = f"demo-genesys-token-{uuid.uuid4().hex}"
-        self.tokens.add(token)
+        self.store.put("tokens", token, {"token": token})
         return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_seconds})
 
     def subjects_search(self, call: Call) -> Reply:
