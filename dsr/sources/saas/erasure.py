@@ -57,9 +57,16 @@ def erasure_plan_make(connector: "SaasConnector", identifiers: Identifiers, *, r
     return ErasurePlan(source=connector.key, kind=connector.kind, tables=tables, extra={"version": spec["version"]})
 
 
-def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str, refused: list[int]) -> bool:
-    """Send a subject's steps; return False if the system refused one with a status in ``refused``."""
+CHANGED, GONE, REFUSED = "changed", "gone", "refused"
+
+
+def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str, refused: list[int]) -> str:
+    """Send a subject's steps; return CHANGED if the system accepted one, GONE if all found it gone, or REFUSED.
+
+    GONE is a re-run's answer (an earlier run deleted it): this run changed nothing (docs/adding-a-source.md).
+    """
     client = connector.client()
+    outcome = GONE
     for step in steps:
         targets = [{"subject": key["subject"]}]
         if step.get("per") == "record":
@@ -68,8 +75,10 @@ def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str
             gone = [*step["request"].get("missing", []), *step.get("gone", [])]
             answer = client.call({**step["request"], "missing": [*gone, *refused]}, values, what=f"erase {table}")
             if answer.missing and answer.status in refused and answer.status not in gone:
-                return False
-    return True
+                return REFUSED
+            if not answer.missing:
+                outcome = CHANGED
+    return outcome
 
 
 def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
@@ -78,6 +87,7 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
     facts: dict[str, list[Fact]] = {}
     erased: dict[str, set[str]] = {}  # the subjects whose deletion the system accepted, by group
     refused: dict[str, set[str]] = {}  # the subjects the system refused to delete (the fallback kept them)
+    already: dict[str, set[str]] = {}  # the subjects an earlier run had already deleted
     complete, reference = True, ""
     for table in plan.tables:
         entry = erase.get(table.table)
@@ -124,16 +134,26 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
             changed = kept = 0
             accepted = erased.setdefault(table.table, set())
             kept_subjects = refused.setdefault(table.table, set())
+            gone = already.setdefault(table.table, set())
             for key in table.keys:
-                if _steps_run(connector, entry["steps"], key, table=table.table, refused=fallback.get("when", [])):
+                outcome = _steps_run(
+                    connector, entry["steps"], key, table=table.table, refused=fallback.get("when", [])
+                )
+                if outcome == CHANGED:
                     accepted.add(subject_key(key["subject"]))
                     changed += key["count"]
+                elif outcome == GONE:
+                    gone.add(subject_key(key["subject"]))
                 else:
                     # The system refused to delete: the entry's fallback (Mailchimp's archive) keeps the data.
                     _steps_run(connector, fallback["steps"], key, table=table.table, refused=[])
                     kept_subjects.add(subject_key(key["subject"]))
                     kept += key["count"]
-            facts[table.table] = [_deleted(table, changed)]
+            facts[table.table] = [
+                _deleted(
+                    table, changed, already=sum(k["count"] for k in table.keys if subject_key(k["subject"]) in gone)
+                )
+            ]
             if kept:
                 hold = connector.hold(table.table)
                 facts[table.table].append(
@@ -144,7 +164,10 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
         if owner:
             done = erased.get(owner, set())
             changed = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in done)
-            facts[table.table] = [_deleted(table, changed)]
+            earlier = sum(
+                key["count"] for key in table.keys if subject_key(key["subject"]) in already.get(owner, set())
+            )
+            facts[table.table] = [_deleted(table, changed, already=earlier)]
             kept = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in refused.get(owner, set()))
             if kept:
                 # Kept with the record they belong to, under the same hold.
@@ -156,11 +179,12 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
     return ErasureResult(source=connector.key, facts=ordered, complete=complete, reference=reference)
 
 
-def _deleted(table: TablePlan, changed: int) -> Fact:
+def _deleted(table: TablePlan, changed: int, *, already: int = 0) -> Fact:
+    """Return the fact of a group deleted: ``changed`` by this run, ``already`` by an earlier one (found, unchanged)."""
     return Fact(
         table=table.table,
         action=DELETE,
-        found=changed if changed < table.count else table.count,
+        found=changed + already,
         changed=changed,
         categories=table.categories if changed else [],
     )

@@ -2,6 +2,7 @@
 
 import pytest
 
+from dsr.demo.vendors.base import Call
 from dsr.demo.vendors.stripe import API_KEY
 from dsr.sources.base import ACCESS, DELETE, ERASURE, KEEP, ErasurePlan, SourcePermanentError, SourceTransientError
 from tests.sources.saas.conftest import METTE, saas_connector
@@ -95,15 +96,19 @@ def test_erasure_deletes_the_customers_and_keeps_charges_under_the_bookkeeping_h
     assert stripe.refusals == []
 
 
-def test_erasure_run_again_after_a_worker_stopped_midway_deletes_nothing_twice_and_reports_the_same(stripe):
+def test_erasure_run_again_after_a_worker_stopped_midway_counts_only_what_this_run_deleted(stripe):
     connector = stripe_connector(stripe)
     plan = connector.erasure_plan(METTE)
-    stripe.store.delete("customers", "cus_mette0001")  # the first run deleted one customer, then stopped
+    stripe.customer_delete(Call("DELETE", "", {}, {}), "cus_mette0001")  # the first run got this far, then stopped
 
     result = connector.erasure_execute(plan)
 
-    assert {fact.table: fact.changed for fact in result.facts}["customers"] == 2  # Stripe's 404: already gone
-    assert stripe.store.items("customers")[0]["id"] == "cus_other0001"
+    customers = result.facts[0]
+    # Stripe's 404 for the first customer: found, and deleted by the earlier run, not this one.
+    assert (customers.found, customers.changed) == (2, 1)
+    assert [customer["id"] for customer in stripe.store.items("customers")] == ["cus_other0001"]
+    again = connector.erasure_execute(plan)
+    assert [(fact.found, fact.changed) for fact in again.facts[:2]] == [(2, 0), (2, 0)]
 
 
 @pytest.mark.parametrize(
