@@ -26,7 +26,7 @@ FILTERS = {
     "urlencode": lambda value: quote(value, safe=""),
 }
 # The names a template may start with, and what each holds (README.md, "Templates").
-ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference", "page", "cursor")
+ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference")
 
 
 class TemplateError(ValueError):
