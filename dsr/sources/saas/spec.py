@@ -5,6 +5,7 @@ reported with its dotted path inside the file, so the person who wrote the
 entry can find it.
 """
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +92,21 @@ def spec_file(system: str) -> Path:
 
 
 def spec_load(system: str) -> dict:
-    """Return the parsed description of ``system``; raise SpecError if it cannot be read as a YAML mapping."""
+    """Return the parsed description of ``system`` (shared: do not change it); raise SpecError if it cannot be read.
+
+    Parsed once per version of the file: a job makes a fresh connector, and YAML is slow to read.
+    """
     path = spec_file(system)
+    try:
+        version = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        version = None
+    return _spec_parse(str(path), system, version)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_parse(name: str, system: str, version: int | None) -> dict:
+    path = Path(name)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
