@@ -79,7 +79,9 @@ class SaasConnector(Connector):
     def __init__(self, source: dict, datamap: DataMap):
         super().__init__(source, datamap)
         self.spec = spec_load(self.config["system"])
-        self._client: SaasClient | None = None
+        # Shared by the per-job copies of a worker's connector (dsr.sources.state), so they reuse one
+        # HTTP session and one OAuth2 token.
+        self._shared: dict[str, SaasClient] = {}
         # Outside a job (a dry run, a connection test) the state lives as long as the connector.
         self.state = JobState()
 
@@ -257,7 +259,7 @@ class SaasConnector(Connector):
 
     def client(self) -> SaasClient:
         """Return the HTTP client of this source (one per connector, so an OAuth2 token is reused)."""
-        if self._client is None:
+        if "client" not in self._shared:
             values = {
                 "secrets": {
                     name: config_expand(value, source=self.key)
@@ -271,7 +273,7 @@ class SaasConnector(Connector):
             base_url = self.config.get("url") or self.spec["base_url"]
             base_url = SaasClient.fill_base(config_expand(base_url, source=self.key), values, source=self.key)
             retry = self.spec.get("retry") or {}
-            self._client = SaasClient(
+            self._shared["client"] = SaasClient(
                 source=self.key,
                 system=self.system,
                 spec={
@@ -288,7 +290,7 @@ class SaasConnector(Connector):
                 if self.config.get("token_url")
                 else None,
             )
-        return self._client
+        return self._shared["client"]
 
     def categories(self, group: str) -> dict[str, str]:
         """Return a group's fields and their categories, in the map's words."""

@@ -4,7 +4,7 @@ import pytest
 
 from dsr.demo.vendors.genesys_cloud import CLIENT_ID, CLIENT_SECRET
 from dsr.sources.base import ACCESS, ASYNC, ERASURE, REQUEST, ErasurePlan, SourcePermanentError, SourceTransientError
-from dsr.sources.state import JobState
+from dsr.sources.state import JobState, connector_with_state
 from tests.sources.saas.conftest import METTE, saas_connector
 
 
@@ -169,3 +169,12 @@ def test_wrong_client_credentials_are_a_permanent_error_naming_the_token_endpoin
 def test_failures_end_as_the_right_error(genesys, error, words):
     with pytest.raises(error, match=words):
         list(genesys_connector(genesys).records(METTE))
+
+
+def test_the_copies_a_worker_makes_for_its_jobs_share_one_token(genesys):
+    connector = genesys_connector(genesys)
+
+    for _ in range(3):
+        connector_with_state(connector, KeptState()).subjects(METTE)
+
+    assert genesys.tokens_issued == 1
