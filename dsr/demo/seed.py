@@ -1,4 +1,4 @@
-"""Build the demo company: its shop database, the demo ad partner's audience, and its data map."""
+"""Build the demo company: its shop database, the partners' audiences, its vendors' data, and its data map."""
 
 import sqlite3
 from contextlib import closing
@@ -10,6 +10,7 @@ from dsr.datamap.loading import datamap_load
 from dsr.demo.demo_platforms import demo_audiences_build
 from dsr.demo.demo_processor import processor_audience_build
 from dsr.demo.shop import shop_database_build
+from dsr.demo.vendors.demo import demo_vendors_build
 
 DATAMAP_PATH = Path(__file__).resolve().parent / "datamap.yaml"
 
@@ -31,6 +32,7 @@ def demo_company_seed(*, customers: int = 300, seed: int = 1, reset: bool = Fals
         shop_database_build(shop_path, customers=customers, seed=seed)
         processor_audience_build(shop_path)
         demo_audiences_build(shop_path)
+        demo_vendors_build(shop_path)
     version = datamap_load(
         text=DATAMAP_PATH.read_text(encoding="utf-8"), loaded_by="demo seed", source_path=str(DATAMAP_PATH)
     )

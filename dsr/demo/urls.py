@@ -15,4 +15,6 @@ urlpatterns = [
     path("meta/<str:version>/<str:audience_id>/users", views.meta_users, name="meta_users"),
     path("google/token", views.google_token, name="google_token"),
     re_path(r"^google/(?P<path>v\d+/customers/.+)$", views.google_api, name="google_api"),
+    # The demo's SaaS vendors (dsr/demo/vendors): Genesys Cloud, Stripe, Mailchimp.
+    re_path(r"^vendors/(?P<vendor>[a-z_]+)(?P<path>/.*)$", views.vendor_api, name="vendor_api"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from dsr.demo import demo_platforms, demo_processor
+from dsr.demo.vendors.demo import vendor_fake
 from dsr.sources.http import SIGNATURE_HEADER, SignatureInvalid, signature_verify
 
 DEMO_HEADER = {"X-Demo": "demo processor served by dsr; not a real ad partner"}
@@ -110,3 +111,18 @@ def google_api(request: HttpRequest, path: str) -> HttpResponse:
     fake = _GOOGLE.setdefault("fake", demo_platforms.GoogleFake(demo_platforms.SqliteAudienceStore("google")))
     headers = {key.lower(): value for key, value in request.headers.items()}
     return _platform_response(fake.answer(request.method, f"/{path}", headers, request.body))
+
+
+# --- The DEMO SaaS vendors (dsr/demo/vendors) -----------------------------------------------------
+
+
+@csrf_exempt
+def vendor_api(request: HttpRequest, vendor: str, path: str) -> HttpResponse:
+    base = request.build_absolute_uri(request.path[: len(request.path) - len(path)])
+    fake = vendor_fake(vendor, url=base)
+    if fake is None:
+        return _refusal(404, "unknown vendor")
+    query = request.META.get("QUERY_STRING", "")
+    reply = fake.answer(request.method, f"{path}?{query}" if query else path, dict(request.headers), request.body)
+    headers = {"Content-Type": "application/json", **DEMO_HEADER, **reply.headers}
+    return HttpResponse(reply.encoded(), status=reply.status, headers=headers)

@@ -124,7 +124,9 @@ def test_ad_retargeting_declares_its_profiling(demo):
 def test_sources_of_every_kind_the_demo_needs(demo):
     assert {key: source["kind"] for key, source in demo.sources.items()} == {
         "shop": "sql",
-        "chats": "manual",
+        "chats": "saas",
+        "payments": "saas",
+        "newsletter": "saas",
         "adpartner": "http",
         "meta": "meta_audience",
         "google": "google_ads",

@@ -17,7 +17,7 @@ def seeded(db, settings, tmp_path):
 
 def test_seed_builds_the_shop_and_loads_the_demo_map(seeded, tmp_path):
     assert seeded["shop_path"] == str(tmp_path / "demo" / "shop.sqlite3")
-    assert seeded["sources"] == ["shop", "chats", "adpartner", "meta", "google"]
+    assert seeded["sources"] == ["shop", "chats", "payments", "newsletter", "adpartner", "meta", "google"]
     assert controller_current()["name"] == "Madkassen Demo ApS"
 
 
@@ -35,9 +35,28 @@ def test_the_shop_finds_a_customer_and_plans_erasure_with_bookkeeping_kept(seede
     assert plan["invoice"].hold == "bookkeeping"
 
 
-def test_manual_and_http_sources_plan_a_task_and_a_processor_request(seeded):
-    assert connector_for("chats").task_for("erasure")["owner"].startswith("Kundeservicechef")
+def test_the_http_source_plans_a_processor_request(seeded):
     assert connector_for("adpartner").erasure_plan({"email": {seeded["sample_email"]}}).tables[0].action == REQUEST
+
+
+@pytest.mark.urls("tests.demo.urls")
+def test_the_demo_vendors_answer_for_the_sample_customer_and_erase_them(seeded, live_server, settings):
+    settings.DSR_BASE_URL = live_server.url
+    person = {"email": {seeded["sample_email"]}}
+    for key, tables in (
+        ("chats", {"interactions"}),
+        ("payments", {"customers", "charges", "payment_methods"}),
+        ("newsletter", {"members", "activity", "notes"}),
+    ):
+        connector = connector_for(key)
+        assert {record.table for record in connector.records(person, reference="R-1")} == tables, key
+        # Genesys fulfils its delete request within the polls of one run (the map's jobs.wait_seconds).
+        result = connector.erasure_execute(connector.erasure_plan(person, reference="R-2"))
+        assert result.complete, key
+    # Stripe's charges stay (bookkeeping), and the person is gone from every system.
+    assert {record.table for record in connector_for("payments").records(person)} == set()
+    assert list(connector_for("newsletter").records(person)) == []
+    assert connector_for("chats").subjects(person) == []
 
 
 @pytest.mark.urls("tests.demo.urls")
@@ -47,7 +66,9 @@ def test_check_sources_reaches_the_demo_processor(seeded, live_server, settings,
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "shop (sql): OK",
-        "chats (manual): OK",
+        "chats (saas): OK",
+        "payments (saas): OK",
+        "newsletter (saas): OK",
         "adpartner (http): OK",
         "meta (meta_audience): OK",
         "google (google_ads): OK",

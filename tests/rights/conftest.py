@@ -6,7 +6,9 @@ and the Chinook music store added as a second SQL source. Customer 1 of the
 shop is given the email of Chinook's customer 1, so one person lives in both;
 they subscribe to the newsletter and gave the newsletter and ad_retargeting
 consents (``shop_consents`` gives them others). The chat system is worked by
-hand by its owner (``tests.rights.helpers.tasks_finish``).
+hand by its owner (``tests.rights.helpers.tasks_finish``): the demo reaches it,
+its payments and its newsletter through their vendors' APIs (kind saas), which
+tests/sources/saas and tests/e2e/test_saas_jobs.py test against local stand-ins.
 """
 
 import hashlib
@@ -28,6 +30,57 @@ from tests.sources.http.processor import SECRET, Processor, processor  # noqa: F
 from tests.sources.maps import chinook_source
 
 DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
+# The chat system as a person works it: the tests of the rights need one source done by hand.
+CHATS_BY_HAND = {
+    "name": {
+        "da": "Kundeservice-chat og opkald (Genesys PureCloud)",
+        "en": "Customer-service chat and calls (Genesys PureCloud)",
+    },
+    "kind": "manual",
+    "purposes": ["customer_service", "call_recording"],
+    "recipients": ["genesys"],
+    "origin": {
+        "da": "Fra dig, når du chatter eller ringer med vores kundeservice.",
+        "en": "From you, when you chat with or call our customer service.",
+    },
+    "provided_by_subject": [],
+    "owner": "Kundeservicechef (administrator af Genesys PureCloud)",
+    "categories": ["identity", "contact", "usage"],
+    "instructions": {
+        "access": {
+            "da": (
+                "Søg personen frem i PureCloud på e-mail og telefonnummer, eksportér chats og optagelser som "
+                "JSON/MP3 og upload filen."
+            ),
+            "en": (
+                "Find the person in PureCloud by email and phone, export chats and recordings as JSON/MP3 and "
+                "upload the file."
+            ),
+        },
+        "erasure": {
+            "da": (
+                "Slet personens chats og optagelser i PureCloud (Admin > Quality > Recordings og Interactions) og "
+                "bekræft, hvad der blev slettet."
+            ),
+            "en": (
+                "Delete the person's chats and recordings in PureCloud (Admin > Quality > Recordings and "
+                "Interactions) and confirm what was deleted."
+            ),
+        },
+        "rectification": {
+            "da": "Ret kontaktoplysningerne på personens PureCloud-kontakt.",
+            "en": "Correct the contact details on the person's PureCloud contact.",
+        },
+        "restriction": {
+            "da": 'Markér personens PureCloud-kontakt som "begrænset behandling" og fjern den fra kampagnelister.',
+            "en": 'Mark the person\'s PureCloud contact as "restricted processing" and remove it from campaign lists.',
+        },
+        "consent_withdrawal": {
+            "da": "Fjern samtykket til optagelse på personens PureCloud-kontakt.",
+            "en": "Remove the call-recording consent from the person's PureCloud contact.",
+        },
+    },
+}
 PERSON = "luisg@embraer.com.br"  # Chinook customer 1, and shop customer 1 here
 PERSON_SHA256 = hashlib.sha256(PERSON.encode()).hexdigest()  # how the ad partner's audience holds them
 
@@ -38,8 +91,11 @@ def map_document(*, shop: Path, chinook: Path | None, processor_url: str, **http
     document["sources"]["shop"]["url"] = f"sqlite:///{shop}"
     # The demo's Meta and Google audiences are served by the running demo; tests/e2e/test_ad_audiences.py and
     # tests/sources/{meta_audience,google_ads} test them against local fakes.
-    for key in ("meta", "google"):
+    for key in ("meta", "google", "payments", "newsletter"):
         document["sources"].pop(key, None)
+    for key in ("stripe", "mailchimp"):  # reached only through the payments and newsletter sources
+        document["recipients"].pop(key, None)
+    document["sources"]["chats"] = CHATS_BY_HAND
     document["sources"]["adpartner"].update(
         url=processor_url, secret=SECRET, retries=0, backoff_seconds=0.01, timeout_seconds=3, **http_config
     )

@@ -17,7 +17,7 @@ from tests.sources.maps import BASE_MAP, CHAT_SOURCE, map_build
 
 
 def test_every_kind_maps_to_its_connector_class():
-    assert connector_kinds() == ["django", "google_ads", "http", "manual", "meta_audience", "sql"]
+    assert connector_kinds() == ["django", "google_ads", "http", "manual", "meta_audience", "saas", "sql"]
     assert connector_class("meta_audience") is MetaAudienceConnector
     assert connector_class("google_ads") is GoogleAdsConnector
     assert connector_class("sql") is SqlConnector
