@@ -15,6 +15,7 @@ from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get
 from dsr.models import Job, Plan, Request
 from dsr.sources.base import Connector, Identifiers
+from dsr.sources.state import JobState, connector_with_state
 
 
 @dataclass
@@ -40,8 +41,21 @@ class JobContext:
         return {kind: set(values) for kind, values in self.plan.identifiers.items()}
 
     def connector(self) -> Connector:
-        """Return the connector of the job's source."""
-        return connector_get(self.job.source_key, self.datamap)
+        """Return the connector of the job's source, keeping what it remembers between runs on the job's row."""
+        return connector_with_state(connector_get(self.job.source_key, self.datamap), JobRowState(self.job))
+
+
+class JobRowState(JobState):
+    """A connector's state kept on its job's row (Job.state), saved as soon as it changes."""
+
+    def __init__(self, job: Job):
+        super().__init__(job.state)
+        self.job = job
+
+    def save(self) -> None:
+        # Written at once, outside the run's result: a worker stopped after this finds it on the next run.
+        Job.objects.filter(pk=self.job.pk).update(state=self.data)
+        self.job.state = dict(self.data)
 
 
 @dataclass

@@ -117,6 +117,9 @@ class Job(models.Model):
     # Input: an approved erasure plan, the corrections, the consents. Output: the connector's result.
     plan = models.JSONField(default=dict, blank=True, verbose_name=_("plan"))
     result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
+    # What the connector keeps between runs: a system's id for an asynchronous job it was sent, so the run
+    # after a worker stopped polls that job instead of sending another (dsr.sources.base.JobState).
+    state = models.JSONField(default=dict, blank=True, verbose_name=_("connector state"))
     # The claim: a worker owns a running job until lease_expires_at; the reconciler re-queues it after.
     claim = models.CharField(max_length=64, blank=True, verbose_name=_("claim"))
     lease_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lease expires at"))

@@ -119,8 +119,9 @@ INVENTORY: dict[str, Inventory] = {
     "Job": Inventory(
         to_request="request",
         # The input (an erasure plan's row keys and a processor's hashed identities, corrections, consents)
-        # and the output (staged files, processors' request ids); the outcome keeps what the letters need.
-        personal=("plan", "result"),
+        # the output (staged files, processors' request ids), and the connector's state (a system's job ids,
+        # kept by the system's keys of the person); the outcome keeps what the letters need.
+        personal=("plan", "result", "state"),
         kept={
             **_kept(ROW, "id", "request"),
             **_kept(SOURCE, "source_key", "last_error"),

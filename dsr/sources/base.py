@@ -409,7 +409,8 @@ class Connector:
     Core code never asks a connector its kind: it asks what the connector does
     (``supports``), whether a person does it (``task_for``), whether its own
     requests already reach its recipients (``informs_recipients``), and whether
-    it takes callbacks (``accepts_callbacks``).
+    it takes callbacks (``accepts_callbacks``). A job's connector has a ``state``
+    (dsr.sources.state.JobState) for what it must remember between runs.
     """
 
     kind: ClassVar[str] = ""

@@ -14,6 +14,7 @@ CONNECTORS = {
     "manual": "dsr.sources.manual.connector.ManualConnector",
     "meta_audience": "dsr.sources.meta_audience.connector.MetaAudienceConnector",
     "google_ads": "dsr.sources.google_ads.connector.GoogleAdsConnector",
+    "saas": "dsr.sources.saas.connector.SaasConnector",
 }
 
 

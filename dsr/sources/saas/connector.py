@@ -1,0 +1,498 @@
+"""The `saas` connector: a hosted system reached through its own API, as a catalogue entry describes it.
+
+The description (dsr/sources/saas/catalogue/<system>.yaml, format in
+README.md) says how to find the person (``identify``), how to read each
+record group (``groups``) and how to erase it (``erase``). The data map's
+source names the entry and gives the address, the secrets (as placeholders
+only), the settings, and maps the entry's categories and holds to its own.
+
+Erasure reports what the system answered: a group deleted counts the
+records of each subject whose deletion the system accepted; a group kept
+says under which legal hold; an asynchronous job (submitted, then polled) is
+a request whose confirmation comes when the system reports the job done. The
+job's id is kept in the dsr job's state as soon as the system gives it, so a
+worker stopped while polling is followed by one that polls the same job.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from dsr.datamap.schema import DataMap, DataMapError
+from dsr.sources.base import (
+    ACCESS,
+    ASYNC,
+    DELETE,
+    ERASURE,
+    KEEP,
+    REQUEST,
+    Connector,
+    ErasurePlan,
+    ErasureResult,
+    Fact,
+    Identifiers,
+    Record,
+    TablePlan,
+    config_expand,
+    config_placeholder_errors,
+)
+from dsr.sources.groups import group_lineage_errors
+from dsr.sources.resolution import identifier_normalise
+from dsr.sources.saas.client import SaasClient
+from dsr.sources.saas.paths import path_value
+from dsr.sources.saas.spec import SpecError, spec_categories, spec_errors, spec_file, spec_load
+from dsr.sources.state import JobState
+
+CONFIG_KEYS = {
+    "system",
+    "version",
+    "url",
+    "secrets",
+    "settings",
+    "categories",
+    "holds",
+    "groups",
+    "operations",
+    "timeout_seconds",
+    "retries",
+    "backoff_seconds",
+    "max_wait_seconds",
+}
+OPERATIONS = (ACCESS, ERASURE)
+GROUP_KEYS = {"purposes", "recipients"}
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _subject_key(subject: dict) -> str:
+    return json.dumps(subject, sort_keys=True, separators=(",", ":"))
+
+
+class SaasConnector(Connector):
+    """A SaaS system described by a catalogue entry (or a YAML file of the controller's own)."""
+
+    kind = "saas"
+    # A request sent to the system (an asynchronous job) is itself the message to it as a recipient (Art. 19).
+    informs_recipients = True
+
+    def __init__(self, source: dict, datamap: DataMap):
+        super().__init__(source, datamap)
+        self.spec = spec_load(self.config["system"])
+        self._client: SaasClient | None = None
+        # Outside a job (a dry run, a connection test) the state lives as long as the connector.
+        self.state = JobState()
+
+    # --- configuration -------------------------------------------------------------------
+
+    @classmethod
+    def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
+        errors = [
+            DataMapError(f"{path}.{key}", f"unknown key; expected one of {', '.join(sorted(CONFIG_KEYS))}")
+            for key in config
+            if key not in CONFIG_KEYS
+        ]
+        system = config.get("system")
+        if not isinstance(system, str) or not system:
+            return [*errors, DataMapError(f"{path}.system", "is required: a catalogue entry's name or a .yaml file")]
+        try:
+            spec = spec_load(system)
+        except SpecError as exc:
+            return [*errors, DataMapError(f"{path}.system", str(exc))]
+        where = spec_file(system).name
+        problems = spec_errors(spec)
+        if problems:
+            return errors + [DataMapError(f"{path}.system ({where}: {spot})", message) for spot, message in problems]
+        if "version" in config and config["version"] != spec["version"]:
+            errors.append(
+                DataMapError(
+                    f"{path}.version",
+                    f"the map was written for version {config['version']} of {where}, which is now version "
+                    f"{spec['version']}; read its changes and set version: {spec['version']}",
+                )
+            )
+        url = config.get("url")
+        if url is not None:
+            if not isinstance(url, str) or not url.startswith(("http://", "https://", "${")):
+                errors.append(DataMapError(f"{path}.url", "must be an http:// or https:// address"))
+            else:
+                errors += [DataMapError(f"{path}.url", problem) for problem in config_placeholder_errors(url)]
+        secrets = _mapping(config.get("secrets"))
+        if "secrets" in config and not isinstance(config["secrets"], dict):
+            errors.append(DataMapError(f"{path}.secrets", "must map the entry's secret names to ${env:NAME}"))
+        for name in spec.get("secrets") or []:
+            value = secrets.get(name)
+            if not isinstance(value, str) or not value:
+                errors.append(
+                    DataMapError(f"{path}.secrets.{name}", f"is required by {where}: give it as ${{env:NAME}}")
+                )
+            elif "${env:" not in value:
+                errors.append(
+                    DataMapError(f"{path}.secrets.{name}", "must come from the environment (${env:NAME}), not the map")
+                )
+            else:
+                errors += [DataMapError(f"{path}.secrets.{name}", p) for p in config_placeholder_errors(value)]
+        for name in secrets:
+            if name not in (spec.get("secrets") or []):
+                errors.append(DataMapError(f"{path}.secrets.{name}", f"{where} declares no such secret"))
+        settings = _mapping(config.get("settings"))
+        for name in spec.get("settings") or []:
+            if not isinstance(settings.get(name), str | int) or settings.get(name) == "":
+                errors.append(DataMapError(f"{path}.settings.{name}", f"is required by {where}"))
+        for name in settings:
+            if name not in (spec.get("settings") or []):
+                errors.append(DataMapError(f"{path}.settings.{name}", f"{where} declares no such setting"))
+        renames = _mapping(config.get("categories"))
+        for name, category in renames.items():
+            if category not in datamap.categories:
+                errors.append(DataMapError(f"{path}.categories.{name}", f'unknown category "{category}"'))
+        for category in sorted(spec_categories(spec)):
+            if renames.get(category, category) not in datamap.categories:
+                errors.append(
+                    DataMapError(
+                        f"{path}.categories",
+                        f'{where} uses the category "{category}", which the map lacks: add it under categories '
+                        f"or map it here ({category}: <one of the map's categories>)",
+                    )
+                )
+        erase = spec.get("erase") or {}
+        holds = _mapping(config.get("holds"))
+        for group in holds:
+            if _mapping(erase.get(group)).get("action") != "keep":
+                errors.append(DataMapError(f"{path}.holds.{group}", f"{where} keeps no group {group!r}"))
+        for group, entry in erase.items():
+            if entry.get("action") == "keep":
+                hold = holds.get(group, entry.get("hold"))
+                if hold not in datamap.legal_holds:
+                    errors.append(
+                        DataMapError(
+                            f"{path}.holds.{group}",
+                            f"{where} keeps {group} under a legal hold: name one of the map's legal_holds "
+                            f"(unknown: {hold!r})",
+                        )
+                    )
+        groups = config.get("groups", {})
+        if not isinstance(groups, dict) or not all(isinstance(group, dict) for group in groups.values()):
+            errors.append(DataMapError(f"{path}.groups", "must map record groups to {purposes, recipients}"))
+        for name, group in _mapping(groups).items():
+            if name not in spec["groups"]:
+                errors.append(DataMapError(f"{path}.groups.{name}", f"{where} has no record group {name!r}"))
+            for key in _mapping(group):
+                if key not in GROUP_KEYS:
+                    errors.append(
+                        DataMapError(f"{path}.groups.{name}.{key}", "unknown key; expected purposes or recipients")
+                    )
+            errors += group_lineage_errors(_mapping(group), path=f"{path}.groups.{name}", datamap=datamap)
+        operations = config.get("operations", list(OPERATIONS))
+        if not isinstance(operations, list) or any(operation not in OPERATIONS for operation in operations):
+            errors.append(DataMapError(f"{path}.operations", f"must list some of {', '.join(OPERATIONS)}"))
+        for key in ("timeout_seconds", "retries", "backoff_seconds", "max_wait_seconds"):
+            if key in config and not _number(config[key]):
+                errors.append(DataMapError(f"{path}.{key}", "must be a number of 0 or more"))
+        return errors
+
+    @classmethod
+    def record_groups(cls, config: dict) -> set[str] | None:
+        try:
+            return set(spec_load(config["system"])["groups"])
+        except (SpecError, KeyError, TypeError):
+            return set()
+
+    @classmethod
+    def groups_describe(cls, config: dict) -> dict[str, dict]:
+        spec = spec_load(config["system"])
+        renames = config.get("categories") or {}
+        groups = config.get("groups") or {}
+        holds = config.get("holds") or {}
+        described = {}
+        for name, group in spec["groups"].items():
+            own = groups.get(name, {})
+            erase = (spec.get("erase") or {}).get(name) or {}
+            described[name] = {
+                "purposes": list(own["purposes"]) if own.get("purposes") is not None else None,
+                "recipients": list(own["recipients"]) if own.get("recipients") is not None else None,
+                "categories": list(dict.fromkeys(renames.get(c, c) for c in group["fields"].values())),
+                "hold": holds.get(name, erase.get("hold")) if erase.get("action") == "keep" else None,
+            }
+        return described
+
+    def capabilities(self) -> frozenset[str]:
+        operations = self.config.get("operations", list(OPERATIONS))
+        found = set()
+        if ACCESS in operations:
+            found.add(ACCESS)
+        if ERASURE in operations and self.spec.get("erase"):
+            found.add(ERASURE)
+        jobs = [group for group in self.spec["groups"].values() if "job" in group]
+        jobs += [entry for entry in (self.spec.get("erase") or {}).values() if "job" in entry]
+        if jobs:
+            found.add(ASYNC)
+        return frozenset(found)
+
+    # --- the system ------------------------------------------------------------------------
+
+    @property
+    def system(self) -> str:
+        return self.spec["name"]
+
+    def client(self) -> SaasClient:
+        """Return the HTTP client of this source (one per connector, so an OAuth2 token is reused)."""
+        if self._client is None:
+            values = {
+                "secrets": {
+                    name: config_expand(value, source=self.key)
+                    for name, value in (self.config.get("secrets") or {}).items()
+                },
+                "settings": {
+                    name: config_expand(str(value), source=self.key)
+                    for name, value in (self.config.get("settings") or {}).items()
+                },
+            }
+            base_url = self.config.get("url") or self.spec["base_url"]
+            base_url = SaasClient.fill_base(config_expand(base_url, source=self.key), values, source=self.key)
+            retry = self.spec.get("retry") or {}
+            self._client = SaasClient(
+                source=self.key,
+                system=self.system,
+                spec=self.spec,
+                base_url=base_url,
+                values=values,
+                timeout=float(self.config.get("timeout_seconds", self.spec.get("timeout_seconds", 30))),
+                attempts=int(self.config.get("retries", retry.get("attempts", 3))),
+                backoff=float(self.config.get("backoff_seconds", retry.get("backoff_seconds", 1))),
+                max_wait=float(self.config.get("max_wait_seconds", retry.get("max_wait_seconds", 60))),
+            )
+        return self._client
+
+    def _categories(self, group: str) -> dict[str, str]:
+        renames = self.config.get("categories") or {}
+        return {field: renames.get(c, c) for field, c in self.spec["groups"][group]["fields"].items()}
+
+    def _hold(self, group: str) -> str:
+        return (self.config.get("holds") or {}).get(group) or self.spec["erase"][group].get("hold", "")
+
+    def test_connection(self) -> None:
+        # A lookup of an address no one has: proves the address, the credentials and the answer's shape.
+        lookup = self.spec["identify"][0]
+        probe = {"email": "dsr-connection-test@example.invalid", "phone": "+4500000000", "customer_number": "0"}
+        list(self._lookup(lookup, probe[lookup["by"]]))
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _lookup(self, lookup: dict, identity: str) -> Iterator[dict]:
+        client = self.client()
+        for item in client.items(
+            lookup["request"],
+            {"identity": identity},
+            records=lookup["records"],
+            paginate=lookup.get("paginate"),
+            what="identify",
+        ):
+            subject = {name: path_value(item, where) for name, where in lookup["subject"].items()}
+            if all(value not in (None, "") for value in subject.values()):
+                yield subject
+
+    def subjects(self, identifiers: Identifiers) -> list[dict]:
+        """Return the system's keys of the person (its customer, member or user ids), each once."""
+        found: dict[str, dict] = {}
+        for lookup in self.spec["identify"]:
+            for value in sorted(identifiers.get(lookup["by"], set())):
+                value = identifier_normalise(lookup["by"], value)
+                if not value:
+                    continue
+                for subject in self._lookup(lookup, value):
+                    found.setdefault(_subject_key(subject), subject)
+        return list(found.values())
+
+    def _group_items(self, name: str, subject: dict, *, reference: str, operation: str) -> Iterator[Any]:
+        group = self.spec["groups"][name]
+        values = {"subject": subject, "reference": reference}
+        if "request" in group:
+            yield from self.client().items(
+                group["request"], values, records=group["records"], paginate=group.get("paginate"), what=name
+            )
+            return
+        answer = self._job(group["job"], values, state_key=f"{operation}:{name}:{_subject_key(subject)}", what=name)
+        if answer is None:
+            raise self.error(
+                f"{self.system} has not finished the {name} job yet; it is asked again later", permanent=False
+            )
+        data = answer
+        if group["job"].get("result"):
+            url = path_value(answer, group["job"]["result"])
+            if not isinstance(url, str) or not url:
+                raise self.error(f"{self.system} reported the {name} job done without its result's address")
+            data = self.client().call({"method": "GET", "url": url}, {}, what=name, url=url).data
+        yield from self.client().items_of(data, group["records"])
+
+    def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
+        if ACCESS not in self.capabilities():
+            raise self.unsupported("access")
+        provided_by = set(self.source.get("provided_by_subject", []))
+        for subject in self.subjects(identifiers):
+            for name, group in self.spec["groups"].items():
+                categories = self._categories(name)
+                shared: dict[tuple, dict] = {}
+                provided = name in provided_by or bool(group.get("provided"))
+                for item in self._group_items(name, subject, reference=reference, operation=ACCESS):
+                    row = item if isinstance(item, dict) else {"value": item}
+                    shape = tuple(row)
+                    if shape not in shared:
+                        shared[shape] = {field: c for field, c in categories.items() if field in row}
+                    yield Record(source=self.key, table=name, row=row, categories=shared[shape], provided=provided)
+
+    # --- asynchronous jobs ----------------------------------------------------------------
+
+    def _job(self, job: dict, values: dict, *, state_key: str, what: str) -> Any:
+        """Submit the job once (its id kept in the job state at once), poll it; return its final answer or None.
+
+        None: the system has not finished within ``wait_seconds``; the next run polls the same job.
+        """
+        client = self.client()
+        kept = self.state.get(state_key)
+        if kept is None:
+            answer = client.call(job["submit"], values, what=f"{what} (submit)")
+            job_id = path_value(answer.data, job["id"])
+            if job_id in (None, ""):
+                raise self.error(f"{self.system} accepted the {what} job without giving its id")
+            kept = {"id": job_id}
+            self.state.set(state_key, kept)
+        deadline = time.monotonic() + float(job.get("wait_seconds", 10))
+        while True:
+            answer = client.call(job["poll"], {**values, "job": kept}, what=f"{what} (poll)")
+            status = path_value(answer.data, job["status"])
+            if status in job["done"]:
+                return answer.data
+            if status in job.get("failed", []):
+                # A retry by staff submits a new job.
+                self.state.set(state_key, None)
+                raise self.error(f"{self.system} reports the {what} job {kept['id']} as {status}")
+            if time.monotonic() >= deadline:
+                return None
+            client.sleep(float(job.get("interval_seconds", 1)))
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
+        if ERASURE not in self.capabilities():
+            raise self.unsupported("erasure")
+        subjects = self.subjects(identifiers)
+        tables = []
+        for name, entry in self.spec["erase"].items():
+            group = self.spec["groups"][name]
+            categories = list(dict.fromkeys(self._categories(name).values()))
+            keys = []
+            for subject in subjects:
+                if entry["action"] == "request":
+                    keys.append({"subject": subject, "count": 1})
+                    continue
+                items = list(self._group_items(name, subject, reference=reference, operation="erasure_plan"))
+                key = {"subject": subject, "count": len(items)}
+                if group.get("key"):
+                    key["records"] = [path_value(item, group["key"]) for item in items]
+                keys.append(key)
+            action = {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]]
+            tables.append(
+                TablePlan(
+                    table=name,
+                    action=action,
+                    count=sum(key["count"] for key in keys),
+                    keys=keys,
+                    hold=self._hold(name) if action == KEEP else "",
+                    categories=categories,
+                )
+            )
+        return ErasurePlan(source=self.key, kind=self.kind, tables=tables, extra={"version": self.spec["version"]})
+
+    def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
+        if plan.source != self.key or plan.kind != self.kind:
+            raise self.error("the plan belongs to another source")
+        erase = self.spec["erase"]
+        client = self.client()
+        facts: dict[str, Fact] = {}
+        # The subjects whose erasure the system accepted, by group.
+        erased: dict[str, set[str]] = {}
+        complete = True
+        reference = ""
+        later = []
+        for table in plan.tables:
+            entry = erase.get(table.table)
+            if entry is None or {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]] != table.action:
+                raise self.error(f"the plan's {table.table} no longer matches {self.system}'s description; plan again")
+            if table.action == KEEP:
+                # GDPR Art. 17(3)(b): left as they are, under the legal obligation the map names.
+                facts[table.table] = Fact(
+                    table=table.table,
+                    action=KEEP,
+                    found=table.count,
+                    kept=table.count,
+                    hold=table.hold,
+                    categories=table.categories,
+                )
+                continue
+            if "with" in entry:
+                later.append(table)
+                continue
+            if table.action == REQUEST:
+                done = 0
+                for key in table.keys:
+                    values = {"subject": key["subject"]}
+                    state_key = f"erasure:{table.table}:{_subject_key(key['subject'])}"
+                    answer = self._job(entry["job"], values, state_key=state_key, what=table.table)
+                    job_id = (self.state.get(state_key) or {}).get("id", "")
+                    reference = reference or str(job_id)
+                    done += answer is not None
+                finished = done == len(table.keys)
+                complete = complete and finished
+                facts[table.table] = Fact(
+                    table=table.table,
+                    action=REQUEST,
+                    found=None,
+                    changed=len(table.keys),
+                    categories=table.categories,
+                    confirmed=True if finished else None,
+                    reference=reference,
+                )
+                continue
+            changed = 0
+            accepted = erased.setdefault(table.table, set())
+            for key in table.keys:
+                subject = key["subject"]
+                for step in entry["steps"]:
+                    targets = [{"subject": subject}]
+                    if step.get("per") == "record":
+                        targets = [{"subject": subject, "record": {"key": record}} for record in key.get("records", [])]
+                    for values in targets:
+                        request = {
+                            **step["request"],
+                            "missing": [*step["request"].get("missing", []), *step.get("gone", [])],
+                        }
+                        client.call(request, values, what=f"erase {table.table}")
+                accepted.add(_subject_key(subject))
+                changed += key["count"]
+            facts[table.table] = Fact(
+                table=table.table,
+                action=DELETE,
+                found=table.count,
+                changed=changed,
+                columns=[],
+                categories=table.categories if changed else [],
+            )
+        for table in later:
+            owner = erased.get(erase[table.table]["with"], set())
+            changed = sum(key["count"] for key in table.keys if _subject_key(key["subject"]) in owner)
+            facts[table.table] = Fact(
+                table=table.table,
+                action=DELETE,
+                found=table.count,
+                changed=changed,
+                categories=table.categories if changed else [],
+            )
+        ordered = [facts[table.table] for table in plan.tables]
+        return ErasureResult(source=self.key, facts=ordered, complete=complete, reference=reference)

@@ -1,0 +1,52 @@
+"""The vendor stand-ins of dsr/demo/vendors, served on a local port, and `saas` connectors pointed at them."""
+
+import pytest
+
+from dsr.demo.vendors.base import serve
+from dsr.demo.vendors.stripe import StripeFake
+from dsr.sources.saas.connector import SaasConnector
+from tests.sources.maps import map_build
+
+EMAIL = "Mette.Hansen@Example.dk "
+METTE = {"email": {EMAIL}}
+OTHER = "other@example.dk"
+
+
+def saas_connector(
+    system: str, url: str, *, key: str = "vendor", sources: dict | None = None, **config
+) -> SaasConnector:
+    """Return the connector of a `saas` source for ``system`` at ``url``, with fast retries for the tests."""
+    source = {
+        "name": f"{system} (test)",
+        "kind": "saas",
+        "purposes": ["account"],
+        "origin": {"da": "Fra os", "en": "From us"},
+        "provided_by_subject": [],
+        "system": system,
+        "url": url,
+        "retries": 2,
+        "backoff_seconds": 0.01,
+        "timeout_seconds": 2,
+        **config,
+    }
+    datamap = map_build({key: source, **(sources or {})})
+    return SaasConnector(datamap.sources[key], datamap)
+
+
+def _served(fake):
+    server = serve(fake)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def stripe(request):
+    """Serve Stripe's API with Mette (two customers: 120 charges and 2 cards, 1 charge) and another person."""
+    fake = StripeFake(mode=getattr(request, "param", "normal"))
+    fake.add_customer(
+        "cus_mette0001", email="mette.hansen@example.dk", name="Mette Hansen", charges=120, payment_methods=2
+    )
+    fake.add_customer("cus_mette0002", email="Mette.Hansen@example.dk", name="Mette H.", charges=1)
+    fake.add_customer("cus_other0001", email=OTHER, name="Other Person", charges=3, payment_methods=1)
+    yield from _served(fake)
