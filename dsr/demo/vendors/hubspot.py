@@ -1,180 +1,159 @@
-"""A stand-in for HubSpot's CRM v3 contacts API: search by email and the GDPR permanent delete.
+"""A stand-in for HubSpot's CRM API v3: contacts found by email, read, and permanently deleted under the GDPR.
 
-It checks requests the way HubSpot's API reference describes them and answers
-with the documented JSON:
+Checked as HubSpot's API reference documents it:
 
-- ``POST /crm/v3/objects/contacts/search`` with a private app token
-  (``Authorization: Bearer ...``) holding ``crm.objects.contacts.read``; the
-  body's ``filterGroups`` (at most 5 groups of at most 6 filters, joined by OR,
-  filters within a group by AND), ``properties``, ``limit`` (at most 200) and
-  the ``after`` cursor. The answer is ``{"total", "results": [{"id",
-  "properties", "createdAt", "updatedAt", "archived"}], "paging": {"next":
-  {"after"}}}``, ``paging`` only while more pages follow. Property values are
-  strings or null, as HubSpot sends them.
-- ``POST /crm/v3/objects/contacts/gdpr-delete`` with
-  ``crm.objects.contacts.write`` and ``{"objectId": id}`` (or ``{"objectId":
-  email, "idProperty": "email"}``): 204 with no body; the contact and everything
-  associated with it are gone. An unknown id is a 404 ``OBJECT_NOT_FOUND``; an
-  unknown email is blocklisted, as HubSpot does, and answered 204.
+- a private app token as ``Authorization: Bearer ...``, with the scope
+  ``crm.objects.contacts.read`` to read and ``crm.objects.contacts.write`` for
+  the GDPR delete (a token without it gets 403 ``MISSING_SCOPES``);
+- ``POST /crm/v3/objects/contacts/search``: a JSON body with ``filterGroups``
+  (at most 5 groups of at most 6 filters; groups are ORed, a group's filters
+  ANDed), ``properties``, ``limit`` (at most 200) and the ``after`` cursor.
+  The answer is ``{"total", "results": [...], "paging": {"next": {"after"}}}``,
+  ``paging`` only while more pages follow;
+- ``GET /crm/v3/objects/contacts/{contactId}?properties=a,b&archived=false``:
+  one contact ``{"id", "properties", "createdAt", "updatedAt", "archived"}``,
+  property values as strings or null; without ``properties``, HubSpot's
+  default set;
+- ``POST /crm/v3/objects/contacts/gdpr-delete`` with ``{"objectId": id}`` (or
+  ``{"objectId": email, "idProperty": "email"}``): 204 and no body; the contact
+  and its associated content are gone for good. An id HubSpot does not know is
+  a 404; an email it does not know is blocklisted (HubSpot then refuses it for
+  good) and answered 204, which is why the catalogue entry deletes by id.
 
-Errors carry HubSpot's body ``{"status": "error", "message", "correlationId",
-"category"}``; a rate limit adds the ``X-HubSpot-RateLimit-*`` headers.
-Not part of dsr's product: the catalogue's tests serve it on a local port.
+Errors are ``{"status": "error", "message", "correlationId", "category"}``; a
+rate limit adds ``policyName`` and the ``X-HubSpot-RateLimit-*`` headers.
 """
 
-import json
 import uuid
-from collections.abc import Mapping
 
-Answer = tuple[int, dict[str, str], bytes]
+from dsr.demo.vendors.base import Call, Reply, VendorFake
 
-TOKEN = "pat-eu1-00000000-0000-4000-8000-000000000001"  # noqa: S105 - the fake's own token, not a secret
+TOKEN = "pat-eu1-00000000-0000-4000-8000-000000000001"  # noqa: S105 - the stand-in's own token, not a secret
 READ_SCOPE = "crm.objects.contacts.read"
 WRITE_SCOPE = "crm.objects.contacts.write"
-SEARCH_PATH = "/crm/v3/objects/contacts/search"
-GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
-# What a search returns when the body names no properties (HubSpot's documented default set).
+# What HubSpot returns for a contact when the request names no properties.
 DEFAULT_PROPERTIES = ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname")
 MAX_LIMIT = 200
 MAX_GROUPS = 5
 MAX_FILTERS = 6
+CATEGORIES = {
+    400: "VALIDATION_ERROR",
+    401: "INVALID_AUTHENTICATION",
+    403: "MISSING_SCOPES",
+    404: "OBJECT_NOT_FOUND",
+    415: "VALIDATION_ERROR",
+    429: "RATE_LIMITS",
+}
 
 
-def _answer(status: int, data: dict | None = None, headers: dict[str, str] | None = None) -> Answer:
-    body = b"" if data is None else json.dumps(data).encode()
-    return status, {"Content-Type": "application/json;charset=utf-8", **(headers or {})}, body
+def contact(contact_id: str, *, email: str, firstname: str, lastname: str, **properties: str | None) -> dict:
+    """Return a contact as HubSpot's reference shows one (property values are strings or null)."""
+    created, updated = "2025-03-04T09:12:45.123Z", "2026-01-10T14:02:11.456Z"
+    return {
+        "id": contact_id,
+        "properties": {
+            "createdate": created,
+            "email": email,
+            "firstname": firstname,
+            "hs_object_id": contact_id,
+            "lastmodifieddate": updated,
+            "lastname": lastname,
+            **properties,
+        },
+        "createdAt": created,
+        "updatedAt": updated,
+        "archived": False,
+    }
 
 
-def _error(status: int, category: str, message: str, **extra) -> Answer:
-    return _answer(
-        status,
-        {"status": "error", "message": message, "correlationId": str(uuid.uuid4()), "category": category, **extra},
+class HubSpotFake(VendorFake):
+    """HubSpot's contacts search, read and GDPR delete endpoints."""
+
+    name = "hubspot"
+    routes = (
+        ("POST", r"/crm/v3/objects/contacts/search", "contacts_search"),
+        ("POST", r"/crm/v3/objects/contacts/gdpr-delete", "contact_gdpr_delete"),
+        ("GET", r"/crm/v3/objects/contacts/(?P<contact_id>[^/]+)", "contact_read"),
     )
 
-
-class HubSpotFake:
-    """HubSpot's contacts: ``contacts`` are ``{"id": ..., "properties": {...}}`` with string ids."""
-
-    def __init__(self, contacts: list[dict] = (), *, token: str = TOKEN, scopes: tuple[str, ...] = ()):
-        self.contacts: dict[str, dict] = {}
-        for contact in contacts:
-            self.contacts[str(contact["id"])] = {
-                "id": str(contact["id"]),
-                "properties": {key: None if v is None else str(v) for key, v in contact["properties"].items()},
-                "createdAt": contact.get("createdAt", "2025-03-04T09:12:45.123Z"),
-                "updatedAt": contact.get("updatedAt", "2026-01-10T14:02:11.456Z"),
-                "archived": False,
-            }
-            record = self.contacts[str(contact["id"])]
-            record["properties"].setdefault("createdate", record["createdAt"])
-            record["properties"].setdefault("lastmodifieddate", record["updatedAt"])
-        self.token = token
-        self.scopes = set(scopes or (READ_SCOPE, WRITE_SCOPE))
+    def __init__(self, *args, token: str = TOKEN, scopes: tuple[str, ...] = (READ_SCOPE, WRITE_SCOPE), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token, self.scopes = token, set(scopes)
         self.blocklist: set[str] = set()
-        self.calls: list[tuple[str, str, dict | None]] = []
-        self.refusals: list[str] = []
 
-    def emails(self) -> set[str]:
-        """Return the contacts' primary emails, as the tests check what is left."""
-        return {(c["properties"].get("email") or "").lower() for c in self.contacts.values()}
+    def authenticated(self, call: Call) -> bool:
+        return call.headers.get("authorization") == f"Bearer {self.token}"
 
-    def failure(self, kind: str, *, retry_after: int = 1) -> Answer:
-        """Answer as HubSpot does for ``kind``: unauthorized, forbidden, not_found, rate_limited, server_error."""
-        if kind == "unauthorized":
-            return _error(
-                401,
-                "INVALID_AUTHENTICATION",
-                "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
-                "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-            )
-        if kind == "forbidden":
-            return _error(
-                403,
-                "MISSING_SCOPES",
-                "This app hasn't been granted all required scopes to make this call.",
-                errors=[{"message": "One or more of the following scopes are required.", "context": {}}],
-            )
-        if kind == "not_found":
-            return _error(404, "OBJECT_NOT_FOUND", "resource not found")
-        if kind == "rate_limited":
-            status, headers, body = _answer(
-                429,
-                {
-                    "status": "error",
-                    "message": "You have reached your secondly limit.",
-                    "errorType": "RATE_LIMIT",
-                    "correlationId": str(uuid.uuid4()),
-                    "policyName": "SECONDLY",
-                },
-            )
-            headers.update(
-                {
-                    "Retry-After": str(retry_after),
-                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-                    "X-HubSpot-RateLimit-Max": "190",
-                    "X-HubSpot-RateLimit-Remaining": "0",
-                }
-            )
-            return status, headers, body
-        return _error(502, "INTERNAL_ERROR", "Bad Gateway: the request timed out upstream.")
+    def error(self, status: int, message: str) -> Reply:
+        body = {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": CATEGORIES.get(status, "INTERNAL_ERROR"),
+        }
+        headers = {}
+        if status == 429:
+            body |= {"errorType": "RATE_LIMIT", "policyName": "SECONDLY"}
+            headers = {
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Max": "190",
+                "X-HubSpot-RateLimit-Remaining": "0",
+            }
+        return Reply(status, body, headers)
 
-    def _refuse(self, message: str) -> Answer:
-        self.refusals.append(message)
-        return _error(400, "VALIDATION_ERROR", message)
+    def _scoped(self, scope: str) -> Reply | None:
+        if scope not in self.scopes:
+            return self.error(403, f"This app hasn't been granted all required scopes to make this call: {scope}")
+        return None
 
-    def answer(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """Answer one request; ``headers`` have lower-case names."""
-        path = path.rstrip("/")
-        if headers.get("authorization") != f"Bearer {self.token}":
-            return self.failure("unauthorized")
-        if method != "POST" or path not in (SEARCH_PATH, GDPR_DELETE_PATH):
-            return _error(404, "OBJECT_NOT_FOUND", f"No route matches {method} {path}")
-        if "application/json" not in headers.get("content-type", ""):
-            return _error(415, "VALIDATION_ERROR", "Content type must be application/json")
+    def _json_body(self, call: Call) -> dict | Reply:
+        if not call.headers.get("content-type", "").startswith("application/json"):
+            return self.refuse("Content-Type must be application/json", 415)
         try:
-            data = json.loads(body or b"null")
-        except ValueError as exc:
-            return self._refuse(f"Invalid input JSON on line 1: {exc}")
+            data = call.json()
+        except ValueError:
+            return self.refuse("Invalid input JSON: the body is not JSON")
         if not isinstance(data, dict):
-            return self._refuse("Invalid input JSON: expected an object")
-        self.calls.append((method, path, data))
-        if path == SEARCH_PATH:
-            if READ_SCOPE not in self.scopes:
-                return self.failure("forbidden")
-            return self._search(data)
-        if WRITE_SCOPE not in self.scopes:
-            return self.failure("forbidden")
-        return self._gdpr_delete(data)
+            return self.refuse("Invalid input JSON: expected an object")
+        return data
 
-    def _search(self, data: dict) -> Answer:
+    @staticmethod
+    def _shown(found: dict, names: list[str]) -> dict:
+        names = [*names, "hs_object_id", "createdate", "lastmodifieddate"]
+        return {**found, "properties": {name: found["properties"].get(name) for name in dict.fromkeys(names)}}
+
+    def contacts_search(self, call: Call) -> Reply:
+        if refused := self._scoped(READ_SCOPE):
+            return refused
+        data = self._json_body(call)
+        if isinstance(data, Reply):
+            return data
         groups = data.get("filterGroups", [])
         if not isinstance(groups, list) or len(groups) > MAX_GROUPS:
-            return self._refuse(f"filterGroups must be a list of at most {MAX_GROUPS} groups")
+            return self.refuse(f"filterGroups must be a list of at most {MAX_GROUPS} groups")
         for group in groups:
             filters = group.get("filters") if isinstance(group, dict) else None
-            if not isinstance(filters, list) or not filters or len(filters) > MAX_FILTERS:
-                return self._refuse(f"each filter group needs 1 to {MAX_FILTERS} filters")
+            if not isinstance(filters, list) or not 1 <= len(filters) <= MAX_FILTERS:
+                return self.refuse(f"each filter group needs 1 to {MAX_FILTERS} filters")
             for item in filters:
-                if not isinstance(item, dict) or not {"propertyName", "operator"} <= set(item):
-                    return self._refuse("each filter needs propertyName and operator")
-                if item["operator"] != "EQ" or "value" not in item:
-                    return self._refuse(f"the fake answers only EQ filters with a value, not {item['operator']}")
+                if not isinstance(item, dict) or not {"propertyName", "operator", "value"} <= set(item):
+                    return self.refuse("each filter needs propertyName, operator and value")
+                if item["operator"] != "EQ":
+                    return self.refuse(f"this stand-in answers EQ filters only, not {item['operator']}")
         properties = data.get("properties") or list(DEFAULT_PROPERTIES)
         if not isinstance(properties, list) or not all(isinstance(name, str) for name in properties):
-            return self._refuse("properties must be a list of property names")
+            return self.refuse("properties must be a list of property names")
         limit = data.get("limit", 10)
-        if not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
-            return self._refuse(f"limit must be between 1 and {MAX_LIMIT}")
-        after = data.get("after", "0")
-        if not str(after).isdigit():
-            return self._refuse("after must be the paging cursor a previous page returned")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            return self.refuse(f"limit must be between 1 and {MAX_LIMIT}")
+        after = str(data.get("after", "0"))
+        if not after.isdigit():
+            return self.refuse("after must be a paging cursor HubSpot gave")
 
-        def matches(contact: dict) -> bool:
-            if not groups:
-                return True
-            values = contact["properties"]
-            # HubSpot compares emails and other strings without regard to case.
-            return any(
+        def matches(found: dict) -> bool:
+            # HubSpot compares string properties such as email without regard to case.
+            values = found["properties"]
+            return not groups or any(
                 all(
                     str(values.get(item["propertyName"]) or "").lower() == str(item["value"]).lower()
                     for item in group["filters"]
@@ -182,39 +161,53 @@ class HubSpotFake:
                 for group in groups
             )
 
-        found = sorted((c for c in self.contacts.values() if matches(c)), key=lambda c: int(c["id"]))
+        found = sorted((c for c in self.store.items("contacts") if matches(c)), key=lambda c: int(c["id"]))
         start = int(after)
-        page = found[start : start + limit]
-        results = []
-        for contact in page:
-            names = [*properties, "hs_object_id", "createdate", "lastmodifieddate"]
-            shown = {name: contact["properties"].get(name) for name in dict.fromkeys(names)}
-            shown["hs_object_id"] = contact["id"]
-            results.append({**contact, "properties": shown})
-        answer: dict = {"total": len(found), "results": results}
+        answer: dict = {
+            "total": len(found),
+            "results": [self._shown(c, properties) for c in found[start : start + limit]],
+        }
         if start + limit < len(found):
             answer["paging"] = {"next": {"after": str(start + limit)}}
-        return _answer(200, answer)
+        return Reply(200, answer)
 
-    def _gdpr_delete(self, data: dict) -> Answer:
+    def contact_read(self, call: Call, contact_id: str) -> Reply:
+        if refused := self._scoped(READ_SCOPE):
+            return refused
+        if call.param("archived") not in (None, "false", "true"):
+            return self.refuse("archived must be true or false")
+        found = self.store.get("contacts", contact_id)
+        if found is None or call.param("archived") == "true":
+            return self.error(404, "resource not found")
+        names = [name for name in (call.param("properties") or "").split(",") if name]
+        return Reply(200, self._shown(found, names or list(DEFAULT_PROPERTIES)))
+
+    def contact_gdpr_delete(self, call: Call) -> Reply:
+        if refused := self._scoped(WRITE_SCOPE):
+            return refused
+        data = self._json_body(call)
+        if isinstance(data, Reply):
+            return data
         object_id, id_property = data.get("objectId"), data.get("idProperty")
         if not isinstance(object_id, str) or not object_id:
-            return self._refuse("objectId is required")
+            return self.refuse("objectId is required")
         if id_property not in (None, "email"):
-            return self._refuse("idProperty may only be email")
+            return self.refuse("idProperty may only be email")
         if id_property == "email":
-            matching = [
-                key
-                for key, c in self.contacts.items()
-                if (c["properties"].get("email") or "").lower() == object_id.lower()
-            ]
+            matching = [c["id"] for c in self.store.items("contacts") if c["properties"]["email"] == object_id.lower()]
             if not matching:
-                # HubSpot blocklists an email it does not know, so it cannot be used again.
                 self.blocklist.add(object_id.lower())
             for key in matching:
-                del self.contacts[key]
-            return _answer(204)
-        if object_id not in self.contacts:
-            return self.failure("not_found")
-        del self.contacts[object_id]
-        return _answer(204)
+                self.store.delete("contacts", key)
+            return Reply(204)
+        if not self.store.delete("contacts", object_id):
+            return self.error(404, "resource not found")
+        return Reply(204)
+
+    def add_contact(self, contact_id: str, *, email: str, firstname: str, lastname: str, **properties) -> None:
+        """Put a contact in the store (HubSpot keeps emails in lower case)."""
+        self.store.put(
+            "contacts",
+            contact_id,
+            contact(contact_id, email=email.lower(), firstname=firstname, lastname=lastname, **properties),
+        )

@@ -1,222 +1,232 @@
-"""A stand-in for Shopify's Admin API: customers by email, their orders, and the customer data erasure request.
+"""A stand-in for Shopify's Admin API: customers found by email, read with their orders, and the erasure request.
 
-It checks requests the way Shopify's API reference describes them and answers
-with the documented JSON:
+Checked as Shopify's API reference documents it (version ``2025-01``):
 
-- ``GET /admin/api/{version}/customers/search.json?query=email:...`` with an
-  access token in ``X-Shopify-Access-Token`` (scope ``read_customers``):
-  ``{"customers": [...]}``, at most ``limit`` (1 to 250, default 50) a page; a
-  ``Link`` header with ``rel="next"`` and a ``page_info`` cursor while more
-  follow (with ``page_info`` only ``limit`` and ``fields`` may be sent).
-- ``GET /admin/api/{version}/customers/{id}/orders.json?status=any`` (scope
-  ``read_orders``): ``{"orders": [...]}``.
-- ``POST /admin/api/{version}/graphql.json`` with the
-  ``customerRequestDataErasure(customerId: ID!)`` mutation (scope
-  ``write_customer_data_erasure``): ``{"data": {"customerRequestDataErasure":
-  {"customerId", "userErrors": [{"field", "message", "code"}]}}}``, HTTP 200
-  either way; ``DOES_NOT_EXIST`` for an unknown customer. Shopify then redacts
-  the customer's personal data and keeps the orders' non-personal data (what
-  was sold, when, for how much); a customer with an order in the last 180 days
-  is held until 180 days after that order. The fake does the redaction when
-  ``erasures_process(today)`` is called, as Shopify's queue would.
+- the access token in ``X-Shopify-Access-Token``, with the scopes
+  ``read_customers``, ``read_orders`` and ``write_customer_data_erasure``;
+- REST ``GET /admin/api/{version}/customers/search.json?query=email:...``:
+  ``{"customers": [...]}``, ``limit`` 1 to 250 (default 50); while more
+  follow, a ``Link`` header ``<...page_info=...>; rel="next"`` (with
+  ``page_info`` only ``limit`` and ``fields`` may be sent);
+- REST ``GET /admin/api/{version}/customers/{id}.json``: ``{"customer": {...}}``;
+- REST ``GET /admin/api/{version}/customers/{id}/orders.json?status=any``:
+  ``{"orders": [...]}``, paged by ``Link`` like the search;
+- GraphQL ``POST /admin/api/{version}/graphql.json`` with the mutation
+  ``customerRequestDataErasure(customerId: ID!)``: HTTP 200 and
+  ``{"data": {"customerRequestDataErasure": {"customerId", "userErrors":
+  [{"field", "message", "code"}]}}}`` (``DOES_NOT_EXIST`` for a customer
+  Shopify does not know). Shopify then redacts the customer's personal data
+  and keeps the orders' non-personal data (what was sold, when, for how much);
+  a customer with an order in the last 180 days is held until 180 days after
+  it. ``erasures_process(today)`` does what Shopify's queue would.
 
 REST errors are ``{"errors": "..."}``; a REST rate limit is 429 with
-``Retry-After`` (seconds, as a decimal) and ``X-Shopify-Shop-Api-Call-Limit``;
-GraphQL throttling is HTTP 200 with an ``errors`` entry whose
-``extensions.code`` is ``THROTTLED``.
-Not part of dsr's product: the catalogue's tests serve it on a local port.
+``Retry-After`` in seconds as a decimal (``2.0``) and
+``X-Shopify-Shop-Api-Call-Limit``. GraphQL failures are HTTP 200 with an
+``errors`` list (``THROTTLED``, ``ACCESS_DENIED``).
 """
 
 import datetime as dt
-import json
 import re
-from collections.abc import Mapping
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
-Answer = tuple[int, dict[str, str], bytes]
+from dsr.demo.vendors.base import Call, Reply, VendorFake
 
-TOKEN = "shpat_00000000000000000000000000000001"  # noqa: S105 - the fake's own token, not a secret
+TOKEN = "shpat_00000000000000000000000000000001"  # noqa: S105 - the stand-in's own token, not a secret
 VERSION = "2025-01"
 SCOPES = ("read_customers", "read_orders", "write_customer_data_erasure")
 MAX_LIMIT = 250
 # Shopify holds the erasure of a customer who ordered recently, for chargebacks and returns.
 ERASURE_HOLD_DAYS = 180
 GID = re.compile(r"^gid://shopify/Customer/(\d+)$")
-SEARCH = re.compile(r"^/admin/api/(\d{4}-\d{2})/customers/search\.json$")
-ORDERS = re.compile(r"^/admin/api/(\d{4}-\d{2})/customers/(\d+)/orders\.json$")
-GRAPHQL = re.compile(r"^/admin/api/(\d{4}-\d{2})/graphql\.json$")
-# Personal data in an order that the erasure redacts; what was sold, when and for how much stays.
+ERASURE_MUTATION = re.compile(
+    r"\bmutation\b[^{]*\{\s*customerRequestDataErasure\s*\(\s*customerId\s*:\s*\$customerId\s*\)"
+)
+SEARCH_EMAIL = re.compile(r'^email:"?([^"\s]+)"?$')
+# Personal data of an order that the erasure redacts; what was sold, when and for how much stays.
 ORDER_PERSONAL = ("email", "phone", "customer", "billing_address", "shipping_address", "note", "browser_ip")
 
 
-def _answer(status: int, data: dict, headers: dict[str, str] | None = None) -> Answer:
-    return status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, json.dumps(data).encode()
+def customer(customer_id: int, *, email: str, first_name: str, last_name: str, **fields) -> dict:
+    """Return a customer as Shopify's REST reference shows one."""
+    return {
+        "id": customer_id,
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "phone": None,
+        "state": "enabled",
+        "verified_email": True,
+        "note": None,
+        "tags": "",
+        "currency": "DKK",
+        "created_at": "2025-02-01T10:00:00+01:00",
+        "updated_at": "2026-01-15T08:30:00+01:00",
+        "email_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": None},
+        "addresses": [
+            {"id": customer_id * 10, "address1": "Vestergade 1", "city": "Aarhus", "zip": "8000", "country": "Denmark"}
+        ],
+        "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
+        **fields,
+    }
 
 
-class ShopifyFake:
-    """A shop's customers (``{"id": int, "email": ..., ...}``) and orders (``{"id", "customer_id", ...}``)."""
+def order(order_id: int, *, customer_id: int, email: str, created_at: str, total_price: str) -> dict:
+    """Return an order as Shopify's REST reference shows one (the fields the catalogue entry reads)."""
+    return {
+        "id": order_id,
+        "name": f"#{order_id}",
+        "customer_id": customer_id,
+        "email": email,
+        "phone": None,
+        "created_at": created_at,
+        "currency": "DKK",
+        "total_price": total_price,
+        "financial_status": "paid",
+        "fulfillment_status": "fulfilled",
+        "line_items": [{"title": "Måltidskasse", "quantity": 1, "price": total_price}],
+        "billing_address": {"address1": "Vestergade 1", "city": "Aarhus", "zip": "8000", "country": "Denmark"},
+        "shipping_address": {"address1": "Vestergade 1", "city": "Aarhus", "zip": "8000", "country": "Denmark"},
+        "browser_ip": "192.0.2.10",
+        "note": None,
+    }
 
-    def __init__(
-        self,
-        customers: list[dict] = (),
-        orders: list[dict] = (),
-        *,
-        token: str = TOKEN,
-        scopes: tuple[str, ...] = SCOPES,
-        base_url: str = "",
-    ):
-        self.customers = {int(c["id"]): dict(c) for c in customers}
-        self.orders = {int(o["id"]): dict(o) for o in orders}
-        self.token, self.scopes, self.base_url = token, set(scopes), base_url
-        self.erasures: dict[int, dict] = {}  # customer id -> {"requested": date, "hold_until": date | None}
-        self.cursors: dict[str, tuple[list[int], int, str]] = {}
-        self.calls: list[tuple[str, str, str]] = []
-        self.refusals: list[str] = []
 
-    def failure(self, kind: str, *, retry_after: float = 2.0) -> Answer:
-        """Answer as Shopify does for ``kind``: unauthorized, forbidden, not_found, rate_limited, server_error."""
-        if kind == "unauthorized":
-            return _answer(
-                401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}
+class ShopifyFake(VendorFake):
+    """A shop's customers and orders (REST) and the customer data erasure request (GraphQL)."""
+
+    name = "shopify"
+    routes = (
+        ("GET", r"/admin/api/(?P<version>\d{4}-\d{2})/customers/search\.json", "customers_search"),
+        ("GET", r"/admin/api/(?P<version>\d{4}-\d{2})/customers/(?P<customer_id>\d+)\.json", "customer_read"),
+        ("GET", r"/admin/api/(?P<version>\d{4}-\d{2})/customers/(?P<customer_id>\d+)/orders\.json", "orders_list"),
+        ("POST", r"/admin/api/(?P<version>\d{4}-\d{2})/graphql\.json", "graphql"),
+    )
+
+    def __init__(self, *args, token: str = TOKEN, scopes: tuple[str, ...] = SCOPES, page_size: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.token, self.scopes = token, set(scopes)
+        # A shop's own cap on a page below the asked limit (0: none); lets a test see the Link header followed.
+        self.page_size = page_size
+        self.cursors: dict[str, tuple[list, int]] = {}
+
+    def authenticated(self, call: Call) -> bool:
+        return call.headers.get("x-shopify-access-token") == self.token
+
+    def error(self, status: int, message: str) -> Reply:
+        if status == 401:
+            message = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+        elif status == 404:
+            message = "Not Found"
+        elif status == 429:
+            message = (
+                "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."
             )
-        if kind == "forbidden":
-            return _answer(403, {"errors": "[API] This action requires merchant approval for read_customers scope."})
-        if kind == "not_found":
-            return _answer(404, {"errors": "Not Found"})
-        if kind == "rate_limited":
-            return _answer(
-                429,
-                {
-                    "errors": "Exceeded 2 calls per second for api client. "
-                    "Reduce request rates to resume uninterrupted service."
-                },
-                {"Retry-After": f"{retry_after:.1f}", "X-Shopify-Shop-Api-Call-Limit": "40/40"},
-            )
-        return _answer(503, {"errors": "Unavailable Shop"})
+        elif status >= 500:
+            message = "Unavailable Shop" if status == 503 else "Internal Server Error"
+        headers = {"X-Shopify-Shop-Api-Call-Limit": "40/40"} if status == 429 else {}
+        return Reply(status, {"errors": message}, headers)
 
-    def _refuse(self, message: str) -> Answer:
-        self.refusals.append(message)
-        return _answer(400, {"errors": {"query": [message]}})
+    def _scoped(self, scope: str) -> Reply | None:
+        if scope not in self.scopes:
+            return self.error(403, f"[API] This action requires merchant approval for {scope} scope.")
+        return None
 
-    def answer(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        """Answer one request; ``headers`` have lower-case names."""
-        self.calls.append((method, path, query))
-        if headers.get("x-shopify-access-token") != self.token:
-            return self.failure("unauthorized")
-        params = {key: values[0] for key, values in parse_qs(query).items()}
-        if method == "GET" and (match := SEARCH.match(path)):
-            if "read_customers" not in self.scopes:
-                return self.failure("forbidden")
-            return self._search(match.group(1), params)
-        if method == "GET" and (match := ORDERS.match(path)):
-            if "read_orders" not in self.scopes:
-                return _answer(403, {"errors": "[API] This action requires merchant approval for read_orders scope."})
-            return self._orders(int(match.group(2)), params)
-        if method == "POST" and GRAPHQL.match(path):
-            return self._graphql(headers, body)
-        return self.failure("not_found")
-
-    def _limit(self, params: dict) -> int | None:
-        limit = params.get("limit", "50")
-        return int(limit) if limit.isdigit() and 0 < int(limit) <= MAX_LIMIT else None
-
-    def _search(self, version: str, params: dict) -> Answer:
-        limit = self._limit(params)
-        if limit is None:
-            return self._refuse(f"limit must be between 1 and {MAX_LIMIT}")
-        if "page_info" in params:
-            if set(params) - {"page_info", "limit", "fields"}:
-                return self._refuse("page_info cannot be combined with other parameters than limit and fields")
-            if params["page_info"] not in self.cursors:
-                return self._refuse("page_info - Invalid value.")
-            ids, start, fields = self.cursors[params["page_info"]]
-        else:
-            match = re.fullmatch(r'email:"?([^"\s]+)"?', params.get("query", ""))
-            if match is None:
-                return self._refuse("the fake answers only query=email:<address>")
-            email = match.group(1).lower()
-            ids = sorted(key for key, c in self.customers.items() if (c.get("email") or "").lower() == email)
-            start, fields = 0, params.get("fields", "")
-        page = [self._shown(self.customers[key], fields) for key in ids[start : start + limit] if key in self.customers]
-        headers = {}
-        if start + limit < len(ids):
-            cursor = f"c{len(self.cursors) + 1}"
-            self.cursors[cursor] = (ids, start + limit, fields)
-            link = f"{self.base_url}/admin/api/{version}/customers/search.json?" + urlencode(
-                {"limit": limit, "page_info": cursor}
-            )
-            headers["Link"] = f'<{link}>; rel="next"'
-        return _answer(200, {"customers": page}, headers)
+    def _limit(self, call: Call) -> int | Reply:
+        raw = call.param("limit") or "50"
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+            return self.refuse(f"limit must be between 1 and {MAX_LIMIT}")
+        return min(int(raw), self.page_size or MAX_LIMIT)
 
     @staticmethod
-    def _shown(item: dict, fields: str) -> dict:
-        names = [name for name in fields.split(",") if name]
+    def _fields(item: dict, call: Call) -> dict:
+        names = [name for name in (call.param("fields") or "").split(",") if name]
         return {key: value for key, value in item.items() if not names or key in names}
 
-    def _orders(self, customer: int, params: dict) -> Answer:
-        if customer not in self.customers:
-            return self.failure("not_found")
-        if params.get("status", "open") not in ("open", "closed", "cancelled", "any"):
-            return self._refuse("status must be open, closed, cancelled or any")
-        wanted = params.get("status", "open")
-        orders = [
-            o
-            for _, o in sorted(self.orders.items())
-            if o.get("customer_id") == customer and (wanted == "any" or o.get("status", "open") == wanted)
-        ]
-        return _answer(200, {"orders": [self._shown(o, params.get("fields", "")) for o in orders]})
+    def _page(self, call: Call, key: str, items: list[dict]) -> Reply:
+        """Answer one page of ``items``, with a Link header to the next while more follow."""
+        limit = self._limit(call)
+        if isinstance(limit, Reply):
+            return limit
+        start = 0
+        if call.param("page_info") is not None:
+            if set(call.query) - {"page_info", "limit", "fields"}:
+                return self.refuse("page_info cannot be sent with parameters other than limit and fields")
+            if call.param("page_info") not in self.cursors:
+                return self.refuse("page_info - Invalid value.")
+            items, start = self.cursors[call.param("page_info")]
+        headers = {}
+        if start + limit < len(items):
+            cursor = f"eyJsYXN0X2lkIjo{len(self.cursors) + 1}"
+            self.cursors[cursor] = (items, start + limit)
+            next_query = urlencode({"limit": call.param("limit") or 50, "page_info": cursor})
+            headers["Link"] = f'<{self.url}{call.path}?{next_query}>; rel="next"'
+        return Reply(200, {key: [self._fields(item, call) for item in items[start : start + limit]]}, headers)
 
-    def _graphql(self, headers: Mapping[str, str], body: bytes) -> Answer:
-        if "application/json" not in headers.get("content-type", ""):
-            return _answer(400, {"errors": "Content-Type must be application/json"})
+    def customers_search(self, call: Call, version: str) -> Reply:
+        if refused := self._scoped("read_customers"):
+            return refused
+        found: list[dict] = []
+        if call.param("page_info") is None:
+            match = SEARCH_EMAIL.match(call.param("query") or "")
+            if match is None:
+                return self.refuse("this stand-in answers only query=email:<address>")
+            wanted = match.group(1).lower()
+            found = sorted(
+                (c for c in self.store.items("customers") if (c.get("email") or "").lower() == wanted),
+                key=lambda c: c["id"],
+            )
+        return self._page(call, "customers", found)
+
+    def customer_read(self, call: Call, version: str, customer_id: str) -> Reply:
+        if refused := self._scoped("read_customers"):
+            return refused
+        found = self.store.get("customers", customer_id)
+        if found is None:
+            return self.error(404, "Not Found")
+        return Reply(200, {"customer": self._fields(found, call)})
+
+    def orders_list(self, call: Call, version: str, customer_id: str) -> Reply:
+        if refused := self._scoped("read_orders"):
+            return refused
+        if self.store.get("customers", customer_id) is None:
+            return self.error(404, "Not Found")
+        wanted = call.param("status") or "open"
+        if wanted not in ("open", "closed", "cancelled", "any"):
+            return self.refuse("status must be open, closed, cancelled or any")
+        found = sorted(
+            (
+                o
+                for o in self.store.items("orders")
+                if o["customer_id"] == int(customer_id) and (wanted == "any" or o.get("status", "open") == wanted)
+            ),
+            key=lambda o: o["id"],
+        )
+        return self._page(call, "orders", found)
+
+    def _graphql_errors(self, message: str, code: str) -> Reply:
+        return Reply(200, {"errors": [{"message": message, "extensions": {"code": code}}]})
+
+    def graphql(self, call: Call, version: str) -> Reply:
+        if not call.headers.get("content-type", "").startswith("application/json"):
+            return self.refuse("Content-Type must be application/json")
         try:
-            data = json.loads(body)
+            data = call.json()
             text, variables = data["query"], data.get("variables") or {}
         except (ValueError, KeyError, TypeError):
-            return _answer(400, {"errors": {"query": "Required parameter missing or invalid"}})
-        if not re.search(
-            r"\bmutation\b[^{]*\{\s*customerRequestDataErasure\s*\(\s*customerId\s*:\s*\$customerId", text
-        ):
+            return self.refuse("query: Required parameter missing or invalid")
+        if not isinstance(text, str) or not ERASURE_MUTATION.search(text):
             self.refusals.append("only the customerRequestDataErasure mutation is served")
-            return _answer(
-                200,
-                {
-                    "errors": [
-                        {
-                            "message": "The fake serves only customerRequestDataErasure",
-                            "extensions": {"code": "UNSUPPORTED"},
-                        }
-                    ]
-                },
-            )
+            return self._graphql_errors("This stand-in serves only customerRequestDataErasure.", "UNSUPPORTED")
         if "write_customer_data_erasure" not in self.scopes:
-            return _answer(
-                200,
-                {
-                    "errors": [
-                        {
-                            "message": "Access denied for customerRequestDataErasure field.",
-                            "extensions": {"code": "ACCESS_DENIED"},
-                        }
-                    ]
-                },
-            )
+            return self._graphql_errors("Access denied for customerRequestDataErasure field.", "ACCESS_DENIED")
         gid = variables.get("customerId")
         match = GID.match(gid) if isinstance(gid, str) else None
         if match is None:
-            return _answer(
-                200,
-                {
-                    "errors": [
-                        {
-                            "message": f"Variable $customerId of type ID! was provided invalid value {gid!r}",
-                            "extensions": {"code": "INVALID_VARIABLE"},
-                        }
-                    ]
-                },
+            return self._graphql_errors(
+                f"Variable $customerId of type ID! was provided invalid value {gid!r}", "INVALID_VARIABLE"
             )
-        customer = int(match.group(1))
-        if customer not in self.customers:
+        if self.store.get("customers", match.group(1)) is None:
             payload = {
                 "customerId": None,
                 "userErrors": [
@@ -224,36 +234,43 @@ class ShopifyFake:
                 ],
             }
         else:
-            self.erasures.setdefault(customer, {"requested": None})
+            self.store.put("erasures", match.group(1), {"customer_id": int(match.group(1))})
             payload = {"customerId": gid, "userErrors": []}
         cost = {
             "requestedQueryCost": 10,
             "actualQueryCost": 10,
             "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0},
         }
-        return _answer(200, {"data": {"customerRequestDataErasure": payload}, "extensions": {"cost": cost}})
+        return Reply(200, {"data": {"customerRequestDataErasure": payload}, "extensions": {"cost": cost}})
 
-    def erasures_process(self, today: dt.date) -> list[int]:
-        """Redact the customers whose erasure is due by ``today``; return their ids (held ones stay queued)."""
-        done = []
-        for customer in list(self.erasures):
-            last = max(
-                (
-                    dt.date.fromisoformat(o["created_at"][:10])
-                    for o in self.orders.values()
-                    if o.get("customer_id") == customer
-                ),
-                default=None,
-            )
+    def erasures_process(self, today: dt.date) -> dict[int, str | None]:
+        """Redact the customers whose erasure is due by ``today``; return each queued id with its hold (None: done)."""
+        outcome: dict[int, str | None] = {}
+        for erasure in self.store.items("erasures"):
+            customer_id = erasure["customer_id"]
+            orders = [o for o in self.store.items("orders") if o["customer_id"] == customer_id]
+            last = max((dt.date.fromisoformat(o["created_at"][:10]) for o in orders), default=None)
             if last is not None and today < last + dt.timedelta(days=ERASURE_HOLD_DAYS):
-                self.erasures[customer]["hold_until"] = (last + dt.timedelta(days=ERASURE_HOLD_DAYS)).isoformat()
+                outcome[customer_id] = (last + dt.timedelta(days=ERASURE_HOLD_DAYS)).isoformat()
                 continue
-            for order in self.orders.values():
-                if order.get("customer_id") == customer:
-                    for key in ORDER_PERSONAL:
-                        order.pop(key, None)
-                    order["customer_id"] = None
-            self.customers.pop(customer, None)
-            del self.erasures[customer]
-            done.append(customer)
-        return done
+            for kept in orders:
+                redacted = {key: value for key, value in kept.items() if key not in ORDER_PERSONAL}
+                self.store.put("orders", str(kept["id"]), {**redacted, "customer_id": None})
+            self.store.delete("customers", str(customer_id))
+            self.store.delete("erasures", str(customer_id))
+            outcome[customer_id] = None
+        return outcome
+
+    def add_customer(self, customer_id: int, *, email: str, first_name: str, last_name: str, orders: tuple = ()):
+        """Put a customer and its orders (``(id, created_at, total_price)``) in the store."""
+        self.store.put(
+            "customers",
+            str(customer_id),
+            customer(customer_id, email=email, first_name=first_name, last_name=last_name),
+        )
+        for order_id, created_at, total in orders:
+            self.store.put(
+                "orders",
+                str(order_id),
+                order(order_id, customer_id=customer_id, email=email, created_at=created_at, total_price=total),
+            )
