@@ -53,6 +53,7 @@ class SaasClient:
         attempts: int,
         backoff: float,
         max_wait: float,
+        token_url: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.source = source
@@ -66,6 +67,7 @@ class SaasClient:
         self.backoff = backoff
         self.max_wait = max_wait
         self.sleep = sleep
+        self.token_url = token_url
         self.transient_statuses = tuple((spec.get("retry") or {}).get("transient", DEFAULT_TRANSIENT))
         per_second = (spec.get("rate_limit") or {}).get("per_second")
         self.interval = 1 / per_second if per_second else 0.0
@@ -127,7 +129,7 @@ class SaasClient:
             if self._token and not renew and time.monotonic() < self._token[1]:
                 return self._token[0]
             auth = self.spec["auth"]
-            url = self._fill(auth["token_url"], self.values, what="auth.token_url")
+            url = self.token_url or self._fill(auth["token_url"], self.values, what="auth.token_url")
             if url.startswith("/"):
                 url = self.base_url + url
             client_id = self._fill(auth["client_id"], self.values, what="auth.client_id")
@@ -141,7 +143,7 @@ class SaasClient:
                 headers["Authorization"] = f"Basic {secret}"
             else:
                 form |= {"client_id": client_id, "client_secret": client_secret}
-            answer = self._send("POST", url, "auth.token_url", headers=headers, data=form, authenticate=False)
+            answer = self._send("POST", url, "POST auth.token_url", headers=headers, data=form, authenticate=False)
             token = path_value(answer.data, "access_token")
             if not isinstance(token, str) or not token:
                 raise self.permanent("the token endpoint's answer has no access_token")
@@ -153,11 +155,19 @@ class SaasClient:
     # --- one call -------------------------------------------------------------------
 
     def call(
-        self, request: dict, values: dict, *, what: str, url: str | None = None, query: dict | None = None
+        self,
+        request: dict,
+        values: dict,
+        *,
+        what: str,
+        url: str | None = None,
+        query: dict | None = None,
+        authenticate: bool = True,
     ) -> Answer:
         """Send the request a description's ``request`` block makes from ``values``; return its answer.
 
-        ``url`` replaces the block's address (a next page); ``query`` adds parameters (a cursor).
+        ``url`` replaces the block's address (a next page); ``query`` adds parameters (a cursor);
+        ``authenticate`` False sends no credentials (a signed download link).
         """
         values = {**self.values, **values}
         method = request["method"]
@@ -184,8 +194,8 @@ class SaasClient:
             kwargs["data"] = {
                 key: _param(value) for key, value in self._fill(request["form"], values, what=label).items()
             }
-        # Credentials go only to the system's own address, never to a download link elsewhere.
-        authenticate = url.startswith(self.base_url + "/") or url == self.base_url
+        # Credentials go only to the system's own address, never to a download link elsewhere or a signed one.
+        authenticate = authenticate and (url.startswith(self.base_url + "/") or url == self.base_url)
         return self._send(
             method,
             url,
@@ -278,8 +288,8 @@ class SaasClient:
         kind = paginate.get("kind")
         max_pages = paginate.get("max_pages", DEFAULT_MAX_PAGES)
         query: dict = {}
-        if kind == "page":
-            query[paginate["param"]] = paginate.get("start", 1)
+        if kind in ("page", "offset"):
+            query[paginate["param"]] = paginate.get("start", 1) if kind == "page" else 0
             if paginate.get("size_param") and paginate.get("size"):
                 query[paginate["size_param"]] = paginate["size"]
         url = None
@@ -298,11 +308,12 @@ class SaasClient:
                 if cursor in (None, ""):
                     return
                 query = {**query, paginate["param"]: cursor}
-            elif kind == "page":
+            elif kind in ("page", "offset"):
                 size = paginate.get("size")
                 if not found or (size and len(found) < size):
                     return
-                query = {**query, paginate["param"]: query[paginate["param"]] + 1}
+                step = 1 if kind == "page" else len(found)
+                query = {**query, paginate["param"]: query[paginate["param"]] + step}
             else:
                 url = answer.links.get("next") if kind == "link" else path_value(answer.data, paginate["from"])
                 if not url:

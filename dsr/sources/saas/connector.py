@@ -14,7 +14,6 @@ job's id is kept in the dsr job's state as soon as the system gives it, so a
 worker stopped while polling is followed by one that polls the same job.
 """
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,23 +22,19 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
-    DELETE,
     ERASURE,
-    KEEP,
-    REQUEST,
     Connector,
     ErasurePlan,
     ErasureResult,
-    Fact,
     Identifiers,
     Record,
-    TablePlan,
     config_expand,
     config_placeholder_errors,
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.resolution import identifier_normalise
 from dsr.sources.saas.client import SaasClient
+from dsr.sources.saas.erasure import erasure_plan_make, erasure_run, subject_key
 from dsr.sources.saas.paths import path_value
 from dsr.sources.saas.spec import SpecError, spec_categories, spec_errors, spec_file, spec_load
 from dsr.sources.state import JobState
@@ -48,6 +43,7 @@ CONFIG_KEYS = {
     "system",
     "version",
     "url",
+    "token_url",
     "secrets",
     "settings",
     "categories",
@@ -58,6 +54,7 @@ CONFIG_KEYS = {
     "retries",
     "backoff_seconds",
     "max_wait_seconds",
+    "jobs",
 }
 OPERATIONS = (ACCESS, ERASURE)
 GROUP_KEYS = {"purposes", "recipients"}
@@ -69,10 +66,6 @@ def _mapping(value: Any) -> dict:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
-
-
-def _subject_key(subject: dict) -> str:
-    return json.dumps(subject, sort_keys=True, separators=(",", ":"))
 
 
 class SaasConnector(Connector):
@@ -117,12 +110,16 @@ class SaasConnector(Connector):
                     f"{spec['version']}; read its changes and set version: {spec['version']}",
                 )
             )
-        url = config.get("url")
-        if url is not None:
+        for key in ("url", "token_url"):
+            url = config.get(key)
+            if url is None:
+                continue
             if not isinstance(url, str) or not url.startswith(("http://", "https://", "${")):
-                errors.append(DataMapError(f"{path}.url", "must be an http:// or https:// address"))
+                errors.append(DataMapError(f"{path}.{key}", "must be an http:// or https:// address"))
             else:
-                errors += [DataMapError(f"{path}.url", problem) for problem in config_placeholder_errors(url)]
+                errors += [DataMapError(f"{path}.{key}", problem) for problem in config_placeholder_errors(url)]
+        if "token_url" in config and spec["auth"]["kind"] != "oauth2_client_credentials":
+            errors.append(DataMapError(f"{path}.token_url", f"{where} does not use OAuth2: it has no token address"))
         secrets = _mapping(config.get("secrets"))
         if "secrets" in config and not isinstance(config["secrets"], dict):
             errors.append(DataMapError(f"{path}.secrets", "must map the entry's secret names to ${env:NAME}"))
@@ -164,10 +161,11 @@ class SaasConnector(Connector):
         erase = spec.get("erase") or {}
         holds = _mapping(config.get("holds"))
         for group in holds:
-            if _mapping(erase.get(group)).get("action") != "keep":
+            entry = _mapping(erase.get(group))
+            if entry.get("action") != "keep" and "fallback" not in entry:
                 errors.append(DataMapError(f"{path}.holds.{group}", f"{where} keeps no group {group!r}"))
         for group, entry in erase.items():
-            if entry.get("action") == "keep":
+            if entry.get("action") == "keep" or "fallback" in entry:
                 hold = holds.get(group, entry.get("hold"))
                 if hold not in datamap.legal_holds:
                     errors.append(
@@ -195,6 +193,16 @@ class SaasConnector(Connector):
         for key in ("timeout_seconds", "retries", "backoff_seconds", "max_wait_seconds"):
             if key in config and not _number(config[key]):
                 errors.append(DataMapError(f"{path}.{key}", "must be a number of 0 or more"))
+        jobs = config.get("jobs", {})
+        if not isinstance(jobs, dict):
+            errors.append(DataMapError(f"{path}.jobs", "must be {wait_seconds, interval_seconds}"))
+        for key, value in _mapping(jobs).items():
+            if key not in ("wait_seconds", "interval_seconds"):
+                errors.append(
+                    DataMapError(f"{path}.jobs.{key}", "unknown key; expected wait_seconds or interval_seconds")
+                )
+            elif not _number(value):
+                errors.append(DataMapError(f"{path}.jobs.{key}", "must be a number of 0 or more"))
         return errors
 
     @classmethod
@@ -267,14 +275,19 @@ class SaasConnector(Connector):
                 attempts=int(self.config.get("retries", retry.get("attempts", 3))),
                 backoff=float(self.config.get("backoff_seconds", retry.get("backoff_seconds", 1))),
                 max_wait=float(self.config.get("max_wait_seconds", retry.get("max_wait_seconds", 60))),
+                token_url=config_expand(self.config["token_url"], source=self.key)
+                if self.config.get("token_url")
+                else None,
             )
         return self._client
 
-    def _categories(self, group: str) -> dict[str, str]:
+    def categories(self, group: str) -> dict[str, str]:
+        """Return a group's fields and their categories, in the map's words."""
         renames = self.config.get("categories") or {}
         return {field: renames.get(c, c) for field, c in self.spec["groups"][group]["fields"].items()}
 
-    def _hold(self, group: str) -> str:
+    def hold(self, group: str) -> str:
+        """Return the legal hold a group is kept under: the map's, else the entry's."""
         return (self.config.get("holds") or {}).get(group) or self.spec["erase"][group].get("hold", "")
 
     def test_connection(self) -> None:
@@ -294,8 +307,10 @@ class SaasConnector(Connector):
             paginate=lookup.get("paginate"),
             what="identify",
         ):
+            # A match has some of the keys the lookup names (a Genesys subject is a user or an external contact).
             subject = {name: path_value(item, where) for name, where in lookup["subject"].items()}
-            if all(value not in (None, "") for value in subject.values()):
+            subject = {name: value for name, value in subject.items() if value not in (None, "", [])}
+            if subject:
                 yield subject
 
     def subjects(self, identifiers: Identifiers) -> list[dict]:
@@ -307,10 +322,10 @@ class SaasConnector(Connector):
                 if not value:
                     continue
                 for subject in self._lookup(lookup, value):
-                    found.setdefault(_subject_key(subject), subject)
+                    found.setdefault(subject_key(subject), subject)
         return list(found.values())
 
-    def _group_items(self, name: str, subject: dict, *, reference: str, operation: str) -> Iterator[Any]:
+    def group_items(self, name: str, subject: dict, *, reference: str, operation: str) -> Iterator[Any]:
         group = self.spec["groups"][name]
         values = {"subject": subject, "reference": reference}
         if "request" in group:
@@ -318,7 +333,7 @@ class SaasConnector(Connector):
                 group["request"], values, records=group["records"], paginate=group.get("paginate"), what=name
             )
             return
-        answer = self._job(group["job"], values, state_key=f"{operation}:{name}:{_subject_key(subject)}", what=name)
+        answer = self.job_run(group["job"], values, state_key=f"{operation}:{name}:{subject_key(subject)}", what=name)
         if answer is None:
             raise self.error(
                 f"{self.system} has not finished the {name} job yet; it is asked again later", permanent=False
@@ -328,7 +343,9 @@ class SaasConnector(Connector):
             url = path_value(answer, group["job"]["result"])
             if not isinstance(url, str) or not url:
                 raise self.error(f"{self.system} reported the {name} job done without its result's address")
-            data = self.client().call({"method": "GET", "url": url}, {}, what=name, url=url).data
+            signed = bool(group["job"].get("result_signed"))
+            request = {"method": "GET", "url": f"<the {name} job's result>"}
+            data = self.client().call(request, {}, what=name, url=url, authenticate=not signed).data
         yield from self.client().items_of(data, group["records"])
 
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
@@ -337,10 +354,10 @@ class SaasConnector(Connector):
         provided_by = set(self.source.get("provided_by_subject", []))
         for subject in self.subjects(identifiers):
             for name, group in self.spec["groups"].items():
-                categories = self._categories(name)
+                categories = self.categories(name)
                 shared: dict[tuple, dict] = {}
                 provided = name in provided_by or bool(group.get("provided"))
-                for item in self._group_items(name, subject, reference=reference, operation=ACCESS):
+                for item in self.group_items(name, subject, reference=reference, operation=ACCESS):
                     row = item if isinstance(item, dict) else {"value": item}
                     shape = tuple(row)
                     if shape not in shared:
@@ -349,7 +366,7 @@ class SaasConnector(Connector):
 
     # --- asynchronous jobs ----------------------------------------------------------------
 
-    def _job(self, job: dict, values: dict, *, state_key: str, what: str) -> Any:
+    def job_run(self, job: dict, values: dict, *, state_key: str, what: str) -> Any:
         """Submit the job once (its id kept in the job state at once), poll it; return its final answer or None.
 
         None: the system has not finished within ``wait_seconds``; the next run polls the same job.
@@ -363,7 +380,8 @@ class SaasConnector(Connector):
                 raise self.error(f"{self.system} accepted the {what} job without giving its id")
             kept = {"id": job_id}
             self.state.set(state_key, kept)
-        deadline = time.monotonic() + float(job.get("wait_seconds", 10))
+        timing = {**job, **(self.config.get("jobs") or {})}
+        deadline = time.monotonic() + float(timing.get("wait_seconds", 10))
         while True:
             answer = client.call(job["poll"], {**values, "job": kept}, what=f"{what} (poll)")
             status = path_value(answer.data, job["status"])
@@ -375,124 +393,16 @@ class SaasConnector(Connector):
                 raise self.error(f"{self.system} reports the {what} job {kept['id']} as {status}")
             if time.monotonic() >= deadline:
                 return None
-            client.sleep(float(job.get("interval_seconds", 1)))
+            client.sleep(float(timing.get("interval_seconds", 1)))
 
-    # --- erasure ----------------------------------------------------------------------------
+    # --- erasure ---------------------------------------------------------------------------
 
     def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
         if ERASURE not in self.capabilities():
             raise self.unsupported("erasure")
-        subjects = self.subjects(identifiers)
-        tables = []
-        for name, entry in self.spec["erase"].items():
-            group = self.spec["groups"][name]
-            categories = list(dict.fromkeys(self._categories(name).values()))
-            keys = []
-            for subject in subjects:
-                if entry["action"] == "request":
-                    keys.append({"subject": subject, "count": 1})
-                    continue
-                items = list(self._group_items(name, subject, reference=reference, operation="erasure_plan"))
-                key = {"subject": subject, "count": len(items)}
-                if group.get("key"):
-                    key["records"] = [path_value(item, group["key"]) for item in items]
-                keys.append(key)
-            action = {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]]
-            tables.append(
-                TablePlan(
-                    table=name,
-                    action=action,
-                    count=sum(key["count"] for key in keys),
-                    keys=keys,
-                    hold=self._hold(name) if action == KEEP else "",
-                    categories=categories,
-                )
-            )
-        return ErasurePlan(source=self.key, kind=self.kind, tables=tables, extra={"version": self.spec["version"]})
+        return erasure_plan_make(self, identifiers, reference=reference)
 
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
-        erase = self.spec["erase"]
-        client = self.client()
-        facts: dict[str, Fact] = {}
-        # The subjects whose erasure the system accepted, by group.
-        erased: dict[str, set[str]] = {}
-        complete = True
-        reference = ""
-        later = []
-        for table in plan.tables:
-            entry = erase.get(table.table)
-            if entry is None or {"delete": DELETE, "keep": KEEP, "request": REQUEST}[entry["action"]] != table.action:
-                raise self.error(f"the plan's {table.table} no longer matches {self.system}'s description; plan again")
-            if table.action == KEEP:
-                # GDPR Art. 17(3)(b): left as they are, under the legal obligation the map names.
-                facts[table.table] = Fact(
-                    table=table.table,
-                    action=KEEP,
-                    found=table.count,
-                    kept=table.count,
-                    hold=table.hold,
-                    categories=table.categories,
-                )
-                continue
-            if "with" in entry:
-                later.append(table)
-                continue
-            if table.action == REQUEST:
-                done = 0
-                for key in table.keys:
-                    values = {"subject": key["subject"]}
-                    state_key = f"erasure:{table.table}:{_subject_key(key['subject'])}"
-                    answer = self._job(entry["job"], values, state_key=state_key, what=table.table)
-                    job_id = (self.state.get(state_key) or {}).get("id", "")
-                    reference = reference or str(job_id)
-                    done += answer is not None
-                finished = done == len(table.keys)
-                complete = complete and finished
-                facts[table.table] = Fact(
-                    table=table.table,
-                    action=REQUEST,
-                    found=None,
-                    changed=len(table.keys),
-                    categories=table.categories,
-                    confirmed=True if finished else None,
-                    reference=reference,
-                )
-                continue
-            changed = 0
-            accepted = erased.setdefault(table.table, set())
-            for key in table.keys:
-                subject = key["subject"]
-                for step in entry["steps"]:
-                    targets = [{"subject": subject}]
-                    if step.get("per") == "record":
-                        targets = [{"subject": subject, "record": {"key": record}} for record in key.get("records", [])]
-                    for values in targets:
-                        request = {
-                            **step["request"],
-                            "missing": [*step["request"].get("missing", []), *step.get("gone", [])],
-                        }
-                        client.call(request, values, what=f"erase {table.table}")
-                accepted.add(_subject_key(subject))
-                changed += key["count"]
-            facts[table.table] = Fact(
-                table=table.table,
-                action=DELETE,
-                found=table.count,
-                changed=changed,
-                columns=[],
-                categories=table.categories if changed else [],
-            )
-        for table in later:
-            owner = erased.get(erase[table.table]["with"], set())
-            changed = sum(key["count"] for key in table.keys if _subject_key(key["subject"]) in owner)
-            facts[table.table] = Fact(
-                table=table.table,
-                action=DELETE,
-                found=table.count,
-                changed=changed,
-                categories=table.categories if changed else [],
-            )
-        ordered = [facts[table.table] for table in plan.tables]
-        return ErasureResult(source=self.key, facts=ordered, complete=complete, reference=reference)
+        return erasure_run(self, plan)

@@ -55,13 +55,26 @@ PAGINATION_KINDS = {
     "link": {"kind", "max_pages"},
     # The answer's ``from`` field is the next page's address (empty or null on the last page).
     "next_url": {"kind", "from", "max_pages"},
+    # Records are counted from 0 in ``param``, ``size`` at a time; the last page has fewer than ``size``.
+    "offset": {"kind", "param", "size", "size_param", "max_pages"},
 }
 LOOKUP_KEYS = {"by", "request", "records", "paginate", "subject"}
 IDENTITY_KINDS = ("email", "phone", "customer_number")
 GROUP_KEYS = {"label", "request", "job", "records", "paginate", "key", "fields", "provided"}
-JOB_KEYS = {"submit", "id", "poll", "status", "done", "failed", "result", "wait_seconds", "interval_seconds"}
+JOB_KEYS = {
+    "submit",
+    "id",
+    "poll",
+    "status",
+    "done",
+    "failed",
+    "result",
+    "result_signed",
+    "wait_seconds",
+    "interval_seconds",
+}
 ERASE_ACTIONS = ("delete", "keep", "request")
-ERASE_KEYS = {"action", "steps", "with", "job", "hold"}
+ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback"}
 STEP_KEYS = {"request", "per", "gone"}
 
 
@@ -190,9 +203,11 @@ class _Checker:
             self.error(f"{path}.param", "must name the query parameter the cursor is sent in")
         if "more" in paginate:
             self.path(paginate["more"], f"{path}.more")
-        if kind == "page":
+        if kind in ("page", "offset"):
             if not isinstance(paginate.get("param"), str):
-                self.error(f"{path}.param", "must name the query parameter of the page number")
+                self.error(f"{path}.param", f"must name the query parameter of the {kind} number")
+            if kind == "offset" and not (isinstance(paginate.get("size"), int) and paginate["size"] > 0):
+                self.error(f"{path}.size", "must be the number of records asked for per page")
             for key in ("start", "size"):
                 if key in paginate and not (isinstance(paginate[key], int) and paginate[key] >= 0):
                     self.error(f"{path}.{key}", "must be a whole number")
@@ -210,12 +225,34 @@ class _Checker:
             self.path(job.get(key), f"{path}.{key}")
         if "result" in job:
             self.path(job["result"], f"{path}.result")
+        if "result_signed" in job and not isinstance(job["result_signed"], bool):
+            self.error(f"{path}.result_signed", "must be true (a signed link, sent no credentials) or false")
         for key in ("done", "failed"):
             if not _is_str_list(job.get(key, [])) or (key == "done" and not job.get("done")):
                 self.error(f"{path}.{key}", "must list the job statuses that mean it " + key)
         for key in ("wait_seconds", "interval_seconds"):
             if key in job and not _number(job[key]):
                 self.error(f"{path}.{key}", "must be a number of 0 or more")
+
+    def steps(self, steps: Any, path: str, *, group: dict, name: str) -> None:
+        if not isinstance(steps, list) or not steps:
+            self.error(path, "must list the requests that erase the group")
+            return
+        per_record = ("subject", "secrets", "settings", "reference")
+        for index, step in enumerate(steps):
+            where = f"{path}.{index}"
+            step = self.mapping(step, where)
+            self.unknown(step, STEP_KEYS, where)
+            per = step.get("per", "subject")
+            if per not in ("subject", "record"):
+                self.error(f"{where}.per", "must be subject or record")
+            if per == "record" and "key" not in group:
+                self.error(f"{where}.per", f"per record needs groups.{name}.key (the path of a record's id)")
+            allowed = (*per_record, "record") if per == "record" else per_record
+            self.request(step.get("request"), f"{where}.request", allowed=allowed)
+            gone = step.get("gone", [])
+            if not isinstance(gone, list) or not all(isinstance(code, int) for code in gone):
+                self.error(f"{where}.gone", "must list HTTP statuses that mean it is already gone")
 
     def check(self) -> None:
         spec = self.spec
@@ -330,28 +367,21 @@ class _Checker:
             wanted = {"delete": ("steps", "with"), "request": ("job",)}[action]
             if len(ways) != 1 or ways[0] not in wanted:
                 self.error(where, f"action {action} needs exactly one of {' or '.join(wanted)}")
+            if "fallback" in entry:
+                fallback = self.mapping(entry["fallback"], f"{where}.fallback")
+                self.unknown(fallback, {"when", "steps"}, f"{where}.fallback")
+                when = fallback.get("when")
+                if not isinstance(when, list) or not when or not all(isinstance(code, int) for code in when):
+                    self.error(f"{where}.fallback.when", "must list the HTTP statuses that mean the system refused")
+                if "steps" not in entry:
+                    self.error(f"{where}.fallback", "only a group erased by steps has a fallback")
+                self.steps(fallback.get("steps"), f"{where}.fallback.steps", group=groups.get(name, {}), name=name)
             if "with" in entry and entry["with"] not in erase:
                 self.error(f"{where}.with", "must name another group erased here, whose steps remove these too")
             if "job" in entry:
                 self.job(entry["job"], f"{where}.job", allowed=per_record)
-            steps = entry.get("steps", [])
-            if "steps" in entry and (not isinstance(steps, list) or not steps):
-                self.error(f"{where}.steps", "must list the requests that erase the group")
-                steps = []
-            for index, step in enumerate(steps):
-                step_where = f"{where}.steps.{index}"
-                step = self.mapping(step, step_where)
-                self.unknown(step, STEP_KEYS, step_where)
-                per = step.get("per", "subject")
-                if per not in ("subject", "record"):
-                    self.error(f"{step_where}.per", "must be subject or record")
-                if per == "record" and "key" not in groups.get(name, {}):
-                    self.error(f"{step_where}.per", f"per record needs groups.{name}.key (the path of a record's id)")
-                allowed = (*per_record, "record") if per == "record" else per_record
-                self.request(step.get("request"), f"{step_where}.request", allowed=allowed)
-                gone = step.get("gone", [])
-                if not isinstance(gone, list) or not all(isinstance(code, int) for code in gone):
-                    self.error(f"{step_where}.gone", "must list HTTP statuses that mean it is already gone")
+            if "steps" in entry:
+                self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
 
 
 def spec_errors(spec: dict) -> list[tuple[str, str]]:

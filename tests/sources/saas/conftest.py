@@ -3,6 +3,7 @@
 import pytest
 
 from dsr.demo.vendors.base import serve
+from dsr.demo.vendors.genesys_cloud import GenesysCloudFake
 from dsr.demo.vendors.stripe import StripeFake
 from dsr.sources.saas.connector import SaasConnector
 from tests.sources.maps import map_build
@@ -49,4 +50,15 @@ def stripe(request):
     )
     fake.add_customer("cus_mette0002", email="Mette.Hansen@example.dk", name="Mette H.", charges=1)
     fake.add_customer("cus_other0001", email=OTHER, name="Other Person", charges=3, payment_methods=1)
+    yield from _served(fake)
+
+
+@pytest.fixture
+def genesys(request):
+    """Serve Genesys Cloud's token endpoint and GDPR API with Mette (5 interactions) and another contact."""
+    fake = GenesysCloudFake(mode=getattr(request, "param", "normal"))
+    fake.add_contact(
+        "ext-mette", name="Mette Hansen", email="mette.hansen@example.dk", phone="+4512345678", interactions=5
+    )
+    fake.add_contact("ext-other", name="Other Person", email=OTHER, phone="+4587654321", interactions=2)
     yield from _served(fake)

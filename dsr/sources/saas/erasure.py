@@ -1,0 +1,155 @@
+"""Erasure in a SaaS system: the plan (each group's records per subject, counted) and running it.
+
+What is reported comes from the system's answers (GDPR Art. 17, 19): a
+subject's records are deleted when the system accepted every step for it
+(a 2xx, or a ``gone`` status on a re-run); kept when the group is kept under
+a legal hold, or when the system refused the deletion and the entry's
+``fallback`` ran instead; requested when an asynchronous job was sent, and
+confirmed when the system reports it done.
+"""
+
+import json
+from typing import TYPE_CHECKING
+
+from dsr.sources.base import DELETE, KEEP, REQUEST, ErasurePlan, ErasureResult, Fact, Identifiers, TablePlan
+from dsr.sources.saas.paths import path_value
+
+if TYPE_CHECKING:
+    from dsr.sources.saas.connector import SaasConnector
+
+ACTIONS = {"delete": DELETE, "keep": KEEP, "request": REQUEST}
+
+
+def subject_key(subject: dict) -> str:
+    """Return one text for a subject, the same for the same keys."""
+    return json.dumps(subject, sort_keys=True, separators=(",", ":"))
+
+
+def erasure_plan_make(connector: "SaasConnector", identifiers: Identifiers, *, reference: str) -> ErasurePlan:
+    """Return what erasure would do in the system, per group, changing nothing."""
+    spec = connector.spec
+    subjects = connector.subjects(identifiers)
+    tables = []
+    for name, entry in spec["erase"].items():
+        group = spec["groups"][name]
+        keys = []
+        for subject in subjects:
+            if entry["action"] == "request":
+                # The system does the work itself: the plan counts the subjects it is asked about.
+                keys.append({"subject": subject, "count": 1})
+                continue
+            items = list(connector.group_items(name, subject, reference=reference, operation="erasure_plan"))
+            key = {"subject": subject, "count": len(items)}
+            if group.get("key"):
+                key["records"] = [path_value(item, group["key"]) for item in items]
+            keys.append(key)
+        action = ACTIONS[entry["action"]]
+        tables.append(
+            TablePlan(
+                table=name,
+                action=action,
+                count=sum(key["count"] for key in keys),
+                keys=keys,
+                hold=connector.hold(name) if action == KEEP else "",
+                categories=list(dict.fromkeys(connector.categories(name).values())),
+            )
+        )
+    return ErasurePlan(source=connector.key, kind=connector.kind, tables=tables, extra={"version": spec["version"]})
+
+
+def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str, refused: list[int]) -> bool:
+    """Send a subject's steps; return False if the system refused one with a status in ``refused``."""
+    client = connector.client()
+    for step in steps:
+        targets = [{"subject": key["subject"]}]
+        if step.get("per") == "record":
+            targets = [{"subject": key["subject"], "record": {"key": record}} for record in key.get("records", [])]
+        for values in targets:
+            gone = [*step["request"].get("missing", []), *step.get("gone", [])]
+            answer = client.call({**step["request"], "missing": [*gone, *refused]}, values, what=f"erase {table}")
+            if answer.missing and answer.status in refused and answer.status not in gone:
+                return False
+    return True
+
+
+def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
+    """Carry out exactly ``plan`` and report, per group, what the system answered."""
+    erase = connector.spec["erase"]
+    facts: dict[str, list[Fact]] = {}
+    erased: dict[str, set[str]] = {}  # the subjects whose deletion the system accepted, by group
+    complete, reference = True, ""
+    for table in plan.tables:
+        entry = erase.get(table.table)
+        if entry is None or ACTIONS[entry["action"]] != table.action:
+            raise connector.error(f"the plan's {table.table} no longer matches the description; plan again")
+    for table in plan.tables:
+        entry = erase[table.table]
+        if table.action == KEEP:
+            # GDPR Art. 17(3)(b): left as they are, under the legal obligation the map names.
+            facts[table.table] = [
+                Fact(
+                    table=table.table,
+                    action=KEEP,
+                    found=table.count,
+                    kept=table.count,
+                    hold=table.hold,
+                    categories=table.categories,
+                )
+            ]
+        elif table.action == REQUEST:
+            done = 0
+            for key in table.keys:
+                state_key = f"erasure:{table.table}:{subject_key(key['subject'])}"
+                answer = connector.job_run(
+                    entry["job"], {"subject": key["subject"]}, state_key=state_key, what=table.table
+                )
+                reference = reference or str((connector.state.get(state_key) or {}).get("id", ""))
+                done += answer is not None
+            finished = done == len(table.keys)
+            complete = complete and finished
+            facts[table.table] = [
+                Fact(
+                    table=table.table,
+                    action=REQUEST,
+                    found=None,
+                    changed=len(table.keys),
+                    categories=table.categories,
+                    confirmed=True if finished else None,
+                    reference=reference,
+                )
+            ]
+        elif "steps" in entry:
+            fallback = entry.get("fallback") or {}
+            changed = kept = 0
+            accepted = erased.setdefault(table.table, set())
+            for key in table.keys:
+                if _steps_run(connector, entry["steps"], key, table=table.table, refused=fallback.get("when", [])):
+                    accepted.add(subject_key(key["subject"]))
+                    changed += key["count"]
+                else:
+                    # The system refused to delete: the entry's fallback (Mailchimp's archive) keeps the data.
+                    _steps_run(connector, fallback["steps"], key, table=table.table, refused=[])
+                    kept += key["count"]
+            facts[table.table] = [_deleted(table, changed)]
+            if kept:
+                hold = connector.hold(table.table)
+                facts[table.table].append(
+                    Fact(table=table.table, action=KEEP, found=kept, kept=kept, hold=hold, categories=table.categories)
+                )
+    for table in plan.tables:
+        if "with" in erase[table.table]:
+            owner = erased.get(erase[table.table]["with"], set())
+            changed = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in owner)
+            facts[table.table] = [_deleted(table, changed)]
+    ordered = [fact for table in plan.tables for fact in facts[table.table]]
+    return ErasureResult(source=connector.key, facts=ordered, complete=complete, reference=reference)
+
+
+def _deleted(table: TablePlan, changed: int) -> Fact:
+    return Fact(
+        table=table.table,
+        action=DELETE,
+        found=changed if changed < table.count else table.count,
+        changed=changed,
+        categories=table.categories if changed else [],
+    )
