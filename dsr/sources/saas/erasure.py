@@ -77,6 +77,7 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
     erase = connector.spec["erase"]
     facts: dict[str, list[Fact]] = {}
     erased: dict[str, set[str]] = {}  # the subjects whose deletion the system accepted, by group
+    refused: dict[str, set[str]] = {}  # the subjects the system refused to delete (the fallback kept them)
     complete, reference = True, ""
     for table in plan.tables:
         entry = erase.get(table.table)
@@ -122,6 +123,7 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
             fallback = entry.get("fallback") or {}
             changed = kept = 0
             accepted = erased.setdefault(table.table, set())
+            kept_subjects = refused.setdefault(table.table, set())
             for key in table.keys:
                 if _steps_run(connector, entry["steps"], key, table=table.table, refused=fallback.get("when", [])):
                     accepted.add(subject_key(key["subject"]))
@@ -129,6 +131,7 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
                 else:
                     # The system refused to delete: the entry's fallback (Mailchimp's archive) keeps the data.
                     _steps_run(connector, fallback["steps"], key, table=table.table, refused=[])
+                    kept_subjects.add(subject_key(key["subject"]))
                     kept += key["count"]
             facts[table.table] = [_deleted(table, changed)]
             if kept:
@@ -137,10 +140,18 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
                     Fact(table=table.table, action=KEEP, found=kept, kept=kept, hold=hold, categories=table.categories)
                 )
     for table in plan.tables:
-        if "with" in erase[table.table]:
-            owner = erased.get(erase[table.table]["with"], set())
-            changed = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in owner)
+        owner = erase[table.table].get("with")
+        if owner:
+            done = erased.get(owner, set())
+            changed = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in done)
             facts[table.table] = [_deleted(table, changed)]
+            kept = sum(key["count"] for key in table.keys if subject_key(key["subject"]) in refused.get(owner, set()))
+            if kept:
+                # Kept with the record they belong to, under the same hold.
+                hold = connector.hold(owner)
+                facts[table.table].append(
+                    Fact(table=table.table, action=KEEP, found=kept, kept=kept, hold=hold, categories=table.categories)
+                )
     ordered = [fact for table in plan.tables for fact in facts[table.table]]
     return ErasureResult(source=connector.key, facts=ordered, complete=complete, reference=reference)
 

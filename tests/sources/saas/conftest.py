@@ -4,6 +4,7 @@ import pytest
 
 from dsr.demo.vendors.base import serve
 from dsr.demo.vendors.genesys_cloud import GenesysCloudFake
+from dsr.demo.vendors.mailchimp import MailchimpFake
 from dsr.demo.vendors.stripe import StripeFake
 from dsr.sources.saas.connector import SaasConnector
 from tests.sources.maps import map_build
@@ -61,4 +62,14 @@ def genesys(request):
         "ext-mette", name="Mette Hansen", email="mette.hansen@example.dk", phone="+4512345678", interactions=5
     )
     fake.add_contact("ext-other", name="Other Person", email=OTHER, phone="+4587654321", interactions=2)
+    yield from _served(fake)
+
+
+@pytest.fixture
+def mailchimp(request):
+    """Serve Mailchimp's API with Mette in two audiences (1,500 activities and 2 notes in one) and another member."""
+    fake = MailchimpFake(mode=getattr(request, "param", "normal"))
+    fake.add_member("mette.hansen@example.dk", name="Mette Hansen", activity=1500, notes=2)
+    fake.add_member("Mette.Hansen@example.dk", name="Mette Hansen", activity=3, list_id="f6e5d4c3b2")
+    fake.add_member(OTHER, name="Other Person", activity=4, notes=1)
     yield from _served(fake)
