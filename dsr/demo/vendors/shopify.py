@@ -104,6 +104,8 @@ class ShopifyFake(VendorFake):
     )
 
     def __init__(self, *args, token: str = TOKEN, scopes: tuple[str, ...] = SCOPES, page_size: int = 0, **kwargs):
+        # Shopify's Retry-After is seconds as a decimal: "2.0".
+        kwargs.setdefault("retry_after", 2.0)
         super().__init__(*args, **kwargs)
         self.token, self.scopes = token, set(scopes)
         # A shop's own cap on a page below the asked limit (0: none); lets a test see the Link header followed.
