@@ -156,6 +156,9 @@ def test_the_erasure_task_says_what_to_do_in_the_shopify_admin_and_what_shopify_
     assert "180 dage" in task["instructions"]["da"]
     assert "Bookkeeping Act" in task["instructions"]["en"]
     assert "bogføringsloven" in task["instructions"]["da"]
+    # One step a line: the dashboard shows the instructions with their line breaks.
+    for text in task["instructions"].values():
+        assert [line[:2] for line in text.splitlines()[1:]] == ["1.", "2.", "3.", "4.", "5."]
     assert manual_connector("shopify").task_for(Operation.ACCESS) is None  # access is the saas source's
 
 
