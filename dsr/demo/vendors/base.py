@@ -246,6 +246,9 @@ def serve(fake: VendorFake, *, prefix: str = "") -> ThreadingHTTPServer:
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # One write per answer, sent at once: headers and body in separate packets wait on delayed ACKs.
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

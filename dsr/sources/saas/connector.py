@@ -55,6 +55,7 @@ CONFIG_KEYS = {
     "backoff_seconds",
     "max_wait_seconds",
     "jobs",
+    "rate_limit",
 }
 OPERATIONS = (ACCESS, ERASURE)
 GROUP_KEYS = {"purposes", "recipients"}
@@ -193,6 +194,11 @@ class SaasConnector(Connector):
         for key in ("timeout_seconds", "retries", "backoff_seconds", "max_wait_seconds"):
             if key in config and not _number(config[key]):
                 errors.append(DataMapError(f"{path}.{key}", "must be a number of 0 or more"))
+        rate = config.get("rate_limit", {})
+        if not isinstance(rate, dict) or set(rate) - {"per_second"}:
+            errors.append(DataMapError(f"{path}.rate_limit", "must be {per_second: <calls a second>}"))
+        elif "per_second" in rate and not (_number(rate["per_second"]) and rate["per_second"] > 0):
+            errors.append(DataMapError(f"{path}.rate_limit.per_second", "must be a number above 0"))
         jobs = config.get("jobs", {})
         if not isinstance(jobs, dict):
             errors.append(DataMapError(f"{path}.jobs", "must be {wait_seconds, interval_seconds}"))
@@ -268,7 +274,10 @@ class SaasConnector(Connector):
             self._client = SaasClient(
                 source=self.key,
                 system=self.system,
-                spec=self.spec,
+                spec={
+                    **self.spec,
+                    "rate_limit": {**(self.spec.get("rate_limit") or {}), **(self.config.get("rate_limit") or {})},
+                },
                 base_url=base_url,
                 values=values,
                 timeout=float(self.config.get("timeout_seconds", self.spec.get("timeout_seconds", 30))),

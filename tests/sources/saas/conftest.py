@@ -6,6 +6,7 @@ from dsr.demo.vendors.base import serve
 from dsr.demo.vendors.genesys_cloud import GenesysCloudFake
 from dsr.demo.vendors.mailchimp import MailchimpFake
 from dsr.demo.vendors.stripe import StripeFake
+from dsr.demo.vendors.zendesk import ZendeskFake
 from dsr.sources.saas.connector import SaasConnector
 from tests.sources.maps import map_build
 
@@ -29,6 +30,7 @@ def saas_connector(
         "retries": 2,
         "backoff_seconds": 0.01,
         "timeout_seconds": 2,
+        "rate_limit": {"per_second": 1000},
         **config,
     }
     datamap = map_build({key: source, **(sources or {})})
@@ -72,4 +74,14 @@ def mailchimp(request):
     fake.add_member("mette.hansen@example.dk", name="Mette Hansen", activity=1500, notes=2)
     fake.add_member("Mette.Hansen@example.dk", name="Mette Hansen", activity=3, list_id="f6e5d4c3b2")
     fake.add_member(OTHER, name="Other Person", activity=4, notes=1)
+    yield from _served(fake)
+
+
+@pytest.fixture
+def zendesk(request):
+    """Serve Zendesk's API with Mette (two users: 130 tickets, 1 ticket) and another user with 2 tickets."""
+    fake = ZendeskFake(mode=getattr(request, "param", "normal"))
+    fake.add_user(101, name="Mette Hansen", email="mette.hansen@example.dk", tickets=130)
+    fake.add_user(102, name="Mette H.", email="Mette.Hansen@example.dk", tickets=1)
+    fake.add_user(201, name="Other Person", email=OTHER, tickets=2)
     yield from _served(fake)
