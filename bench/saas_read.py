@@ -10,7 +10,7 @@ each answer, and nothing else. Both run in this process, one after the other,
 
     .venv/bin/python bench/saas_read.py --runs 15
 
-Target (issue 19): the connector within 2x the time of the raw HTTP calls.
+Target: the connector within 2x the time of the raw HTTP calls.
 """
 
 import argparse
