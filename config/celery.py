@@ -64,4 +64,9 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.transmissions_reconcile",
         "schedule": crontab(minute="*"),
     },
+    # Retention sweeps (dsr/sweeps.py): only the rules the privacy admin turned on; none by default.
+    "retention-sweeps": {
+        "task": "dsr.tasks.retention_sweeps_scheduled",
+        "schedule": crontab(hour=2, minute=20),
+    },
 }

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dsr.audit import Actor, audit_record
@@ -40,6 +40,10 @@ _sweep_starter: Callable[[int], Any] | None = None
 
 class SweepRefused(Exception):
     """A sweep cannot be made or run as asked; str() says why."""
+
+
+class SweepBusy(Exception):
+    """Another worker runs the same sweep; this one stops and leaves it to them."""
 
 
 def sweep_starter_set(starter: Callable[[int], Any]) -> None:
@@ -184,8 +188,8 @@ def report_totals(report: dict) -> dict:
 # --- approving and running --------------------------------------------------------------
 
 
-def sweep_approve(sweep: RetentionSweep, *, user=None, actor: Actor | None = None) -> None:
-    """Approve a dry run; a worker then runs it. Only a planned sweep can be approved, once."""
+def sweep_approve(sweep: RetentionSweep, *, user=None, actor: Actor | None = None, start: bool = True) -> None:
+    """Approve a dry run; a worker then runs it (``start=False``: the caller runs it). Only a dry run, once."""
     with transaction.atomic():
         locked = RetentionSweep.objects.select_for_update().get(pk=sweep.pk)
         if locked.status != SweepStatus.PLANNED:
@@ -199,7 +203,7 @@ def sweep_approve(sweep: RetentionSweep, *, user=None, actor: Actor | None = Non
             action=AuditAction.SWEEP_APPROVED,
             data={"sweep": locked.pk, "rule": locked.rule, **report_totals(locked.report)},
         )
-        if _sweep_starter is not None:
+        if start and _sweep_starter is not None:
             transaction.on_commit(lambda: _sweep_starter(locked.pk))
     sweep.refresh_from_db()
 
@@ -251,7 +255,7 @@ def _batch_execute(connector: Any, target: SweepTarget, batch: SweepBatch) -> No
     """Change the source for one batch (one transaction there), then record what it reported."""
     result_summary: dict = {}
     if batch.keys:
-        plan = connector.sweep_plan(target, batch.keys)
+        plan = connector.sweep_plan(target, batch.keys, today=batch.sweep.as_of)
         if not batch.resumed or not batch.planned:
             batch.planned = _plan_summary(plan)
             batch.save(update_fields=["planned"])
@@ -261,9 +265,11 @@ def _batch_execute(connector: Any, target: SweepTarget, batch: SweepBatch) -> No
         # are gone or anonymised now, as planned; they are counted once, from the plan recorded before.
         result_summary = {**batch.planned, "_applied_before_interruption": {"batches": 1}}
     with transaction.atomic():
+        sweep = RetentionSweep.objects.select_for_update().get(pk=batch.sweep_id)
+        if SweepBatch.objects.filter(pk=batch.pk, done=True).exists():
+            return  # another runner of the same sweep recorded it first: count it once
         batch.counts, batch.done, batch.keys = result_summary, True, []
         batch.save(update_fields=["counts", "done", "keys"])
-        sweep = RetentionSweep.objects.select_for_update().get(pk=batch.sweep_id)
         _counts_add(sweep.counts, batch.source, batch)
         sweep.save(update_fields=["counts"])
 
@@ -282,16 +288,20 @@ def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: 
         restricted = _restricted(page, purposes)
         keys = [key for key, _ in page if key not in restricted]
         number += 1
-        batch = SweepBatch.objects.create(
-            sweep=sweep,
-            source=connector.key,
-            root=target.root,
-            number=number,
-            keys=keys,
-            last_key=page[-1][0],
-            people=len(keys),
-            skipped_restricted=len(restricted),
-        )
+        try:
+            with transaction.atomic():
+                batch = SweepBatch.objects.create(
+                    sweep=sweep,
+                    source=connector.key,
+                    root=target.root,
+                    number=number,
+                    keys=keys,
+                    last_key=page[-1][0],
+                    people=len(keys),
+                    skipped_restricted=len(restricted),
+                )
+        except IntegrityError:
+            raise SweepBusy(f"sweep {sweep.pk} is being run by another worker") from None
         _batch_execute(connector, target, batch)
         after = page[-1][0]
 
@@ -320,6 +330,9 @@ def sweep_run(sweep_id: int) -> RetentionSweep:
                         f'the data map changed since the dry run: "{where}" no longer dates the rule; plan again'
                     )
                 _target_run(sweep, rule, connector, target)
+    except SweepBusy as exc:
+        log.info("%s", exc)
+        return RetentionSweep.objects.get(pk=sweep.pk)
     except (SourceError, SweepRefused) as exc:
         return _sweep_fail(sweep, str(exc))
     with transaction.atomic():

@@ -16,10 +16,17 @@ DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 TODAY = dt.date(2026, 12, 3)
 
 
-def map_text(shop: str) -> str:
-    """Return the demo data map with the shop at ``shop`` (a database URL) and only the shop and chat sources."""
+def map_text(shop: str, *, customer_events: dict | None = None) -> str:
+    """Return the demo data map with the shop at ``shop`` (a database URL), without the Meta and Google sources.
+
+    ``customer_events`` replaces the customer table's events ({} removes them).
+    """
     document = yaml.safe_load(DEMO_MAP.read_text(encoding="utf-8"))
     document["sources"]["shop"]["url"] = shop
+    if customer_events is not None:
+        document["sources"]["shop"]["tables"]["customer"].pop("events")
+        if customer_events:
+            document["sources"]["shop"]["tables"]["customer"]["events"] = customer_events
     for key in ("meta", "google"):
         document["sources"].pop(key, None)
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)

@@ -136,10 +136,18 @@ class SqlErasure:
         return shared
 
     def erasure_plan(
-        self, identifiers: Identifiers, *, reference: str = "", tables: list[str] | None = None
+        self,
+        identifiers: Identifiers,
+        *,
+        reference: str = "",
+        tables: list[str] | None = None,
+        today: dt.date | None = None,
     ) -> ErasurePlan:
-        """Plan the erasure of the person's rows (only in ``tables`` when given: a retention sweep's scope)."""
-        today = timezone.localdate()
+        """Plan the erasure of the person's rows (only in ``tables`` when given: a retention sweep's scope).
+
+        Holds end by ``today`` (a sweep's day; by default the local date).
+        """
+        today = today or timezone.localdate()
         plans: list[TablePlan] = []
         with self._connect("planning erasure", read_only=True) as conn:
             self._live_check(conn)

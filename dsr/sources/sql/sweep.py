@@ -207,6 +207,8 @@ class SqlSweep:
         The identifiers are for checking the restriction register; they stay in memory.
         """
         with self._connect("finding rows past their retention", read_only=True) as conn:
+            if after is None:
+                self._live_check(conn)  # once, before the first page: the map must fit the database
             table = self._table(conn, target.root)
             key_columns = self._primary_key(table)
             if len(key_columns) != 1:
@@ -234,6 +236,7 @@ class SqlSweep:
         excluded = excluded or []
         year_end = self.datamap.financial_year_end()
         with self._connect("surveying rows past their retention", read_only=True) as conn:
+            self._live_check(conn)
             root = self._table(conn, target.root)
             key = self._primary_key(root)[0]
             condition = self._root_condition(conn, rule, target, today)
@@ -339,10 +342,10 @@ class SqlSweep:
 
     # --- changing ------------------------------------------------------------------
 
-    def sweep_plan(self, target: SweepTarget, keys: list) -> ErasurePlan:
+    def sweep_plan(self, target: SweepTarget, keys: list, *, today: dt.date) -> ErasurePlan:
         """Plan erasing the root rows ``keys`` in the target's scope: holds, shared rows, order as for a request."""
         self._roots = {target.root: list(keys)}
         try:
-            return self.erasure_plan({}, tables=target.scope)
+            return self.erasure_plan({}, tables=target.scope, today=today)
         finally:
             self._roots = None
