@@ -323,3 +323,11 @@ def test_the_command_makes_dry_runs_and_runs_a_rule(demo):
         call_command("dsr_retention_sweep", "--rule", "purpose:nothing")
     with pytest.raises(CommandError, match="No retention sweep 999"):
         call_command("dsr_retention_sweep", "--resume", "999")
+
+
+def test_an_expired_customer_whose_cleared_fields_are_empty_is_still_swept(demo):
+    first = rows(demo, EXPIRED)[0][0]
+    with closing(sqlite3.connect(demo)) as conn:
+        conn.execute("UPDATE customer SET phone = NULL, birth_date = NULL, gender = NULL WHERE id = ?", (first,))
+        conn.commit()
+    assert _target(sweep_plan("purpose:purchase", today=TODAY))["people"] == 21

@@ -159,9 +159,10 @@ class SqlSweep:
             if kind == "clear":
                 conditions.append(self._column(table, column).is_(None))
             elif kind == "redact":
-                conditions.append(self._column(table, column) == self._redaction())
+                # Never NULL: a row with an empty field is not taken for one already swept.
+                conditions.append(self._column(table, column).is_not_distinct_from(self._redaction()))
             elif kind == "set" and argument is not None:
-                conditions.append(self._column(table, column) == argument)
+                conditions.append(self._column(table, column).is_not_distinct_from(argument))
         return sa.and_(*conditions) if conditions else None
 
     def _swept_tellable(self, name: str) -> bool:
