@@ -69,4 +69,9 @@ app.conf.beat_schedule = {
         "task": "dsr.tasks.audit_checkpoint_write",
         "schedule": float(settings.DSR_AUDIT_CHECKPOINT_MINUTES * 60),
     },
+    # Retention sweeps (dsr/sweeps.py): only the rules the privacy admin turned on; none by default.
+    "retention-sweeps": {
+        "task": "dsr.tasks.retention_sweeps_scheduled",
+        "schedule": crontab(hour=2, minute=20),
+    },
 }

@@ -388,3 +388,6 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"},
     },
 }
+
+# Retention sweeps (docs/retention.md): how many people one batch (one transaction in the source) covers.
+DSR_SWEEP_BATCH_SIZE = env.int("DSR_SWEEP_BATCH_SIZE", default=500)

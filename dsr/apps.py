@@ -23,6 +23,7 @@ class DsrConfig(AppConfig):
             emails,
             rights,
             roles,  # noqa: F401  (registers the staff roles' check)
+            sweeps,
             tasks,
             webhooks,
             workflow,
@@ -37,3 +38,4 @@ class DsrConfig(AppConfig):
         emails.message_starter_set(tasks.message_send.delay)
         webhooks.delivery_starter_set(tasks.webhook_delivery_attempt.delay)
         transmission.attempt_starter_set(tasks.transmission_attempt.delay)
+        sweeps.sweep_starter_set(tasks.retention_sweep_run.delay)

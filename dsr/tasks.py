@@ -15,7 +15,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from dsr import audit_checkpoints, webhooks, workflow
+from dsr import audit_checkpoints, sweeps, webhooks, workflow
 from dsr.engine import callbacks, jobs, plans, reconcile
 from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
@@ -254,3 +254,15 @@ def audit_checkpoint_write() -> int | None:
         return None
     checkpoint = audit_checkpoints.audit_checkpoint_write()
     return checkpoint.seq if checkpoint else None
+
+
+@shared_task(acks_late=True)
+def retention_sweep_run(sweep_id: int) -> str:
+    """Run an approved retention sweep (dsr/sweeps.py); a worker lost mid-sweep resumes it where it stopped."""
+    return sweeps.sweep_run(sweep_id).status
+
+
+@shared_task(acks_late=True)
+def retention_sweeps_scheduled() -> list[int]:
+    """Plan and run the sweeps of the rules the privacy admin turned on."""
+    return sweeps.sweeps_scheduled()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dsr.views.staff import answers, bundles, intake, queue, requests, stats, transmissions
+from dsr.views.staff import answers, bundles, intake, queue, requests, stats, sweeps, transmissions
 
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
@@ -29,4 +29,11 @@ urlpatterns = [
     path("statistics/", stats.statistics, name="staff_statistics"),
     path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),
     path("audit.csv", stats.audit_csv, name="staff_audit_csv"),
+    path("sweeps/", sweeps.sweeps_list, name="staff_sweeps"),
+    path("sweeps/plan/", sweeps.sweep_plan_view, name="staff_sweep_plan"),
+    path("sweeps/schedule/", sweeps.sweep_schedule_view, name="staff_sweep_schedule"),
+    path("sweeps/<int:pk>/", sweeps.sweep_detail, name="staff_sweep"),
+    path("sweeps/<int:pk>/approve/", sweeps.sweep_approve_view, name="staff_sweep_approve"),
+    path("sweeps/<int:pk>/report.csv", sweeps.sweep_report_csv, name="staff_sweep_csv"),
+    path("sweeps/<int:pk>/report.pdf", sweeps.sweep_report_pdf, name="staff_sweep_pdf"),
 ]

@@ -47,6 +47,7 @@ from dsr.models.requests import (
     VerificationMethod,
 )
 from dsr.models.sources import ManualFinding, ManualTask, ManualTaskStatus
+from dsr.models.sweeps import RetentionSweep, SweepBatch, SweepRuleSetting, SweepStatus
 from dsr.models.transmissions import Transmission, TransmissionChannel, TransmissionStatus
 from dsr.models.verification import VerificationChallenge
 from dsr.models.webhooks import DeliveryStatus, ProcessorCallback, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -104,6 +105,7 @@ __all__ = [
     "RequestNote",
     "Restriction",
     "RestrictionGround",
+    "RetentionSweep",
     "Right",
     "Source",
     "Status",
@@ -112,6 +114,9 @@ __all__ = [
     "Suppression",
     "Suspension",
     "SuspensionReason",
+    "SweepBatch",
+    "SweepRuleSetting",
+    "SweepStatus",
     "Transmission",
     "TransmissionChannel",
     "TransmissionStatus",

@@ -279,6 +279,40 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(WHEN, "created_at", "last_used_at", "revoked_at"),
         },
     ),
+    # Retention sweeps (dsr/sweeps.py) belong to no request: they hold counts, table names and, only while a
+    # batch runs, the keys of the source rows it changes.
+    "SweepRuleSetting": Inventory(
+        to_request=None,
+        kept={"id": ROW, "rule": MAP, "enabled": CONFIG, "updated_at": WHEN, "updated_by": STAFF},
+    ),
+    "RetentionSweep": Inventory(
+        to_request=None,
+        kept={
+            "id": ROW,
+            "rule": MAP,
+            "status": STATE,
+            "scheduled": STATE,
+            "as_of": WHEN,
+            "report": "counts per source, table and hold with the holds' end dates; the sample of row keys and "
+            "event dates the admin checks is dropped when the sweep is done",
+            "counts": "counts per source and table of what the sources reported",
+            "error": SOURCE,
+            **_kept(WHEN, "created_at", "approved_at", "started_at", "finished_at"),
+            **_kept(STAFF, "created_by", "approved_by"),
+        },
+    ),
+    "SweepBatch": Inventory(
+        to_request=None,
+        kept={
+            **_kept(ROW, "id", "sweep", "number"),
+            **_kept(SOURCE, "source", "root"),
+            "keys": "the source rows' keys only while the batch runs (to resume it after a crash); emptied when done",
+            "last_key": "where the next batch starts in the source's key order (a row key, no value of the row)",
+            **_kept(COUNT, "people", "skipped_restricted", "planned", "counts"),
+            **_kept(STATE, "done", "resumed"),
+            "created_at": WHEN,
+        },
+    ),
     "MessageTemplate": Inventory(
         to_request=None,
         kept={**_kept(CONFIG, "kind", "language", "part", "body"), "id": ROW, "updated_by": STAFF, "updated_at": WHEN},

@@ -42,6 +42,7 @@ def _named_columns(config: dict) -> Iterator[tuple[str, str]]:
     for key, column in (config.get("consent") or {}).items():
         if key.endswith("_column") and column:
             yield f"consent.{key}", column
+    yield from ((f"events.{event}", column) for event, column in (config.get("events") or {}).items())
     if (config.get("context") or {}).get("label"):
         yield "context.label", config["context"]["label"]
     yield from (("primary_key", column) for column in _listed(config.get("primary_key")))

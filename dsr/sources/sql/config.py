@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from dsr.datamap.rules import RULE_EVENTS
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import ANONYMISE, DELETE, KEEP, config_placeholder_errors
 from dsr.sources.groups import corrections_errors, group_lineage_errors, labels_errors
@@ -30,6 +31,7 @@ TABLE_KEYS = {
     "recipients",
     "label",
     "labels",
+    "events",
 }
 CONFIG_KEYS = {"url", "schema", "tables", "redaction_text", "connect_timeout", "batch_size"}
 ERASURE_KEYS = {"strategy", "fields", "hold", "date_column", "after_hold"}
@@ -171,6 +173,19 @@ class _TableConfigReader:
         withdrawal = table.get("withdrawal")
         if withdrawal is not None:
             self.withdrawal_read(pairs(withdrawal), f"{path}.withdrawal")
+        if "events" in table:
+            self.events_read(table["events"], f"{path}.events")
+
+    def events_read(self, events: Any, path: str) -> None:
+        """Check the columns that date a table's rows for retention sweeps: {account_deactivated: deactivated_at}."""
+        if not isinstance(events, dict) or not events:
+            self.error(path, "must map retention events to the column that dates them, e.g. {last_activity: seen_at}")
+            return
+        for event, column in events.items():
+            if event not in RULE_EVENTS:
+                self.error(f"{path}.{event}", f"unknown event; use one of {', '.join(sorted(RULE_EVENTS))}")
+            if not isinstance(column, str) or not column:
+                self.error(f"{path}.{event}", "must name the column that dates the event")
 
     def withdrawal_read(self, withdrawal: dict, path: str) -> None:
         """Check what withdrawing a consent does to a table's rows (GDPR Art. 7(3)): {consents: [...], action}."""
@@ -338,6 +353,7 @@ def tables_normalise(tables: dict) -> dict[str, dict]:
             "restriction": table.get("restriction"),
             "consent": table.get("consent"),
             "withdrawal": table.get("withdrawal"),
+            "events": dict(table.get("events") or {}),
             "primary_key": [table["primary_key"]]
             if isinstance(table.get("primary_key"), str)
             else table.get("primary_key"),

@@ -46,6 +46,7 @@ from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.consents import SqlConsents
 from dsr.sources.sql.erasure import SqlErasure
 from dsr.sources.sql.schema import LiveSchema, live_schema_current
+from dsr.sources.sql.sweep import SqlSweep
 
 CHUNK = 500  # bound parameters per IN list
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
@@ -60,7 +61,7 @@ def _plain_column(column: sa.Column) -> bool:
         return False
 
 
-class SqlConnector(SqlConsents, SqlErasure, Connector):
+class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     """A relational database holding the person's data in linked tables."""
 
     kind = "sql"
@@ -73,6 +74,7 @@ class SqlConnector(SqlConsents, SqlErasure, Connector):
         self._reflected: dict[str, sa.Table] = {}
         self._metadata = sa.MetaData(schema=self.config.get("schema"))
         self._live_schema: LiveSchema | None = None
+        self._roots: dict[str, list] | None = None
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
@@ -200,6 +202,9 @@ class SqlConnector(SqlConsents, SqlErasure, Connector):
         """
         config = self.tables[name]
         table = self._table(conn, name)
+        # A retention sweep (dsr/sources/sql/sweep.py) names its people by their rows' keys in one table.
+        if self._roots is not None and name in self._roots:
+            return self._key_condition(self._primary_key(table), self._roots[name])
         conditions = []
         for kind, columns in config["identifiers"].items():
             if identifiers.get(kind):

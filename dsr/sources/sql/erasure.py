@@ -135,12 +135,23 @@ class SqlErasure:
                         shared.add(_hashable(parent_key))
         return shared
 
-    def erasure_plan(self, identifiers: Identifiers, *, reference: str = "") -> ErasurePlan:
-        today = timezone.localdate()
+    def erasure_plan(
+        self,
+        identifiers: Identifiers,
+        *,
+        reference: str = "",
+        tables: list[str] | None = None,
+        today: dt.date | None = None,
+    ) -> ErasurePlan:
+        """Plan the erasure of the person's rows (only in ``tables`` when given: a retention sweep's scope).
+
+        Holds end by ``today`` (a sweep's day; by default the local date).
+        """
+        today = today or timezone.localdate()
         plans: list[TablePlan] = []
         with self._connect("planning erasure", read_only=True) as conn:
             self._live_check(conn)
-            order = self._order()
+            order = [name for name in self._order() if tables is None or name in tables]
             rows = {name: self._rows_dated(conn, name, identifiers) for name in order}
             own = {name: {_hashable(key) for key, _ in found} for name, found in rows.items()}
             for name in order:
