@@ -4,6 +4,8 @@ import holidays
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from dsr.ratelimit import rate_parse, trusted_proxies_parse
+
 
 @register()
 def check_country(app_configs, **kwargs) -> list[Error]:
@@ -31,3 +33,26 @@ def check_secret_key(app_configs, **kwargs) -> list[Error]:
             )
         ]
     return []
+
+
+@register()
+def check_public_edge(app_configs, **kwargs) -> list[Error]:
+    """dsr.E020: the trusted proxies and the public rate limits must be readable."""
+    errors = []
+    try:
+        trusted_proxies_parse(settings.DSR_TRUSTED_PROXIES)
+    except ValueError as exc:
+        errors.append(Error(str(exc), id="dsr.E020"))
+    for name in (
+        "DSR_INTAKE_RATE_PER_IP",
+        "DSR_INTAKE_RATE_PER_EMAIL",
+        "DSR_INTAKE_RATE_GLOBAL",
+        "DSR_VERIFY_RATE_PER_IP",
+        "DSR_VERIFY_RATE_PER_REFERENCE",
+        "DSR_CODE_FAILURES_PER_EMAIL",
+    ):
+        try:
+            rate_parse(getattr(settings, name))
+        except ValueError as exc:
+            errors.append(Error(f"{name}: {exc}", id="dsr.E020"))
+    return errors

@@ -36,7 +36,7 @@ from dsr.forms import (
 )
 from dsr.models import Language, Right
 from dsr.outbox import status_letter_message
-from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.verification import (
     VerificationError,
     verification_confirm_code,
@@ -107,13 +107,18 @@ def _request_by_token(reference: str, token: str):
     return found if found is not None and found.purged_at is None else None
 
 
-def _verify_rate_hit(request: HttpRequest) -> bool:
-    return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
+def _verify_rate_wait(request: HttpRequest, reference: str = "") -> int:
+    # Per address, and per reference from any address, so spreading guesses over many addresses does not help.
+    wait = rate_limit_wait(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
+    if reference:
+        key = reference.strip().upper()[:32]
+        wait = wait or rate_limit_wait(scope="verify-ref", key=key, rate=settings.DSR_VERIFY_RATE_PER_REFERENCE)
+    return wait
 
 
-def too_many_render(request: HttpRequest) -> HttpResponse:
-    """Render the "please wait" page of a rate limit (429)."""
-    return page_render(
+def too_many_render(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """Render the "please wait" page of a rate limit (429), saying in Retry-After when to come back."""
+    response = page_render(
         request,
         "dsr/public/message.html",
         {
@@ -122,6 +127,8 @@ def too_many_render(request: HttpRequest) -> HttpResponse:
         },
         status=429,
     )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 # --- Start and filing ----------------------------------------------------------------------
@@ -150,14 +157,17 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
         return _render_request_form(request, form_class(**extra))
 
     form = form_class(request.POST, **extra)
-    if rate_limit_hit(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return _render_request_form(request, _form_refused(form), status=429)
+    if wait := rate_limit_wait(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+        return _form_refused(request, form, wait)
     if not form.is_valid():
         form.token_refresh()
         return _render_request_form(request, form, status=400)
     email = form.cleaned_data["email"]
-    if rate_limit_hit(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return _render_request_form(request, _form_refused(form), status=429)
+    if wait := rate_limit_wait(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return _form_refused(request, form, wait)
+    # A ceiling for everyone together: many addresses cannot flood the intake with unverified requests.
+    if wait := rate_limit_wait(scope="intake-all", key="all", rate=settings.DSR_INTAKE_RATE_GLOBAL):
+        return _form_refused(request, form, wait)
     try:
         result = request_submit(
             right=form.right,
@@ -179,11 +189,13 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     return redirect("dsr:verify_code", reference=result.request.reference)
 
 
-def _form_refused(form):
+def _form_refused(request: HttpRequest, form, wait: int) -> HttpResponse:
     # Over a rate limit: show the form again with what was typed, and say why nothing was sent.
     form.is_valid()
     form.add_error(None, _TOO_MANY)
-    return form
+    response = _render_request_form(request, form, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _render_request_form(request: HttpRequest, form, *, status: int = 200) -> HttpResponse:
@@ -202,8 +214,8 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
     notice = ""
     status = 200
     if request.method == "POST":
-        if _verify_rate_hit(request):
-            return too_many_render(request)
+        if wait := _verify_rate_wait(request, reference):
+            return too_many_render(request, wait)
         if request.POST.get("action") == "resend":
             notice, status = _code_resend(reference)
         else:
@@ -246,8 +258,8 @@ def _code_resend(reference: str) -> tuple[str, int]:
 @require_http_methods(["GET", "POST"])
 def verify_link(request: HttpRequest, token: str) -> HttpResponse:
     """Show the emailed link's page; only the button's POST confirms (mail scanners follow links)."""
-    if request.method == "POST" and _verify_rate_hit(request):
-        return too_many_render(request)
+    if request.method == "POST" and (wait := _verify_rate_wait(request)):
+        return too_many_render(request, wait)
     try:
         if request.method == "POST":
             verified = verification_confirm_link(token=token)
@@ -304,8 +316,8 @@ def status_new_link(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
-    if rate_limit_hit(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return too_many_render(request)
+    if wait := rate_limit_wait(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return too_many_render(request, wait)
     try:
         request_status_link_reissue(request=found, actor=Actor.subject())
     except TransitionError as exc:
@@ -321,12 +333,14 @@ def status_lost(request: HttpRequest) -> HttpResponse:
     """Send a new status link to the request's own address; answer the same whatever was typed."""
     form = StatusLinkLostForm(request.POST or None)
     if request.method == "POST":
-        if rate_limit_hit(scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-            return too_many_render(request)
+        if wait := rate_limit_wait(
+            scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP
+        ):
+            return too_many_render(request, wait)
         if form.is_valid():
             reference, email = form.cleaned_data["reference"], form.cleaned_data["email"]
-            if rate_limit_hit(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-                return too_many_render(request)
+            if wait := rate_limit_wait(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+                return too_many_render(request, wait)
             found = portal.request_by_reference_and_email(reference, email)
             if found is not None:
                 # Expired or cancelled requests have no status page; the answer stays the same.
