@@ -80,6 +80,11 @@ def email_verification(request: Request, *, code: str, link_token: str) -> Messa
     return _queue(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
 
 
+def email_verification_locked(request: Request) -> Message:
+    """Tell the address's owner that codes stopped working for it after many wrong ones, and staff will verify."""
+    return _queue(request, "verification_locked", language=request.language)
+
+
 def email_preference_code(*, email: str, language: str, code: str, link_token: str) -> Message:
     """Send the code and link that open the preference centre for ``email`` (no request: the address is sealed)."""
     return _queue(
