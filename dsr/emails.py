@@ -138,9 +138,9 @@ def email_expired(request: Request) -> Message:
     return _queue(request, "expired", language=request.language)
 
 
-def email_status_link(request: Request) -> Message:
-    """Send a new status link (the old ones no longer work)."""
-    return _queue(request, "status_link", language=request.language)
+def email_status_link(request: Request, *, salt: str = "") -> Message:
+    """Send a new status link: the current salt's (old links are dead), or a pending salt's (old links live on)."""
+    return _queue(request, "status_link", language=request.language, secret={"status_salt": salt} if salt else None)
 
 
 def email_download_link(request: Request, *, token: str) -> Message:
