@@ -12,6 +12,7 @@ reference and random tokens.
 import contextlib
 import logging
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dsr import portal
+from dsr import crypto, portal
 from dsr.audit import Actor
 from dsr.emails import controller_context
 from dsr.forms import (
@@ -39,6 +40,7 @@ from dsr.outbox import status_letter_message
 from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.verification import (
     VerificationError,
+    answer_no_sooner,
     verification_confirm_code,
     verification_confirm_link,
     verification_link_request,
@@ -51,7 +53,9 @@ from dsr.workflow import (
     RequestInvalid,
     TransitionError,
     request_by_status_token,
+    request_status_link_open,
     request_status_link_reissue,
+    request_status_link_send,
     request_status_token,
     request_submit,
 )
@@ -60,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
+_SESSION_SEAL = "session-status-token"
 ANSWER_LIMITS = {
     "text": ANSWER_TEXT_LIMIT,
     "files": ANSWER_FILES_LIMIT,
@@ -82,11 +87,26 @@ def _language() -> str:
 
 
 def _status_token_remember(request: HttpRequest, reference: str, token: str) -> None:
-    """Keep the status token in the session so the status page needs no secret in its URL."""
+    """Keep the status token in the session, sealed, so the status page needs no secret in its URL.
+
+    Session data is signed, not encrypted (and sits in the database with the database backend):
+    the token is kept encrypted so a session row or cookie read elsewhere does not open the request.
+    """
     tokens = dict(request.session.get(_SESSION_TOKENS, {}))
     tokens.pop(reference, None)
-    tokens[reference] = token
+    tokens[reference] = crypto.seal({"token": token}, purpose=_SESSION_SEAL)
     request.session[_SESSION_TOKENS] = dict(list(tokens.items())[-_SESSION_TOKENS_KEPT:])
+
+
+def _status_token_recall(request: HttpRequest, reference: str) -> str:
+    sealed = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
+    if not sealed:
+        return ""
+    try:
+        return crypto.unseal(sealed, purpose=_SESSION_SEAL).get("token", "")
+    except (InvalidToken, ValueError, TypeError):
+        # Sealed under an older SECRET_KEY, or kept in plain text before tokens were sealed: ask again.
+        return ""
 
 
 def _status_token_forget(request: HttpRequest, reference: str) -> None:
@@ -97,7 +117,7 @@ def _status_token_forget(request: HttpRequest, reference: str) -> None:
 
 def request_from_session(request: HttpRequest, reference: str):
     """Return the request whose status token this browser's session holds, or None."""
-    token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
+    token = _status_token_recall(request, reference)
     return _request_by_token(reference, token) if token else None
 
 
@@ -278,8 +298,8 @@ def verify_link(request: HttpRequest, token: str) -> HttpResponse:
 
 def status_link(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     """Open the emailed status link: keep its token in the session and go to the clean URL."""
-    found = _request_by_token(reference, token)
-    if found is None:
+    found = request_status_link_open(reference=reference, token=token)
+    if found is None or found.purged_at is not None:
         return page_render(
             request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404
         )
@@ -341,11 +361,13 @@ def status_lost(request: HttpRequest) -> HttpResponse:
             reference, email = form.cleaned_data["reference"], form.cleaned_data["email"]
             if wait := rate_limit_wait(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
                 return too_many_render(request, wait)
-            found = portal.request_by_reference_and_email(reference, email)
-            if found is not None:
-                # Expired or cancelled requests have no status page; the answer stays the same.
-                with contextlib.suppress(TransitionError):
-                    request_status_link_reissue(request=found, actor=Actor.subject())
+            # The same answer, no sooner for a match than for a miss; the holder's current link keeps working.
+            with answer_no_sooner(settings.DSR_EDGE_ANSWER_SECONDS):
+                found = portal.request_by_reference_and_email(reference, email)
+                if found is not None:
+                    # Expired or cancelled requests have no status page; the answer stays the same.
+                    with contextlib.suppress(TransitionError):
+                        request_status_link_send(request=found, actor=Actor.subject())
             return page_render(request, "dsr/public/link_sent.html", {"reference": reference})
         return page_render(request, "dsr/public/status_lost.html", {"form": form}, status=400)
     return page_render(request, "dsr/public/status_lost.html", {"form": form})

@@ -1,5 +1,6 @@
 """The public edge: client addresses behind proxies, 429 with Retry-After, the code cap and the reference oracle."""
 
+import json
 import re
 import time
 
@@ -9,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from dsr.models import AuditAction, AuditEvent, Request, Status
+from dsr.workflow import request_status_token
 
 EMAIL = "ida.jensen@example.com"
 
@@ -196,3 +198,95 @@ def test_the_code_cap_leaves_other_addresses_alone(file_access, client, settings
     confirmed = commit(other_browser.post, other["Location"], {"code": _code(mail.outbox[-1])})
     assert confirmed.status_code == 302
     assert Request.objects.get(email="bo@example.com").status == Status.IN_PROGRESS
+
+
+# --- The lost-link form --------------------------------------------------------------------
+
+
+def _status_link(message) -> str:
+    url = re.search(r"https?://\S+/status/\S+/", message.body).group(0)
+    return "/" + url.split("//", 1)[1].split("/", 1)[1]
+
+
+def test_asking_for_a_lost_link_does_not_end_the_link_the_holder_has(file_access, client, commit):
+    response = file_access()
+    commit(client.post, response["Location"], {"code": _code(mail.outbox[-1])})
+    reference = Request.objects.get().reference
+    held = _status_link(mail.outbox[-1])  # the receipt's link
+    stranger = Client()
+    commit(stranger.post, "/status/", {"reference": reference, "email": EMAIL})
+    new = _status_link(mail.outbox[-1])
+    assert "holder op med at virke, når du har åbnet dette" in mail.outbox[-1].body
+    assert new != held
+    # The holder's browser and emailed link still open the status page.
+    assert client.get(f"/status/{reference}/").status_code == 200
+    assert Client().get(held).status_code == 302
+    # Once the new link is opened, it is the one that works.
+    assert Client().get(new).status_code == 302
+    assert Client().get(held).status_code == 404
+    assert Client().get(new).status_code == 302
+
+
+def test_a_second_lost_link_ask_replaces_only_the_unopened_link(file_access, client, commit):
+    response = file_access()
+    commit(client.post, response["Location"], {"code": _code(mail.outbox[-1])})
+    reference = Request.objects.get().reference
+    held = _status_link(mail.outbox[-1])
+    commit(Client().post, "/status/", {"reference": reference, "email": EMAIL})
+    first = _status_link(mail.outbox[-1])
+    commit(Client().post, "/status/", {"reference": reference, "email": EMAIL})
+    second = _status_link(mail.outbox[-1])
+    assert Client().get(first).status_code == 404
+    assert Client().get(held).status_code == 302
+    assert Client().get(second).status_code == 302
+
+
+def test_the_lost_link_form_answers_a_match_no_sooner_than_a_miss(file_access, client, commit, settings):
+    response = file_access()
+    commit(client.post, response["Location"], {"code": _code(mail.outbox[-1])})
+    reference = Request.objects.get().reference
+    settings.DSR_EDGE_ANSWER_SECONDS = 0.3
+    timings = {}
+    for name, email in (("match", EMAIL), ("miss", "someone@example.com")):
+        started = time.monotonic()
+        answer = commit(Client().post, "/status/", {"reference": reference, "email": email})
+        timings[name] = time.monotonic() - started
+        assert answer.status_code == 200
+    assert timings["match"] >= 0.3
+    assert timings["miss"] >= 0.3
+
+
+# --- Secrets -------------------------------------------------------------------------------
+
+
+def test_the_session_keeps_no_readable_status_token(file_access, client, commit):
+    response = file_access()
+    commit(client.post, response["Location"], {"code": _code(mail.outbox[-1])})
+    request = Request.objects.get()
+    token = request_status_token(request)
+    kept = json.dumps(dict(client.session.items()))
+    assert request.reference in kept
+    assert token not in kept
+    # The sealed token still opens the page in this browser.
+    assert client.get(f"/status/{request.reference}/").status_code == 200
+
+
+def test_a_session_with_a_plain_token_from_before_is_asked_again_not_an_error(file_access, client, commit):
+    response = file_access()
+    commit(client.post, response["Location"], {"code": _code(mail.outbox[-1])})
+    request = Request.objects.get()
+    session = client.session
+    session["dsr_status_tokens"] = {request.reference: request_status_token(request)}
+    session.save()
+    assert client.get(f"/status/{request.reference}/").status_code == 403
+
+
+def test_the_console_email_backend_logs_no_code(file_access, caplog, settings, tmp_path):
+    settings.EMAIL_BACKEND = "dsr.mail.ConsoleOutboxBackend"
+    settings.DSR_OUTBOX_DIR = tmp_path
+    caplog.set_level("DEBUG")
+    file_access()
+    (kept,) = tmp_path.glob("*.eml")
+    code = re.search(r"^\s+(\d{6})\s*$", kept.read_text(), re.M).group(1)
+    assert "Bekræft din anmodning" in caplog.text  # the message was logged, by its subject
+    assert code not in caplog.text
