@@ -38,14 +38,15 @@ class IntakeThrottle(_WaitThrottle):
 
 
 class VerificationThrottle(_WaitThrottle):
-    """Limit code guesses and status reads per client address, and per reference from any address."""
+    """Limit code guesses and status reads per client address, and code guesses per reference from any address."""
 
     def allow_request(self, request, view) -> bool:
         ip = client_ip(request._request)
         if self._refused(rate_limit_wait(scope="verify-ip", key=ip, rate=settings.DSR_VERIFY_RATE_PER_IP)):
             return False
+        # Code guesses (POST) also count per reference; an integration polling a status (GET) does not.
         reference = str((view.kwargs or {}).get("reference", "")).strip().upper()[:32]
-        if reference:
+        if reference and request.method == "POST":
             rate = settings.DSR_VERIFY_RATE_PER_REFERENCE
             return not self._refused(rate_limit_wait(scope="verify-ref", key=reference, rate=rate))
         return True

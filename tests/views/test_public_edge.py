@@ -290,3 +290,16 @@ def test_the_console_email_backend_logs_no_code(file_access, caplog, settings, t
     code = re.search(r"^\s+(\d{6})\s*$", kept.read_text(), re.M).group(1)
     assert "Bekræft din anmodning" in caplog.text  # the message was logged, by its subject
     assert code not in caplog.text
+
+
+def test_api_code_guesses_count_per_reference_but_status_reads_do_not(db, settings):
+    settings.DSR_VERIFY_RATE_PER_REFERENCE = "2/hour"
+    api = APIClient()
+    reference = "DSR-AAAA-BBBB-CCCC-DDDD"
+    guesses = [
+        api.post(f"/api/v1/requests/{reference}/verify/", {"code": "123456"}, format="json", REMOTE_ADDR=f"6.6.6.{n}")
+        for n in range(3)
+    ]
+    assert [response.status_code for response in guesses][-1] == 429
+    reads = [api.get(f"/api/v1/requests/{reference}/", HTTP_X_STATUS_TOKEN="x").status_code for _ in range(3)]
+    assert 429 not in reads
