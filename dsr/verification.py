@@ -93,11 +93,20 @@ def _wrong_code(attempts: int) -> VerificationError:
     return VerificationError("invalid", _("The code is not correct. %(left)d attempts left.") % {"left": left})
 
 
+def _unknown_key(reference: str) -> str:
+    return f"dsr:verify-unknown:{code_hash(0, reference)}"
+
+
+def verification_resend_unknown(*, reference: str) -> None:
+    """Do for an unknown reference what a new code does for a known one: the attempts start again."""
+    cache.delete(_unknown_key((reference or "").strip().upper()[:32]))
+
+
 def _unknown_reference_attempt(reference: str, code: str) -> VerificationError:
     # The same work and the same answer as a wrong code for a request we hold (decision 0003): the
     # attempts are counted per reference for as long as a code lives, so even "locked" comes on time.
     hmac.compare_digest(code_hash(0, code), code_hash(0, "000000"))
-    key = f"dsr:verify-unknown:{code_hash(0, reference)}"
+    key = _unknown_key(reference)
     cache.add(key, 0, timeout=settings.DSR_VERIFICATION_TTL_MINUTES * 60)
     try:
         attempts = cache.incr(key)

@@ -45,6 +45,7 @@ from dsr.verification import (
     verification_confirm_link,
     verification_link_request,
     verification_resend,
+    verification_resend_unknown,
 )
 from dsr.workflow import (
     ANSWER_FILE_BYTES_LIMIT,
@@ -267,6 +268,7 @@ def _code_resend(reference: str) -> tuple[str, int]:
     sent = _("If this request is waiting for confirmation, we have sent a new code and link to its email address.")
     pending = portal.request_by_reference(reference)
     if pending is None:
+        verification_resend_unknown(reference=reference)
         return sent, 200
     try:
         verification_resend(request=pending)

@@ -303,3 +303,13 @@ def test_api_code_guesses_count_per_reference_but_status_reads_do_not(db, settin
     assert [response.status_code for response in guesses][-1] == 429
     reads = [api.get(f"/api/v1/requests/{reference}/", HTTP_X_STATUS_TOKEN="x").status_code for _ in range(3)]
     assert 429 not in reads
+
+
+def test_a_new_code_for_an_unknown_reference_restarts_its_attempts_as_for_a_known_one(client, db):
+    unknown = "/verify/DSR-AAAA-BBBB-CCCC-DDDD/"
+    for _ in range(5):
+        locked = client.post(unknown, {"code": "123456"})
+    assert "For mange forkerte koder" in locked.content.decode()
+    client.post(unknown, {"action": "resend"})
+    again = client.post(unknown, {"code": "123456"})
+    assert "4 forsøg tilbage" in again.content.decode()
