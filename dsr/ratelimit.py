@@ -57,6 +57,18 @@ def rate_limit_wait(*, scope: str, key: str, rate: str) -> int:
     limit = rate_parse(rate)
     now = time.time()
     window = int(now) // limit.seconds
+    if _count_one(scope, key, limit, window) <= limit.count:
+        return 0
+    return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
+def rate_limit_count_one(*, scope: str, key: str, rate: str) -> int:
+    """Count one attempt for `key` in `scope` and return the attempts in the current window, this one included."""
+    limit = rate_parse(rate)
+    return _count_one(scope, key, limit, int(time.time()) // limit.seconds)
+
+
+def _count_one(scope: str, key: str, limit: Rate, window: int) -> int:
     cache_key = _cache_key(scope, key, window)
     # add() is atomic on Redis and locmem: the first attempt in a window creates the counter.
     if cache.add(cache_key, 1, timeout=limit.seconds + 1):
@@ -68,9 +80,7 @@ def rate_limit_wait(*, scope: str, key: str, rate: str) -> int:
             # The counter expired between add() and incr(): this is the window's first attempt.
             cache.set(cache_key, 1, timeout=limit.seconds + 1)
             count = 1
-    if count <= limit.count:
-        return 0
-    return max(1, math.ceil((window + 1) * limit.seconds - now))
+    return count
 
 
 def rate_limit_count(*, scope: str, key: str, rate: str) -> int:

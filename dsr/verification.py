@@ -24,7 +24,7 @@ from dsr import emails
 from dsr.audit import Actor, audit_record
 from dsr.challenges import challenge_send, code_hash, link_hash
 from dsr.models import AuditAction, Request, Status, VerificationChallenge, VerificationMethod
-from dsr.ratelimit import rate_limit_count, rate_limit_wait, rate_parse
+from dsr.ratelimit import rate_limit_count, rate_limit_count_one, rate_parse
 from dsr.workflow import request_verify
 
 
@@ -128,10 +128,9 @@ def _code_failure_cap() -> int:
 
 def _code_failure_record(request: Request) -> None:
     # Counted per email address across requests and days: filing again for the same address buys no new guesses.
-    rate_limit_wait(scope=_CODE_FAILURES, key=request.email, rate=settings.DSR_CODE_FAILURES_PER_EMAIL)
-    if rate_limit_count(scope=_CODE_FAILURES, key=request.email, rate=settings.DSR_CODE_FAILURES_PER_EMAIL) == (
-        _code_failure_cap()
-    ):
+    failures = rate_limit_count_one(scope=_CODE_FAILURES, key=request.email, rate=settings.DSR_CODE_FAILURES_PER_EMAIL)
+    # Exactly at the cap: one failure (the counter is atomic) tells the owner, once per window.
+    if failures == _code_failure_cap():
         # The cap was reached by this very failure: tell the owner of the address once, and leave it to staff.
         audit_record(
             actor=Actor.system(),
