@@ -30,14 +30,16 @@ INLINE_STYLE_PATHS = ("/admin/", "/api/docs/")
 
 
 class ContentSecurityPolicyMiddleware:
-    """Add the policy to each response that has none of its own."""
+    """Add the policy to each HTML response that has none of its own."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if "Content-Security-Policy" not in response:
+        # Pages only: a PDF letter or a ZIP needs none, and a browser's PDF viewer may refuse to run under one.
+        html = response.get("Content-Type", "").startswith("text/html")
+        if html and "Content-Security-Policy" not in response:
             inline_styles = request.path.startswith(INLINE_STYLE_PATHS)
             response["Content-Security-Policy"] = INLINE_STYLE_POLICY if inline_styles else POLICY
         return response
