@@ -63,6 +63,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["DSR_INTAKE_RATE_PER_IP"] = "100000000/hour"
     os.environ["DSR_INTAKE_RATE_PER_EMAIL"] = "100000000/hour"
+    os.environ["DSR_INTAKE_RATE_GLOBAL"] = "100000000/hour"
     os.environ["ALLOWED_HOSTS"] = "testserver"
     # Served over plain HTTP here; HTTPS is on by default whenever DEBUG is off.
     os.environ["DSR_HTTPS"] = "false"

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # No page loads anything from another origin (dsr/csp.py, docs/security.md).
+    "dsr.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -213,6 +216,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256
 
 if env("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+    if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
+        # Django's console backend prints whole bodies, codes and links included; ours logs only the subject.
+        EMAIL_BACKEND = "dsr.mail.ConsoleOutboxBackend"
 else:
     EMAIL_BACKEND = "dsr.mail.ConsoleOutboxBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Privacy team <privacy@localhost>")
@@ -273,6 +279,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files: no CDN script on a page staff open with a session.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- dsr ----------------------------------------------------------------------
@@ -308,6 +318,19 @@ DSR_INTAKE_RATE_PER_IP = env("DSR_INTAKE_RATE_PER_IP", default="30/hour")
 DSR_INTAKE_RATE_PER_EMAIL = env("DSR_INTAKE_RATE_PER_EMAIL", default="5/hour")
 # Code guesses and status reads per client IP.
 DSR_VERIFY_RATE_PER_IP = env("DSR_VERIFY_RATE_PER_IP", default="60/hour")
+# The public edge (docs/security.md). Proxies whose X-Forwarded-For is believed: empty = none (REMOTE_ADDR is
+# the client), a number of proxies in front of dsr (e.g. 1), or their networks (e.g. 10.0.0.0/8,fd00::/8).
+DSR_TRUSTED_PROXIES = env("DSR_TRUSTED_PROXIES", default="")
+# New unverified requests from everyone together, whatever their addresses.
+DSR_INTAKE_RATE_GLOBAL = env("DSR_INTAKE_RATE_GLOBAL", default="60/minute")
+# Code guesses and link requests per request reference, from any address.
+DSR_VERIFY_RATE_PER_REFERENCE = env("DSR_VERIFY_RATE_PER_REFERENCE", default="20/hour")
+# Wrong codes for one email address over all its requests; past it, staff verify (the owner is told).
+DSR_CODE_FAILURES_PER_EMAIL = env("DSR_CODE_FAILURES_PER_EMAIL", default="15/3d")
+# Shortest time a code check or a lost-link answer takes, so a known reference answers no faster than an unknown.
+DSR_EDGE_ANSWER_SECONDS = env.float("DSR_EDGE_ANSWER_SECONDS", default=0.4)
+# Largest file staff may upload to a manual task, in megabytes.
+DSR_UPLOAD_MAX_MB = env.int("DSR_UPLOAD_MAX_MB", default=25)
 # Key of the keyed hash (HMAC-SHA256) that erasure writes into "hash" fields; empty = derived from SECRET_KEY.
 DSR_ANONYMISE_KEY = env("DSR_ANONYMISE_KEY", default="")
 # The work on the sources (dsr/engine/, docs/decisions/0008-jobs.md).
@@ -378,10 +401,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No emailed link's token in any log line (dsr/logmask.py): paths reach the log in warnings and requests.
+    "filters": {"mask_tokens": {"()": "dsr.logmask.TokenMaskFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines, through the masking handler instead of Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # django-axes names the username and address of every login at INFO: no personal data in logs.
         "axes": {"level": "WARNING"},
         # WeasyPrint narrates every stylesheet it parses at INFO, on import and on each letter.

@@ -8,5 +8,7 @@ environment exactly as in production; tests/test_infrastructure.py checks produc
 import os
 
 os.environ.setdefault("DSR_HTTPS", "false")
+# The padding of code checks and lost-link answers (no timing oracle) is measured in its own tests.
+os.environ.setdefault("DSR_EDGE_ANSWER_SECONDS", "0")
 
 from config.settings import *  # noqa: F403

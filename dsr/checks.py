@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from dsr.audit_checkpoints import verify_keys
 from dsr.keys import keys_on_secret_key
+from dsr.ratelimit import rate_parse, trusted_proxies_parse
 
 
 @register()
@@ -72,3 +73,26 @@ def check_audit_signing_key(app_configs, **kwargs) -> list[Error | Warning]:
             id="dsr.W402",
         )
     ]
+
+
+@register()
+def check_public_edge(app_configs, **kwargs) -> list[Error]:
+    """dsr.E020: the trusted proxies and the public rate limits must be readable."""
+    errors = []
+    try:
+        trusted_proxies_parse(settings.DSR_TRUSTED_PROXIES)
+    except ValueError as exc:
+        errors.append(Error(str(exc), id="dsr.E020"))
+    for name in (
+        "DSR_INTAKE_RATE_PER_IP",
+        "DSR_INTAKE_RATE_PER_EMAIL",
+        "DSR_INTAKE_RATE_GLOBAL",
+        "DSR_VERIFY_RATE_PER_IP",
+        "DSR_VERIFY_RATE_PER_REFERENCE",
+        "DSR_CODE_FAILURES_PER_EMAIL",
+    ):
+        try:
+            rate_parse(getattr(settings, name))
+        except ValueError as exc:
+            errors.append(Error(f"{name}: {exc}", id="dsr.E020"))
+    return errors

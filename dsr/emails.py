@@ -80,6 +80,11 @@ def email_verification(request: Request, *, code: str, link_token: str) -> Messa
     return _queue(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
 
 
+def email_verification_locked(request: Request) -> Message:
+    """Tell the address's owner that codes stopped working for it after many wrong ones, and staff will verify."""
+    return _queue(request, "verification_locked", language=request.language)
+
+
 def email_preference_code(*, email: str, language: str, code: str, link_token: str) -> Message:
     """Send the code and link that open the preference centre for ``email`` (no request: the address is sealed)."""
     return _queue(
@@ -133,9 +138,9 @@ def email_expired(request: Request) -> Message:
     return _queue(request, "expired", language=request.language)
 
 
-def email_status_link(request: Request) -> Message:
-    """Send a new status link (the old ones no longer work)."""
-    return _queue(request, "status_link", language=request.language)
+def email_status_link(request: Request, *, salt: str = "") -> Message:
+    """Send a new status link: the current salt's (old links are dead), or a pending salt's (old links live on)."""
+    return _queue(request, "status_link", language=request.language, secret={"status_salt": salt} if salt else None)
 
 
 def email_download_link(request: Request, *, token: str) -> Message:

@@ -223,6 +223,17 @@ class ManualTaskForm(ActionForm):
     attestation = forms.CharField(label=_("What was done"), max_length=5000, widget=forms.Textarea({"rows": 3}))
     file = forms.FileField(label=_("File for the person's export (optional)"), required=False)
 
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        limit = settings.DSR_UPLOAD_MAX_MB
+        if upload is not None and upload.size > limit * 1024 * 1024:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)d MB. Send a smaller file, or split it into parts."),
+                code="too_large",
+                params={"limit": limit},
+            )
+        return upload
+
 
 class ApproveForm(ActionForm):
     pass

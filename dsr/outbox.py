@@ -108,10 +108,15 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
                 status_url=absolute_url(
                     reverse(
                         "dsr:status_link",
-                        kwargs={"reference": request.reference, "token": request_status_token(request)},
+                        kwargs={
+                            "reference": request.reference,
+                            "token": request_status_token(request, salt=secret.get("status_salt", "")),
+                        },
                     )
                 ),
             )
+            # A "lost link" answer: the link is the pending one, earlier links work until it is opened.
+            context["earlier_links_kept"] = bool(secret.get("status_salt"))
             to = [request.email]
         else:
             to = _staff_addresses()

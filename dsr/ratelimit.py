@@ -2,10 +2,17 @@
 
 A limit is written "count/period", e.g. "5/hour" or "30/10m". Keys such as an
 email address or a client IP are hashed before they become cache keys, so no
-personal data sits in the cache or in any log line this module writes.
+personal data sits in the cache or in any log line this module writes. The
+counters live in the shared cache, so every web process counts together.
+
+The client's address is REMOTE_ADDR unless DSR_TRUSTED_PROXIES says which
+proxies in front of dsr may speak for the client in X-Forwarded-For: anyone
+can write that header, so it is believed only from a proxy we were told of.
 """
 
 import hashlib
+import ipaddress
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -42,8 +49,26 @@ def _cache_key(scope: str, key: str, window: int) -> str:
 
 def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
     """Count one attempt for `key` in `scope` and return True when it goes over `rate`."""
+    return rate_limit_wait(scope=scope, key=key, rate=rate) > 0
+
+
+def rate_limit_wait(*, scope: str, key: str, rate: str) -> int:
+    """Count one attempt for `key` in `scope`; return 0 while within `rate`, else the seconds until it opens again."""
     limit = rate_parse(rate)
-    window = int(time.time()) // limit.seconds
+    now = time.time()
+    window = int(now) // limit.seconds
+    if _count_one(scope, key, limit, window) <= limit.count:
+        return 0
+    return max(1, math.ceil((window + 1) * limit.seconds - now))
+
+
+def rate_limit_count_one(*, scope: str, key: str, rate: str) -> int:
+    """Count one attempt for `key` in `scope` and return the attempts in the current window, this one included."""
+    limit = rate_parse(rate)
+    return _count_one(scope, key, limit, int(time.time()) // limit.seconds)
+
+
+def _count_one(scope: str, key: str, limit: Rate, window: int) -> int:
     cache_key = _cache_key(scope, key, window)
     # add() is atomic on Redis and locmem: the first attempt in a window creates the counter.
     if cache.add(cache_key, 1, timeout=limit.seconds + 1):
@@ -55,13 +80,69 @@ def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
             # The counter expired between add() and incr(): this is the window's first attempt.
             cache.set(cache_key, 1, timeout=limit.seconds + 1)
             count = 1
-    return count > limit.count
+    return count
+
+
+def rate_limit_count(*, scope: str, key: str, rate: str) -> int:
+    """Return the attempts counted for `key` in `scope` in the current window of `rate`, without counting one."""
+    limit = rate_parse(rate)
+    window = int(time.time()) // limit.seconds
+    return int(cache.get(_cache_key(scope, key, window)) or 0)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies_parse(value: str) -> int | tuple[Network, ...]:
+    """Return DSR_TRUSTED_PROXIES as a count of proxies or a tuple of networks; raise ValueError if malformed.
+
+    Empty (the default) is 0: no proxy is trusted and X-Forwarded-For is ignored.
+    """
+    value = (value or "").strip()
+    if not value:
+        return 0
+    if value.isdigit():
+        return int(value)
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"DSR_TRUSTED_PROXIES must be a number of proxies (e.g. 1) or networks (e.g. 10.0.0.0/8,::1): {exc}"
+        ) from None
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
 
 
 def client_ip(request: HttpRequest) -> str:
-    """Return the client's address; behind a proxy, the one the proxy appended to X-Forwarded-For."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """Return the client's address: REMOTE_ADDR, or what the trusted proxies in front of us say it is.
+
+    With a count N, the Nth address from the right of X-Forwarded-For (each proxy appends the address
+    it saw). With networks, the rightmost address that is not one of our proxies, provided the peer is one.
+    A header with too few or unreadable entries falls back to REMOTE_ADDR: a client cannot pick its key.
+    """
+    remote = request.META.get("REMOTE_ADDR") or ""
+    trusted = trusted_proxies_parse(getattr(settings, "DSR_TRUSTED_PROXIES", ""))
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if not trusted or not forwarded:
+        return remote
+    if isinstance(trusted, int):
+        # REMOTE_ADDR is the last proxy; the address it was handed sits trusted-1 places from the right.
+        if len(forwarded) < trusted:
+            return remote
+        candidate = forwarded[-trusted]
+        return candidate if _address(candidate) else remote
+    peer = _address(remote)
+    if peer is None or not any(peer in network for network in trusted):
+        return remote
+    for candidate in reversed(forwarded):
+        address = _address(candidate)
+        if address is None:
+            return remote
+        if not any(address in network for network in trusted):
+            return str(address)
+    return remote

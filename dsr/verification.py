@@ -9,16 +9,22 @@ follow links. See docs/decisions/0003-tokens.md.
 """
 
 import hmac
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsr import emails
 from dsr.audit import Actor, audit_record
 from dsr.challenges import challenge_send, code_hash, link_hash
 from dsr.models import AuditAction, Request, Status, VerificationChallenge, VerificationMethod
+from dsr.ratelimit import rate_limit_count, rate_limit_count_one, rate_parse
 from dsr.workflow import request_verify
 
 
@@ -65,15 +71,107 @@ def _request_pending(request: Request) -> None:
         raise VerificationError("not_pending", _("This request has already been confirmed or closed."))
 
 
+_CODE_FAILURES = "code-fail-email"
+
+
+@contextmanager
+def answer_no_sooner(seconds: float) -> Iterator[None]:
+    """Let the answer leave no sooner than `seconds` after the start, whichever way it went (no timing oracle)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        left = seconds - (time.monotonic() - started)
+        if left > 0:
+            time.sleep(left)
+
+
+def _wrong_code(attempts: int) -> VerificationError:
+    left = settings.DSR_VERIFICATION_MAX_ATTEMPTS - attempts
+    if left <= 0:
+        return VerificationError("locked", _("Too many wrong codes. Ask for a new code."))
+    return VerificationError("invalid", _("The code is not correct. %(left)d attempts left.") % {"left": left})
+
+
+def _unknown_key(reference: str) -> str:
+    return f"dsr:verify-unknown:{code_hash(0, reference)}"
+
+
+def verification_resend_unknown(*, reference: str) -> None:
+    """Do for an unknown reference what a new code does for a known one: the attempts start again."""
+    cache.delete(_unknown_key((reference or "").strip().upper()[:32]))
+
+
+def _unknown_reference_attempt(reference: str, code: str) -> VerificationError:
+    # The same work and the same answer as a wrong code for a request we hold (decision 0003): the
+    # attempts are counted per reference for as long as a code lives, so even "locked" comes on time.
+    hmac.compare_digest(code_hash(0, code), code_hash(0, "000000"))
+    key = _unknown_key(reference)
+    cache.add(key, 0, timeout=settings.DSR_VERIFICATION_TTL_MINUTES * 60)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:
+        attempts = 1
+    return _wrong_code(attempts)
+
+
+def code_failures_capped(email: str) -> bool:
+    """Return True when the wrong codes for this address, over all its requests, reached the cap."""
+    return rate_limit_count(scope=_CODE_FAILURES, key=email, rate=settings.DSR_CODE_FAILURES_PER_EMAIL) >= (
+        _code_failure_cap()
+    )
+
+
+def _code_failure_cap() -> int:
+    return rate_parse(settings.DSR_CODE_FAILURES_PER_EMAIL).count
+
+
+def _code_failure_record(request: Request) -> None:
+    # Counted per email address across requests and days: filing again for the same address buys no new guesses.
+    failures = rate_limit_count_one(scope=_CODE_FAILURES, key=request.email, rate=settings.DSR_CODE_FAILURES_PER_EMAIL)
+    # Exactly at the cap: one failure (the counter is atomic) tells the owner, once per window.
+    if failures == _code_failure_cap():
+        # The cap was reached by this very failure: tell the owner of the address once, and leave it to staff.
+        audit_record(
+            actor=Actor.system(),
+            action=AuditAction.VERIFICATION_FAILED,
+            request=request,
+            data={"code_failures_capped": True},
+        )
+        emails.email_verification_locked(request)
+
+
+def _capped_error() -> VerificationError:
+    return VerificationError(
+        "staff",
+        _(
+            "Too many wrong codes have been tried for this email address. Codes no longer work for it; we have "
+            "written to the address, and our staff will confirm the request another way."
+        ),
+    )
+
+
 def verification_confirm_code(*, reference: str, code: str) -> Request:
-    """Verify with the emailed code; a wrong code costs one of the allowed attempts."""
+    """Verify with the emailed code; a wrong code costs one of the allowed attempts.
+
+    The answer takes DSR_EDGE_ANSWER_SECONDS whether or not the reference exists.
+    """
+    with answer_no_sooner(settings.DSR_EDGE_ANSWER_SECONDS):
+        return _confirm_code(reference=reference, code=code)
+
+
+def _confirm_code(*, reference: str, code: str) -> Request:
     code = (code or "").replace(" ", "").strip()
-    request = Request.objects.filter(reference=(reference or "").strip().upper()[:32]).first()
-    if request is None:
-        raise VerificationError("invalid", _("The code is not correct."))
+    reference = (reference or "").strip().upper()[:32]
+    # The form first, for every reference alike: a malformed code costs nothing and reveals nothing.
     if not (len(code) == 6 and code.isdigit()):
         raise VerificationError("invalid", _("The code is the six digits from the email."))
+    request = Request.objects.filter(reference=reference).first()
+    if request is None:
+        raise _unknown_reference_attempt(reference, code)
     _request_pending(request)
+    if code_failures_capped(request.email):
+        raise _capped_error()
     with transaction.atomic():
         challenge = (
             request.challenges.select_for_update()
@@ -94,12 +192,12 @@ def verification_confirm_code(*, reference: str, code: str) -> Request:
                 request=request,
                 data={"challenge_id": challenge.pk, "attempts": challenge.attempts},
             )
+            _code_failure_record(request)
     # Outside the block so the counted attempt is kept when we refuse.
     if not matched:
-        left = settings.DSR_VERIFICATION_MAX_ATTEMPTS - challenge.attempts
-        if left <= 0:
-            raise VerificationError("locked", _("Too many wrong codes. Ask for a new code."))
-        raise VerificationError("invalid", _("The code is not correct. %(left)d attempts left.") % {"left": left})
+        if code_failures_capped(request.email):
+            raise _capped_error()
+        raise _wrong_code(challenge.attempts)
     return request_verify(request=request, method=VerificationMethod.EMAIL_CODE, actor=Actor.subject())
 
 

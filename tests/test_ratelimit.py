@@ -7,7 +7,8 @@ import time_machine
 from django.core.cache import cache
 from django.test import RequestFactory
 
-from dsr.ratelimit import Rate, client_ip, rate_limit_hit, rate_parse
+from dsr.checks import check_public_edge
+from dsr.ratelimit import Rate, client_ip, rate_limit_hit, rate_limit_wait, rate_parse, trusted_proxies_parse
 
 
 @pytest.mark.parametrize(
@@ -75,13 +76,57 @@ def test_cache_keys_never_contain_the_email(caplog, monkeypatch):
     assert "secret.person" not in caplog.text
 
 
-def test_client_ip_is_remote_addr_without_a_proxy(settings):
-    settings.SECURE_PROXY_SSL_HEADER = None
+def test_client_ip_ignores_x_forwarded_for_by_default_even_behind_https(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.DSR_TRUSTED_PROXIES = ""
     request = RequestFactory().get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="1.2.3.4")
     assert client_ip(request) == "198.51.100.7"
 
 
-def test_client_ip_behind_a_proxy_is_the_address_the_proxy_appended(settings):
-    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+def test_client_ip_behind_one_counted_proxy_is_the_address_that_proxy_appended(settings):
+    settings.DSR_TRUSTED_PROXIES = "1"
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.7")
     assert client_ip(request) == "198.51.100.7"
+
+
+def test_client_ip_behind_two_counted_proxies_skips_the_inner_one(settings):
+    settings.DSR_TRUSTED_PROXIES = "2"
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7, 10.0.0.9")
+    assert client_ip(request) == "198.51.100.7"
+
+
+def test_client_ip_with_trusted_networks_takes_the_first_address_outside_them(settings):
+    settings.DSR_TRUSTED_PROXIES = "10.0.0.0/8, fd00::/8"
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7, 10.1.2.3")
+    assert client_ip(request) == "198.51.100.7"
+
+
+def test_client_ip_ignores_the_header_from_a_peer_outside_the_trusted_networks(settings):
+    settings.DSR_TRUSTED_PROXIES = "10.0.0.0/8"
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.5", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert client_ip(request) == "203.0.113.5"
+
+
+@pytest.mark.parametrize("forwarded", ["", "not-an-address", " , "])
+def test_client_ip_falls_back_to_the_peer_when_the_header_is_short_or_unreadable(settings, forwarded):
+    settings.DSR_TRUSTED_PROXIES = "1"
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == "10.0.0.2"
+
+
+@pytest.mark.parametrize("value", ["proxy", "10.0.0.0/33", "1.2.3"])
+def test_trusted_proxies_that_are_neither_a_count_nor_networks_are_refused(value):
+    with pytest.raises(ValueError, match="DSR_TRUSTED_PROXIES"):
+        trusted_proxies_parse(value)
+
+
+def test_a_malformed_trusted_proxies_setting_fails_the_system_check(settings):
+    settings.DSR_TRUSTED_PROXIES = "the load balancer"
+    errors = check_public_edge(None)
+    assert [error.id for error in errors] == ["dsr.E020"]
+
+
+def test_the_wait_is_the_time_left_in_the_window():
+    with time_machine.travel("2026-03-05 10:00:20+00:00", tick=False):
+        assert rate_limit_wait(scope="test", key="k", rate="1/minute") == 0
+        assert rate_limit_wait(scope="test", key="k", rate="1/minute") == 40

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from dsr.api.views import ERROR_RESPONSE
 from dsr.engine.callbacks import CallbackRejected, processor_callback_receive
-from dsr.ratelimit import rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_hit
 from dsr.sources.http import SIGNATURE_HEADER
 
 
@@ -28,7 +28,7 @@ class CallbackThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         # A caller without a client address (a proxy that drops it) shares one bucket rather than failing.
-        key = self.get_ident(request) or ""
+        key = client_ip(request._request)
         return not rate_limit_hit(scope="callback-ip", key=key, rate=settings.DSR_CALLBACK_RATE_PER_IP)
 
 

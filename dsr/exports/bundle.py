@@ -212,7 +212,7 @@ def _table_write(
 
 
 def _uploads_write(writer: BundleWriter, request: Request) -> list[FoundFile]:
-    """Add the files uploaded to the request's manual access tasks (e.g. exported chats)."""
+    """Add the files uploaded to the request's manual access tasks (e.g. exported chats), for access and portability."""
     found = []
     tasks = request.manual_tasks.filter(operation=Operation.ACCESS, status=ManualTaskStatus.DONE).exclude(
         uploaded_file=""
@@ -280,7 +280,8 @@ def bundle_write(
             tables.append(found)
             written.append((source, table, staged, found))
         consents.update(job.result.get("consents", []))
-    files = _uploads_write(writer, request) if kind == BundleKind.ACCESS else []
+    # A portability request's manual tasks are only for portable sources, so their files are the person's too.
+    files = _uploads_write(writer, request)
     if kind == BundleKind.ACCESS:
         information = art15_information(
             datamap, tables=tables, files=files, searched=searched, language=language, consents=consents

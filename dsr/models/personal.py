@@ -84,6 +84,7 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(WHEN, "extended_at", "closed_at", "purged_at", "imported_at"),
             "suspended_days": COUNT,
             "status_salt": RANDOM,
+            "status_salt_next": RANDOM,
         },
     ),
     "Suspension": Inventory(

@@ -185,6 +185,11 @@ class Request(models.Model):
     # Random salt of the status token: the token is an HMAC of reference and salt
     # (see docs/decisions/0003-tokens.md); a new salt kills every old status link.
     status_salt = models.CharField(max_length=32, editable=False, verbose_name=_("status salt"))
+    # The salt of a link sent to a "lost link" request: it replaces status_salt only when it is opened,
+    # so a stranger typing the reference and the address cannot end the holder's current link.
+    status_salt_next = models.CharField(
+        max_length=32, blank=True, default="", editable=False, verbose_name=_("next status salt")
+    )
     # Integrations may retry a POST: the same key returns the same request.
     idempotency_key = models.CharField(
         max_length=128, null=True, blank=True, unique=True, verbose_name=_("idempotency key")

@@ -31,7 +31,7 @@ from dsr.exports.delivery import (
     link_problem,
 )
 from dsr.models import DownloadLink, Request
-from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.views.public import page_render, request_from_session, too_many_render
 from dsr.workflow import TransitionError
 
@@ -85,10 +85,10 @@ def _stream(link: DownloadLink, request: HttpRequest, *, new_link_url: str) -> H
 
 def _reissue(request: HttpRequest, found: Request) -> HttpResponse:
     """Email a new link to the request's own address, within the rate limits."""
-    if rate_limit_hit(scope="download-link-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return _private(too_many_render(request))
-    if rate_limit_hit(scope="download-link", key=str(found.pk), rate=settings.DSR_DOWNLOAD_REISSUE_RATE):
-        return _private(too_many_render(request))
+    if wait := rate_limit_wait(scope="download-link-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+        return _private(too_many_render(request, wait))
+    if wait := rate_limit_wait(scope="download-link", key=str(found.pk), rate=settings.DSR_DOWNLOAD_REISSUE_RATE):
+        return _private(too_many_render(request, wait))
     try:
         download_link_reissue(request=found, actor=Actor.subject())
     except TransitionError as exc:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dsr import preferences
 from dsr.forms import VerifyCodeForm
 from dsr.models import Language
-from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.views.public import page_render, too_many_render
 
 _SESSION_NOTICE = "dsr_preferences_notice"
@@ -74,13 +74,15 @@ def preferences_start(request: HttpRequest) -> HttpResponse:
         return _centre_render(request, grant)
     form = PreferencesEmailForm(request.POST or None)
     if request.method == "POST":
-        if rate_limit_hit(scope="preferences-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-            return too_many_render(request)
+        if wait := rate_limit_wait(
+            scope="preferences-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP
+        ):
+            return too_many_render(request, wait)
         if not form.is_valid():
             return page_render(request, "dsr/public/preferences_start.html", {"form": form}, status=400)
         email = form.cleaned_data["email"].strip().lower()
-        if rate_limit_hit(scope="preferences-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-            return too_many_render(request)
+        if wait := rate_limit_wait(scope="preferences-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+            return too_many_render(request, wait)
         preferences.preferences_close(request.session)
         preferences.preferences_code_send(request.session, email=email, language=_language())
         return redirect("dsr:preferences_code")
@@ -96,8 +98,10 @@ def preferences_code(request: HttpRequest) -> HttpResponse:
     form = VerifyCodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if rate_limit_hit(scope="preferences-code-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-            return too_many_render(request)
+        if wait := rate_limit_wait(
+            scope="preferences-code-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP
+        ):
+            return too_many_render(request, wait)
         if form.is_valid():
             try:
                 preferences.preferences_confirm_code(request.session, code=form.cleaned_data["code"])
@@ -121,8 +125,10 @@ def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
         if not preferences.preferences_link_valid(token):
             return page_render(request, "dsr/public/preferences_message.html", failed, status=400)
         return page_render(request, "dsr/public/preferences_link.html")
-    if rate_limit_hit(scope="preferences-code-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return too_many_render(request)
+    if wait := rate_limit_wait(
+        scope="preferences-code-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP
+    ):
+        return too_many_render(request, wait)
     try:
         preferences.preferences_confirm_link(request.session, token=token)
     except preferences.PreferenceError:

@@ -12,6 +12,7 @@ reference and random tokens.
 import contextlib
 import logging
 
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dsr import portal
+from dsr import crypto, portal
 from dsr.audit import Actor
 from dsr.emails import controller_context
 from dsr.forms import (
@@ -36,13 +37,15 @@ from dsr.forms import (
 )
 from dsr.models import Language, Right
 from dsr.outbox import status_letter_message
-from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.verification import (
     VerificationError,
+    answer_no_sooner,
     verification_confirm_code,
     verification_confirm_link,
     verification_link_request,
     verification_resend,
+    verification_resend_unknown,
 )
 from dsr.workflow import (
     ANSWER_FILE_BYTES_LIMIT,
@@ -51,7 +54,9 @@ from dsr.workflow import (
     RequestInvalid,
     TransitionError,
     request_by_status_token,
+    request_status_link_open,
     request_status_link_reissue,
+    request_status_link_send,
     request_status_token,
     request_submit,
 )
@@ -60,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 _SESSION_TOKENS = "dsr_status_tokens"
 _SESSION_TOKENS_KEPT = 10
+_SESSION_SEAL = "session-status-token"
 ANSWER_LIMITS = {
     "text": ANSWER_TEXT_LIMIT,
     "files": ANSWER_FILES_LIMIT,
@@ -82,11 +88,26 @@ def _language() -> str:
 
 
 def _status_token_remember(request: HttpRequest, reference: str, token: str) -> None:
-    """Keep the status token in the session so the status page needs no secret in its URL."""
+    """Keep the status token in the session, sealed, so the status page needs no secret in its URL.
+
+    Session data is signed, not encrypted (and sits in the database with the database backend):
+    the token is kept encrypted so a session row or cookie read elsewhere does not open the request.
+    """
     tokens = dict(request.session.get(_SESSION_TOKENS, {}))
     tokens.pop(reference, None)
-    tokens[reference] = token
+    tokens[reference] = crypto.seal({"token": token}, purpose=_SESSION_SEAL)
     request.session[_SESSION_TOKENS] = dict(list(tokens.items())[-_SESSION_TOKENS_KEPT:])
+
+
+def _status_token_recall(request: HttpRequest, reference: str) -> str:
+    sealed = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
+    if not sealed:
+        return ""
+    try:
+        return crypto.unseal(sealed, purpose=_SESSION_SEAL).get("token", "")
+    except (InvalidToken, ValueError, TypeError):
+        # Sealed under an older SECRET_KEY, or kept in plain text before tokens were sealed: ask again.
+        return ""
 
 
 def _status_token_forget(request: HttpRequest, reference: str) -> None:
@@ -97,7 +118,7 @@ def _status_token_forget(request: HttpRequest, reference: str) -> None:
 
 def request_from_session(request: HttpRequest, reference: str):
     """Return the request whose status token this browser's session holds, or None."""
-    token = request.session.get(_SESSION_TOKENS, {}).get(reference, "")
+    token = _status_token_recall(request, reference)
     return _request_by_token(reference, token) if token else None
 
 
@@ -107,13 +128,18 @@ def _request_by_token(reference: str, token: str):
     return found if found is not None and found.purged_at is None else None
 
 
-def _verify_rate_hit(request: HttpRequest) -> bool:
-    return rate_limit_hit(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
+def _verify_rate_wait(request: HttpRequest, reference: str = "") -> int:
+    # Per address, and per reference from any address, so spreading guesses over many addresses does not help.
+    wait = rate_limit_wait(scope="verify-ip", key=client_ip(request), rate=settings.DSR_VERIFY_RATE_PER_IP)
+    if reference:
+        key = reference.strip().upper()[:32]
+        wait = wait or rate_limit_wait(scope="verify-ref", key=key, rate=settings.DSR_VERIFY_RATE_PER_REFERENCE)
+    return wait
 
 
-def too_many_render(request: HttpRequest) -> HttpResponse:
-    """Render the "please wait" page of a rate limit (429)."""
-    return page_render(
+def too_many_render(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """Render the "please wait" page of a rate limit (429), saying in Retry-After when to come back."""
+    response = page_render(
         request,
         "dsr/public/message.html",
         {
@@ -122,6 +148,8 @@ def too_many_render(request: HttpRequest) -> HttpResponse:
         },
         status=429,
     )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 # --- Start and filing ----------------------------------------------------------------------
@@ -150,14 +178,17 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
         return _render_request_form(request, form_class(**extra))
 
     form = form_class(request.POST, **extra)
-    if rate_limit_hit(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-        return _render_request_form(request, _form_refused(form), status=429)
+    if wait := rate_limit_wait(scope="intake-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
+        return _form_refused(request, form, wait)
     if not form.is_valid():
         form.token_refresh()
         return _render_request_form(request, form, status=400)
     email = form.cleaned_data["email"]
-    if rate_limit_hit(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return _render_request_form(request, _form_refused(form), status=429)
+    if wait := rate_limit_wait(scope="intake-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return _form_refused(request, form, wait)
+    # A ceiling for everyone together: many addresses cannot flood the intake with unverified requests.
+    if wait := rate_limit_wait(scope="intake-all", key="all", rate=settings.DSR_INTAKE_RATE_GLOBAL):
+        return _form_refused(request, form, wait)
     try:
         result = request_submit(
             right=form.right,
@@ -179,11 +210,13 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     return redirect("dsr:verify_code", reference=result.request.reference)
 
 
-def _form_refused(form):
+def _form_refused(request: HttpRequest, form, wait: int) -> HttpResponse:
     # Over a rate limit: show the form again with what was typed, and say why nothing was sent.
     form.is_valid()
     form.add_error(None, _TOO_MANY)
-    return form
+    response = _render_request_form(request, form, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _render_request_form(request: HttpRequest, form, *, status: int = 200) -> HttpResponse:
@@ -202,8 +235,8 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
     notice = ""
     status = 200
     if request.method == "POST":
-        if _verify_rate_hit(request):
-            return too_many_render(request)
+        if wait := _verify_rate_wait(request, reference):
+            return too_many_render(request, wait)
         if request.POST.get("action") == "resend":
             notice, status = _code_resend(reference)
         else:
@@ -235,6 +268,7 @@ def _code_resend(reference: str) -> tuple[str, int]:
     sent = _("If this request is waiting for confirmation, we have sent a new code and link to its email address.")
     pending = portal.request_by_reference(reference)
     if pending is None:
+        verification_resend_unknown(reference=reference)
         return sent, 200
     try:
         verification_resend(request=pending)
@@ -246,8 +280,8 @@ def _code_resend(reference: str) -> tuple[str, int]:
 @require_http_methods(["GET", "POST"])
 def verify_link(request: HttpRequest, token: str) -> HttpResponse:
     """Show the emailed link's page; only the button's POST confirms (mail scanners follow links)."""
-    if request.method == "POST" and _verify_rate_hit(request):
-        return too_many_render(request)
+    if request.method == "POST" and (wait := _verify_rate_wait(request)):
+        return too_many_render(request, wait)
     try:
         if request.method == "POST":
             verified = verification_confirm_link(token=token)
@@ -266,8 +300,8 @@ def verify_link(request: HttpRequest, token: str) -> HttpResponse:
 
 def status_link(request: HttpRequest, reference: str, token: str) -> HttpResponse:
     """Open the emailed status link: keep its token in the session and go to the clean URL."""
-    found = _request_by_token(reference, token)
-    if found is None:
+    found = request_status_link_open(reference=reference, token=token)
+    if found is None or found.purged_at is not None:
         return page_render(
             request, "dsr/public/status_locked.html", {"reference": reference, "link_failed": True}, status=404
         )
@@ -304,8 +338,8 @@ def status_new_link(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
-    if rate_limit_hit(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-        return too_many_render(request)
+    if wait := rate_limit_wait(scope="status-link", key=reference, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+        return too_many_render(request, wait)
     try:
         request_status_link_reissue(request=found, actor=Actor.subject())
     except TransitionError as exc:
@@ -321,17 +355,21 @@ def status_lost(request: HttpRequest) -> HttpResponse:
     """Send a new status link to the request's own address; answer the same whatever was typed."""
     form = StatusLinkLostForm(request.POST or None)
     if request.method == "POST":
-        if rate_limit_hit(scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP):
-            return too_many_render(request)
+        if wait := rate_limit_wait(
+            scope="status-lost-ip", key=client_ip(request), rate=settings.DSR_INTAKE_RATE_PER_IP
+        ):
+            return too_many_render(request, wait)
         if form.is_valid():
             reference, email = form.cleaned_data["reference"], form.cleaned_data["email"]
-            if rate_limit_hit(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
-                return too_many_render(request)
-            found = portal.request_by_reference_and_email(reference, email)
-            if found is not None:
-                # Expired or cancelled requests have no status page; the answer stays the same.
-                with contextlib.suppress(TransitionError):
-                    request_status_link_reissue(request=found, actor=Actor.subject())
+            if wait := rate_limit_wait(scope="status-lost-email", key=email, rate=settings.DSR_INTAKE_RATE_PER_EMAIL):
+                return too_many_render(request, wait)
+            # The same answer, no sooner for a match than for a miss; the holder's current link keeps working.
+            with answer_no_sooner(settings.DSR_EDGE_ANSWER_SECONDS):
+                found = portal.request_by_reference_and_email(reference, email)
+                if found is not None:
+                    # Expired or cancelled requests have no status page; the answer stays the same.
+                    with contextlib.suppress(TransitionError):
+                        request_status_link_send(request=found, actor=Actor.subject())
             return page_render(request, "dsr/public/link_sent.html", {"reference": reference})
         return page_render(request, "dsr/public/status_lost.html", {"form": form}, status=400)
     return page_render(request, "dsr/public/status_lost.html", {"form": form})

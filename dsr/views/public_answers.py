@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from dsr.audit import Actor
 from dsr.outbox import status_letter_render
-from dsr.ratelimit import client_ip, rate_limit_hit
+from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.views.public import page_render, request_from_session, status_render, too_many_render
 from dsr.workflow import AnswerRefused, RequestInvalid, request_answer
 
@@ -24,9 +24,9 @@ def _locked(request: HttpRequest, reference: str) -> HttpResponse:
     return page_render(request, "dsr/public/status_locked.html", {"reference": reference}, status=403)
 
 
-def _limited(request: HttpRequest, scope: str, reference: str) -> bool:
+def _limited(request: HttpRequest, scope: str, reference: str) -> int:
     rate = settings.DSR_INTAKE_RATE_PER_IP
-    return rate_limit_hit(scope=f"{scope}-ip", key=client_ip(request), rate=rate) or rate_limit_hit(
+    return rate_limit_wait(scope=f"{scope}-ip", key=client_ip(request), rate=rate) or rate_limit_wait(
         scope=scope, key=reference, rate=rate
     )
 
@@ -37,8 +37,8 @@ def status_answer(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return _locked(request, reference)
-    if _limited(request, "answer", found.reference):
-        return too_many_render(request)
+    if wait := _limited(request, "answer", found.reference):
+        return too_many_render(request, wait)
     text = request.POST.get("text", "")
     try:
         request_answer(request=found, text=text, files=request.FILES.getlist("files"), actor=Actor.subject())
@@ -66,8 +66,8 @@ def status_letter(request: HttpRequest, reference: str) -> HttpResponse:
     found = request_from_session(request, reference)
     if found is None:
         return _locked(request, reference)
-    if _limited(request, "letter", found.reference):
-        return too_many_render(request)
+    if wait := _limited(request, "letter", found.reference):
+        return too_many_render(request, wait)
     letter = status_letter_render(request=found, actor=Actor.subject())
     if letter is None:
         return page_render(

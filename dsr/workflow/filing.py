@@ -48,10 +48,11 @@ def reference_new() -> str:
     return "DSR-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
 
 
-def request_status_token(request: Request) -> str:
+def request_status_token(request: Request, *, salt: str = "") -> str:
     """Return the secret that, with the reference, opens the request's status (HMAC of reference and salt)."""
+    salt = salt or request.status_salt
     digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"dsr-status:{request.reference}:{request.status_salt}".encode(), hashlib.sha256
+        settings.SECRET_KEY.encode(), f"dsr-status:{request.reference}:{salt}".encode(), hashlib.sha256
     ).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -287,3 +288,37 @@ def request_status_link_reissue(*, request: Request, actor: Actor) -> None:
         request.save(update_fields=["status_salt", "updated_at"])
         audit_record(actor=actor, action=AuditAction.REQUEST_STATUS_LINK_REISSUED, request=request, data={})
         emails.email_status_link(request)
+
+
+def request_status_link_send(*, request: Request, actor: Actor) -> None:
+    """Email a new status link that replaces the current one only once it is opened (the "lost link" form).
+
+    Whoever asks need only know the reference and the address, so asking must not end the link
+    the person holds; a second ask replaces only the unopened link of the first.
+    """
+    with transaction.atomic():
+        request = _lock(request)
+        _transition_check(request, "status_link_reissue")
+        request.status_salt_next = secrets.token_hex(16)
+        request.save(update_fields=["status_salt_next", "updated_at"])
+        audit_record(
+            actor=actor, action=AuditAction.REQUEST_STATUS_LINK_REISSUED, request=request, data={"pending": True}
+        )
+        emails.email_status_link(request, salt=request.status_salt_next)
+
+
+def request_status_link_open(*, reference: str, token: str) -> Request | None:
+    """Return the request an emailed status link opens; a pending link, once opened, replaces the current one."""
+    found = request_by_status_token(reference=reference, token=token)
+    if found is not None or not token or len(token) > 64 or not reference or len(reference) > 32:
+        return found
+    with transaction.atomic():
+        pending = Request.objects.select_for_update().filter(reference=reference).exclude(status_salt_next="").first()
+        if pending is None:
+            return None
+        expected = request_status_token(pending, salt=pending.status_salt_next)
+        if not hmac.compare_digest(expected.encode(), token.encode()):
+            return None
+        pending.status_salt, pending.status_salt_next = pending.status_salt_next, ""
+        pending.save(update_fields=["status_salt", "status_salt_next", "updated_at"])
+    return pending

@@ -11,6 +11,7 @@ from dsr.engine.manual import manual_task_complete
 from dsr.models import AuditEvent, ManualTask
 from dsr.workflow import request_purge
 from tests.exports.helpers import bundle_read
+from tests.rights.conftest import company_map_load
 from tests.rights.helpers import tasks_finish
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +55,27 @@ def test_an_upload_is_sealed_at_rest_joins_the_bundle_and_goes_with_the_purge(
     assert not task.uploaded_file
     assert not stored.exists()
     assert AuditEvent.objects.get(request=request, action="request.purged").data["files"] == 1
+
+
+def test_a_portability_bundle_carries_what_staff_uploaded_from_a_portable_source(
+    company,
+    file,
+    run,
+    staff,
+    _bundle_storage,  # noqa: PT019
+):
+    # The chats are the person's own words, kept for the customer contract: portable (GDPR Art. 20(1)).
+    company_map_load(company, lambda document: document["sources"]["chats"].update(provided_by_subject=["chats"]))
+    request = file("portability")
+    task = ManualTask.objects.get(request=request, source_key="chats")
+    run(
+        manual_task_complete,
+        task=task,
+        finding="done",
+        attestation="Exported from PureCloud",
+        file=SimpleUploadedFile("chats.txt", CHATS),
+        actor=staff,
+    )
+    tasks_finish(request, staff, run)
+    request.refresh_from_db()
+    assert bundle_read(request.bundles.get()).files["files/chats/chats.txt"] == CHATS

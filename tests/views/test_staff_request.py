@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from dsr import workflow
@@ -320,3 +321,20 @@ def test_a_notification_of_another_request_cannot_be_recorded_through_this_one(a
     response = _post(agent_client, mine, "notice_told", notification=str(notice.pk), note="Told")
     assert "does not belong to this request" in response.content.decode()
     assert RecipientNotification.objects.get(pk=notice.pk).status == NotificationStatus.PENDING
+
+
+def test_a_manual_task_upload_over_the_limit_is_refused_and_nothing_is_stored(agent, agent_client, settings):
+    settings.DSR_UPLOAD_MAX_MB = 1
+    request = _request(Actor.staff(agent), right=Right.ACCESS)
+    task = ManualTask.objects.create(
+        request=request, source_key="paper", operation="access", instructions="Scan the file.", owner="Archive"
+    )
+    big = SimpleUploadedFile("scan.pdf", b"%PDF-1.7\n" + b"0" * (1024 * 1024), content_type="application/pdf")
+    response = _post(
+        agent_client, request, "manual_task", task=str(task.pk), finding="done", attestation="Scanned.", file=big
+    )
+    assert response.status_code == 400
+    assert "The file is larger than 1 MB" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == "open"
+    assert task.attestation == ""

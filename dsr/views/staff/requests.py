@@ -283,6 +283,9 @@ def request_action(http_request: HttpRequest, pk: int, action: str) -> HttpRespo
     form = form_class(http_request.POST, http_request.FILES, prefix=action)
     if not form.is_valid():
         messages.error(http_request, _("Check the form: some of it is missing or not valid."))
+        # A file that is too large is said in the message too: the task's form is drawn afresh below.
+        for error in form.errors.get("file", []):
+            messages.error(http_request, error)
         return _page(http_request, request, bound={action: form}, status=400)
     if action not in _NOT_STALE_SENSITIVE and form.cleaned_data["seen"] != _seen(request):
         messages.error(

@@ -43,6 +43,7 @@ class TimelineEntry:
 MESSAGE_KINDS = {
     "verification": gettext_lazy("Confirmation code"),
     "preference_code": gettext_lazy("Preference centre code"),
+    "verification_locked": gettext_lazy("Codes stopped after many wrong ones"),
     "receipt": gettext_lazy("Receipt"),
     "status_link": gettext_lazy("New status link"),
     "suspended": gettext_lazy("Clock stopped: question to the requester"),
