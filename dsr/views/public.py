@@ -167,6 +167,7 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
             customer_number=form.cleaned_data["customer_number"],
             language=_language(),
             details=form.details(),
+            jurisdiction=form.cleaned_data.get("jurisdiction") or "",
             channel="web",
             actor=Actor.subject(),
             idempotency_key=form.idempotency_key(),
