@@ -102,6 +102,7 @@ class Wording:
     identity_basis: str  # why we may ask who the requester is
     courts: str  # the right to go to court, or "" where the law names none for these requests
     regulation: str  # the law's formal name for a letter's legal-basis line
+    refusal_basis: str  # where the law says what a refusal must tell the person
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,7 @@ CCPA_WORDING = {
             "Under Cal. Civ. Code § 1798.130(a)(2)(A) we are therefore extending the time limit once, by 45 further "
             "calendar days."
         ),
-        complaint="the California Consumer Privacy Act (Cal. Civ. Code § 1798.199.45); the California Attorney "
-        "General also enforces the Act",
+        complaint="Cal. Civ. Code § 1798.199.45; the California Attorney General also enforces the Act",
         clock=(
             "The time limit is not paused while we wait: under the California regulations (Cal. Code Regs. tit. 11, "
             "§ 7021(b)) it runs from the day we received your request. Please answer as soon as you can."
@@ -48,6 +47,7 @@ CCPA_WORDING = {
             "the California Consumer Privacy Act (Cal. Civ. Code § 1798.100 et seq.) and its regulations "
             "(Cal. Code Regs. tit. 11, § 7000 et seq.)"
         ),
+        refusal_basis="the California Consumer Privacy Act",
     ),
     "da": Wording(
         law="den californiske forbrugerdatalov (California Consumer Privacy Act)",
@@ -61,8 +61,7 @@ CCPA_WORDING = {
             "Efter Cal. Civ. Code § 1798.130(a)(2)(A) forlænger vi derfor fristen én gang med yderligere 45 "
             "kalenderdage."
         ),
-        complaint="den californiske forbrugerdatalov (Cal. Civ. Code § 1798.199.45); Californiens "
-        "statsadvokat (Attorney General) håndhæver også loven",
+        complaint="Cal. Civ. Code § 1798.199.45; Californiens statsadvokat (Attorney General) håndhæver også loven",
         clock=(
             "Fristen står ikke stille, mens vi venter: efter de californiske regler (Cal. Code Regs. tit. 11, "
             "§ 7021(b)) løber den fra den dag, vi modtog din anmodning. Svar os derfor så hurtigt som muligt."
@@ -74,6 +73,7 @@ CCPA_WORDING = {
             "den californiske forbrugerdatalov (Cal. Civ. Code § 1798.100 ff.) og reglerne til den "
             "(Cal. Code Regs. tit. 11, § 7000 ff.)"
         ),
+        refusal_basis="den californiske forbrugerdatalov",
     ),
 }
 

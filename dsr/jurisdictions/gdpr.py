@@ -56,6 +56,7 @@ GDPR_WORDING = {
             "Regulation (EU) 2016/679 of the European Parliament and of the Council "
             "(General Data Protection Regulation)"
         ),
+        refusal_basis="Article 12(4) of the General Data Protection Regulation",
     ),
     "da": Wording(
         law="databeskyttelsesforordningen",
@@ -78,6 +79,7 @@ GDPR_WORDING = {
         identity_basis="databeskyttelsesforordningens artikel 12, stk. 6",
         courts="Du kan også indbringe sagen for domstolene (artikel 79).",
         regulation="Europa-Parlamentets og Rådets forordning (EU) 2016/679 (databeskyttelsesforordningen)",
+        refusal_basis="databeskyttelsesforordningens artikel 12, stk. 4",
     ),
 }
 

@@ -34,6 +34,7 @@ LGPD_WORDING = {
         identity_basis="Article 6 of Brazil's General Data Protection Law (Lei nº 13.709/2018)",
         courts="You may also take the matter to the courts (Article 22 of Lei nº 13.709/2018).",
         regulation="Brazil's General Data Protection Law (Lei nº 13.709/2018)",
+        refusal_basis="Article 18(4) of Brazil's General Data Protection Law (Lei nº 13.709/2018)",
     ),
     "da": Wording(
         law="Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
@@ -51,6 +52,7 @@ LGPD_WORDING = {
         identity_basis="artikel 6 i Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
         courts="Du kan også indbringe sagen for domstolene (artikel 22 i Lei nº 13.709/2018).",
         regulation="Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
+        refusal_basis="artikel 18, stk. 4, i Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
     ),
 }
 

@@ -43,6 +43,7 @@ UK_WORDING = {
         identity_basis="Article 12(6) of the UK General Data Protection Regulation",
         courts="You may also take the matter to the courts (Article 79 of the UK General Data Protection Regulation).",
         regulation="the UK General Data Protection Regulation and the Data Protection Act 2018",
+        refusal_basis="Article 12(4) of the UK General Data Protection Regulation",
     ),
     "da": Wording(
         law="den britiske databeskyttelsesforordning (UK GDPR)",
@@ -66,6 +67,7 @@ UK_WORDING = {
         identity_basis="artikel 12, stk. 6, i den britiske databeskyttelsesforordning (UK GDPR)",
         courts="Du kan også indbringe sagen for domstolene (artikel 79 i den britiske databeskyttelsesforordning).",
         regulation="den britiske databeskyttelsesforordning (UK GDPR) og Data Protection Act 2018",
+        refusal_basis="artikel 12, stk. 4, i den britiske databeskyttelsesforordning (UK GDPR)",
     ),
 }
 
