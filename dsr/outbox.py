@@ -108,7 +108,8 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
                 law=profile.wording_in(message.language),
                 request=request,
                 reference=request.reference,
-                right_label=Right(request.right).label,
+                # The law's own name for the right where it has one (CCPA: "Right to know").
+                right_label=profile.right_names.get(request.right) or Right(request.right).label,
                 deadline=request_deadline(request),
                 reasons=request.outcome_reasons,
                 status_url=absolute_url(
