@@ -67,8 +67,9 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
         effective_due=effective,
         days_left=deadlines.days_left(effective, today=today),
         clock_stopped=stopped is not None,
-        stopped_reason=stopped.reason if stopped else "",
-        stopped_since=deadlines.local_date(stopped.started_at, tz) if stopped else None,
+        # What we wait for, and since when, whether or not the law stops the clock meanwhile.
+        stopped_reason=open_suspension.reason if open_suspension else "",
+        stopped_since=deadlines.local_date(open_suspension.started_at, tz) if open_suspension else None,
         suspended_days=suspended if profile.clock_stops else 0,
         extension_allowed=(
             is_open

@@ -34,6 +34,7 @@ from dsr.forms import (
     correction_choices_current,
     objection_choices_current,
 )
+from dsr.jurisdictions import profile_get
 from dsr.models import Language, Right
 from dsr.outbox import status_letter_message
 from dsr.ratelimit import client_ip, rate_limit_hit
@@ -218,6 +219,7 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
                     _status_token_remember(request, verified.reference, request_status_token(verified))
                     return redirect("dsr:status", reference=verified.reference)
             status = 400
+    found = request_from_session(request, reference)
     return page_render(
         request,
         "dsr/public/verify_code.html",
@@ -225,7 +227,9 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
             "form": form,
             "reference": reference,
             "notice": notice,
-            "has_status": bool(request_from_session(request, reference)),
+            "has_status": bool(found),
+            # CCPA, LGPD: the time limit runs while the email is unconfirmed (dsr/jurisdictions/).
+            "clock_stops": profile_get(found.jurisdiction).clock_stops if found else True,
         },
         status=status,
     )
