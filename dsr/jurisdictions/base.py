@@ -21,6 +21,10 @@ class MonthRule:
     months: int = 1
     extended_months: int | None = 3
 
+    @property
+    def extendable(self) -> bool:
+        return self.extended_months is not None
+
     def due(self, received: date, *, calendar: str, suspended_days: int) -> date:
         return deadlines.due_date(received, months=self.months, country=calendar, suspended_days=suspended_days)
 
@@ -45,6 +49,10 @@ class DayRule:
     first_day_counts: bool = False
     working_day_end: bool = True
 
+    @property
+    def extendable(self) -> bool:
+        return self.extension_days is not None
+
     def _end(self, received: date, days: int, *, calendar: str, suspended_days: int) -> date:
         end = deadlines.days_add(received, days + suspended_days, first_day_counts=self.first_day_counts)
         return deadlines.next_working_day(end, country=calendar) if self.working_day_end else end
@@ -63,6 +71,7 @@ class WorkingDayRule:
     """A period in working days of the profile's calendar; the day of receipt is not counted."""
 
     days: int
+    extendable = False
 
     def due(self, received: date, *, calendar: str, suspended_days: int) -> date:
         return deadlines.working_days_add(received, self.days + suspended_days, country=calendar)
@@ -167,8 +176,7 @@ class Profile:
 
     def extendable(self, right: str = "") -> bool:
         """Return whether the law allows extending the deadline of a request for ``right``."""
-        rule = self.rule_for(right)
-        return rule.extended_due(date(2000, 1, 3), calendar=self.calendar, suspended_days=0) is not None
+        return self.rule_for(right).extendable
 
     def extension_allowed(self, received: date, *, today: date, right: str = "", suspended_days: int = 0) -> bool:
         """Return whether an extension may still be recorded: the law has one, and the first period runs."""

@@ -14,7 +14,7 @@ from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
-from dsr.models import AuditEvent, FeeGround, Request, Right, SuspensionReason, VerificationMethod
+from dsr.models import AuditEvent, FeeGround, Message, Request, Right, SuspensionReason, VerificationMethod
 from dsr.outbox import message_render
 from dsr.selectors import request_deadline
 from dsr.workflow import RequestInvalid, TransitionError
@@ -165,3 +165,16 @@ def test_a_brazilian_request_cannot_be_extended_or_charged_and_nothing_changes(i
     assert request.status == "in_progress"
     assert not request.fees.exists()
     assert not AuditEvent.objects.filter(action__in=["request.extended", "fee.requested"]).exists()
+
+
+def test_the_staff_reminder_names_the_law_of_a_request_not_under_the_gdpr(in_progress, settings):
+    settings.DSR_STAFF_NOTIFY_EMAILS = ["privacy@example.org"]
+    with time_machine.travel(datetime(2026, 3, 31, 10, 0, tzinfo=CPH)):
+        in_progress(jurisdiction="us-ca")
+        in_progress(email="dansk@example.dk", jurisdiction="dk")
+    with time_machine.travel(datetime(2026, 5, 12, 8, 0, tzinfo=CPH)):
+        assert workflow.requests_remind_staff() == 2
+    digest = message_render(Message.objects.get(kind="deadline_reminder"))
+    # The digest is in the staff's language (Danish by default); only the Californian row names its law.
+    assert "Californien (USA): Cal. Civ. Code § 1798.130(a)(2)(A)" in digest.text
+    assert digest.text.count("[") == 1
