@@ -182,7 +182,6 @@ def request_submit(
                 "channel": request.channel,
                 "status": request.status,
                 "pre_verified": pre_verified,
-                "jurisdiction": request.jurisdiction,
             }
             if identity_checked:
                 data["identity_checked"] = identity_checked
