@@ -6,6 +6,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from dsr.audit_checkpoints import verify_keys
+from dsr.jurisdictions import profile_code_for_country
 from dsr.keys import keys_on_secret_key
 from dsr.ratelimit import rate_parse, trusted_proxies_parse
 
@@ -19,6 +20,21 @@ def check_country(app_configs, **kwargs) -> list[Error]:
                 f"DSR_COUNTRY={settings.DSR_COUNTRY!r} is not a country with a public-holiday calendar.",
                 hint="Use an ISO 3166-1 alpha-2 code such as DK, SE, DE or GB.",
                 id="dsr.E002",
+            )
+        ]
+    return []
+
+
+@register()
+def check_jurisdiction(app_configs, **kwargs) -> list[Warning]:
+    """dsr.W002: DSR_COUNTRY without a jurisdiction profile of its own makes Denmark's the default."""
+    if profile_code_for_country(settings.DSR_COUNTRY) is None:
+        return [
+            Warning(
+                f"DSR_COUNTRY={settings.DSR_COUNTRY!r} has no jurisdiction profile; requests filed without one "
+                "are answered under Denmark's (dk).",
+                hint="Send the person's jurisdiction with every request, or see docs/jurisdictions.md.",
+                id="dsr.W002",
             )
         ]
     return []

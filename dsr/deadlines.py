@@ -41,7 +41,9 @@ def months_add(start: date, months: int) -> date:
 
 @lru_cache(maxsize=64)
 def _public_holidays(country: str, year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays(country.upper(), years=year).keys())
+    # "US-CA", "GB-ENG": a country and one of its subdivisions, as the holidays package names them.
+    code, _, subdivision = country.upper().partition("-")
+    return frozenset(holidays.country_holidays(code, subdiv=subdivision or None, years=year).keys())
 
 
 def is_working_day(day: date, *, country: str = "DK") -> bool:
@@ -83,6 +85,27 @@ def extended_due_date(received: date, *, country: str = "DK", suspended_days: in
 def extension_allowed(received: date, *, today: date, country: str = "DK", suspended_days: int = 0) -> bool:
     """Return whether an extension may still be recorded: only within the first period (Art. 12(3))."""
     return today <= due_date(received, country=country, suspended_days=suspended_days)
+
+
+def days_add(start: date, days: int, *, first_day_counts: bool = False) -> date:
+    """Return the last day of a period of `days` calendar days that starts on `start`.
+
+    With `first_day_counts` the day of receipt is day one of the period (11 CCR § 7021(b)); else it
+    is not counted and the period runs from the next day (Reg. 1182/71 Art. 3(1); Brazilian Civil Code Art. 132).
+    """
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    return start + timedelta(days=days - 1 if first_day_counts else days)
+
+
+def working_days_add(start: date, days: int, *, country: str = "DK") -> date:
+    """Return the `days`-th working day after `start` (the day of receipt itself is not counted)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    day = start
+    for _ in range(days):
+        day = next_working_day(day + timedelta(days=1), country=country)
+    return day
 
 
 def days_suspended(periods: Iterable[tuple[date, date | None]], *, today: date) -> int:

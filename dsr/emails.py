@@ -15,6 +15,7 @@ from django.db import transaction
 
 from dsr import crypto
 from dsr.datamap.selectors import controller_current
+from dsr.jurisdictions import authority_for
 from dsr.models import Fee, Message, Request, Suspension
 
 # Datatilsynet, the Danish supervisory authority (GDPR Art. 77; Art. 12(4)).
@@ -42,11 +43,21 @@ def absolute_url(path: str) -> str:
     return settings.DSR_BASE_URL + path
 
 
-def controller_context() -> dict:
-    """Return the controller as the active data map describes it, or a minimal one before any map is loaded."""
-    controller = controller_current()
-    if controller:
-        return controller
+def controller_context(request: Request | None = None) -> dict:
+    """Return the controller as the active data map describes it, or a minimal one before any map is loaded.
+
+    For a ``request``, the authority is the one of the law it is answered under (dsr/jurisdictions/).
+    """
+    controller = controller_current() or _controller_minimal()
+    if request is not None:
+        controller = {
+            **controller,
+            "authority": authority_for(request.jurisdiction, configured=controller.get("authority")),
+        }
+    return controller
+
+
+def _controller_minimal() -> dict:
     return {
         "name": settings.DSR_CONTROLLER_NAME,
         "address": "",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from dsr.datamap.schema import localised
 from dsr.datamap.selectors import datamap_active, purposes_active
 from dsr.models import ObjectionScope, RestrictionGround, Right
-from dsr.requests import reference_normalise
+from dsr.requests import jurisdictions_offered, reference_normalise
 from dsr.rights.objection import objectable_purposes
 
 FORM_TOKEN_SALT = "dsr.public.form"  # noqa: S105 (a signing salt, not a secret)
@@ -64,6 +64,12 @@ class RequestForm(forms.Form):
         help_text=_("Only if we might hold your data under this number."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    # The law the request is answered under (dsr/jurisdictions/); choices set per form from the data map.
+    jurisdiction = forms.ChoiceField(
+        label=_("Country where you live"),
+        required=False,
+        help_text=_("Its law decides the time limits for our answer and where you can complain."),
+    )
     # Honeypot: hidden from people (CSS and aria-hidden), filled in by form-filling robots.
     website = forms.CharField(
         label=_("Leave this field empty"),
@@ -77,6 +83,13 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("form_token", form_token_new())
+        offered = jurisdictions_offered()
+        self.fields["jurisdiction"].choices = [(p.code, p.name) for p in offered]
+        self.initial.setdefault("jurisdiction", offered[0].code)
+        if len(offered) == 1:
+            self.fields["jurisdiction"].widget = forms.HiddenInput()
+        # Rights of the laws offered that the form cannot carry, said rather than pretended (docs/jurisdictions.md).
+        self.not_carried = [(p.name, p.not_carried) for p in offered if p.not_carried]
         for field in self.fields.values():
             if isinstance(field.widget, forms.Textarea) and field.max_length:
                 _long_text_field(field)

@@ -19,7 +19,10 @@ from dsr.models import (
     Right,
     Status,
 )
-from dsr.requests import REFUSAL_TEMPLATES  # noqa: F401  (the views offer them as starting points)
+from dsr.requests import (
+    REFUSAL_TEMPLATES,  # noqa: F401  (the views offer them as starting points)
+    jurisdictions_offered,
+)
 from dsr.roles import team_members
 
 
@@ -341,6 +344,7 @@ class IntakeForm(forms.Form):
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     customer_number = forms.CharField(label=_("Customer number"), max_length=64, required=False)
     language = forms.ChoiceField(label=_("Language of our answers"))
+    jurisdiction = forms.ChoiceField(label=_("Law the request is answered under"), required=False)
     description = forms.CharField(
         label=_("What the requester asked for, in their words"),
         max_length=5000,
@@ -377,6 +381,9 @@ class IntakeForm(forms.Form):
         self.fields["right"].choices = Right.choices
         self.fields["channel"].choices = [c for c in Channel.choices if c[0] not in ("web", "api")]
         self.fields["language"].choices = Language.choices
+        offered = jurisdictions_offered()
+        self.fields["jurisdiction"].choices = [(p.code, p.name) for p in offered]
+        self.initial.setdefault("jurisdiction", offered[0].code)
         self.fields["restriction_ground"].choices = [("", "—"), *RestrictionGround.choices]
         self.fields["objection_scope"].choices = [("", "—"), *ObjectionScope.choices]
 

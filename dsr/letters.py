@@ -11,6 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from weasyprint import HTML
 
+from dsr.jurisdictions import jurisdiction_context, profile_default_code
+
 LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
 
@@ -31,6 +33,10 @@ def letter_html(kind: str, context: dict, language: str, *, today: date | None =
     if language not in LETTER_LANGUAGES:
         raise ValueError(f"Letters are written in {' or '.join(LETTER_LANGUAGES)}, not {language!r}.")
     letter_date = today or context.get("letter_date") or timezone.localdate()
+    if "law" not in context:
+        # The law of the request (dsr/jurisdictions/): its authority's clause, periods and legal basis.
+        code = getattr(context.get("request"), "jurisdiction", "") or profile_default_code()
+        context = {**jurisdiction_context(code, language), **context}
     with translation.override(language):
         return render_to_string(f"dsr/letters/{kind}.{language}.html", {**context, "letter_date": letter_date})
 

@@ -9,6 +9,8 @@ extras to ``_sample_extras``.
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from dsr.jurisdictions import jurisdiction_context, profile_default_code
+
 
 def _sample_base(language: str) -> dict:
     deadline = {
@@ -56,6 +58,7 @@ def _sample_base(language: str) -> dict:
             },
         },
         "base_url": "https://privacy.madkassen.example",
+        **jurisdiction_context(profile_default_code(), language),
         "request": request,
         "reference": request["reference"],
         "right_label": right_label,

@@ -21,6 +21,7 @@ from dsr.emails import SEAL_PURPOSE, absolute_url, controller_context
 from dsr.engine.connectors import datamap_current
 from dsr.exports.delivery import link_by_token
 from dsr.exports.transmission import transmission_message_context
+from dsr.jurisdictions import profile_get
 from dsr.letters import letter_filename, letter_kind_for, letter_pdf
 from dsr.message_templates import message_parts_render
 from dsr.models import (
@@ -99,10 +100,16 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
     request = message.request
     with translation.override(message.language):
         if request is not None:
+            profile = profile_get(request.jurisdiction)
             context.update(
+                # The law the request is answered under: its authority, its periods and its wording.
+                controller=controller_context(request),
+                jurisdiction=profile,
+                law=profile.wording_in(message.language),
                 request=request,
                 reference=request.reference,
-                right_label=Right(request.right).label,
+                # The law's own name for the right where it has one (CCPA: "Right to know").
+                right_label=profile.right_names.get(request.right) or Right(request.right).label,
                 deadline=request_deadline(request),
                 reasons=request.outcome_reasons,
                 status_url=absolute_url(

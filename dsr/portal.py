@@ -174,7 +174,7 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
                     on=deadline.stopped_since,
                 )
             )
-    elif request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped and _answer_open(request):
+    elif request.status == Status.AWAITING_SUBJECT and deadline.stopped_reason and _answer_open(request):
         steps.append(
             Step(
                 _("We received your answer"),
@@ -183,7 +183,7 @@ def request_steps(request: Request, deadline: Deadline) -> list[Step]:
                 on=_answer_open(request).received_at,
             )
         )
-    elif request.status == Status.AWAITING_SUBJECT and deadline.clock_stopped:
+    elif request.status == Status.AWAITING_SUBJECT and deadline.stopped_reason:
         reason = (
             _("We are waiting for you to confirm your identity.")
             if deadline.stopped_reason == SuspensionReason.IDENTITY
@@ -222,6 +222,17 @@ def request_progress(request: Request, deadline: Deadline) -> str:
         Status.CANCELLED: _("The request was cancelled."),
         Status.EXPIRED: _("The request was not confirmed in time and has expired. You are welcome to send a new one."),
     }
+    if not deadline.jurisdiction.clock_stops and request.status in (
+        Status.PENDING_VERIFICATION,
+        Status.AWAITING_SUBJECT,
+    ):
+        # CCPA regs § 7021(b), LGPD Art. 19: the time limit runs from receipt whatever we wait for.
+        if request.status == Status.PENDING_VERIFICATION:
+            return _(
+                "Please confirm your email address. We have not started yet; the time limit for our answer runs "
+                "from the day we received your request."
+            )
+        return _("We are waiting for an answer from you. The time limit for our answer keeps running meanwhile.")
     if request.status == Status.PENDING_VERIFICATION:
         return _("Please confirm your email address. Until then the time limit is paused and we have not started.")
     if request.status == Status.AWAITING_SUBJECT and deadline.stopped_reason == SuspensionReason.FEE:

@@ -12,7 +12,8 @@ from django.core.validators import EmailValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsr.datamap.selectors import datamap_active
+from dsr.datamap.selectors import datamap_active, jurisdictions_served
+from dsr.jurisdictions import PROFILES, Profile, profile_default_code
 from dsr.models import Channel, Language, ObjectionScope, RestrictionGround, Right
 
 MAX_TEXT = 5000
@@ -361,3 +362,45 @@ def _loopback_name(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def jurisdictions_offered() -> list[Profile]:
+    """Return the profiles the controller answers requests under (the data map's list), its own first."""
+    served = jurisdictions_served() or list(PROFILES)
+    own = profile_default_code()
+    return sorted((PROFILES[code] for code in served), key=lambda p: (p.code != own, served.index(p.code)))
+
+
+def jurisdiction_clean(code: str | None, *, right: str, details: dict | None = None) -> str:
+    """Return the code of the profile a request for ``right`` is answered under, or raise RequestInvalid.
+
+    No code: the deployment's own profile where the controller serves it, else the first it serves.
+    """
+    offered = jurisdictions_offered()
+    if not code:
+        return offered[0].code
+    profile = PROFILES.get(code)
+    if profile is None or profile not in offered:
+        raise RequestInvalid(
+            {"jurisdiction": [_("Choose one of: %(codes)s.") % {"codes": ", ".join(p.code for p in offered)}]}
+        )
+    if right and not profile.offers(right):
+        raise RequestInvalid(
+            {
+                "jurisdiction": [
+                    _("This right is not offered under the law of %(place)s; choose one of the rights it gives.")
+                    % {"place": profile.name}
+                ]
+            }
+        )
+    scope = (details or {}).get("scope")
+    if right == Right.OBJECTION and profile.objection_scopes is not None and scope not in profile.objection_scopes:
+        raise RequestInvalid(
+            {
+                "scope": [
+                    _("Under the law of %(place)s this request can only stop the use of your data for marketing.")
+                    % {"place": profile.name}
+                ]
+            }
+        )
+    return profile.code

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dsr import deadlines
+from dsr.jurisdictions import Profile, profile_get
 from dsr.models import OPEN_STATUSES, Request, Status
 
 
@@ -23,6 +24,11 @@ class Deadline:
     suspended_days: int
     extension_allowed: bool
     overdue: bool
+    jurisdiction: Profile
+    # Whether the law allows extending this request's deadline at all (LGPD and a CCPA opt-out: no).
+    extendable: bool
+    # The last day to confirm receipt, where the law sets one (CCPA regs § 7021(a)).
+    acknowledge_by: date | None
 
     @property
     def days_overdue(self) -> int:
@@ -43,30 +49,36 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
             open_suspension = suspension
         periods.append((started, ended))
     suspended = deadlines.days_suspended(periods, today=today)
-    country = settings.DSR_COUNTRY
-    due = deadlines.due_date(received, country=country, suspended_days=suspended)
+    profile = profile_get(request.jurisdiction)
+    due = profile.due_date(received, right=request.right, suspended_days=suspended)
     extended = (
-        deadlines.extended_due_date(received, country=country, suspended_days=suspended)
+        profile.extended_due_date(received, right=request.right, suspended_days=suspended)
         if request.extended_due_date
         else None
     )
     effective = extended or due
     is_open = request.status in OPEN_STATUSES
+    # Under a law whose clock never stops (CCPA, LGPD) waiting for the requester stops nothing.
+    stopped = open_suspension if profile.clock_stops else None
     return Deadline(
         received=received,
         due=due,
         extended_due=extended,
         effective_due=effective,
         days_left=deadlines.days_left(effective, today=today),
-        clock_stopped=open_suspension is not None,
+        clock_stopped=stopped is not None,
+        # What we wait for, and since when, whether or not the law stops the clock meanwhile.
         stopped_reason=open_suspension.reason if open_suspension else "",
         stopped_since=deadlines.local_date(open_suspension.started_at, tz) if open_suspension else None,
-        suspended_days=suspended,
+        suspended_days=suspended if profile.clock_stops else 0,
         extension_allowed=(
             is_open
             and request.status != Status.PENDING_VERIFICATION
             and not request.extended_due_date
-            and deadlines.extension_allowed(received, today=today, country=country, suspended_days=suspended)
+            and profile.extension_allowed(received, today=today, right=request.right, suspended_days=suspended)
         ),
-        overdue=is_open and open_suspension is None and today > effective,
+        overdue=is_open and stopped is None and today > effective,
+        jurisdiction=profile,
+        extendable=profile.extendable(request.right),
+        acknowledge_by=profile.acknowledge_by(received),
     )

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from dsr import deadlines
+from dsr.jurisdictions import PROFILES, Profile
 from dsr.models import OPEN_STATUSES, Fee, FeeGround, FeeStatus, Request, Right, Status
 
 # Outcomes that answer the request; cancelled and expired ones answer nothing.
@@ -84,10 +85,13 @@ def _percentile(values: list[int], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summary(*, start: date, end: date) -> Summary:
-    """Return the headline figures of requests received in [start, end]."""
+def summary(*, start: date, end: date, jurisdiction: str | None = None) -> Summary:
+    """Return the headline figures of requests received in [start, end], optionally under one profile only."""
     tz = settings.TIME_ZONE
-    received = _received_between(start, end).annotate(effective_due=Coalesce("extended_due_date", "due_date"))
+    received = _received_between(start, end)
+    if jurisdiction is not None:
+        received = received.filter(jurisdiction=jurisdiction)
+    received = received.annotate(effective_due=Coalesce("extended_due_date", "due_date"))
     counts = received.aggregate(
         received=Count("id"),
         closed=Count("id", filter=Q(status__in=ANSWERED)),
@@ -124,13 +128,25 @@ def summary(*, start: date, end: date) -> Summary:
     )
 
 
+def summary_by_jurisdiction(*, start: date, end: date) -> list[tuple[Profile, Summary]]:
+    """Return the headline figures per jurisdiction profile with requests received in [start, end]."""
+    codes = set(_received_between(start, end).values_list("jurisdiction", flat=True).distinct())
+    return [
+        (profile, summary(start=start, end=end, jurisdiction=profile.code))
+        for profile in PROFILES.values()
+        if profile.code in codes
+    ]
+
+
 def open_overdue_count(*, today: date | None = None) -> int:
     """Return how many open requests are past their deadline today with the clock running."""
     today = today or deadlines.local_date(timezone.now(), settings.TIME_ZONE)
-    # A stopped clock (waiting for the requester) is never overdue (PRODUCT.md, Deadlines).
+    # A stopped clock (waiting for the requester) is never overdue (PRODUCT.md, Deadlines), except under a law
+    # whose clock does not stop (CCPA, LGPD: dsr/jurisdictions/).
     running = [s for s in OPEN_STATUSES if s not in (Status.PENDING_VERIFICATION, Status.AWAITING_SUBJECT)]
+    never_stops = [p.code for p in PROFILES.values() if not p.clock_stops]
     return (
-        Request.objects.filter(status__in=running)
+        Request.objects.filter(Q(status__in=running) | Q(status__in=OPEN_STATUSES, jurisdiction__in=never_stops))
         .annotate(effective_due=Coalesce("extended_due_date", "due_date"))
         .filter(effective_due__lt=today)
         .count()

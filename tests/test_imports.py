@@ -199,3 +199,15 @@ def test_the_demo_history_covers_twelve_months_and_is_imported_once():
     created = demo_history_import()
     assert created == len(rows)
     assert demo_history_import() == 0
+
+
+def test_a_row_may_name_the_law_it_was_answered_under():
+    workflow.requests_import([_row(jurisdiction="us-ca"), _row()], actor=Actor.system())
+    californian, danish = Request.objects.order_by("pk")
+    assert californian.jurisdiction == "us-ca"
+    # CCPA: 45 calendar days counting the day of receipt; GDPR: one month.
+    assert californian.due_date == date(2026, 3, 18)
+    assert (danish.jurisdiction, danish.due_date) == ("dk", date(2026, 3, 2))
+    with pytest.raises(workflow.ImportInvalid) as caught:
+        workflow.requests_import([_row(jurisdiction="mars")], actor=Actor.system())
+    assert [(row, column) for row, column, _message in caught.value.problems] == [(2, "jurisdiction")]

@@ -44,8 +44,17 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Request)
 class RequestAdmin(ReadOnlyAdmin):
-    list_display = ["reference", "right", "status", "channel", "received_at", "due_date", "extended_due_date"]
-    list_filter = ["right", "status", "channel", "language"]
+    list_display = [
+        "reference",
+        "right",
+        "status",
+        "channel",
+        "jurisdiction",
+        "received_at",
+        "due_date",
+        "extended_due_date",
+    ]
+    list_filter = ["right", "status", "channel", "language", "jurisdiction"]
     search_fields = ["reference", "email"]
     date_hierarchy = "received_at"
     inlines = [SuspensionInline, MessageInline]

@@ -24,6 +24,14 @@ class RequestCreateSerializer(serializers.Serializer):
         default=dict,
         help_text="What the right needs: see docs/api.md (corrections, scope, grounds, ground, consents, description).",
     )
+    jurisdiction = serializers.CharField(
+        max_length=8,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The profile of the person's country of residence (dk, se, no, fi, de, uk, us-ca, br; "
+        "docs/jurisdictions.md); empty: the deployment's own.",
+    )
 
 
 class RequestCreatedSerializer(serializers.Serializer):
@@ -56,6 +64,7 @@ class RequestStatusSerializer(serializers.ModelSerializer):
             "status",
             "status_label",
             "channel",
+            "jurisdiction",
             "received_at",
             "verified_at",
             "due_date",

@@ -219,6 +219,7 @@ class RequestsView(APIView):
                 customer_number=data["customer_number"],
                 language=data["language"],
                 details=data["details"],
+                jurisdiction=data["jurisdiction"],
                 channel=Channel.API,
                 # EDPB 01/2022 ¶68: the integration authenticated its own customer; the audit names the key.
                 pre_verified=key is not None,

@@ -15,6 +15,7 @@ from dsr.datamap.lineage import recipients_named
 from dsr.datamap.rules import rule_errors
 from dsr.datamap.schema import DATATILSYNET, DataMap, DataMapError, DataMapInvalid
 from dsr.datamap.yamlread import YamlRefused, yaml_read
+from dsr.jurisdictions import PROFILES
 from dsr.sources.registry import connector_class, connector_kinds
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -129,7 +130,7 @@ def _controller_read(reader: _Reader, raw: Any) -> dict:
     raw = reader.mapping(raw, path)
     reader.unknown_keys(
         raw,
-        {"name", "address", "cvr", "email", "phone", "dpo_email", "authority", "financial_year_end"},
+        {"name", "address", "cvr", "email", "phone", "dpo_email", "authority", "financial_year_end", "jurisdictions"},
         path,
     )
     controller = {
@@ -160,6 +161,10 @@ def _controller_read(reader: _Reader, raw: Any) -> dict:
             "email": reader.email(authority_raw.get("email"), f"{path}.authority.email"),
             "url": reader.text(authority_raw.get("url"), f"{path}.authority.url"),
         }
+    # The jurisdiction profiles the controller answers requests under (dsr/jurisdictions/); none listed: all.
+    controller["jurisdictions"] = reader.keys(
+        raw.get("jurisdictions"), f"{path}.jurisdictions", PROFILES, "jurisdiction profile"
+    )
     return controller
 
 

@@ -27,6 +27,14 @@ def controller_current() -> dict | None:
     }
 
 
+def jurisdictions_served() -> list[str]:
+    """Return the codes of the jurisdiction profiles the active map serves; empty: every profile."""
+    datamap = datamap_active()
+    if datamap is None:
+        return []
+    return list(datamap.controller.get("jurisdictions") or [])
+
+
 def purposes_active() -> QuerySet[Purpose]:
     """Return the active map's purposes."""
     return Purpose.objects.filter(version__active=True)

@@ -152,6 +152,21 @@ def shop_database_build(path: Path, *, customers: int = 300, seed: int = 1) -> N
     partial.replace(path)
 
 
+# Customers who live abroad, so the demo serves Swedish and Californian requesters under their own law
+# (docs/jurisdictions.md): every tenth customer from the 14th lives in Sweden, the 20th in California. They are
+# drawn like everyone else (the same random sequence) and then moved, so the other customers stay as they were.
+_SWEDISH_TOWNS = (("Drottninggatan 12", "111 51", "Stockholm"), ("Kungsgatan 4", "411 19", "Göteborg"))
+
+
+def _abroad(customer_id: int) -> tuple[str, str, str, str, str] | None:
+    """Return (street, postal code, city, country, phone prefix) for a customer who lives abroad, else None."""
+    if customer_id == 20:
+        return ("1 Demo Avenue", "94105", "San Francisco, CA", "US", "+1 415")
+    if customer_id >= 14 and customer_id % 10 == 4:
+        return (*_SWEDISH_TOWNS[customer_id // 10 % 2], "SE", "+46 8")
+    return None
+
+
 def _rows_fill(conn: sqlite3.Connection, fake: Faker, rng: random.Random, customers: int) -> None:
     order_id = invoice_id = 0
     emails: set[str] = set()
@@ -165,6 +180,10 @@ def _rows_fill(conn: sqlite3.Connection, fake: Faker, rng: random.Random, custom
         created = EPOCH - dt.timedelta(days=rng.randint(30, 4 * 365))
         deactivated = created + dt.timedelta(days=rng.randint(20, 400)) if rng.random() < 0.15 else None
         phone = f"+45 {rng.randint(20, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+        abroad = _abroad(customer_id)
+        if abroad:
+            email = email.replace("@example.dk", "@example.se" if abroad[3] == "SE" else "@example.com")
+            phone = abroad[4] + phone[3:]
         conn.execute(
             "INSERT INTO customer VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             (
@@ -184,15 +203,23 @@ def _rows_fill(conn: sqlite3.Connection, fake: Faker, rng: random.Random, custom
             ),
         )
         street, postal_code, city = fake.street_address(), fake.postcode(), fake.city()
+        country = "DK"
+        if abroad:
+            street, postal_code, city, country = abroad[:4]
         conn.execute(
-            "INSERT INTO address (customer_id, kind, street, postal_code, city) VALUES (?, 'billing', ?, ?, ?)",
-            (customer_id, street, postal_code, city),
+            "INSERT INTO address (customer_id, kind, street, postal_code, city, country) "
+            "VALUES (?, 'billing', ?, ?, ?, ?)",
+            (customer_id, street, postal_code, city, country),
         )
         if rng.random() < 0.3:
-            conn.execute(
-                "INSERT INTO address (customer_id, kind, street, postal_code, city) VALUES (?, 'delivery', ?, ?, ?)",
-                (customer_id, fake.street_address(), fake.postcode(), fake.city()),
-            )
+            delivery = (fake.street_address(), fake.postcode(), fake.city())
+            # A customer abroad gets no Danish delivery address (drawn all the same: the sequence stays).
+            if not abroad:
+                conn.execute(
+                    "INSERT INTO address (customer_id, kind, street, postal_code, city) "
+                    "VALUES (?, 'delivery', ?, ?, ?)",
+                    (customer_id, *delivery),
+                )
         end = deactivated or EPOCH
         for _ in range(rng.randint(0, 8)):
             order_id += 1

@@ -44,6 +44,7 @@ from dsr.exports.readable import (
     table_preview,
 )
 from dsr.exports.staging import csv_value, staged_chunks, staged_lines
+from dsr.jurisdictions import authority_for
 from dsr.models import (
     Bundle,
     BundleKind,
@@ -286,6 +287,8 @@ def bundle_write(
         information = art15_information(
             datamap, tables=tables, files=files, searched=searched, language=language, consents=consents
         )
+        # The authority of the law the request is answered under (dsr/jurisdictions/).
+        information["authority"] = authority_for(request.jurisdiction, configured=information["authority"])
         with translation.override(language):
             information["history"] = request_history(request)
         history = json.dumps(history_document(information["history"]), ensure_ascii=False, indent=1)

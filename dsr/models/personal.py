@@ -79,6 +79,8 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(ROW, "id", "assignee"),
             "reference": "dsr's own reference, the key the evidence is filed under",
             **_kept(STATE, "right", "status", "language", "channel", "identity_level", "identity_required"),
+            "jurisdiction": "the law the request was answered under, evidence of the deadline kept; a country "
+            "of residence names no one",
             **_kept(STATE, "verification_method", "refusal_ground"),
             **_kept(WHEN, "received_at", "created_at", "updated_at", "verified_at", "due_date", "extended_due_date"),
             **_kept(WHEN, "extended_at", "closed_at", "purged_at", "imported_at"),

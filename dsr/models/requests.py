@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from dsr.jurisdictions import profile_choices, profile_default_code
+
 
 class Right(models.TextChoices):
     ACCESS = "access", _("Access (Art. 15)")
@@ -126,6 +128,10 @@ class Request(models.Model):
     phone = models.CharField(max_length=40, blank=True, verbose_name=_("phone"))
     customer_number = models.CharField(max_length=64, blank=True, verbose_name=_("customer number"))
     language = models.CharField(max_length=2, choices=Language.choices, default=Language.DA, verbose_name=_("language"))
+    # The law the request is answered under (dsr/jurisdictions/): its deadlines, authority and wording.
+    jurisdiction = models.CharField(
+        max_length=8, choices=profile_choices, default=profile_default_code, verbose_name=_("jurisdiction")
+    )
 
     # What the right needs: corrections, objection scope and grounds, restriction
     # ground, consents to withdraw, free-text description. Validated by

@@ -35,6 +35,7 @@ from dsr.forms import (
     correction_choices_current,
     objection_choices_current,
 )
+from dsr.jurisdictions import profile_get
 from dsr.models import Language, Right
 from dsr.outbox import status_letter_message
 from dsr.ratelimit import client_ip, rate_limit_wait
@@ -198,6 +199,7 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
             customer_number=form.cleaned_data["customer_number"],
             language=_language(),
             details=form.details(),
+            jurisdiction=form.cleaned_data.get("jurisdiction") or "",
             channel="web",
             actor=Actor.subject(),
             idempotency_key=form.idempotency_key(),
@@ -250,6 +252,7 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
                     _status_token_remember(request, verified.reference, request_status_token(verified))
                     return redirect("dsr:status", reference=verified.reference)
             status = 400
+    found = request_from_session(request, reference)
     return page_render(
         request,
         "dsr/public/verify_code.html",
@@ -257,7 +260,9 @@ def verify_code(request: HttpRequest, reference: str) -> HttpResponse:
             "form": form,
             "reference": reference,
             "notice": notice,
-            "has_status": bool(request_from_session(request, reference)),
+            "has_status": bool(found),
+            # CCPA, LGPD: the time limit runs while the email is unconfirmed (dsr/jurisdictions/).
+            "clock_stops": profile_get(found.jurisdiction).clock_stops if found else True,
         },
         status=status,
     )

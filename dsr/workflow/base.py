@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dsr import deadlines
+from dsr.jurisdictions import Profile, profile_get
 from dsr.models import (
     OPEN_STATUSES,
     Fee,
@@ -175,6 +176,11 @@ def _received_date(request: Request) -> date:
     return deadlines.local_date(request.received_at, settings.TIME_ZONE)
 
 
+def _profile(request: Request) -> Profile:
+    """Return the jurisdiction profile the request is answered under."""
+    return profile_get(request.jurisdiction)
+
+
 def _suspension_periods(request: Request) -> list[tuple[date, date | None]]:
     tz = settings.TIME_ZONE
     return [
@@ -189,11 +195,12 @@ def _deadline_recompute(request: Request) -> list[str]:
     periods = [p for p in _suspension_periods(request) if p[1] is not None]
     request.suspended_days = deadlines.days_suspended(periods, today=_today())
     received = _received_date(request)
-    request.due_date = deadlines.due_date(received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days)
+    profile = _profile(request)
+    request.due_date = profile.due_date(received, right=request.right, suspended_days=request.suspended_days)
     fields = ["suspended_days", "due_date"]
     if request.extended_due_date:
-        request.extended_due_date = deadlines.extended_due_date(
-            received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days
+        request.extended_due_date = profile.extended_due_date(
+            received, right=request.right, suspended_days=request.suspended_days
         )
         fields.append("extended_due_date")
     return fields

@@ -23,6 +23,7 @@ from dsr.workflow.base import (
     _deadline_recompute,
     _lock,
     _now,
+    _profile,
     _received_date,
     _required_text,
     _suspension_close,
@@ -108,19 +109,23 @@ def request_extend(*, request: Request, reasons: str, actor: Actor, today: date 
         today = today or _today()
         suspended = deadlines.days_suspended(_suspension_periods(request), today=today)
         received = _received_date(request)
-        if not deadlines.extension_allowed(
-            received, today=today, country=settings.DSR_COUNTRY, suspended_days=suspended
-        ):
-            first_due = deadlines.due_date(received, country=settings.DSR_COUNTRY, suspended_days=suspended)
+        profile = _profile(request)
+        if not profile.extendable(request.right):
+            raise TransitionError(
+                _("Request %(reference)s is answered under %(law)s, which allows no extension of its deadline.")
+                % {"reference": request.reference, "law": profile.deadline_citation}
+            )
+        if not profile.extension_allowed(received, today=today, right=request.right, suspended_days=suspended):
+            first_due = profile.due_date(received, right=request.right, suspended_days=suspended)
             raise TransitionError(
                 _(
-                    "The first month for %(reference)s ended on %(date)s; an extension must be notified "
-                    "within it (GDPR Art. 12(3))."
+                    "The first period for %(reference)s ended on %(date)s; an extension must be notified "
+                    "within it (%(law)s)."
                 )
-                % {"reference": request.reference, "date": first_due.isoformat()}
+                % {"reference": request.reference, "date": first_due.isoformat(), "law": profile.deadline_citation}
             )
-        request.extended_due_date = deadlines.extended_due_date(
-            received, country=settings.DSR_COUNTRY, suspended_days=request.suspended_days
+        request.extended_due_date = profile.extended_due_date(
+            received, right=request.right, suspended_days=request.suspended_days
         )
         request.extended_at = _now()
         request.extension_reasons = reasons

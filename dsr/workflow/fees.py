@@ -39,6 +39,7 @@ from dsr.workflow.base import (
     _deadline_recompute,
     _lock,
     _now,
+    _profile,
     _required_text,
     _suspension_close,
     _today,
@@ -155,6 +156,10 @@ def request_fee_ask(*, request: Request, ground: str, amount, reasons: str, acto
         raise RequestInvalid({"reasons": [_("Write this request's own reasons after the template's opening words.")]})
     with transaction.atomic():
         request = _lock(request)
+        profile = _profile(request)
+        if not profile.fees_allowed:
+            # LGPD Art. 18 § 5: requests are answered free of charge.
+            raise RequestInvalid({"ground": [_("%(law)s allows no fee for a request.") % {"law": profile.law}]})
         if ground == FeeGround.FURTHER_COPIES and request.right != Right.ACCESS:
             raise RequestInvalid(
                 {"ground": [_("A fee for further copies (Art. 15(3)) applies only to a request for access.")]}

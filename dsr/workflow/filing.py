@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from dsr import challenges, deadlines, emails
 from dsr.audit import Actor, audit_record
+from dsr.jurisdictions import profile_get
 from dsr.models import (
     AuditAction,
     Channel,
@@ -25,7 +26,7 @@ from dsr.models import (
     VerificationMethod,
     WebhookEvent,
 )
-from dsr.requests import RequestInvalid, details_clean, requester_clean
+from dsr.requests import RequestInvalid, details_clean, jurisdiction_clean, requester_clean
 from dsr.webhooks import webhook_event_emit
 from dsr.workflow.base import (
     _deadline_recompute,
@@ -95,6 +96,7 @@ def request_submit(
     identity_checked: str = "",
     email_confirmed: str = "",
     idempotency_key: str | None = None,
+    jurisdiction: str = "",
 ) -> SubmitResult:
     """File a request: validate, store, stop the clock until the email is confirmed, and send the code.
 
@@ -104,6 +106,9 @@ def request_submit(
     the receipt is sent instead of a code. With `email_confirmed` (email_code or
     email_link: the person confirmed the address a moment ago, in the preference
     centre) it starts in progress at the email identity level.
+
+    `jurisdiction` is the code of the profile the request is answered under (the person's country of
+    residence); empty: the deployment's own (dsr/jurisdictions/).
     """
     now = _now()
     errors: dict[str, list[str]] = {}
@@ -128,6 +133,14 @@ def request_submit(
             clean_details = details_clean(right, details)
         except RequestInvalid as exc:
             errors.update(exc.message_dict)
+    jurisdiction_code = ""
+    try:
+        jurisdiction_code = jurisdiction_clean(
+            jurisdiction, right="" if "right" in errors else right, details=clean_details
+        )
+    except RequestInvalid as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, []).extend(messages)
     if identity_checked and identity_checked not in (
         VerificationMethod.STAFF_CHECK,
         VerificationMethod.ATTRIBUTE_MATCH,
@@ -151,7 +164,8 @@ def request_submit(
         reference=reference_new(),
         details=clean_details,
         status_salt=secrets.token_hex(16),
-        due_date=deadlines.due_date(received, country=settings.DSR_COUNTRY),
+        jurisdiction=jurisdiction_code,
+        due_date=profile_get(jurisdiction_code).due_date(received, right=fields["right"]),
         idempotency_key=idempotency_key or None,
     )
     starts_verified = pre_verified or bool(identity_checked) or bool(email_confirmed)

@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsr import deadlines
 from dsr.audit import Actor, audit_record
+from dsr.jurisdictions import PROFILES, profile_default_code, profile_get
 from dsr.models import AuditAction, Channel, IdentityLevel, Language, RefusalGround, Request, Right, Status
 from dsr.workflow.base import _now
 from dsr.workflow.filing import reference_new
@@ -45,6 +45,7 @@ IMPORT_COLUMNS = (
     "extended_until",
     "their_reference",
     "reasons",
+    "jurisdiction",
 )
 IMPORT_REQUIRED = ("right", "email", "received", "closed", "outcome")
 IMPORT_ROWS_LIMIT = 100_000
@@ -119,7 +120,8 @@ def requests_import(rows: Iterable[Mapping[str, str]], *, actor: Actor, dry_run:
                 details={"their_reference": values["their_reference"]} if values["their_reference"] else {},
                 received_at=received_at,
                 identity_level=IdentityLevel.NONE,
-                due_date=deadlines.due_date(values["received"], country=settings.DSR_COUNTRY),
+                jurisdiction=values["jurisdiction"],
+                due_date=profile_get(values["jurisdiction"]).due_date(values["received"], right=values["right"]),
                 extended_due_date=values["extended_until"],
                 closed_at=closed_at,
                 refusal_ground=values["refusal_ground"],
@@ -162,6 +164,10 @@ def _row_clean(row: Mapping[str, str], *, today: date, problems: list[tuple[str,
     values["language"] = _choice(
         text("language") or settings.LANGUAGE_CODE[:2], Language, column="language", problems=problems
     )
+    values["jurisdiction"] = (
+        _choice(text("jurisdiction") or profile_default_code(), PROFILES, column="jurisdiction", problems=problems)
+        or profile_default_code()
+    )
     values["received"] = _day(text("received"), column="received", problems=problems)
     values["closed"] = _day(text("closed"), column="closed", problems=problems)
     values["extended_until"] = _day(text("extended_until"), column="extended_until", problems=problems)
@@ -195,7 +201,10 @@ def _row_clean(row: Mapping[str, str], *, today: date, problems: list[tuple[str,
 
 
 def _choice(value: str, choices, *, column: str, problems: list[tuple[str, str]]) -> str:
-    allowed = [str(choice) for choice in (choices.values if hasattr(choices, "values") else choices)]
+    if isinstance(choices, dict):
+        allowed = list(choices)
+    else:
+        allowed = [str(choice) for choice in (choices.values if hasattr(choices, "values") else choices)]
     if value and value not in allowed:
         # The value is not echoed: a column that shifted may hold someone's personal data.
         problems.append((column, _("Use one of: %(allowed)s.") % {"allowed": ", ".join(allowed)}))

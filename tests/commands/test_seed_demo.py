@@ -38,6 +38,8 @@ def test_seeding_creates_a_login_and_requests_in_several_states_and_can_run_agai
         Status.REFUSED,
     } <= statuses
     assert Request.objects.filter(extended_due_date__isnull=False).exists()
+    # Danish and Swedish customers under the GDPR, one Californian under the CCPA (docs/jurisdictions.md).
+    assert set(Request.objects.values_list("jurisdiction", flat=True)) == {"dk", "se", "us-ca"}
     # Nothing is completed by fiat: each completed request was carried out in the demo's sources, and its
     # letter says what they did.
     for completed in Request.objects.filter(status=Status.COMPLETED):

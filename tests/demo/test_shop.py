@@ -53,11 +53,25 @@ def test_every_table_has_rows_and_the_foreign_keys_hold(shop):
     assert shop.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_customers_look_danish(shop):
-    phones = [row[0] for row in shop.execute("SELECT phone FROM customer")]
-    assert all(re.fullmatch(r"\+45 \d{2} \d{2} \d{2} \d{2}", phone) for phone in phones)
-    postcodes = [row[0] for row in shop.execute("SELECT postal_code FROM address")]
-    assert all(re.fullmatch(r"\d{4}", code) for code in postcodes)
+def test_customers_look_like_where_they_live(shop):
+    # Most live in Denmark; every tenth from the 14th in Sweden, the 20th in California (docs/jurisdictions.md).
+    formats = {
+        "DK": (r"\+45 \d{2} \d{2} \d{2} \d{2}", r"\d{4}", "@example.dk"),
+        "SE": (r"\+46 8 \d{2} \d{2} \d{2} \d{2}", r"\d{3} \d{2}", "@example.se"),
+        "US": (r"\+1 415 \d{2} \d{2} \d{2} \d{2}", r"\d{5}", "@example.com"),
+    }
+    rows = shop.execute(
+        "SELECT c.id, c.phone, c.email, a.postal_code, a.country FROM customer c JOIN address a ON a.customer_id = c.id"
+    ).fetchall()
+    for customer_id, phone, email, postal_code, country in rows:
+        phone_format, postcode_format, domain = formats[country]
+        assert re.fullmatch(phone_format, phone), customer_id
+        assert re.fullmatch(postcode_format, postal_code), customer_id
+        assert email.endswith(domain), customer_id
+    countries = {row[0]: row[4] for row in rows}
+    assert countries[14] == countries[24] == "SE"
+    assert countries[20] == "US"
+    assert sum(1 for country in countries.values() if country == "DK") == 120 - 11 - 1
     emails = [row[0] for row in shop.execute("SELECT email FROM customer")]
     assert len(set(emails)) == len(emails)
 

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         others = [(*self._staff_user(name, f"demo-login-{name}.txt"), role) for name, role in DEMO_COLLEAGUES]
         for colleague, _password, role in others:
             user_role_set(user=colleague, role=role)
-        created = self._requests(user, self._shop_emails(summary["shop_path"]))
+        created = self._requests(user, self._shop_emails(summary["shop_path"]), self._abroad(summary["shop_path"]))
         self.stdout.write(f"Demo requests: {created} created" if created else "Demo requests: already there")
         from dsr.demo.history import demo_history_import
 
@@ -88,19 +88,29 @@ class Command(BaseCommand):
         with closing(sqlite3.connect(shop_path)) as conn:
             return [row[0] for row in conn.execute("SELECT email FROM customer ORDER BY id LIMIT 8")]
 
-    def _requests(self, user, emails: list[str]) -> int:
+    def _abroad(self, shop_path: str) -> dict[str, str]:
+        """Return the first customer's address living in Sweden and in the USA (California), where there is one."""
+        with closing(sqlite3.connect(shop_path)) as conn:
+            rows = conn.execute(
+                "SELECT a.country, min(c.email) FROM customer c JOIN address a ON a.customer_id = c.id "
+                "WHERE a.country IN ('SE', 'US') GROUP BY a.country"
+            ).fetchall()
+        return dict(rows)
+
+    def _requests(self, user, emails: list[str], abroad: dict[str, str]) -> int:
         if Request.objects.exists():
             return 0
         staff = Actor.staff(user)
         now = timezone.now()
 
-        def entered(right, email, days_ago, channel=Channel.EMAIL, language="da", **details):
+        def entered(right, email, days_ago, channel=Channel.EMAIL, language="da", jurisdiction="", **details):
             result = workflow.request_submit(
                 right=right,
                 email=email,
                 actor=staff,
                 channel=channel,
                 language=language,
+                jurisdiction=jurisdiction,
                 details=details or None,
                 received_at=now - timedelta(days=days_ago),
                 identity_checked=VerificationMethod.STAFF_CHECK,
@@ -141,4 +151,13 @@ class Command(BaseCommand):
             actor=staff,
             reasons="This is the fourth identical request this month; the previous answer of 2 days ago is unchanged.",
         )
-        return 8
+        created = 8
+        # Customers abroad, answered under their own law (docs/jurisdictions.md).
+        if "SE" in abroad:
+            entered(Right.ACCESS, abroad["SE"], 5, language="en", jurisdiction="se")
+            created += 1
+        if "US" in abroad:
+            # A Californian opt-out of sale or sharing: acted on within 15 business days (CCPA regs § 7026(f)).
+            entered(Right.OBJECTION, abroad["US"], 2, language="en", jurisdiction="us-ca", scope="direct_marketing")
+            created += 1
+        return created

@@ -40,6 +40,7 @@ def request_intake(request: HttpRequest) -> HttpResponse:
                 customer_number=data["customer_number"],
                 language=data["language"],
                 details=form.details(),
+                jurisdiction=data.get("jurisdiction") or "",
                 channel=data["channel"],
                 received_at=data["received_at"],
                 identity_checked=VerificationMethod.STAFF_CHECK if data["identity"] == "staff_check" else "",

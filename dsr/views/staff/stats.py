@@ -100,6 +100,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "rights": Right.choices,
             "chart": month_chart(table),
             "summary": stats.summary(start=start, end=end),
+            "by_jurisdiction": stats.summary_by_jurisdiction(start=start, end=end),
             "overdue_now": stats.open_overdue_count(today=end),
             **_fee_context(stats.fee_counts(start=start, end=end)),
             "can_export_audit": request.user.has_perm(EXPORT_AUDIT),
@@ -149,9 +150,22 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
         ("refused", summary.refused),
         ("refusal_rate_percent", _percent(summary.refusal_rate)),
         *_fee_rows(stats.fee_counts(start=start, end=end)),
+        *_jurisdiction_rows(stats.summary_by_jurisdiction(start=start, end=end)),
     ):
         writer.writerow([name, value])
     return response
+
+
+def _jurisdiction_rows(rows: list) -> list[tuple[str, object]]:
+    figures: list[tuple[str, object]] = []
+    for profile, summary in rows:
+        figures += [
+            (f"jurisdiction_{profile.code}_received", summary.received),
+            (f"jurisdiction_{profile.code}_answered", summary.closed),
+            (f"jurisdiction_{profile.code}_closed_late", summary.closed_late),
+            (f"jurisdiction_{profile.code}_extended", summary.extended),
+        ]
+    return figures
 
 
 def _fee_rows(fees: stats.FeeCounts) -> list[tuple[str, object]]:
