@@ -46,6 +46,7 @@ from dsr.models.requests import (
     SuspensionReason,
     VerificationMethod,
 )
+from dsr.models.signals import TaskSignal
 from dsr.models.sources import ManualFinding, ManualTask, ManualTaskStatus
 from dsr.models.transmissions import Transmission, TransmissionChannel, TransmissionStatus
 from dsr.models.verification import VerificationChallenge
@@ -112,6 +113,7 @@ __all__ = [
     "Suppression",
     "Suspension",
     "SuspensionReason",
+    "TaskSignal",
     "Transmission",
     "TransmissionChannel",
     "TransmissionStatus",
