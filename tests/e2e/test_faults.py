@@ -19,7 +19,7 @@ from dsr.engine import reconcile
 from dsr.models import ApiScope, Job, JobStatus, Operation, Request, Status, TaskSignal
 from dsr.rights.base import request_plan_approve
 from tests.e2e.test_worker_jobs import _file, _status, _tasks_finish, company, engine_env, worker  # noqa: F401
-from tests.rights.conftest import PERSON
+from tests.rights.conftest import PERSON, company_map_load
 from tests.sources.conftest import chinook_sqlite  # noqa: F401
 from tests.sources.http.processor import processor  # noqa: F401
 from tests.test_signals import broker_refusing
@@ -43,7 +43,7 @@ def _form_token(client) -> str:
 
 
 def test_filing_while_the_broker_is_down_answers_and_the_work_starts_once_it_is_back(
-    worker, broker_down, client, wait_until
+    worker, company, broker_down, client, wait_until
 ):
     worker.stop()  # the broker is down for the worker too: nothing consumes, nothing sweeps
     key = apikey_create(name="shop account pages", scopes=[ApiScope.REQUESTS_CREATE], actor=Actor.system())
@@ -86,6 +86,8 @@ def test_filing_while_the_broker_is_down_answers_and_the_work_starts_once_it_is_
 
 
 def _processor_holds_first_submission(company, seconds: float) -> threading.Event:
+    """Make the ad partner answer its first erasure only after ``seconds`` (the connector waits up to 30 s)."""
+    company_map_load(company, lambda document: document["sources"]["adpartner"].update(timeout_seconds=30))
     posted = threading.Event()
     answer = company.processor.answer
 
@@ -116,8 +118,7 @@ def _reconcile_every(seconds: float, until) -> None:
 
 def test_a_job_that_works_longer_than_its_lease_keeps_it_and_runs_once(worker, company, wait_until, settings):
     lease = settings.DSR_JOB_LEASE_SECONDS
-    # Over twice the lease, and under the connector's 10 s timeout.
-    posted = _processor_holds_first_submission(company, seconds=min(2 * lease + 1, 9))
+    posted = _processor_holds_first_submission(company, seconds=2 * lease + 1)
     request = _erasure_running(company, wait_until)
     assert posted.wait(timeout=60), "the ad partner never received the erasure"
     job = Job.objects.get(request=request, source_key="adpartner", operation=Operation.ERASURE)
@@ -133,7 +134,7 @@ def test_a_job_that_works_longer_than_its_lease_keeps_it_and_runs_once(worker, c
 
 
 def test_a_killed_workers_job_is_taken_over_by_another_worker_within_two_minutes(worker, company, wait_until, settings):
-    posted = _processor_holds_first_submission(company, seconds=60)
+    posted = _processor_holds_first_submission(company, seconds=20)
     request = _erasure_running(company, wait_until)
     assert posted.wait(timeout=60), "the ad partner never received the erasure"
     job = Job.objects.get(request=request, source_key="adpartner", operation=Operation.ERASURE)
