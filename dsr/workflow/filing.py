@@ -208,10 +208,9 @@ def _twin_recent(fields: dict, details: dict, *, now: datetime, received_given: 
     retries that arrive together make one request.
     """
     if connection.vendor == "postgresql":
+        lock = f"dsr-filing:{fields['right']}:{fields['email'].lower()}"
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"dsr-filing:{fields['right']}:{fields['email'].lower()}"]
-            )
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [lock])
     since = now - timedelta(seconds=settings.DSR_DUPLICATE_FILING_SECONDS)
     candidates = (
         Request.objects.filter(email__iexact=fields["email"], right=fields["right"], created_at__gte=since)
