@@ -326,7 +326,7 @@ DSR_JOB_LEASE_SECONDS = env.int("DSR_JOB_LEASE_SECONDS", default=60)
 # How often work waiting for a processor or a person is looked at again.
 DSR_JOB_POLL_SECONDS = env.int("DSR_JOB_POLL_SECONDS", default=300)
 # A queued job with no progress for this long gets its "go" signal again from the reconciler.
-DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=120)
+DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=45)
 # How often the reconciler runs (seconds).
 DSR_RECONCILE_INTERVAL_SECONDS = env.int("DSR_RECONCILE_INTERVAL_SECONDS", default=30)
 # How often each worker hands the "go" signals the web processes recorded to the broker (dsr/signals.py).
