@@ -117,6 +117,10 @@ class Filer:
         self.answers: dict[str, list[int]] = {}
 
     def _post(self, body: dict, key: str | None) -> tuple[int, str | None]:
+        from django.db import close_old_connections
+
+        # What a real server does at each request's start (the test client leaves it out): drop a broken connection.
+        close_old_connections()
         headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
         try:
             response = self.client.post("/api/v1/requests/", body, content_type="application/json", **headers)
