@@ -1,9 +1,11 @@
 """The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
 
 import os
+import threading
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,6 +15,46 @@ from django.conf import settings
 app = Celery("dsr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class SignalSweeper(bootsteps.StartStopStep):
+    """A thread in each worker that hands the "go" signals recorded by the web processes to the broker.
+
+    dsr/signals.py: filing records its signals in its own transaction and never talks to the broker; this
+    sweeper sends them within DSR_SIGNAL_SWEEP_SECONDS, and again once a broker that was down is back.
+    """
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs) -> None:
+        self.stopping = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, worker) -> None:
+        from dsr import tasks
+
+        tasks.signals_in_worker_set(True)
+        self.thread = threading.Thread(
+            target=tasks.signals_sweeper_run, args=(self.stopping,), name="dsr-signal-sweeper", daemon=True
+        )
+        self.thread.start()
+
+    def stop(self, worker) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+app.steps["worker"].add(SignalSweeper)
+
+
+@worker_process_init.connect
+def _signals_in_worker(**kwargs) -> None:
+    """A worker's pool process holds a broker connection: it hands its own signals over at commit."""
+    from dsr import tasks
+
+    tasks.signals_in_worker_set(True)
+
 
 # Periodic work. Times are in CELERY_TIMEZONE (the controller's time zone).
 app.conf.beat_schedule = {

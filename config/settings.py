@@ -357,14 +357,19 @@ DSR_MARKETING_PURPOSES = env.list("DSR_MARKETING_PURPOSES", default=[])
 # A job's runs: attempts before it fails for good, and the first backoff (doubling, at most an hour).
 DSR_JOB_MAX_ATTEMPTS = env.int("DSR_JOB_MAX_ATTEMPTS", default=6)
 DSR_JOB_RETRY_SECONDS = env.float("DSR_JOB_RETRY_SECONDS", default=30)
-# A running job's lease: longer than the task time limit, so only a dead worker's job outlives it.
-DSR_JOB_LEASE_SECONDS = env.int("DSR_JOB_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# A running job's lease, renewed every third of it while the job works: a dead worker's job is taken over
+# once its lease runs out (the reconciler's next run after it).
+DSR_JOB_LEASE_SECONDS = env.int("DSR_JOB_LEASE_SECONDS", default=60)
 # How often work waiting for a processor or a person is looked at again.
 DSR_JOB_POLL_SECONDS = env.int("DSR_JOB_POLL_SECONDS", default=300)
 # A queued job with no progress for this long gets its "go" signal again from the reconciler.
-DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=120)
+DSR_JOB_DISPATCH_GRACE_SECONDS = env.int("DSR_JOB_DISPATCH_GRACE_SECONDS", default=45)
 # How often the reconciler runs (seconds).
-DSR_RECONCILE_INTERVAL_SECONDS = env.int("DSR_RECONCILE_INTERVAL_SECONDS", default=60)
+DSR_RECONCILE_INTERVAL_SECONDS = env.int("DSR_RECONCILE_INTERVAL_SECONDS", default=30)
+# How often each worker hands the "go" signals the web processes recorded to the broker (dsr/signals.py).
+DSR_SIGNAL_SWEEP_SECONDS = env.float("DSR_SIGNAL_SWEEP_SECONDS", default=1.0)
+# A second filing of the same right, email and details this soon after the first is the first (a client's retry).
+DSR_DUPLICATE_FILING_SECONDS = env.int("DSR_DUPLICATE_FILING_SECONDS", default=600)
 # Export bundles (dsr/exports/, docs/exports.md). The key seals bundles at rest (AES-256-GCM): 32 random
 # bytes in URL-safe base64; empty = derived from SECRET_KEY. Old keys still open bundles sealed with them.
 DSR_BUNDLE_KEY = env("DSR_BUNDLE_KEY", default="")

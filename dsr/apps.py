@@ -23,6 +23,7 @@ class DsrConfig(AppConfig):
             emails,
             rights,
             roles,  # noqa: F401  (registers the staff roles' check)
+            signals,
             sweeps,
             tasks,
             webhooks,
@@ -33,9 +34,11 @@ class DsrConfig(AppConfig):
 
         rights.rights_register()
         workflow.work_starter_set(dispatch.plan_start_on_commit)
-        dispatch.job_starter_set(tasks.job_run.delay)
-        dispatch.plan_starter_set(tasks.plan_start.delay)
-        emails.message_starter_set(tasks.message_send.delay)
-        webhooks.delivery_starter_set(tasks.webhook_delivery_attempt.delay)
-        transmission.attempt_starter_set(tasks.transmission_attempt.delay)
-        sweeps.sweep_starter_set(tasks.retention_sweep_run.delay)
+        # Every "go" is recorded with its work and reaches the broker after commit (dsr/signals.py).
+        signals.publisher_set(tasks.signal_publish, at_commit=tasks.signals_at_commit)
+        dispatch.job_starter_set(signals.signal_starter(tasks.job_run.name))
+        dispatch.plan_starter_set(signals.signal_starter(tasks.plan_start.name))
+        emails.message_starter_set(signals.signal_starter(tasks.message_send.name))
+        webhooks.delivery_starter_set(signals.signal_starter(tasks.webhook_delivery_attempt.name))
+        transmission.attempt_starter_set(signals.signal_starter(tasks.transmission_attempt.name))
+        sweeps.sweep_starter_set(signals.signal_starter(tasks.retention_sweep_run.name))

@@ -11,7 +11,6 @@ from datetime import date
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.db import transaction
 
 from dsr import crypto
 from dsr.datamap.selectors import controller_current
@@ -81,8 +80,7 @@ def _queue(
     )
     starter = _message_starter
     if starter is not None:
-        message_id = message.pk
-        transaction.on_commit(lambda: starter(message_id))
+        starter(message.pk)
     return message
 
 

@@ -204,7 +204,8 @@ def sweep_approve(sweep: RetentionSweep, *, user=None, actor: Actor | None = Non
             data={"sweep": locked.pk, "rule": locked.rule, **report_totals(locked.report)},
         )
         if start and _sweep_starter is not None:
-            transaction.on_commit(lambda: _sweep_starter(locked.pk))
+            # The "go" is recorded in this transaction (dsr/signals.py) and reaches a worker after commit.
+            _sweep_starter(locked.pk)
     sweep.refresh_from_db()
 
 

@@ -7,15 +7,16 @@ only says "go". See docs/decisions/0007-retries.md.
 import logging
 import smtplib
 import socket
+import threading
 from datetime import timedelta
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from dsr import audit_checkpoints, sweeps, webhooks, workflow
+from dsr import audit_checkpoints, signals, sweeps, webhooks, workflow
 from dsr.engine import callbacks, jobs, plans, reconcile
 from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
@@ -24,6 +25,44 @@ from dsr.outbox import message_render
 from dsr.rights.restriction import restrictions_lift_due as lift_due
 
 logger = logging.getLogger(__name__)
+
+# --- "Go" signals (dsr/signals.py) -------------------------------------------------
+
+# True in a worker's processes (config/celery.py): they hold a broker connection and hand signals over at commit.
+_in_worker = False
+
+
+def signals_in_worker_set(value: bool) -> None:
+    """Say that this process is a Celery worker's (it hands its signals over at commit)."""
+    global _in_worker
+    _in_worker = value
+
+
+def signals_at_commit() -> bool:
+    """Return whether this process hands its signals to the broker at commit: a worker, or tasks run inline."""
+    return _in_worker or bool(current_app.conf.task_always_eager)
+
+
+def signal_publish(task: str, args: list) -> None:
+    """Hand one "go" to the broker once, without retrying: a broker that is down fails fast and the row stays."""
+    current_app.tasks[task].apply_async(args, retry=False)
+
+
+def signals_sweeper_run(stop: threading.Event) -> None:
+    """Sweep the signals' outbox every DSR_SIGNAL_SWEEP_SECONDS until ``stop`` is set (a thread in each worker)."""
+    interval = settings.DSR_SIGNAL_SWEEP_SECONDS
+    while not stop.is_set():
+        try:
+            while signals.signals_sweep() and not stop.is_set():
+                pass
+        except DatabaseError as exc:
+            # The database restarted or is away: the next sweep connects again.
+            logger.warning("signals: the sweep could not read the outbox (%s)", type(exc).__name__)
+        finally:
+            # A connection held between sweeps would be inherited by every pool process forked meanwhile.
+            connection.close()
+        stop.wait(interval)
+
 
 # Worth another try: the mail server or the network, not the message.
 _TRANSIENT_MAIL_ERRORS = (
@@ -54,6 +93,10 @@ def message_send(self, message_id: int) -> None:
             return
         # A requester's message whose request is gone is not sent; the preference centre's code has no request.
         if message.to_staff is False and message.request is None and message.kind != "preference_code":
+            return
+        if _message_earlier_waiting(message):
+            # One person's messages go out in the order they were written (the receipt before the
+            # completion); the earlier one hands this one its "go" once it is settled.
             return
         message.attempts += 1
         message.attempted_at = timezone.now()
@@ -103,7 +146,25 @@ def _message_fail(message: Message, error: str) -> None:
     _message_settled(message)
 
 
+def _message_earlier_waiting(message: Message) -> bool:
+    if message.to_staff or message.request_id is None:
+        return False
+    return Message.objects.filter(
+        request_id=message.request_id, to_staff=False, status=MessageStatus.QUEUED, pk__lt=message.pk
+    ).exists()
+
+
 def _message_settled(message: Message) -> None:
+    if message.request_id is not None and not message.to_staff:
+        following = (
+            Message.objects.filter(
+                request_id=message.request_id, to_staff=False, status=MessageStatus.QUEUED, pk__gt=message.pk
+            )
+            .order_by("pk")
+            .first()
+        )
+        if following is not None:
+            signals.signal_record(message_send.name, following.pk)
     if message.kind == "transmission":
         # GDPR Art. 20(2): the link counts as sent to the receiving controller once its email went out.
         transmission.transmission_message_settled(message_id=message.pk)

@@ -198,7 +198,7 @@ def deliveries_dispatch_on_commit(delivery_ids: list[int]) -> None:
     if starter is None:
         return
     for delivery_id in delivery_ids:
-        transaction.on_commit(lambda delivery_id=delivery_id: starter(delivery_id))
+        starter(delivery_id)
 
 
 def webhook_test_send(*, endpoint: WebhookEndpoint, actor) -> WebhookDelivery:

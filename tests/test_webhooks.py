@@ -290,12 +290,15 @@ def test_a_resend_is_a_new_audited_series_with_the_same_webhook_id(
     assert event.data == {"endpoint": endpoint[0].pk, "delivery": failed.pk, "new_delivery": again.pk}
 
 
-def test_the_reconciler_sends_deliveries_whose_go_signal_was_lost(receiver, endpoint, settings):
+def test_the_reconciler_sends_deliveries_whose_go_signal_was_lost(
+    receiver, endpoint, settings, django_capture_on_commit_callbacks
+):
     # Without capturing on-commit callbacks the "go" is never sent: as if the broker lost it.
     delivery = webhook_test_send(endpoint=endpoint[0], actor=STAFF)
     assert deliveries_reconcile() == 0  # still within the grace period: the first "go" may be on its way
     later = timezone.now() + timedelta(seconds=settings.DSR_JOB_DISPATCH_GRACE_SECONDS + 1)
-    assert deliveries_reconcile(now=later) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_reconcile(now=later) == 1
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
     assert deliveries_reconcile(now=later) == 0

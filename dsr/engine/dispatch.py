@@ -1,4 +1,4 @@
-"""Creating jobs and sending their "go" signals once the transaction that made them commits.
+"""Creating jobs and recording their "go" signals in the transaction that made them (dsr/signals.py).
 
 The broker carries only "go": the job row says what is to be done. The
 Celery task that runs a job lives above the engine (dsr.tasks), so it
@@ -7,7 +7,6 @@ registers itself here when the app is ready (``job_starter_set``).
 
 from collections.abc import Callable
 
-from django.db import transaction
 from django.utils import timezone
 
 from dsr.models import Job, JobStatus, Request
@@ -31,20 +30,19 @@ def plan_starter_set(starter: Callable[[int], object] | None) -> None:
 
 
 def jobs_dispatch_on_commit(job_ids: list[int]) -> None:
-    """Send a "go" signal for each job once the transaction that created or re-queued it commits."""
+    """Record a "go" for each job in the transaction that created or re-queued it; it is sent after commit."""
     starter = _job_starter
     if starter is None:
         return
     for job_id in job_ids:
-        transaction.on_commit(lambda job_id=job_id: starter(job_id))
+        starter(job_id)
 
 
 def plan_start_on_commit(request: Request) -> None:
-    """Start (or resume) the request's work in a worker once the current transaction commits."""
+    """Start (or resume) the request's work in a worker: the "go" is recorded now and sent after commit."""
     starter = _plan_starter
     if starter is not None:
-        request_id = request.pk
-        transaction.on_commit(lambda: starter(request_id))
+        starter(request.pk)
 
 
 def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[int]:

@@ -7,13 +7,15 @@ that made no progress. See docs/decisions/0008-jobs.md and 0007-retries.md.
 """
 
 import logging
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -84,6 +86,33 @@ def job_claim(*, job_id: int, now: datetime | None = None) -> str | None:
     return claim if taken else None
 
 
+@contextmanager
+def _lease_kept(job_id: int, claim: str) -> Iterator[None]:
+    """Renew the job's lease every third of it while the block runs: only a dead worker's job outlives its lease."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(_lease().total_seconds() / 3):
+                try:
+                    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, claim=claim).update(
+                        lease_expires_at=timezone.now() + _lease()
+                    )
+                except DatabaseError as exc:
+                    # The next renewal tries again; a lease that runs out meanwhile only means the job runs again.
+                    logger.warning("job %s: lease not renewed (%s)", job_id, type(exc).__name__)
+        finally:
+            connection.close()
+
+    renewer = threading.Thread(target=renew, name=f"dsr-lease-{job_id}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+
+
 def _job_release(job: Job, claim: str, **values) -> bool:
     """Record the end of this run if the claim still holds; return False if the job was taken over."""
     values.setdefault("updated_at", timezone.now())
@@ -113,7 +142,8 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
         datamap = datamap_current()
         if datamap is None:
             raise SourcePermanentError(job.source_key or "dsr", "no data map is loaded")
-        step = runner_for(job.operation)(JobContext(job=job, request=request, plan=request.plan, datamap=datamap))
+        with _lease_kept(job.pk, claim):
+            step = runner_for(job.operation)(JobContext(job=job, request=request, plan=request.plan, datamap=datamap))
     except SourceError as exc:
         error = str(exc)[:500]
         if exc.permanent or job.attempts >= max_attempts:

@@ -40,9 +40,10 @@ class Reconciled:
 def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
     """Re-send the "go" for every job that made no progress, and advance plans whose jobs all finished.
 
-    A running job whose lease expired belonged to a worker that died (a running
-    task is killed at CELERY_TASK_TIME_LIMIT, before its lease ends); it goes
-    back to the queue by compare-and-set, so it never runs twice at once.
+    A running job whose lease expired belonged to a worker that died (a working
+    job renews its lease every third of DSR_JOB_LEASE_SECONDS, and a task is
+    killed at CELERY_TASK_TIME_LIMIT); it goes back to the queue by
+    compare-and-set, so it never runs twice at once.
     """
     now = now or timezone.now()
     done = Reconciled()

@@ -84,7 +84,7 @@ def attempt_starter_set(starter: Callable[[int], object] | None) -> None:
 def _attempt_on_commit(transmission_id: int) -> None:
     starter = _attempt_starter
     if starter is not None:
-        transaction.on_commit(lambda: starter(transmission_id))
+        starter(transmission_id)
 
 
 def token_hash(token: str) -> str:

@@ -46,6 +46,7 @@ from dsr.models.requests import (
     SuspensionReason,
     VerificationMethod,
 )
+from dsr.models.signals import TaskSignal
 from dsr.models.sources import ManualFinding, ManualTask, ManualTaskStatus
 from dsr.models.sweeps import RetentionSweep, SweepBatch, SweepRuleSetting, SweepStatus
 from dsr.models.transmissions import Transmission, TransmissionChannel, TransmissionStatus
@@ -117,6 +118,7 @@ __all__ = [
     "SweepBatch",
     "SweepRuleSetting",
     "SweepStatus",
+    "TaskSignal",
     "Transmission",
     "TransmissionChannel",
     "TransmissionStatus",

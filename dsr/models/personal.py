@@ -272,6 +272,11 @@ INVENTORY: dict[str, Inventory] = {
             **_kept(WHEN, "next_attempt_at", "delivered_at", "created_at"),
         },
     ),
+    "TaskSignal": Inventory(
+        # A "go" on its way to the broker, deleted as soon as it is handed over.
+        to_request=None,
+        kept={"id": ROW, "task": "the name of one of dsr's own tasks", "args": ROW, "created_at": WHEN},
+    ),
     "ApiKey": Inventory(
         to_request=None,
         kept={

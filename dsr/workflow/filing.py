@@ -5,16 +5,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from dsr import challenges, deadlines, emails
 from dsr.audit import Actor, audit_record
 from dsr.jurisdictions import profile_get
 from dsr.models import (
+    CLOSED_STATUSES,
     AuditAction,
     Channel,
     IdentityLevel,
@@ -177,6 +178,9 @@ def request_submit(
         request.verification_method = identity_checked or email_confirmed or VerificationMethod.INTEGRATION
     try:
         with transaction.atomic():
+            twin = _twin_recent(fields, clean_details, now=now, received_given=received_at is not None)
+            if twin is not None:
+                return SubmitResult(twin, request_status_token(twin), created=False)
             request.save()
             data = {
                 "right": request.right,
@@ -210,6 +214,35 @@ def request_submit(
                 return SubmitResult(existing, request_status_token(existing), created=False)
         raise
     return SubmitResult(request, request_status_token(request), created=True)
+
+
+def _twin_recent(fields: dict, details: dict, *, now: datetime, received_given: bool) -> Request | None:
+    """Return the open request filed minutes ago with the same right, email and details (a client's retry).
+
+    On PostgreSQL, filings for one email and right wait for each other here, so two
+    retries that arrive together make one request.
+    """
+    if connection.vendor == "postgresql":
+        lock = f"dsr-filing:{fields['right']}:{fields['email'].lower()}"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [lock])
+    since = now - timedelta(seconds=settings.DSR_DUPLICATE_FILING_SECONDS)
+    candidates = (
+        Request.objects.filter(email__iexact=fields["email"], right=fields["right"], created_at__gte=since)
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by("pk")
+    )
+    for candidate in candidates:
+        same = (
+            (candidate.name, candidate.phone, candidate.customer_number, candidate.language, candidate.channel)
+            == (fields["name"], fields["phone"], fields["customer_number"], fields["language"], fields["channel"])
+            and candidate.details == details
+            # Staff entering letters received on different days enter different requests.
+            and (not received_given or candidate.received_at == fields["received_at"])
+        )
+        if same:
+            return candidate
+    return None
 
 
 def _idempotent_existing(key: str, fields: dict, details: dict) -> Request | None:

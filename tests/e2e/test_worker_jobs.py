@@ -32,6 +32,7 @@ from dsr.models import (
     RecipientNotification,
     Request,
     Status,
+    TaskSignal,
 )
 from dsr.rights.base import request_plan_approve
 from dsr.suppression import suppression_check
@@ -231,8 +232,12 @@ def test_a_source_that_is_down_is_retried_then_fails_cleanly_and_the_request_nee
 
 def test_requests_whose_messages_were_lost_all_finish_after_the_reconciler_runs(worker, company, wait_until):
     worker.stop()
-    requests = [_file("consent_withdrawal", consents=["newsletter"]) for _ in range(3)]
+    # Three different withdrawals: the same one filed three times within minutes would be one request.
+    consents = (["newsletter"], ["ad_retargeting"], ["newsletter", "ad_retargeting"])
+    requests = [_file("consent_withdrawal", consents=chosen) for chosen in consents]
     requests.append(_file("objection", scope="direct_marketing"))
+    # Their "go" signals handed over, then lost with the broker's contents (a restart without persistence).
+    TaskSignal.objects.all().delete()
     _broker_drop_everything()
     worker.start()
     time.sleep(1.5)  # past the dispatch grace

@@ -1,0 +1,89 @@
+"""The "go" signals' outbox: recorded in the transaction that made the work, handed to the broker after.
+
+A service that creates work (a request's plan, a job, an email, a webhook
+delivery) records its "go" as a row in the same transaction, so the work and
+its signal commit together or not at all. Filing therefore never talks to the
+broker and never fails because the broker is down. The rows reach the broker:
+
+- at commit, in a process that already holds a broker connection (a worker's
+  task, or Celery running tasks inline); a failure leaves the row;
+- from the sweeper in every worker (config/celery.py), every
+  DSR_SIGNAL_SWEEP_SECONDS: everything the web processes recorded, and
+  whatever a failed hand-over left.
+
+A signal handed over twice runs nothing twice: every task is idempotent
+(docs/decisions/0007-retries.md).
+"""
+
+import logging
+from collections.abc import Callable
+
+from django.db import connection, transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+from dsr.models import TaskSignal
+
+logger = logging.getLogger(__name__)
+
+# What a broker that is down or unwritable raises: kombu's wrapper, or the socket's or the folder's own error.
+_BROKER_ERRORS = (BrokerError, OSError)
+
+# Hands one signal to the broker (the task's apply_async), registered by dsr.apps; raises if the broker is down.
+_publisher: Callable[[str, list], object] | None = None
+# Whether this process hands its signals over at commit (a worker, or tasks run inline), registered the same way.
+_at_commit: Callable[[], bool] = lambda: False  # noqa: E731
+
+
+def publisher_set(publisher: Callable[[str, list], object] | None, *, at_commit: Callable[[], bool]) -> None:
+    """Register the function that hands a signal to the broker and the test for handing over at commit."""
+    global _publisher, _at_commit
+    _publisher = publisher
+    _at_commit = at_commit
+
+
+def signal_record(task: str, *args: int | str) -> None:
+    """Record a "go" for ``task`` in the current transaction; it reaches the broker once committed."""
+    signal = TaskSignal.objects.create(task=task, args=list(args))
+    if _publisher is not None and _at_commit():
+        transaction.on_commit(lambda: _signal_hand_over(signal))
+
+
+def signal_starter(task: str) -> Callable[..., None]:
+    """Return a starter (as the layers below register them) that records a "go" for ``task``."""
+    return lambda *args: signal_record(task, *args)
+
+
+def _signal_hand_over(signal: TaskSignal) -> bool:
+    try:
+        _publisher(signal.task, signal.args)
+    except _BROKER_ERRORS as exc:
+        # The sweeper hands it over once the broker is back.
+        logger.warning("signal %s (%s) stays in the outbox: %s", signal.pk, signal.task, type(exc).__name__)
+        return False
+    TaskSignal.objects.filter(pk=signal.pk).delete()
+    return True
+
+
+def signals_sweep(*, limit: int = 500) -> int:
+    """Hand the waiting signals to the broker, oldest first; stop at the first failure; return how many went.
+
+    On PostgreSQL two sweepers skip each other's rows (SKIP LOCKED); elsewhere
+    a row may be handed over twice, which runs nothing twice.
+    """
+    if _publisher is None or not TaskSignal.objects.exists():
+        # Nothing waiting (the usual case): no transaction, so SQLite's write lock is not taken every second.
+        return 0
+    sent: list[int] = []
+    with transaction.atomic():
+        rows = TaskSignal.objects.order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        for signal in rows[:limit]:
+            try:
+                _publisher(signal.task, signal.args)
+            except _BROKER_ERRORS as exc:
+                logger.warning("signals: the broker refused a hand-over (%s); %s sent", type(exc).__name__, len(sent))
+                break
+            sent.append(signal.pk)
+        TaskSignal.objects.filter(pk__in=sent).delete()
+    return len(sent)

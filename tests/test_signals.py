@@ -1,0 +1,172 @@
+"""The "go" signals' outbox (dsr/signals.py): filing never needs the broker, and nothing is lost while it is down."""
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from dsr import emails, signals, workflow
+from dsr.audit import Actor
+from dsr.models import Message, MessageStatus, Request, Right, Status, TaskSignal
+from dsr.tasks import message_send
+from dsr.workflow import request_submit
+
+pytestmark = pytest.mark.django_db
+
+# Nothing listens on port 9 (discard): every connection is refused, as when Redis is down.
+BROKER_DOWN = "redis://127.0.0.1:9/0"
+EMAIL = "kunde@example.dk"
+
+
+@pytest.fixture
+def web_process_with_broker_down():
+    """This process as a web process sees it during an outage: tasks go to a broker that refuses connections."""
+    with broker_refusing(eager=False):
+        yield
+
+
+@contextmanager
+def broker_refusing(*, eager: bool):
+    """Point this process's Celery app at a broker that refuses every connection; restore it after."""
+    names = ("task_always_eager", "broker_url", "broker_write_url")
+    previous = {name: celery_app.conf[name] for name in names}
+    pools = (celery_app._pool, celery_app.amqp._producer_pool)
+    celery_app.conf.update(task_always_eager=eager, broker_url=BROKER_DOWN, broker_write_url=None)
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app.conf.update(previous)
+        celery_app._pool, celery_app.amqp._producer_pool = pools
+
+
+def test_a_filing_rolled_back_leaves_no_go_signal(django_capture_on_commit_callbacks):
+    def file_then_fail() -> None:
+        with transaction.atomic():
+            request_submit(
+                right=Right.OBJECTION, email=EMAIL, actor=Actor.subject(), details={"scope": "direct_marketing"}
+            )
+            raise RuntimeError("the caller's transaction fails after filing")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        file_then_fail()
+    assert not Request.objects.exists()
+    assert not TaskSignal.objects.exists()
+    assert mail.outbox == []
+
+
+def test_filing_with_the_broker_down_stores_the_request_with_its_signals(
+    web_process_with_broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = request_submit(
+            right=Right.OBJECTION,
+            email=EMAIL,
+            actor=Actor.integration("shop"),
+            details={"scope": "direct_marketing"},
+            pre_verified=True,
+        )
+    assert result.created
+    assert result.request.status == Status.IN_PROGRESS
+    waiting = list(TaskSignal.objects.values_list("task", "args"))
+    receipt = result.request.messages.get(kind="receipt")
+    assert ("dsr.tasks.message_send", [receipt.pk]) in waiting
+    assert ("dsr.tasks.plan_start", [result.request.pk]) in waiting
+
+
+def test_the_sweep_keeps_every_signal_while_the_broker_is_down_and_sends_them_oldest_first_after(
+    web_process_with_broker_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = request_submit(right=Right.ACCESS, email=EMAIL, actor=Actor.subject()).request
+        second = request_submit(right=Right.ACCESS, email="anden@example.dk", actor=Actor.subject()).request
+    assert signals.signals_sweep() == 0
+    assert TaskSignal.objects.count() == 2
+
+    # The broker is back (here: tasks run inline, as Celery does without one).
+    celery_app.conf.task_always_eager = True
+    assert signals.signals_sweep() == 2
+    assert not TaskSignal.objects.exists()
+    assert [message.to for message in mail.outbox] == [[first.email], [second.email]]
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 2
+
+
+def test_the_receipt_goes_out_before_the_completion_even_when_its_go_came_late(django_capture_on_commit_callbacks):
+    # Filed pre-verified, its signals not yet handed over: the receipt is recorded and waits.
+    request = request_submit(
+        right=Right.OBJECTION,
+        email=EMAIL,
+        actor=Actor.subject(),
+        details={"scope": "direct_marketing"},
+        pre_verified=True,
+    ).request
+    receipt = request.messages.get(kind="receipt")
+    completion = emails.email_completed(request)
+
+    message_send(completion.pk)  # the completion's "go" arrives first
+    completion.refresh_from_db()
+    assert completion.status == MessageStatus.QUEUED
+    assert completion.attempts == 0
+    assert mail.outbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message_send(receipt.pk)
+    completion.refresh_from_db()
+    assert completion.status == MessageStatus.SENT
+    assert [message.subject for message in mail.outbox] == [
+        Message.objects.get(pk=receipt.pk).subject,
+        completion.subject,
+    ]
+
+
+# --- A client's retry files nothing twice -------------------------------------------------
+
+
+def _objection(**extra):
+    return request_submit(
+        right=Right.OBJECTION, email=EMAIL, actor=Actor.subject(), details={"scope": "direct_marketing"}, **extra
+    )
+
+
+def test_the_same_filing_again_within_minutes_is_the_same_request():
+    first = _objection()
+    again = request_submit(
+        right=Right.OBJECTION, email=EMAIL.upper(), actor=Actor.subject(), details={"scope": "direct_marketing"}
+    )
+    assert first.created
+    assert not again.created
+    assert again.request.pk == first.request.pk
+    assert again.status_token == first.status_token
+    assert Request.objects.count() == 1
+    assert Message.objects.filter(kind="verification").count() == 1
+
+
+def test_a_different_right_or_different_details_is_a_new_request():
+    first = _objection()
+    profiling = request_submit(
+        right=Right.OBJECTION,
+        email=EMAIL,
+        actor=Actor.subject(),
+        details={"scope": "profiling", "grounds": "I do not want to be profiled"},
+    )
+    access = request_submit(right=Right.ACCESS, email=EMAIL, actor=Actor.subject())
+    assert len({first.request.pk, profiling.request.pk, access.request.pk}) == 3
+
+
+def test_the_same_filing_after_the_window_or_after_the_first_closed_is_a_new_request(settings):
+    first = _objection().request
+    Request.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.DSR_DUPLICATE_FILING_SECONDS + 1)
+    )
+    later = _objection()
+    assert later.created
+    workflow.request_cancel(request=later.request, actor=Actor.subject(), reasons="changed my mind")
+    after_cancel = _objection()
+    assert after_cancel.created
+    assert Request.objects.count() == 3
