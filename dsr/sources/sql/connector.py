@@ -75,6 +75,9 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
         self._metadata = sa.MetaData(schema=self.config.get("schema"))
         self._live_schema: LiveSchema | None = None
         self._roots: dict[str, list] | None = None
+        # A retention sweep reads and checks the schema once for all its batches (``schema_held``).
+        self._schema_held = False
+        self._schema_checked = False
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
@@ -127,9 +130,8 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     def _connect(self, doing: str, *, read_only: bool) -> Iterator[Connection]:
         url = self._url()
         # The schema may change between operations: each reads it afresh, and tables are reflected again.
-        self._live_schema = None
-        self._reflected.clear()
-        self._metadata = sa.MetaData(schema=self.config.get("schema"))
+        if not self._schema_held:
+            self._schema_forget()
         try:
             with transaction_open(url, read_only=read_only) as conn:
                 yield conn
@@ -138,6 +140,27 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
         except sa.exc.SQLAlchemyError as exc:
             detail, transient = error_describe(exc)
             raise self.error(f"{doing}: {detail}", permanent=not transient) from None
+
+    def _schema_forget(self) -> None:
+        self._live_schema = None
+        self._reflected.clear()
+        self._metadata = sa.MetaData(schema=self.config.get("schema"))
+        self._schema_checked = False
+
+    @contextmanager
+    def schema_held(self) -> Iterator[None]:
+        """Read and check the live schema once for the operations inside (a retention sweep's batches).
+
+        Each batch still runs in a transaction of its own; a schema changed meanwhile fails the statement
+        that meets it, and the batch's transaction rolls back.
+        """
+        self._schema_forget()
+        self._schema_held = True
+        try:
+            yield
+        finally:
+            self._schema_held = False
+            self._schema_forget()
 
     def _table(self, conn: Connection, name: str) -> sa.Table:
         table = self._reflected.get(name)
