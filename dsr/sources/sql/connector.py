@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from django.utils import timezone
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, make_url
 
 from dsr.datamap.schema import DataMap, DataMapError
@@ -61,6 +62,15 @@ def _plain_column(column: sa.Column) -> bool:
         return False
 
 
+def _array_fits(column: sa.Column, keys: list) -> bool:
+    """Return whether ``keys`` can be sent as one PostgreSQL array of ``column``'s type: whole numbers or texts."""
+    if isinstance(column.type, sa.Integer):
+        return all(isinstance(key, int) and not isinstance(key, bool) for key in keys)
+    if isinstance(column.type, sa.String):
+        return all(isinstance(key, str) for key in keys)
+    return False
+
+
 class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     """A relational database holding the person's data in linked tables."""
 
@@ -78,6 +88,7 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
         # A retention sweep reads and checks the schema once for all its batches (``schema_held``).
         self._schema_held = False
         self._schema_checked = False
+        self._dialect = ""
 
     @classmethod
     def config_errors(cls, config: dict, *, path: str, datamap: DataMap) -> list[DataMapError]:
@@ -134,6 +145,7 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
             self._schema_forget()
         try:
             with transaction_open(url, read_only=read_only) as conn:
+                self._dialect = conn.dialect.name
                 yield conn
         except SourceError:
             raise
@@ -372,7 +384,11 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
 
     def _key_condition(self, key_columns: list[sa.Column], keys: list) -> sa.ColumnElement[bool]:
         if len(key_columns) == 1:
-            return key_columns[0].in_(keys)
+            column = key_columns[0]
+            if self._dialect == "postgresql" and _array_fits(column, keys):
+                # One array parameter instead of one per key: far less to compile and send for a batch of keys.
+                return column == sa.any_(sa.literal(list(keys), type_=postgresql.ARRAY(column.type)))
+            return column.in_(keys)
         return sa.tuple_(*key_columns).in_([tuple(key) for key in keys])
 
     def _keys_present(self, conn: Connection, table: sa.Table, key_columns: list, keys: list) -> int:
