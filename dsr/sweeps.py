@@ -33,7 +33,7 @@ from dsr.suppression import identifiers_digests
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 500
 UNFINISHED = (SweepStatus.PLANNED, SweepStatus.APPROVED, SweepStatus.RUNNING)
 
 _sweep_starter: Callable[[int], Any] | None = None
