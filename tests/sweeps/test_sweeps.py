@@ -385,3 +385,33 @@ def test_a_person_restricted_under_an_older_register_key_is_still_skipped(demo, 
     sweep_approve(dry, start=False)
     sweep_run(dry.pk)
     assert rows(demo, "SELECT first_name FROM customer WHERE id = ?", first) == [(name,)]
+
+
+def test_a_schema_changed_during_the_sweep_fails_it_where_it_meets_it_and_a_new_run_reads_it_afresh(
+    demo, monkeypatch, settings
+):
+    settings.DSR_SWEEP_BATCH_SIZE = 4
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    sweep_approve(dry, start=False)
+    real, batches = sweeps._batch_execute, []
+
+    def drop_a_column_after_the_first_batch(connector, target, batch):
+        real(connector, target, batch)
+        batches.append(batch.number)
+        if len(batches) == 1:
+            with closing(sqlite3.connect(demo)) as conn:
+                conn.execute("ALTER TABLE customer DROP COLUMN gender")
+                conn.commit()
+
+    monkeypatch.setattr(sweeps, "_batch_execute", drop_a_column_after_the_first_batch)
+    sweep = sweep_run(dry.pk)
+    assert sweep.status == "failed"
+    assert "gender" in sweep.error
+    assert list(sweep.batches.values_list("number", "done")) == [(1, True)]
+    # Only the first batch's four people were erased; nobody else was touched.
+    assert rows(demo, "SELECT count(*) FROM customer WHERE first_name = '[erased]'") == [(4,)]
+    # Run again, the sweep reads the schema afresh and names the column the map still has and the database lost.
+    again = sweep_run(dry.pk)
+    assert again.status == "failed"
+    assert 'has no column "gender"' in again.error  # from the schema as it is now
+    assert rows(demo, "SELECT count(*) FROM customer WHERE first_name = '[erased]'") == [(4,)]
