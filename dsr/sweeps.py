@@ -24,6 +24,7 @@ from dsr.audit import Actor, audit_record
 from dsr.datamap.rules import rule_describe
 from dsr.datamap.schema import DataMap
 from dsr.datamap.selectors import datamap_active
+from dsr.keys import RESTRICTION
 from dsr.models import AuditAction, Restriction, RetentionSweep, SweepBatch, SweepRuleSetting, SweepStatus
 from dsr.sources.base import DELETE, KEEP, ErasurePlan, ErasureResult, SourceError
 from dsr.sources.registry import connector_for
@@ -96,8 +97,10 @@ def _restricted(people: list[tuple[Any, dict[str, set[str]]]], purposes: set[str
     """Return the keys of the people the register restricts for any of ``purposes`` (or for every purpose)."""
     digests: dict[str, list] = {}
     for key, identifiers in people:
-        for _, digest in identifiers_digests(identifiers):
-            digests.setdefault(digest, []).append(key)
+        # Under every key of the register, newest first: an entry made under an older key still restricts.
+        for _, under_keys in identifiers_digests(identifiers, keys=RESTRICTION):
+            for digest in under_keys:
+                digests.setdefault(digest, []).append(key)
     if not digests:
         return set()
     active = Restriction.objects.filter(lifted_at__isnull=True, purpose__in=["", *purposes])
@@ -132,15 +135,16 @@ def _source_survey(datamap: DataMap, source: dict, rule: SweepRule, today: dt.da
     if not targets:
         return _not_swept(source, "undated")
     surveys = []
-    for target in targets:
-        excluded = []
-        after = None
-        while page := connector.sweep_roots(rule, target, today, after=after, limit=_batch_size()):
-            excluded += sorted(_restricted(page, _scope_purposes(connector, target)), key=repr)
-            after = page[-1][0]
-        survey = connector.sweep_survey(rule, target, today, excluded=excluded)
-        survey["restricted_in_register"] = len(excluded)
-        surveys.append(survey)
+    with connector.schema_held():
+        for target in targets:
+            excluded = []
+            after = None
+            while page := connector.sweep_roots(rule, target, today, after=after, limit=_batch_size()):
+                excluded += sorted(_restricted(page, _scope_purposes(connector, target)), key=repr)
+                after = page[-1][0]
+            survey = connector.sweep_survey(rule, target, today, excluded=excluded)
+            survey["restricted_in_register"] = len(excluded)
+            surveys.append(survey)
     return {"source": source["key"], "kind": source["kind"], "targets": surveys}
 
 
@@ -323,14 +327,16 @@ def sweep_run(sweep_id: int) -> RetentionSweep:
                 continue
             connector = connector_for(source["source"], datamap)
             targets = {target.root: target for target in connector.sweep_targets(rule)}
-            for planned in source["targets"]:
-                target = targets.get(planned["root"])
-                if target is None:
-                    where = f"{source['source']}.{planned['root']}"
-                    raise SweepRefused(
-                        f'the data map changed since the dry run: "{where}" no longer dates the rule; plan again'
-                    )
-                _target_run(sweep, rule, connector, target)
+            # The schema is read and checked once per source and run, not again for each batch.
+            with connector.schema_held():
+                for planned in source["targets"]:
+                    target = targets.get(planned["root"])
+                    if target is None:
+                        where = f"{source['source']}.{planned['root']}"
+                        raise SweepRefused(
+                            f'the data map changed since the dry run: "{where}" no longer dates the rule; plan again'
+                        )
+                    _target_run(sweep, rule, connector, target)
     except SweepBusy as exc:
         log.info("%s", exc)
         return RetentionSweep.objects.get(pk=sweep.pk)

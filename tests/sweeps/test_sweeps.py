@@ -331,3 +331,87 @@ def test_an_expired_customer_whose_cleared_fields_are_empty_is_still_swept(demo)
         conn.execute("UPDATE customer SET phone = NULL, birth_date = NULL, gender = NULL WHERE id = ?", (first,))
         conn.commit()
     assert _target(sweep_plan("purpose:purchase", today=TODAY))["people"] == 21
+
+
+def test_the_schema_is_read_once_per_sweep_whatever_the_number_of_batches(demo, monkeypatch, settings):
+    from dsr.sources.sql import connector as sql_connector
+
+    settings.DSR_SWEEP_BATCH_SIZE = 4
+    real, reads = sql_connector.live_schema_current, []
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sql_connector, "live_schema_current", counted)
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    assert len(reads) == 1
+    sweep_approve(dry, start=False)
+    sweep = sweep_run(dry.pk)
+    assert sweep.status == "done", sweep.error
+    assert sweep.batches.count() == 6
+    assert len(reads) == 2  # one for the dry run, one for the six batches
+
+
+def test_a_batch_writes_each_row_its_own_hash_the_same_as_a_request_erasure_would(demo, settings):
+    from dsr.sources.sql.anonymise import anonymised_value
+    from dsr.sources.sql.schema import LiveColumn
+
+    settings.DSR_SWEEP_BATCH_SIZE = 8
+    expired = [key for (key,) in rows(demo, EXPIRED)]
+    assert _run("purpose:purchase").status == "done"
+    emails = [row for row in rows(demo, "SELECT id, email FROM customer ORDER BY id") if row[0] in expired]
+    assert len(emails) == len(expired) == 21
+    assert len({email for _, email in emails}) == len(expired)  # one hash per row, never one for the batch
+    column = LiveColumn(name="email", type="TEXT", nullable=True)
+    for key, email in emails:
+        assert email == anonymised_value(
+            "hash", column=column, where="shop\x1fcustomer\x1femail", key=key, redaction="[erased]"
+        )
+
+
+def test_a_person_restricted_under_an_older_register_key_is_still_skipped(demo, settings):
+    first = rows(demo, EXPIRED)[0][0]
+    (email, name) = rows(demo, "SELECT email, first_name FROM customer WHERE id = ?", first)[0]
+    request = request_submit(
+        right="restriction", email=email, details={"ground": "accuracy_contested"}, actor=Actor.subject()
+    ).request
+    settings.DSR_RESTRICTION_KEYS = ["the-older-register-key"]
+    older = identifier_digest("email", email, keys="DSR_RESTRICTION_KEYS")
+    Restriction.objects.create(request=request, kind="email", digest=older, ground="x")
+    settings.DSR_RESTRICTION_KEYS = ["the-newer-register-key", "the-older-register-key"]
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    assert _target(dry)["restricted_in_register"] == 1
+    sweep_approve(dry, start=False)
+    sweep_run(dry.pk)
+    assert rows(demo, "SELECT first_name FROM customer WHERE id = ?", first) == [(name,)]
+
+
+def test_a_schema_changed_during_the_sweep_fails_it_where_it_meets_it_and_a_new_run_reads_it_afresh(
+    demo, monkeypatch, settings
+):
+    settings.DSR_SWEEP_BATCH_SIZE = 4
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    sweep_approve(dry, start=False)
+    real, batches = sweeps._batch_execute, []
+
+    def drop_a_column_after_the_first_batch(connector, target, batch):
+        real(connector, target, batch)
+        batches.append(batch.number)
+        if len(batches) == 1:
+            with closing(sqlite3.connect(demo)) as conn:
+                conn.execute("ALTER TABLE customer DROP COLUMN gender")
+                conn.commit()
+
+    monkeypatch.setattr(sweeps, "_batch_execute", drop_a_column_after_the_first_batch)
+    sweep = sweep_run(dry.pk)
+    assert sweep.status == "failed"
+    assert "gender" in sweep.error
+    assert list(sweep.batches.values_list("number", "done")) == [(1, True)]
+    # Only the first batch's four people were erased; nobody else was touched.
+    assert rows(demo, "SELECT count(*) FROM customer WHERE first_name = '[erased]'") == [(4,)]
+    # Run again, the sweep reads the schema afresh and names the column the map still has and the database lost.
+    again = sweep_run(dry.pk)
+    assert again.status == "failed"
+    assert 'has no column "gender"' in again.error  # from the schema as it is now
+    assert rows(demo, "SELECT count(*) FROM customer WHERE first_name = '[erased]'") == [(4,)]

@@ -62,12 +62,18 @@ class SqlErasure:
         return live_errors(self.tables, live, path=path, redaction_text=self._redaction())
 
     def _live_check(self, conn: Connection) -> None:
-        """Refuse to go on when the map would break a constraint of the database as it is now."""
+        """Refuse to go on when the map would break a constraint of the database as it is now.
+
+        While the schema is held (a sweep), the check runs once for all the operations.
+        """
+        if self._schema_held and self._schema_checked:
+            return
         errors = self._live_errors(conn)
         if errors:
             shown = "; ".join(str(error) for error in errors[:5])
             more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
             raise self.error(f"the map does not fit the database: {shown}{more}")
+        self._schema_checked = True
 
     # --- planning --------------------------------------------------------------
 
@@ -263,28 +269,58 @@ class SqlErasure:
     # --- executing -------------------------------------------------------------
 
     def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
+        """Anonymise the plan's rows set by set: per chunk of keys, one SELECT of the rows that differ, one UPDATE.
+
+        A value that differs per row (a keyed hash, a truncated date) is computed here and written by a CASE on
+        the row's key; a row whose fields already hold their anonymised values is left alone and not counted.
+        """
         live = self._live(conn).tables[table.name]
         truncating = [
             column for column, method in plan.fields.items() if isinstance(method, dict) and "truncate" in method
         ]
+        width = len(key_columns)
         changed = set()
-        for key in plan.keys:
-            parts = key if len(key_columns) > 1 else [key]
-            where = [column == part for column, part in zip(key_columns, parts, strict=True)]
-            current = {}
+        for start in range(0, len(plan.keys), CHUNK):
+            chunk = plan.keys[start : start + CHUNK]
+            in_chunk = self._key_condition(key_columns, chunk)
+            current: dict[Any, dict] = {}
             if truncating:
-                row = conn.execute(sa.select(*(table.c[c] for c in truncating)).where(*where)).first()
-                current = dict(zip(truncating, row, strict=True)) if row else {}
+                query = sa.select(*key_columns, *(table.c[c] for c in truncating)).where(in_chunk)
+                for row in conn.execute(query):
+                    current[_hashable(_key(row, width))] = dict(zip(truncating, row[width:], strict=True))
             try:
-                values = self._values(live, table, plan, key, current)
+                rows = [(key, self._values(live, table, plan, key, current.get(_hashable(key), {}))) for key in chunk]
             except ValueError:
                 # A column without a declared type held something that is no date: name it, never the value.
                 columns = ", ".join(f'"{table.name}.{c}"' for c in truncating)
                 raise self.error(f"{columns} holds a value that is not a date, so it cannot be truncated") from None
+            if not rows:
+                continue
+            values = {column: self._per_key(table, key_columns, column, rows) for column in plan.fields}
             differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
-            if conn.execute(sa.update(table).where(*where, differs).values(**values)).rowcount:
-                changed.add(_hashable(key))
+            found = [_key(row, width) for row in conn.execute(sa.select(*key_columns).where(in_chunk, differs))]
+            if found:
+                conn.execute(sa.update(table).where(self._key_condition(key_columns, found)).values(**values))
+                changed |= {_hashable(key) for key in found}
         return changed
+
+    def _per_key(self, table: sa.Table, key_columns: list, column: str, rows: list[tuple[Any, dict]]) -> Any:
+        """Return the expression of ``column``'s new value: one value for all ``rows``, else a CASE on the key."""
+        kind = table.c[column].type
+        distinct = {repr(values[column]) for _, values in rows}
+        if len(distinct) == 1:
+            return sa.literal(rows[0][1][column], type_=kind)
+        if len(key_columns) == 1:
+            whens = {key: sa.literal(values[column], type_=kind) for key, values in rows}
+            return sa.case(whens, value=key_columns[0], else_=table.c[column])
+        pairs = [
+            (
+                sa.and_(*(c == part for c, part in zip(key_columns, key, strict=True))),
+                sa.literal(values[column], type_=kind),
+            )
+            for key, values in rows
+        ]
+        return sa.case(*pairs, else_=table.c[column])
 
     def _values(self, live: Any, table: sa.Table, plan: TablePlan, key: Any, current: dict) -> dict:
         """Return the anonymised values of one row's fields."""
