@@ -11,6 +11,7 @@ the person's values.
 import base64
 import email.utils
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,18 +167,23 @@ class SaasClient:
     ) -> Answer:
         """Send the request a description's ``request`` block makes from ``values``; return its answer.
 
-        ``url`` replaces the block's address (a next page); ``query`` adds parameters (a cursor);
-        ``authenticate`` False sends no credentials (a signed download link).
+        ``url`` replaces the block's address (a next page the system gave, used as given: the block's own
+        query is not added to it); ``query`` adds parameters (a cursor); ``authenticate`` False sends no
+        credentials (a signed download link).
         """
         values = {**self.values, **values}
         method = request["method"]
         label = f"{method} {request.get('path') or request.get('url')}"
+        given = url is not None
         if url is None:
             if "url" in request:
                 url = self._fill(request["url"], values, what=label)
             else:
                 url = self.base_url + self._fill(request["path"], values, what=label, quote_path=True)
-        params = {key: value for key, value in (self._fill(request.get("query") or {}, values, what=label)).items()}
+        # A next page's address is used as the system gave it: it carries what the system needs (Shopify
+        # refuses page_info next to the first page's parameters).
+        own_query = None if given else request.get("query")
+        params = dict(self._fill(own_query or {}, values, what=label))
         params = {key: _param(value) for key, value in {**params, **(query or {})}.items() if value is not None}
         headers = {"Accept": "application/json"}
         headers |= {
@@ -333,11 +339,12 @@ def _param(value: Any) -> Any:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Return the seconds a Retry-After header asks for (seconds or an HTTP date), or None."""
+    """Return the seconds a Retry-After header asks for (seconds, whole or decimal as Shopify's "2.0", or an
+    HTTP date), or None."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"\d+(\.\d+)?", value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

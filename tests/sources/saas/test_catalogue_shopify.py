@@ -13,7 +13,7 @@ from tests.sources.saas.conftest import METTE, OTHER, saas_connector
 from tests.sources.saas.manual_entries import manual_connector
 
 SEARCH = "/admin/api/2025-01/customers/search.json"
-SEARCH_LABEL = "/admin/api/2025-01/customers/search.json?query=email:{identity}&limit=250&fields=id"
+SEARCH_LABEL = "/admin/api/2025-01/customers/search.json"
 
 
 @pytest.fixture
@@ -112,8 +112,8 @@ def test_erasure_is_not_offered_so_the_map_gives_it_to_the_manual_task(shopify):
         ("unauthorized", SourcePermanentError, "HTTP 401: the credentials were refused"),
         ("forbidden", SourcePermanentError, "HTTP 403"),
         ("not_found", SourcePermanentError, "HTTP 404"),
-        # Shopify's decimal Retry-After ("2.0") is not one the saas kind reads: its own backoff applies.
-        ("rate_limited", SourceTransientError, "HTTP 429"),
+        # Shopify's decimal Retry-After ("2.0") is read: longer than the map's max_wait_seconds, it ends the run.
+        ("rate_limited", SourceTransientError, "HTTP 429 and asked us to wait 2 seconds"),
         ("down", SourceTransientError, "HTTP 503 (after 3 attempts)"),
         ("malformed", SourcePermanentError, "not JSON"),
         ("slow", SourceTransientError, "did not answer within 0.3 seconds"),
@@ -121,7 +121,7 @@ def test_erasure_is_not_offered_so_the_map_gives_it_to_the_manual_task(shopify):
     indirect=["shopify"],
 )
 def test_failures_end_as_the_right_error_with_a_message_that_names_no_one(shopify, error, words):
-    connector = shopify_connector(shopify, timeout_seconds=0.3, retries=2)
+    connector = shopify_connector(shopify, timeout_seconds=0.3, retries=2, max_wait_seconds=1)
 
     with pytest.raises(error) as raised:
         list(connector.records(METTE))

@@ -35,7 +35,7 @@ groups:
     key: id
     fields: {name: identity}
   orders:
-    request: {method: GET, path: "/contacts/{subject.id}/orders"}
+    request: {method: GET, path: "/contacts/{subject.id}/orders", query: {sort: id}}
     records: "[*]"
     paginate: {kind: link, max_pages: 3}
     key: id
@@ -123,6 +123,9 @@ def test_pages_by_number_and_by_link_header_are_all_read_with_the_key_in_its_hea
     ]
     lookup = acme.calls[0]
     assert lookup.path == "/contacts/" + hashlib.md5(b"mette@example.dk", usedforsecurity=False).hexdigest()
+    # A next page is asked for at the address the Link header gave, as given: the first page's query is not added.
+    pages = [call for call in acme.calls_to("GET", "/contacts/c1/orders")]
+    assert [sorted(call.query) for call in pages] == [["sort"], ["page"], ["page"]]
     assert acme.refusals == []
 
 
@@ -179,8 +182,12 @@ def test_templates_fill_slots_encode_path_values_and_refuse_what_is_missing():
     ]
 
 
-def test_retry_after_is_read_as_seconds_or_as_a_date():
+def test_retry_after_is_read_as_whole_or_decimal_seconds_or_as_a_date():
     assert _retry_after("7") == 7.0
+    assert _retry_after("2.0") == 2.0
+    assert _retry_after(" 0.5 ") == 0.5
+    assert _retry_after("-1") is None
+    assert _retry_after("1e3") is None
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= _retry_after(later) <= 31
     assert _retry_after("soon") is None
