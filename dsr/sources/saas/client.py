@@ -208,6 +208,7 @@ class SaasClient:
             label,
             headers=headers,
             missing=tuple(request.get("missing") or ()),
+            errors=request.get("error") or (),
             authenticate=authenticate,
             **kwargs,
         )
@@ -220,6 +221,7 @@ class SaasClient:
         *,
         headers: dict,
         missing: tuple = (),
+        errors: Any = (),
         authenticate: bool = True,
         **kwargs,
     ) -> Answer:
@@ -243,7 +245,23 @@ class SaasClient:
             else:
                 status = response.status_code
                 if 200 <= status < 300:
-                    return self._parse(response, label)
+                    answer = self._parse(response, label)
+                    failure = answer_failure(answer.data, errors)
+                    if failure is None:
+                        return answer
+                    kind, where, codes = failure
+                    if kind == "missing":
+                        return Answer(status=status, missing=True)
+                    problem = f"{label} answered HTTP {status} with an error at {where}"
+                    if codes:
+                        problem += f" ({', '.join(codes)})"
+                    if kind == "permanent":
+                        raise self.permanent(problem)
+                    wait = None
+                    if attempt > self.attempts:
+                        raise self.transient(f"{problem} (after {attempt} attempts)")
+                    self.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
                 if status in missing:
                     return Answer(status=status, missing=True)
                 if (
@@ -328,6 +346,40 @@ class SaasClient:
                     url = self.base_url + url
                 query = {}
         raise self.permanent(f"{what} has more than {max_pages} pages; raise max_pages if that is expected")
+
+
+def answer_failure(data: Any, rules: Any) -> tuple[str, str, list[str]] | None:
+    """Return how an answer the system sent as a success says it failed, by a request's ``error`` rules, or None.
+
+    Each rule names a ``path``; every value found there that is not empty is an error, with its code the value
+    itself or, with ``code``, the value at that path inside it (GraphQL's ``extensions.code``). Codes listed
+    under ``ok`` are no error. The answer is ``missing`` (nothing there) if every error's code is listed under
+    ``missing``, ``transient`` if every code is under ``transient`` or ``missing``, else ``permanent``. Returns
+    (kind, the rule's path, the codes found that the rule lists): anything else found is not repeated, as it
+    may carry what a person entered.
+    """
+    if isinstance(rules, dict):
+        rules = [rules]
+    for rule in rules:
+        ok, missing, transient = (list(rule.get(key) or ()) for key in ("ok", "missing", "transient"))
+        named = ok + missing + transient + list(rule.get("permanent") or ())
+        codes = []
+        for value in path_values(data, rule["path"]):
+            if value in (None, "", [], {}):
+                continue
+            code = path_value(value, rule["code"]) if rule.get("code") else value
+            if code in ok:
+                continue
+            codes.append(code)
+        if not codes:
+            continue
+        shown = sorted({code for code in codes if isinstance(code, str) and code in named})
+        if all(code in missing for code in codes):
+            return "missing", rule["path"], shown
+        if all(code in transient or code in missing for code in codes):
+            return "transient", rule["path"], shown
+        return "permanent", rule["path"], shown
+    return None
 
 
 def _param(value: Any) -> Any:

@@ -46,7 +46,9 @@ AUTH_REQUIRED = {
     "oauth2_client_credentials": {"token_url", "client_id", "client_secret"},
 }
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-REQUEST_KEYS = {"method", "path", "url", "query", "body", "form", "headers", "missing"}
+REQUEST_KEYS = {"method", "path", "url", "query", "body", "form", "headers", "missing", "error"}
+# A request's ``error`` rule: where an answer sent as a success says it failed, and what its codes mean.
+ERROR_KEYS = {"path", "code", "ok", "missing", "transient", "permanent"}
 PAGINATION_KINDS = {
     # The answer names the next page's cursor; it is sent back as ``param``.
     "cursor": {"kind", "param", "from", "more", "max_pages"},
@@ -75,7 +77,7 @@ JOB_KEYS = {
     "interval_seconds",
 }
 ERASE_ACTIONS = ("delete", "keep", "request")
-ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback"}
+ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback", "reference"}
 STEP_KEYS = {"request", "per", "gone"}
 
 
@@ -201,6 +203,24 @@ class _Checker:
         missing = request.get("missing", [])
         if not isinstance(missing, list) or not all(isinstance(code, int) for code in missing):
             self.error(f"{path}.missing", "must list HTTP statuses (e.g. [404]) that mean nothing is there")
+        if "error" in request:
+            rules = request["error"]
+            rules = [rules] if isinstance(rules, dict) else rules
+            if not isinstance(rules, list) or not rules:
+                self.error(f"{path}.error", "must be a rule {path: ..., transient: [...]} or a list of them")
+                rules = []
+            for index, rule in enumerate(rules):
+                where = f"{path}.error" if isinstance(request["error"], dict) else f"{path}.error.{index}"
+                rule = self.mapping(rule, where)
+                if not rule:
+                    continue
+                self.unknown(rule, ERROR_KEYS, where)
+                self.path(rule.get("path"), f"{where}.path")
+                if "code" in rule:
+                    self.path(rule["code"], f"{where}.code")
+                for key in ("ok", "missing", "transient", "permanent"):
+                    if key in rule and not _is_str_list(rule[key]):
+                        self.error(f"{where}.{key}", "must list the error codes (text) that mean " + key)
 
     def paginate(self, value: Any, path: str) -> None:
         if value is None:
@@ -378,7 +398,7 @@ class _Checker:
                 continue
             if "hold" in entry:
                 self.error(f"{where}.hold", "only a group kept (action: keep) has a hold")
-            wanted = {"delete": ("steps", "with"), "request": ("job",)}[action]
+            wanted = {"delete": ("steps", "with"), "request": ("job", "steps")}[action]
             if len(ways) != 1 or ways[0] not in wanted:
                 self.error(where, f"action {action} needs exactly one of {' or '.join(wanted)}")
             if "fallback" in entry:
@@ -387,9 +407,13 @@ class _Checker:
                 when = fallback.get("when")
                 if not isinstance(when, list) or not when or not all(isinstance(code, int) for code in when):
                     self.error(f"{where}.fallback.when", "must list the HTTP statuses that mean the system refused")
-                if "steps" not in entry:
-                    self.error(f"{where}.fallback", "only a group erased by steps has a fallback")
+                if "steps" not in entry or action != "delete":
+                    self.error(f"{where}.fallback", "only a group deleted by steps has a fallback")
                 self.steps(fallback.get("steps"), f"{where}.fallback.steps", group=groups.get(name, {}), name=name)
+            if "reference" in entry:
+                if action != "request" or "steps" not in entry:
+                    self.error(f"{where}.reference", "only a request sent by steps (no job) takes its reference so")
+                self.path(entry["reference"], f"{where}.reference")
             if "with" in entry and entry["with"] not in erase:
                 self.error(f"{where}.with", "must name another group erased here, whose steps remove these too")
             if "job" in entry:
