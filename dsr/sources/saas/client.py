@@ -163,13 +163,14 @@ class SaasClient:
         what: str,
         url: str | None = None,
         query: dict | None = None,
+        body: dict | None = None,
         authenticate: bool = True,
     ) -> Answer:
         """Send the request a description's ``request`` block makes from ``values``; return its answer.
 
         ``url`` replaces the block's address (a next page the system gave, used as given: the block's own
-        query is not added to it); ``query`` adds parameters (a cursor); ``authenticate`` False sends no
-        credentials (a signed download link).
+        query is not added to it); ``query`` adds parameters (a cursor), ``body`` keys to the JSON body (a
+        cursor HubSpot reads there); ``authenticate`` False sends no credentials (a signed download link).
         """
         values = {**self.values, **values}
         method = request["method"]
@@ -194,7 +195,10 @@ class SaasClient:
         }
         kwargs: dict[str, Any] = {"params": params or None}
         if "body" in request:
-            kwargs["data"] = json.dumps(self._fill(request["body"], values, what=label)).encode()
+            filled = self._fill(request["body"], values, what=label)
+            if body:
+                filled = {**filled, **body}
+            kwargs["data"] = json.dumps(filled).encode()
             headers["Content-Type"] = "application/json"
         elif "form" in request:
             kwargs["data"] = {
@@ -312,13 +316,14 @@ class SaasClient:
         kind = paginate.get("kind")
         max_pages = paginate.get("max_pages", DEFAULT_MAX_PAGES)
         query: dict = {}
+        body: dict = {}  # a cursor sent in the JSON body (paginate: {kind: cursor, in: body})
         if kind in ("page", "offset"):
             query[paginate["param"]] = paginate.get("start", 1) if kind == "page" else 0
             if paginate.get("size_param") and paginate.get("size"):
                 query[paginate["size_param"]] = paginate["size"]
         url = None
         for _ in range(max_pages):
-            answer = self.call(request, values, what=what, url=url, query=query)
+            answer = self.call(request, values, what=what, url=url, query=query, body=body)
             if answer.missing:
                 return
             found = path_values(answer.data, records)
@@ -331,7 +336,10 @@ class SaasClient:
                 cursor = path_value(answer.data, paginate["from"])
                 if cursor in (None, ""):
                     return
-                query = {**query, paginate["param"]: cursor}
+                if paginate.get("in") == "body":
+                    body = {**body, paginate["param"]: cursor}
+                else:
+                    query = {**query, paginate["param"]: cursor}
             elif kind in ("page", "offset"):
                 size = paginate.get("size")
                 if not found or (size and len(found) < size):

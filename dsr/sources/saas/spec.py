@@ -51,7 +51,7 @@ REQUEST_KEYS = {"method", "path", "url", "query", "body", "form", "headers", "mi
 ERROR_KEYS = {"path", "code", "ok", "missing", "transient", "permanent"}
 PAGINATION_KINDS = {
     # The answer names the next page's cursor; it is sent back as ``param``.
-    "cursor": {"kind", "param", "from", "more", "max_pages"},
+    "cursor": {"kind", "param", "from", "more", "in", "max_pages"},
     # Pages are numbered from ``start``; the last page has fewer than ``size`` records (or none).
     "page": {"kind", "param", "start", "size", "size_param", "max_pages"},
     # The answer's Link header (rel="next") is the next page's address.
@@ -235,6 +235,8 @@ class _Checker:
             self.path(paginate.get("from"), f"{path}.from")
         if kind == "cursor" and not isinstance(paginate.get("param"), str):
             self.error(f"{path}.param", "must name the query parameter the cursor is sent in")
+        if kind == "cursor" and paginate.get("in", "query") not in ("query", "body"):
+            self.error(f"{path}.in", "must be query (the cursor as a query parameter) or body (a key of the JSON body)")
         if "more" in paginate:
             self.path(paginate["more"], f"{path}.more")
         if kind in ("page", "offset"):
@@ -247,6 +249,15 @@ class _Checker:
                     self.error(f"{path}.{key}", "must be a whole number")
         if "max_pages" in paginate and not (isinstance(paginate["max_pages"], int) and paginate["max_pages"] > 0):
             self.error(f"{path}.max_pages", "must be a whole number above 0")
+
+    def cursor_body(self, block: dict, path: str) -> None:
+        """A cursor sent in the body needs a request with a JSON body that is a mapping."""
+        paginate = block.get("paginate")
+        if not isinstance(paginate, dict) or paginate.get("in") != "body":
+            return
+        request = block.get("request")
+        if not isinstance(request, dict) or not isinstance(request.get("body"), dict):
+            self.error(f"{path}.paginate.in", "a cursor in the body needs a request with a JSON body (body: {...})")
 
     def job(self, value: Any, path: str, *, allowed: tuple[str, ...]) -> None:
         job = self.mapping(value, path)
@@ -349,6 +360,7 @@ class _Checker:
             self.request(lookup.get("request"), f"{where}.request", allowed=("identity", "secrets", "settings"))
             self.path(lookup.get("records"), f"{where}.records")
             self.paginate(lookup.get("paginate"), f"{where}.paginate")
+            self.cursor_body(lookup, where)
             subject = lookup.get("subject")
             if not isinstance(subject, dict) or not subject:
                 self.error(f"{where}.subject", "must map names to the paths of the match's keys (e.g. {id: id})")
@@ -371,6 +383,7 @@ class _Checker:
                 self.job(group["job"], f"{where}.job", allowed=per_record)
             self.path(group.get("records"), f"{where}.records")
             self.paginate(group.get("paginate"), f"{where}.paginate")
+            self.cursor_body(group, where)
             if "key" in group:
                 self.path(group["key"], f"{where}.key")
             fields = group.get("fields")

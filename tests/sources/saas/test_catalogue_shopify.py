@@ -165,7 +165,8 @@ def test_throttled_past_the_retries_is_transient_and_a_refusal_is_permanent_nami
     message = str(raised.value)
     assert "Shopify: POST /admin/api/2025-01/graphql.json answered HTTP 200 with an error" in message
     assert "(FAILED_TO_REQUEST)" in message
-    assert "mette" not in message.lower() and "7001" not in message
+    assert "mette" not in message.lower()
+    assert "7001" not in message
     assert shopify.store.items("erasures") == []
 
 
