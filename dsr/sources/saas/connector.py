@@ -23,9 +23,13 @@ from dsr.sources.base import (
     ACCESS,
     ASYNC,
     ERASURE,
+    RECTIFICATION,
+    ChangeResult,
     Connector,
+    Correction,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     config_expand,
@@ -33,6 +37,7 @@ from dsr.sources.base import (
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.resolution import identifier_normalise
+from dsr.sources.saas.changes import corrections_apply, rectify
 from dsr.sources.saas.client import SaasClient
 from dsr.sources.saas.erasure import erasure_plan_make, erasure_run, subject_key
 from dsr.sources.saas.paths import path_value
@@ -57,7 +62,7 @@ CONFIG_KEYS = {
     "jobs",
     "rate_limit",
 }
-OPERATIONS = (ACCESS, ERASURE)
+OPERATIONS = (ACCESS, ERASURE, RECTIFICATION)
 GROUP_KEYS = {"purposes", "recipients"}
 
 
@@ -245,6 +250,8 @@ class SaasConnector(Connector):
             found.add(ACCESS)
         if ERASURE in operations and self.spec.get("erase"):
             found.add(ERASURE)
+        if RECTIFICATION in operations and self.spec.get("rectify"):
+            found.add(RECTIFICATION)
         jobs = [group for group in self.spec["groups"].values() if "job" in group]
         jobs += [entry for entry in (self.spec.get("erase") or {}).values() if "job" in entry]
         if jobs:
@@ -417,3 +424,17 @@ class SaasConnector(Connector):
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
         return erasure_run(self, plan)
+
+    # --- rectification -----------------------------------------------------------------------
+
+    def rectification_preview(self, identifiers: Identifiers, corrections: list[Correction]) -> list[Fact]:
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
+        facts, _ = corrections_apply(self, identifiers, corrections, write=False)
+        return facts
+
+    def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
+        # GDPR Art. 16: a field the description does not map is reported as not applicable, never guessed.
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
+        return rectify(self, identifiers, corrections, reference=reference)

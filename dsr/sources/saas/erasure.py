@@ -68,6 +68,7 @@ def _steps_run(
     table: str,
     refused: list[int],
     answers: list | None = None,
+    values: dict | None = None,
 ) -> str:
     """Send a subject's steps; return CHANGED if the system accepted one, GONE if all found it gone, or REFUSED.
 
@@ -79,9 +80,11 @@ def _steps_run(
         targets = [{"subject": key["subject"]}]
         if step.get("per") == "record":
             targets = [{"subject": key["subject"], "record": {"key": record}} for record in key.get("records", [])]
-        for values in targets:
+        for target in targets:
             gone = [*step["request"].get("missing", []), *step.get("gone", [])]
-            answer = client.call({**step["request"], "missing": [*gone, *refused]}, values, what=f"erase {table}")
+            answer = client.call(
+                {**step["request"], "missing": [*gone, *refused]}, {**(values or {}), **target}, what=f"erase {table}"
+            )
             if answer.missing and answer.status in refused and answer.status not in gone:
                 return REFUSED
             if not answer.missing:

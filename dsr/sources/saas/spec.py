@@ -31,6 +31,7 @@ SPEC_KEYS = {
     "identify",
     "groups",
     "erase",
+    "rectify",
 }
 AUTH_KINDS = {
     "none": set(),
@@ -279,11 +280,11 @@ class _Checker:
             if key in job and not _number(job[key]):
                 self.error(f"{path}.{key}", "must be a number of 0 or more")
 
-    def steps(self, steps: Any, path: str, *, group: dict, name: str) -> None:
+    def steps(self, steps: Any, path: str, *, group: dict, name: str, extra: tuple[str, ...] = ()) -> None:
         if not isinstance(steps, list) or not steps:
-            self.error(path, "must list the requests that erase the group")
+            self.error(path, "must list the requests to send")
             return
-        per_record = ("subject", "secrets", "settings", "reference")
+        per_record = ("subject", "secrets", "settings", "reference", *extra)
         for index, step in enumerate(steps):
             where = f"{path}.{index}"
             step = self.mapping(step, where)
@@ -433,6 +434,30 @@ class _Checker:
                 self.job(entry["job"], f"{where}.job", allowed=per_record)
             if "steps" in entry:
                 self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
+        self.rectify(groups)
+
+    def rectify(self, groups: dict) -> None:
+        """GDPR Art. 16: per group, the map's correction fields the system holds, and the requests that set them."""
+        rectify = self.mapping(self.spec.get("rectify"), "rectify", required=False)
+        for name, fields in rectify.items():
+            where = f"rectify.{name}"
+            if name not in groups:
+                self.error(where, f'unknown record group "{name}"; rectify names groups of groups')
+                continue
+            group = groups[name] if isinstance(groups[name], dict) else {}
+            if "key" not in group:
+                self.error(where, f"a group rectified needs groups.{name}.key (the path of a record's id)")
+            for correction, entry in self.mapping(fields, where).items():
+                at = f"{where}.{correction}"
+                entry = self.mapping(entry, at)
+                if not entry:
+                    continue
+                self.unknown(entry, {"field", "steps"}, at)
+                self.path(entry.get("field"), f"{at}.field")
+                self.steps(entry.get("steps"), f"{at}.steps", group=group, name=name, extra=("correct",))
+                for index, step in enumerate(entry.get("steps") or []):
+                    if isinstance(step, dict) and step.get("per", "subject") != "record":
+                        self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
 
 
 def spec_errors(spec: dict) -> list[tuple[str, str]]:
