@@ -8,7 +8,7 @@ is sent nothing (a second run changes nothing and says so).
 
 from typing import TYPE_CHECKING, Any
 
-from dsr.sources.base import RECTIFICATION, UPDATE, ChangeResult, Correction, Fact, Identifiers
+from dsr.sources.base import CONSENT_WITHDRAWAL, RECTIFICATION, UPDATE, ChangeResult, Correction, Fact, Identifiers
 from dsr.sources.saas.erasure import CHANGED, _steps_run
 from dsr.sources.saas.paths import path_value
 
@@ -89,3 +89,46 @@ def rectify(
 ) -> ChangeResult:
     facts, not_applicable = corrections_apply(connector, identifiers, corrections, write=True, reference=reference)
     return ChangeResult(source=connector.key, operation=RECTIFICATION, facts=facts, not_applicable=not_applicable)
+
+
+def consent_withdraw(
+    connector: "SaasConnector", identifiers: Identifiers, consents: list[str], *, reference: str = ""
+) -> ChangeResult:
+    """Withdraw the consents the source's purposes rest on, in each group the description says (GDPR Art. 7(3)).
+
+    Per consent key and group: ``found`` the records of the person there, ``changed`` those whose state was
+    given and whose withdrawal the system accepted; a record already withdrawn is sent nothing.
+    """
+    result = ChangeResult(source=connector.key, operation=CONSENT_WITHDRAWAL)
+    withdraw = connector.spec.get("withdraw") or {}
+    wanted = {name: connector.consent_keys(name) & set(consents) for name in withdraw}
+    if not any(wanted.values()):
+        return result
+    subjects = connector.subjects(identifiers)
+    for name, entry in withdraw.items():
+        for key in sorted(wanted[name]):
+            found = changed = 0
+            for subject in subjects:
+                # Read again per key: a state the first key's request changed is already withdrawn for the next.
+                items = list(connector.group_items(name, subject, reference=reference, operation=CONSENT_WITHDRAWAL))
+                found += len(items)
+                given = [item for item in items if path_value(item, entry["field"]) not in entry["withdrawn"]]
+                if not given:
+                    continue
+                records = [path_value(item, connector.spec["groups"][name]["key"]) for item in given]
+                outcome = _steps_run(
+                    connector, entry["steps"], {"subject": subject, "records": records}, table=name, refused=[]
+                )
+                changed += len(given) if outcome == CHANGED else 0
+            result.facts.append(
+                Fact(
+                    table=name,
+                    action=UPDATE,
+                    found=found,
+                    changed=changed,
+                    item=key,
+                    columns=[entry["field"]],
+                    categories=[connector.categories(name).get(entry["field"], "")] if changed else [],
+                )
+            )
+    return result

@@ -32,6 +32,7 @@ SPEC_KEYS = {
     "groups",
     "erase",
     "rectify",
+    "withdraw",
 }
 AUTH_KINDS = {
     "none": set(),
@@ -435,6 +436,7 @@ class _Checker:
             if "steps" in entry:
                 self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
         self.rectify(groups)
+        self.withdraw(groups)
 
     def rectify(self, groups: dict) -> None:
         """GDPR Art. 16: per group, the map's correction fields the system holds, and the requests that set them."""
@@ -458,6 +460,24 @@ class _Checker:
                 for index, step in enumerate(entry.get("steps") or []):
                     if isinstance(step, dict) and step.get("per", "subject") != "record":
                         self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
+
+    def withdraw(self, groups: dict) -> None:
+        """GDPR Art. 7(3): per group, where the consent's state is and the requests that withdraw it."""
+        withdraw = self.mapping(self.spec.get("withdraw"), "withdraw", required=False)
+        for name, entry in withdraw.items():
+            where = f"withdraw.{name}"
+            if name not in groups:
+                self.error(where, f'unknown record group "{name}"; withdraw names groups of groups')
+                continue
+            entry = self.mapping(entry, where)
+            if not entry:
+                continue
+            self.unknown(entry, {"field", "withdrawn", "steps"}, where)
+            self.path(entry.get("field"), f"{where}.field")
+            if not _is_str_list(entry.get("withdrawn")) or not entry.get("withdrawn"):
+                self.error(f"{where}.withdrawn", "must list the values of field that mean the consent is not given")
+            group = groups[name] if isinstance(groups[name], dict) else {}
+            self.steps(entry.get("steps"), f"{where}.steps", group=group, name=name)
 
 
 def spec_errors(spec: dict) -> list[tuple[str, str]]:
