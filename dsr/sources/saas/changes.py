@@ -120,6 +120,7 @@ def consent_withdraw(
                     connector, entry["steps"], {"subject": subject, "records": records}, table=name, refused=[]
                 )
                 changed += len(given) if outcome == CHANGED else 0
+            category = connector.categories(name).get(entry["field"])
             result.facts.append(
                 Fact(
                     table=name,
@@ -128,7 +129,7 @@ def consent_withdraw(
                     changed=changed,
                     item=key,
                     columns=[entry["field"]],
-                    categories=[connector.categories(name).get(entry["field"], "")] if changed else [],
+                    categories=[category] if category and changed else [],
                 )
             )
     return result
