@@ -19,6 +19,8 @@ from dsr.demo.vendors.base import Call, Reply, VendorFake
 API_KEY = "demo0mailchimp0key0not0for0production-us21"  # the demo map's default, not a secret
 LIST_ID = "a1b2c3d4e5"
 MEMBER = r"/3.0/lists/(?P<list_id>[0-9a-z]+)/members/(?P<member>[0-9a-f]{32})"
+# The statuses a member may be set to by PATCH.
+MEMBER_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
 
 
 def subscriber_hash(email: str) -> str:
@@ -74,6 +76,7 @@ class MailchimpFake(VendorFake):
         ("GET", r"/3.0/search-members", "members_search"),
         ("GET", MEMBER, "member_read"),
         ("DELETE", MEMBER, "member_archive"),
+        ("PATCH", MEMBER, "member_update"),
         ("POST", MEMBER + r"/actions/delete-permanent", "member_delete_permanent"),
         ("GET", MEMBER + r"/activity-feed", "activity_list"),
         ("GET", MEMBER + r"/notes", "notes_list"),
@@ -149,6 +152,23 @@ class MailchimpFake(VendorFake):
         if found is None:
             return self.error(404, "The requested resource could not be found.")
         return Reply(200, found)
+
+    def member_update(self, call: Call, list_id: str, member: str) -> Reply:
+        """Change a member's subscription status (``{"status": "unsubscribed"}``), as Mailchimp's PATCH does."""
+        try:
+            changes = call.json()
+        except ValueError:
+            return self.refuse("the body must be JSON")
+        if not isinstance(changes, dict) or set(changes) - {"status"}:
+            return self.refuse("this stand-in changes only status")
+        if changes.get("status") not in MEMBER_STATUSES:
+            return self.refuse(f"status must be one of {', '.join(MEMBER_STATUSES)}")
+        found = self._member(list_id, member)
+        if found is None:
+            return self.error(404, "The requested resource could not be found.")
+        updated = {**found, "status": changes["status"]}
+        self.store.put("members", f"{list_id}:{member}", updated)
+        return Reply(200, updated)
 
     def member_archive(self, call: Call, list_id: str, member: str) -> Reply:
         found = self._member(list_id, member)

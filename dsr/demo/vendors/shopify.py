@@ -111,6 +111,9 @@ class ShopifyFake(VendorFake):
         # A shop's own cap on a page below the asked limit (0: none); lets a test see the Link header followed.
         self.page_size = page_size
         self.cursors: dict[str, tuple[list, int]] = {}
+        # What the next erasure mutations answer instead of taking the request, one a call: "THROTTLED"
+        # (GraphQL's cost limit) or "FAILED_TO_REQUEST" (a userError); both with HTTP 200, as Shopify does.
+        self.erasure_failures: list[str] = []
 
     def authenticated(self, call: Call) -> bool:
         return call.headers.get("x-shopify-access-token") == self.token
@@ -228,7 +231,17 @@ class ShopifyFake(VendorFake):
             return self._graphql_errors(
                 f"Variable $customerId of type ID! was provided invalid value {gid!r}", "INVALID_VARIABLE"
             )
-        if self.store.get("customers", match.group(1)) is None:
+        failure = self.erasure_failures.pop(0) if self.erasure_failures else None
+        if failure == "THROTTLED":
+            return self._graphql_errors("Throttled", "THROTTLED")
+        if failure == "FAILED_TO_REQUEST":
+            payload = {
+                "customerId": None,
+                "userErrors": [
+                    {"field": ["customerId"], "message": "Failed to request data erasure", "code": "FAILED_TO_REQUEST"}
+                ],
+            }
+        elif self.store.get("customers", match.group(1)) is None:
             payload = {
                 "customerId": None,
                 "userErrors": [

@@ -107,6 +107,10 @@ def payment_method(method_id: str, *, customer_id: str, name: str, created: int 
     }
 
 
+# A customer's address is updated field by field: address[line1], address[city], ...
+ADDRESS_PARAM = re.compile(r"^address\[(line1|line2|city|postal_code|state|country)\]$")
+
+
 class StripeFake(VendorFake):
     """Stripe's customers, charges and payment methods endpoints."""
 
@@ -115,6 +119,7 @@ class StripeFake(VendorFake):
         ("GET", r"/v1/customers/search", "customers_search"),
         ("GET", r"/v1/customers/(?P<customer_id>[^/]+)", "customer_read"),
         ("DELETE", r"/v1/customers/(?P<customer_id>[^/]+)", "customer_delete"),
+        ("POST", r"/v1/customers/(?P<customer_id>[^/]+)", "customer_update"),
         ("GET", r"/v1/customers/(?P<customer_id>[^/]+)/payment_methods", "payment_methods_list"),
         ("GET", r"/v1/charges", "charges_list"),
     )
@@ -226,6 +231,24 @@ class StripeFake(VendorFake):
         stub = {"id": customer_id, "object": "customer", "deleted": True}
         self.store.put("deleted_customers", customer_id, stub)
         return Reply(200, stub)
+
+    def customer_update(self, call: Call, customer_id: str) -> Reply:
+        """Update a customer from a form body (``name``, ``email``, ``phone``, ``address[line1]`` ...)."""
+        if not call.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return self.refuse("Stripe takes form-encoded parameters")
+        found = self.store.get("customers", customer_id)
+        if found is None:
+            return self.error(404, f"No such customer: '{customer_id}'")
+        updated = dict(found)
+        for key, value in call.form().items():
+            if key in ("name", "email", "phone"):
+                updated[key] = value
+            elif (match := ADDRESS_PARAM.match(key)) is not None:
+                updated["address"] = {**(updated.get("address") or {}), match.group(1): value}
+            else:
+                return self.refuse(f"Received unknown parameter: {key}")
+        self.store.put("customers", customer_id, updated)
+        return Reply(200, updated)
 
     def payment_methods_list(self, call: Call, customer_id: str) -> Reply:
         if refused := self._checked(call):

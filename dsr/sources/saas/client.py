@@ -11,6 +11,7 @@ the person's values.
 import base64
 import email.utils
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,22 +163,28 @@ class SaasClient:
         what: str,
         url: str | None = None,
         query: dict | None = None,
+        body: dict | None = None,
         authenticate: bool = True,
     ) -> Answer:
         """Send the request a description's ``request`` block makes from ``values``; return its answer.
 
-        ``url`` replaces the block's address (a next page); ``query`` adds parameters (a cursor);
-        ``authenticate`` False sends no credentials (a signed download link).
+        ``url`` replaces the block's address (a next page the system gave, used as given: the block's own
+        query is not added to it); ``query`` adds parameters (a cursor), ``body`` keys to the JSON body (a
+        cursor HubSpot reads there); ``authenticate`` False sends no credentials (a signed download link).
         """
         values = {**self.values, **values}
         method = request["method"]
         label = f"{method} {request.get('path') or request.get('url')}"
+        given = url is not None
         if url is None:
             if "url" in request:
                 url = self._fill(request["url"], values, what=label)
             else:
                 url = self.base_url + self._fill(request["path"], values, what=label, quote_path=True)
-        params = {key: value for key, value in (self._fill(request.get("query") or {}, values, what=label)).items()}
+        # A next page's address is used as the system gave it: it carries what the system needs (Shopify
+        # refuses page_info next to the first page's parameters).
+        own_query = None if given else request.get("query")
+        params = dict(self._fill(own_query or {}, values, what=label))
         params = {key: _param(value) for key, value in {**params, **(query or {})}.items() if value is not None}
         headers = {"Accept": "application/json"}
         headers |= {
@@ -188,7 +195,10 @@ class SaasClient:
         }
         kwargs: dict[str, Any] = {"params": params or None}
         if "body" in request:
-            kwargs["data"] = json.dumps(self._fill(request["body"], values, what=label)).encode()
+            filled = self._fill(request["body"], values, what=label)
+            if body:
+                filled = {**filled, **body}
+            kwargs["data"] = json.dumps(filled).encode()
             headers["Content-Type"] = "application/json"
         elif "form" in request:
             kwargs["data"] = {
@@ -202,6 +212,7 @@ class SaasClient:
             label,
             headers=headers,
             missing=tuple(request.get("missing") or ()),
+            errors=request.get("error") or (),
             authenticate=authenticate,
             **kwargs,
         )
@@ -214,6 +225,7 @@ class SaasClient:
         *,
         headers: dict,
         missing: tuple = (),
+        errors: Any = (),
         authenticate: bool = True,
         **kwargs,
     ) -> Answer:
@@ -237,7 +249,23 @@ class SaasClient:
             else:
                 status = response.status_code
                 if 200 <= status < 300:
-                    return self._parse(response, label)
+                    answer = self._parse(response, label)
+                    failure = answer_failure(answer.data, errors)
+                    if failure is None:
+                        return answer
+                    kind, where, codes = failure
+                    if kind == "missing":
+                        return Answer(status=status, missing=True)
+                    problem = f"{label} answered HTTP {status} with an error at {where}"
+                    if codes:
+                        problem += f" ({', '.join(codes)})"
+                    if kind == "permanent":
+                        raise self.permanent(problem)
+                    wait = None
+                    if attempt > self.attempts:
+                        raise self.transient(f"{problem} (after {attempt} attempts)")
+                    self.sleep(self.backoff * 2 ** (attempt - 1))
+                    continue
                 if status in missing:
                     return Answer(status=status, missing=True)
                 if (
@@ -288,13 +316,14 @@ class SaasClient:
         kind = paginate.get("kind")
         max_pages = paginate.get("max_pages", DEFAULT_MAX_PAGES)
         query: dict = {}
+        body: dict = {}  # a cursor sent in the JSON body (paginate: {kind: cursor, in: body})
         if kind in ("page", "offset"):
             query[paginate["param"]] = paginate.get("start", 1) if kind == "page" else 0
             if paginate.get("size_param") and paginate.get("size"):
                 query[paginate["size_param"]] = paginate["size"]
         url = None
         for _ in range(max_pages):
-            answer = self.call(request, values, what=what, url=url, query=query)
+            answer = self.call(request, values, what=what, url=url, query=query, body=body)
             if answer.missing:
                 return
             found = path_values(answer.data, records)
@@ -307,7 +336,10 @@ class SaasClient:
                 cursor = path_value(answer.data, paginate["from"])
                 if cursor in (None, ""):
                     return
-                query = {**query, paginate["param"]: cursor}
+                if paginate.get("in") == "body":
+                    body = {**body, paginate["param"]: cursor}
+                else:
+                    query = {**query, paginate["param"]: cursor}
             elif kind in ("page", "offset"):
                 size = paginate.get("size")
                 if not found or (size and len(found) < size):
@@ -324,6 +356,40 @@ class SaasClient:
         raise self.permanent(f"{what} has more than {max_pages} pages; raise max_pages if that is expected")
 
 
+def answer_failure(data: Any, rules: Any) -> tuple[str, str, list[str]] | None:
+    """Return how an answer the system sent as a success says it failed, by a request's ``error`` rules, or None.
+
+    Each rule names a ``path``; every value found there that is not empty is an error, with its code the value
+    itself or, with ``code``, the value at that path inside it (GraphQL's ``extensions.code``). Codes listed
+    under ``ok`` are no error. The answer is ``missing`` (nothing there) if every error's code is listed under
+    ``missing``, ``transient`` if every code is under ``transient`` or ``missing``, else ``permanent``. Returns
+    (kind, the rule's path, the codes found that the rule lists): anything else found is not repeated, as it
+    may carry what a person entered.
+    """
+    if isinstance(rules, dict):
+        rules = [rules]
+    for rule in rules:
+        ok, missing, transient = (list(rule.get(key) or ()) for key in ("ok", "missing", "transient"))
+        named = ok + missing + transient + list(rule.get("permanent") or ())
+        codes = []
+        for value in path_values(data, rule["path"]):
+            if value in (None, "", [], {}):
+                continue
+            code = path_value(value, rule["code"]) if rule.get("code") else value
+            if code in ok:
+                continue
+            codes.append(code)
+        if not codes:
+            continue
+        shown = sorted({code for code in codes if isinstance(code, str) and code in named})
+        if all(code in missing for code in codes):
+            return "missing", rule["path"], shown
+        if all(code in transient or code in missing for code in codes):
+            return "transient", rule["path"], shown
+        return "permanent", rule["path"], shown
+    return None
+
+
 def _param(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -333,11 +399,12 @@ def _param(value: Any) -> Any:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Return the seconds a Retry-After header asks for (seconds or an HTTP date), or None."""
+    """Return the seconds a Retry-After header asks for (seconds, whole or decimal as Shopify's "2.0", or an
+    HTTP date), or None."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"\d+(\.\d+)?", value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

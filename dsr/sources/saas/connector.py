@@ -22,10 +22,15 @@ from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.base import (
     ACCESS,
     ASYNC,
+    CONSENT_WITHDRAWAL,
     ERASURE,
+    RECTIFICATION,
+    ChangeResult,
     Connector,
+    Correction,
     ErasurePlan,
     ErasureResult,
+    Fact,
     Identifiers,
     Record,
     config_expand,
@@ -33,6 +38,7 @@ from dsr.sources.base import (
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.resolution import identifier_normalise
+from dsr.sources.saas.changes import consent_withdraw, corrections_apply, rectify
 from dsr.sources.saas.client import SaasClient
 from dsr.sources.saas.erasure import erasure_plan_make, erasure_run, subject_key
 from dsr.sources.saas.paths import path_value
@@ -57,7 +63,7 @@ CONFIG_KEYS = {
     "jobs",
     "rate_limit",
 }
-OPERATIONS = (ACCESS, ERASURE)
+OPERATIONS = (ACCESS, ERASURE, RECTIFICATION, CONSENT_WITHDRAWAL)
 GROUP_KEYS = {"purposes", "recipients"}
 
 
@@ -245,6 +251,12 @@ class SaasConnector(Connector):
             found.add(ACCESS)
         if ERASURE in operations and self.spec.get("erase"):
             found.add(ERASURE)
+        if RECTIFICATION in operations and self.spec.get("rectify"):
+            found.add(RECTIFICATION)
+        if CONSENT_WITHDRAWAL in operations and any(
+            self.consent_keys(name) for name in self.spec.get("withdraw") or {}
+        ):
+            found.add(CONSENT_WITHDRAWAL)
         jobs = [group for group in self.spec["groups"].values() if "job" in group]
         jobs += [entry for entry in (self.spec.get("erase") or {}).values() if "job" in entry]
         if jobs:
@@ -417,3 +429,35 @@ class SaasConnector(Connector):
         if plan.source != self.key or plan.kind != self.kind:
             raise self.error("the plan belongs to another source")
         return erasure_run(self, plan)
+
+    # --- rectification -----------------------------------------------------------------------
+
+    def rectification_preview(self, identifiers: Identifiers, corrections: list[Correction]) -> list[Fact]:
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
+        facts, _ = corrections_apply(self, identifiers, corrections, write=False)
+        return facts
+
+    def rectify(self, identifiers: Identifiers, corrections: list[Correction], *, reference: str = "") -> ChangeResult:
+        # GDPR Art. 16: a field the description does not map is reported as not applicable, never guessed.
+        if RECTIFICATION not in self.capabilities():
+            raise self.unsupported("rectification")
+        return rectify(self, identifiers, corrections, reference=reference)
+
+    # --- consent withdrawal -------------------------------------------------------------------
+
+    def consent_keys(self, group: str) -> set[str]:
+        """Return the consent keys of the purposes a group serves (its own purposes in the map, else the source's)."""
+        own = ((self.config.get("groups") or {}).get(group) or {}).get("purposes")
+        purposes = own if own is not None else self.source.get("purposes") or []
+        return {
+            self.datamap.purposes[purpose]["consent_key"]
+            for purpose in purposes
+            if purpose in self.datamap.purposes and self.datamap.purposes[purpose].get("consent_key")
+        }
+
+    def consent_withdraw(self, identifiers: Identifiers, consents: list[str], *, reference: str = "") -> ChangeResult:
+        # GDPR Art. 7(3): withdrawing is as easy as giving; what the system accepted is what is reported.
+        if CONSENT_WITHDRAWAL not in self.capabilities():
+            raise self.unsupported("consent withdrawal")
+        return consent_withdraw(self, identifiers, consents, reference=reference)

@@ -60,7 +60,16 @@ def erasure_plan_make(connector: "SaasConnector", identifiers: Identifiers, *, r
 CHANGED, GONE, REFUSED = "changed", "gone", "refused"
 
 
-def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str, refused: list[int]) -> str:
+def _steps_run(
+    connector: "SaasConnector",
+    steps: list,
+    key: dict,
+    *,
+    table: str,
+    refused: list[int],
+    answers: list | None = None,
+    values: dict | None = None,
+) -> str:
     """Send a subject's steps; return CHANGED if the system accepted one, GONE if all found it gone, or REFUSED.
 
     GONE is a re-run's answer (an earlier run deleted it): this run changed nothing (docs/adding-a-source.md).
@@ -71,13 +80,17 @@ def _steps_run(connector: "SaasConnector", steps: list, key: dict, *, table: str
         targets = [{"subject": key["subject"]}]
         if step.get("per") == "record":
             targets = [{"subject": key["subject"], "record": {"key": record}} for record in key.get("records", [])]
-        for values in targets:
+        for target in targets:
             gone = [*step["request"].get("missing", []), *step.get("gone", [])]
-            answer = client.call({**step["request"], "missing": [*gone, *refused]}, values, what=f"erase {table}")
+            answer = client.call(
+                {**step["request"], "missing": [*gone, *refused]}, {**(values or {}), **target}, what=f"erase {table}"
+            )
             if answer.missing and answer.status in refused and answer.status not in gone:
                 return REFUSED
             if not answer.missing:
                 outcome = CHANGED
+                if answers is not None:
+                    answers.append(answer.data)
     return outcome
 
 
@@ -107,6 +120,8 @@ def erasure_run(connector: "SaasConnector", plan: ErasurePlan) -> ErasureResult:
                     categories=table.categories,
                 )
             ]
+        elif table.action == REQUEST and "steps" in entry:
+            facts[table.table] = [_requested(connector, entry, table)]
         elif table.action == REQUEST:
             done = 0
             for key in table.keys:
@@ -187,4 +202,39 @@ def _deleted(table: TablePlan, changed: int, *, already: int = 0) -> Fact:
         found=changed + already,
         changed=changed,
         categories=table.categories if changed else [],
+    )
+
+
+def _requested(connector: "SaasConnector", entry: dict, table: TablePlan) -> Fact:
+    """Send a request the system carries out later, with no status to ask for (Shopify's erasure request).
+
+    What is reported is what the system answered: it accepted the request for so many subjects (never that the
+    data is gone; ``confirmed`` stays None). A subject the system no longer knows (a ``missing`` answer) was not
+    asked. The acceptance is kept in the job's state, so a worker stopped half-way does not ask twice.
+    """
+    accepted, references = 0, []
+    for key in table.keys:
+        state_key = f"erasure:{table.table}:{subject_key(key['subject'])}"
+        kept = connector.state.get(state_key)
+        if kept is None:
+            answers: list = []
+            outcome = _steps_run(connector, entry["steps"], key, table=table.table, refused=[], answers=answers)
+            if outcome != CHANGED:
+                continue
+            reference = path_value(answers[-1], entry["reference"]) if entry.get("reference") else None
+            if reference in (None, "", [], {}):
+                # Without a reference in the answer, the request is known by the system's own keys it was about.
+                reference = ",".join(str(value) for value in key["subject"].values())
+            kept = {"accepted": str(reference)}
+            connector.state.set(state_key, kept)
+        accepted += 1
+        references.append(kept["accepted"])
+    return Fact(
+        table=table.table,
+        action=REQUEST,
+        found=None,
+        changed=accepted,
+        categories=table.categories if accepted else [],
+        confirmed=None,
+        reference=", ".join(references),
     )

@@ -17,6 +17,8 @@ from urllib.parse import quote
 _SEGMENT = re.compile(r"^([A-Za-z0-9_$@-]*)((?:\[(?:\*|-?\d+)\])*)$")
 _INDEX = re.compile(r"\[(\*|-?\d+)\]")
 SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)((?:\|[a-z0-9_]+)*)\}")
+# A slot, or a doubled brace: {{ and }} stand for one brace (a GraphQL query in a body).
+_SLOT_OR_BRACE = re.compile(r"\{\{|\}\}|" + SLOT.pattern)
 FILTERS = {
     "lower": lambda value: value.lower(),
     "upper": lambda value: value.upper(),
@@ -26,7 +28,7 @@ FILTERS = {
     "urlencode": lambda value: quote(value, safe=""),
 }
 # The names a template may start with, and what each holds (README.md, "Templates").
-ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference")
+ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference", "correct")
 
 
 class TemplateError(ValueError):
@@ -86,21 +88,29 @@ def template_errors(template: Any) -> list[str]:
     """Return what is wrong with the slots of a template (a string, or a list or object of them)."""
     errors = []
     for text in _strings(template):
-        for name, filters in SLOT.findall(text):
+        for name, filters in _slots(text):
             if name.split(".")[0] not in ROOTS:
                 errors.append(f"{{{name}}}: unknown value; a slot starts with one of {', '.join(ROOTS)}")
             for filter_name in filters.split("|")[1:]:
                 if filter_name not in FILTERS:
                     errors.append(f"{{{name}{filters}}}: unknown filter {filter_name!r}; known: {', '.join(FILTERS)}")
-        leftover = SLOT.sub("", text)
+        leftover = _SLOT_OR_BRACE.sub("", text)
         if "{" in leftover and "}" in leftover:
-            errors.append(f'"{text}" has a slot that is not {{name}}, {{name.field}} or {{name|filter}}')
+            errors.append(
+                f'"{text}" has a slot that is not {{name}}, {{name.field}} or {{name|filter}} '
+                "(a brace that is meant as itself is written twice: {{ or }})"
+            )
     return errors
 
 
 def template_names(template: Any) -> set[str]:
     """Return the dotted names a template's slots use."""
-    return {name for text in _strings(template) for name, _ in SLOT.findall(text)}
+    return {name for text in _strings(template) for name, _ in _slots(text)}
+
+
+def _slots(text: str) -> list[tuple[str, str]]:
+    """Return the (name, filters) of the slots in ``text``, leaving doubled braces out."""
+    return [(match.group(1), match.group(2)) for match in _SLOT_OR_BRACE.finditer(text) if match.group(1)]
 
 
 def _strings(template: Any) -> list[str]:
@@ -147,10 +157,12 @@ def template_fill(template: Any, values: dict, *, quote_path: bool = False) -> A
         return _filtered(_lookup(values, whole.group(1)), whole.group(2))
 
     def replace(match: re.Match) -> str:
+        if not match.group(1):
+            return match.group(0)[0]  # {{ or }}: one brace
         value = _filtered(_lookup(values, match.group(1)), match.group(2))
         if isinstance(value, dict | list):
             raise TemplateError(f"{{{match.group(1)}}} is an object and cannot stand inside text")
         text = str(value).lower() if isinstance(value, bool) else str(value)
         return quote(text, safe="") if quote_path else text
 
-    return SLOT.sub(replace, template)
+    return _SLOT_OR_BRACE.sub(replace, template)

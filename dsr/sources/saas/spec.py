@@ -31,6 +31,8 @@ SPEC_KEYS = {
     "identify",
     "groups",
     "erase",
+    "rectify",
+    "withdraw",
 }
 AUTH_KINDS = {
     "none": set(),
@@ -46,10 +48,12 @@ AUTH_REQUIRED = {
     "oauth2_client_credentials": {"token_url", "client_id", "client_secret"},
 }
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-REQUEST_KEYS = {"method", "path", "url", "query", "body", "form", "headers", "missing"}
+REQUEST_KEYS = {"method", "path", "url", "query", "body", "form", "headers", "missing", "error"}
+# A request's ``error`` rule: where an answer sent as a success says it failed, and what its codes mean.
+ERROR_KEYS = {"path", "code", "ok", "missing", "transient", "permanent"}
 PAGINATION_KINDS = {
     # The answer names the next page's cursor; it is sent back as ``param``.
-    "cursor": {"kind", "param", "from", "more", "max_pages"},
+    "cursor": {"kind", "param", "from", "more", "in", "max_pages"},
     # Pages are numbered from ``start``; the last page has fewer than ``size`` records (or none).
     "page": {"kind", "param", "start", "size", "size_param", "max_pages"},
     # The answer's Link header (rel="next") is the next page's address.
@@ -75,7 +79,7 @@ JOB_KEYS = {
     "interval_seconds",
 }
 ERASE_ACTIONS = ("delete", "keep", "request")
-ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback"}
+ERASE_KEYS = {"action", "steps", "with", "job", "hold", "fallback", "reference"}
 STEP_KEYS = {"request", "per", "gone"}
 
 
@@ -201,6 +205,24 @@ class _Checker:
         missing = request.get("missing", [])
         if not isinstance(missing, list) or not all(isinstance(code, int) for code in missing):
             self.error(f"{path}.missing", "must list HTTP statuses (e.g. [404]) that mean nothing is there")
+        if "error" in request:
+            rules = request["error"]
+            rules = [rules] if isinstance(rules, dict) else rules
+            if not isinstance(rules, list) or not rules:
+                self.error(f"{path}.error", "must be a rule {path: ..., transient: [...]} or a list of them")
+                rules = []
+            for index, rule in enumerate(rules):
+                where = f"{path}.error" if isinstance(request["error"], dict) else f"{path}.error.{index}"
+                rule = self.mapping(rule, where)
+                if not rule:
+                    continue
+                self.unknown(rule, ERROR_KEYS, where)
+                self.path(rule.get("path"), f"{where}.path")
+                if "code" in rule:
+                    self.path(rule["code"], f"{where}.code")
+                for key in ("ok", "missing", "transient", "permanent"):
+                    if key in rule and not _is_str_list(rule[key]):
+                        self.error(f"{where}.{key}", "must list the error codes (text) that mean " + key)
 
     def paginate(self, value: Any, path: str) -> None:
         if value is None:
@@ -215,6 +237,8 @@ class _Checker:
             self.path(paginate.get("from"), f"{path}.from")
         if kind == "cursor" and not isinstance(paginate.get("param"), str):
             self.error(f"{path}.param", "must name the query parameter the cursor is sent in")
+        if kind == "cursor" and paginate.get("in", "query") not in ("query", "body"):
+            self.error(f"{path}.in", "must be query (the cursor as a query parameter) or body (a key of the JSON body)")
         if "more" in paginate:
             self.path(paginate["more"], f"{path}.more")
         if kind in ("page", "offset"):
@@ -227,6 +251,15 @@ class _Checker:
                     self.error(f"{path}.{key}", "must be a whole number")
         if "max_pages" in paginate and not (isinstance(paginate["max_pages"], int) and paginate["max_pages"] > 0):
             self.error(f"{path}.max_pages", "must be a whole number above 0")
+
+    def cursor_body(self, block: dict, path: str) -> None:
+        """A cursor sent in the body needs a request with a JSON body that is a mapping."""
+        paginate = block.get("paginate")
+        if not isinstance(paginate, dict) or paginate.get("in") != "body":
+            return
+        request = block.get("request")
+        if not isinstance(request, dict) or not isinstance(request.get("body"), dict):
+            self.error(f"{path}.paginate.in", "a cursor in the body needs a request with a JSON body (body: {...})")
 
     def job(self, value: Any, path: str, *, allowed: tuple[str, ...]) -> None:
         job = self.mapping(value, path)
@@ -248,11 +281,11 @@ class _Checker:
             if key in job and not _number(job[key]):
                 self.error(f"{path}.{key}", "must be a number of 0 or more")
 
-    def steps(self, steps: Any, path: str, *, group: dict, name: str) -> None:
+    def steps(self, steps: Any, path: str, *, group: dict, name: str, extra: tuple[str, ...] = ()) -> None:
         if not isinstance(steps, list) or not steps:
-            self.error(path, "must list the requests that erase the group")
+            self.error(path, "must list the requests to send")
             return
-        per_record = ("subject", "secrets", "settings", "reference")
+        per_record = ("subject", "secrets", "settings", "reference", *extra)
         for index, step in enumerate(steps):
             where = f"{path}.{index}"
             step = self.mapping(step, where)
@@ -329,6 +362,7 @@ class _Checker:
             self.request(lookup.get("request"), f"{where}.request", allowed=("identity", "secrets", "settings"))
             self.path(lookup.get("records"), f"{where}.records")
             self.paginate(lookup.get("paginate"), f"{where}.paginate")
+            self.cursor_body(lookup, where)
             subject = lookup.get("subject")
             if not isinstance(subject, dict) or not subject:
                 self.error(f"{where}.subject", "must map names to the paths of the match's keys (e.g. {id: id})")
@@ -351,6 +385,7 @@ class _Checker:
                 self.job(group["job"], f"{where}.job", allowed=per_record)
             self.path(group.get("records"), f"{where}.records")
             self.paginate(group.get("paginate"), f"{where}.paginate")
+            self.cursor_body(group, where)
             if "key" in group:
                 self.path(group["key"], f"{where}.key")
             fields = group.get("fields")
@@ -378,7 +413,7 @@ class _Checker:
                 continue
             if "hold" in entry:
                 self.error(f"{where}.hold", "only a group kept (action: keep) has a hold")
-            wanted = {"delete": ("steps", "with"), "request": ("job",)}[action]
+            wanted = {"delete": ("steps", "with"), "request": ("job", "steps")}[action]
             if len(ways) != 1 or ways[0] not in wanted:
                 self.error(where, f"action {action} needs exactly one of {' or '.join(wanted)}")
             if "fallback" in entry:
@@ -387,15 +422,62 @@ class _Checker:
                 when = fallback.get("when")
                 if not isinstance(when, list) or not when or not all(isinstance(code, int) for code in when):
                     self.error(f"{where}.fallback.when", "must list the HTTP statuses that mean the system refused")
-                if "steps" not in entry:
-                    self.error(f"{where}.fallback", "only a group erased by steps has a fallback")
+                if "steps" not in entry or action != "delete":
+                    self.error(f"{where}.fallback", "only a group deleted by steps has a fallback")
                 self.steps(fallback.get("steps"), f"{where}.fallback.steps", group=groups.get(name, {}), name=name)
+            if "reference" in entry:
+                if action != "request" or "steps" not in entry:
+                    self.error(f"{where}.reference", "only a request sent by steps (no job) takes its reference so")
+                self.path(entry["reference"], f"{where}.reference")
             if "with" in entry and entry["with"] not in erase:
                 self.error(f"{where}.with", "must name another group erased here, whose steps remove these too")
             if "job" in entry:
                 self.job(entry["job"], f"{where}.job", allowed=per_record)
             if "steps" in entry:
                 self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
+        self.rectify(groups)
+        self.withdraw(groups)
+
+    def rectify(self, groups: dict) -> None:
+        """GDPR Art. 16: per group, the map's correction fields the system holds, and the requests that set them."""
+        rectify = self.mapping(self.spec.get("rectify"), "rectify", required=False)
+        for name, fields in rectify.items():
+            where = f"rectify.{name}"
+            if name not in groups:
+                self.error(where, f'unknown record group "{name}"; rectify names groups of groups')
+                continue
+            group = groups[name] if isinstance(groups[name], dict) else {}
+            if "key" not in group:
+                self.error(where, f"a group rectified needs groups.{name}.key (the path of a record's id)")
+            for correction, entry in self.mapping(fields, where).items():
+                at = f"{where}.{correction}"
+                entry = self.mapping(entry, at)
+                if not entry:
+                    continue
+                self.unknown(entry, {"field", "steps"}, at)
+                self.path(entry.get("field"), f"{at}.field")
+                self.steps(entry.get("steps"), f"{at}.steps", group=group, name=name, extra=("correct",))
+                for index, step in enumerate(entry.get("steps") or []):
+                    if isinstance(step, dict) and step.get("per", "subject") != "record":
+                        self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
+
+    def withdraw(self, groups: dict) -> None:
+        """GDPR Art. 7(3): per group, where the consent's state is and the requests that withdraw it."""
+        withdraw = self.mapping(self.spec.get("withdraw"), "withdraw", required=False)
+        for name, entry in withdraw.items():
+            where = f"withdraw.{name}"
+            if name not in groups:
+                self.error(where, f'unknown record group "{name}"; withdraw names groups of groups')
+                continue
+            entry = self.mapping(entry, where)
+            if not entry:
+                continue
+            self.unknown(entry, {"field", "withdrawn", "steps"}, where)
+            self.path(entry.get("field"), f"{where}.field")
+            if not _is_str_list(entry.get("withdrawn")) or not entry.get("withdrawn"):
+                self.error(f"{where}.withdrawn", "must list the values of field that mean the consent is not given")
+            group = groups[name] if isinstance(groups[name], dict) else {}
+            self.steps(entry.get("steps"), f"{where}.steps", group=group, name=name)
 
 
 def spec_errors(spec: dict) -> list[tuple[str, str]]:

@@ -7,13 +7,12 @@ import requests
 
 from dsr.demo.vendors.base import serve
 from dsr.demo.vendors.shopify import TOKEN, ShopifyFake
-from dsr.models import Operation
-from dsr.sources.base import ACCESS, SourcePermanentError, SourceTransientError, SourceUnsupported
+from dsr.rights.outcome import PROCESSOR, fact_lines
+from dsr.sources.base import ACCESS, ERASURE, KEEP, REQUEST, SourcePermanentError, SourceTransientError
 from tests.sources.saas.conftest import METTE, OTHER, saas_connector
-from tests.sources.saas.manual_entries import manual_connector
 
 SEARCH = "/admin/api/2025-01/customers/search.json"
-SEARCH_LABEL = "/admin/api/2025-01/customers/search.json?query=email:{identity}&limit=250&fields=id"
+SEARCH_LABEL = "/admin/api/2025-01/customers/search.json"
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def _by_table(records) -> dict[str, list[dict]]:
 
 def test_access_returns_exactly_the_customers_and_orders_shopify_holds_for_the_person(shopify):
     connector = shopify_connector(shopify)
-    assert connector.capabilities() == {ACCESS}
+    assert connector.capabilities() == {ACCESS, ERASURE}
 
     records = list(connector.records(METTE, reference="DSR-1"))
 
@@ -98,12 +97,85 @@ def test_a_person_shopify_does_not_know_has_no_records(shopify):
     assert list(shopify_connector(shopify).records({"email": {"nobody@example.dk"}})) == []
 
 
-def test_erasure_is_not_offered_so_the_map_gives_it_to_the_manual_task(shopify):
+def test_erasure_asks_shopify_for_each_customer_and_says_it_was_asked_not_that_the_data_is_gone(shopify):
+    connector = shopify_connector(shopify)
+    plan = connector.erasure_plan(METTE)
+    assert [(table.table, table.action, table.count) for table in plan.tables] == [
+        ("customers", REQUEST, 2),
+        ("orders", KEEP, 3),
+    ]
+
+    result = connector.erasure_execute(plan)
+
+    customers, orders = result.facts
+    assert (customers.action, customers.changed, customers.found, customers.confirmed) == (REQUEST, 2, None, None)
+    assert customers.reference == "gid://shopify/Customer/7001, gid://shopify/Customer/7002"
+    assert (orders.action, orders.kept, orders.hold) == (KEEP, 3, "bookkeeping")
+    assert result.complete  # nothing to poll: Shopify gives no status for its erasure request
+    assert sorted(item["customer_id"] for item in shopify.store.items("erasures")) == [7001, 7002]
+    assert [line.kind for line in fact_lines(customers)] == [PROCESSOR]
+    assert fact_lines(customers)[0].confirmed is None  # the letter says "asked; not yet confirmed"
+    assert shopify.refusals == []
+    # Shopify has only queued the erasure: the customer is there until its queue runs.
+    assert shopify.store.get("customers", "7001") is not None
+
+
+def test_a_run_again_after_a_stopped_worker_does_not_ask_shopify_twice(shopify):
+    connector = shopify_connector(shopify)
+    plan = connector.erasure_plan(METTE)
+    connector.erasure_execute(plan)
+
+    again = connector.erasure_execute(plan)
+
+    assert again.facts[0].changed == 2
+    assert len(shopify.calls_to("POST", "/admin/api/2025-01/graphql.json")) == 2
+
+
+def test_a_customer_shopify_no_longer_knows_was_not_asked(shopify):
+    connector = shopify_connector(shopify)
+    plan = connector.erasure_plan(METTE)
+    shopify.store.delete("customers", "7002")  # erased since the plan
+
+    result = connector.erasure_execute(plan)
+
+    assert (result.facts[0].changed, result.facts[0].reference) == (1, "gid://shopify/Customer/7001")
+
+
+def test_a_throttled_erasure_request_is_retried_and_then_taken(shopify):
+    shopify.erasure_failures = ["THROTTLED"]
     connector = shopify_connector(shopify)
 
-    with pytest.raises(SourceUnsupported):
-        connector.erasure_plan(METTE)
-    assert shopify.calls_to("POST", "/") == []
+    result = connector.erasure_execute(connector.erasure_plan(METTE))
+
+    assert result.facts[0].changed == 2
+    assert len(shopify.calls_to("POST", "/admin/api/2025-01/graphql.json")) == 3
+
+
+def test_throttled_past_the_retries_is_transient_and_a_refusal_is_permanent_naming_no_one(shopify):
+    connector = shopify_connector(shopify, retries=1)
+    plan = connector.erasure_plan(METTE)
+    shopify.erasure_failures = ["THROTTLED", "THROTTLED"]
+    with pytest.raises(SourceTransientError, match=r"answered HTTP 200 with an error at errors\[\*\] \(THROTTLED\)"):
+        connector.erasure_execute(plan)
+
+    shopify.erasure_failures = ["FAILED_TO_REQUEST"]
+    with pytest.raises(SourcePermanentError) as raised:
+        shopify_connector(shopify).erasure_execute(plan)
+
+    message = str(raised.value)
+    assert "Shopify: POST /admin/api/2025-01/graphql.json answered HTTP 200 with an error" in message
+    assert "(FAILED_TO_REQUEST)" in message
+    assert "mette" not in message.lower()
+    assert "7001" not in message
+    assert shopify.store.items("erasures") == []
+
+
+def test_a_token_without_the_erasure_scope_is_a_permanent_error(shopify):
+    shopify.scopes = {"read_customers", "read_orders"}
+    connector = shopify_connector(shopify)
+
+    with pytest.raises(SourcePermanentError, match="ACCESS_DENIED"):
+        connector.erasure_execute(connector.erasure_plan(METTE))
 
 
 @pytest.mark.parametrize(
@@ -112,8 +184,8 @@ def test_erasure_is_not_offered_so_the_map_gives_it_to_the_manual_task(shopify):
         ("unauthorized", SourcePermanentError, "HTTP 401: the credentials were refused"),
         ("forbidden", SourcePermanentError, "HTTP 403"),
         ("not_found", SourcePermanentError, "HTTP 404"),
-        # Shopify's decimal Retry-After ("2.0") is not one the saas kind reads: its own backoff applies.
-        ("rate_limited", SourceTransientError, "HTTP 429"),
+        # Shopify's decimal Retry-After ("2.0") is read: longer than the map's max_wait_seconds, it ends the run.
+        ("rate_limited", SourceTransientError, "HTTP 429 and asked us to wait 2 seconds"),
         ("down", SourceTransientError, "HTTP 503 (after 3 attempts)"),
         ("malformed", SourcePermanentError, "not JSON"),
         ("slow", SourceTransientError, "did not answer within 0.3 seconds"),
@@ -121,7 +193,7 @@ def test_erasure_is_not_offered_so_the_map_gives_it_to_the_manual_task(shopify):
     indirect=["shopify"],
 )
 def test_failures_end_as_the_right_error_with_a_message_that_names_no_one(shopify, error, words):
-    connector = shopify_connector(shopify, timeout_seconds=0.3, retries=2)
+    connector = shopify_connector(shopify, timeout_seconds=0.3, retries=2, max_wait_seconds=1)
 
     with pytest.raises(error) as raised:
         list(connector.records(METTE))
@@ -146,22 +218,6 @@ def test_a_token_without_read_orders_is_refused_and_reported_as_permanent(shopif
         list(shopify_connector(shopify).records(METTE))
 
 
-def test_the_erasure_task_says_what_to_do_in_the_shopify_admin_and_what_shopify_keeps():
-    task = manual_connector("shopify").task_for(Operation.ERASURE)
-
-    assert task["owner"] == "Webshop manager (administrator of the Shopify admin)"
-    assert "More actions > Erase personal data" in task["instructions"]["en"]
-    assert "Flere handlinger > Slet personoplysninger" in task["instructions"]["da"]
-    assert "180 days" in task["instructions"]["en"]
-    assert "180 dage" in task["instructions"]["da"]
-    assert "Bookkeeping Act" in task["instructions"]["en"]
-    assert "bogføringsloven" in task["instructions"]["da"]
-    # One step a line: the dashboard shows the instructions with their line breaks.
-    for text in task["instructions"].values():
-        assert [line[:2] for line in text.splitlines()[1:]] == ["1.", "2.", "3.", "4.", "5."]
-    assert manual_connector("shopify").task_for(Operation.ACCESS) is None  # access is the saas source's
-
-
 def _erasure_request(fake: ShopifyFake, customer_id: int) -> dict:
     mutation = (
         "mutation customerRequestDataErasure($customerId: ID!) { customerRequestDataErasure(customerId: $customerId)"
@@ -177,7 +233,7 @@ def _erasure_request(fake: ShopifyFake, customer_id: int) -> dict:
     return answer.json()
 
 
-def test_what_the_task_says_shopify_keeps_is_what_its_erasure_leaves(shopify):
+def test_what_the_entry_says_shopify_keeps_is_what_its_erasure_leaves(shopify):
     taken = _erasure_request(shopify, 7001)
     unknown = _erasure_request(shopify, 7999)
 

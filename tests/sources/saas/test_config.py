@@ -57,8 +57,8 @@ def test_a_pinned_version_that_moved_on_is_reported():
     errors = _errors(secrets=STRIPE_SECRETS, version=0)
 
     assert errors == [
-        "sources.vendor.version: the map was written for version 0 of stripe.yaml, which is now version 1; "
-        "read its changes and set version: 1"
+        "sources.vendor.version: the map was written for version 0 of stripe.yaml, which is now version 2; "
+        "read its changes and set version: 2"
     ]
 
 
@@ -124,3 +124,56 @@ def test_an_entry_that_is_not_yaml_is_an_error_not_a_crash(tmp_path: Path):
     errors = _errors(system=str(path))
 
     assert errors[0].startswith("sources.vendor.system: broken.yaml cannot be read as YAML")
+
+
+def test_error_rules_a_body_cursor_and_a_request_reference_are_checked_where_they_stand(tmp_path: Path):
+    entry = yaml.safe_load((CATALOGUE_DIR / "stripe.yaml").read_text(encoding="utf-8"))
+    entry["groups"]["charges"]["request"]["error"] = [{"path": "errors[*", "code": 3, "transient": "THROTTLED"}]
+    entry["groups"]["customers"]["request"]["error"] = {"paths": "errors"}
+    entry["groups"]["charges"]["paginate"]["in"] = "body"
+    entry["identify"][0]["paginate"]["in"] = "header"
+    entry["erase"]["customers"]["reference"] = "id"
+    path = tmp_path / "acme.yaml"
+    path.write_text(yaml.safe_dump(entry), encoding="utf-8")
+
+    errors = _errors(system=str(path), secrets=STRIPE_SECRETS)
+
+    where = "sources.vendor.system (acme.yaml: "
+    assert set(errors) >= {
+        f'{where}groups.charges.request.error.0.path): "errors[*" is not a path: use names, dots, [*] and [n] '
+        "(e.g. data[*].id)",
+        f"{where}groups.charges.request.error.0.code): must be a path such as data[*] or . (the whole answer)",
+        f"{where}groups.charges.request.error.0.transient): must list the error codes (text) that mean transient",
+        f"{where}groups.customers.request.error.paths): unknown key; expected one of code, missing, ok, path, "
+        "permanent, transient",
+        f"{where}groups.customers.request.error.path): must be a path such as data[*] or . (the whole answer)",
+        f"{where}groups.charges.paginate.in): a cursor in the body needs a request with a JSON body (body: {{...}})",
+        f"{where}identify.0.paginate.in): must be query (the cursor as a query parameter) or body (a key of the JSON "
+        "body)",
+        f"{where}erase.customers.reference): only a request sent by steps (no job) takes its reference so",
+    }
+
+
+def test_rectify_and_withdraw_are_checked_where_they_stand(tmp_path: Path):
+    entry = yaml.safe_load((CATALOGUE_DIR / "stripe.yaml").read_text(encoding="utf-8"))
+    entry["rectify"]["customers"]["name"]["steps"][0]["per"] = "subject"
+    entry["rectify"]["customers"]["name"]["field"] = "name["
+    entry["rectify"]["refunds"] = {"name": {"field": "name", "steps": []}}
+    entry["rectify"]["charges"] = {
+        "name": {"field": "billing_details.name", "steps": [{"request": {"path": "/x"}, "per": "record"}]}
+    }
+    entry["withdraw"] = {"customers": {"field": "status", "withdrawn": [], "steps": "PATCH"}}
+    path = tmp_path / "acme.yaml"
+    path.write_text(yaml.safe_dump(entry), encoding="utf-8")
+
+    errors = _errors(system=str(path), secrets=STRIPE_SECRETS)
+
+    where = "sources.vendor.system (acme.yaml: "
+    assert set(errors) >= {
+        f"{where}rectify.customers.name.steps.0.per): a correction is sent per record (per: record)",
+        f'{where}rectify.customers.name.field): "name[" is not a path: use names, dots, [*] and [n] (e.g. data[*].id)',
+        f'{where}rectify.refunds): unknown record group "refunds"; rectify names groups of groups',
+        f"{where}rectify.charges.name.steps.0.request.method): must be one of DELETE, GET, PATCH, POST, PUT",
+        f"{where}withdraw.customers.withdrawn): must list the values of field that mean the consent is not given",
+        f"{where}withdraw.customers.steps): must list the requests to send",
+    }

@@ -9,7 +9,7 @@ import pytest
 
 from dsr.demo.vendors.base import Call, Reply, VendorFake, serve
 from dsr.sources.base import DELETE, SourcePermanentError
-from dsr.sources.saas.client import _retry_after
+from dsr.sources.saas.client import _retry_after, answer_failure
 from dsr.sources.saas.paths import TemplateError, path_errors, path_values, template_errors, template_fill
 from tests.sources.saas.conftest import saas_connector
 
@@ -35,7 +35,7 @@ groups:
     key: id
     fields: {name: identity}
   orders:
-    request: {method: GET, path: "/contacts/{subject.id}/orders"}
+    request: {method: GET, path: "/contacts/{subject.id}/orders", query: {sort: id}}
     records: "[*]"
     paginate: {kind: link, max_pages: 3}
     key: id
@@ -123,6 +123,9 @@ def test_pages_by_number_and_by_link_header_are_all_read_with_the_key_in_its_hea
     ]
     lookup = acme.calls[0]
     assert lookup.path == "/contacts/" + hashlib.md5(b"mette@example.dk", usedforsecurity=False).hexdigest()
+    # A next page is asked for at the address the Link header gave, as given: the first page's query is not added.
+    pages = [call for call in acme.calls_to("GET", "/contacts/c1/orders")]
+    assert [sorted(call.query) for call in pages] == [["sort"], ["page"], ["page"]]
     assert acme.refusals == []
 
 
@@ -175,13 +178,58 @@ def test_templates_fill_slots_encode_path_values_and_refuse_what_is_missing():
         template_fill("{subject.name}", values)
     assert template_errors("{nobody}") == [
         "{nobody}: unknown value; a slot starts with one of "
-        "identity, subject, record, job, secrets, settings, reference"
+        "identity, subject, record, job, secrets, settings, reference, correct"
     ]
 
 
-def test_retry_after_is_read_as_seconds_or_as_a_date():
+def test_retry_after_is_read_as_whole_or_decimal_seconds_or_as_a_date():
     assert _retry_after("7") == 7.0
+    assert _retry_after("2.0") == 2.0
+    assert _retry_after(" 0.5 ") == 0.5
+    assert _retry_after("-1") is None
+    assert _retry_after("1e3") is None
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= _retry_after(later) <= 31
     assert _retry_after("soon") is None
     assert _retry_after(None) is None
+
+
+def test_templates_take_a_doubled_brace_as_one_brace():
+    query = "mutation m($id: ID!) {{ erase(id: $id) {{ userErrors {{ code }} }} }}"
+
+    assert template_errors(query) == []
+    assert template_fill({"q": query, "id": "gid://c/{subject.id}"}, {"subject": {"id": 7}}) == {
+        "q": "mutation m($id: ID!) { erase(id: $id) { userErrors { code } } }",
+        "id": "gid://c/7",
+    }
+    assert template_errors("{ erase }") == [
+        '"{ erase }" has a slot that is not {name}, {name.field} or {name|filter} '
+        "(a brace that is meant as itself is written twice: {{ or }})"
+    ]
+
+
+GRAPHQL_RULES = [
+    {"path": "errors[*]", "code": "extensions.code", "transient": ["THROTTLED"]},
+    {"path": "data.erase.userErrors[*]", "code": "code", "missing": ["DOES_NOT_EXIST"], "permanent": ["FAILED"]},
+]
+
+
+def test_an_error_rule_tells_a_failure_inside_a_success_and_repeats_only_the_codes_it_lists():
+    taken = {"data": {"erase": {"customerId": "c1", "userErrors": []}}}
+    throttled = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
+    gone = {"data": {"erase": {"userErrors": [{"message": "no such customer", "code": "DOES_NOT_EXIST"}]}}}
+    refused = {"data": {"erase": {"userErrors": [{"message": "mette@example.dk is locked", "code": "LOCKED"}]}}}
+    mixed = {"errors": [{"extensions": {"code": "THROTTLED"}}, {"extensions": {"code": "INTERNAL"}}]}
+
+    assert answer_failure(taken, GRAPHQL_RULES) is None
+    assert answer_failure(None, GRAPHQL_RULES) is None
+    assert answer_failure(throttled, GRAPHQL_RULES) == ("transient", "errors[*]", ["THROTTLED"])
+    assert answer_failure(gone, GRAPHQL_RULES) == ("missing", "data.erase.userErrors[*]", ["DOES_NOT_EXIST"])
+    # A code the rule does not list is a permanent failure, and is not repeated: its text may be a person's.
+    assert answer_failure(refused, GRAPHQL_RULES) == ("permanent", "data.erase.userErrors[*]", [])
+    assert answer_failure(mixed, GRAPHQL_RULES) == ("permanent", "errors[*]", ["THROTTLED"])
+    # Adyen's result: any value but the ones under ok is a failure.
+    adyen = {"path": "result", "ok": ["SUCCESS"], "missing": ["PAYMENT_NOT_FOUND"]}
+    assert answer_failure({"result": "SUCCESS"}, adyen) is None
+    assert answer_failure({"result": "PAYMENT_NOT_FOUND"}, adyen) == ("missing", "result", ["PAYMENT_NOT_FOUND"])
+    assert answer_failure({"result": "ACTIVE_RECURRING_TOKEN_EXISTS"}, adyen) == ("permanent", "result", [])

@@ -5,7 +5,9 @@ import base64
 import pytest
 
 from dsr.demo.vendors.mailchimp import API_KEY, LIST_ID, subscriber_hash
-from dsr.sources.base import DELETE, KEEP, SourcePermanentError, SourceTransientError
+from dsr.sources.base import CONSENT_WITHDRAWAL, DELETE, KEEP, UPDATE, SourcePermanentError, SourceTransientError
+from dsr.sources.saas.connector import SaasConnector
+from tests.sources.maps import BASE_MAP, map_build
 from tests.sources.saas.conftest import METTE, OTHER, saas_connector
 
 METTE_HASH = subscriber_hash("mette.hansen@example.dk")
@@ -112,3 +114,78 @@ def test_the_map_must_say_why_an_archived_member_is_kept():
 def test_failures_end_as_the_right_error(mailchimp, error, words):
     with pytest.raises(error, match=words):
         list(mailchimp_connector(mailchimp).records(METTE))
+
+
+def newsletter_connector(fake, **config):
+    """Return a Mailchimp source serving the newsletter purpose, whose consent is "newsletter"."""
+    purposes = {
+        **BASE_MAP["purposes"],
+        "newsletter": {**BASE_MAP["purposes"]["newsletter"], "consent_key": "newsletter"},
+    }
+    source = {
+        "name": "Newsletter (test)",
+        "kind": "saas",
+        "purposes": ["newsletter"],
+        "origin": {"da": "Fra dig", "en": "From you"},
+        "system": "mailchimp",
+        "url": f"{fake.url}/3.0",
+        "secrets": {"api_key": "${env:TEST_MAILCHIMP_KEY}"},
+        "settings": {"dc": "us21"},
+        "holds": {"members": "bookkeeping"},
+        "retries": 1,
+        "backoff_seconds": 0.01,
+        "rate_limit": {"per_second": 1000},
+        **config,
+    }
+    datamap = map_build({"newsletter_source": source}, purposes=purposes)
+    return SaasConnector(datamap.sources["newsletter_source"], datamap)
+
+
+def test_withdrawing_the_newsletter_consent_unsubscribes_each_membership_once(mailchimp):
+    connector = newsletter_connector(mailchimp)
+    assert CONSENT_WITHDRAWAL in connector.capabilities()
+
+    result = connector.consent_withdraw(METTE, ["newsletter", "ad_retargeting"], reference="DSR-1")
+
+    assert [(f.table, f.action, f.item, f.found, f.changed, f.categories) for f in result.facts] == [
+        ("members", UPDATE, "newsletter", 2, 2, ["marketing"]),
+    ]
+    members = mailchimp.store.items("members")
+    assert sorted(m["status"] for m in members if m["email_address"].lower() == "mette.hansen@example.dk") == [
+        "unsubscribed",
+        "unsubscribed",
+    ]
+    assert [m["status"] for m in members if m["email_address"] == OTHER] == ["subscribed"]
+    assert [call.json() for call in mailchimp.calls_to("PATCH", "/3.0/lists/")] == [{"status": "unsubscribed"}] * 2
+    assert mailchimp.refusals == []
+
+    again = connector.consent_withdraw(METTE, ["newsletter"])
+    assert [(f.found, f.changed) for f in again.facts] == [(2, 0)]
+    assert len(mailchimp.calls_to("PATCH", "/3.0/lists/")) == 2
+
+
+def test_a_consent_the_source_does_not_rest_on_is_not_touched_and_no_consent_purpose_means_no_withdrawal(mailchimp):
+    connector = newsletter_connector(mailchimp)
+    assert connector.consent_withdraw(METTE, ["call_recording"]).facts == []
+    assert mailchimp.calls == []
+    # A source whose purposes need no consent has no consent to withdraw.
+    assert CONSENT_WITHDRAWAL not in mailchimp_connector(mailchimp).capabilities()
+
+
+def test_a_refused_unsubscribe_is_a_permanent_error_and_a_member_gone_meanwhile_is_not_counted(mailchimp):
+    connector = newsletter_connector(mailchimp)
+    mailchimp.member_update = lambda call, list_id, member: mailchimp.error(400, "Invalid Resource")
+    with pytest.raises(SourcePermanentError, match=r"PATCH /lists/\{subject.list_id\}/members/\{subject.id\}"):
+        connector.consent_withdraw(METTE, ["newsletter"])
+
+    del mailchimp.member_update
+    original = connector.client().call
+
+    def gone_first(request, values, **kwargs):
+        if request["method"] == "PATCH":
+            mailchimp.store.delete("members", f"{values['subject']['list_id']}:{values['subject']['id']}")
+        return original(request, values, **kwargs)
+
+    connector.client().call = gone_first
+    result = connector.consent_withdraw(METTE, ["newsletter"])
+    assert (result.facts[0].found, result.facts[0].changed) == (2, 0)

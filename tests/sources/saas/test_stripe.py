@@ -4,7 +4,17 @@ import pytest
 
 from dsr.demo.vendors.base import Call
 from dsr.demo.vendors.stripe import API_KEY
-from dsr.sources.base import ACCESS, DELETE, ERASURE, KEEP, ErasurePlan, SourcePermanentError, SourceTransientError
+from dsr.sources.base import (
+    ACCESS,
+    DELETE,
+    ERASURE,
+    KEEP,
+    RECTIFICATION,
+    UPDATE,
+    ErasurePlan,
+    SourcePermanentError,
+    SourceTransientError,
+)
 from tests.sources.saas.conftest import METTE, saas_connector
 
 
@@ -26,7 +36,7 @@ def _by_table(records) -> dict[str, list[dict]]:
 
 def test_access_returns_exactly_the_customers_charges_and_cards_stripe_holds_for_the_person(stripe):
     connector = stripe_connector(stripe)
-    assert connector.capabilities() == {ACCESS, ERASURE}
+    assert connector.capabilities() == {ACCESS, ERASURE, RECTIFICATION}
 
     records = list(connector.records(METTE, reference="DSR-1"))
 
@@ -158,3 +168,70 @@ def test_a_wrong_key_is_refused_by_stripe_and_reported_as_permanent(stripe, monk
     with pytest.raises(SourcePermanentError, match="401"):
         stripe_connector(stripe).erasure_plan(METTE)
     assert len(stripe.store.items("customers")) == 3
+
+
+def test_rectification_sets_only_the_values_that_differ_and_a_second_run_changes_nothing(stripe):
+    connector = stripe_connector(stripe)
+    assert RECTIFICATION in connector.capabilities()
+    corrections = [
+        {"field": "name", "correct": "Mette Hansen"},
+        {"field": "city", "correct": "Aarhus C"},
+        {"field": "first_name", "correct": "Mette"},
+    ]
+
+    preview = connector.rectification_preview(METTE, corrections)
+    assert [(f.table, f.item, f.found, f.changed) for f in preview] == [
+        ("customers", "name", 2, 1),  # cus_mette0002 is "Mette H."
+        ("customers", "city", 2, 2),
+    ]
+    assert stripe.calls_to("POST", "/v1/customers/cus") == []
+
+    result = connector.rectify(METTE, corrections, reference="DSR-1")
+
+    assert [(f.table, f.action, f.item, f.found, f.changed, f.categories) for f in result.facts] == [
+        ("customers", UPDATE, "name", 2, 1, ["identity"]),
+        ("customers", UPDATE, "city", 2, 2, ["contact"]),
+    ]
+    assert result.not_applicable == ["first_name"]  # Stripe holds no first name: reported, not guessed
+    assert stripe.store.get("customers", "cus_mette0002")["name"] == "Mette Hansen"
+    assert {stripe.store.get("customers", c)["address"]["city"] for c in ("cus_mette0001", "cus_mette0002")} == {
+        "Aarhus C"
+    }
+    assert stripe.store.get("customers", "cus_other0001")["name"] == "Other Person"
+    updates = stripe.calls_to("POST", "/v1/customers/cus")
+    assert sorted((call.form() for call in updates), key=str) == sorted(
+        [{"name": "Mette Hansen"}, {"address[city]": "Aarhus C"}, {"address[city]": "Aarhus C"}], key=str
+    )
+    assert stripe.refusals == []
+
+    again = connector.rectify(METTE, corrections)
+    assert [(f.found, f.changed) for f in again.facts] == [(2, 0), (2, 0)]
+    assert len(stripe.calls_to("POST", "/v1/customers/cus")) == 3
+
+
+def test_a_customer_deleted_before_the_correction_is_not_counted_as_corrected(stripe):
+    connector = stripe_connector(stripe)
+    original = connector.client().call
+
+    def deleted_first(request, values, **kwargs):
+        # The customer is deleted in Stripe between the read and the update.
+        if request["method"] == "POST":
+            stripe.store.delete("customers", values["record"]["key"])
+        return original(request, values, **kwargs)
+
+    connector.client().call = deleted_first
+    result = connector.rectify(METTE, [{"field": "name", "correct": "Mette Hansen"}])
+
+    assert (result.facts[0].found, result.facts[0].changed) == (2, 0)
+
+
+def test_a_refused_correction_is_a_permanent_error_naming_no_one(stripe):
+    connector = stripe_connector(stripe)
+    # Stripe refuses the update (a value it cannot take): the error names the path, not the value.
+    stripe.customer_update = lambda call, customer_id: stripe.error(400, "Invalid string: Mette Hansen")
+
+    with pytest.raises(SourcePermanentError) as raised:
+        connector.rectify(METTE, [{"field": "name", "correct": "Mette Hansen"}])
+
+    assert "Stripe: POST /v1/customers/{record.key} was refused with HTTP 400" in str(raised.value)
+    assert "mette" not in str(raised.value).lower()
