@@ -26,6 +26,7 @@ def _sample_base(language: str) -> dict:
         "extension_allowed": False,
         "overdue": False,
         "days_overdue": 0,
+        "jurisdiction": jurisdiction_context(profile_default_code(), language)["jurisdiction"],
     }
     right_label = "Sletning (art. 17)" if language == "da" else "Erasure (Art. 17)"
     request = {
@@ -191,6 +192,9 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
         }
     if kind in ("transmission", "transmission_outcome"):
         return _sample_transmission(kind)
+    if kind == "status_link":
+        # A second "lost link" ask while the first new link is unopened keeps the earlier links working.
+        return {"earlier_links_kept": True}
     if kind == "deadline_reminder":
         return {
             "today": date(2026, 3, 25),

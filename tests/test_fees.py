@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from dsr import stats, workflow
+from dsr import crypto, stats, workflow
 from dsr.apikeys import apikey_create
 from dsr.audit import Actor
 from dsr.models import (
@@ -29,7 +29,7 @@ from dsr.models import (
 )
 from dsr.outbox import message_render
 from dsr.portal import status_view
-from dsr.views.public import _SESSION_TOKENS
+from dsr.views.public import _SESSION_SEAL, _SESSION_TOKENS
 from dsr.workflow import FEE_TEMPLATES, RequestInvalid, TransitionError
 from tests.views.conftest import agent, auditor, roles, verified_client  # noqa: F401
 
@@ -295,7 +295,9 @@ def test_the_status_page_says_it_waits_for_the_payment(in_progress, staff, clien
     request = in_progress(language=language)
     _ask(request, staff)
     session = client.session
-    session[_SESSION_TOKENS] = {request.reference: workflow.request_status_token(request)}
+    session[_SESSION_TOKENS] = {
+        request.reference: crypto.seal({"token": workflow.request_status_token(request)}, purpose=_SESSION_SEAL)
+    }
     session.save()
     request.refresh_from_db()
     with translation.override(language):
@@ -309,7 +311,9 @@ def test_the_requester_withdraws_from_the_status_page_only_when_confirmed(in_pro
     request = in_progress()
     _ask(request, staff)
     session = client.session
-    session[_SESSION_TOKENS] = {request.reference: workflow.request_status_token(request)}
+    session[_SESSION_TOKENS] = {
+        request.reference: crypto.seal({"token": workflow.request_status_token(request)}, purpose=_SESSION_SEAL)
+    }
     session.save()
     unconfirmed = client.post(f"/status/{request.reference}/withdraw/")
     assert unconfirmed.status_code == 400

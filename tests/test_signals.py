@@ -128,16 +128,19 @@ def test_the_receipt_goes_out_before_the_completion_even_when_its_go_came_late(d
 # --- A client's retry files nothing twice -------------------------------------------------
 
 
-def _objection(**extra):
+SHOP = Actor.integration("shop")
+
+
+def _objection(actor=SHOP, **extra):
     return request_submit(
-        right=Right.OBJECTION, email=EMAIL, actor=Actor.subject(), details={"scope": "direct_marketing"}, **extra
+        right=Right.OBJECTION, email=EMAIL, actor=actor, details={"scope": "direct_marketing"}, **extra
     )
 
 
 def test_the_same_filing_again_within_minutes_is_the_same_request():
     first = _objection()
     again = request_submit(
-        right=Right.OBJECTION, email=EMAIL.upper(), actor=Actor.subject(), details={"scope": "direct_marketing"}
+        right=Right.OBJECTION, email=EMAIL.upper(), actor=SHOP, details={"scope": "direct_marketing"}
     )
     assert first.created
     assert not again.created
@@ -145,6 +148,21 @@ def test_the_same_filing_again_within_minutes_is_the_same_request():
     assert again.status_token == first.status_token
     assert Request.objects.count() == 1
     assert Message.objects.filter(kind="verification").count() == 1
+
+
+def test_only_the_same_authenticated_filer_gets_the_earlier_request_back():
+    """The twin's status token goes back to the caller: nobody else may get it by typing the same email."""
+    first = _objection()
+    by_another_integration = _objection(actor=Actor.integration("crm"))
+    by_the_public = _objection(actor=Actor.subject())
+    by_the_public_again = _objection(actor=Actor.subject())
+    tokens = {first.status_token, by_another_integration.status_token, by_the_public.status_token}
+    assert by_another_integration.created
+    assert by_the_public.created
+    assert by_the_public_again.created
+    assert len(tokens) == 3
+    assert by_the_public_again.request.pk != by_the_public.request.pk
+    assert Request.objects.count() == 4
 
 
 def test_a_different_right_or_different_details_is_a_new_request():

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from dsr import challenges, deadlines, emails
@@ -16,7 +17,9 @@ from dsr.audit import Actor, audit_record
 from dsr.jurisdictions import profile_get
 from dsr.models import (
     CLOSED_STATUSES,
+    ActorType,
     AuditAction,
+    AuditEvent,
     Channel,
     IdentityLevel,
     Language,
@@ -178,7 +181,7 @@ def request_submit(
         request.verification_method = identity_checked or email_confirmed or VerificationMethod.INTEGRATION
     try:
         with transaction.atomic():
-            twin = _twin_recent(fields, clean_details, now=now, received_given=received_at is not None)
+            twin = _twin_recent(fields, clean_details, actor=actor, now=now, received_given=received_at is not None)
             if twin is not None:
                 return SubmitResult(twin, request_status_token(twin), created=False)
             request.save()
@@ -216,12 +219,17 @@ def request_submit(
     return SubmitResult(request, request_status_token(request), created=True)
 
 
-def _twin_recent(fields: dict, details: dict, *, now: datetime, received_given: bool) -> Request | None:
-    """Return the open request filed minutes ago with the same right, email and details (a client's retry).
+def _twin_recent(fields: dict, details: dict, *, actor: Actor, now: datetime, received_given: bool) -> Request | None:
+    """Return the open request the same filer filed minutes ago with the same right, email and details (a retry).
 
+    Only an authenticated filer (an integration's key, a staff member) is recognised: the twin's status
+    token goes back to the caller, so anyone else who typed the same email and right would get a stranger's
+    request. A person on the portal, or the keyless API, files anew (and the idempotency key still holds).
     On PostgreSQL, filings for one email and right wait for each other here, so two
     retries that arrive together make one request.
     """
+    if actor.type not in (ActorType.INTEGRATION, ActorType.STAFF) or not actor.id:
+        return None
     if connection.vendor == "postgresql":
         lock = f"dsr-filing:{fields['right']}:{fields['email'].lower()}"
         with connection.cursor() as cursor:
@@ -232,6 +240,10 @@ def _twin_recent(fields: dict, details: dict, *, now: datetime, received_given: 
         .exclude(status__in=CLOSED_STATUSES)
         .order_by("pk")
     )
+    filed_by_actor = AuditEvent.objects.filter(
+        request=OuterRef("pk"), action=AuditAction.REQUEST_SUBMITTED, actor_type=actor.type, actor_id=actor.id
+    )
+    candidates = candidates.filter(Exists(filed_by_actor))
     for candidate in candidates:
         same = (
             (candidate.name, candidate.phone, candidate.customer_number, candidate.language, candidate.channel)
