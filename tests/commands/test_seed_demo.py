@@ -41,9 +41,13 @@ def test_seeding_creates_a_login_and_requests_in_several_states_and_can_run_agai
     # Danish and Swedish customers under the GDPR, one Californian under the CCPA (docs/jurisdictions.md).
     assert set(Request.objects.values_list("jurisdiction", flat=True)) == {"dk", "se", "us-ca"}
     # Nothing is completed by fiat: each completed request was carried out in the demo's sources, and its
-    # letter says what they did.
-    for completed in Request.objects.filter(status=Status.COMPLETED):
+    # letter says what they did. The year of history is imported, and says so on every one of its requests.
+    for completed in Request.objects.filter(status=Status.COMPLETED, imported_at__isnull=True):
         assert completed.plan.outcome["summary"]["found"]
+    imported = Request.objects.filter(imported_at__isnull=False)
+    assert imported.count() > 60
+    assert not imported.filter(plan__isnull=False).exists()
+    assert "past requests imported, as from a spreadsheet" in first
     password = (var_dir / "demo-login.txt").read_text().strip()
     assert f"privacy / {password}" in first
     user = django_user_model.objects.get(username="privacy")
