@@ -18,32 +18,45 @@ from dsr.workflow import request_submit
 pytestmark = pytest.mark.django_db
 
 # Nothing listens on port 9 (discard): every connection is refused, as when Redis is down.
-BROKER_DOWN = "redis://127.0.0.1:9/0"
 EMAIL = "kunde@example.dk"
 
 
 @pytest.fixture
 def web_process_with_broker_down():
-    """This process as a web process sees it during an outage: tasks go to a broker that refuses connections."""
-    with broker_refusing(eager=False):
-        yield
+    """This process as a web process sees it during an outage: every hand-over to the broker fails."""
+    with broker_refusing(eager=False) as outage:
+        yield outage
+
+
+class _Outage:
+    def __init__(self, publisher):
+        self._publisher = publisher
+
+    def back(self) -> None:
+        """The broker answers again."""
+        signals._publisher = self._publisher
 
 
 @contextmanager
 def broker_refusing(*, eager: bool):
-    """Point this process's Celery app at a broker that refuses every connection; restore it after."""
-    names = ("task_always_eager", "broker_url", "broker_write_url")
-    previous = {name: celery_app.conf[name] for name in names}
-    pools = (celery_app._pool, celery_app.amqp._producer_pool)
-    celery_app.conf.update(task_always_eager=eager, broker_url=BROKER_DOWN, broker_write_url=None)
-    celery_app._pool = celery_app.amqp._producer_pool = None
+    """Make every hand-over of this process to the broker fail as a refused connection does; restore it after.
+
+    The publisher dsr.apps registers is replaced, whatever the broker's transport: the outbox must keep
+    each signal whose hand-over raised a broker error.
+    """
+    publisher = signals._publisher
+    previous_eager = celery_app.conf.task_always_eager
+
+    def refused(task: str, args: list) -> None:
+        raise OSError(111, "Connection refused (the broker is down)")
+
+    celery_app.conf.task_always_eager = eager
+    signals._publisher = refused
     try:
-        yield
+        yield _Outage(publisher)
     finally:
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app.conf.update(previous)
-        celery_app._pool, celery_app.amqp._producer_pool = pools
+        signals._publisher = publisher
+        celery_app.conf.task_always_eager = previous_eager
 
 
 def test_a_filing_rolled_back_leaves_no_go_signal(django_capture_on_commit_callbacks):
@@ -90,6 +103,7 @@ def test_the_sweep_keeps_every_signal_while_the_broker_is_down_and_sends_them_ol
     assert TaskSignal.objects.count() == 2
 
     # The broker is back (here: tasks run inline, as Celery does without one).
+    web_process_with_broker_down.back()
     celery_app.conf.task_always_eager = True
     assert signals.signals_sweep() == 2
     assert not TaskSignal.objects.exists()
