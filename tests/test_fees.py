@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from dsr import crypto, stats, workflow
+from dsr import stats, workflow
 from dsr.apikeys import apikey_create
 from dsr.audit import Actor
 from dsr.models import (
@@ -29,8 +29,8 @@ from dsr.models import (
 )
 from dsr.outbox import message_render
 from dsr.portal import status_view
-from dsr.views.public import _SESSION_SEAL, _SESSION_TOKENS
 from dsr.workflow import FEE_TEMPLATES, RequestInvalid, TransitionError
+from tests.status_session import status_session_open
 from tests.views.conftest import agent, auditor, roles, verified_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -294,11 +294,7 @@ def test_the_letter_states_amount_ground_reasons_how_to_pay_and_the_right_to_com
 def test_the_status_page_says_it_waits_for_the_payment(in_progress, staff, client, language, expected):
     request = in_progress(language=language)
     _ask(request, staff)
-    session = client.session
-    session[_SESSION_TOKENS] = {
-        request.reference: crypto.seal({"token": workflow.request_status_token(request)}, purpose=_SESSION_SEAL)
-    }
-    session.save()
+    status_session_open(client, request)
     request.refresh_from_db()
     with translation.override(language):
         assert expected in status_view(request).progress
@@ -310,11 +306,7 @@ def test_the_status_page_says_it_waits_for_the_payment(in_progress, staff, clien
 def test_the_requester_withdraws_from_the_status_page_only_when_confirmed(in_progress, staff, client):
     request = in_progress()
     _ask(request, staff)
-    session = client.session
-    session[_SESSION_TOKENS] = {
-        request.reference: crypto.seal({"token": workflow.request_status_token(request)}, purpose=_SESSION_SEAL)
-    }
-    session.save()
+    status_session_open(client, request)
     unconfirmed = client.post(f"/status/{request.reference}/withdraw/")
     assert unconfirmed.status_code == 400
     assert Request.objects.get(pk=request.pk).status == Status.AWAITING_SUBJECT

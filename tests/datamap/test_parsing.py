@@ -174,10 +174,25 @@ def test_an_invalid_configuration_is_reported_and_not_described(described_kind, 
 
 
 def test_a_source_worked_by_hand_is_one_group_with_the_sources_purposes(demo_text):
-    datamap = datamap_parse(demo_text)
+    def by_hand(document):
+        document["sources"]["chats"] = {
+            "name": {"da": "Kundeservice-chat", "en": "Customer-service chat"},
+            "kind": "manual",
+            "purposes": ["customer_service", "call_recording"],
+            "recipients": ["genesys"],
+            "origin": {"da": "Fra dine henvendelser", "en": "From your enquiries"},
+            "owner": "Kundeservicechef",
+            "instructions": {
+                "access": {"da": "Eksportér samtalerne", "en": "Export the conversations"},
+                "erasure": {"da": "Slet samtalerne", "en": "Delete the conversations"},
+            },
+            "categories": ["contact", "usage"],
+        }
+
+    datamap = datamap_parse(_changed(demo_text, by_hand))
     assert list(datamap.sources["chats"]["groups"]) == ["task"]
     task = datamap.sources["chats"]["groups"]["task"]
-    assert (task["purposes"], task["purposes_declared"]) == (datamap.sources["chats"]["purposes"], False)
+    assert (task["purposes"], task["purposes_declared"]) == (["customer_service", "call_recording"], False)
 
 
 def test_the_demo_shop_says_which_identifier_is_which_kind_of_data_and_which_tables_are_kept(demo_text):

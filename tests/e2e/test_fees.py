@@ -9,7 +9,7 @@ from django.test import Client
 from dsr import workflow
 from dsr.audit import Actor
 from dsr.models import Channel, Fee, FeeStatus, Message, MessageStatus, Request, Right, Status, VerificationMethod
-from dsr.views.public import _SESSION_TOKENS
+from tests.status_session import status_session_open
 
 pytestmark = pytest.mark.e2e
 REASONS = {
@@ -105,9 +105,7 @@ def test_the_requester_withdraws_on_the_status_page_and_the_worker_confirms(
     request = _in_progress(language, staff)
     workflow.request_fee_ask(request=request, ground="excessive", amount="250", reasons=REASONS[language], actor=staff)
     browser = Client(HTTP_ACCEPT_LANGUAGE=language)
-    session = browser.session
-    session[_SESSION_TOKENS] = {request.reference: workflow.request_status_token(request)}
-    session.save()
+    status_session_open(browser, request)
     page = browser.get(f"/status/{request.reference}/").content.decode()
     assert ("DKK 250,00" if language == "da" else "DKK 250.00") in page
     assert browser.post(f"/status/{request.reference}/withdraw/", {"confirm": "yes"}).status_code == 302

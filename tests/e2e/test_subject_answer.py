@@ -22,11 +22,11 @@ from dsr.models import (
     SuspensionReason,
     VerificationMethod,
 )
-from dsr.views.public import _SESSION_TOKENS
 from tests.e2e.test_worker_jobs import company, engine_env, worker  # noqa: F401
 from tests.rights.conftest import PERSON
 from tests.sources.conftest import chinook_sqlite  # noqa: F401
 from tests.sources.http.processor import processor  # noqa: F401
+from tests.status_session import status_session_open
 
 pytestmark = pytest.mark.e2e
 QUESTION = {
@@ -70,9 +70,7 @@ def test_the_persons_answer_restarts_the_clock_and_the_worker_goes_on(
     assert not Plan.objects.filter(request=request).exists()
 
     browser = Client(HTTP_ACCEPT_LANGUAGE=language)
-    session = browser.session
-    session[_SESSION_TOKENS] = {request.reference: workflow.request_status_token(request)}
-    session.save()
+    status_session_open(browser, request)
     assert QUESTION[language] in browser.get(f"/status/{request.reference}/").content.decode()
     response = browser.post(
         f"/status/{request.reference}/answer/",
