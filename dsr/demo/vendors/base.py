@@ -282,6 +282,7 @@ def serve(fake: VendorFake, *, prefix: str = "") -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A short poll interval: shutdown() waits for the next poll, and the tests stop a server each time.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}{prefix}"
     return server
