@@ -12,3 +12,17 @@ os.environ.setdefault("DSR_HTTPS", "false")
 os.environ.setdefault("DSR_EDGE_ANSWER_SECONDS", "0")
 
 from config.settings import *  # noqa: F403
+
+# --- The suite split over processes (pytest -n N, pytest-xdist) ------------------------------------------------
+# Each test process ("gw0", "gw1", ...) has its own test database already (tests/conftest.py names it after the
+# process); here it also gets its own Celery queue and, with Redis, its own cache database, since a test empties
+# the cache it starts with. The end-to-end workers inherit PYTEST_XDIST_WORKER and so read these same settings.
+_TEST_PROCESS = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _TEST_PROCESS:
+    CELERY_TASK_DEFAULT_QUEUE = f"dsr-tests-{_TEST_PROCESS}"
+    _cache = CACHES["default"]  # noqa: F405
+    if _cache["BACKEND"].endswith("RedisCache"):
+        # Redis databases 10-15 hold the caches of up to six test processes.
+        _process_number = int(_TEST_PROCESS.removeprefix("gw") or 0)
+        _location = _cache["LOCATION"]
+        _cache["LOCATION"] = f"{_location.rsplit('/', 1)[0]}/{10 + _process_number % 6}"

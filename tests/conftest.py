@@ -285,7 +285,8 @@ def _broker_purge() -> None:
 class CeleryWorker:
     """A `celery worker` process on the test database and broker, as the e2e tests see it."""
 
-    name = "e2e@dsr-tests"
+    # Named after the test process, so parallel test processes (pytest -n) ping their own worker only.
+    name = f"e2e-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}@dsr-tests"
     argv = (
         *(sys.executable, "-m", "celery", "-A", "config", "worker"),
         *("--pool", "prefork", "--concurrency", "2", "-l", "info", "-n", name),
@@ -333,10 +334,10 @@ class CeleryWorker:
             self.process.send_signal(sig)
 
     def stop(self, timeout: float = 10) -> None:
-        """Stop the worker: warm shutdown (SIGTERM), then SIGKILL once `timeout` has passed."""
+        """Stop the worker: warm shutdown (SIGTERM), then SIGKILL once `timeout` has passed (at once if 0)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
+        if self.process.poll() is None and timeout > 0:
             self.process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
@@ -398,7 +399,9 @@ def celery_worker_process(transactional_db, request: pytest.FixtureRequest, tmp_
     try:
         yield worker
     finally:
-        worker.stop()
+        # The test is over: nothing the worker still does is looked at, so it is killed rather than given the
+        # seconds a warm shutdown takes. Tests of a graceful stop call worker.stop() themselves.
+        worker.stop(timeout=0)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from dsr import workflow
@@ -127,30 +128,36 @@ class Command(BaseCommand):
             language="en",
             corrections=[{"field": "address", "current": "Vesterbrogade 1", "correct": "Vesterbrogade 10"}],
         )
-        extended = entered(Right.PORTABILITY, emails[4], 40, channel=Channel.PHONE)
-        workflow.request_extend(
-            request=extended,
-            actor=staff,
-            today=(now - timedelta(days=30)).date(),
-            reasons="The request covers eleven years of orders across three systems.",
-        )
-        waiting = entered(Right.RESTRICTION, emails[5], 8, ground="accuracy_contested")
-        workflow.request_suspend(
-            request=waiting,
-            reason=SuspensionReason.CLARIFICATION,
-            actor=staff,
-            note="Which address do you contest: delivery or billing?",
-        )
+        # Each filing and the staff's next step in one transaction: the worker starts on a request only once it
+        # commits, so it never finishes one before it is extended, suspended or refused here.
+        with transaction.atomic():
+            extended = entered(Right.PORTABILITY, emails[4], 40, channel=Channel.PHONE)
+            workflow.request_extend(
+                request=extended,
+                actor=staff,
+                today=(now - timedelta(days=30)).date(),
+                reasons="The request covers eleven years of orders across three systems.",
+            )
+        with transaction.atomic():
+            waiting = entered(Right.RESTRICTION, emails[5], 8, ground="accuracy_contested")
+            workflow.request_suspend(
+                request=waiting,
+                reason=SuspensionReason.CLARIFICATION,
+                actor=staff,
+                note="Which address do you contest: delivery or billing?",
+            )
         # Direct marketing stops without a decision (Art. 21(3)): the worker carries it out in the demo shop and
         # completes it, and the letter says what the shop did.
         entered(Right.OBJECTION, emails[6], 12, language="en", scope="direct_marketing")
-        refused = entered(Right.ACCESS, emails[7], 15)
-        workflow.request_refuse(
-            request=refused,
-            ground=RefusalGround.EXCESSIVE,
-            actor=staff,
-            reasons="This is the fourth identical request this month; the previous answer of 2 days ago is unchanged.",
-        )
+        with transaction.atomic():
+            refused = entered(Right.ACCESS, emails[7], 15)
+            workflow.request_refuse(
+                request=refused,
+                ground=RefusalGround.EXCESSIVE,
+                actor=staff,
+                reasons="This is the fourth identical request this month; the previous answer of 2 days ago is "
+                "unchanged.",
+            )
         created = 8
         # Customers abroad, answered under their own law (docs/jurisdictions.md).
         if "SE" in abroad:
