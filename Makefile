@@ -28,7 +28,8 @@ help:
 	@echo "  make lock              compile requirements*.txt (pins and hashes) from pyproject.toml"
 	@echo "  make clean             remove test databases, broker folders and test artifacts (keeps .venv and the demo)"
 	@echo
-	@echo "  Variables: PORT (default 8000), PYTEST_ARGS (extra pytest arguments), CI=true."
+	@echo "  Variables: PORT (default 8000), PYTEST_ARGS (extra pytest arguments), PYTEST_WORKERS (test processes;"
+	@echo "             0 = one), CI=true."
 	@echo "  Docs: docs/running.md"
 
 # --- virtualenv -----------------------------------------------------------------
@@ -85,9 +86,19 @@ run: venv
 system-packages:
 	@bash .ci/system-packages test
 
+# The suite runs in several processes (pytest-xdist): one more than the cores, since the end-to-end and browser
+# tests spend much of their time waiting for a worker or a page; at most six (each needs its own Redis cache
+# database, config/settings_test.py). PYTEST_WORKERS=0 runs it in this one process.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); n=$$((n + 1)); [ $$n -gt 6 ] && n=6; echo $$n)
+ifeq ($(PYTEST_WORKERS),0)
+PYTEST_PARALLEL :=
+else
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
+endif
+
 # pytest's exit code is make's; "no tests collected" (5) is a failure too.
 test: venv system-packages
-	@$(BIN)/pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests; that counts as a failure." >&2; exit 1; fi; \
 	exit $$status
 

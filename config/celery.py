@@ -1,11 +1,12 @@
 """The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
 
+import gc
 import os
 import threading
 
 from celery import Celery, bootsteps
 from celery.schedules import crontab
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -46,6 +47,22 @@ class SignalSweeper(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(SignalSweeper)
+
+
+@worker_init.connect
+def worker_warm(**kwargs) -> None:
+    """Ready the worker before its pool forks, so a pool process's first request costs what its next one does.
+
+    Fonts and letter templates load once (dsr.letters.letters_warm). Then everything loaded so far is moved out
+    of the garbage collector's reach (gc.freeze): the first full collection in each pool process would otherwise
+    walk every imported module's objects in the middle of a request, and touching them would copy the pages the
+    pool processes share with this one.
+    """
+    from dsr.letters import letters_warm
+
+    letters_warm()
+    gc.collect()
+    gc.freeze()
 
 
 @worker_process_init.connect

@@ -9,9 +9,9 @@ from datetime import date
 
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from weasyprint import HTML
 
 from dsr.jurisdictions import jurisdiction_context, profile_default_code
+from dsr.pdf import pdf_render
 
 LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
@@ -44,7 +44,7 @@ def letter_html(kind: str, context: dict, language: str, *, today: date | None =
 def letter_pdf(kind: str, context: dict, language: str, *, today: date | None = None) -> bytes:
     """Render the formal letter `kind` in `language` as PDF bytes, ready to attach to its email."""
     html = letter_html(kind, context, language, today=today)
-    return HTML(string=html).write_pdf()
+    return pdf_render(html)
 
 
 def letter_filename(kind: str, reference: str, language: str) -> str:
@@ -54,3 +54,15 @@ def letter_filename(kind: str, reference: str, language: str) -> str:
         "en": {"refused": "refusal", "extended": "extension", "erasure_confirmation": "erasure", "fee": "fee"},
     }
     return f"{reference}-{names.get(language, names['en']).get(kind, kind)}.pdf"
+
+
+def letters_warm() -> None:
+    """Render the erasure confirmation, the letter every erasure sends, from the sample values, and drop it.
+
+    A worker calls this at start, before its pool forks: fonts, text shaping, the letter templates and their
+    stylesheet are then loaded once, not in the first request each pool process handles. No database query.
+    """
+    from dsr.message_samples import sample_context
+
+    for language in LETTER_LANGUAGES:
+        letter_pdf("erasure_confirmation", sample_context("completed", language), language)

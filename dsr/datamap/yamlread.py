@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover - a PyYAML built without libyaml
             Scanner.__init__(self)
             Parser.__init__(self)
 
+
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 40
 MAX_ALIASES = 50
@@ -52,6 +53,18 @@ class YamlRefused(Exception):
 
 def _where(mark) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "file"
+
+
+def _where_in(text: str, mark) -> str:
+    """Return where ``mark`` is, at most at the end of ``text``.
+
+    libyaml places an error at the end of a file without a last line break on the line after it, which the file
+    does not have.
+    """
+    lines = text.splitlines()
+    if mark is not None and lines and not text.endswith(("\n", "\r")) and mark.line >= len(lines):
+        return f"line {len(lines)}, column {len(lines[-1]) + 1}"
+    return _where(mark)
 
 
 def _shown(value: str) -> str:
@@ -140,7 +153,7 @@ def yaml_read(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise YamlRefused(_where(mark), f"not valid YAML: {problem}") from None
+        raise YamlRefused(_where_in(text, mark), f"not valid YAML: {problem}") from None
     except RecursionError:
         raise YamlRefused("file", f"nested deeper than {MAX_DEPTH} levels") from None
     finally:

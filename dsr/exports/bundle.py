@@ -30,7 +30,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from weasyprint import HTML
 
 from dsr.datamap.schema import DataMap, localised
 from dsr.emails import absolute_url
@@ -54,6 +53,7 @@ from dsr.models import (
     Request,
     Right,
 )
+from dsr.pdf import pdf_render
 from dsr.storage import BUNDLE_PREFIX, storage_name_new, storage_save
 from dsr.storage.sealing import SealedWriter
 
@@ -248,7 +248,7 @@ def report_pdf(context: dict, language: str) -> bytes:
     """Render report.pdf: the Art. 15 information as a letter to the person (WeasyPrint)."""
     with translation.override(language):
         html = render_to_string(f"dsr/exports/report.{language}.html", context)
-    return HTML(string=html).write_pdf()
+    return pdf_render(html)
 
 
 def index_html(context: dict, language: str) -> bytes:

@@ -14,11 +14,11 @@ from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from weasyprint import HTML
 
 from dsr.datamap.schema import localised
 from dsr.datamap.selectors import datamap_active
 from dsr.models import RetentionSweep, SweepRuleSetting
+from dsr.pdf import pdf_render
 from dsr.sweeps import (
     SweepRefused,
     counts_totals,
@@ -223,6 +223,6 @@ def sweep_report_csv(request: HttpRequest, pk: int) -> HttpResponse:
 def sweep_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     sweep = get_object_or_404(RetentionSweep, pk=pk)
     html = render_to_string("dsr/staff/sweep_report.html", _sweep_context(sweep), request=request)
-    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response = HttpResponse(pdf_render(html), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="retention-sweep-{sweep.pk}.pdf"'
     return response
