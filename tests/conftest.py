@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import hypothesis
 import pytest
 from django.conf import settings as django_settings
 
@@ -31,6 +32,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = BASE_DIR / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 ON_CI = os.environ.get("CI", "").lower() == "true"
+
+# Property tests check what happens, not how fast: with the suite spread over processes on a busy machine an
+# example may take longer than hypothesis's 200 ms deadline without anything being wrong.
+hypothesis.settings.register_profile("dsr", deadline=None)
+hypothesis.settings.load_profile("dsr")
 
 # Playwright's sync API runs an event loop in the test thread, and Django refuses ORM
 # calls from a thread with a running loop; live_server tests need them.

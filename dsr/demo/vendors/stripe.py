@@ -109,6 +109,8 @@ def payment_method(method_id: str, *, customer_id: str, name: str, created: int 
 
 # A customer's address is updated field by field: address[line1], address[city], ...
 ADDRESS_PARAM = re.compile(r"^address\[(line1|line2|city|postal_code|state|country)\]$")
+# Metadata is set key by key (metadata[key]=value); an empty value removes the key.
+METADATA_PARAM = re.compile(r"^metadata\[([A-Za-z0-9_-]{1,40})\]$")
 
 
 class StripeFake(VendorFake):
@@ -233,7 +235,7 @@ class StripeFake(VendorFake):
         return Reply(200, stub)
 
     def customer_update(self, call: Call, customer_id: str) -> Reply:
-        """Update a customer from a form body (``name``, ``email``, ``phone``, ``address[line1]`` ...)."""
+        """Update a customer from a form body (``name``, ``email``, ``phone``, ``address[line1]``, ``metadata[key]``)."""
         if not call.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return self.refuse("Stripe takes form-encoded parameters")
         found = self.store.get("customers", customer_id)
@@ -245,6 +247,13 @@ class StripeFake(VendorFake):
                 updated[key] = value
             elif (match := ADDRESS_PARAM.match(key)) is not None:
                 updated["address"] = {**(updated.get("address") or {}), match.group(1): value}
+            elif (match := METADATA_PARAM.match(key)) is not None:
+                metadata = dict(updated.get("metadata") or {})
+                if value:
+                    metadata[match.group(1)] = value
+                else:
+                    metadata.pop(match.group(1), None)
+                updated["metadata"] = metadata
             else:
                 return self.refuse(f"Received unknown parameter: {key}")
         self.store.put("customers", customer_id, updated)

@@ -1,4 +1,4 @@
-"""Rectification (GDPR Art. 16) and consent withdrawal (Art. 7(3)) in a SaaS system, as its description says.
+"""Rectification (GDPR Art. 16), restriction (Art. 18) and consent withdrawal (Art. 7(3)) in a SaaS system.
 
 Each reports what the system answered: a record counts as changed only when
 its value differed and the system accepted every request that sets it; a
@@ -8,7 +8,16 @@ is sent nothing (a second run changes nothing and says so).
 
 from typing import TYPE_CHECKING, Any
 
-from dsr.sources.base import CONSENT_WITHDRAWAL, RECTIFICATION, UPDATE, ChangeResult, Correction, Fact, Identifiers
+from dsr.sources.base import (
+    CONSENT_WITHDRAWAL,
+    RECTIFICATION,
+    RESTRICTION,
+    UPDATE,
+    ChangeResult,
+    Correction,
+    Fact,
+    Identifiers,
+)
 from dsr.sources.saas.erasure import CHANGED, _steps_run
 from dsr.sources.saas.paths import path_value
 
@@ -89,6 +98,53 @@ def rectify(
 ) -> ChangeResult:
     facts, not_applicable = corrections_apply(connector, identifiers, corrections, write=True, reference=reference)
     return ChangeResult(source=connector.key, operation=RECTIFICATION, facts=facts, not_applicable=not_applicable)
+
+
+def _marked(current: Any, wanted: str) -> bool:
+    """Return whether a record's restriction mark already reads ``wanted`` ("" meaning no value at all)."""
+    if current is None or current == "":
+        return wanted == ""
+    return str(current).strip().lower() == wanted.strip().lower()
+
+
+def restrict(
+    connector: "SaasConnector", identifiers: Identifiers, *, restricted: bool, reference: str = ""
+) -> ChangeResult:
+    """Mark (or unmark) the person's records restricted in each group the description says (GDPR Art. 18(2)).
+
+    The system keeps the data and the company's own integrations read the mark before they use it. Per group:
+    ``found`` the person's records there, ``changed`` those whose mark differed and whose request the system
+    accepted; a record already marked as asked is sent nothing.
+    """
+    result = ChangeResult(source=connector.key, operation=RESTRICTION)
+    entries = connector.spec.get("restrict") or {}
+    if not entries:
+        return result
+    subjects = connector.subjects(identifiers)
+    for name, entry in entries.items():
+        wanted = entry["restricted"] if restricted else entry.get("lifted", "")
+        found = changed = 0
+        for subject in subjects:
+            items = list(connector.group_items(name, subject, reference=reference, operation=RESTRICTION))
+            found += len(items)
+            key = connector.spec["groups"][name]["key"]
+            for item in items:
+                if _marked(path_value(item, entry["field"]), wanted):
+                    continue
+                outcome = _steps_run(
+                    connector,
+                    entry["steps"],
+                    {"subject": subject, "records": [path_value(item, key)]},
+                    table=name,
+                    refused=[],
+                    values={"value": wanted},
+                )
+                changed += outcome == CHANGED
+        categories = sorted(set(connector.categories(name).values())) if changed else []
+        result.facts.append(
+            Fact(table=name, action=UPDATE, found=found, changed=changed, columns=[entry["field"]], categories=categories)
+        )
+    return result
 
 
 def consent_withdraw(

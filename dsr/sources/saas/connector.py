@@ -25,6 +25,7 @@ from dsr.sources.base import (
     CONSENT_WITHDRAWAL,
     ERASURE,
     RECTIFICATION,
+    RESTRICTION,
     ChangeResult,
     Connector,
     Correction,
@@ -38,7 +39,7 @@ from dsr.sources.base import (
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.resolution import identifier_normalise
-from dsr.sources.saas.changes import consent_withdraw, corrections_apply, rectify
+from dsr.sources.saas.changes import consent_withdraw, corrections_apply, rectify, restrict
 from dsr.sources.saas.client import SaasClient
 from dsr.sources.saas.erasure import erasure_plan_make, erasure_run, subject_key
 from dsr.sources.saas.paths import path_value
@@ -63,7 +64,7 @@ CONFIG_KEYS = {
     "jobs",
     "rate_limit",
 }
-OPERATIONS = (ACCESS, ERASURE, RECTIFICATION, CONSENT_WITHDRAWAL)
+OPERATIONS = (ACCESS, ERASURE, RECTIFICATION, RESTRICTION, CONSENT_WITHDRAWAL)
 GROUP_KEYS = {"purposes", "recipients"}
 
 
@@ -253,6 +254,8 @@ class SaasConnector(Connector):
             found.add(ERASURE)
         if RECTIFICATION in operations and self.spec.get("rectify"):
             found.add(RECTIFICATION)
+        if RESTRICTION in operations and self.spec.get("restrict"):
+            found.add(RESTRICTION)
         if CONSENT_WITHDRAWAL in operations and any(
             self.consent_keys(name) for name in self.spec.get("withdraw") or {}
         ):
@@ -443,6 +446,16 @@ class SaasConnector(Connector):
         if RECTIFICATION not in self.capabilities():
             raise self.unsupported("rectification")
         return rectify(self, identifiers, corrections, reference=reference)
+
+    # --- restriction ---------------------------------------------------------------------------
+
+    def restrict(
+        self, identifiers: Identifiers, *, restricted: bool, purpose: str | None = None, reference: str = ""
+    ) -> ChangeResult:
+        # GDPR Art. 18(2): the system keeps the data; the mark it holds is what the company's integrations read.
+        if RESTRICTION not in self.capabilities():
+            raise self.unsupported("restriction")
+        return restrict(self, identifiers, restricted=restricted, reference=reference)
 
     # --- consent withdrawal -------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ FILTERS = {
     "urlencode": lambda value: quote(value, safe=""),
 }
 # The names a template may start with, and what each holds (README.md, "Templates").
-ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference", "correct")
+ROOTS = ("identity", "subject", "record", "job", "secrets", "settings", "reference", "correct", "value")
 
 
 class TemplateError(ValueError):

@@ -32,6 +32,7 @@ SPEC_KEYS = {
     "groups",
     "erase",
     "rectify",
+    "restrict",
     "withdraw",
 }
 AUTH_KINDS = {
@@ -436,6 +437,7 @@ class _Checker:
             if "steps" in entry:
                 self.steps(entry["steps"], f"{where}.steps", group=groups.get(name, {}), name=name)
         self.rectify(groups)
+        self.restrict(groups)
         self.withdraw(groups)
 
     def rectify(self, groups: dict) -> None:
@@ -460,6 +462,31 @@ class _Checker:
                 for index, step in enumerate(entry.get("steps") or []):
                     if isinstance(step, dict) and step.get("per", "subject") != "record":
                         self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
+
+    def restrict(self, groups: dict) -> None:
+        """GDPR Art. 18: per group, the field that marks a record restricted, its values, and the requests that set it."""
+        restrict = self.mapping(self.spec.get("restrict"), "restrict", required=False)
+        for name, entry in restrict.items():
+            where = f"restrict.{name}"
+            if name not in groups:
+                self.error(where, f'unknown record group "{name}"; restrict names groups of groups')
+                continue
+            entry = self.mapping(entry, where)
+            if not entry:
+                continue
+            self.unknown(entry, {"field", "restricted", "lifted", "steps"}, where)
+            self.path(entry.get("field"), f"{where}.field")
+            if not isinstance(entry.get("restricted"), str) or not entry.get("restricted"):
+                self.error(f"{where}.restricted", "must give the value of field that means restricted (text)")
+            if not isinstance(entry.get("lifted", ""), str) or entry.get("lifted", "") == entry.get("restricted"):
+                self.error(f"{where}.lifted", "must give the value that means not restricted (text; empty: no value)")
+            group = groups[name] if isinstance(groups[name], dict) else {}
+            if "key" not in group:
+                self.error(where, f"a group restricted needs groups.{name}.key (the path of a record's id)")
+            self.steps(entry.get("steps"), f"{where}.steps", group=group, name=name, extra=("value",))
+            for index, step in enumerate(entry.get("steps") or []):
+                if isinstance(step, dict) and step.get("per", "subject") != "record":
+                    self.error(f"{where}.steps.{index}.per", "a restriction mark is sent per record (per: record)")
 
     def withdraw(self, groups: dict) -> None:
         """GDPR Art. 7(3): per group, where the consent's state is and the requests that withdraw it."""

@@ -57,8 +57,8 @@ def test_a_pinned_version_that_moved_on_is_reported():
     errors = _errors(secrets=STRIPE_SECRETS, version=0)
 
     assert errors == [
-        "sources.vendor.version: the map was written for version 0 of stripe.yaml, which is now version 2; "
-        "read its changes and set version: 2"
+        "sources.vendor.version: the map was written for version 0 of stripe.yaml, which is now version 3; "
+        "read its changes and set version: 3"
     ]
 
 
@@ -177,3 +177,26 @@ def test_rectify_and_withdraw_are_checked_where_they_stand(tmp_path: Path):
         f"{where}withdraw.customers.withdrawn): must list the values of field that mean the consent is not given",
         f"{where}withdraw.customers.steps): must list the requests to send",
     }
+
+
+def test_restrict_is_checked_where_it_stands(tmp_path: Path):
+    entry = yaml.safe_load((CATALOGUE_DIR / "stripe.yaml").read_text(encoding="utf-8"))
+    entry["restrict"]["customers"]["steps"][0]["per"] = "subject"
+    entry["restrict"]["customers"]["lifted"] = "true"
+    entry["restrict"]["refunds"] = {"field": "metadata.x", "restricted": "yes", "steps": []}
+    entry["restrict"]["charges"] = {"field": "metadata[", "restricted": "", "colour": "red", "steps": "POST"}
+    path = tmp_path / "acme.yaml"
+    path.write_text(yaml.safe_dump(entry), encoding="utf-8")
+
+    errors = _errors(system=str(path), secrets=STRIPE_SECRETS)
+
+    where = "sources.vendor.system (acme.yaml: "
+    assert set(errors) >= {
+        f"{where}restrict.customers.steps.0.per): a restriction mark is sent per record (per: record)",
+        f"{where}restrict.customers.lifted): must give the value that means not restricted (text; empty: no value)",
+        f'{where}restrict.refunds): unknown record group "refunds"; restrict names groups of groups',
+        f'{where}restrict.charges.field): "metadata[" is not a path: use names, dots, [*] and [n] (e.g. data[*].id)',
+        f"{where}restrict.charges.restricted): must give the value of field that means restricted (text)",
+        f"{where}restrict.charges.steps): must list the requests to send",
+    }
+    assert any(error.startswith(f"{where}restrict.charges.colour)") for error in errors)

@@ -178,7 +178,7 @@ def test_templates_fill_slots_encode_path_values_and_refuse_what_is_missing():
         template_fill("{subject.name}", values)
     assert template_errors("{nobody}") == [
         "{nobody}: unknown value; a slot starts with one of "
-        "identity, subject, record, job, secrets, settings, reference, correct"
+        "identity, subject, record, job, secrets, settings, reference, correct, value"
     ]
 
 

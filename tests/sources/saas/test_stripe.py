@@ -10,6 +10,7 @@ from dsr.sources.base import (
     ERASURE,
     KEEP,
     RECTIFICATION,
+    RESTRICTION,
     UPDATE,
     ErasurePlan,
     SourcePermanentError,
@@ -36,7 +37,7 @@ def _by_table(records) -> dict[str, list[dict]]:
 
 def test_access_returns_exactly_the_customers_charges_and_cards_stripe_holds_for_the_person(stripe):
     connector = stripe_connector(stripe)
-    assert connector.capabilities() == {ACCESS, ERASURE, RECTIFICATION}
+    assert connector.capabilities() == {ACCESS, ERASURE, RECTIFICATION, RESTRICTION}
 
     records = list(connector.records(METTE, reference="DSR-1"))
 
@@ -207,6 +208,47 @@ def test_rectification_sets_only_the_values_that_differ_and_a_second_run_changes
     again = connector.rectify(METTE, corrections)
     assert [(f.found, f.changed) for f in again.facts] == [(2, 0), (2, 0)]
     assert len(stripe.calls_to("POST", "/v1/customers/cus")) == 3
+
+
+def test_restriction_marks_each_customer_once_and_lifting_removes_the_mark(stripe):
+    connector = stripe_connector(stripe)
+    assert RESTRICTION in connector.capabilities()
+
+    result = connector.restrict(METTE, restricted=True, reference="DSR-1")
+
+    assert [(f.table, f.action, f.found, f.changed, f.columns) for f in result.facts] == [
+        ("customers", UPDATE, 2, 2, ["metadata.dsr_restricted"])
+    ]
+    assert result.facts[0].categories == ["contact", "identity", "transaction"]
+    for customer in ("cus_mette0001", "cus_mette0002"):
+        assert stripe.store.get("customers", customer)["metadata"] == {"dsr_restricted": "true"}
+    assert stripe.store.get("customers", "cus_other0001")["metadata"] == {}
+    assert sorted(call.form()["metadata[dsr_restricted]"] for call in stripe.calls_to("POST", "/v1/customers/cus")) == [
+        "true",
+        "true",
+    ]
+    # Marked already: found, not changed, and Stripe is sent nothing more.
+    again = connector.restrict(METTE, restricted=True)
+    assert [(f.found, f.changed, f.categories) for f in again.facts] == [(2, 0, [])]
+    assert len(stripe.calls_to("POST", "/v1/customers/cus")) == 2
+
+    lifted = connector.restrict(METTE, restricted=False, reference="DSR-1")
+
+    assert [(f.found, f.changed) for f in lifted.facts] == [(2, 2)]
+    for customer in ("cus_mette0001", "cus_mette0002"):
+        assert stripe.store.get("customers", customer)["metadata"] == {}
+    assert stripe.refusals == []
+
+
+def test_restriction_of_a_person_stripe_does_not_hold_finds_and_changes_nothing(stripe):
+    result = stripe_connector(stripe).restrict({"email": {"nobody@example.dk"}}, restricted=True)
+    assert [(f.found, f.changed) for f in result.facts] == [(0, 0)]
+    assert stripe.calls_to("POST", "/v1/customers/cus") == []
+
+
+def test_a_map_can_leave_restriction_to_staff(stripe):
+    connector = stripe_connector(stripe, operations=["access", "erasure"])
+    assert RESTRICTION not in connector.capabilities()
 
 
 def test_a_customer_deleted_before_the_correction_is_not_counted_as_corrected(stripe):
