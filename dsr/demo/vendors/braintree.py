@@ -11,6 +11,8 @@ Braintree's GraphQL guide and schema document, and the stand-in checks:
   ``NOT_FOUND``, ``AUTHORIZATION``, ``INTERNAL``, ...);
 - ``search { customers(input: {email: {is: $email}}, first, after) { edges {
   node } pageInfo { hasNextPage endCursor } } }``;
+- ``node(id: $id) { ... on Customer { ... paymentMethods { edges { node } } } }``:
+  one customer by its id, ``null`` with a ``NOT_FOUND`` error when there is none;
 - ``deletePaymentMethodFromVault(input: {paymentMethodId})`` and
   ``deleteCustomer(input: {customerId})``; a customer who still has vaulted
   payment methods is not deleted (a ``VALIDATION`` error).
@@ -31,7 +33,7 @@ from dsr.demo.vendors.base import Call, Reply, VendorFake
 PUBLIC_KEY = "standinpublickey"
 PRIVATE_KEY = "standinprivatekey0000000000000001"
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-OPERATIONS = ("customers", "deletePaymentMethodFromVault", "deleteCustomer")
+OPERATIONS = ("customers", "node", "deletePaymentMethodFromVault", "deleteCustomer")
 ERROR_CLASSES = {
     400: "VALIDATION",
     401: "AUTHENTICATION",
@@ -85,10 +87,18 @@ class BraintreeFake(VendorFake):
             return self.refuse("The body must be a JSON object with query and variables.")
         operation = next((name for name in OPERATIONS if re.search(rf"\b{name}\s*\(", text)), None)
         if operation is None:
-            return self.refuse("This stand-in serves customer search, deletePaymentMethodFromVault and deleteCustomer.")
+            return self.refuse(
+                "This stand-in serves customer search, node (a customer), deletePaymentMethodFromVault and "
+                "deleteCustomer."
+            )
         given = variables.get("input") or {}
         if operation == "customers":
             return self._search(text, variables)
+        if operation == "node":
+            found = self.store.get("customers", str(variables.get("id")))
+            if found is None or not re.search(r"\bon\s+Customer\b", text):
+                return self.error(200, "An object with this ID was not found.", path=operation, error_class="NOT_FOUND")
+            return self._reply({operation: self._customer_node(found)})
         if operation == "deletePaymentMethodFromVault":
             if not self.store.delete("payment_methods", str(given.get("paymentMethodId"))):
                 return self.error(200, "An object with this ID was not found.", path=operation, error_class="NOT_FOUND")
@@ -116,11 +126,13 @@ class BraintreeFake(VendorFake):
         start = int(after)
         edges = []
         for offset, found_customer in enumerate(found[start : start + first], start=start + 1):
-            methods = [m for m in self.store.items("payment_methods") if m["customer"] == found_customer["id"]]
-            node = {**found_customer, "paymentMethods": {"edges": [{"node": m} for m in methods]}}
-            edges.append({"node": node, "cursor": str(offset)})
+            edges.append({"node": self._customer_node(found_customer), "cursor": str(offset)})
         page = {"hasNextPage": start + first < len(found), "endCursor": edges[-1]["cursor"] if edges else None}
         return self._reply({"search": {"customers": {"edges": edges, "pageInfo": page}}})
+
+    def _customer_node(self, customer: dict) -> dict:
+        methods = [m for m in self.store.items("payment_methods") if m["customer"] == customer["id"]]
+        return {**customer, "paymentMethods": {"edges": [{"node": m} for m in methods]}}
 
     def add_customer(self, customer_id: str, *, email: str, first_name: str, last_name: str, cards: int = 0) -> None:
         """Put a vaulted customer with ``cards`` credit cards in the store."""

@@ -235,7 +235,7 @@ class StripeFake(VendorFake):
         return Reply(200, stub)
 
     def customer_update(self, call: Call, customer_id: str) -> Reply:
-        """Update a customer from a form body (``name``, ``email``, ``phone``, ``address[line1]``, ``metadata[key]``)."""
+        """Update a customer from a form body (``name``, ``email``, ``phone``, ``address[...]``, ``metadata[...]``)."""
         if not call.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return self.refuse("Stripe takes form-encoded parameters")
         found = self.store.get("customers", customer_id)

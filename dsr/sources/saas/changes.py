@@ -142,7 +142,9 @@ def restrict(
                 changed += outcome == CHANGED
         categories = sorted(set(connector.categories(name).values())) if changed else []
         result.facts.append(
-            Fact(table=name, action=UPDATE, found=found, changed=changed, columns=[entry["field"]], categories=categories)
+            Fact(
+                table=name, action=UPDATE, found=found, changed=changed, columns=[entry["field"]], categories=categories
+            )
         )
     return result
 

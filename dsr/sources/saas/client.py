@@ -196,8 +196,8 @@ class SaasClient:
         kwargs: dict[str, Any] = {"params": params or None}
         if "body" in request:
             filled = self._fill(request["body"], values, what=label)
-            if body:
-                filled = {**filled, **body}
+            for key, value in (body or {}).items():
+                filled = _body_set(filled, key.split("."), value)
             kwargs["data"] = json.dumps(filled).encode()
             headers["Content-Type"] = "application/json"
         elif "form" in request:
@@ -354,6 +354,13 @@ class SaasClient:
                     url = self.base_url + url
                 query = {}
         raise self.permanent(f"{what} has more than {max_pages} pages; raise max_pages if that is expected")
+
+
+def _body_set(body: dict, keys: list[str], value: Any) -> dict:
+    """Return a copy of ``body`` with ``value`` at the dotted key (``variables.after``: a GraphQL cursor)."""
+    head, rest = keys[0], keys[1:]
+    inner = body.get(head) if isinstance(body.get(head), dict) else {}
+    return {**body, head: _body_set(inner, rest, value) if rest else value}
 
 
 def answer_failure(data: Any, rules: Any) -> tuple[str, str, list[str]] | None:

@@ -239,7 +239,11 @@ class _Checker:
         if kind == "cursor" and not isinstance(paginate.get("param"), str):
             self.error(f"{path}.param", "must name the query parameter the cursor is sent in")
         if kind == "cursor" and paginate.get("in", "query") not in ("query", "body"):
-            self.error(f"{path}.in", "must be query (the cursor as a query parameter) or body (a key of the JSON body)")
+            self.error(
+                f"{path}.in",
+                "must be query (the cursor as a query parameter) or body (a key of the JSON body; dots for a key "
+                "inside one, e.g. variables.after)",
+            )
         if "more" in paginate:
             self.path(paginate["more"], f"{path}.more")
         if kind in ("page", "offset"):
@@ -464,7 +468,7 @@ class _Checker:
                         self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
 
     def restrict(self, groups: dict) -> None:
-        """GDPR Art. 18: per group, the field that marks a record restricted, its values, and the requests that set it."""
+        """GDPR Art. 18: per group, the field marking a record restricted, its values, and the requests that set it."""
         restrict = self.mapping(self.spec.get("restrict"), "restrict", required=False)
         for name, entry in restrict.items():
             where = f"restrict.{name}"

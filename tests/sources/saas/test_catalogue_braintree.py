@@ -1,30 +1,16 @@
-"""The Braintree catalogue entry, a task worked by hand, and the API behaviour that makes it one.
+"""The Braintree catalogue entry against the Braintree stand-in (dsr/demo/vendors/braintree.py).
 
-Braintree's API is GraphQL: it answers HTTP 200 with failures inside the
-body, and deletes a vaulted customer only after each payment method, so the
-entry is a manual source (dsr/sources/saas/catalogue/manual/braintree.yaml).
-The Braintree stand-in (dsr/demo/vendors/braintree.py) shows the facts the
-task's steps follow.
+Braintree's GraphQL API answers HTTP 200 with failures inside the body and deletes a vaulted customer only
+once its payment methods are gone; the entry reads the errors by their errorClass and deletes the methods
+first, one call each.
 """
 
 import pytest
-import requests
 
 from dsr.demo.vendors.base import serve
 from dsr.demo.vendors.braintree import PRIVATE_KEY, PUBLIC_KEY, BraintreeFake, basic
-from dsr.models import Operation
-from dsr.sources.base import ASYNC
-from tests.sources.saas.manual_entries import manual_connector
-
-SEARCH = (
-    "query Search($input: CustomerSearchInput!) { search { customers(input: $input) "
-    "{ edges { node { id email paymentMethods { edges { node { id } } } } } pageInfo { hasNextPage endCursor } } } }"
-)
-DELETE_METHOD = (
-    "mutation Delete($input: DeletePaymentMethodFromVaultInput!) "
-    "{ deletePaymentMethodFromVault(input: $input) { clientMutationId } }"
-)
-DELETE_CUSTOMER = "mutation Delete($input: DeleteCustomerInput!) { deleteCustomer(input: $input) { clientMutationId } }"
+from dsr.sources.base import ACCESS, DELETE, ERASURE, ErasurePlan, SourcePermanentError, SourceTransientError
+from tests.sources.saas.conftest import METTE, saas_connector
 
 
 @pytest.fixture
@@ -39,67 +25,140 @@ def braintree(request):
     server.server_close()
 
 
-def _graphql(fake: BraintreeFake, query: str, variables: dict, *, private_key: str = PRIVATE_KEY) -> requests.Response:
-    headers = {"Authorization": basic(PUBLIC_KEY, private_key), "Braintree-Version": "2019-01-01"}
-    return requests.post(
-        f"{fake.url}/graphql", json={"query": query, "variables": variables}, headers=headers, timeout=5
-    )
+@pytest.fixture(autouse=True)
+def braintree_keys(monkeypatch):
+    monkeypatch.setenv("TEST_BRAINTREE_PUBLIC", PUBLIC_KEY)
+    monkeypatch.setenv("TEST_BRAINTREE_PRIVATE", PRIVATE_KEY)
 
 
-def test_the_entry_is_a_task_for_access_and_erasure_in_danish_and_english_that_states_what_braintree_keeps():
-    braintree = manual_connector("braintree")
-
-    assert braintree.capabilities() == {ASYNC}
-    access, erasure = braintree.task_for(Operation.ACCESS), braintree.task_for(Operation.ERASURE)
-    assert access["owner"] == "Finance team (administrator of the Braintree Control Panel)"
-    assert "Vault" in access["instructions"]["en"]
-    assert "Vault" in access["instructions"]["da"]
-    assert "delete every payment method first, then the customer" in erasure["instructions"]["en"]
-    assert "først alle betalingsmetoder og derefter kunden" in erasure["instructions"]["da"]
-    assert "transactions are not deleted" in erasure["instructions"]["en"]
-    assert "Bookkeeping Act" in erasure["instructions"]["en"]
-    assert "bogføringsloven" in erasure["instructions"]["da"]
+def braintree_connector(fake, **config):
+    secrets = {"public_key": "${env:TEST_BRAINTREE_PUBLIC}", "private_key": "${env:TEST_BRAINTREE_PRIVATE}"}
+    return saas_connector("braintree", fake.url, secrets=secrets, **config)
 
 
-def test_a_customer_is_deleted_only_after_its_payment_methods_as_the_task_says(braintree):
-    found = _graphql(braintree, SEARCH, {"input": {"email": {"is": "Mette.Hansen@example.dk"}}}).json()
-    node = found["data"]["search"]["customers"]["edges"][0]["node"]
-    methods = [edge["node"]["id"] for edge in node["paymentMethods"]["edges"]]
-    assert (node["id"], len(methods)) == ("mette01", 2)
+def test_access_returns_exactly_the_customer_and_cards_braintree_holds_for_the_person(braintree):
+    connector = braintree_connector(braintree)
+    assert connector.capabilities() == {ACCESS, ERASURE}
 
-    refused = _graphql(braintree, DELETE_CUSTOMER, {"input": {"customerId": "mette01"}})
-    # HTTP 200, the failure inside the body: why the saas kind cannot do this yet.
-    assert refused.status_code == 200
-    assert refused.json()["errors"][0]["extensions"]["errorClass"] == "VALIDATION"
-    assert braintree.store.get("customers", "mette01") is not None
+    records = list(connector.records(METTE, reference="DSR-1"))
 
-    for method in methods:
-        assert _graphql(braintree, DELETE_METHOD, {"input": {"paymentMethodId": method}}).json()["data"]
-    deleted = _graphql(braintree, DELETE_CUSTOMER, {"input": {"customerId": "mette01"}}).json()
-
-    assert deleted["data"] == {"deleteCustomer": {"clientMutationId": None}}
-    assert [customer["id"] for customer in braintree.store.items("customers")] == ["other01"]
-    assert [method["customer"] for method in braintree.store.items("payment_methods")] == ["other01"]
-    again = _graphql(braintree, DELETE_CUSTOMER, {"input": {"customerId": "mette01"}}).json()
-    assert again["errors"][0]["extensions"]["errorClass"] == "NOT_FOUND"
+    tables = {}
+    for record in records:
+        tables.setdefault(record.table, []).append(record.row)
+    held = braintree.store.get("customers", "mette01")
+    assert [{key: row[key] for key in held} for row in tables["customers"]] == [held]
+    cards = sorted(tables["payment_methods"], key=lambda row: row["id"])
+    assert cards == [braintree.store.get("payment_methods", f"mette01-card{index}") for index in range(2)]
+    assert records[0].categories["email"] == "contact"
+    assert all(record.provided for record in records)
+    search = braintree.calls_to("POST", "/graphql")[0]
+    assert search.json()["variables"]["input"] == {"email": {"is": "mette.hansen@example.dk"}}
+    assert search.headers["authorization"] == basic(PUBLIC_KEY, PRIVATE_KEY)
+    assert search.headers["braintree-version"] == "2019-01-01"
     assert braintree.refusals == []
 
 
-def test_wrong_keys_are_refused_before_any_operation_runs(braintree):
-    answer = _graphql(braintree, DELETE_CUSTOMER, {"input": {"customerId": "other01"}}, private_key="wrong")
+def test_a_search_over_several_pages_sends_the_cursor_in_the_graphql_variables(braintree):
+    # More matches than one page of 50 (the stand-in, unlike a vault, lets an email be on many customers).
+    for index in range(60):
+        braintree.add_customer(f"mette{100 + index}", email="mette.hansen@example.dk", first_name="M", last_name="H")
 
-    assert answer.status_code == 401
-    assert answer.json()["errors"][0]["extensions"]["errorClass"] == "AUTHENTICATION"
-    assert braintree.store.get("customers", "other01") is not None
+    subjects = braintree_connector(braintree).subjects(METTE)
+
+    assert len(subjects) == 61
+    searches = braintree.calls_to("POST", "/graphql")
+    assert [call.json()["variables"].get("after") for call in searches] == [None, "50"]
+    assert searches[1].json()["variables"]["input"] == searches[0].json()["variables"]["input"]
+    assert braintree.refusals == []
 
 
-def test_a_request_without_the_braintree_version_header_is_refused(braintree):
-    answer = requests.post(
-        f"{braintree.url}/graphql",
-        json={"query": SEARCH, "variables": {"input": {"email": {"is": "x@example.dk"}}}},
-        headers={"Authorization": basic(PUBLIC_KEY, PRIVATE_KEY)},
-        timeout=5,
-    )
+def test_erasure_deletes_each_card_then_the_customer_and_a_second_run_changes_nothing(braintree):
+    connector = braintree_connector(braintree)
 
-    assert answer.json()["errors"][0]["extensions"]["errorClass"] == "VALIDATION"
-    assert braintree.refusals == ["Braintree-Version header is missing or not a date (YYYY-MM-DD)."]
+    plan = connector.erasure_plan(METTE, reference="DSR-1")
+    assert [(table.table, table.action, table.count) for table in plan.tables] == [
+        ("payment_methods", DELETE, 2),
+        ("customers", DELETE, 1),
+    ]
+    assert "mette" not in str(plan.to_dict()).lower().replace("mette01", "")
+    result = connector.erasure_execute(ErasurePlan.from_dict(plan.to_dict()))
+
+    assert result.complete
+    assert [(fact.table, fact.action, fact.found, fact.changed) for fact in result.facts] == [
+        ("payment_methods", DELETE, 2, 2),
+        ("customers", DELETE, 1, 1),
+    ]
+    deletes = [call.json()["variables"]["input"] for call in braintree.calls_to("POST", "/graphql")[-3:]]
+    assert deletes == [
+        {"paymentMethodId": "mette01-card0"},
+        {"paymentMethodId": "mette01-card1"},
+        {"customerId": "mette01"},
+    ]
+    assert [customer["id"] for customer in braintree.store.items("customers")] == ["other01"]
+    assert [method["customer"] for method in braintree.store.items("payment_methods")] == ["other01"]
+
+    again = connector.erasure_execute(connector.erasure_plan(METTE))
+    assert [(fact.found, fact.changed) for fact in again.facts] == [(0, 0), (0, 0)]
+    assert braintree.refusals == []
+
+
+def test_a_plan_run_again_after_braintree_deleted_the_customer_takes_not_found_as_already_gone(braintree):
+    connector = braintree_connector(braintree)
+    plan = connector.erasure_plan(METTE)
+    # The first run's deletions went through, then the worker stopped before it recorded them.
+    for index in range(2):
+        braintree.store.delete("payment_methods", f"mette01-card{index}")
+    braintree.store.delete("customers", "mette01")
+
+    result = connector.erasure_execute(plan)
+
+    # HTTP 200 with a NOT_FOUND error for each: found, already gone, nothing changed by this run.
+    assert result.complete
+    assert [(fact.found, fact.changed) for fact in result.facts] == [(2, 0), (1, 0)]
+
+
+def test_a_refused_deletion_inside_a_200_answer_is_a_permanent_error_not_a_deletion(braintree):
+    connector = braintree_connector(braintree)
+    plan = connector.erasure_plan(METTE)
+    # A card added after the plan: Braintree refuses the customer's deletion (VALIDATION, in an HTTP 200).
+    braintree.store.put("payment_methods", "mette01-late", {"id": "mette01-late", "customer": "mette01"})
+
+    with pytest.raises(SourcePermanentError) as raised:
+        connector.erasure_execute(plan)
+
+    assert "HTTP 200 with an error at errors" in str(raised.value)
+    assert "VALIDATION" in str(raised.value)
+    assert "mette" not in str(raised.value).lower()
+    assert braintree.store.get("customers", "mette01") is not None
+
+
+@pytest.mark.parametrize(
+    ("braintree", "error", "words"),
+    [
+        ("unauthorized", SourcePermanentError, "HTTP 401: the credentials were refused"),
+        ("forbidden", SourcePermanentError, "HTTP 403"),
+        ("rate_limited", SourceTransientError, "HTTP 429 and asked us to wait 1 seconds (after 3 attempts)"),
+        ("down", SourceTransientError, "HTTP 503 (after 3 attempts)"),
+        ("malformed", SourcePermanentError, "not JSON"),
+        ("slow", SourceTransientError, "did not answer within 0.3 seconds"),
+    ],
+    indirect=["braintree"],
+)
+def test_failures_end_as_the_right_error_with_a_message_that_names_no_one(braintree, error, words):
+    connector = braintree_connector(braintree, timeout_seconds=0.3, retries=2)
+
+    with pytest.raises(error) as raised:
+        list(connector.records(METTE))
+
+    message = str(raised.value)
+    assert words in message
+    assert "Braintree: POST /graphql" in message
+    assert "mette" not in message.lower()
+
+
+def test_wrong_keys_are_a_permanent_error_and_nothing_is_deleted(braintree, monkeypatch):
+    monkeypatch.setenv("TEST_BRAINTREE_PRIVATE", "wrong")
+
+    with pytest.raises(SourcePermanentError, match="HTTP 401"):
+        braintree_connector(braintree).erasure_plan(METTE)
+    assert braintree.store.get("customers", "mette01") is not None

@@ -149,7 +149,7 @@ def test_error_rules_a_body_cursor_and_a_request_reference_are_checked_where_the
         f"{where}groups.customers.request.error.path): must be a path such as data[*] or . (the whole answer)",
         f"{where}groups.charges.paginate.in): a cursor in the body needs a request with a JSON body (body: {{...}})",
         f"{where}identify.0.paginate.in): must be query (the cursor as a query parameter) or body (a key of the JSON "
-        "body)",
+        "body; dots for a key inside one, e.g. variables.after)",
         f"{where}erase.customers.reference): only a request sent by steps (no job) takes its reference so",
     }
 
