@@ -352,6 +352,9 @@ DSR_AUDIT_SIGNING_KEY = env("DSR_AUDIT_SIGNING_KEY", default="")
 DSR_AUDIT_VERIFY_KEYS = env.list("DSR_AUDIT_VERIFY_KEYS", default=[])
 DSR_AUDIT_CHECKPOINT_DIR = env("DSR_AUDIT_CHECKPOINT_DIR", default="")
 DSR_AUDIT_CHECKPOINT_MINUTES = env.int("DSR_AUDIT_CHECKPOINT_MINUTES", default=60)
+# Addresses (the DPO's, an auditor's) that get each checkpoint by email as well, its file attached: a copy
+# outside every system dsr's operators run. Empty = none.
+DSR_AUDIT_CHECKPOINT_EMAILS = env.list("DSR_AUDIT_CHECKPOINT_EMAILS", default=[])
 # Purposes that are direct marketing (Art. 21(3)); empty = every purpose with the "marketing" category.
 DSR_MARKETING_PURPOSES = env.list("DSR_MARKETING_PURPOSES", default=[])
 # A job's runs: attempts before it fails for good, and the first backoff (doubling, at most an hour).

@@ -13,6 +13,7 @@ from email.utils import parseaddr
 from django.conf import settings
 
 from dsr import crypto
+from dsr.audit_checkpoints import Checkpoint
 from dsr.datamap.selectors import controller_current
 from dsr.jurisdictions import authority_for
 from dsr.models import Fee, Message, Request, Suspension
@@ -182,6 +183,22 @@ def email_transmission(request: Request, *, transmission_id: int, token: str) ->
 def email_transmission_outcome(request: Request) -> Message:
     """Tell the person whether their data was sent to the company they named, or why not."""
     return _queue(request, "transmission_outcome", language=request.language)
+
+
+def email_audit_checkpoint(checkpoint: Checkpoint) -> Message | None:
+    """Send a new audit checkpoint, its file attached, to DSR_AUDIT_CHECKPOINT_EMAILS (none set: nothing)."""
+    if not settings.DSR_AUDIT_CHECKPOINT_EMAILS:
+        return None
+    document = checkpoint.path.read_text(encoding="ascii")
+    return _queue(
+        None,
+        "audit_checkpoint",
+        language=settings.LANGUAGE_CODE[:2],
+        secret={
+            "checkpoint": {"seq": checkpoint.seq, "hash": checkpoint.hash, "at": checkpoint.at, "key": checkpoint.key},
+            "file": {"name": checkpoint.path.name, "text": document},
+        },
+    )
 
 
 def email_deadline_reminder(*, requests: list[Request], today: date) -> Message:

@@ -195,6 +195,15 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
     if kind == "status_link":
         # A second "lost link" ask while the first new link is unopened keeps the earlier links working.
         return {"earlier_links_kept": True}
+    if kind == "audit_checkpoint":
+        return {
+            "checkpoint": {
+                "seq": 4182,
+                "hash": "9f2c4e1a7b3d5f60" * 4,
+                "at": "2026-03-25T08:00:00+01:00",
+                "key": "k1-3b9a0c2d",
+            }
+        }
     if kind == "deadline_reminder":
         return {
             "today": date(2026, 3, 25),
@@ -229,7 +238,7 @@ def sample_context(kind: str, language: str) -> dict:
     """Return plain sample values shaped like the context message_render gives this kind of message."""
     base = _sample_base(language)
     extras = _sample_extras(kind, language, base)
-    if kind == "deadline_reminder":
-        # A staff digest: no request of its own, only the list (dsr.emails.email_deadline_reminder).
+    if kind in ("deadline_reminder", "audit_checkpoint"):
+        # To staff or the DPO: no request of its own (dsr.emails.email_deadline_reminder, email_audit_checkpoint).
         base = {"controller": base["controller"], "base_url": base["base_url"]}
     return {**base, **extras}

@@ -173,6 +173,10 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
             told, addressee = transmission_message_context(kind=message.kind, request=request, secret=secret)
             context.update(told)
             to = addressee or to
+        if message.kind == "audit_checkpoint":
+            # To the addresses the operator named for checkpoints, not to staff (docs/security.md).
+            context["checkpoint"] = secret["checkpoint"]
+            to = list(settings.DSR_AUDIT_CHECKPOINT_EMAILS)
         if message.kind == "deadline_reminder":
             today = date.fromisoformat(secret["today"])
             reminded = Request.objects.filter(pk__in=secret["request_ids"]).order_by("due_date", "id")
@@ -187,6 +191,8 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
         # Optional sections leave blank lines behind; a plain-text reader sees one blank line between parts.
         text = re.sub(r"\n[ \t]*(?:\n[ \t]*){2,}", "\n\n", text).strip() + "\n"
         attachments = _letter_attachments(message, context)
+        if message.kind == "audit_checkpoint":
+            attachments.append((secret["file"]["name"], secret["file"]["text"].encode("ascii"), "application/json"))
     return RenderedMessage(subject=subject, text=text, html=html, to=to, attachments=attachments)
 
 

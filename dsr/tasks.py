@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from dsr import audit_checkpoints, signals, sweeps, webhooks, workflow
+from dsr import audit_checkpoints, emails, signals, sweeps, webhooks, workflow
 from dsr.engine import callbacks, jobs, plans, reconcile
 from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
@@ -75,6 +75,8 @@ _TRANSIENT_MAIL_ERRORS = (
     socket.timeout,
 )
 MESSAGE_MAX_RETRIES = 6
+# Messages to someone other than staff that belong to no request.
+_NO_REQUEST_KINDS = ("preference_code", "audit_checkpoint")
 # A message whose "go" or retry should have run this long ago was lost with its broker message or worker.
 MESSAGE_STUCK_AFTER = timedelta(minutes=10)
 
@@ -91,8 +93,9 @@ def message_send(self, message_id: int) -> None:
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status == MessageStatus.SENT:
             return
-        # A requester's message whose request is gone is not sent; the preference centre's code has no request.
-        if message.to_staff is False and message.request is None and message.kind != "preference_code":
+        # A requester's message whose request is gone is not sent; the preference centre's code and an audit
+        # checkpoint for the DPO have no request.
+        if message.to_staff is False and message.request is None and message.kind not in _NO_REQUEST_KINDS:
             return
         if _message_earlier_waiting(message):
             # One person's messages go out in the order they were written (the receipt before the
@@ -314,7 +317,10 @@ def audit_checkpoint_write() -> int | None:
         logger.warning("no DSR_AUDIT_SIGNING_KEY: no audit checkpoint written")
         return None
     checkpoint = audit_checkpoints.audit_checkpoint_write()
-    return checkpoint.seq if checkpoint else None
+    if checkpoint is None:
+        return None
+    emails.email_audit_checkpoint(checkpoint)
+    return checkpoint.seq
 
 
 @shared_task(acks_late=True)

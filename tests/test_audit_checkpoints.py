@@ -180,6 +180,52 @@ def test_the_beat_task_writes_a_checkpoint_and_skips_without_a_key(signing, sett
     assert any(message.id == "dsr.W402" for message in run_checks())
 
 
+@pytest.mark.parametrize(
+    ("language", "subject", "heading"),
+    [("da", "kontrolpunkt ved hændelse 2", "Kædens hash"), ("en", "checkpoint at event 2", "Chain hash")],
+)
+def test_each_new_checkpoint_is_emailed_to_the_dpo_with_its_file(
+    signing, settings, mailoutbox, django_capture_on_commit_callbacks, language, subject, heading
+):
+    settings.DSR_AUDIT_CHECKPOINT_EMAILS = ["dpo@madkassen.example", "revisor@example.dk"]
+    settings.LANGUAGE_CODE = language
+    _events(2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.audit_checkpoint_write() == 2
+        assert tasks.audit_checkpoint_write() is None  # the head has not moved: no checkpoint, no email
+
+    [sent] = mailoutbox
+    assert sent.to == ["dpo@madkassen.example", "revisor@example.dk"]
+    assert subject in sent.subject
+    head = AuditChainHead.objects.get(id=1)
+    assert head.last_hash in sent.body
+    assert heading in sent.body
+    [(name, content, mimetype)] = sent.attachments
+    path = next(Path(settings.DSR_AUDIT_CHECKPOINT_DIR).iterdir())
+    assert (name, mimetype) == (path.name, "application/json")
+    assert content.decode() == path.read_text()
+    assert json.loads(content)["seq"] == 2
+
+
+def test_no_email_goes_out_without_checkpoint_addresses(
+    signing, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.DSR_AUDIT_CHECKPOINT_EMAILS = []
+    _events(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.audit_checkpoint_write() == 1
+    assert mailoutbox == []
+
+
+def test_the_command_says_where_the_checkpoint_went(signing, settings, capsys, django_capture_on_commit_callbacks):
+    settings.DSR_AUDIT_CHECKPOINT_EMAILS = ["dpo@madkassen.example"]
+    _events(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("dsr_audit_checkpoint")
+    assert "Sent by email to dpo@madkassen.example." in capsys.readouterr().out
+
+
 def test_the_development_key_is_made_once_under_var_dir(settings, tmp_path):
     settings.DEBUG = True
     settings.DSR_AUDIT_SIGNING_KEY = ""

@@ -1,9 +1,11 @@
 """Sign the audit chain's head now and write it as a checkpoint file (beat does so every hour)."""
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dsr.audit_checkpoints import audit_checkpoint_write, public_key_text, signing_key
+from dsr.emails import email_audit_checkpoint
 
 
 class Command(BaseCommand):
@@ -29,3 +31,6 @@ class Command(BaseCommand):
             self.stdout.write("The chain has not moved since the last checkpoint; nothing written.")
             return
         self.stdout.write(self.style.SUCCESS(f"Checkpoint at event #{checkpoint.seq} written to {checkpoint.path}."))
+        if email_audit_checkpoint(checkpoint) is not None:
+            addresses = ", ".join(settings.DSR_AUDIT_CHECKPOINT_EMAILS)
+            self.stdout.write(f"Sent by email to {addresses}.")
