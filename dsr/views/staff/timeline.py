@@ -57,6 +57,7 @@ MESSAGE_KINDS = {
     "restriction_lift": gettext_lazy("Notice before lifting the restriction (Art. 18(3))"),
     "recipient_notification": gettext_lazy("Notice to a recipient (Art. 19)"),
     "deadline_reminder": gettext_lazy("Deadline reminder to staff"),
+    "audit_checkpoint": gettext_lazy("Audit trail checkpoint to the DPO"),
     "fee": gettext_lazy("Fee letter"),
     "transmission": gettext_lazy("Link to the receiving company (Art. 20(2))"),
     "transmission_outcome": gettext_lazy("Transmission result to the requester"),
