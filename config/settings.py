@@ -233,6 +233,8 @@ DSR_STAFF_NOTIFY_EMAILS = env.list("DSR_STAFF_NOTIFY_EMAILS", default=[])
 # With the host spelled out, kombu does not warn that it is missing.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport with each message written whole before it can be read (config/broker.py).
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     # The end-to-end tests give their worker a folder of its own (DSR_BROKER_DIR).
     _broker_dir = Path(env("DSR_BROKER_DIR", default=str(VAR_DIR / "broker")))
     for _sub in ("queue", "processed", "control"):
