@@ -1,6 +1,7 @@
 """The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
 
 import gc
+import logging
 import os
 import threading
 
@@ -12,6 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Settings, not os.environ: they have read .env, so a value set there reaches beat too.
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 app = Celery("dsr")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -60,7 +63,12 @@ def worker_warm(**kwargs) -> None:
     """
     from dsr.letters import letters_warm
 
-    letters_warm()
+    try:
+        letters_warm()
+    except Exception:
+        # Warming only saves time: a worker that cannot render a letter now still starts, and the request
+        # that needs the letter reports the problem where staff see it.
+        logger.warning("worker: the letters could not be rendered at start", exc_info=True)
     gc.collect()
     gc.freeze()
 
