@@ -6,6 +6,7 @@ import yaml
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
 from tests.datamap.conftest import map_parse
+from tests.sources.maps import CHAT_SOURCE
 
 
 def _changed(text: str, change) -> str:
@@ -175,18 +176,11 @@ def test_an_invalid_configuration_is_reported_and_not_described(described_kind, 
 
 def test_a_source_worked_by_hand_is_one_group_with_the_sources_purposes(demo_text):
     def by_hand(document):
+        # The chats worked by hand, as the sources tests map them, for the demo's purposes.
         document["sources"]["chats"] = {
-            "name": {"da": "Kundeservice-chat", "en": "Customer-service chat"},
-            "kind": "manual",
+            **CHAT_SOURCE,
             "purposes": ["customer_service", "call_recording"],
             "recipients": ["genesys"],
-            "origin": {"da": "Fra dine henvendelser", "en": "From your enquiries"},
-            "owner": "Kundeservicechef",
-            "instructions": {
-                "access": {"da": "Eksportér samtalerne", "en": "Export the conversations"},
-                "erasure": {"da": "Slet samtalerne", "en": "Delete the conversations"},
-            },
-            "categories": ["contact", "usage"],
         }
 
     datamap = datamap_parse(_changed(demo_text, by_hand))

@@ -123,11 +123,11 @@ def restrict(
     subjects = connector.subjects(identifiers)
     for name, entry in entries.items():
         wanted = entry["restricted"] if restricted else entry.get("lifted", "")
+        key = connector.spec["groups"][name]["key"]
         found = changed = 0
         for subject in subjects:
             items = list(connector.group_items(name, subject, reference=reference, operation=RESTRICTION))
             found += len(items)
-            key = connector.spec["groups"][name]["key"]
             for item in items:
                 if _marked(path_value(item, entry["field"]), wanted):
                     continue

@@ -306,6 +306,12 @@ class _Checker:
             if not isinstance(gone, list) or not all(isinstance(code, int) for code in gone):
                 self.error(f"{where}.gone", "must list HTTP statuses that mean it is already gone")
 
+    def per_record_only(self, steps: Any, path: str, *, what: str) -> None:
+        """A value set on each record (a correction, a restriction mark) is sent per record."""
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict) and step.get("per", "subject") != "record":
+                self.error(f"{path}.{index}.per", f"{what} is sent per record (per: record)")
+
     def check(self) -> None:
         spec = self.spec
         self.unknown(spec, SPEC_KEYS, "")
@@ -463,9 +469,7 @@ class _Checker:
                 self.unknown(entry, {"field", "steps"}, at)
                 self.path(entry.get("field"), f"{at}.field")
                 self.steps(entry.get("steps"), f"{at}.steps", group=group, name=name, extra=("correct",))
-                for index, step in enumerate(entry.get("steps") or []):
-                    if isinstance(step, dict) and step.get("per", "subject") != "record":
-                        self.error(f"{at}.steps.{index}.per", "a correction is sent per record (per: record)")
+                self.per_record_only(entry.get("steps"), f"{at}.steps", what="a correction")
 
     def restrict(self, groups: dict) -> None:
         """GDPR Art. 18: per group, the field marking a record restricted, its values, and the requests that set it."""
@@ -488,9 +492,7 @@ class _Checker:
             if "key" not in group:
                 self.error(where, f"a group restricted needs groups.{name}.key (the path of a record's id)")
             self.steps(entry.get("steps"), f"{where}.steps", group=group, name=name, extra=("value",))
-            for index, step in enumerate(entry.get("steps") or []):
-                if isinstance(step, dict) and step.get("per", "subject") != "record":
-                    self.error(f"{where}.steps.{index}.per", "a restriction mark is sent per record (per: record)")
+            self.per_record_only(entry.get("steps"), f"{where}.steps", what="a restriction mark")
 
     def withdraw(self, groups: dict) -> None:
         """GDPR Art. 7(3): per group, where the consent's state is and the requests that withdraw it."""
