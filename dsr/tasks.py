@@ -145,8 +145,22 @@ LIFT_NOTICE_KINDS = ("restriction_lift", "refused")
 
 
 def _message_fail(message: Message, error: str) -> None:
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED, last_error=error[:255])
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.FAILED, last_error=error[:255], **_message_fail_forgets(message)
+    )
     _message_settled(message)
+
+
+def _message_fail_forgets(message: Message) -> dict[str, str]:
+    """Return the fields a failed message empties: a message of no request keeps nothing it was sealed with.
+
+    A requester's failed message stays sealed (the timeline shows it) and goes with its request's purge. The
+    preference centre's code (its address, code and link) and a checkpoint for the DPO have no request: no
+    purge would ever take them, and nothing sends them again (the person asks for a new code).
+    """
+    if message.request_id is None and not message.to_staff:
+        return {"sealed_context": ""}
+    return {}
 
 
 def _message_earlier_waiting(message: Message) -> bool:
@@ -219,8 +233,9 @@ def messages_requeue_stuck() -> int:
             continue
         if attempts > MESSAGE_MAX_RETRIES:
             # Lost on every try (a worker that dies on this message): recorded for the timeline, not tried again.
+            lost = Message.objects.get(pk=pk)
             Message.objects.filter(pk=pk, status=MessageStatus.QUEUED).update(
-                status=MessageStatus.FAILED, last_error="lost"
+                status=MessageStatus.FAILED, last_error="lost", **_message_fail_forgets(lost)
             )
             continue
         ids.append(pk)

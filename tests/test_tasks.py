@@ -224,3 +224,51 @@ def test_a_refused_recipient_fails_the_message_without_the_address_in_logs(queue
     assert queued.last_error == "SMTPRecipientsRefused"
     assert "SMTPRecipientsRefused" in caplog.text
     assert "kunde@example.dk" not in caplog.text
+
+
+@pytest.fixture
+def preference_code():
+    """The preference centre's code for an address, recorded but not yet sent: it belongs to no request."""
+    from dsr import emails
+
+    return emails.email_preference_code(email="kunde@example.dk", language="da", code="123456", link_token="t" * 32)
+
+
+def test_a_preference_code_that_cannot_be_sent_keeps_neither_address_nor_code(
+    preference_code, settings, retries_run_inline
+):
+    settings.EMAIL_BACKEND = "tests.test_tasks.FlakyBackend"
+    FlakyBackend.failures = 100
+    assert preference_code.sealed_context
+
+    message_send.apply(args=[preference_code.pk])
+
+    preference_code.refresh_from_db()
+    assert preference_code.status == MessageStatus.FAILED
+    assert preference_code.sealed_context == ""
+    assert preference_code.request is None
+
+
+def test_a_preference_code_lost_on_every_attempt_keeps_neither_address_nor_code(preference_code):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dsr.tasks import MESSAGE_MAX_RETRIES
+
+    Message.objects.filter(pk=preference_code.pk).update(
+        attempts=MESSAGE_MAX_RETRIES + 1, attempted_at=timezone.now() - timedelta(hours=3)
+    )
+
+    assert messages_requeue_stuck() == 0
+    preference_code.refresh_from_db()
+    assert (preference_code.status, preference_code.last_error) == (MessageStatus.FAILED, "lost")
+    assert preference_code.sealed_context == ""
+
+
+def test_a_requesters_failed_message_stays_sealed_until_its_requests_purge(queued):
+    Message.objects.filter(pk=queued.pk).update(kind="no_such_template")
+    message_send.apply(args=[queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == MessageStatus.FAILED
+    assert queued.sealed_context != ""
