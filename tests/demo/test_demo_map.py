@@ -135,6 +135,7 @@ def test_sources_of_every_kind_the_demo_needs(demo):
     assert demo.sources["shop"]["config"]["tables"]["newsletter_subscription"]["withdrawal"] == {
         "consents": ["newsletter"],
         "action": "delete",
+        "give": {"subscribed_at": "{now}"},
     }
     assert demo.sources["shop"]["config"]["url"] == "sqlite:///${VAR_DIR}/demo/shop.sqlite3"
     assert demo.sources["chats"]["recipients"] == ["genesys"]

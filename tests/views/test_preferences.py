@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dsr.datamap.loading import datamap_load
 from dsr.models import AuditAction, AuditEvent, IdentityLevel, Request, Right, Status, VerificationMethod
-from tests.rights.conftest import PERSON, map_document, shop_build, shop_consents, shop_rows
+from tests.rights.conftest import PERSON, map_document, shop_build, shop_consents, shop_execute, shop_rows
 
 STRANGER = "nobody-here@example.com"
 
@@ -335,3 +335,32 @@ def test_the_pages_speak_danish(shop, commit):
     assert "Dine samtykker" in page
     assert "Nyhedsbrev" in page
     assert "Træk tilbage" in page
+
+
+def test_giving_the_newsletter_again_subscribes_the_person_again_and_only_once(shop, browser, commit):
+    # The person withdrew the newsletter: the subscription row went with the consent (Art. 7(3)).
+    shop_execute(shop, "DELETE FROM newsletter_subscription WHERE customer_id = 1")
+    shop_execute(shop, "UPDATE consent SET granted = 0, withdrawn_at = '2025-03-01' WHERE customer_id = 1")
+    _open(browser, commit)
+
+    response = browser.post("/preferences/change/", {"consent": "newsletter", "action": "give"})
+
+    page = browser.get(response["Location"]).content.decode()
+    assert "Your consent is recorded in: Web shop and customer accounts." in page
+    (row,) = shop_rows(
+        shop, "SELECT customer_id, email, subscribed_at IS NOT NULL FROM newsletter_subscription WHERE customer_id = 1"
+    )
+    assert row == (1, PERSON, 1)
+    # Given once more: the consent is already given and the person subscribed, so nothing more is written.
+    browser.post("/preferences/change/", {"consent": "newsletter", "action": "give"})
+    assert shop_rows(shop, "SELECT count(*) FROM newsletter_subscription WHERE customer_id = 1") == [(1,)]
+    assert shop_rows(shop, "SELECT count(*) FROM consent WHERE customer_id = 1 AND purpose = 'newsletter'") == [(2,)]
+
+
+def test_giving_a_consent_whose_row_is_still_there_writes_no_second_subscription(shop, browser, commit):
+    shop_execute(shop, "UPDATE consent SET granted = 0 WHERE customer_id = 1 AND purpose = 'newsletter'")
+    _open(browser, commit)
+
+    browser.post("/preferences/change/", {"consent": "newsletter", "action": "give"})
+
+    assert shop_rows(shop, "SELECT count(*) FROM newsletter_subscription WHERE customer_id = 1") == [(1,)]

@@ -47,7 +47,9 @@ CONSENT_KEYS = {
     "given_at_column",
     "channel_column",
 }
-WITHDRAWAL_KEYS = {"consents", "action"}
+WITHDRAWAL_KEYS = {"consents", "action", "give"}
+# The one placeholder a row written when a consent is given again may use: the moment it was given.
+GIVE_NOW = "{now}"
 WITHDRAWAL_ACTIONS = (DELETE,)
 
 
@@ -172,7 +174,7 @@ class _TableConfigReader:
                     self.error(f"{path}.consent.{key}", "must name a column")
         withdrawal = table.get("withdrawal")
         if withdrawal is not None:
-            self.withdrawal_read(pairs(withdrawal), f"{path}.withdrawal")
+            self.withdrawal_read(pairs(withdrawal), pairs(table), f"{path}.withdrawal")
         if "events" in table:
             self.events_read(table["events"], f"{path}.events")
 
@@ -187,7 +189,7 @@ class _TableConfigReader:
             if not isinstance(column, str) or not column:
                 self.error(f"{path}.{event}", "must name the column that dates the event")
 
-    def withdrawal_read(self, withdrawal: dict, path: str) -> None:
+    def withdrawal_read(self, withdrawal: dict, table: dict, path: str) -> None:
         """Check what withdrawing a consent does to a table's rows (GDPR Art. 7(3)): {consents: [...], action}."""
         self.unknown_keys(withdrawal, WITHDRAWAL_KEYS, path)
         known = {purpose["consent_key"] for purpose in self.datamap.purposes.values() if purpose.get("consent_key")}
@@ -200,6 +202,24 @@ class _TableConfigReader:
                     self.error(f"{path}.consents.{index}", f'unknown consent key "{key}"; no purpose has it')
         if withdrawal.get("action") not in WITHDRAWAL_ACTIONS:
             self.error(f"{path}.action", f"must be one of {', '.join(WITHDRAWAL_ACTIONS)}")
+        if "give" in withdrawal:
+            self.withdrawal_give_read(withdrawal["give"], table, f"{path}.give")
+
+    def withdrawal_give_read(self, give: Any, table: dict, path: str) -> None:
+        """Check the row written when one of the consents is given again: {column: value or "{now}"}."""
+        if not isinstance(give, dict):
+            self.error(path, 'must map columns to values ("{now}" for the moment the consent is given)')
+            return
+        links = table.get("links") or ([table["link"]] if table.get("link") else [])
+        if len(links) != 1:
+            self.error(path, "needs a table with exactly one link: the new row belongs to the person's row there")
+        for column, value in give.items():
+            if not isinstance(column, str) or not column:
+                self.error(path, "column names must be text")
+            elif isinstance(value, str) and value.startswith("{") and value != GIVE_NOW:
+                self.error(f"{path}.{column}", f'unknown placeholder "{value}"; only "{GIVE_NOW}" is known')
+            elif value is not None and not isinstance(value, str | int | float | bool):
+                self.error(f"{path}.{column}", "must be a single value")
 
     def link_read(self, name: str, link: Any, path: str, tables: dict) -> None:
         if not isinstance(link, dict):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from dsr.sources.base import CONSENT_GIVE, CONSENT_READ, UPDATE, ChangeResult, Fact, Identifiers
 from dsr.sources.groups import categories_of
+from dsr.sources.sql.config import GIVE_NOW
 
 GIVEN, WITHDRAWN = "given", "withdrawn"
 
@@ -76,7 +77,44 @@ class SqlConsents:
                 if not config.get("consent") or not consent_give_supported(config):
                     continue
                 result.facts.append(self._consent_row_write(conn, name, identifiers, consent, channel, now))
+            for name in self._order():
+                give = (self.tables[name].get("withdrawal") or {}).get("give")
+                if give is not None and consent in self.tables[name]["withdrawal"]["consents"]:
+                    result.facts.append(self._consent_regive(conn, name, identifiers, consent, give, now))
         return result
+
+    def _consent_regive(
+        self, conn: Connection, name: str, identifiers: Identifiers, consent: str, give: dict, now: Any
+    ) -> Fact:
+        """Write the row a withdrawal deleted (a newsletter subscription) when its consent is given again.
+
+        Only where the person has no row there yet, and only with the one row of theirs it belongs to: the
+        link's columns from that row, each identifier column from what the person confirmed, and the map's
+        ``give`` values.
+        """
+        config = self.tables[name]
+        table = self._table(conn, name)
+        found = self._count(conn, name, identifiers)
+        fact = Fact(table=name, action=UPDATE, found=found, changed=0, item=consent)
+        link = config["links"][0]
+        parent = self._table(conn, link["table"])
+        theirs = [self._column(parent, column) for column in link["columns"].values()]
+        owners = conn.execute(sa.select(*theirs).where(self._match(conn, link["table"], identifiers)).limit(2)).all()
+        if found or len(owners) != 1:
+            return fact
+        values: dict[str, Any] = dict(zip(link["columns"], owners[0], strict=True))
+        for kind, columns in config["identifiers"].items():
+            if identifiers.get(kind):
+                values.setdefault(columns[0], sorted(identifiers[kind])[0])
+        for column, value in give.items():
+            values[column] = now if value == GIVE_NOW else value
+        for column in values:
+            self._column(table, column)
+        conn.execute(sa.insert(table).values(**values))
+        fact.changed = 1
+        fact.columns = list(values)
+        fact.categories = categories_of(config.get("categories"))
+        return fact
 
     def _consent_row_write(
         self, conn: Connection, name: str, identifiers: Identifiers, consent: str, channel: str, now: Any

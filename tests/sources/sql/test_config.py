@@ -128,6 +128,22 @@ def _errors(tables: dict, **sections) -> list[str]:
             lambda t: t["member"].update(recipients=["printer"]),
             'sources.loyalty.tables.member.recipients: unknown recipient "printer"',
         ),
+        (
+            lambda t: t["points"].update(withdrawal={"consents": ["x"], "action": "delete", "give": {"at": "{then}"}}),
+            'sources.loyalty.tables.points.withdrawal.give.at: unknown placeholder "{then}"; only "{now}" is known',
+        ),
+        (
+            lambda t: t["points"].update(withdrawal={"consents": ["x"], "action": "delete", "give": ["at"]}),
+            "sources.loyalty.tables.points.withdrawal.give: must map columns to values",
+        ),
+        (
+            lambda t: t["member"].update(withdrawal={"consents": ["x"], "action": "delete", "give": {"at": "{now}"}}),
+            "sources.loyalty.tables.member.withdrawal.give: needs a table with exactly one link",
+        ),
+        (
+            lambda t: t["points"].update(withdrawal={"consents": ["x"], "action": "delete", "give": {"at": [1]}}),
+            "sources.loyalty.tables.points.withdrawal.give.at: must be a single value",
+        ),
     ],
 )
 def test_invalid_table_configuration_is_rejected_with_its_path(change, expected):

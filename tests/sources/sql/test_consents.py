@@ -62,8 +62,13 @@ def test_a_person_the_shop_does_not_know_gets_no_row(shop):
 
     result = connector.consent_give({"email": {"nobody@example.com"}}, "newsletter", channel="preference_centre")
 
-    assert [(f.found, f.changed) for f in result.facts] == [(0, 0)]
+    # Neither a consent row nor, for the newsletter, a subscription: nothing found, nothing written.
+    assert [(f.table, f.found, f.changed) for f in result.facts] == [
+        ("consent", 0, 0),
+        ("newsletter_subscription", 0, 0),
+    ]
     assert shop_rows(shop, "SELECT count(*) FROM consent") == before
+    assert shop_rows(shop, "SELECT count(*) FROM newsletter_subscription WHERE email = 'nobody@example.com'") == [(0,)]
 
 
 def test_a_consent_table_without_a_given_at_column_cannot_record_a_consent(shop):
