@@ -38,6 +38,7 @@ from dsr.exports.history import history_document, request_history
 from dsr.exports.readable import (
     data_sections,
     labels_for,
+    readable_csv_head,
     readable_csv_write,
     table_category,
     table_preview,
@@ -199,7 +200,12 @@ def _table_write(
         readable_path = writer.path_free(f"{base}.{language}.csv")
         entry = writer.entry(readable_path)
         labels = labels_for(source, table, language)
-        readable_csv_write(entry, staged_name=staged["name"], columns=columns, labels=labels, language=language)
+        if staged.get("readable_name") and staged.get("readable_language") == language:
+            readable_csv_head(entry, columns=columns, labels=labels, language=language)
+            for chunk in staged_chunks(staged["readable_name"]):
+                entry.write(chunk)
+        else:
+            readable_csv_write(entry, staged_name=staged["name"], columns=columns, labels=labels, language=language)
         # No "records" here: a program counting the manifest's records counts each table's JSON and CSV.
         writer.add(readable_path, entry, language=language)
         files.append(readable_path)

@@ -16,7 +16,6 @@ ISO 8601 and with a decimal point; they are recognised by their form. Both outpu
 one at a time: the preview stops after PREVIEW_ROWS, the CSV is written in batches.
 """
 
-import csv
 import io
 import json
 import re
@@ -33,6 +32,7 @@ from django.utils import dateformat, timezone, translation
 from django.utils.translation import gettext
 
 from dsr.datamap.schema import DataMap, localised
+from dsr.exports.cells import CSV_CONVENTIONS, RowFormat, number_text, readable_csv_rows, value_typed
 from dsr.exports.staging import staged_lines
 from dsr.sources.registry import connector_class
 
@@ -41,54 +41,18 @@ EMPTY = "—"
 OTHER_CATEGORY = ""
 _CSV_BATCH = 2000
 
-# How a spreadsheet program set up for the language reads a CSV file.
-CSV_CONVENTIONS = {
-    "da": {"delimiter": ";", "decimal": ",", "date": "d-m-Y", "datetime": "d-m-Y H:i:s"},
-    "en": {"delimiter": ",", "decimal": ".", "date": "Y-m-d", "datetime": "Y-m-d H:i:s"},
-}
 # How a date reads in a sentence; seconds only where the source has them.
 HTML_DATES = {
     "da": {"date": r"j. F Y", "datetime": r"j. F Y \k\l. H:i", "seconds": r"j. F Y \k\l. H:i:s"},
     "en": {"date": "j F Y", "datetime": "j F Y, H:i", "seconds": "j F Y, H:i:s"},
 }
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
-_DECIMAL = re.compile(r"^-?\d+\.\d+$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ID_CAMEL = re.compile(r"[a-z]Id$")
 
 
 class _Entry(Protocol):
     def write(self, data: bytes) -> None: ...
-
-
-def value_typed(value):
-    """Return a staged JSON value as what it stands for: a date, a datetime or a Decimal where its text is one."""
-    if not isinstance(value, str):
-        return value
-    try:
-        if _DATE.match(value):
-            return date.fromisoformat(value)
-        if _DATETIME.match(value):
-            moment = datetime.fromisoformat(value)
-            # A person reads times in the controller's time zone (settings.TIME_ZONE), not UTC.
-            return timezone.localtime(moment) if timezone.is_aware(moment) else moment
-    except ValueError:
-        return value
-    if _DECIMAL.match(value):
-        return Decimal(value)
-    return value
-
-
-def _number(value, decimal_mark: str) -> str:
-    if isinstance(value, Decimal):
-        # A database's fixed scale (59.0000000000) reads as 59.00: trailing zeros go, two decimals stay.
-        places = max(2, -value.normalize().as_tuple().exponent) if value.as_tuple().exponent < -2 else None
-        text = format(value.quantize(Decimal(1).scaleb(-places)) if places else value, "f")
-    else:
-        text = repr(value)
-    return text.replace(".", decimal_mark)
 
 
 def value_html(value, language: str) -> str:
@@ -112,68 +76,10 @@ def value_html(value, language: str) -> str:
         with translation.override(language):
             return dateformat.format(value, HTML_DATES[language]["date"])
     if isinstance(value, Decimal | float):
-        return _number(value, CSV_CONVENTIONS[language]["decimal"])
+        return number_text(value, CSV_CONVENTIONS[language]["decimal"])
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-# The same conventions for Python's strftime: the readable CSV formats up to a million cells per table.
-_CSV_STRFTIME = {
-    "da": {"date": "%d-%m-%Y", "datetime": "%d-%m-%Y %H:%M:%S"},
-    "en": {"date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M:%S"},
-}
-
-
-class CellFormat:
-    """Turn staged values into readable-CSV cells in one language's spreadsheet convention.
-
-    Everything that depends on the language (yes/no, the decimal mark, the date forms) is looked up once,
-    not per cell.
-    """
-
-    def __init__(self, language: str) -> None:
-        with translation.override(language):
-            self.yes, self.no = gettext("yes"), gettext("no")
-        self.decimal = CSV_CONVENTIONS[language]["decimal"]
-        self.date = _CSV_STRFTIME[language]["date"]
-        self.datetime = _CSV_STRFTIME[language]["datetime"]
-        # A person reads times in the controller's time zone (settings.TIME_ZONE), not UTC.
-        self.zone = timezone.get_current_timezone()
-
-    def __call__(self, value) -> str:
-        # Most cells are text or whole numbers: they go out as they are, without trying the patterns.
-        kind = type(value)
-        if kind is int or (kind is str and not value[:1].isdigit() and not value.startswith("-")):
-            return str(value)
-        if value is None:
-            return ""
-        if kind is bool:
-            return self.yes if value else self.no
-        if kind is str and len(value) >= 16 and value[4] == "-" and value[10] in "T " and _DATETIME.match(value):
-            # The common case of a timestamp column, without value_typed's detours (a million cells).
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                return value
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(self.zone)
-            return moment.strftime(self.datetime + (".%f" if moment.microsecond else ""))
-        value = value_typed(value)
-        if isinstance(value, datetime):
-            return value.strftime(self.datetime + (".%f" if value.microsecond else ""))
-        if isinstance(value, date):
-            return value.strftime(self.date)
-        if isinstance(value, Decimal | float):
-            return _number(value, self.decimal)
-        if isinstance(value, dict | list):
-            return json.dumps(value, ensure_ascii=False)
-        return str(value)
-
-
-def value_cell(value, language: str) -> str:
-    """Return a value as the readable CSV's cell in ``language``'s spreadsheet convention."""
-    return CellFormat(language)(value)
 
 
 def name_humanise(name: str) -> str:
@@ -215,18 +121,27 @@ def labels_for(source: dict, table: str, language: str) -> TableLabels:
     )
 
 
-def readable_csv_write(entry: _Entry, *, staged_name: str, columns: list[str], labels: TableLabels, language: str):
-    """Write every staged row as the readable CSV, a batch at a time: labels as header, cells in the convention."""
+def readable_csv_head(entry: _Entry, *, columns: list[str], labels: TableLabels, language: str) -> None:
+    """Write the readable CSV's start: a byte-order mark (Excel then reads UTF-8) and the labels as header."""
     text = io.StringIO()
-    rows = csv.writer(text, delimiter=CSV_CONVENTIONS[language]["delimiter"], lineterminator="\r\n")
-    rows.writerow([labels.column(column) for column in columns])
-    # A byte-order mark: Excel then reads the file as UTF-8.
-    entry.write("\ufeff".encode())
+    readable_csv_rows(text, language).writerow([labels.column(column) for column in columns])
+    entry.write("\ufeff".encode() + text.getvalue().encode())
+
+
+def readable_csv_write(entry: _Entry, *, staged_name: str, columns: list[str], labels: TableLabels, language: str):
+    """Write every staged row as the readable CSV, a batch at a time: labels as header, cells in the convention.
+
+    For a table whose rows were not staged as readable CSV already (rows of different shapes, a portability
+    bundle's tables); the others are copied as staged (dsr.exports.staging).
+    """
+    readable_csv_head(entry, columns=columns, labels=labels, language=language)
+    text = io.StringIO()
+    rows = readable_csv_rows(text, language)
     decode = json.JSONDecoder().decode
-    cell = CellFormat(language)
+    row = RowFormat(language, len(columns))
     for count, line in enumerate(staged_lines(staged_name), start=1):
         record = decode(line.decode())
-        rows.writerow([cell(record.get(column)) for column in columns])
+        rows.writerow(row([record.get(column) for column in columns]))
         if count % _CSV_BATCH == 0:
             entry.write(text.getvalue().encode())
             text.seek(0)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from django.core.files.storage import FileSystemStorage
 
+from dsr.exports.cells import RowFormat, readable_csv_rows
 from dsr.sources.base import Record
 from dsr.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
 from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
@@ -50,14 +51,24 @@ class _Sealed:
 
 
 class _TableStage:
-    """One table's records as JSON lines and, while every row has the same columns, as CSV rows."""
+    """One table's records as JSON lines and, while every row has the same columns, as CSV rows.
 
-    def __init__(self, table: str):
+    Given a ``readable`` language, also as the rows of the CSV for people in that language's spreadsheet
+    convention (dsr.exports.readable), so the bundle copies that file too instead of decoding every line again.
+    """
+
+    def __init__(self, table: str, readable: str | None = None):
         self.table = table
         self.json = _Sealed()
         self.csv: _Sealed | None = _Sealed()
         self._csv_text = io.StringIO()
         self._csv_rows = csv.writer(self._csv_text, lineterminator="\r\n")
+        self.readable: _Sealed | None = _Sealed() if readable else None
+        self.readable_language = readable
+        if readable:
+            self._readable_row: RowFormat | None = None
+            self._readable_text = io.StringIO()
+            self._readable_rows = readable_csv_rows(self._readable_text, readable)
         self._header: tuple | None = None
         self._categories_seen = None
         self._json_lines: list[str] = []
@@ -89,6 +100,12 @@ class _TableStage:
             self._csv_rows.writerow(values)
             if self._csv_text.tell() > _CSV_BATCH:
                 self._csv_flush()
+        if self.readable is not None:
+            if self._readable_row is None:
+                self._readable_row = RowFormat(self.readable_language, len(row))
+            self._readable_rows.writerow(self._readable_row(list(row.values())))
+            if self._readable_text.tell() > _CSV_BATCH:
+                self._readable_flush()
         self.records += 1
         self.provided += int(record.provided)
 
@@ -103,10 +120,18 @@ class _TableStage:
         self._csv_text.seek(0)
         self._csv_text.truncate()
 
+    def _readable_flush(self) -> None:
+        self.readable.writer.write(self._readable_text.getvalue().encode())
+        self._readable_text.seek(0)
+        self._readable_text.truncate()
+
     def _csv_drop(self) -> None:
         if self.csv is not None:
             self.csv.file.close()
             self.csv = None
+        if self.readable is not None:
+            self.readable.file.close()
+            self.readable = None
 
     def finish(self) -> None:
         self._json_flush()
@@ -114,16 +139,27 @@ class _TableStage:
         if self.csv is not None:
             self._csv_flush()
             self.csv.writer.close()
+        if self.readable is not None:
+            self._readable_flush()
+            self.readable.writer.close()
 
     def close(self) -> None:
         self.json.file.close()
         self._csv_drop()
 
 
-def records_stage(records: Iterator[Record], *, request_id: int, source_key: str, provided_only: bool = False) -> dict:
+def records_stage(
+    records: Iterator[Record],
+    *,
+    request_id: int,
+    source_key: str,
+    provided_only: bool = False,
+    readable: str | None = None,
+) -> dict:
     """Stage the records per table in bundle storage; return the collect job's result.
 
-    GDPR Art. 20(1): ``provided_only`` keeps only data the person provided (portability).
+    GDPR Art. 20(1): ``provided_only`` keeps only data the person provided (portability). ``readable``: the
+    language whose spreadsheet CSV the bundle will hold (an access bundle's), staged beside the others.
     """
     stages: dict[str, _TableStage] = {}
     stored: list[str] = []
@@ -133,7 +169,7 @@ def records_stage(records: Iterator[Record], *, request_id: int, source_key: str
                 continue
             stage = stages.get(record.table)
             if stage is None:
-                stage = stages[record.table] = _TableStage(record.table)
+                stage = stages[record.table] = _TableStage(record.table, readable)
             stage.add(record)
         staged = {}
         for position, stage in enumerate(stages.values()):
@@ -148,10 +184,19 @@ def records_stage(records: Iterator[Record], *, request_id: int, source_key: str
                     storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.csv.file
                 )
                 stored.append(csv_name)
+            readable_name = ""
+            if stage.readable is not None:
+                readable_name = storage_save(
+                    storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.readable.file
+                )
+                stored.append(readable_name)
             staged[stage.table] = {
                 "name": name,
                 # The CSV rows without their header, when every row had the same columns; else made from the JSON.
                 "csv_name": csv_name,
+                # The same rows for people, in ``readable_language``'s convention, under the same condition.
+                "readable_name": readable_name,
+                "readable_language": stage.readable_language if readable_name else "",
                 "records": stage.records,
                 "columns": list(stage.columns),
                 "categories": stage.categories,

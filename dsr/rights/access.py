@@ -189,6 +189,8 @@ def _run_access(ctx: JobContext) -> Step:
             source_key=ctx.job.source_key,
             # GDPR Art. 20(1): only data the person provided, including observed activity.
             provided_only=portability,
+            # An access bundle also holds each table as a CSV for people, in the request's language.
+            readable=None if portability else ctx.request.language,
         )
     except OSError as exc:
         raise SourceTransientError("bundle storage", f"could not store the records ({type(exc).__name__})") from None

@@ -120,7 +120,7 @@ def _files_of(request: Request) -> dict[str, list[str]]:
     staged = []
     for result in request.jobs.values_list("result", flat=True):
         for entry in ((result or {}).get("staged") or {}).values():
-            staged += [entry[key] for key in ("name", "csv_name") if entry.get(key)]
+            staged += [entry[key] for key in ("name", "csv_name", "readable_name") if entry.get(key)]
     return {
         "uploads": [
             *request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True),

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dsr.exports import readable
-from dsr.exports.readable import value_cell, value_html
+from dsr.exports.cells import value_cell
+from dsr.exports.readable import value_html
 from tests.exports.readable_helpers import HOSTILE, access_opened, data_tables
 from tests.rights.conftest import company_map_load, shop_execute
 from tests.rights.helpers import tasks_finish

@@ -71,3 +71,64 @@ def test_an_empty_source_stages_nothing():
     result = records_stage(iter(()), request_id=1, source_key="partner")
     assert result["staged"] == {}
     assert result["holds_data"] is False
+
+
+def _write_readable(staged: dict, table: str, language: str) -> bytes:
+    out = io.BytesIO()
+    writer = BundleWriter(out, root="R", when=datetime(2026, 1, 1), compresslevel=1)
+    _table_write(writer, source=SOURCE, table=table, staged=staged[table], language=language, readable=True)
+    writer.close()
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as archive:
+        return archive.read(f"R/data/partner/{table}.{language}.csv")
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_the_csv_for_people_staged_with_the_rows_is_the_one_made_from_the_json_lines(language):
+    rows = [
+        {
+            "id": i,
+            "name": f"Åse {i}",
+            "paid": i % 2 == 0,
+            "total": f"{i}.50",
+            "born": "1980-02-29",
+            "seen_at": f"2024-03-0{1 + i % 9}T10:11:12+00:00",
+            "note": None,
+            "tags": ["a", i],
+        }
+        for i in range(3000)
+    ]
+
+    staged_now = records_stage((_record("customer", r) for r in rows), request_id=1, source_key="p", readable=language)
+    staged_later = records_stage((_record("customer", r) for r in rows), request_id=2, source_key="p")
+
+    assert staged_now["staged"]["customer"]["readable_name"]
+    assert staged_now["staged"]["customer"]["readable_language"] == language
+    assert staged_later["staged"]["customer"]["readable_name"] == ""
+    copied = _write_readable(staged_now["staged"], "customer", language)
+    assert copied == _write_readable(staged_later["staged"], "customer", language)
+    first = copied.decode("utf-8-sig").splitlines()[1]
+    assert first == (
+        '0;Åse 0;ja;0,50;29-02-1980;01-03-2024 11:11:12;;"[""a"", 0]"'
+        if language == "da"
+        else '0,Åse 0,yes,0.50,1980-02-29,2024-03-01 11:11:12,,"[""a"", 0]"'
+    )
+
+
+def test_a_bundle_in_another_language_than_the_staged_one_makes_its_own_csv_for_people():
+    rows = [{"id": 1, "paid": True, "total": "2.50"}]
+    staged = records_stage((_record("customer", r) for r in rows), request_id=1, source_key="p", readable="da")[
+        "staged"
+    ]
+
+    assert _write_readable(staged, "customer", "en").decode("utf-8-sig").splitlines()[1] == "1,yes,2.50"
+
+
+def test_rows_of_different_shapes_stage_no_csv_for_people_and_the_bundle_makes_it():
+    documents = [{"id": 1, "segment": "cooking"}, {"id": 2, "tags": ["a"]}]
+    staged = records_stage(
+        (_record("audience", row) for row in documents), request_id=1, source_key="p", readable="da"
+    )["staged"]
+
+    assert staged["audience"]["readable_name"] == ""
+    lines = _write_readable(staged, "audience", "da").decode("utf-8-sig").splitlines()
+    assert lines[1:] == ["1;cooking;", '2;;"[""a""]"']
