@@ -352,3 +352,34 @@ def test_an_open_request_is_never_purged(company, staff):
     request.refresh_from_db()
     assert request.email == "open@example.dk"
     assert request.purged_at is None
+
+
+def test_the_purge_deletes_every_staged_file_of_a_request_closed_without_its_bundle(company, file, run, staff):
+    from dsr.exports.staging import records_stage
+    from dsr.models import CLOSED_STATUSES, Job
+    from dsr.sources.base import Record
+    from dsr.storage import bundle_storage
+
+    request = file("access")
+    tasks_finish(request, staff, run)
+    request.refresh_from_db()
+    assert request.status in CLOSED_STATUSES
+    # A collect run whose bundle never came: its JSON, CSV and spreadsheet CSV are still staged.
+    rows = [{"id": n, "email": PERSON, "paid": True} for n in range(3)]
+    result = records_stage(
+        (Record(source="shop", table="customer", row=row, categories={}, provided=True) for row in rows),
+        request_id=request.pk,
+        source_key="shop",
+        readable="da",
+    )
+    entry = result["staged"]["customer"]
+    names = [entry["name"], entry["csv_name"], entry["readable_name"]]
+    assert all(names)
+    job = request.jobs.filter(status="done").first()
+    Job.objects.filter(pk=job.pk).update(result=result)
+    storage = bundle_storage()
+    assert all(storage.exists(name) for name in names)
+
+    run(request_purge, request=request, actor=staff)
+
+    assert not any(storage.exists(name) for name in names)
