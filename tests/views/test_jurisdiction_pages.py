@@ -120,6 +120,11 @@ def test_the_portal_offers_the_californian_limit_where_the_map_marks_a_purpose_a
     assert response.status_code == 302, response.content.decode()
     request = Request.objects.get()
     assert (request.jurisdiction, request.right, request.details) == ("us-ca", "objection", {"scope": "sensitive"})
+    # The status page names the right as the law does.
+    page = client.get(f"/status/{request.reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert (
+        "Right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121)" in page.content.decode()
+    )
 
 
 def test_the_portal_refuses_the_limit_under_a_gdpr_country_and_stores_nothing(client, commit):
@@ -182,6 +187,12 @@ def test_the_api_files_a_limit_only_under_california_and_where_the_map_marks_a_p
         # CCPA regs § 7027(g)(1): 15 business days of California from Tuesday 31 March 2026 (no holiday between).
         assert response.json()["due_date"] == "2026-04-21"
         assert Request.objects.get().details == {"scope": "sensitive"}
+        status = api.get(
+            f"/api/v1/requests/{response.json()['reference']}/", HTTP_X_STATUS_TOKEN=response.json()["status_token"]
+        )
+        assert status.json()["right_label"] == (
+            "Right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121)"
+        )
     else:
         assert message in response.json()["error"]["fields"]["scope"][0]
         assert not Request.objects.exists()
