@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from dsr.datamap.parsing import datamap_parse
-from dsr.datamap.schema import DataMapInvalid, sensitive_purposes
+from dsr.datamap.schema import DataMap, DataMapInvalid, sensitive_purposes
 from tests.datamap.conftest import map_parse
 from tests.sources.maps import CHAT_SOURCE
 
@@ -63,6 +63,13 @@ def test_the_mark_of_sensitive_use_beyond_the_permitted_purposes_is_read_and_che
     assert "purposes.newsletter.sensitive_beyond_permitted: must be true or false" in _errors(
         _changed(demo_text, wrong)
     )
+
+
+def test_a_map_stored_before_the_sensitive_mark_existed_marks_no_purpose(demo_text):
+    document = datamap_parse(demo_text).document
+    for purpose in document["purposes"].values():
+        purpose.pop("sensitive_beyond_permitted")
+    assert sensitive_purposes(DataMap(document)) == []
 
 
 def test_unknown_keys_and_missing_sections_are_reported():
