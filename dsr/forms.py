@@ -14,7 +14,7 @@ from django.core import signing
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from dsr.datamap.schema import localised
+from dsr.datamap.schema import localised, sensitive_purposes
 from dsr.datamap.selectors import datamap_active, purposes_active
 from dsr.models import ObjectionScope, RestrictionGround, Right
 from dsr.requests import jurisdictions_offered, reference_normalise
@@ -364,15 +364,23 @@ class ObjectionForm(RequestForm):
         required=False,
         max_length=MAX_TEXT,
         help_text=_(
-            "Tell us about your particular situation (Art. 21(1)). Not needed for direct marketing: "
-            "we stop that without asking why."
+            "Tell us about your particular situation (Art. 21(1)). Not needed for direct marketing or for limiting "
+            "the use of sensitive personal information: we stop that without asking why."
         ),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, purpose_choices: list[tuple[str, str]] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        purpose_choices: list[tuple[str, str]] | None = None,
+        scope_choices: list[tuple[str, str]] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.fields["purposes"].choices = purpose_choices or []
+        if scope_choices is not None:
+            self.fields["scope"].choices = scope_choices
 
     def clean(self) -> dict:
         data = super().clean()
@@ -443,6 +451,20 @@ def objection_choices_current() -> list[tuple[str, str]]:
         return []
     language = "en" if (get_language() or "da").startswith("en") else "da"
     return [(key, localised(datamap.purposes[key]["name"], language)) for key in objectable_purposes(datamap)]
+
+
+def objection_scopes_current() -> list[tuple[str, str]]:
+    """Return (scope, label) for each objection scope a law the controller serves knows.
+
+    California's limit on sensitive personal information is offered only where the active data map marks a
+    purpose that uses it beyond the permitted ones (CCPA regs § 7027(b)); its label says whom it is for.
+    """
+    offered = {scope for profile in jurisdictions_offered() for scope in profile.objection_scopes}
+    datamap = datamap_active()
+    if datamap is None or not sensitive_purposes(datamap):
+        offered.discard(ObjectionScope.SENSITIVE)
+    labels = {ObjectionScope.SENSITIVE: _("Limit the use of my sensitive personal information (California residents)")}
+    return [(value, labels.get(value, label)) for value, label in ObjectionScope.choices if value in offered]
 
 
 def consent_choices_current() -> list[tuple[str, str]]:

@@ -109,7 +109,7 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
                 request=request,
                 reference=request.reference,
                 # The law's own name for the right where it has one (CCPA: "Right to know").
-                right_label=profile.right_names.get(request.right) or Right(request.right).label,
+                right_label=profile.right_name(request.right, request.details) or Right(request.right).label,
                 deadline=request_deadline(request),
                 reasons=request.outcome_reasons,
                 status_url=absolute_url(

@@ -30,7 +30,7 @@ from dsr.models import (
     SuspensionReason,
 )
 from dsr.rights.outcome import outcome_of, outcome_view
-from dsr.selectors import Deadline, request_deadline
+from dsr.selectors import Deadline, request_deadline, request_right_label
 from dsr.workflow import fee_awaited, question_open
 
 DONE, CURRENT, WAITING, UPCOMING = "done", "current", "waiting", "upcoming"
@@ -80,6 +80,8 @@ class StatusView:
     answer: SubjectAnswer | None = None
     # The latest answer the person sent, for "we received your answer on ...".
     last_answer: SubjectAnswer | None = None
+    # The right as the request's law names it (CCPA: "Right to limit the use of sensitive personal information").
+    right_label: str = ""
 
 
 _WORK = {
@@ -326,6 +328,7 @@ def status_view(request: Request, *, today: date | None = None) -> StatusView:
         question=question_open(request),
         answer=_answer_open(request),
         last_answer=SubjectAnswer.objects.filter(request=request).order_by("-received_at", "-id").first(),
+        right_label=request_right_label(request),
     )
 
 

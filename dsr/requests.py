@@ -12,6 +12,7 @@ from django.core.validators import EmailValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dsr.datamap.schema import sensitive_purposes
 from dsr.datamap.selectors import datamap_active, jurisdictions_served
 from dsr.jurisdictions import PROFILES, Profile, profile_default_code
 from dsr.models import Channel, Language, ObjectionScope, RestrictionGround, Right
@@ -184,12 +185,13 @@ def details_clean(right: str, details: dict | None) -> dict:
             if not purposes and not other and "purposes" not in errors and "purpose" not in errors:
                 errors["purposes"] = [_("Choose the purposes you object to, or describe the one you mean.")]
         # GDPR Art. 21(1) needs "grounds relating to his or her particular situation";
-        # Art. 21(2)-(3): an objection to direct marketing needs none.
+        # Art. 21(2)-(3): an objection to direct marketing needs none; nor does a Californian's request to limit
+        # the use of sensitive personal information (CCPA regs § 7027(d)).
         grounds = _text(
             details.get("grounds"),
             field="grounds",
             errors=errors,
-            required=bool(scope) and scope != ObjectionScope.DIRECT_MARKETING,
+            required=bool(scope) and scope not in (ObjectionScope.DIRECT_MARKETING, ObjectionScope.SENSITIVE),
         )
         if grounds:
             cleaned["grounds"] = grounds
@@ -377,9 +379,7 @@ def jurisdiction_clean(code: str | None, *, right: str, details: dict | None = N
     No code: the deployment's own profile where the controller serves it, else the first it serves.
     """
     offered = jurisdictions_offered()
-    if not code:
-        return offered[0].code
-    profile = PROFILES.get(code)
+    profile = PROFILES.get(code) if code else offered[0]
     if profile is None or profile not in offered:
         raise RequestInvalid(
             {"jurisdiction": [_("Choose one of: %(codes)s.") % {"codes": ", ".join(p.code for p in offered)}]}
@@ -394,13 +394,31 @@ def jurisdiction_clean(code: str | None, *, right: str, details: dict | None = N
             }
         )
     scope = (details or {}).get("scope")
-    if right == Right.OBJECTION and profile.objection_scopes is not None and scope not in profile.objection_scopes:
+    if right == Right.OBJECTION and scope and scope not in profile.objection_scopes:
         raise RequestInvalid(
             {
                 "scope": [
-                    _("Under the law of %(place)s this request can only stop the use of your data for marketing.")
-                    % {"place": profile.name}
+                    _("Under the law of %(place)s this request can only be one of: %(scopes)s.")
+                    % {
+                        "place": profile.name,
+                        "scopes": ", ".join(str(ObjectionScope(s).label) for s in profile.objection_scopes),
+                    }
                 ]
             }
         )
+    if right == Right.OBJECTION and scope == ObjectionScope.SENSITIVE:
+        datamap = datamap_active()
+        if datamap is None or not sensitive_purposes(datamap):
+            # CCPA regs § 7027(b): only a business that uses sensitive personal information beyond § 7027(m)
+            # offers the limit; the data map says whether it does.
+            raise RequestInvalid(
+                {
+                    "scope": [
+                        _(
+                            "We do not use sensitive personal information for more than the purposes the law "
+                            "permits (Cal. Code Regs. tit. 11, § 7027(m)), so there is nothing to limit."
+                        )
+                    ]
+                }
+            )
     return profile.code

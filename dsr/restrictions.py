@@ -1,7 +1,9 @@
 """The restriction register (GDPR Art. 18): what other systems ask before they process a person.
 
-A restriction request, an objection pending its balancing (Art. 18(1)(d)) and
-an objection to direct marketing (Art. 21(3)) each leave entries here: one
+A restriction request, an objection pending its balancing (Art. 18(1)(d)), an
+objection to direct marketing (Art. 21(3)) and a Californian's request to limit
+the use of sensitive personal information (Cal. Civ. Code § 1798.121) each leave
+entries here: one
 per identifier, as a keyed HMAC (the register must not become a second copy
 of the person's data), for every purpose or for one. Lifting is in two steps so
 it cannot take effect before the person is told (GDPR Art. 18(3)): staff announce
@@ -28,6 +30,8 @@ from dsr.suppression import identifier_digests, identifier_kind_guess, identifie
 # Grounds of entries that are not Art. 18 restrictions but stop processing for good.
 OBJECTION_DIRECT_MARKETING = "objection_direct_marketing"
 OBJECTION_UPHELD = "objection_upheld"
+# Cal. Civ. Code § 1798.121: a Californian limited the use of their sensitive personal information for good.
+LIMIT_SENSITIVE = "limit_sensitive"
 LIFTABLE_GROUNDS = tuple(RestrictionGround.values)
 
 

@@ -82,3 +82,8 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
         extendable=profile.extendable(request.right),
         acknowledge_by=profile.acknowledge_by(received),
     )
+
+
+def request_right_label(request: Request) -> str:
+    """Return the right's name as the request's law calls it ("Right to know"), else dsr's own label."""
+    return profile_get(request.jurisdiction).right_name(request.right, request.details) or request.get_right_display()

@@ -272,3 +272,30 @@ def test_a_controller_address_with_a_display_name_gives_a_working_mailto(full_co
     html = render_to_string("dsr/emails/refused/body.en.html", full_context)
     assert 'href="mailto:privacy@madkassen.dk"' in html
     assert "mailto:Privacy team" not in html
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "not_said"),
+    [
+        ("en", "limit the use and disclosure of their sensitive personal information", "Article 19"),
+        ("da", "begrænse brugen og videregivelsen af sine følsomme personoplysninger", "artikel 19"),
+    ],
+)
+def test_the_notice_of_a_californian_limit_cites_the_ccpa_not_article_19(language, said, not_said):
+    context = {
+        "controller": {"name": "Madkassen ApS", "cvr": "12345678", "email": "privacy@madkassen.example"},
+        "notification": {"recipient_name": "NutriPartner Inc.", "operation": "consent_withdrawal"},
+        "person": {"email": "kunde@example.com"},
+        "reference": "DSR-TEST",
+    }
+    for name in ("body", "subject"):
+        rendered = " ".join(
+            render_to_string(f"dsr/emails/recipient_notification/{name}.{language}.txt", context).split()
+        )
+        assert "§ 1798.121" in rendered
+        assert not_said not in rendered
+    body = " ".join(render_to_string(f"dsr/emails/recipient_notification/body.{language}.txt", context).split())
+    assert said in body
+    assert "§ 7027(m)" in body
+    html = render_to_string(f"dsr/emails/recipient_notification/body.{language}.html", context)
+    assert "GDPR" not in html

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from dsr.emails import absolute_url
 from dsr.forms_staff import RECEIVED_RANGE
 from dsr.models import JOB_FINISHED, Channel, JobStatus, Language, Request, Right, Status
-from dsr.selectors import request_deadline
+from dsr.selectors import request_deadline, request_right_label
 
 
 class RequestCreateSerializer(serializers.Serializer):
@@ -48,7 +48,9 @@ class VerifySerializer(serializers.Serializer):
 
 class RequestStatusSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
-    right_label = serializers.CharField(source="get_right_display")
+    right_label = serializers.SerializerMethodField(
+        help_text="The right as the request's law names it (CCPA: \"Right to know ...\"), else dsr's own label."
+    )
     channel = serializers.ChoiceField(choices=Channel.choices)
     clock_stopped = serializers.SerializerMethodField()
     days_left = serializers.SerializerMethodField()
@@ -83,6 +85,9 @@ class RequestStatusSerializer(serializers.ModelSerializer):
         if obj.pk not in cache:
             cache[obj.pk] = request_deadline(obj)
         return cache[obj.pk]
+
+    def get_right_label(self, request: Request) -> str:
+        return request_right_label(request)
 
     def get_clock_stopped(self, obj: Request) -> bool:
         return self._deadline(obj).clock_stopped

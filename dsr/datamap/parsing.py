@@ -195,6 +195,7 @@ def _purposes_read(reader: _Reader, raw: Any, categories: dict) -> dict[str, dic
         "profiling_description",
         "categories",
         "consent_key",
+        "sensitive_beyond_permitted",
     }
     for key, entry in reader.section(raw, "purposes").items():
         path = f"purposes.{key}"
@@ -229,6 +230,11 @@ def _purposes_read(reader: _Reader, raw: Any, categories: dict) -> dict[str, dic
             ),
             "categories": reader.keys(entry.get("categories"), f"{path}.categories", categories, "category"),
             "consent_key": consent_key or (key if "a" in bases else ""),
+            # Cal. Civ. Code § 1798.121, CCPA regs § 7027(m): the purpose uses sensitive personal information for
+            # more than the permitted purposes, so a Californian's request to limit stops it.
+            "sensitive_beyond_permitted": reader.boolean(
+                entry.get("sensitive_beyond_permitted"), f"{path}.sensitive_beyond_permitted"
+            ),
         }
     return purposes
 

@@ -80,3 +80,12 @@ def localised(value: dict | str | None, language: str) -> str:
     if isinstance(value, dict):
         return value.get(language) or value.get("en") or value.get("da") or ""
     return value or ""
+
+
+def sensitive_purposes(datamap: DataMap) -> list[str]:
+    """Return the purposes the map marks as using sensitive personal information beyond the permitted purposes.
+
+    Cal. Civ. Code § 1798.121 and CCPA regs § 7027(m): a Californian's request to limit stops exactly these.
+    A map stored before the key existed marks none.
+    """
+    return [key for key, purpose in datamap.purposes.items() if purpose.get("sensitive_beyond_permitted")]

@@ -143,9 +143,11 @@ class Profile:
     identity: str = ""
     # Rights of this law dsr cannot carry through, said in the portal rather than pretended.
     not_carried: str = ""
-    # The objection scopes (dsr.models.ObjectionScope) the law knows; None: all (CCPA: sale/sharing only).
-    objection_scopes: tuple[str, ...] | None = None
-    # The law's names for dsr's rights where they differ (CCPA "right to know").
+    # The objection scopes (dsr.models.ObjectionScope) the law knows: the GDPR's Art. 21 by default (CCPA: the
+    # opt-out of sale/sharing and the limit on sensitive personal information).
+    objection_scopes: tuple[str, ...] = ("direct_marketing", "profiling", "purpose")
+    # The law's names for dsr's rights where they differ (CCPA "right to know"); "objection:<scope>" names one
+    # scope of an objection (CCPA "right to limit the use of sensitive personal information").
     right_names: dict[str, str] = field(default_factory=dict)
     languages: tuple[str, ...] = ("da", "en")
     citations: tuple[str, ...] = ()
@@ -187,6 +189,11 @@ class Profile:
         if self.acknowledge_working_days is None:
             return None
         return deadlines.working_days_add(received, self.acknowledge_working_days, country=self.calendar)
+
+    def right_name(self, right: str, details: dict | None = None) -> str:
+        """Return the law's own name for a request for ``right`` with ``details``, or "" where it has none."""
+        scope = (details or {}).get("scope") or ""
+        return self.right_names.get(f"{right}:{scope}") or self.right_names.get(right) or ""
 
     def offers(self, right: str) -> bool:
         """Return whether the profile offers ``right``."""

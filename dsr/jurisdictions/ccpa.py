@@ -8,6 +8,10 @@
   weekend or holiday rule: dsr keeps the last calendar day.
 - § 7026(f): a request to opt out of sale or sharing is acted on no later than 15 business days from
   receipt; it needs no verifiable consumer request (§ 7026(d)).
+- § 1798.121, § 7027: a request to limit the use and disclosure of sensitive personal information needs no
+  verifiable consumer request (§ 7027(e)); the business stops using it for purposes other than those
+  § 7027(m) permits within 15 business days and tells the third parties, service providers and contractors
+  it disclosed it to for other purposes (§ 7027(g)).
 - § 1798.105 delete, § 1798.106 correct, § 1798.110/115 know, § 1798.120 opt out of sale/sharing,
   § 1798.121 limit the use of sensitive personal information, § 1798.130(a)(3) / § 7063 authorised
   agents; §§ 7060-7062 verification.
@@ -29,7 +33,8 @@ CCPA_WORDING = {
             "Under the California Consumer Privacy Act (Cal. Civ. Code § 1798.130) we answer within 45 calendar "
             "days of receiving your request. Where reasonably necessary we may extend this once, by 45 more days; "
             "if we do, we will tell you within the first 45 days. A request to opt out of the sale or sharing of "
-            "your personal information is acted on within 15 business days."
+            "your personal information, or to limit the use of your sensitive personal information, is acted on "
+            "within 15 business days."
         ),
         extension=(
             "Under Cal. Civ. Code § 1798.130(a)(2)(A) we are therefore extending the time limit once, by 45 further "
@@ -55,7 +60,8 @@ CCPA_WORDING = {
             "Efter den californiske forbrugerdatalov (Cal. Civ. Code § 1798.130) svarer vi senest 45 kalenderdage "
             "efter, at vi har modtaget din anmodning. Hvis det er nødvendigt, kan vi forlænge fristen én gang med "
             "45 dage; sker det, skriver vi til dig inden for de første 45 dage. En anmodning om at fravælge salg "
-            "eller deling af dine personoplysninger gennemfører vi inden for 15 arbejdsdage."
+            "eller deling af dine personoplysninger, eller om at begrænse brugen af dine følsomme "
+            "personoplysninger, gennemfører vi inden for 15 arbejdsdage."
         ),
         extension=(
             "Efter Cal. Civ. Code § 1798.130(a)(2)(A) forlænger vi derfor fristen én gang med yderligere 45 "
@@ -90,12 +96,14 @@ CALIFORNIA = Profile(
         url="https://cppa.ca.gov",
     ),
     # Know (access), delete (erasure), correct (rectification), opt out of sale/sharing (objection to
-    # direct marketing: consent withdrawal and removal from ad partners' audiences). Data portability is
-    # part of the right to know (§ 1798.130(a)(3)(B)(iii)): the access bundle's JSON and CSV.
+    # direct marketing: consent withdrawal and removal from ad partners' audiences), limit the use of
+    # sensitive personal information (objection to the purposes the data map marks as using it beyond
+    # § 7027(m)). Data portability is part of the right to know (§ 1798.130(a)(3)(B)(iii)): the access
+    # bundle's JSON and CSV.
     rights=("access", "erasure", "rectification", "objection"),
     # § 1798.130(a)(2)(A), § 7021(b): 45 calendar days from the day of receipt, once 45 more.
     rule=DayRule(days=45, extension_days=45, first_day_counts=True, working_day_end=False),
-    # § 7026(f): opt-out of sale/sharing within 15 business days, no extension.
+    # § 7026(f), § 7027(g)(1): opt-out of sale/sharing and limit within 15 business days, no extension.
     rules_by_right={"objection": WorkingDayRule(days=15)},
     wording=CCPA_WORDING,
     # § 7021(b): "regardless of time required to verify".
@@ -105,20 +113,22 @@ CALIFORNIA = Profile(
     identity=_(
         "CCPA regulations §§ 7060-7062: match two data points for a request to know categories or to delete, three "
         "and a signed declaration for specific pieces; none for an opt-out of sale or sharing (§ 7026(d)). An "
-        "authorised agent needs the consumer's signed permission (§ 7063)."
+        "authorised agent needs the consumer's signed permission (§ 7063). A request to limit the use of sensitive "
+        "personal information needs no verification either (§ 7027(e))."
     ),
-    not_carried=_(
-        "The right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121) is not handled "
-        "by this form: write to us and we answer it by hand. An authorised agent acting for you writes to us with "
-        "your signed permission."
-    ),
+    not_carried=_("An authorised agent acting for you writes to us with your signed permission."),
     # § 1798.120: the opt-out stops sharing for advertising, which dsr carries as a direct-marketing objection.
-    objection_scopes=("direct_marketing",),
+    # § 1798.121: the limit stops the purposes the data map marks as using sensitive personal information
+    # beyond those § 7027(m) permits.
+    objection_scopes=("direct_marketing", "sensitive"),
     right_names={
         "access": _("Right to know (Cal. Civ. Code § 1798.110)"),
         "erasure": _("Right to delete (Cal. Civ. Code § 1798.105)"),
         "rectification": _("Right to correct (Cal. Civ. Code § 1798.106)"),
         "objection": _("Right to opt out of sale or sharing (Cal. Civ. Code § 1798.120)"),
+        "objection:sensitive": _(
+            "Right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121)"
+        ),
     },
     languages=("en",),
     citations=(

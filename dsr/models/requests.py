@@ -90,11 +90,16 @@ class RestrictionGround(models.TextChoices):
 
 
 class ObjectionScope(models.TextChoices):
-    """GDPR Art. 21(2)-(3) direct marketing is absolute; 21(1) needs a balancing."""
+    """GDPR Art. 21(2)-(3) direct marketing is absolute; 21(1) needs a balancing.
+
+    ``SENSITIVE`` is California's request to limit the use of sensitive personal information
+    (Cal. Civ. Code § 1798.121), carried as an objection to the purposes the data map marks.
+    """
 
     DIRECT_MARKETING = "direct_marketing", _("Direct marketing")
     PROFILING = "profiling", _("Profiling")
     PURPOSE = "purpose", _("A named purpose based on legitimate interests")
+    SENSITIVE = "sensitive", _("Limit the use of my sensitive personal information")
 
 
 class RefusalGround(models.TextChoices):

@@ -27,6 +27,10 @@ class Right(RightHandler):
     operations: tuple[str, ...] = ()
     notified_operation: str | None = None
 
+    def notified_operation_for(self, request: Request) -> str | None:
+        """Return the operation whose changes the recipients of ``request``'s data are told of, if any."""
+        return self.notified_operation
+
     # --- jobs and stages --------------------------------------------------------------
 
     def jobs(self, ctx: PlanContext, specs: list[tuple[str, str, dict]]) -> list[int]:
@@ -64,11 +68,12 @@ class Right(RightHandler):
     def outcome_finish(self, request: Request, plan: Plan, datamap: DataMap) -> Outcome:
         """Build the outcome, tell the recipients Art. 19 names, and record both on the plan."""
         outcome = self.outcome_build(request, plan, datamap)
-        if self.notified_operation and outcome.changed:
+        notified_operation = self.notified_operation_for(request)
+        if notified_operation and outcome.changed:
             outcome.notified = notices_send(
                 request=request,
                 datamap=datamap,
-                operation=self.notified_operation,
+                operation=notified_operation,
                 held_identifiers=plan.held_identifiers,
                 consents=plan.consents,
             )

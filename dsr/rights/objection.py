@@ -9,6 +9,14 @@ weighs the person's grounds against the controller's: the register holds the
 purpose keys the person chose. Upheld, the processing stops for good; not
 upheld, the person gets the reasons and their options, and the interim
 restriction is lifted once that letter has gone out.
+
+California's request to limit the use of sensitive personal information
+(Cal. Civ. Code § 1798.121, CCPA regs § 7027) is carried as an objection
+with the scope "sensitive": it stops at once, with no balancing, exactly the
+purposes the data map marks as using sensitive personal information beyond
+those § 7027(m) permits. The register records them, their consents are
+withdrawn in the sources, and the recipients that received data a source
+reported changing are told (§ 7027(g)(2)-(3)), through the Art. 19 notices.
 """
 
 from django.conf import settings
@@ -18,12 +26,13 @@ from django.utils.translation import gettext as _
 
 from dsr import workflow
 from dsr.audit import Actor
-from dsr.datamap.schema import DataMap
+from dsr.datamap.schema import DataMap, sensitive_purposes
 from dsr.engine.connectors import connector_get, datamap_current
 from dsr.engine.registry import PlanContext
 from dsr.models import ObjectionScope, Operation, Plan, PlanStage, Request, Right
 from dsr.requests import RequestInvalid
 from dsr.restrictions import (
+    LIMIT_SENSITIVE,
     OBJECTION_DIRECT_MARKETING,
     OBJECTION_UPHELD,
     restriction_lift_after_letter,
@@ -49,6 +58,9 @@ def marketing_purposes(datamap: DataMap) -> list[str]:
 def objection_split(request: Request, datamap: DataMap) -> tuple[list[str], list[str]]:
     """Return the purposes objected to that stop at once (direct marketing) and those staff must weigh."""
     scope = request.details.get("scope")
+    if scope == ObjectionScope.SENSITIVE:
+        # CCPA regs § 7027(g)(1): the use beyond § 7027(m) stops, with no balancing.
+        return sensitive_purposes(datamap), []
     marketing = marketing_purposes(datamap)
     if scope == ObjectionScope.DIRECT_MARKETING:
         return marketing, []
@@ -97,6 +109,10 @@ class Objection(RightBase):
     right = Right.OBJECTION
     operations = (Operation.CONSENT_WITHDRAWAL, Operation.AUDIENCE_REMOVAL)
 
+    def notified_operation_for(self, request: Request) -> str | None:
+        # CCPA regs § 7027(g)(2)-(3): those the sensitive personal information was disclosed to are told of a limit.
+        return Operation.CONSENT_WITHDRAWAL if _limits(request) else None
+
     def consents(self, request: Request, datamap: DataMap) -> list[str]:
         absolute, _weighed = objection_split(request, datamap)
         return sorted({datamap.purposes[p]["consent_key"] for p in absolute} - {""})
@@ -104,7 +120,12 @@ class Objection(RightBase):
     def fan_out(self, ctx: PlanContext) -> None:
         request, datamap, identifiers = ctx.request, ctx.datamap, ctx.plan.identifiers
         absolute, weighed = objection_split(request, datamap)
-        if absolute:
+        if absolute and _limits(request):
+            restrictions_record(request=request, identifiers=identifiers, ground=LIMIT_SENSITIVE, purposes=absolute)
+            consents = self.consents(request, datamap)
+            # Only the consents tied to the limited purposes are withdrawn; with none, no source is asked anything.
+            self.jobs(ctx, consent_specs(datamap, consents) if consents else [])
+        elif absolute:
             # GDPR Art. 21(3): absolute and immediate; no balancing.
             restrictions_record(
                 request=request, identifiers=identifiers, ground=OBJECTION_DIRECT_MARKETING, purposes=absolute
@@ -141,6 +162,7 @@ class Objection(RightBase):
                 "purposes": absolute,
                 "weighed": weighed,
                 "suppressed": _suppresses(request),
+                "limited": _limits(request),
             }
         )
         return outcome
@@ -149,6 +171,11 @@ class Objection(RightBase):
 def _suppresses(request: Request) -> bool:
     """Return whether the objection puts the person on the suppression list: an objection to all direct marketing."""
     return request.details.get("scope") == ObjectionScope.DIRECT_MARKETING
+
+
+def _limits(request: Request) -> bool:
+    """Return whether the objection is a Californian's request to limit the use of sensitive personal information."""
+    return request.details.get("scope") == ObjectionScope.SENSITIVE
 
 
 def _audience(datamap: DataMap, key: str) -> bool:

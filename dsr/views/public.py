@@ -34,6 +34,7 @@ from dsr.forms import (
     consent_choices_current,
     correction_choices_current,
     objection_choices_current,
+    objection_scopes_current,
 )
 from dsr.jurisdictions import profile_get
 from dsr.models import Language, Right
@@ -173,7 +174,7 @@ def request_form(request: HttpRequest, right: str) -> HttpResponse:
     elif form_class is RectificationForm:
         extra = {"correction_choices": correction_choices_current()}
     elif form_class is ObjectionForm:
-        extra = {"purpose_choices": objection_choices_current()}
+        extra = {"purpose_choices": objection_choices_current(), "scope_choices": objection_scopes_current()}
 
     if request.method == "GET":
         return _render_request_form(request, form_class(**extra))

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from dsr.datamap.parsing import datamap_parse
-from dsr.datamap.schema import DataMapInvalid
+from dsr.datamap.schema import DataMap, DataMapInvalid, sensitive_purposes
 from tests.datamap.conftest import map_parse
 from tests.sources.maps import CHAT_SOURCE
 
@@ -46,6 +46,30 @@ def test_every_error_is_reported_with_its_path(demo_text):
     assert 'recipients.adyen.purposes: unknown purpose "payments"' in errors
     assert "recipients.genesys.role: must be processor or controller (got 'partner')" in errors
     assert "controller.cvr: a CVR number has 8 digits" in errors
+
+
+def test_the_mark_of_sensitive_use_beyond_the_permitted_purposes_is_read_and_checked(demo_text):
+    def marked(document):
+        document["purposes"]["newsletter"]["sensitive_beyond_permitted"] = True
+
+    parsed = datamap_parse(_changed(demo_text, marked))
+    assert parsed.purposes["newsletter"]["sensitive_beyond_permitted"] is True
+    assert parsed.purposes["purchase"]["sensitive_beyond_permitted"] is False
+    assert sensitive_purposes(parsed) == ["newsletter", "other_marketing"]
+
+    def wrong(document):
+        document["purposes"]["newsletter"]["sensitive_beyond_permitted"] = "yes"
+
+    assert "purposes.newsletter.sensitive_beyond_permitted: must be true or false" in _errors(
+        _changed(demo_text, wrong)
+    )
+
+
+def test_a_map_stored_before_the_sensitive_mark_existed_marks_no_purpose(demo_text):
+    document = datamap_parse(demo_text).document
+    for purpose in document["purposes"].values():
+        purpose.pop("sensitive_beyond_permitted")
+    assert sensitive_purposes(DataMap(document)) == []
 
 
 def test_unknown_keys_and_missing_sections_are_reported():

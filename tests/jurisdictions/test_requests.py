@@ -14,6 +14,7 @@ from dsr.audit import Actor
 from dsr.datamap.loading import datamap_load
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMapInvalid
+from dsr.jurisdictions import PROFILES
 from dsr.models import AuditEvent, FeeGround, Message, Request, Right, SuspensionReason, VerificationMethod
 from dsr.outbox import message_render
 from dsr.selectors import request_deadline
@@ -176,3 +177,13 @@ def test_the_staff_reminder_names_the_law_of_a_request_not_under_the_gdpr(in_pro
     # The digest is in the staff's language (Danish by default); only the Californian row names its law.
     assert "Californien (USA): Cal. Civ. Code § 1798.130(a)(2)(A)" in digest.text
     assert digest.text.count("[") == 1
+
+
+def test_a_californian_objection_is_named_by_its_scope_and_other_rights_by_the_right():
+    california, denmark = PROFILES["us-ca"], PROFILES["dk"]
+    assert california.right_name("objection", {"scope": "sensitive"}).startswith(
+        "Right to limit the use of sensitive personal information"
+    )
+    assert california.right_name("objection", {"scope": "direct_marketing"}).startswith("Right to opt out")
+    assert california.right_name("access").startswith("Right to know")
+    assert denmark.right_name("objection", {"scope": "sensitive"}) == ""

@@ -204,11 +204,18 @@ def file(run):
     """Return ``file(right, **details)``: a request for PERSON vouched for by an integration, started inline.
 
     ``language`` is the person's (English unless given); ``phone`` and ``customer_number`` are
-    identifiers the person gave besides the email.
+    identifiers the person gave besides the email; ``jurisdiction`` the law's profile (the deployment's own if empty).
     """
 
     def make(
-        right: str, email: str = PERSON, *, language: str = "en", phone: str = "", customer_number: str = "", **details
+        right: str,
+        email: str = PERSON,
+        *,
+        language: str = "en",
+        phone: str = "",
+        customer_number: str = "",
+        jurisdiction: str = "",
+        **details,
     ) -> Request:
         result = run(
             request_submit,
@@ -219,6 +226,7 @@ def file(run):
             actor=Actor.integration("shop"),
             language=language,
             details=details or None,
+            jurisdiction=jurisdiction,
             pre_verified=True,
         )
         return Request.objects.get(pk=result.request.pk)

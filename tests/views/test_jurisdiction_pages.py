@@ -4,17 +4,21 @@ import csv
 import io
 import re
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
+import yaml
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from dsr import stats, workflow
 from dsr.audit import Actor
+from dsr.datamap.loading import datamap_load
 from dsr.models import Request
 
 pytestmark = pytest.mark.django_db
+DEMO_MAP = Path(__file__).resolve().parents[2] / "dsr" / "demo" / "datamap.yaml"
 TZ = timezone.get_default_timezone()
 
 
@@ -37,8 +41,8 @@ def test_the_portal_asks_the_country_and_files_under_its_law(client, commit):
     assert 'name="jurisdiction"' in html
     assert '<option value="dk" selected>Denmark</option>' in html
     assert "California (USA)" in html
-    # CCPA's right to limit sensitive data use has no worker: the page says so.
-    assert "1798.121" in html
+    # A Californian's authorised agent cannot file on the portal: the page says how they do.
+    assert "An authorised agent acting for you writes to us with your signed permission." in html
     response = commit(
         client.post,
         "/request/access/",
@@ -89,6 +93,109 @@ def test_the_api_refuses_an_unknown_jurisdiction_and_stores_nothing(commit):
     assert response.status_code == 400
     assert "jurisdiction" in response.json()["error"]["fields"]
     assert not Request.objects.exists()
+
+
+def _demo_map_load(*, sensitive: bool) -> None:
+    """Load the demo map; without ``sensitive`` no purpose is marked as using sensitive information beyond § 7027(m)."""
+    document = yaml.safe_load(DEMO_MAP.read_text(encoding="utf-8"))
+    if not sensitive:
+        for purpose in document["purposes"].values():
+            purpose.pop("sensitive_beyond_permitted", None)
+    datamap_load(text=yaml.safe_dump(document, allow_unicode=True, sort_keys=False), loaded_by="test")
+
+
+LIMIT_CHOICE = "Limit the use of my sensitive personal information (California residents)"
+
+
+def test_the_portal_offers_the_californian_limit_where_the_map_marks_a_purpose_and_files_it(client, commit):
+    _demo_map_load(sensitive=True)
+    page = client.get("/request/objection/", HTTP_ACCEPT_LANGUAGE="en")
+    assert LIMIT_CHOICE in page.content.decode()
+    response = commit(
+        client.post,
+        "/request/objection/",
+        {"email": "a@example.com", "scope": "sensitive", "jurisdiction": "us-ca", "form_token": _form_token(page)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 302, response.content.decode()
+    request = Request.objects.get()
+    assert (request.jurisdiction, request.right, request.details) == ("us-ca", "objection", {"scope": "sensitive"})
+    # The status page names the right as the law does.
+    page = client.get(f"/status/{request.reference}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert (
+        "Right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121)" in page.content.decode()
+    )
+
+
+def test_the_portal_refuses_the_limit_under_a_gdpr_country_and_stores_nothing(client, commit):
+    _demo_map_load(sensitive=True)
+    page = client.get("/request/objection/", HTTP_ACCEPT_LANGUAGE="en")
+    response = commit(
+        client.post,
+        "/request/objection/",
+        {"email": "a@example.dk", "scope": "sensitive", "jurisdiction": "dk", "form_token": _form_token(page)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "Under the law of Denmark this request can only be one of" in response.content.decode()
+    assert not Request.objects.exists()
+
+
+def test_the_portal_does_not_offer_the_limit_where_the_map_marks_no_purpose(client, commit):
+    _demo_map_load(sensitive=False)
+    page = client.get("/request/objection/", HTTP_ACCEPT_LANGUAGE="en")
+    assert LIMIT_CHOICE not in page.content.decode()
+    assert 'value="direct_marketing"' in page.content.decode()
+    response = commit(
+        client.post,
+        "/request/objection/",
+        {"email": "a@example.com", "scope": "sensitive", "jurisdiction": "us-ca", "form_token": _form_token(page)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert not Request.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("sensitive", "jurisdiction", "status", "message"),
+    [
+        (True, "us-ca", 201, ""),
+        (True, "se", 400, "Under the law of Sweden this request can only be one of"),
+        (False, "us-ca", 400, "so there is nothing to limit"),
+    ],
+)
+def test_the_api_files_a_limit_only_under_california_and_where_the_map_marks_a_purpose(
+    commit, sensitive, jurisdiction, status, message
+):
+    _demo_map_load(sensitive=sensitive)
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    with time_machine.travel(datetime(2026, 3, 31, 10, 0, tzinfo=TZ), tick=False):
+        response = commit(
+            api.post,
+            "/api/v1/requests/",
+            {
+                "right": "objection",
+                "email": "a@example.com",
+                "language": "en",
+                "jurisdiction": jurisdiction,
+                "details": {"scope": "sensitive"},
+            },
+            format="json",
+        )
+    assert response.status_code == status, response.content
+    if status == 201:
+        # CCPA regs § 7027(g)(1): 15 business days of California from Tuesday 31 March 2026 (no holiday between).
+        assert response.json()["due_date"] == "2026-04-21"
+        assert Request.objects.get().details == {"scope": "sensitive"}
+        status = api.get(
+            f"/api/v1/requests/{response.json()['reference']}/", HTTP_X_STATUS_TOKEN=response.json()["status_token"]
+        )
+        assert status.json()["right_label"] == (
+            "Right to limit the use of sensitive personal information (Cal. Civ. Code § 1798.121)"
+        )
+    else:
+        assert message in response.json()["error"]["fields"]["scope"][0]
+        assert not Request.objects.exists()
 
 
 def _filed(jurisdiction: str, received: datetime) -> Request:
