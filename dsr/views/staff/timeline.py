@@ -45,6 +45,7 @@ MESSAGE_KINDS = {
     "preference_code": gettext_lazy("Preference centre code"),
     "verification_locked": gettext_lazy("Codes stopped after many wrong ones"),
     "receipt": gettext_lazy("Receipt"),
+    "access_confirmation": gettext_lazy("Whether data was found, at once (LGPD Art. 19 I)"),
     "status_link": gettext_lazy("New status link"),
     "suspended": gettext_lazy("Clock stopped: question to the requester"),
     "extended": gettext_lazy("Deadline extended"),
