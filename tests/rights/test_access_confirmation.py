@@ -7,11 +7,13 @@ nothing; a source still waiting for its owner or failed is "not complete", never
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from dsr.audit import Actor
 from dsr.engine.registry import handler_for
 from dsr.models import AuditAction, AuditEvent, Job, JobStatus, ManualFinding, Message, MessageStatus, Operation, Status
 from dsr.rights.confirmation import KIND, access_confirmation_send, job_answered
+from dsr.views.staff.timeline import request_timeline
 from dsr.workflow import request_submit
 from tests.rights.conftest import PERSON, company_map_load
 from tests.rights.helpers import emails_to, task_finish
@@ -200,3 +202,16 @@ def test_no_first_answer_to_an_address_the_person_never_confirmed(brazil, run):
 )
 def test_a_job_has_answered_once_its_first_run_ended(status, attempts, answered):
     assert job_answered(Job(status=status, attempts=attempts)) is answered
+
+
+def test_the_timeline_names_the_first_answer_and_what_it_said(brazil, file_br):
+    request = file_br()
+
+    with translation.override("en"):
+        entries = request_timeline(request)
+    event = next(e for e in entries if e.label == "Told the requester at once whether data was found")
+    assert event.detail == "data found in 3 of 4 systems · 1 not answered yet"
+    assert any(e.label == "Email: Whether data was found, at once (LGPD Art. 19 I) (English)" for e in entries)
+    with translation.override("da"):
+        entries = request_timeline(request)
+    assert any(e.detail == "oplysninger fundet i 3 af 4 systemer · 1 har ikke svaret endnu" for e in entries)
