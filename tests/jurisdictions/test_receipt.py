@@ -14,7 +14,7 @@ import time_machine
 from django.core import mail
 from django.utils import translation
 
-from dsr import workflow
+from dsr import stats, workflow
 from dsr.audit import Actor
 from dsr.jurisdictions import PROFILES, profile_get
 from dsr.models import AuditAction, AuditEvent, Message, MessageStatus, Request, Right, Status, VerificationMethod
@@ -246,3 +246,21 @@ def test_the_staff_page_says_when_receipt_was_confirmed_or_that_it_is_overdue(ca
         page = _page(agent_client, confirmed)
     assert "Receipt confirmed on 31 March 2026" in page
     assert "within 10 business days, Cal. Code Regs. tit. 11 § 7021(a)" in page
+
+
+def test_the_statistics_count_confirmations_not_sent_in_time_per_law(californian, file_request, agent_client):
+    with time_machine.travel(FILED):
+        file_request(email="on-time@example.com")
+        late = file_request(email="late@example.com")
+        file_request(right=Right.OBJECTION, details={"scope": "direct_marketing"}, email="opt-out@example.com")
+        file_request(jurisdiction="dk", email="kunde@example.dk")
+    Request.objects.filter(pk=late.pk).update(receipt_confirmed_at=datetime(2026, 4, 16, 9, 0, tzinfo=CPH))
+
+    with time_machine.travel(datetime(2026, 4, 20, 10, 0, tzinfo=CPH)):
+        figures = stats.summary_by_jurisdiction(start=date(2026, 3, 1), end=date(2026, 3, 31))
+        page = agent_client.get("/dashboard/statistics/?months=3").content.decode()
+    by_code = {profile.code: summary for profile, summary in figures}
+    # Three requests to know: one on time, one confirmed late, one never confirmed; the opt-out needs none.
+    assert (by_code["us-ca"].receipts_owed, by_code["us-ca"].receipts_late) == (3, 2)
+    assert by_code["dk"].receipts_owed is None
+    assert "2 of 3" in page

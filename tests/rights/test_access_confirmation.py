@@ -118,17 +118,15 @@ def test_a_source_still_searching_means_not_complete_even_when_nothing_was_found
     assert "Our search is not complete" in sent.body
 
 
-def test_a_source_that_failed_is_not_complete_and_the_answer_still_goes(brazil, file_br, tmp_path):
+def test_a_source_that_failed_for_good_is_not_complete_and_the_answer_still_goes(brazil, file_br, tmp_path):
     def broken_chinook(document):
         document["sources"]["chinook"]["url"] = f"sqlite:///{tmp_path / 'missing' / 'chinook.sqlite'}"
 
     _serve_brazil(brazil, broken_chinook)
     request = file_br()
 
-    assert request.jobs.get(source_key="chinook", operation=Operation.ACCESS).status in (
-        JobStatus.FAILED,
-        JobStatus.QUEUED,
-    )
+    # The database is gone: the job failed for good and the request needs attention; the answer still goes.
+    assert request.jobs.get(source_key="chinook", operation=Operation.ACCESS).status == JobStatus.FAILED
     [sent] = _first_answers()
     assert "Our search is not complete: 2 systems have not answered yet" in sent.body
     assert "Chinook" in sent.body.split("not complete", 1)[1]
@@ -215,3 +213,16 @@ def test_the_timeline_names_the_first_answer_and_what_it_said(brazil, file_br):
     with translation.override("da"):
         entries = request_timeline(request)
     assert any(e.detail == "oplysninger fundet i 3 af 4 systemer · 1 har ikke svaret endnu" for e in entries)
+
+
+def test_a_source_retried_after_an_error_is_not_complete_and_the_answer_does_not_wait_for_it(brazil, file_br):
+    brazil.processor.mode = "down"
+    request = file_br()
+
+    job = request.jobs.get(source_key="adpartner", operation=Operation.ACCESS)
+    assert job.status == JobStatus.QUEUED
+    assert job.last_error
+    [sent] = _first_answers()
+    assert "Our search is not complete: 2 systems have not answered yet" in sent.body
+    assert "Demo ad partner" in sent.body.split("not complete", 1)[1]
+    assert "- Demo ad partner" not in sent.body
