@@ -107,6 +107,15 @@ def email_receipt(request: Request) -> Message:
     return _queue(request, "receipt", language=request.language)
 
 
+def email_access_confirmation(request: Request, *, search: dict) -> Message:
+    """Tell the person at once whether data about them was found, before the full answer (LGPD Art. 19 I).
+
+    ``search`` is what the sources had reported when it was queued (dsr.rights.confirmation): system and
+    category names, no values; sealed until sent so the email says what the audit event counted.
+    """
+    return _queue(request, "access_confirmation", language=request.language, secret={"search": search})
+
+
 def email_suspended(request: Request, *, suspension: Suspension) -> Message:
     """Ask for identity information or a clarification; the clock is stopped meanwhile."""
     return _queue(request, "suspended", language=request.language, secret={"suspension_id": suspension.pk})

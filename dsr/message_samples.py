@@ -27,6 +27,14 @@ def _sample_base(language: str) -> dict:
         "overdue": False,
         "days_overdue": 0,
         "jurisdiction": jurisdiction_context(profile_default_code(), language)["jurisdiction"],
+        # CCPA regs § 7021(a): the day to confirm receipt by, and when it was confirmed (dsr.selectors.Deadline).
+        "acknowledge_by": None,
+        "receipt_confirmed": None,
+        "receipt_due": False,
+        "receipt_overdue": False,
+        "receipt_late": False,
+        "today": date(2026, 3, 25),
+        "is_open": True,
     }
     right_label = "Sletning (art. 17)" if language == "da" else "Erasure (Art. 17)"
     request = {
@@ -147,6 +155,22 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
             "code": "581204",
             "verify_url": "https://privacy.madkassen.example/preferences/link/sample-token/",
             "expires_minutes": 60,
+        }
+    if kind == "access_confirmation":
+        da = language == "da"
+        return {
+            "search": {
+                "found": [
+                    {
+                        "source": "Webshop" if da else "Web shop",
+                        "categories": ["Kontaktoplysninger", "Ordrer"] if da else ["Contact details", "Orders"],
+                    }
+                ],
+                "unfinished": ["Kundeservice-chat" if da else "Customer-service chat"],
+                "complete": False,
+                "nothing_found": False,
+                "searched": 2,
+            }
         }
     if kind == "suspended":
         return {"suspension": {"reason": "identity", "note": "Your customer number, please."}}

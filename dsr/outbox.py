@@ -36,6 +36,7 @@ from dsr.models import (
     Right,
     Suspension,
 )
+from dsr.rights.confirmation import access_search_localise
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
@@ -143,6 +144,8 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
             to = [secret["email"]]
         elif message.kind == "suspended":
             context["suspension"] = Suspension.objects.get(pk=secret["suspension_id"])
+        elif message.kind == "access_confirmation":
+            context["search"] = access_search_localise(secret["search"], message.language)
         elif message.kind == "extended":
             context["reasons"] = request.extension_reasons
         elif message.kind == "refused":

@@ -27,12 +27,36 @@ class Deadline:
     jurisdiction: Profile
     # Whether the law allows extending this request's deadline at all (LGPD and a CCPA opt-out: no).
     extendable: bool
-    # The last day to confirm receipt, where the law sets one (CCPA regs § 7021(a)).
-    acknowledge_by: date | None
+    # The day the figures are computed for, and whether the request is open.
+    today: date
+    is_open: bool
+    # The last day to confirm receipt, where the law sets one for this right (CCPA regs § 7021(a)).
+    acknowledge_by: date | None = None
+    # The day the email confirming receipt went out (Request.receipt_confirmed_at), where the law asks for one.
+    receipt_confirmed: date | None = None
 
     @property
     def days_overdue(self) -> int:
         return max(-self.days_left, 0) if self.overdue else 0
+
+    @property
+    def receipt_due(self) -> bool:
+        """Return whether receipt still has to be confirmed: the law asks, nothing went out, the request is open."""
+        return self.acknowledge_by is not None and self.receipt_confirmed is None and self.is_open
+
+    @property
+    def receipt_overdue(self) -> bool:
+        """Return whether the day to confirm receipt has passed with no confirmation sent."""
+        return self.receipt_due and self.today > self.acknowledge_by
+
+    @property
+    def receipt_late(self) -> bool:
+        """Return whether receipt was confirmed after the law's day."""
+        return (
+            self.acknowledge_by is not None
+            and self.receipt_confirmed is not None
+            and self.receipt_confirmed > self.acknowledge_by
+        )
 
 
 def request_deadline(request: Request, *, today: date | None = None) -> Deadline:
@@ -80,7 +104,12 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
         overdue=is_open and stopped is None and today > effective,
         jurisdiction=profile,
         extendable=profile.extendable(request.right),
-        acknowledge_by=profile.acknowledge_by(received),
+        acknowledge_by=profile.acknowledge_by(received, right=request.right),
+        receipt_confirmed=(
+            deadlines.local_date(request.receipt_confirmed_at, tz) if request.receipt_confirmed_at else None
+        ),
+        today=today,
+        is_open=is_open,
     )
 
 

@@ -34,6 +34,10 @@ class Summary:
     verification_rate: float | None
     refused: int
     refusal_rate: float | None
+    # Requests whose law asks for a confirmation of receipt (CCPA regs § 7021(a)), and those confirmed after its
+    # day or not by it (a request answered by that day needed none); None where no request's law asks for one.
+    receipts_owed: int | None = None
+    receipts_late: int | None = None
 
 
 def month_start(day: date, *, months_back: int = 0) -> date:
@@ -114,6 +118,7 @@ def summary(*, start: date, end: date, jurisdiction: str | None = None) -> Summa
         days.append((closed_on - deadlines.local_date(received_at, tz)).days)
         if closed_on > due:
             closed_late += 1
+    owed, late = _receipts(received)
     return Summary(
         received=counts["received"],
         closed=counts["closed"],
@@ -125,7 +130,33 @@ def summary(*, start: date, end: date, jurisdiction: str | None = None) -> Summa
         verification_rate=counts["verified"] / counts["verifiable"] if counts["verifiable"] else None,
         refused=counts["refused"],
         refusal_rate=counts["refused"] / counts["closed"] if counts["closed"] else None,
+        receipts_owed=owed or None,
+        receipts_late=late if owed else None,
     )
+
+
+def _receipts(received: QuerySet, *, today: date | None = None) -> tuple[int, int]:
+    """Return how many of ``received`` needed a confirmation of receipt, and how many did not get it in time."""
+    tz = settings.TIME_ZONE
+    today = today or deadlines.local_date(timezone.now(), tz)
+    codes = [profile.code for profile in PROFILES.values() if profile.acknowledge_working_days is not None]
+    owed = late = 0
+    rows = received.filter(jurisdiction__in=codes, imported_at__isnull=True).values_list(
+        "jurisdiction", "right", "received_at", "receipt_confirmed_at", "closed_at", "status"
+    )
+    for code, right, received_at, confirmed_at, closed_at, status in rows:
+        by = PROFILES[code].acknowledge_by(deadlines.local_date(received_at, tz), right=right)
+        if by is None:
+            continue
+        owed += 1
+        if confirmed_at is not None:
+            if deadlines.local_date(confirmed_at, tz) > by:
+                late += 1
+        elif status in ANSWERED and closed_at is not None and deadlines.local_date(closed_at, tz) <= by:
+            continue  # § 7021(a): granted or denied before the day; no separate confirmation needed
+        elif today > by:
+            late += 1
+    return owed, late
 
 
 def summary_by_jurisdiction(*, start: date, end: date) -> list[tuple[Profile, Summary]]:

@@ -127,13 +127,17 @@ def message_send(self, message_id: int) -> None:
         _message_fail(message, type(exc).__name__)
         logger.error("message %s (%s) could not be sent: %s", message_id, message.kind, type(exc).__name__)
         return
-    Message.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENT,
-        sent_at=timezone.now(),
-        subject=rendered.subject[:255],
-        sealed_context="",
-        last_error="",
-    )
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.SENT,
+            sent_at=timezone.now(),
+            subject=rendered.subject[:255],
+            sealed_context="",
+            last_error="",
+        )
+        if message.kind in workflow.RECEIPT_CONFIRMING_KINDS:
+            # CCPA regs § 7021(a): receipt counts as confirmed when this email went out, not when it was queued.
+            workflow.request_receipt_confirmed(message_id=message.pk)
     _message_settled(message)
     if message.kind in LIFT_NOTICE_KINDS:
         # GDPR Art. 18(3): the person has now been told; a restriction waiting for this letter may be lifted.

@@ -27,7 +27,7 @@ from dsr.engine.connectors import connector_get, datamap_current
 from dsr.engine.dispatch import jobs_dispatch_on_commit
 from dsr.engine.manual import tasks_reopen
 from dsr.engine.plans import plan_advance
-from dsr.engine.registry import JobContext, Step, runner_for, runner_register
+from dsr.engine.registry import JobContext, Step, handler_for, runner_for, runner_register
 from dsr.models import (
     CLOSED_STATUSES,
     AuditAction,
@@ -152,7 +152,9 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
             return JobOutcome(JobStatus.FAILED)
         delay = backoff(job.attempts)
         not_before = timezone.now() + timedelta(seconds=delay)
-        _job_release(job, claim, status=JobStatus.QUEUED, last_error=error, not_before=not_before)
+        with transaction.atomic():
+            if _job_release(job, claim, status=JobStatus.QUEUED, last_error=error, not_before=not_before):
+                _job_reported(job)
         logger.info("job %s (%s): transient error, retrying in %ss", job.pk, job.operation, delay)
         return JobOutcome(JobStatus.QUEUED, retry_in=delay)
     except Exception as exc:
@@ -170,6 +172,8 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
         # The result and its audit event are recorded together, or neither is.
         if not _job_release(job, claim, **values):
             return JobOutcome("superseded")
+        # Before the audit event: the right may lock the request row, which every service takes before the audit's.
+        _job_reported(job)
         audit_record(
             actor=SYSTEM,
             action=AuditAction.JOB_DONE if step.status == JobStatus.DONE else AuditAction.JOB_WAITING,
@@ -185,6 +189,16 @@ def _job_fail(job: Job, claim: str, error: str) -> None:
     with transaction.atomic():
         if _job_release(job, claim, status=JobStatus.FAILED, last_error=error, finished_at=timezone.now()):
             job_failed(job=job)
+            _job_reported(job)
+
+
+def _job_reported(job: Job) -> None:
+    """Tell the request's right that a run of ``job`` came to an answer (in the transaction recording it)."""
+    try:
+        handler = handler_for(job.request.right)
+    except KeyError:
+        return
+    handler.job_reported(job)
 
 
 def job_failed(*, job: Job) -> None:

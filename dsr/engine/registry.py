@@ -89,6 +89,13 @@ class RightHandler:
         """Carry out the plan the privacy team approved (a right whose plan waits for approval overrides this)."""
         raise NotImplementedError
 
+    def job_reported(self, job: Job) -> None:
+        """React to a run of ``job`` that came to an answer: done, waiting, failed, or failed for now and retried.
+
+        Runs in the transaction that records the run's result, before the plan moves on. A handler that reads
+        other jobs locks the request row first, so runs finishing together see each other's results.
+        """
+
     def plan_closed(self, ctx: PlanContext) -> None:
         """Clean up after the request was closed (completed, refused, cancelled) with its work stopped."""
 

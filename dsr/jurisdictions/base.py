@@ -112,6 +112,8 @@ class Wording:
     courts: str  # the right to go to court, or "" where the law names none for these requests
     regulation: str  # the law's formal name for a letter's legal-basis line
     refusal_basis: str  # where the law says what a refusal must tell the person
+    # How the request is processed and verified, said when receipt is confirmed (CCPA regs § 7021(a)); "" if none.
+    receipt_process: str = ""
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ class Profile:
     fees_allowed: bool = True
     # Confirm receipt within this many working days (CCPA regs § 7021(a)); None: no separate rule.
     acknowledge_working_days: int | None = None
+    # The rights whose requests need that confirmation (§ 7021(a): know, delete, correct); empty: all the profile's.
+    acknowledge_rights: tuple[str, ...] = ()
+    acknowledge_citation: str = ""
+    # Tell the person at once whether data about them was found, before the full answer (LGPD Art. 19 I).
+    simplified_confirmation: bool = False
     # What the person must show, in words for staff (identity-verification rules).
     identity: str = ""
     # Rights of this law dsr cannot carry through, said in the portal rather than pretended.
@@ -184,9 +191,11 @@ class Profile:
         """Return whether an extension may still be recorded: the law has one, and the first period runs."""
         return self.extendable(right) and today <= self.due_date(received, right=right, suspended_days=suspended_days)
 
-    def acknowledge_by(self, received: date) -> date | None:
-        """Return the last day to confirm receipt, where the law sets one."""
+    def acknowledge_by(self, received: date, *, right: str = "") -> date | None:
+        """Return the last day to confirm receipt of a request for ``right``, where the law sets one."""
         if self.acknowledge_working_days is None:
+            return None
+        if right and self.acknowledge_rights and right not in self.acknowledge_rights:
             return None
         return deadlines.working_days_add(received, self.acknowledge_working_days, country=self.calendar)
 

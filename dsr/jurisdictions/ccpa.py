@@ -53,6 +53,14 @@ CCPA_WORDING = {
             "(Cal. Code Regs. tit. 11, § 7000 et seq.)"
         ),
         refusal_basis="the California Consumer Privacy Act",
+        receipt_process=(
+            "How we handle your request (Cal. Code Regs. tit. 11, § 7021(a)): first we verify that it comes from you. "
+            "We do that by matching what you give us with information we already hold about you (§§ 7060-7062): "
+            "control of this email address, and where we need more, one or two further details such as your "
+            "customer number or phone number; for specific pieces of personal information we may also ask for a "
+            "signed declaration. Then we search all our systems and carry out your request, and we write to you "
+            "with the answer."
+        ),
     ),
     "da": Wording(
         law="den californiske forbrugerdatalov (California Consumer Privacy Act)",
@@ -80,6 +88,14 @@ CCPA_WORDING = {
             "(Cal. Code Regs. tit. 11, § 7000 ff.)"
         ),
         refusal_basis="den californiske forbrugerdatalov",
+        receipt_process=(
+            "Sådan behandler vi din anmodning (Cal. Code Regs. tit. 11, § 7021(a)): Først kontrollerer vi, at den "
+            "kommer fra dig. Det gør vi ved at sammenholde det, du giver os, med oplysninger, vi allerede har om dig "
+            "(§§ 7060-7062): at du har adgang til denne e-mailadresse og, hvis vi har brug for mere, en eller to "
+            "oplysninger til, fx dit kundenummer eller telefonnummer; beder du om bestemte oplysninger, kan vi også "
+            "bede om en underskrevet erklæring. Derefter søger vi i alle vores systemer, gør det, du har bedt om, "
+            "og skriver til dig med svaret."
+        ),
     ),
 }
 
@@ -108,8 +124,12 @@ CALIFORNIA = Profile(
     wording=CCPA_WORDING,
     # § 7021(b): "regardless of time required to verify".
     clock_stops=False,
-    # § 7021(a): confirm receipt within 10 business days.
+    # § 7021(a): confirm receipt of a request to know, delete or correct within 10 business days, saying how it
+    # is processed and verified and when to expect the answer. An opt-out of sale or sharing (§ 7026) has no such
+    # rule: it is acted on within 15 business days and needs no verification.
     acknowledge_working_days=10,
+    acknowledge_rights=("access", "erasure", "rectification"),
+    acknowledge_citation="Cal. Code Regs. tit. 11 § 7021(a)",
     identity=_(
         "CCPA regulations §§ 7060-7062: match two data points for a request to know categories or to delete, three "
         "and a signed declaration for specific pieces; none for an opt-out of sale or sharing (§ 7026(d)). An "

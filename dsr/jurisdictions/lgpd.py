@@ -4,8 +4,9 @@
   (IV, VI), portability (V), withdrawal of consent (IX); opposition (Art. 18 § 2).
 - Art. 18 § 1: the right to petition the national authority (ANPD) against the controller.
 - Art. 18 § 5: requests are answered free of charge: no fee.
-- Art. 19: confirmation of processing or access "em formato simplificado, imediatamente", or a
-  complete declaration "no prazo de até 15 (quinze) dias, contado da data do requerimento do titular".
+- Art. 19: confirmation of processing or access "em formato simplificado, imediatamente" (I: dsr
+  emails it as soon as every source has been searched once, dsr/rights/confirmation.py), and a
+  complete declaration (II) "no prazo de até 15 (quinze) dias, contado da data do requerimento do titular".
   The law gives no extension and no pause. dsr applies the 15 days to every right (the regulation
   Art. 18 § 5 announces has set no other period).
 - Counting: Código Civil Art. 132: the first day is excluded and the last included; a period ending
@@ -69,6 +70,8 @@ BRAZIL = Profile(
     wording=LGPD_WORDING,
     clock_stops=False,
     fees_allowed=False,
+    # Art. 19 I: whether data about the person exists, "em formato simplificado, imediatamente".
+    simplified_confirmation=True,
     identity=_(
         "LGPD Art. 18 and Art. 6 (security, necessity): ask only for what confirms the requester is the data "
         "subject; control of the email address, a check by staff where there is doubt."

@@ -83,7 +83,7 @@ INVENTORY: dict[str, Inventory] = {
             "of residence names no one",
             **_kept(STATE, "verification_method", "refusal_ground"),
             **_kept(WHEN, "received_at", "created_at", "updated_at", "verified_at", "due_date", "extended_due_date"),
-            **_kept(WHEN, "extended_at", "closed_at", "purged_at", "imported_at"),
+            **_kept(WHEN, "extended_at", "closed_at", "purged_at", "imported_at", "receipt_confirmed_at"),
             "suspended_days": COUNT,
             "status_salt": RANDOM,
             "status_salt_next": RANDOM,

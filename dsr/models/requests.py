@@ -170,6 +170,8 @@ class Request(models.Model):
     suspended_days = models.PositiveIntegerField(
         default=0, help_text=_("Whole days the clock has been stopped."), verbose_name=_("suspended days")
     )
+    # When the email that confirmed receipt went out, where the law asks for one (CCPA regs § 7021(a)).
+    receipt_confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("receipt confirmed at"))
 
     # Outcome.
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))

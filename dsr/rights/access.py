@@ -31,6 +31,7 @@ from dsr.exports.staging import records_stage, staging_sweep
 from dsr.models import (
     AuditAction,
     BundleStatus,
+    Job,
     JobStatus,
     Operation,
     PlanStage,
@@ -39,6 +40,7 @@ from dsr.models import (
     Right,
 )
 from dsr.rights.base import Right as RightBase
+from dsr.rights.confirmation import access_confirmation_send
 from dsr.rights.outcome import Outcome
 from dsr.sources.base import READ, Fact, SourceTransientError
 
@@ -78,6 +80,11 @@ class Access(RightBase):
     def nothing_to_send(self, ctx: PlanContext, outcome: Outcome) -> bool:
         """Return whether the request was answered without a bundle (access always sends one)."""
         return False
+
+    def job_reported(self, job: Job) -> None:
+        # LGPD Art. 19 I: whether data was found, at once, once every source has been searched.
+        if job.operation == Operation.ACCESS:
+            access_confirmation_send(request_id=job.request_id)
 
     def deliver(self, ctx: PlanContext) -> None:
         """Send the built bundle, or hold it for staff review (DSR_BUNDLE_REVIEW); drop what was staged."""

@@ -32,7 +32,9 @@ from dsr.workflow.base import (
     work_starter_set,
 )
 from dsr.workflow.clock import (
+    RECEIPT_CONFIRMING_KINDS,
     request_extend,
+    request_receipt_confirmed,
     request_resume,
     request_suspend,
     requests_remind_staff,
@@ -93,6 +95,7 @@ __all__ = [
     "ANSWER_TEXT_LIMIT",
     "FEE_TEMPLATES",
     "IMPORT_COLUMNS",
+    "RECEIPT_CONFIRMING_KINDS",
     "TRANSITIONS",
     "AnswerRefused",
     "ImportInvalid",
@@ -130,6 +133,7 @@ __all__ = [
     "request_note_add",
     "request_objection_decided",
     "request_purge",
+    "request_receipt_confirmed",
     "request_refuse",
     "request_resume",
     "request_status_link_open",

@@ -9,9 +9,13 @@ from django.utils.translation import gettext as _
 
 from dsr import deadlines, emails
 from dsr.audit import Actor, audit_record
+from dsr.jurisdictions import PROFILES
 from dsr.models import (
+    OPEN_STATUSES,
     AuditAction,
     IdentityLevel,
+    Message,
+    MessageStatus,
     Request,
     Suspension,
     SuspensionReason,
@@ -141,7 +145,11 @@ def request_extend(*, request: Request, reasons: str, actor: Actor, today: date 
 
 
 def requests_remind_staff(*, today: date | None = None) -> int:
-    """Email staff one digest of open requests due within DSR_REMINDER_DAYS_BEFORE days or overdue."""
+    """Email staff one digest of open requests due within DSR_REMINDER_DAYS_BEFORE days or overdue.
+
+    The digest also names open requests whose receipt is still to be confirmed (CCPA regs § 7021(a)) by a day
+    within the same horizon, or past it.
+    """
     today = today or _today()
     horizon = today + timedelta(days=settings.DSR_REMINDER_DAYS_BEFORE)
     due = list(
@@ -149,13 +157,69 @@ def requests_remind_staff(*, today: date | None = None) -> int:
         .filter(Q(extended_due_date__isnull=True, due_date__lte=horizon) | Q(extended_due_date__lte=horizon))
         .order_by("due_date", "id")
     )
-    if not due:
+    receipts = [request for request in _receipts_unconfirmed() if _acknowledge_by(request) <= horizon]
+    listed = {request.pk for request in due}
+    reminded = due + [request for request in receipts if request.pk not in listed]
+    if not reminded:
         return 0
     with transaction.atomic():
-        emails.email_deadline_reminder(requests=due, today=today)
+        emails.email_deadline_reminder(requests=reminded, today=today)
         audit_record(
             actor=Actor.system(),
             action=AuditAction.REMINDERS_SENT,
-            data={"count": len(due), "overdue": sum(1 for r in due if r.effective_due_date < today)},
+            data={
+                "count": len(reminded),
+                "overdue": sum(1 for r in due if r.effective_due_date < today),
+                "receipts_unconfirmed": len(receipts),
+            },
         )
-    return len(due)
+    return len(reminded)
+
+
+def _receipts_unconfirmed() -> list[Request]:
+    """Return the open requests whose law asks for a confirmation of receipt that has not gone out."""
+    codes = [profile.code for profile in PROFILES.values() if profile.acknowledge_working_days is not None]
+    candidates = Request.objects.filter(status__in=OPEN_STATUSES, jurisdiction__in=codes, receipt_confirmed_at=None)
+    return [request for request in candidates.order_by("due_date", "id") if _acknowledge_by(request) is not None]
+
+
+def _acknowledge_by(request: Request) -> date | None:
+    return _profile(request).acknowledge_by(_received_date(request), right=request.right)
+
+
+# The emails that confirm receipt where the law asks for it (CCPA regs § 7021(a)): under such a law the request
+# for confirming the address also says that the request was received, how it is processed and verified, and
+# when to expect the answer (templates/dsr/emails/verification), as the receipt does.
+RECEIPT_CONFIRMING_KINDS = ("verification", "receipt")
+
+
+def request_receipt_confirmed(*, message_id: int) -> Request | None:
+    """Record that the email ``message_id`` confirmed receipt of its request, if it did and it was the first.
+
+    Only a sent message counts, and only under a law that asks for the confirmation for this right; the
+    time is the message's sending time. Returns the request when this call recorded it, else None.
+    """
+    with transaction.atomic():
+        message = Message.objects.filter(pk=message_id).only("kind", "status", "sent_at", "request_id").first()
+        if (
+            message is None
+            or message.request_id is None
+            or message.kind not in RECEIPT_CONFIRMING_KINDS
+            or message.status != MessageStatus.SENT
+            or message.sent_at is None
+        ):
+            return None
+        request = Request.objects.select_for_update().get(pk=message.request_id)
+        if request.receipt_confirmed_at is not None:
+            return None
+        if _acknowledge_by(request) is None:
+            return None
+        request.receipt_confirmed_at = message.sent_at
+        request.save(update_fields=["receipt_confirmed_at", "updated_at"])
+        audit_record(
+            actor=Actor.system(),
+            action=AuditAction.REQUEST_RECEIPT_CONFIRMED,
+            request=request,
+            data={"message_id": message.pk, "kind": message.kind},
+        )
+    return request

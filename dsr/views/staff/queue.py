@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from dsr import deadlines, workflow
 from dsr.audit import Actor
 from dsr.forms_staff import BulkApproveForm, BulkAssignForm, QueueFilterForm
+from dsr.jurisdictions import profile_get
 from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
 from dsr.requests import RequestInvalid, reference_normalise
 from dsr.rights.base import request_plan_approve
@@ -68,6 +69,9 @@ class QueueRow:
     requester: str
     # One of: stopped, closed, overdue, red (< 5 days), amber (< 10 days), green.
     urgency: str
+    # The day to confirm receipt by, while the law asks for it and no confirmation went out (CCPA regs § 7021(a)).
+    receipt_by: str = ""
+    receipt_overdue: bool = False
 
     @property
     def days_overdue(self) -> int:
@@ -94,6 +98,10 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
         urgency = "amber"
     else:
         urgency = "green"
+    receipt_by = None
+    if request.status in OPEN_STATUSES and request.receipt_confirmed_at is None:
+        received = deadlines.local_date(request.received_at, settings.TIME_ZONE)
+        receipt_by = profile_get(request.jurisdiction).acknowledge_by(received, right=request.right)
     return QueueRow(
         request=request,
         url=reverse("staff_request", args=[request.pk]),
@@ -106,6 +114,8 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
         assignee_name=request.assignee.get_username() if request.assignee_id else "—",
         requester=request.name or request.email or request.customer_number or "—",
         urgency=urgency,
+        receipt_by=date_format(receipt_by, "SHORT_DATE_FORMAT") if receipt_by else "",
+        receipt_overdue=bool(receipt_by and today > receipt_by),
     )
 
 

@@ -165,6 +165,12 @@ def _jurisdiction_rows(rows: list) -> list[tuple[str, object]]:
             (f"jurisdiction_{profile.code}_closed_late", summary.closed_late),
             (f"jurisdiction_{profile.code}_extended", summary.extended),
         ]
+        if summary.receipts_owed is not None:
+            # CCPA regs § 7021(a): confirmations of receipt owed, and those not sent in time.
+            figures += [
+                (f"jurisdiction_{profile.code}_receipts_owed", summary.receipts_owed),
+                (f"jurisdiction_{profile.code}_receipts_late", summary.receipts_late),
+            ]
     return figures
 
 

@@ -45,6 +45,7 @@ MESSAGE_KINDS = {
     "preference_code": gettext_lazy("Preference centre code"),
     "verification_locked": gettext_lazy("Codes stopped after many wrong ones"),
     "receipt": gettext_lazy("Receipt"),
+    "access_confirmation": gettext_lazy("Whether data was found, at once (LGPD Art. 19 I)"),
     "status_link": gettext_lazy("New status link"),
     "suspended": gettext_lazy("Clock stopped: question to the requester"),
     "extended": gettext_lazy("Deadline extended"),
@@ -174,10 +175,35 @@ def event_detail(action: str, data: dict, *, datamap: DataMap | None, language: 
         parts.append(ngettext("%(n)d register entry", "%(n)d register entries", entries) % {"n": entries})
     if "recipient" in data:
         parts.append(_source(datamap, str(data.pop("recipient")), language))
+    if "kind" in data and data["kind"] in MESSAGE_KINDS:
+        parts.append(str(MESSAGE_KINDS[data.pop("kind")]))
+    if "holding" in data and "sources" in data:
+        # LGPD Art. 19 I: what the simplified confirmation told the person.
+        total, holding = int(data.pop("sources")), int(data.pop("holding"))
+        parts.append(
+            ngettext("data found in %(n)d of %(total)d system", "data found in %(n)d of %(total)d systems", total)
+            % {"n": holding, "total": total}
+        )
+        if "unfinished" in data:
+            unfinished = int(data.pop("unfinished"))
+            if unfinished:
+                parts.append(
+                    ngettext("%(n)d not answered yet", "%(n)d not answered yet", unfinished) % {"n": unfinished}
+                )
     if "requeued" in data:
         parts.append(_("work started again") if data.pop("requeued") else _("nothing waiting"))
     # Internal ids say nothing to a reader; everything else is shown as it was recorded.
-    for key in ("bundle", "link", "challenge_id", "suspension_id", "notification", "note", "task", "fee_id"):
+    for key in (
+        "bundle",
+        "link",
+        "challenge_id",
+        "suspension_id",
+        "notification",
+        "note",
+        "task",
+        "fee_id",
+        "message_id",
+    ):
         data.pop(key, None)
     parts.extend(f"{key}: {value}" for key, value in sorted(data.items()))
     return " · ".join(part for part in parts if part)
