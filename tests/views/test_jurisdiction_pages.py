@@ -240,4 +240,6 @@ def test_the_staff_page_shows_the_law_and_the_receipt_deadline(agent_client):
         html = agent_client.get(f"/dashboard/requests/{request.pk}/").content.decode()
     assert "California Consumer Privacy Act" in html
     assert "the clock never stops" in html
-    assert "Confirm receipt by" in html
+    assert 'data-testid="receipt"' in html
+    assert "Receipt due" in html
+    assert "within 10 business days" in html
