@@ -112,6 +112,9 @@ class Wording:
     courts: str  # the right to go to court, or "" where the law names none for these requests
     regulation: str  # the law's formal name for a letter's legal-basis line
     refusal_basis: str  # where the law says what a refusal must tell the person
+    # Where the law gives each right, as the answer cites it after saying what was done: by dsr right
+    # ("erasure": "Article 17 of the General Data Protection Regulation"); every right the profile offers.
+    articles: dict[str, str]
     # How the request is processed and verified, said when receipt is confirmed (CCPA regs § 7021(a)); "" if none.
     receipt_process: str = ""
 

@@ -53,6 +53,12 @@ CCPA_WORDING = {
             "(Cal. Code Regs. tit. 11, § 7000 et seq.)"
         ),
         refusal_basis="the California Consumer Privacy Act",
+        articles={
+            "access": "Cal. Civ. Code § 1798.110",
+            "erasure": "Cal. Civ. Code § 1798.105",
+            "rectification": "Cal. Civ. Code § 1798.106",
+            "objection": "Cal. Civ. Code § 1798.120",
+        },
         receipt_process=(
             "How we handle your request (Cal. Code Regs. tit. 11, § 7021(a)): first we verify that it comes from you. "
             "We do that by matching what you give us with information we already hold about you (§§ 7060-7062): "
@@ -88,6 +94,12 @@ CCPA_WORDING = {
             "(Cal. Code Regs. tit. 11, § 7000 ff.)"
         ),
         refusal_basis="den californiske forbrugerdatalov",
+        articles={
+            "access": "Cal. Civ. Code § 1798.110",
+            "erasure": "Cal. Civ. Code § 1798.105",
+            "rectification": "Cal. Civ. Code § 1798.106",
+            "objection": "Cal. Civ. Code § 1798.120",
+        },
         receipt_process=(
             "Sådan behandler vi din anmodning (Cal. Code Regs. tit. 11, § 7021(a)): Først kontrollerer vi, at den "
             "kommer fra dig. Det gør vi ved at sammenholde det, du giver os, med oplysninger, vi allerede har om dig "

@@ -57,6 +57,15 @@ GDPR_WORDING = {
             "(General Data Protection Regulation)"
         ),
         refusal_basis="Article 12(4) of the General Data Protection Regulation",
+        articles={
+            "access": "Article 15 of the General Data Protection Regulation",
+            "portability": "Article 20 of the General Data Protection Regulation",
+            "erasure": "Article 17 of the General Data Protection Regulation",
+            "rectification": "Article 16 of the General Data Protection Regulation",
+            "restriction": "Article 18 of the General Data Protection Regulation",
+            "objection": "Article 21 of the General Data Protection Regulation",
+            "consent_withdrawal": "Article 7(3) of the General Data Protection Regulation",
+        },
     ),
     "da": Wording(
         law="databeskyttelsesforordningen",
@@ -80,6 +89,15 @@ GDPR_WORDING = {
         courts="Du kan også indbringe sagen for domstolene (artikel 79).",
         regulation="Europa-Parlamentets og Rådets forordning (EU) 2016/679 (databeskyttelsesforordningen)",
         refusal_basis="databeskyttelsesforordningens artikel 12, stk. 4",
+        articles={
+            "access": "databeskyttelsesforordningens artikel 15",
+            "portability": "databeskyttelsesforordningens artikel 20",
+            "erasure": "databeskyttelsesforordningens artikel 17",
+            "rectification": "databeskyttelsesforordningens artikel 16",
+            "restriction": "databeskyttelsesforordningens artikel 18",
+            "objection": "databeskyttelsesforordningens artikel 21",
+            "consent_withdrawal": "databeskyttelsesforordningens artikel 7, stk. 3",
+        },
     ),
 }
 

@@ -36,6 +36,15 @@ LGPD_WORDING = {
         courts="You may also take the matter to the courts (Article 22 of Lei nº 13.709/2018).",
         regulation="Brazil's General Data Protection Law (Lei nº 13.709/2018)",
         refusal_basis="Article 18(4) of Brazil's General Data Protection Law (Lei nº 13.709/2018)",
+        articles={
+            "access": "Article 18(II) and Article 19 of Lei nº 13.709/2018",
+            "portability": "Article 18(V) of Lei nº 13.709/2018",
+            "erasure": "Article 18(IV) and (VI) of Lei nº 13.709/2018",
+            "rectification": "Article 18(III) of Lei nº 13.709/2018",
+            "restriction": "Article 18(IV) of Lei nº 13.709/2018",
+            "objection": "Article 18(2) of Lei nº 13.709/2018",
+            "consent_withdrawal": "Article 8(5) and Article 18(IX) of Lei nº 13.709/2018",
+        },
     ),
     "da": Wording(
         law="Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
@@ -54,6 +63,15 @@ LGPD_WORDING = {
         courts="Du kan også indbringe sagen for domstolene (artikel 22 i Lei nº 13.709/2018).",
         regulation="Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
         refusal_basis="artikel 18, stk. 4, i Brasiliens databeskyttelseslov (Lei nº 13.709/2018)",
+        articles={
+            "access": "artikel 18, II, og artikel 19 i Lei nº 13.709/2018",
+            "portability": "artikel 18, V, i Lei nº 13.709/2018",
+            "erasure": "artikel 18, IV og VI, i Lei nº 13.709/2018",
+            "rectification": "artikel 18, III, i Lei nº 13.709/2018",
+            "restriction": "artikel 18, IV, i Lei nº 13.709/2018",
+            "objection": "artikel 18, stk. 2, i Lei nº 13.709/2018",
+            "consent_withdrawal": "artikel 8, stk. 5, og artikel 18, IX, i Lei nº 13.709/2018",
+        },
     ),
 }
 

@@ -44,6 +44,15 @@ UK_WORDING = {
         courts="You may also take the matter to the courts (Article 79 of the UK General Data Protection Regulation).",
         regulation="the UK General Data Protection Regulation and the Data Protection Act 2018",
         refusal_basis="Article 12(4) of the UK General Data Protection Regulation",
+        articles={
+            "access": "Article 15 of the UK General Data Protection Regulation",
+            "portability": "Article 20 of the UK General Data Protection Regulation",
+            "erasure": "Article 17 of the UK General Data Protection Regulation",
+            "rectification": "Article 16 of the UK General Data Protection Regulation",
+            "restriction": "Article 18 of the UK General Data Protection Regulation",
+            "objection": "Article 21 of the UK General Data Protection Regulation",
+            "consent_withdrawal": "Article 7(3) of the UK General Data Protection Regulation",
+        },
     ),
     "da": Wording(
         law="den britiske databeskyttelsesforordning (UK GDPR)",
@@ -68,6 +77,15 @@ UK_WORDING = {
         courts="Du kan også indbringe sagen for domstolene (artikel 79 i den britiske databeskyttelsesforordning).",
         regulation="den britiske databeskyttelsesforordning (UK GDPR) og Data Protection Act 2018",
         refusal_basis="artikel 12, stk. 4, i den britiske databeskyttelsesforordning (UK GDPR)",
+        articles={
+            "access": "artikel 15 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "portability": "artikel 20 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "erasure": "artikel 17 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "rectification": "artikel 16 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "restriction": "artikel 18 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "objection": "artikel 21 i den britiske databeskyttelsesforordning (UK GDPR)",
+            "consent_withdrawal": "artikel 7, stk. 3 i den britiske databeskyttelsesforordning (UK GDPR)",
+        },
     ),
 }
 
