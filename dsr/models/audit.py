@@ -40,6 +40,13 @@ class AuditAction(models.TextChoices):
     REQUEST_DEADLINE_NEAR = "request.deadline_near", _("Deadline near")
     REQUEST_RECEIPT_CONFIRMED = "request.receipt_confirmed", _("Receipt confirmed to the requester")
     REQUEST_ANSWERED = "request.answered", _("The requester answered what we asked")
+    # CCPA regs § 7063: an authorised agent's filing, the consumer's confirmation and the team's decision.
+    AGENT_FILED = "agent.filed", _("Filed by an authorised agent")
+    AGENT_CONFIRMED = "agent.confirmed", _("The authorised agent confirmed their email")
+    AGENT_CONSUMER_CONFIRMED = "agent.consumer_confirmed", _("The consumer confirmed the agent's permission")
+    AGENT_ACCEPTED = "agent.accepted", _("The agent's proof of authority accepted")
+    AGENT_REFUSED = "agent.refused", _("The agent's proof of authority refused")
+    AGENT_DOCUMENT_OPENED = "agent.document_opened", _("The agent's proof of authority was opened by staff")
     ANSWER_FILE_DOWNLOADED = "answer.file_downloaded", _("A file the requester sent was opened by staff")
     LETTER_DOWNLOADED = "letter.downloaded", _("Letter downloaded from the status page")
     FEE_REQUESTED = "fee.requested", _("Fee asked of the requester: waiting for payment")
