@@ -184,6 +184,7 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
             },
             "event": "closed",
             "status_label": "Afvist" if language == "da" else "Refused",
+            "work_started": False,
             "agent_expires_minutes": 60,
             "consumer_expires_days": 14,
             "confirm_url": "https://privacy.madkassen.example/agent/confirm/sample-token/",

@@ -72,6 +72,7 @@ def _agent_context(request: Request, kind: str, secret: dict) -> tuple[dict, lis
         "agent": agent,
         "event": secret.get("event", ""),
         "status_label": Status(request.status).label,
+        "work_started": request.status == Status.IN_PROGRESS,
         "agent_expires_minutes": settings.DSR_VERIFICATION_TTL_MINUTES,
         "consumer_expires_days": settings.DSR_UNVERIFIED_EXPIRY_DAYS,
     }
