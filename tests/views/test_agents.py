@@ -121,7 +121,8 @@ def test_the_agent_page_asks_who_the_agent_and_the_consumer_are_and_the_proof(po
     page = portal.get(reverse("dsr:agent_form")).content.decode()
     for name in ("agent_name", "agent_email", "business", "entity_name", "entity_number", "consumer_name"):
         assert f'name="{name}"' in page
-    assert 'name="document"' in page and 'enctype="multipart/form-data"' in page
+    assert 'name="document"' in page
+    assert 'enctype="multipart/form-data"' in page
     assert 'name="power_of_attorney"' in page
     assert "Cal. Civ. Code § 1798.130(a)(3)" in page
 
@@ -144,16 +145,20 @@ def test_an_agent_files_and_only_the_agent_is_emailed_until_they_confirm(portal,
     assert (request.email, request.name) == (CONSUMER_EMAIL, "Ana Lopez")
     filing = request.agent_filing
     # The agent's details are sealed at rest, and the proof is a sealed upload with a random name.
-    assert AGENT_EMAIL not in filing.sealed_agent and "Privacy Agents" not in filing.sealed_agent
+    assert AGENT_EMAIL not in filing.sealed_agent
+    assert "Privacy Agents" not in filing.sealed_agent
     assert workflow.agent_details(filing) == {
         "name": "Pat Agent",
         "email": AGENT_EMAIL,
         "entity_name": "Privacy Agents LLC",
         "entity_number": "202412345678",
     }
-    assert filing.business and filing.document_name == "permission.pdf" and filing.document_type == "pdf"
+    assert filing.business
+    assert filing.document_name == "permission.pdf"
+    assert filing.document_type == "pdf"
     raw = (Path(settings.STORAGES["bundles"]["OPTIONS"]["location"]) / filing.document.name).read_bytes()
-    assert PDF not in raw and "permission" not in filing.document.name
+    assert PDF not in raw
+    assert "permission" not in filing.document.name
     with filing.document.open("rb") as opened:
         assert opened.read() == PDF
     # No email to the consumer before the agent is confirmed: nobody can make us write to a stranger.
@@ -176,15 +181,18 @@ def test_the_agents_link_page_confirms_only_on_the_button_and_then_the_consumer_
     result = filed(consumer_language="da", kind="delete")
     url = reverse("dsr:agent_confirm", kwargs={"token": result.token})
     page = portal.get(url)
-    assert page.status_code == 200 and "Confirm your email address" in page.content.decode()
+    assert page.status_code == 200
+    assert "Confirm your email address" in page.content.decode()
     assert AgentFiling.objects.get().agent_confirmed_at is None  # a mail scanner's GET confirms nothing
     done = commit(portal.post, url)
-    assert done.status_code == 200 and "Your email address is confirmed." in done.content.decode()
+    assert done.status_code == 200
+    assert "Your email address is confirmed." in done.content.decode()
     request = Request.objects.get()
     assert request.status == Status.AWAITING_APPROVAL
     asked = _sent_to(CONSUMER_EMAIL)
     assert len(asked) == 1
-    assert "Pat Agent" in asked[0].body and "befuldmægtiget" in asked[0].body
+    assert "Pat Agent" in asked[0].body
+    assert "befuldmægtiget" in asked[0].body
     assert "Right to delete" in asked[0].body or "Ret til sletning" in asked[0].body
     assert "/agent/permission/" in asked[0].body
     assert _actions(request)[-1] == AuditAction.AGENT_CONFIRMED
@@ -197,9 +205,8 @@ def test_the_consumer_confirms_then_staff_accept_and_the_work_starts_with_the_re
     commit(portal.post, reverse("dsr:agent_confirm", kwargs={"token": result.token}))
     consumer = Client(HTTP_ACCEPT_LANGUAGE="en")
     confirmed = commit(consumer.post, reverse("dsr:agent_consumer_confirm", kwargs={"token": _consumer_token()}))
-    assert confirmed.status_code == 200 and "You have confirmed that you gave the agent permission." in (
-        confirmed.content.decode()
-    )
+    assert confirmed.status_code == 200
+    assert "You have confirmed that you gave the agent permission." in (confirmed.content.decode())
     request = Request.objects.get()
     assert request.status == Status.AWAITING_APPROVAL  # the team has not checked the proof yet
     assert (request.identity_level, request.verification_method) == (IdentityLevel.EMAIL, VerificationMethod.EMAIL_LINK)
@@ -213,7 +220,8 @@ def test_the_consumer_confirms_then_staff_accept_and_the_work_starts_with_the_re
     notice = _sent_to(AGENT_EMAIL)[-1]
     assert "accepted your proof of authority" in notice.body
     # The agent's notice carries nothing of the consumer's.
-    assert CONSUMER_EMAIL not in notice.body and "Ana Lopez" not in notice.body
+    assert CONSUMER_EMAIL not in notice.body
+    assert "Ana Lopez" not in notice.body
     assert _actions(request)[-3:].count(AuditAction.AGENT_ACCEPTED) == 1
     consumer_event = AuditEvent.objects.get(request=request, action=AuditAction.AGENT_CONSUMER_CONFIRMED)
     assert consumer_event.data == {"status": "awaiting_approval", "decision": "pending"}
@@ -240,7 +248,8 @@ def test_a_power_of_attorney_asks_no_consumer_confirmation_and_starts_when_staff
     commit(portal.post, reverse("dsr:agent_confirm", kwargs={"token": result.token}))
     assert _sent_to(CONSUMER_EMAIL) == []
     filing = AgentFiling.objects.get()
-    assert filing.consumer_token_hash is None and filing.consumer_asked_at is None
+    assert filing.consumer_token_hash is None
+    assert filing.consumer_asked_at is None
     request = Request.objects.get()
     commit(workflow.agent_filing_accept, request=request, actor=Actor.staff(agent))
     request.refresh_from_db()
@@ -256,8 +265,11 @@ def test_staff_refuse_without_proof_and_both_the_consumer_and_the_agent_are_told
     request = Request.objects.get()
     client = verified_client(agent)
     page = client.get(reverse("staff_request", args=[request.pk])).content.decode()
-    assert 'data-testid="agent-filing"' in page and "Pat Agent" in page and AGENT_EMAIL in page
-    assert 'data-action="agent_refuse"' in page and 'data-action="agent_accept"' in page
+    assert 'data-testid="agent-filing"' in page
+    assert "Pat Agent" in page
+    assert AGENT_EMAIL in page
+    assert 'data-action="agent_refuse"' in page
+    assert 'data-action="agent_accept"' in page
     seen = re.search(r'name="agent_refuse-seen" value="([^"]+)"', page).group(1)
     reasons = "The permission you sent is not signed by the consumer."
     mail.outbox.clear()
@@ -271,10 +283,12 @@ def test_staff_refuse_without_proof_and_both_the_consumer_and_the_agent_are_told
     assert (request.status, request.refusal_ground) == (Status.REFUSED, "agent_not_authorised")
     assert AgentFiling.objects.get().decision == AgentDecision.REFUSED
     to_consumer = _sent_to(CONSUMER_EMAIL)
-    assert len(to_consumer) == 1 and reasons in to_consumer[0].body
+    assert len(to_consumer) == 1
+    assert reasons in to_consumer[0].body
     to_agent = _sent_to(AGENT_EMAIL)
     assert len(to_agent) == 1
-    assert reasons in to_agent[0].body and "§ 7063(b)" in to_agent[0].body
+    assert reasons in to_agent[0].body
+    assert "§ 7063(b)" in to_agent[0].body
     assert CONSUMER_EMAIL not in to_agent[0].body
     refused = AuditEvent.objects.get(request=request, action=AuditAction.AGENT_REFUSED)
     assert refused.data == {"document_kind": "permission", "consumer_confirmed": False}
@@ -335,7 +349,8 @@ def test_the_service_refuses_a_law_without_agents_and_stores_nothing(filed):
     with pytest.raises(workflow.RequestInvalid) as caught:
         filed(jurisdiction="dk")
     assert "jurisdiction" in caught.value.message_dict
-    assert not Request.objects.exists() and not AgentFiling.objects.exists()
+    assert not Request.objects.exists()
+    assert not AgentFiling.objects.exists()
     assert mail.outbox == []
 
 
@@ -362,7 +377,8 @@ def test_a_document_too_large_is_refused_and_nothing_is_stored(portal, commit, m
     response = commit(portal.post, reverse("dsr:agent_form"), _fields(portal))
     assert response.status_code == 400
     assert "permission.pdf is larger than" in response.content.decode()
-    assert not Request.objects.exists() and mail.outbox == []
+    assert not Request.objects.exists()
+    assert mail.outbox == []
 
 
 def test_a_document_of_the_wrong_type_is_refused_by_its_content(portal, commit):
@@ -388,7 +404,8 @@ def test_an_expired_agent_link_confirms_nothing(portal, filed, commit, settings)
     url = reverse("dsr:agent_confirm", kwargs={"token": result.token})
     with time_machine.travel(timezone.now() + timedelta(minutes=settings.DSR_VERIFICATION_TTL_MINUTES + 1)):
         response = commit(portal.post, url)
-    assert response.status_code == 400 and "This link has expired." in response.content.decode()
+    assert response.status_code == 400
+    assert "This link has expired." in response.content.decode()
     assert Request.objects.get().status == Status.PENDING_VERIFICATION
     assert _sent_to(CONSUMER_EMAIL) == []
 
@@ -399,11 +416,13 @@ def test_an_expired_or_used_consumer_link_confirms_nothing(portal, filed, commit
     url = reverse("dsr:agent_consumer_confirm", kwargs={"token": _consumer_token()})
     with time_machine.travel(timezone.now() + timedelta(days=settings.DSR_UNVERIFIED_EXPIRY_DAYS, minutes=1)):
         expired = commit(Client(HTTP_ACCEPT_LANGUAGE="en").post, url)
-    assert expired.status_code == 400 and "This link has expired." in expired.content.decode()
+    assert expired.status_code == 400
+    assert "This link has expired." in expired.content.decode()
     assert AgentFiling.objects.get().consumer_confirmed_at is None
     assert commit(Client(HTTP_ACCEPT_LANGUAGE="en").post, url).status_code == 200
     again = commit(Client(HTTP_ACCEPT_LANGUAGE="en").post, url)
-    assert again.status_code == 400 and "already been confirmed" in again.content.decode()
+    assert again.status_code == 400
+    assert "already been confirmed" in again.content.decode()
     assert (
         Client(HTTP_ACCEPT_LANGUAGE="en")
         .get(reverse("dsr:agent_consumer_confirm", kwargs={"token": "not-a-token"}))
