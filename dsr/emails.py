@@ -194,9 +194,9 @@ def email_transmission_outcome(request: Request) -> Message:
     return _queue(request, "transmission_outcome", language=request.language)
 
 
-def email_agent_verification(request: Request, *, token: str) -> Message:
+def email_agent_verification(request: Request, *, token: str, language: str) -> Message:
     """Send an authorised agent the link that confirms their address (CCPA regs § 7063); the token sealed."""
-    return _queue(request, "agent_verification", language=request.language, secret={"link_token": token})
+    return _queue(request, "agent_verification", language=language, secret={"link_token": token})
 
 
 def email_agent_consumer_confirm(request: Request, *, token: str) -> Message:
@@ -204,9 +204,9 @@ def email_agent_consumer_confirm(request: Request, *, token: str) -> Message:
     return _queue(request, "agent_consumer_confirm", language=request.language, secret={"link_token": token})
 
 
-def email_agent_notice(request: Request, *, event: str) -> Message:
+def email_agent_notice(request: Request, *, event: str, language: str) -> Message:
     """Tell the authorised agent where the request stands (accepted, closed, expired): never the consumer's data."""
-    return _queue(request, "agent_notice", language=request.language, secret={"event": event})
+    return _queue(request, "agent_notice", language=language, secret={"event": event})
 
 
 def email_audit_checkpoint(checkpoint: Checkpoint) -> Message | None:

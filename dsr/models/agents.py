@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from dsr.models.answers import AnswerFileKind
-from dsr.models.requests import Request
+from dsr.models.requests import Language, Request
 from dsr.storage import sealed_storage
 
 
@@ -44,6 +44,10 @@ class AgentFiling(models.Model):
     # The agent's name, email and, for a business, its name and Secretary of State entity number (dsr.crypto).
     sealed_agent = models.TextField(verbose_name=_("agent (sealed)"))
     business = models.BooleanField(default=False, verbose_name=_("business entity"))
+    # The agent's messages go in the language the agent used on the portal; the consumer's in the consumer's.
+    agent_language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.EN, verbose_name=_("agent's language")
+    )
     document_kind = models.CharField(max_length=24, choices=AgentDocumentKind.choices, verbose_name=_("document"))
     # The name the agent gave the file: shown to staff, never used as a storage path.
     document_name = models.CharField(max_length=255, verbose_name=_("file name"))

@@ -112,7 +112,7 @@ INVENTORY: dict[str, Inventory] = {
         personal=("sealed_agent", "document_name", "document", "refusal_reasons"),
         kept={
             **_kept(ROW, "id", "request"),
-            **_kept(STATE, "business", "document_kind", "document_type", "decision"),
+            **_kept(STATE, "business", "agent_language", "document_kind", "document_type", "decision"),
             "document_size": COUNT,
             **_kept(RANDOM, "agent_token_hash", "consumer_token_hash"),
             **_kept(WHEN, "agent_link_expires_at", "agent_confirmed_at", "consumer_link_expires_at"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from dsr.audit import Actor
 from dsr.forms_agents import AgentForm
 from dsr.ratelimit import client_ip, rate_limit_wait
-from dsr.views.public import _TOO_MANY, _status_token_remember, page_render, too_many_render
+from dsr.views.public import _TOO_MANY, _language, _status_token_remember, page_render, too_many_render
 from dsr.workflow import (
     AGENT_DOCUMENT_BYTES_LIMIT,
     AgentLinkError,
@@ -76,6 +76,7 @@ def agent_form(request: HttpRequest) -> HttpResponse:
             consumer_name=data["consumer_name"],
             consumer_email=data["consumer_email"],
             consumer_language=data["consumer_language"],
+            agent_language=_language(),
             kind=data["kind"],
             corrections=form.corrections(),
             document=data["document"],

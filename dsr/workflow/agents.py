@@ -170,6 +170,7 @@ def agent_filing_submit(
     power_of_attorney: bool = False,
     corrections: list[dict] | None = None,
     consumer_language: str = Language.EN,
+    agent_language: str = Language.EN,
     jurisdiction: str = "us-ca",
 ) -> AgentFiled:
     """File the consumer's request for the agent and email the agent a link to confirm their address.
@@ -244,6 +245,7 @@ def agent_filing_submit(
             request=request,
             sealed_agent=crypto.seal(agent, purpose=AGENT_SEAL),
             business=business,
+            agent_language=agent_language if agent_language in Language.values else Language.EN,
             document_kind=AgentDocumentKind.POWER_OF_ATTORNEY if power_of_attorney else AgentDocumentKind.PERMISSION,
             document_name=upload.name.rsplit("/", 1)[-1][:255],
             document_type=file_kind,
@@ -266,7 +268,7 @@ def agent_filing_submit(
             },
         )
         webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
-        emails.email_agent_verification(request, token=token)
+        emails.email_agent_verification(request, token=token, language=filing.agent_language)
     return AgentFiled(filing=filing, token=token)
 
 
@@ -384,7 +386,7 @@ def agent_filing_accept(*, request: Request, actor: Actor) -> AgentFiling:
                 "consumer_confirmed": filing.consumer_confirmed_at is not None,
             },
         )
-        emails.email_agent_notice(request, event="accepted")
+        emails.email_agent_notice(request, event="accepted", language=filing.agent_language)
         if filing.power_of_attorney or filing.consumer_confirmed_at is not None:
             _proceed(request, filing)
     return filing

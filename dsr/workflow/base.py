@@ -236,9 +236,14 @@ def _close(request: Request, *, transition: str, reasons: str, now: datetime) ->
     Fee.objects.filter(request=request, status=FeeStatus.AWAITING_PAYMENT).update(
         status=FeeStatus.UNPAID, settled_at=now
     )
-    if AgentFiling.objects.filter(request=request, agent_confirmed_at__isnull=False).exists():
+    agent_language = (
+        AgentFiling.objects.filter(request=request, agent_confirmed_at__isnull=False)
+        .values_list("agent_language", flat=True)
+        .first()
+    )
+    if agent_language:
         # CCPA regs § 7063: the agent who filed hears that it closed and how; the answer itself goes to the consumer.
-        emails.email_agent_notice(request, event="closed")
+        emails.email_agent_notice(request, event="closed", language=agent_language)
     return fields
 
 
