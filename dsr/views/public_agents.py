@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from dsr.audit import Actor
 from dsr.forms_agents import AgentForm
+from dsr.jurisdictions import profile_get
 from dsr.ratelimit import client_ip, rate_limit_wait
 from dsr.views.public import _TOO_MANY, _language, _status_token_remember, page_render, too_many_render
 from dsr.workflow import (
@@ -126,7 +127,16 @@ def _link_page(request: HttpRequest, token: str, *, consumer: bool) -> HttpRespo
             filing = agent_link_filing(token=token, consumer=consumer)
     except (AgentLinkError, TransitionError) as exc:
         return page_render(request, "dsr/public/agent_link_failed.html", {"error": exc}, status=400)
-    context = {"filing": filing, "agent": agent_details(filing), "consumer": consumer, "request_": filing.request}
+    found = filing.request
+    context = {
+        "filing": filing,
+        "agent": agent_details(filing),
+        "consumer": consumer,
+        "request_": found,
+        # The law's own name for the right (CCPA "Right to delete"), as the emails say it.
+        "right_label": profile_get(found.jurisdiction).right_name(found.right, found.details)
+        or found.get_right_display(),
+    }
     if request.method == "GET":
         return page_render(request, "dsr/public/agent_confirm.html", context)
     if consumer:
