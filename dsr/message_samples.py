@@ -175,7 +175,12 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
     if kind in ("agent_verification", "agent_consumer_confirm", "agent_notice"):
         # CCPA regs § 7063 (dsr/workflow/agents.py): the agent, the proof and what happened to the filing.
         return {
-            "filing": {"power_of_attorney": False, "decision": "refused", "refusal_reasons": "No signature."},
+            "filing": {
+                "power_of_attorney": False,
+                "decision": "refused",
+                "refusal_reasons": "No signature.",
+                "consumer_denied_at": None,
+            },
             "agent": {
                 "name": "Pat Agent",
                 "email": "pat@agents.example",

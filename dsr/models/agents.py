@@ -67,6 +67,8 @@ class AgentFiling(models.Model):
     consumer_link_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumer link expires at"))
     consumer_asked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumer asked at"))
     consumer_confirmed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumer confirmed at"))
+    # The consumer told us directly that they gave the agent no permission: the request is refused (§ 7063(b)).
+    consumer_denied_at = models.DateTimeField(null=True, blank=True, verbose_name=_("consumer denied at"))
     decision = models.CharField(
         max_length=16, choices=AgentDecision.choices, default=AgentDecision.PENDING, verbose_name=_("decision")
     )

@@ -44,6 +44,7 @@ class AuditAction(models.TextChoices):
     AGENT_FILED = "agent.filed", _("Filed by an authorised agent")
     AGENT_CONFIRMED = "agent.confirmed", _("The authorised agent confirmed their email")
     AGENT_CONSUMER_CONFIRMED = "agent.consumer_confirmed", _("The consumer confirmed the agent's permission")
+    AGENT_CONSUMER_DENIED = "agent.consumer_denied", _("The consumer said they gave the agent no permission")
     AGENT_ACCEPTED = "agent.accepted", _("The agent's proof of authority accepted")
     AGENT_REFUSED = "agent.refused", _("The agent's proof of authority refused")
     AGENT_DOCUMENT_OPENED = "agent.document_opened", _("The agent's proof of authority was opened by staff")

@@ -116,7 +116,9 @@ INVENTORY: dict[str, Inventory] = {
             "document_size": COUNT,
             **_kept(RANDOM, "agent_token_hash", "consumer_token_hash"),
             **_kept(WHEN, "agent_link_expires_at", "agent_confirmed_at", "consumer_link_expires_at"),
-            **_kept(WHEN, "consumer_asked_at", "consumer_confirmed_at", "decided_at", "created_at"),
+            **_kept(
+                WHEN, "consumer_asked_at", "consumer_confirmed_at", "consumer_denied_at", "decided_at", "created_at"
+            ),
             "decided_by": STAFF,
         },
     ),

@@ -24,6 +24,7 @@ from dsr.workflow import (
     TransitionError,
     agent_confirm,
     agent_consumer_confirm,
+    agent_consumer_deny,
     agent_details,
     agent_filing_submit,
     agent_link_filing,
@@ -120,7 +121,10 @@ def _link_page(request: HttpRequest, token: str, *, consumer: bool) -> HttpRespo
     ):
         return too_many_render(request, wait)
     try:
-        if request.method == "POST":
+        denied = consumer and request.method == "POST" and request.POST.get("action") == "deny"
+        if denied:
+            filing = agent_consumer_deny(token=token, actor=Actor.subject())
+        elif request.method == "POST":
             confirm = agent_consumer_confirm if consumer else agent_confirm
             filing = confirm(token=token, actor=Actor.subject())
         else:
@@ -139,6 +143,8 @@ def _link_page(request: HttpRequest, token: str, *, consumer: bool) -> HttpRespo
     }
     if request.method == "GET":
         return page_render(request, "dsr/public/agent_confirm.html", context)
+    if denied:
+        return page_render(request, "dsr/public/agent_confirmed.html", {**context, "denied": True})
     if consumer:
         # The consumer confirmed their own address: their status page is theirs to follow.
         _status_token_remember(request, filing.request.reference, request_status_token(filing.request))

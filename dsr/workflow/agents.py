@@ -25,6 +25,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import EmailValidator
 from django.db import transaction
 from django.forms import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from dsr import crypto, deadlines, emails
@@ -284,7 +285,7 @@ def _filing_by_token(token: str, *, consumer: bool) -> AgentFiling:
 
 def _link_check(filing: AgentFiling, *, consumer: bool) -> None:
     stored = filing.consumer_token_hash if consumer else filing.agent_token_hash
-    confirmed = filing.consumer_confirmed_at if consumer else filing.agent_confirmed_at
+    confirmed = (filing.consumer_confirmed_at or filing.consumer_denied_at) if consumer else filing.agent_confirmed_at
     expires = filing.consumer_link_expires_at if consumer else filing.agent_link_expires_at
     if confirmed is not None:
         raise AgentLinkError("used", _("This has already been confirmed. Thank you."))
@@ -364,6 +365,34 @@ def agent_consumer_confirm(*, token: str, actor: Actor) -> AgentFiling:
         )
         if filing.decision == AgentDecision.ACCEPTED:
             _proceed(request, filing)
+    return filing
+
+
+def agent_consumer_deny(*, token: str, actor: Actor) -> AgentFiling:
+    """Record that the consumer gave the agent no permission and refuse the request (§ 7063(a)(2), (b)); tell both."""
+    with transaction.atomic():
+        filing = _filing_lock(_filing_by_token(token, consumer=True))
+        _link_check(filing, consumer=True)
+        request = _lock(filing.request)
+        now = _now()
+        with translation.override(request.language):
+            # Said to the consumer in the refusal letter, in their language.
+            reasons = _("You told us directly that you did not give %(agent)s permission to act for you.") % {
+                "agent": agent_details(filing).get("name", "")
+            }
+        filing.consumer_denied_at = now
+        filing.decision = AgentDecision.REFUSED
+        filing.decided_at = now
+        filing.save(update_fields=["consumer_denied_at", "decision", "decided_at"])
+        audit_record(
+            actor=actor,
+            action=AuditAction.AGENT_CONSUMER_DENIED,
+            request=request,
+            data={"status": request.status, "document_kind": filing.document_kind},
+        )
+        filing.request = request_refuse(
+            request=request, ground=RefusalGround.AGENT_NOT_AUTHORISED, reasons=reasons, actor=actor
+        )
     return filing
 
 

@@ -463,3 +463,36 @@ def test_the_purge_forgets_the_agent_and_deletes_the_proof(portal, filed, commit
     filing.refresh_from_db()
     assert (filing.sealed_agent, filing.document_name, filing.refusal_reasons, filing.document.name) == ("", "", "", "")
     assert not stored.exists()
+
+
+def test_a_consumer_who_gave_no_permission_says_so_and_the_request_is_refused_and_both_are_told(portal, filed, commit):
+    result = filed(consumer_language="da")
+    commit(portal.post, reverse("dsr:agent_confirm", kwargs={"token": result.token}))
+    url = reverse("dsr:agent_consumer_confirm", kwargs={"token": _consumer_token()})
+    consumer = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page = consumer.get(url).content.decode()
+    assert 'name="action" value="deny"' in page
+    mail.outbox.clear()
+    response = commit(consumer.post, url, {"action": "deny"})
+    assert response.status_code == 200
+    assert "We have refused the request the agent sent in your name." in response.content.decode()
+    request = Request.objects.get()
+    assert (request.status, request.refusal_ground) == (Status.REFUSED, "agent_not_authorised")
+    assert request.identity_level == IdentityLevel.NONE  # a refusal confirms nothing about the consumer
+    filing = AgentFiling.objects.get()
+    assert filing.consumer_denied_at is not None
+    assert filing.consumer_confirmed_at is None
+    assert filing.decision == AgentDecision.REFUSED
+    # The consumer's letter, in their language, says why; the agent hears it too, and nothing of the consumer's.
+    [letter] = _sent_to(CONSUMER_EMAIL)
+    assert "ikke har givet Pat Agent tilladelse" in letter.body
+    [notice] = _sent_to(AGENT_EMAIL)
+    assert "the consumer told us directly that they did not give you permission" in notice.body
+    assert CONSUMER_EMAIL not in notice.body
+    assert "Ana Lopez" not in notice.body
+    assert AuditEvent.objects.get(request=request, action=AuditAction.AGENT_CONSUMER_DENIED).data == {
+        "status": "awaiting_approval",
+        "document_kind": "permission",
+    }
+    # The link is spent: neither answer can follow.
+    assert commit(consumer.post, url).status_code == 400
