@@ -71,6 +71,10 @@ class AgentForm(forms.Form):
     clean_form_token = RequestForm.clean_form_token
     token_refresh = RequestForm.token_refresh
 
+    def idempotency_key(self) -> str:
+        """Return the key that makes a form posted twice file one request."""
+        return "agent:" + RequestForm.idempotency_key(self)
+
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("website"):

@@ -84,6 +84,7 @@ def agent_form(request: HttpRequest) -> HttpResponse:
             document=data["document"],
             power_of_attorney=data["power_of_attorney"],
             jurisdiction=profile.code,
+            idempotency_key=form.idempotency_key(),
             actor=Actor.subject(),
         )
     except RequestInvalid as exc:

@@ -173,6 +173,7 @@ def agent_filing_submit(
     consumer_language: str = Language.EN,
     agent_language: str = Language.EN,
     jurisdiction: str = "us-ca",
+    idempotency_key: str | None = None,
 ) -> AgentFiled:
     """File the consumer's request for the agent and email the agent a link to confirm their address.
 
@@ -228,6 +229,11 @@ def agent_filing_submit(
         errors.update(exc.message_dict)
     if errors:
         raise RequestInvalid(errors)
+    if idempotency_key:
+        # The same form posted twice files one request and sends one link.
+        existing = AgentFiling.objects.filter(request__idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return AgentFiled(filing=existing, token="")
 
     upload, file_kind = checked
     received = deadlines.local_date(fields["received_at"], settings.TIME_ZONE)
@@ -241,6 +247,7 @@ def agent_filing_submit(
             jurisdiction=jurisdiction,
             # § 7021(b): 45 days from receipt, whatever the time needed to confirm the agent and the consumer.
             due_date=profile.due_date(received, right=fields["right"]),
+            idempotency_key=idempotency_key or None,
         )
         filing = AgentFiling(
             request=request,

@@ -496,3 +496,21 @@ def test_a_consumer_who_gave_no_permission_says_so_and_the_request_is_refused_an
     }
     # The link is spent: neither answer can follow.
     assert commit(consumer.post, url).status_code == 400
+
+
+def test_the_form_posted_twice_files_one_request_and_sends_one_link(portal, commit):
+    fields = _fields(portal)
+    commit(portal.post, reverse("dsr:agent_form"), fields)
+    fields["document"] = SimpleUploadedFile("permission.pdf", PDF)
+    assert commit(portal.post, reverse("dsr:agent_form"), fields).status_code == 200
+    assert Request.objects.count() == 1
+    assert len(_sent_to(AGENT_EMAIL)) == 1
+
+
+def test_an_identity_check_cannot_start_an_agents_filing_around_the_proof(filed, agent):
+    filed()
+    request = Request.objects.get()
+    with pytest.raises(workflow.TransitionError):
+        workflow.request_identity_check(request=request, method="staff_check", actor=Actor.staff(agent))
+    request.refresh_from_db()
+    assert request.status == Status.PENDING_VERIFICATION
