@@ -194,6 +194,21 @@ def email_transmission_outcome(request: Request) -> Message:
     return _queue(request, "transmission_outcome", language=request.language)
 
 
+def email_agent_verification(request: Request, *, token: str, language: str) -> Message:
+    """Send an authorised agent the link that confirms their address (CCPA regs § 7063); the token sealed."""
+    return _queue(request, "agent_verification", language=language, secret={"link_token": token})
+
+
+def email_agent_consumer_confirm(request: Request, *, token: str) -> Message:
+    """Ask the consumer, in their language, to confirm they gave the agent permission (CCPA regs § 7063(a)(2))."""
+    return _queue(request, "agent_consumer_confirm", language=request.language, secret={"link_token": token})
+
+
+def email_agent_notice(request: Request, *, event: str, language: str) -> Message:
+    """Tell the authorised agent where the request stands (accepted, closed, expired): never the consumer's data."""
+    return _queue(request, "agent_notice", language=language, secret={"event": event})
+
+
 def email_audit_checkpoint(checkpoint: Checkpoint) -> Message | None:
     """Send a new audit checkpoint, its file attached, to DSR_AUDIT_CHECKPOINT_EMAILS (none set: nothing)."""
     if not settings.DSR_AUDIT_CHECKPOINT_EMAILS:

@@ -90,6 +90,8 @@ class RequestForm(forms.Form):
             self.fields["jurisdiction"].widget = forms.HiddenInput()
         # Rights of the laws offered that the form cannot carry, said rather than pretended (docs/jurisdictions.md).
         self.not_carried = [(p.name, p.not_carried) for p in offered if p.not_carried]
+        # Where an authorised agent may file for the person, the form points the agent to its own page.
+        self.agent_places = [p.name for p in offered if p.authorised_agents]
         for field in self.fields.values():
             if isinstance(field.widget, forms.Textarea) and field.max_length:
                 _long_text_field(field)

@@ -190,7 +190,24 @@ class RefuseForm(ActionForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ground"].choices = RefusalGround.choices
+        # An agent's missing proof of authority (CCPA regs § 7063(b)) is refused from the agent's panel.
+        self.fields["ground"].choices = [
+            (value, label) for value, label in RefusalGround.choices if value != RefusalGround.AGENT_NOT_AUTHORISED
+        ]
+
+
+class AgentAcceptForm(ActionForm):
+    """Accept an authorised agent's proof of authority (CCPA regs § 7063)."""
+
+
+class AgentRefuseForm(ActionForm):
+    """Refuse a request whose agent did not show the consumer's permission (CCPA regs § 7063(b))."""
+
+    reasons = forms.CharField(
+        label=_("Reasons (sent to the consumer and to the agent)"),
+        max_length=5000,
+        widget=forms.Textarea({"rows": 4}),
+    )
 
 
 class CompleteForm(ActionForm):

@@ -172,6 +172,28 @@ def _sample_extras(kind: str, language: str, base: dict) -> dict:
                 "searched": 2,
             }
         }
+    if kind in ("agent_verification", "agent_consumer_confirm", "agent_notice"):
+        # CCPA regs § 7063 (dsr/workflow/agents.py): the agent, the proof and what happened to the filing.
+        return {
+            "filing": {
+                "power_of_attorney": False,
+                "decision": "refused",
+                "refusal_reasons": "No signature.",
+                "consumer_denied_at": None,
+            },
+            "agent": {
+                "name": "Pat Agent",
+                "email": "pat@agents.example",
+                "entity_name": "Privacy Agents LLC",
+                "entity_number": "202412345678",
+            },
+            "event": "closed",
+            "status_label": "Afvist" if language == "da" else "Refused",
+            "work_started": False,
+            "agent_expires_minutes": 60,
+            "consumer_expires_days": 14,
+            "confirm_url": "https://privacy.madkassen.example/agent/confirm/sample-token/",
+        }
     if kind == "suspended":
         return {"suspension": {"reason": "identity", "note": "Your customer number, please."}}
     if kind == "refused":

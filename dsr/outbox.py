@@ -25,6 +25,7 @@ from dsr.jurisdictions import profile_get
 from dsr.letters import letter_filename, letter_kind_for, letter_pdf
 from dsr.message_templates import message_parts_render
 from dsr.models import (
+    AgentFiling,
     AuditAction,
     Fee,
     FeeGround,
@@ -34,13 +35,14 @@ from dsr.models import (
     RefusalGround,
     Request,
     Right,
+    Status,
     Suspension,
 )
 from dsr.rights.confirmation import access_search_localise
 from dsr.rights.outcome import outcome_of, outcome_view
 from dsr.rights.rectification import corrections_resolve
 from dsr.selectors import request_deadline
-from dsr.workflow import request_status_token
+from dsr.workflow import agent_details, request_status_token
 
 # Messages that say what happened to a direct transmission (dsr.exports.transmission).
 _TRANSMISSION_KINDS = ("completed", "transmission", "transmission_outcome")
@@ -54,6 +56,34 @@ class RenderedMessage:
     to: list[str]
     # (file name, content, MIME type): the formal letter for refusals, extensions and erasures.
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+# CCPA regs § 7063 (dsr/workflow/agents.py): the agent's link and notices go to the agent, the permission question
+# to the consumer.
+_AGENT_KINDS = ("agent_verification", "agent_consumer_confirm", "agent_notice")
+
+
+def _agent_context(request: Request, kind: str, secret: dict) -> tuple[dict, list[str]]:
+    """Return what an agent's message says, and the agent's address where the message goes to the agent."""
+    filing = AgentFiling.objects.get(request=request)
+    agent = agent_details(filing)
+    context = {
+        "filing": filing,
+        "agent": agent,
+        "event": secret.get("event", ""),
+        "status_label": Status(request.status).label,
+        "work_started": request.status == Status.IN_PROGRESS,
+        "agent_expires_minutes": settings.DSR_VERIFICATION_TTL_MINUTES,
+        "consumer_expires_days": settings.DSR_UNVERIFIED_EXPIRY_DAYS,
+    }
+    if kind == "agent_verification":
+        context["confirm_url"] = absolute_url(reverse("dsr:agent_confirm", kwargs={"token": secret["link_token"]}))
+    elif kind == "agent_consumer_confirm":
+        context["confirm_url"] = absolute_url(
+            reverse("dsr:agent_consumer_confirm", kwargs={"token": secret["link_token"]})
+        )
+        return context, []
+    return context, [agent["email"]]
 
 
 def _outcome_context(request: Request, language: str) -> dict:
@@ -156,6 +186,10 @@ def message_render(message: Message, *, letter_date: date | None = None) -> Rend
         elif message.kind == "restriction_lift":
             context["reasons"] = secret.get("reasons", "")
             context["lift_date"] = date.fromisoformat(secret["lift_date"]) if secret.get("lift_date") else None
+        elif message.kind in _AGENT_KINDS:
+            told, addressee = _agent_context(request, message.kind, secret)
+            context.update(told)
+            to = addressee or to
         elif message.kind == "recipient_notification":
             # GDPR Art. 19: this one goes to the recipient, not to the requester.
             notification = RecipientNotification.objects.get(pk=secret["notification_id"])

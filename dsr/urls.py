@@ -2,13 +2,17 @@
 
 from django.urls import include, path
 
-from dsr.views import downloads, preferences, public, public_answers, public_fees, transmissions
+from dsr.views import downloads, preferences, public, public_agents, public_answers, public_fees, transmissions
 
 app_name = "dsr"
 
 urlpatterns = [
     path("", public.start, name="start"),
     path("request/<str:right>/", public.request_form, name="request_form"),
+    # CCPA regs § 7063: an authorised agent files for a consumer; agent and consumer confirm by emailed links.
+    path("agent/", public_agents.agent_form, name="agent_form"),
+    path("agent/confirm/<str:token>/", public_agents.agent_confirm_view, name="agent_confirm"),
+    path("agent/permission/<str:token>/", public_agents.agent_consumer_confirm_view, name="agent_consumer_confirm"),
     path("verify/link/<str:token>/", public.verify_link, name="verify_link"),
     path("verify/<str:reference>/", public.verify_code, name="verify_code"),
     path("status/", public.status_lost, name="status_lost"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dsr.views.staff import answers, bundles, intake, queue, requests, stats, sweeps, transmissions
+from dsr.views.staff import agents, answers, bundles, intake, queue, requests, stats, sweeps, transmissions
 
 urlpatterns = [
     path("", queue.dashboard_queue, name="dashboard"),
@@ -25,6 +25,7 @@ urlpatterns = [
         "requests/<int:pk>/transmission/retry/", transmissions.transmission_retry_view, name="staff_transmission_retry"
     ),
     path("requests/<int:pk>/answers/<int:file_id>/", answers.answer_file_download, name="staff_answer_file"),
+    path("requests/<int:pk>/agent/document/", agents.agent_document_download, name="staff_agent_document"),
     path("requests/<int:pk>/<slug:action>/", requests.request_action, name="staff_request_action"),
     path("statistics/", stats.statistics, name="staff_statistics"),
     path("statistics.csv", stats.statistics_csv, name="staff_statistics_csv"),

@@ -3,6 +3,7 @@
 import re
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,6 +26,7 @@ from dsr.api.serializers import (
 from dsr.api.throttling import IntakeThrottle, VerificationThrottle
 from dsr.apikeys import apikey_actor
 from dsr.audit import Actor
+from dsr.emails import absolute_url
 from dsr.models import ApiKey, ApiScope, Channel, Request, Right, Status
 from dsr.verification import VerificationError, verification_confirm_code, verification_resend
 from dsr.views.staff.queue import queue_page
@@ -101,6 +103,30 @@ def _idempotency_key(request, *, scope: str) -> str | None:
         )
     # Scoped per caller: two integrations choosing the same key never see each other's request.
     return f"{scope}:{raw}"
+
+
+# CCPA regs § 7063: an authorised agent files on the portal, where the agent and the consumer confirm by email and
+# the privacy team checks the proof of authority; the API takes no agent filings yet.
+AGENT_FIELDS = (
+    "agent",
+    "agent_name",
+    "agent_email",
+    "authorised_agent",
+    "authorized_agent",
+    "power_of_attorney",
+    "entity_number",
+)
+
+
+def _agent_fields_refuse(data) -> None:
+    """Raise a 400 naming the portal's agent page when the body carries an authorised agent's fields."""
+    given = sorted(key for key in AGENT_FIELDS if hasattr(data, "keys") and key in data)
+    if given:
+        message = _(
+            "The API does not take requests from authorised agents. An agent files on the portal's page %(url)s, "
+            "where the agent and the consumer confirm by email and our privacy team checks the proof of authority."
+        ) % {"url": absolute_url(reverse("dsr:agent_form"))}
+        raise exceptions.ValidationError({key: [message] for key in given})
 
 
 def _submitted(exc: RequestInvalid) -> exceptions.APIException:
@@ -207,6 +233,7 @@ class RequestsView(APIView):
         if key is not None:
             scope_check(request, ApiScope.REQUESTS_CREATE)
         idempotency_key = _idempotency_key(request, scope=f"api:{key.prefix}" if key else "public")
+        _agent_fields_refuse(request.data)
         serializer = RequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

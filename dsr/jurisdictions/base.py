@@ -153,6 +153,10 @@ class Profile:
     identity: str = ""
     # Rights of this law dsr cannot carry through, said in the portal rather than pretended.
     not_carried: str = ""
+    # Whether an authorised agent may file for the person on the portal's agent page (CCPA § 1798.130(a)(3),
+    # regs § 7063), and where the law says so.
+    authorised_agents: bool = False
+    agent_citation: str = ""
     # The objection scopes (dsr.models.ObjectionScope) the law knows: the GDPR's Art. 21 by default (CCPA: the
     # opt-out of sale/sharing and the limit on sensitive personal information).
     objection_scopes: tuple[str, ...] = ("direct_marketing", "profiling", "purpose")

@@ -148,7 +148,10 @@ CALIFORNIA = Profile(
         "authorised agent needs the consumer's signed permission (§ 7063). A request to limit the use of sensitive "
         "personal information needs no verification either (§ 7027(e))."
     ),
-    not_carried=_("An authorised agent acting for you writes to us with your signed permission."),
+    # § 1798.130(a)(3), § 7063: an agent files on the portal's agent page (dsr/workflow/agents.py) with the
+    # consumer's signed permission or a power of attorney (Cal. Prob. Code §§ 4121-4130).
+    authorised_agents=True,
+    agent_citation="Cal. Civ. Code § 1798.130(a)(3); Cal. Code Regs. tit. 11 § 7063",
     # § 1798.120: the opt-out stops sharing for advertising, which dsr carries as a direct-marketing objection.
     # § 1798.121: the limit stops the purposes the data map marks as using sensitive personal information
     # beyond those § 7027(m) permits.

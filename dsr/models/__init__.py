@@ -1,5 +1,6 @@
 """dsr's models, one module per concept, re-exported by name."""
 
+from dsr.models.agents import AgentDecision, AgentDocumentKind, AgentFiling
 from dsr.models.answers import AnswerFileKind, SubjectAnswer, SubjectAnswerFile
 from dsr.models.apikeys import ApiKey, ApiScope
 from dsr.models.audit import ActorType, AuditAction, AuditChainHead, AuditEvent, AuditImmutableError
@@ -58,6 +59,9 @@ __all__ = [
     "JOB_FINISHED",
     "OPEN_STATUSES",
     "ActorType",
+    "AgentDecision",
+    "AgentDocumentKind",
+    "AgentFiling",
     "AnswerFileKind",
     "ApiKey",
     "ApiScope",

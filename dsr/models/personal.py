@@ -106,6 +106,22 @@ INVENTORY: dict[str, Inventory] = {
         personal=("name", "file"),
         kept={**_kept(ROW, "id", "answer"), "kind": STATE, "size": COUNT},
     ),
+    # CCPA regs § 7063: the agent is a person too; their proof of authority names the consumer (deleted from storage).
+    "AgentFiling": Inventory(
+        to_request="request",
+        personal=("sealed_agent", "document_name", "document", "refusal_reasons"),
+        kept={
+            **_kept(ROW, "id", "request"),
+            **_kept(STATE, "business", "agent_language", "document_kind", "document_type", "decision"),
+            "document_size": COUNT,
+            **_kept(RANDOM, "agent_token_hash", "consumer_token_hash"),
+            **_kept(WHEN, "agent_link_expires_at", "agent_confirmed_at", "consumer_link_expires_at"),
+            **_kept(
+                WHEN, "consumer_asked_at", "consumer_confirmed_at", "consumer_denied_at", "decided_at", "created_at"
+            ),
+            "decided_by": STAFF,
+        },
+    ),
     "Plan": Inventory(
         to_request="request",
         personal=("identifiers", "consents", "held_identifiers", "decision_reasons"),

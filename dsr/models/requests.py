@@ -108,6 +108,8 @@ class RefusalGround(models.TextChoices):
     IDENTITY_NOT_ESTABLISHED = "identity_not_established", _("Identity could not be established (Art. 12(2), 11(2))")
     EXEMPTION = "exemption", _("A legal exemption applies")
     NOT_COVERED = "not_covered", _("The right does not cover the data we hold (e.g. Art. 20(1))")
+    # CCPA regs § 7063(b): an authorised agent did not show that the consumer authorised them.
+    AGENT_NOT_AUTHORISED = "agent_not_authorised", _("The agent did not show the consumer's permission (§ 7063(b))")
     OTHER = "other", _("Other reason")
 
 

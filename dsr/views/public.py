@@ -55,6 +55,7 @@ from dsr.workflow import (
     ANSWER_TEXT_LIMIT,
     RequestInvalid,
     TransitionError,
+    agent_profiles_offered,
     request_by_status_token,
     request_status_link_open,
     request_status_link_reissue,
@@ -159,7 +160,8 @@ def too_many_render(request: HttpRequest, retry_after: int) -> HttpResponse:
 
 def start(request: HttpRequest) -> HttpResponse:
     """Explain each right in plain words and what happens next."""
-    return page_render(request, "dsr/public/start.html", {"rights": Right})
+    # CCPA regs § 7063: where a law we answer under provides for authorised agents, they have a page of their own.
+    return page_render(request, "dsr/public/start.html", {"rights": Right, "agent_profiles": agent_profiles_offered()})
 
 
 @require_http_methods(["GET", "POST"])

@@ -12,6 +12,22 @@ docs/decisions/0006-request-lifecycle.md.
 
 # The services by name, as callers use them (``workflow.request_complete``); each module holds one part.
 from dsr.requests import RequestInvalid
+from dsr.workflow.agents import (
+    AGENT_DOCUMENT_BYTES_LIMIT,
+    AGENT_REQUESTS,
+    AgentFiled,
+    AgentLinkError,
+    agent_confirm,
+    agent_consumer_confirm,
+    agent_consumer_deny,
+    agent_details,
+    agent_document_open,
+    agent_filing_accept,
+    agent_filing_refuse,
+    agent_filing_submit,
+    agent_link_filing,
+    agent_profiles_offered,
+)
 from dsr.workflow.answers import (
     ANSWER_FILE_BYTES_LIMIT,
     ANSWER_FILES_LIMIT,
@@ -90,6 +106,8 @@ from dsr.workflow.team import (
 )
 
 __all__ = [
+    "AGENT_DOCUMENT_BYTES_LIMIT",
+    "AGENT_REQUESTS",
     "ANSWER_FILES_LIMIT",
     "ANSWER_FILE_BYTES_LIMIT",
     "ANSWER_TEXT_LIMIT",
@@ -97,6 +115,8 @@ __all__ = [
     "IMPORT_COLUMNS",
     "RECEIPT_CONFIRMING_KINDS",
     "TRANSITIONS",
+    "AgentFiled",
+    "AgentLinkError",
     "AnswerRefused",
     "ImportInvalid",
     "ImportResult",
@@ -104,6 +124,16 @@ __all__ = [
     "SubmitResult",
     "Transition",
     "TransitionError",
+    "agent_confirm",
+    "agent_consumer_confirm",
+    "agent_consumer_deny",
+    "agent_details",
+    "agent_document_open",
+    "agent_filing_accept",
+    "agent_filing_refuse",
+    "agent_filing_submit",
+    "agent_link_filing",
+    "agent_profiles_offered",
     "answer_file_open",
     "answers_of",
     "closing_hook_set",

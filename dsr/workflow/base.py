@@ -13,10 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from dsr import deadlines
+from dsr import deadlines, emails
 from dsr.jurisdictions import Profile, profile_get
 from dsr.models import (
     OPEN_STATUSES,
+    AgentFiling,
     Fee,
     FeeStatus,
     Request,
@@ -97,6 +98,16 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "job_retry", gettext_lazy("retry the failed work of"), (Status.NEEDS_ATTENTION,), Status.IN_PROGRESS
         ),
+        # CCPA regs § 7063 (dsr/workflow/agents.py): once the agent confirmed their address the privacy team reviews
+        # the proof of authority; the work starts when it is accepted and the consumer confirmed (or a power of
+        # attorney, § 7063(c)). Refusing it is the "refuse" transition.
+        Transition(
+            "agent_review",
+            gettext_lazy("send to the privacy team for review"),
+            (Status.PENDING_VERIFICATION,),
+            Status.AWAITING_APPROVAL,
+        ),
+        Transition("agent_proceed", gettext_lazy("start the work of"), (Status.AWAITING_APPROVAL,), Status.IN_PROGRESS),
         Transition("cancel", gettext_lazy("cancel"), _ALL_OPEN, Status.CANCELLED),
         Transition("expire", gettext_lazy("expire"), (Status.PENDING_VERIFICATION,), Status.EXPIRED),
         Transition(
@@ -225,6 +236,14 @@ def _close(request: Request, *, transition: str, reasons: str, now: datetime) ->
     Fee.objects.filter(request=request, status=FeeStatus.AWAITING_PAYMENT).update(
         status=FeeStatus.UNPAID, settled_at=now
     )
+    agent_language = (
+        AgentFiling.objects.filter(request=request, agent_confirmed_at__isnull=False)
+        .values_list("agent_language", flat=True)
+        .first()
+    )
+    if agent_language:
+        # CCPA regs § 7063: the agent who filed hears that it closed and how; the answer itself goes to the consumer.
+        emails.email_agent_notice(request, event="closed", language=agent_language)
     return fields
 
 

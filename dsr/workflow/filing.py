@@ -18,6 +18,7 @@ from dsr.jurisdictions import profile_get
 from dsr.models import (
     CLOSED_STATUSES,
     ActorType,
+    AgentFiling,
     AuditAction,
     AuditEvent,
     Channel,
@@ -33,6 +34,7 @@ from dsr.models import (
 from dsr.requests import RequestInvalid, details_clean, jurisdiction_clean, requester_clean
 from dsr.webhooks import webhook_event_emit
 from dsr.workflow.base import (
+    TransitionError,
     _deadline_recompute,
     _lock,
     _now,
@@ -318,6 +320,13 @@ def request_identity_check(*, request: Request, method: str, actor: Actor) -> Re
         starts = request.status == Status.PENDING_VERIFICATION or (
             request.status == Status.AWAITING_SUBJECT and waiting_for_identity
         )
+        if starts and AgentFiling.objects.filter(request=request).exists():
+            # CCPA regs § 7063: an agent's filing starts only through the team's decision on the proof of authority
+            # (dsr/workflow/agents.py), never by an identity check around it.
+            raise TransitionError(
+                _("Request %(reference)s was filed by an authorised agent: accept or refuse the proof of authority.")
+                % {"reference": request.reference}
+            )
         fields = _transition_apply(request, "identity_check_start" if starts else "identity_check")
         request.identity_level = IdentityLevel.ENHANCED
         request.verified_at = request.verified_at or now

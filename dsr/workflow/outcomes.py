@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from dsr import emails
 from dsr.audit import Actor, audit_record
 from dsr.models import (
+    AgentFiling,
     AuditAction,
     Plan,
     RefusalGround,
@@ -113,7 +114,12 @@ def request_expire(*, request: Request, actor: Actor) -> Request:
         request.save(update_fields=fields)
         request.challenges.filter(used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=_now())
         audit_record(actor=actor, action=AuditAction.REQUEST_EXPIRED, request=request, data={})
-        emails.email_expired(request)
+        agent_language = AgentFiling.objects.filter(request=request).values_list("agent_language", flat=True).first()
+        if agent_language:
+            # An agent who never confirmed their address: the consumer was never asked, so nothing goes to them.
+            emails.email_agent_notice(request, event="expired", language=agent_language)
+        else:
+            emails.email_expired(request)
     return request
 
 

@@ -22,6 +22,7 @@ from dsr.audit import Actor, audit_record
 from dsr.models import (
     CLOSED_STATUSES,
     JOB_FINISHED,
+    AgentFiling,
     AuditAction,
     BundleStatus,
     DownloadLink,
@@ -126,6 +127,8 @@ def _files_of(request: Request) -> dict[str, list[str]]:
             *request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True),
             # What the person sent from the status page in answer to our questions.
             *SubjectAnswerFile.objects.filter(answer__request=request).exclude(file="").values_list("file", flat=True),
+            # An authorised agent's proof of authority (CCPA regs § 7063).
+            *AgentFiling.objects.filter(request=request).exclude(document="").values_list("document", flat=True),
         ],
         "staged": staged,
         "bundles": list(request.bundles.exclude(storage_name="").values_list("storage_name", flat=True)),

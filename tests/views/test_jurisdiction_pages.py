@@ -41,8 +41,9 @@ def test_the_portal_asks_the_country_and_files_under_its_law(client, commit):
     assert 'name="jurisdiction"' in html
     assert '<option value="dk" selected>Denmark</option>' in html
     assert "California (USA)" in html
-    # A Californian's authorised agent cannot file on the portal: the page says how they do.
-    assert "An authorised agent acting for you writes to us with your signed permission." in html
+    # A Californian's authorised agent files on a page of its own (CCPA regs § 7063): the form points there.
+    assert "the page for authorised agents</a>" in html
+    assert 'href="/agent/"' in html
     response = commit(
         client.post,
         "/request/access/",

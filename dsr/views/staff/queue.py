@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 from dsr import deadlines, workflow
 from dsr.audit import Actor
 from dsr.forms_staff import BulkApproveForm, BulkAssignForm, QueueFilterForm
-from dsr.jurisdictions import profile_get
+from dsr.jurisdictions import PROFILES, profile_get
 from dsr.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Right, Status
 from dsr.requests import RequestInvalid, reference_normalise
 from dsr.rights.base import request_plan_approve
@@ -86,7 +86,8 @@ def queue_row(request: Request, *, today: date) -> QueueRow:
     """
     due = request.extended_due_date or request.due_date
     days_left = (due - today).days
-    if request.status in CLOCK_STOPPED:
+    # Under a law whose clock never stops (CCPA § 7021(b), LGPD), waiting for a confirmation stops nothing.
+    if request.status in CLOCK_STOPPED and profile_get(request.jurisdiction).clock_stops:
         urgency = "stopped"
     elif request.status not in OPEN_STATUSES:
         urgency = "closed"
@@ -167,7 +168,8 @@ def queue_filter(data: dict, *, user, today: date) -> QuerySet:
     if data.get("attention"):
         queryset = queryset.filter(status__in=NEEDS_STAFF)
     if data.get("stopped"):
-        queryset = queryset.filter(status__in=CLOCK_STOPPED)
+        stopping = [code for code, profile in PROFILES.items() if profile.clock_stops]
+        queryset = queryset.filter(status__in=CLOCK_STOPPED, jurisdiction__in=stopping)
     if data.get("received_from"):
         queryset = queryset.filter(received_at__gte=_local_midnight(data["received_from"]))
     if data.get("received_to"):

@@ -46,6 +46,7 @@ from dsr.rights.rectification import corrections_labelled, rectification_preview
 from dsr.roles import HANDLE_REQUEST, team_members
 from dsr.selectors import request_deadline
 from dsr.views.staff.access import staff_view
+from dsr.views.staff.agents import AGENT_ACTIONS, agent_staff_context
 from dsr.views.staff.answers import answers_staff_context
 from dsr.views.staff.fees import FEE_ACTIONS, fee_context, fee_initial
 from dsr.views.staff.queue import queue_counts_forget
@@ -132,6 +133,8 @@ def _page(http_request: HttpRequest, request: Request, *, bound: dict | None = N
         "team": team_members() if can_handle else [],
         **fee_context(request),
         **answers_staff_context(request),
+        # CCPA regs § 7063: the authorised agent who filed, their proof of authority and the team's decision.
+        **agent_staff_context(request),
         # GDPR Art. 20(2): the company the person asked us to send their data to, and what happened.
         **transmission_staff_context(request),
     }
@@ -267,6 +270,7 @@ ACTIONS: dict[str, tuple[type[forms.Form], Callable]] = {
     "lift": (forms_staff.RestrictionLiftForm, restriction_lift_action),
     "release": (forms_staff.BundleReleaseForm, _bundle_release),
     **FEE_ACTIONS,
+    **AGENT_ACTIONS,
 }
 # Actions that do not change the request row, so a colleague's change does not make them stale.
 _NOT_STALE_SENSITIVE = {"note", "manual_task", "job_retry", "notice_told", "lift"}

@@ -62,6 +62,10 @@ MESSAGE_KINDS = {
     "fee": gettext_lazy("Fee letter"),
     "transmission": gettext_lazy("Link to the receiving company (Art. 20(2))"),
     "transmission_outcome": gettext_lazy("Transmission result to the requester"),
+    # CCPA regs § 7063: an authorised agent's filing.
+    "agent_verification": gettext_lazy("Link to the authorised agent to confirm their email"),
+    "agent_consumer_confirm": gettext_lazy("Question to the consumer: did you give the agent permission?"),
+    "agent_notice": gettext_lazy("Notice to the authorised agent"),
 }
 
 
