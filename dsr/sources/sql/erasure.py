@@ -32,11 +32,10 @@ from dsr.sources.base import (
     value_jsonable,
 )
 from dsr.sources.groups import categories_of
-from dsr.sources.sql.anonymise import anonymised_value
+from dsr.sources.sql.anonymise import anonymised_value, hash_sql, hash_sql_fits, method_split
 from dsr.sources.sql.checks import live_errors
 from dsr.sources.sql.schema import LiveForeignKey, deletion_order
 
-CHUNK = 500  # bound parameters per IN list
 _CASCADING = ("CASCADE", "SET NULL")
 
 
@@ -131,8 +130,8 @@ class SqlErasure:
                 child.c[own_] == table.c[theirs] for own_, theirs in zip(fk.columns, fk.referred_columns, strict=True)
             ]
             mine = own.get(fk.table, set())
-            for start in range(0, len(keys), CHUNK):
-                condition = self._key_condition(key_columns, keys[start : start + CHUNK])
+            for chunk in self._key_chunks(key_columns, keys):
+                condition = self._key_condition(key_columns, chunk)
                 query = sa.select(*key_columns, *child_keys).select_from(table.join(child, sa.and_(*on)))
                 for row in conn.execute(query.where(condition)):
                     parent_key = _key(row, len(key_columns))
@@ -245,8 +244,8 @@ class SqlErasure:
             child_keys = self._primary_key_of(child, fk.table)
             pairs = zip(fk.columns, fk.referred_columns, strict=True)
             on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
-            for start in range(0, len(later.keys), CHUNK):
-                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
+            for chunk in self._key_chunks(key_columns, later.keys):
+                condition = self._key_condition(key_columns, chunk)
                 query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on)).where(condition)
                 for row in conn.execute(query):
                     if _hashable(_key(row[len(key_columns) :], len(child_keys))) in kept:
@@ -258,8 +257,8 @@ class SqlErasure:
             other = self._table(conn, other_name).alias("dsr_dating")
             other_keys = self._primary_key_of(other, other_name)
             on = sa.and_(*(table.c[own] == other.c[theirs] for own, theirs in columns.items()))
-            for start in range(0, len(later.keys), CHUNK):
-                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
+            for chunk in self._key_chunks(key_columns, later.keys):
+                condition = self._key_condition(key_columns, chunk)
                 query = sa.select(*key_columns, *other_keys).select_from(table.join(other, on)).where(condition)
                 for row in conn.execute(query):
                     if _hashable(_key(row[len(key_columns) :], len(other_keys))) in kept:
@@ -269,10 +268,47 @@ class SqlErasure:
     # --- executing -------------------------------------------------------------
 
     def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
-        """Anonymise the plan's rows set by set: per chunk of keys, one SELECT of the rows that differ, one UPDATE.
+        """Anonymise the plan's rows set by set; return the keys of the rows that changed.
+
+        A row whose fields already hold their anonymised values is left alone and not counted. PostgreSQL
+        computes each row's keyed hash in the UPDATE itself (whole-number keys, no truncated dates); elsewhere
+        the values are computed here.
+        """
+        if self._anonymise_in_database(key_columns, plan):
+            return self._anonymise_set(conn, table, key_columns, plan)
+        return self._anonymise_chunks(conn, table, key_columns, plan)
+
+    def _anonymise_in_database(self, key_columns: list, plan: TablePlan) -> bool:
+        methods = {method_split(method)[0] for method in plan.fields.values()}
+        return (
+            self._keys_as_array(key_columns, plan.keys)
+            and "truncate" not in methods
+            and ("hash" not in methods or hash_sql_fits(key_columns[0]))
+        )
+
+    def _anonymise_set(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
+        """Anonymise the plan's rows in one UPDATE that computes every value itself and returns the changed keys."""
+        live = self._live(conn).tables[table.name]
+        key = key_columns[0]
+        values = {}
+        for i, (column, method) in enumerate(plan.fields.items()):
+            if method_split(method)[0] == "hash":
+                where = f"{self.key}\x1f{table.name}\x1f{column}"
+                values[column] = hash_sql(where, key, live.columns[column].length, name=f"dsr_hash_{i}")
+            else:
+                value = anonymised_value(
+                    method, column=live.columns[column], where="", key=None, redaction=self._redaction()
+                )
+                values[column] = sa.literal(value, type_=table.c[column].type)
+        differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
+        statement = sa.update(table).where(self._key_condition(key_columns, plan.keys), differs).values(**values)
+        return {value_jsonable(changed) for changed in conn.execute(statement.returning(key)).scalars()}
+
+    def _anonymise_chunks(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
+        """Anonymise the plan's rows per chunk of keys: one SELECT of the rows that differ, one UPDATE.
 
         A value that differs per row (a keyed hash, a truncated date) is computed here and written by a CASE on
-        the row's key; a row whose fields already hold their anonymised values is left alone and not counted.
+        the row's key.
         """
         live = self._live(conn).tables[table.name]
         truncating = [
@@ -280,8 +316,7 @@ class SqlErasure:
         ]
         width = len(key_columns)
         changed = set()
-        for start in range(0, len(plan.keys), CHUNK):
-            chunk = plan.keys[start : start + CHUNK]
+        for chunk in self._key_chunks(key_columns, plan.keys):
             in_chunk = self._key_condition(key_columns, chunk)
             current: dict[Any, dict] = {}
             if truncating:
@@ -349,9 +384,9 @@ class SqlErasure:
         own = [child.c[column] for column in fk.columns]
         target = own[0] if len(own) == 1 else sa.tuple_(*own)
         changed = set()
-        for start in range(0, len(child_keys), CHUNK):
+        for chunk in self._key_chunks(child_key_columns, child_keys):
             targets = sa.select(*referred).where(self._key_condition(parent_key_columns, parent_keys))
-            mine = self._key_condition(child_key_columns, child_keys[start : start + CHUNK])
+            mine = self._key_condition(child_key_columns, chunk)
             found = conn.execute(sa.select(*child_key_columns).where(mine, target.in_(targets))).all()
             keys = [_key(row, len(child_key_columns)) for row in found]
             if keys:
@@ -416,10 +451,13 @@ class SqlErasure:
                 table = self._table(conn, name)
                 key_columns = self._primary_key(table)
                 keys = deleting[name]
-                for start in range(0, len(keys), CHUNK):
-                    chunk = keys[start : start + CHUNK]
-                    present = conn.execute(sa.select(*key_columns).where(self._key_condition(key_columns, chunk))).all()
-                    conn.execute(sa.delete(table).where(self._key_condition(key_columns, chunk)))
+                for chunk in self._key_chunks(key_columns, keys):
+                    statement = sa.delete(table).where(self._key_condition(key_columns, chunk))
+                    if conn.dialect.delete_returning:
+                        present = conn.execute(statement.returning(*key_columns)).all()
+                    else:
+                        present = conn.execute(sa.select(*key_columns).where(statement.whereclause)).all()
+                        conn.execute(statement)
                     for row in present:
                         key = _hashable(_key(row, len(key_columns)))
                         changed[plan_of(name, key)].add(key)
