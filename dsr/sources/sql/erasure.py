@@ -40,8 +40,9 @@ _CASCADING = ("CASCADE", "SET NULL")
 
 
 def _key(row: Any, width: int) -> Any:
-    values = [value_jsonable(value) for value in row[:width]]
-    return values[0] if width == 1 else values
+    if width == 1:
+        return value_jsonable(row[0])
+    return [value_jsonable(value) for value in row[:width]]
 
 
 def _hashable(key: Any) -> Any:
@@ -172,7 +173,9 @@ class SqlErasure:
                     plans.append(plan)
                     continue
                 # GDPR Art. 17(3)(b): each row is kept only while its own hold runs.
-                ends = {_hashable(key): self._hold_end(erasure["hold"], day) for key, day in rows[name]}
+                # Many rows share a day: each day's end is computed once.
+                day_ends = {day: self._hold_end(erasure["hold"], day) for day in {day for _, day in rows[name]}}
+                ends = {_hashable(key): day_ends[day] for key, day in rows[name]}
                 after = erasure["after_hold"] or (DELETE if self._dated_by(name) else None)
                 ended = [key for key in acting if after and (ends[_hashable(key)] or today) < today]
                 gone = {_hashable(key) for key in ended}
