@@ -250,6 +250,13 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
             other = self._table(conn, link["table"])
             own = [self._column(table, column) for column in link["columns"]]
             theirs = [self._column(other, column) for column in link["columns"].values()]
+            known = (self._roots or {}).get(link["table"])
+            by_key = [column.name for column in self._primary_key(other)] == [column.name for column in theirs]
+            if known is not None and len(own) == 1 and by_key and self._keys_as_array(own, known):
+                # A sweep knows the linked rows by key: matching the link's own column by them uses its index,
+                # where a join back to the other table lets PostgreSQL read the whole table for every batch.
+                conditions.append(self._key_condition(own, known))
+                continue
             other_rows = sa.select(*theirs).where(self._match(conn, link["table"], identifiers))
             if len(own) == 1:
                 conditions.append(own[0].in_(other_rows.where(theirs[0].is_not(None))))

@@ -117,6 +117,45 @@ class SqlErasure:
         width = len(key_columns)
         return [(_key(row, width), value_date(row[-1]) if date is not None else None) for row in rows]
 
+    def _rows_known(self, conn: Connection, name: str, keys: list) -> None:
+        """Let a sweep find the rows linked to ``name``'s rows by these keys (``_match``), on PostgreSQL."""
+        if self._roots is None or name in self._roots:
+            return
+        if self._keys_as_array(self._primary_key(self._table(conn, name)), keys):
+            self._roots[name] = keys
+
+    def _referring(self, fk: LiveForeignKey, table: sa.Table, key_columns: list) -> sa.Column | None:
+        """Return the referencing column of ``fk`` when it points at ``table``'s one-column key (it holds the key)."""
+        if len(key_columns) == 1 and list(fk.referred_columns) == [key_columns[0].name] and len(fk.columns) == 1:
+            return fk.columns[0]
+        return None
+
+    def _referencing_rows(
+        self, conn: Connection, fk: LiveForeignKey, table: sa.Table, key_columns: list, keys: list, alias: str
+    ) -> list[tuple[Any, Any]]:
+        """Return (key, referencing row's key) for the rows of ``fk.table`` that point at ``table``'s rows ``keys``.
+
+        Where the reference holds the key itself, the referencing table is read alone, by its own (indexed)
+        column: a join lets PostgreSQL read the whole referencing table for every batch.
+        """
+        child = self._table(conn, fk.table).alias(alias)
+        child_keys = self._primary_key_of(child, fk.table)
+        referring = self._referring(fk, table, key_columns)
+        found = []
+        for chunk in self._key_chunks(key_columns, keys):
+            if referring is not None:
+                column = child.c[referring]
+                query = sa.select(column, *child_keys).where(self._key_condition([column], chunk))
+            else:
+                pairs = zip(fk.columns, fk.referred_columns, strict=True)
+                on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
+                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on))
+                query = query.where(self._key_condition(key_columns, chunk))
+            width = 1 if referring is not None else len(key_columns)
+            for row in conn.execute(query):
+                found.append((_key(row, width), _key(row[width:], len(child_keys))))
+        return found
+
     def _shared_keys(self, conn: Connection, name: str, keys: list, own: dict[str, set]) -> set:
         """Return the keys among ``keys`` that a row which is not the person's still points at."""
         if self.tables[name]["identifiers"] or not keys:
@@ -125,20 +164,10 @@ class SqlErasure:
         key_columns = self._primary_key(table)
         shared = set()
         for fk in self._live(conn).referencing(name):
-            child = self._table(conn, fk.table).alias("dsr_referencing")
-            child_keys = self._primary_key_of(child, fk.table)
-            on = [
-                child.c[own_] == table.c[theirs] for own_, theirs in zip(fk.columns, fk.referred_columns, strict=True)
-            ]
             mine = own.get(fk.table, set())
-            for chunk in self._key_chunks(key_columns, keys):
-                condition = self._key_condition(key_columns, chunk)
-                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, sa.and_(*on)))
-                for row in conn.execute(query.where(condition)):
-                    parent_key = _key(row, len(key_columns))
-                    child_key = _key(row[len(key_columns) :], len(child_keys))
-                    if _hashable(child_key) not in mine:
-                        shared.add(_hashable(parent_key))
+            for parent_key, child_key in self._referencing_rows(conn, fk, table, key_columns, keys, "dsr_referencing"):
+                if _hashable(child_key) not in mine:
+                    shared.add(_hashable(parent_key))
         return shared
 
     def erasure_plan(
@@ -158,7 +187,10 @@ class SqlErasure:
         with self._connect("planning erasure", read_only=True) as conn:
             self._live_check(conn)
             order = [name for name in self._order() if tables is None or name in tables]
-            rows = {name: self._rows_dated(conn, name, identifiers) for name in order}
+            rows = {}
+            for name in order:
+                rows[name] = self._rows_dated(conn, name, identifiers)
+                self._rows_known(conn, name, [key for key, _ in rows[name]])
             own = {name: {_hashable(key) for key, _ in found} for name, found in rows.items()}
             for name in order:
                 erasure, config = self.tables[name]["erasure"], self.tables[name]
@@ -243,16 +275,9 @@ class SqlErasure:
             if fk.table not in running or fk.on_delete in _CASCADING:
                 continue
             kept = {_hashable(key) for key in running[fk.table].keys}
-            child = self._table(conn, fk.table).alias("dsr_needing")
-            child_keys = self._primary_key_of(child, fk.table)
-            pairs = zip(fk.columns, fk.referred_columns, strict=True)
-            on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
-            for chunk in self._key_chunks(key_columns, later.keys):
-                condition = self._key_condition(key_columns, chunk)
-                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on)).where(condition)
-                for row in conn.execute(query):
-                    if _hashable(_key(row[len(key_columns) :], len(child_keys))) in kept:
-                        needed.add(_hashable(_key(row, len(key_columns))))
+            for key, child_key in self._referencing_rows(conn, fk, table, key_columns, later.keys, "dsr_needing"):
+                if _hashable(child_key) in kept:
+                    needed.add(_hashable(key))
         # Rows dated by a row that stays (the lines of an order its invoice still needs) stay with it.
         if (dated_by := self._dated_by(later.table)) and dated_by[0] in running:
             other_name, columns = dated_by
