@@ -122,7 +122,9 @@ def _register_seen(purposes: set[str]) -> list[int] | None:
 
 
 def _page_keys_digest(page: list[tuple[Any, dict]]) -> str:
-    return hashlib.sha256(json.dumps([key for key, _ in page]).encode()).hexdigest()
+    """Return a digest of the page's people: their keys and identifiers (a changed e-mail is another check)."""
+    people = [[key, {kind: sorted(values) for kind, values in sorted(found.items())}] for key, found in page]
+    return hashlib.sha256(json.dumps(people).encode()).hexdigest()
 
 
 def _page_checked(page: list[tuple[Any, dict]], restricted: set) -> dict:
@@ -135,9 +137,9 @@ def _restricted_again(
 ) -> set:
     """Return the keys of the page's people the register restricts now, reusing the dry run's check where it holds.
 
-    The dry run checked the same people (the same keys) against every entry active when it began (``seen``):
-    unless an entry was added since, only those it found restricted are checked again (a lift frees them).
-    Otherwise every person's digests are computed again.
+    The dry run checked the same people (the same keys and identifiers) against every entry active when it
+    began (``seen``): unless an entry was added since, only those it found restricted are checked again (a lift
+    frees them). Otherwise every person's digests are computed again.
     """
     same_people = checked is not None and seen is not None and checked["keys"] == _page_keys_digest(page)
     if not same_people or _register_active(purposes).exclude(pk__in=seen).exists():

@@ -1,5 +1,8 @@
 """A sweep's restriction-register check (GDPR Art. 18): made once per person by the dry run, reused by the run."""
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 from django.utils import timezone
 
@@ -26,6 +29,11 @@ def digests_counted(monkeypatch) -> list[dict]:
 
     monkeypatch.setattr(sweeps, "identifiers_digests", counting)
     return seen
+
+
+def _target(sweep) -> dict:
+    (shop,) = [source for source in sweep.report["sources"] if source["source"] == "shop"]
+    return shop["targets"][0]
 
 
 def _restrict(demo, customer: int) -> Restriction:
@@ -89,5 +97,27 @@ def test_a_page_of_other_people_than_the_dry_run_checked_is_checked_again(demo, 
     settings.DSR_SWEEP_BATCH_SIZE = 6  # the run's pages hold other people than the dry run's
     sweep = sweep_run(dry.pk)
     assert len(digests_counted) == 42  # every page differs from the dry run's: everyone checked again
+    assert counts_totals(sweep.counts)["skipped_restricted"] == 1
+    assert rows(demo, FIRST_NAME, first) == [(name,)]
+
+
+def test_a_person_whose_email_changed_since_the_dry_run_is_checked_again(demo, digests_counted):
+    first = rows(demo, EXPIRED)[0][0]
+    (name,) = rows(demo, FIRST_NAME, first)[0]
+    new = "new.address@example.dk"
+    request = request_submit(
+        right="restriction", email=new, details={"ground": "accuracy_contested"}, actor=Actor.subject()
+    ).request
+    digest = identifier_digest("email", new, keys="DSR_RESTRICTION_KEYS")
+    Restriction.objects.create(request=request, kind="email", digest=digest, ground="x")
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    assert _target(dry)["restricted_in_register"] == 0  # nobody has the address yet
+    sweep_approve(dry, start=False)
+    with closing(sqlite3.connect(demo)) as conn:
+        conn.execute("UPDATE customer SET email = ? WHERE id = ?", (new, first))
+        conn.commit()
+    digests_counted.clear()
+    sweep = sweep_run(dry.pk)
+    assert len(digests_counted) == 21  # the page holds an identifier the dry run never saw: everyone checked again
     assert counts_totals(sweep.counts)["skipped_restricted"] == 1
     assert rows(demo, FIRST_NAME, first) == [(name,)]
