@@ -1,6 +1,7 @@
 """A retention sweep of many expired people on PostgreSQL, against hand-written set-based SQL doing the same.
 
     .venv/bin/python bench/sweep.py [--people 100000] [--database postgres://postgres@127.0.0.1:5432/postgres]
+        [--profile]
 
 The source is a shop on PostgreSQL (database dsr_bench_sweep_shop): customers 36 months past
 deactivation, each with an address, two log-ins, a preference and an order with a line and an invoice
@@ -18,6 +19,8 @@ Set-up (migrate, loading the map, building the shop) is done first and not timed
 Both runs must leave the same shop: row counts, the keys left in every table, and every customer's
 fields (an anonymised e-mail counts as the same when both runs replaced it with a hash).
 Memory flatness: the sweep also runs on a tenth of the people, and the peaks are compared.
+With --profile, each sweep runs under cProfile and the top entries (by cumulative and by own time) are
+printed, so the next change can start where the time goes.
 """
 
 import sys
@@ -27,9 +30,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path[0] = str(BASE_DIR)
 
 import argparse  # noqa: E402
+import cProfile  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import pstats  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -39,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 import yaml  # noqa: E402
 
 DSR_DB, SHOP_DB = "dsr_bench_sweep", "dsr_bench_sweep_shop"
+PROFILE_TOP = 30
 
 SCHEMA = """
 CREATE TABLE customer (id integer PRIMARY KEY, email text, first_name text, last_name text, phone text,
@@ -196,8 +202,12 @@ def _shop_state(admin: str, people: int) -> dict:
         return state
 
 
-def _sweep_alone() -> None:
-    """In the child: start Django, then time the sweep command alone; print the figures as JSON."""
+def _sweep_alone(*, profile: bool) -> None:
+    """In the child: start Django, then time the sweep command alone; print the figures as JSON.
+
+    With ``profile``, the command runs under cProfile and its top entries go to stderr (the times then include
+    the profiler's own overhead).
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -209,23 +219,34 @@ def _sweep_alone() -> None:
 
     output = io.StringIO()
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    profiler = cProfile.Profile() if profile else None
     started, cpu = time.monotonic(), time.process_time()
+    if profiler:
+        profiler.enable()
     call_command("dsr_retention_sweep", "--rule", "purpose:purchase", stdout=output)
+    if profiler:
+        profiler.disable()
     wall, busy = time.monotonic() - started, time.process_time() - cpu
+    if profiler:
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(PROFILE_TOP)
+        stats.sort_stats("tottime").print_stats(PROFILE_TOP)
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     lines = output.getvalue().strip().splitlines()
     figures = {"wall": wall, "busy": busy, "peak_growth_mb": (peak_after - peak_before) / 1024}
     print(json.dumps({**figures, "peak_mb": peak_after / 1024, "output": lines[-1]}))
 
 
-def _sweep_child(env: dict) -> dict:
+def _sweep_child(env: dict, *, profile: bool) -> dict:
     """Run the sweep in a child process; return its figures, and its wall time with Django's start-up."""
     started = time.monotonic()
-    command = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", *(["--profile"] if profile else [])]
     result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False)
     with_startup = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"the sweep failed:\n{result.stdout}\n{result.stderr}")
+    if profile:
+        print(result.stderr, flush=True)
     return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_with_startup": with_startup}
 
 
@@ -239,10 +260,11 @@ def main() -> None:
     parser.add_argument(
         "--database", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     )
+    parser.add_argument("--profile", action="store_true", help="profile the sweep (cProfile) and print its top entries")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _sweep_alone()
+        _sweep_alone(profile=args.profile)
         return
     admin = args.database
     env = {
@@ -274,7 +296,8 @@ def main() -> None:
         for people in sorted({max(1, args.people // 10), args.people}):
             _shop_build(admin, people)
             load = _uptime()
-            results[people] = {**_sweep_child(env), "load": load, "state": _shop_state(admin, people)}
+            figures = _sweep_child(env, profile=args.profile)
+            results[people] = {**figures, "load": load, "state": _shop_state(admin, people)}
             print(f"sweep of {people} people: {json.dumps(results[people], default=str)}", flush=True)
         _shop_build(admin, args.people)
         load = _uptime()

@@ -427,4 +427,4 @@ LOGGING = {
 }
 
 # Retention sweeps (docs/retention.md): how many people one batch (one transaction in the source) covers.
-DSR_SWEEP_BATCH_SIZE = env.int("DSR_SWEEP_BATCH_SIZE", default=500)
+DSR_SWEEP_BATCH_SIZE = env.int("DSR_SWEEP_BATCH_SIZE", default=2000)

@@ -7,6 +7,7 @@ of the normalised identifier is stored: an import hashes each address it is
 about to add and asks `suppression_check`.
 """
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ class SuppressionReason:
     OBJECTION = "objection_direct_marketing"
 
 
+@functools.lru_cache(maxsize=16)
 def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"dsr.suppression", hashlib.sha256).digest()
 

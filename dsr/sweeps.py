@@ -12,6 +12,8 @@ The audit trail gets one event per sweep, with counts only.
 """
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +35,9 @@ from dsr.suppression import identifiers_digests
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 2000
+# A dry run keeps the ids of the register's active entries up to this many; beyond it the run checks everyone again.
+REGISTER_SEEN_MAX = 1000
 UNFINISHED = (SweepStatus.PLANNED, SweepStatus.APPROVED, SweepStatus.RUNNING)
 
 _sweep_starter: Callable[[int], Any] | None = None
@@ -103,9 +107,45 @@ def _restricted(people: list[tuple[Any, dict[str, set[str]]]], purposes: set[str
                 digests.setdefault(digest, []).append(key)
     if not digests:
         return set()
-    active = Restriction.objects.filter(lifted_at__isnull=True, purpose__in=["", *purposes])
-    found = active.filter(digest__in=list(digests)).values_list("digest", flat=True)
+    found = _register_active(purposes).filter(digest__in=list(digests)).values_list("digest", flat=True)
     return {key for digest in found for key in digests[digest]}
+
+
+def _register_active(purposes: set[str]) -> Any:
+    return Restriction.objects.filter(lifted_at__isnull=True, purpose__in=["", *purposes])
+
+
+def _register_seen(purposes: set[str]) -> list[int] | None:
+    """Return the ids of the register's active entries now (None when there are too many to keep in a report)."""
+    seen = list(_register_active(purposes).order_by("pk").values_list("pk", flat=True)[: REGISTER_SEEN_MAX + 1])
+    return None if len(seen) > REGISTER_SEEN_MAX else seen
+
+
+def _page_keys_digest(page: list[tuple[Any, dict]]) -> str:
+    """Return a digest of the page's people: their keys and identifiers (a changed e-mail is another check)."""
+    people = [[key, {kind: sorted(values) for kind, values in sorted(found.items())}] for key, found in page]
+    return hashlib.sha256(json.dumps(people).encode()).hexdigest()
+
+
+def _page_checked(page: list[tuple[Any, dict]], restricted: set) -> dict:
+    """Return what the dry run found of a page of people: who they were (a digest of their keys), who is restricted."""
+    return {"last": page[-1][0], "keys": _page_keys_digest(page), "restricted": sorted(restricted, key=repr)}
+
+
+def _restricted_again(
+    page: list[tuple[Any, dict]], purposes: set[str], *, checked: dict | None, seen: list[int] | None
+) -> set:
+    """Return the keys of the page's people the register restricts now, reusing the dry run's check where it holds.
+
+    The dry run checked the same people (the same keys and identifiers) against every entry active when it
+    began (``seen``): unless an entry was added since, only those it found restricted are checked again (a lift
+    frees them). Otherwise every person's digests are computed again.
+    """
+    same_people = checked is not None and seen is not None and checked["keys"] == _page_keys_digest(page)
+    if not same_people or _register_active(purposes).exclude(pk__in=seen).exists():
+        return _restricted(page, purposes)
+    before = set(checked["restricted"])
+    return _restricted([person for person in page if person[0] in before], purposes)
 
 
 def _scope_purposes(connector: Any, target: SweepTarget) -> set[str]:
@@ -137,13 +177,18 @@ def _source_survey(datamap: DataMap, source: dict, rule: SweepRule, today: dt.da
     surveys = []
     with connector.schema_held():
         for target in targets:
-            excluded = []
+            purposes = _scope_purposes(connector, target)
+            # GDPR Art. 18: each person's digests are computed here once; the run reuses what this found.
+            excluded, pages, seen = [], [], _register_seen(purposes)
             after = None
             while page := connector.sweep_roots(rule, target, today, after=after, limit=_batch_size()):
-                excluded += sorted(_restricted(page, _scope_purposes(connector, target)), key=repr)
+                restricted = _restricted(page, purposes)
+                excluded += sorted(restricted, key=repr)
+                pages.append(_page_checked(page, restricted))
                 after = page[-1][0]
             survey = connector.sweep_survey(rule, target, today, excluded=excluded)
             survey["restricted_in_register"] = len(excluded)
+            survey["register"] = {"seen": seen, "pages": pages}
             surveys.append(survey)
     return {"source": source["key"], "kind": source["kind"], "targets": surveys}
 
@@ -279,7 +324,7 @@ def _batch_execute(connector: Any, target: SweepTarget, batch: SweepBatch) -> No
         sweep.save(update_fields=["counts"])
 
 
-def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: SweepTarget) -> None:
+def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: SweepTarget, planned: dict) -> None:
     batches = SweepBatch.objects.filter(sweep=sweep, source=connector.key, root=target.root)
     # A batch recorded but not finished was interrupted: run it again with the same keys.
     for batch in batches.filter(done=False).order_by("number"):
@@ -289,8 +334,11 @@ def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: 
     last = batches.order_by("-number").first()
     after, number = (last.last_key, last.number) if last else (None, 0)
     purposes = _scope_purposes(connector, target)
+    register = planned.get("register") or {}
+    checked = {json.dumps(page["last"]): page for page in register.get("pages", [])}
     while page := connector.sweep_roots(rule, target, sweep.as_of, after=after, limit=_batch_size()):
-        restricted = _restricted(page, purposes)
+        page_checked = checked.get(json.dumps(page[-1][0]))
+        restricted = _restricted_again(page, purposes, checked=page_checked, seen=register.get("seen"))
         keys = [key for key, _ in page if key not in restricted]
         number += 1
         try:
@@ -336,7 +384,7 @@ def sweep_run(sweep_id: int) -> RetentionSweep:
                         raise SweepRefused(
                             f'the data map changed since the dry run: "{where}" no longer dates the rule; plan again'
                         )
-                    _target_run(sweep, rule, connector, target)
+                    _target_run(sweep, rule, connector, target, planned)
     except SweepBusy as exc:
         log.info("%s", exc)
         return RetentionSweep.objects.get(pk=sweep.pk)
@@ -374,6 +422,7 @@ def _sample_drop(report: dict) -> dict:
     for source in report.get("sources", []):
         for target in source.get("targets", []):
             target["sample"] = []
+            target.pop("register", None)
     return report
 
 

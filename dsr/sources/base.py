@@ -358,6 +358,8 @@ DEFAULT_REDACTION = "[erased]"
 
 def value_jsonable(value: Any) -> Any:
     """Return a database value as JSON can carry it (dates as ISO text, decimals as text, bytes as base64)."""
+    if value.__class__ in (int, str):
+        return value  # most keys: a batch converts hundreds of thousands of them
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):

@@ -12,7 +12,9 @@ import hmac
 import json
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from django.conf import settings
+from sqlalchemy.dialects import postgresql
 
 # Shorter hashes of 256-bit digests start to collide across a large table; 16 base-36 characters carry 82 bits.
 HASH_MIN_LENGTH = 16
@@ -130,9 +132,18 @@ def _hash_key() -> bytes:
     return hmac.new(secret.encode(), b"dsr.sources.anonymise", hashlib.sha256).digest()
 
 
+def _hash_place(where: str) -> bytes:
+    """Return the start of every hashed message of ``where``: the row's key (its repr) follows it."""
+    return f"{where}\x1f".encode()
+
+
+def _hash_message(where: str, key: Any) -> bytes:
+    return _hash_place(where) + repr(key).encode()
+
+
 def _hash_fitted(where: str, key: Any, length: int | None) -> str:
     """Return a keyed hash of where the value stood, in as few characters as ``length`` allows."""
-    digest = hmac.new(_hash_key(), f"{where}\x1f{key!r}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(_hash_key(), _hash_message(where, key), hashlib.sha256).digest()
     hexed = digest.hex()
     # The same text value_anonymised writes where it fits, so erasing again after the switch changes nothing.
     if length is None or length >= len(_HASH_PREFIX) + len(hexed):
@@ -147,6 +158,92 @@ def _hash_fitted(where: str, key: Any, length: int | None) -> str:
         digits.append(_BASE36[digit])
     # The low digits come first: every one of them is uniformly spread, whatever length is kept.
     return "".join(digits[:length])
+
+
+# HMAC (RFC 2104) over SHA-256, whose blocks are 64 bytes: the key padded to a block, XORed with these.
+_HMAC_BLOCK, _HMAC_INNER, _HMAC_OUTER = 64, 0x36, 0x5C
+
+
+def _hmac_pads() -> tuple[bytes, bytes]:
+    """Return the inner and outer padded keys of the anonymising HMAC: as secret as the key itself."""
+    block = _hash_key().ljust(_HMAC_BLOCK, b"\0")
+    return bytes(b ^ _HMAC_INNER for b in block), bytes(b ^ _HMAC_OUTER for b in block)
+
+
+def hash_sql_fits(key_column: sa.Column) -> bool:
+    """Return whether PostgreSQL can compute the keyed hash of rows keyed by ``key_column`` itself.
+
+    Only whole-number keys: their text in PostgreSQL is exactly Python's repr of them, which the message hashes.
+    """
+    return isinstance(key_column.type, sa.Integer)
+
+
+def hash_sql(where: str, key_column: sa.Column, length: int | None, *, name: str) -> sa.ColumnElement:
+    """Return a PostgreSQL expression of ``_hash_fitted(where, key, length)`` for each row's key in ``key_column``.
+
+    HMAC-SHA256 is built from core sha256() (PostgreSQL 11 and later, no pgcrypto): sha256(outer || sha256(inner
+    || message)), the padded keys sent as bound parameters (``name`` keeps each column's apart), never as SQL
+    text. Short columns get the same base-36 digits as in Python, from the digest read as a 256-bit number.
+    """
+    if length is not None and length < HASH_MIN_LENGTH:
+        raise ValueError(f"a hash needs {HASH_MIN_LENGTH} characters; the column takes {length}")
+    inner, outer = _hmac_pads()
+    message = sa.func.convert_to(sa.cast(key_column, sa.Text), "UTF8")
+    message = sa.literal(_hash_place(where), sa.LargeBinary).op("||", return_type=sa.LargeBinary)(message)
+    digest = sa.func.sha256(
+        sa.bindparam(f"{name}_outer", outer, sa.LargeBinary).op("||", return_type=sa.LargeBinary)(
+            sa.func.sha256(
+                sa.bindparam(f"{name}_inner", inner, sa.LargeBinary).op("||", return_type=sa.LargeBinary)(message),
+                type_=sa.LargeBinary,
+            )
+        ),
+        type_=sa.LargeBinary,
+    )
+    hexed = sa.func.encode(digest, "hex", type_=sa.Text)
+    if length is None or length >= len(_HASH_PREFIX) + 64:
+        return sa.literal(_HASH_PREFIX, sa.Text).op("||", return_type=sa.Text)(hexed)
+    if length >= 64:
+        return hexed
+    return _base36_sql(digest, key_column.table, length, name=name)
+
+
+def _base36_sql(digest: sa.ColumnElement, table: sa.Table, length: int, *, name: str) -> sa.ColumnElement:
+    """Return the first ``length`` base-36 digits of ``digest`` read as a number, lowest first (as ``_hash_fitted``)."""
+    # Exact numeric arithmetic: the number is the sum of each byte times 256**k; digit j is (number div 36**j) mod 36.
+    weights = [256 ** (31 - i) for i in range(32)]
+    powers = [36**j for j in range(min(length, _BASE36_WIDTH))]
+    byte = (
+        sa.func.unnest(sa.bindparam(f"{name}_weights", weights, postgresql.ARRAY(sa.Numeric)))
+        .table_valued("weight", with_ordinality="place", name=f"{name}_byte")
+        .render_derived()
+    )
+    digit = (
+        sa.func.unnest(sa.bindparam(f"{name}_powers", powers, postgresql.ARRAY(sa.Numeric)))
+        .table_valued("power", with_ordinality="place", name=f"{name}_digit")
+        .render_derived()
+    )
+    # The digest is computed once per row, in a derived table of its own that the sum reads byte by byte.
+    hashed = sa.select(digest.label("digest")).correlate(table).subquery(f"{name}_hashed")
+    number = (
+        sa.select(
+            sa.func.sum(
+                sa.cast(sa.func.get_byte(hashed.c.digest, sa.cast(byte.c.place, sa.Integer) - 1), sa.Numeric)
+                * byte.c.weight
+            ).label("number")
+        )
+        .select_from(hashed.join(byte, sa.true()))
+        .correlate(table)
+        .subquery(f"{name}_number")
+    )
+    position = sa.cast(sa.func.mod(sa.func.div(number.c.number, digit.c.power), 36), sa.Integer) + 1
+    characters = sa.func.substr(sa.literal(_BASE36, sa.Text), position, 1)
+    separator = postgresql.aggregate_order_by(sa.literal("", sa.Text), digit.c.place)
+    return (
+        sa.select(sa.func.string_agg(characters, separator, type_=sa.Text))
+        .select_from(number.join(digit, sa.true()))
+        .correlate(table)
+        .scalar_subquery()
+    )
 
 
 def _truncated(current: Any, unit: str) -> Any:

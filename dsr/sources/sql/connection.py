@@ -38,7 +38,9 @@ def engine_get(url: str) -> Engine:
     """Return the pooled engine for ``url``, creating it on first use (SQLite with foreign keys on)."""
     engine = _engines.get(url)
     if engine is None:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        # Statements carry the anonymising key (the keyed hash computed in the database) and people's
+        # identifiers: no error or log line shows their parameters.
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             # SQLite enforces foreign keys only when asked, per connection.
             @sa.event.listens_for(engine, "connect")

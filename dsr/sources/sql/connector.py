@@ -250,6 +250,13 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
             other = self._table(conn, link["table"])
             own = [self._column(table, column) for column in link["columns"]]
             theirs = [self._column(other, column) for column in link["columns"].values()]
+            known = (self._roots or {}).get(link["table"])
+            by_key = [column.name for column in self._primary_key(other)] == [column.name for column in theirs]
+            if known is not None and len(own) == 1 and by_key and self._keys_as_array(own, known):
+                # A sweep knows the linked rows by key: matching the link's own column by them uses its index,
+                # where a join back to the other table lets PostgreSQL read the whole table for every batch.
+                conditions.append(self._key_condition(own, known))
+                continue
             other_rows = sa.select(*theirs).where(self._match(conn, link["table"], identifiers))
             if len(own) == 1:
                 conditions.append(own[0].in_(other_rows.where(theirs[0].is_not(None))))
@@ -382,19 +389,28 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
 
     # --- erasure: dsr/sources/sql/erasure.py ----------------------------------
 
+    def _keys_as_array(self, key_columns: list[sa.Column], keys: list) -> bool:
+        return len(key_columns) == 1 and self._dialect == "postgresql" and _array_fits(key_columns[0], keys)
+
     def _key_condition(self, key_columns: list[sa.Column], keys: list) -> sa.ColumnElement[bool]:
-        if len(key_columns) == 1:
+        if self._keys_as_array(key_columns, keys):
+            # One array parameter instead of one per key: far less to compile and send for a batch of keys.
             column = key_columns[0]
-            if self._dialect == "postgresql" and _array_fits(column, keys):
-                # One array parameter instead of one per key: far less to compile and send for a batch of keys.
-                return column == sa.any_(sa.literal(list(keys), type_=postgresql.ARRAY(column.type)))
-            return column.in_(keys)
+            return column == sa.any_(sa.literal(list(keys), type_=postgresql.ARRAY(column.type)))
+        if len(key_columns) == 1:
+            return key_columns[0].in_(keys)
         return sa.tuple_(*key_columns).in_([tuple(key) for key in keys])
+
+    def _key_chunks(self, key_columns: list[sa.Column], keys: list) -> Iterator[list]:
+        """Yield ``keys`` in lists one statement takes: all of them as one PostgreSQL array, else CHUNK at a time."""
+        size = max(len(keys), 1) if self._keys_as_array(key_columns, keys) else CHUNK
+        for start in range(0, len(keys), size):
+            yield keys[start : start + size]
 
     def _keys_present(self, conn: Connection, table: sa.Table, key_columns: list, keys: list) -> int:
         present = 0
-        for start in range(0, len(keys), CHUNK):
-            condition = self._key_condition(key_columns, keys[start : start + CHUNK])
+        for chunk in self._key_chunks(key_columns, keys):
+            condition = self._key_condition(key_columns, chunk)
             present += conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one()
         return present
 

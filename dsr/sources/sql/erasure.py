@@ -32,17 +32,17 @@ from dsr.sources.base import (
     value_jsonable,
 )
 from dsr.sources.groups import categories_of
-from dsr.sources.sql.anonymise import anonymised_value
+from dsr.sources.sql.anonymise import anonymised_value, hash_sql, hash_sql_fits, method_split
 from dsr.sources.sql.checks import live_errors
 from dsr.sources.sql.schema import LiveForeignKey, deletion_order
 
-CHUNK = 500  # bound parameters per IN list
 _CASCADING = ("CASCADE", "SET NULL")
 
 
 def _key(row: Any, width: int) -> Any:
-    values = [value_jsonable(value) for value in row[:width]]
-    return values[0] if width == 1 else values
+    if width == 1:
+        return value_jsonable(row[0])
+    return [value_jsonable(value) for value in row[:width]]
 
 
 def _hashable(key: Any) -> Any:
@@ -117,6 +117,45 @@ class SqlErasure:
         width = len(key_columns)
         return [(_key(row, width), value_date(row[-1]) if date is not None else None) for row in rows]
 
+    def _rows_known(self, conn: Connection, name: str, keys: list) -> None:
+        """Let a sweep find the rows linked to ``name``'s rows by these keys (``_match``), on PostgreSQL."""
+        if self._roots is None or name in self._roots:
+            return
+        if self._keys_as_array(self._primary_key(self._table(conn, name)), keys):
+            self._roots[name] = keys
+
+    def _referring(self, fk: LiveForeignKey, table: sa.Table, key_columns: list) -> sa.Column | None:
+        """Return the referencing column of ``fk`` when it points at ``table``'s one-column key (it holds the key)."""
+        if len(key_columns) == 1 and list(fk.referred_columns) == [key_columns[0].name] and len(fk.columns) == 1:
+            return fk.columns[0]
+        return None
+
+    def _referencing_rows(
+        self, conn: Connection, fk: LiveForeignKey, table: sa.Table, key_columns: list, keys: list, alias: str
+    ) -> list[tuple[Any, Any]]:
+        """Return (key, referencing row's key) for the rows of ``fk.table`` that point at ``table``'s rows ``keys``.
+
+        Where the reference holds the key itself, the referencing table is read alone, by its own (indexed)
+        column: a join lets PostgreSQL read the whole referencing table for every batch.
+        """
+        child = self._table(conn, fk.table).alias(alias)
+        child_keys = self._primary_key_of(child, fk.table)
+        referring = self._referring(fk, table, key_columns)
+        found = []
+        for chunk in self._key_chunks(key_columns, keys):
+            if referring is not None:
+                column = child.c[referring]
+                query = sa.select(column, *child_keys).where(self._key_condition([column], chunk))
+            else:
+                pairs = zip(fk.columns, fk.referred_columns, strict=True)
+                on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
+                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on))
+                query = query.where(self._key_condition(key_columns, chunk))
+            width = 1 if referring is not None else len(key_columns)
+            for row in conn.execute(query):
+                found.append((_key(row, width), _key(row[width:], len(child_keys))))
+        return found
+
     def _shared_keys(self, conn: Connection, name: str, keys: list, own: dict[str, set]) -> set:
         """Return the keys among ``keys`` that a row which is not the person's still points at."""
         if self.tables[name]["identifiers"] or not keys:
@@ -125,20 +164,10 @@ class SqlErasure:
         key_columns = self._primary_key(table)
         shared = set()
         for fk in self._live(conn).referencing(name):
-            child = self._table(conn, fk.table).alias("dsr_referencing")
-            child_keys = self._primary_key_of(child, fk.table)
-            on = [
-                child.c[own_] == table.c[theirs] for own_, theirs in zip(fk.columns, fk.referred_columns, strict=True)
-            ]
             mine = own.get(fk.table, set())
-            for start in range(0, len(keys), CHUNK):
-                condition = self._key_condition(key_columns, keys[start : start + CHUNK])
-                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, sa.and_(*on)))
-                for row in conn.execute(query.where(condition)):
-                    parent_key = _key(row, len(key_columns))
-                    child_key = _key(row[len(key_columns) :], len(child_keys))
-                    if _hashable(child_key) not in mine:
-                        shared.add(_hashable(parent_key))
+            for parent_key, child_key in self._referencing_rows(conn, fk, table, key_columns, keys, "dsr_referencing"):
+                if _hashable(child_key) not in mine:
+                    shared.add(_hashable(parent_key))
         return shared
 
     def erasure_plan(
@@ -158,7 +187,10 @@ class SqlErasure:
         with self._connect("planning erasure", read_only=True) as conn:
             self._live_check(conn)
             order = [name for name in self._order() if tables is None or name in tables]
-            rows = {name: self._rows_dated(conn, name, identifiers) for name in order}
+            rows = {}
+            for name in order:
+                rows[name] = self._rows_dated(conn, name, identifiers)
+                self._rows_known(conn, name, [key for key, _ in rows[name]])
             own = {name: {_hashable(key) for key, _ in found} for name, found in rows.items()}
             for name in order:
                 erasure, config = self.tables[name]["erasure"], self.tables[name]
@@ -173,7 +205,9 @@ class SqlErasure:
                     plans.append(plan)
                     continue
                 # GDPR Art. 17(3)(b): each row is kept only while its own hold runs.
-                ends = {_hashable(key): self._hold_end(erasure["hold"], day) for key, day in rows[name]}
+                # Many rows share a day: each day's end is computed once.
+                day_ends = {day: self._hold_end(erasure["hold"], day) for day in {day for _, day in rows[name]}}
+                ends = {_hashable(key): day_ends[day] for key, day in rows[name]}
                 after = erasure["after_hold"] or (DELETE if self._dated_by(name) else None)
                 ended = [key for key in acting if after and (ends[_hashable(key)] or today) < today]
                 gone = {_hashable(key) for key in ended}
@@ -241,16 +275,9 @@ class SqlErasure:
             if fk.table not in running or fk.on_delete in _CASCADING:
                 continue
             kept = {_hashable(key) for key in running[fk.table].keys}
-            child = self._table(conn, fk.table).alias("dsr_needing")
-            child_keys = self._primary_key_of(child, fk.table)
-            pairs = zip(fk.columns, fk.referred_columns, strict=True)
-            on = sa.and_(*(child.c[own] == table.c[theirs] for own, theirs in pairs))
-            for start in range(0, len(later.keys), CHUNK):
-                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
-                query = sa.select(*key_columns, *child_keys).select_from(table.join(child, on)).where(condition)
-                for row in conn.execute(query):
-                    if _hashable(_key(row[len(key_columns) :], len(child_keys))) in kept:
-                        needed.add(_hashable(_key(row, len(key_columns))))
+            for key, child_key in self._referencing_rows(conn, fk, table, key_columns, later.keys, "dsr_needing"):
+                if _hashable(child_key) in kept:
+                    needed.add(_hashable(key))
         # Rows dated by a row that stays (the lines of an order its invoice still needs) stay with it.
         if (dated_by := self._dated_by(later.table)) and dated_by[0] in running:
             other_name, columns = dated_by
@@ -258,8 +285,8 @@ class SqlErasure:
             other = self._table(conn, other_name).alias("dsr_dating")
             other_keys = self._primary_key_of(other, other_name)
             on = sa.and_(*(table.c[own] == other.c[theirs] for own, theirs in columns.items()))
-            for start in range(0, len(later.keys), CHUNK):
-                condition = self._key_condition(key_columns, later.keys[start : start + CHUNK])
+            for chunk in self._key_chunks(key_columns, later.keys):
+                condition = self._key_condition(key_columns, chunk)
                 query = sa.select(*key_columns, *other_keys).select_from(table.join(other, on)).where(condition)
                 for row in conn.execute(query):
                     if _hashable(_key(row[len(key_columns) :], len(other_keys))) in kept:
@@ -269,10 +296,47 @@ class SqlErasure:
     # --- executing -------------------------------------------------------------
 
     def _anonymise(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
-        """Anonymise the plan's rows set by set: per chunk of keys, one SELECT of the rows that differ, one UPDATE.
+        """Anonymise the plan's rows set by set; return the keys of the rows that changed.
+
+        A row whose fields already hold their anonymised values is left alone and not counted. PostgreSQL
+        computes each row's keyed hash in the UPDATE itself (whole-number keys, no truncated dates); elsewhere
+        the values are computed here.
+        """
+        if self._anonymise_in_database(key_columns, plan):
+            return self._anonymise_set(conn, table, key_columns, plan)
+        return self._anonymise_chunks(conn, table, key_columns, plan)
+
+    def _anonymise_in_database(self, key_columns: list, plan: TablePlan) -> bool:
+        methods = {method_split(method)[0] for method in plan.fields.values()}
+        return (
+            self._keys_as_array(key_columns, plan.keys)
+            and "truncate" not in methods
+            and ("hash" not in methods or hash_sql_fits(key_columns[0]))
+        )
+
+    def _anonymise_set(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
+        """Anonymise the plan's rows in one UPDATE that computes every value itself and returns the changed keys."""
+        live = self._live(conn).tables[table.name]
+        key = key_columns[0]
+        values = {}
+        for i, (column, method) in enumerate(plan.fields.items()):
+            if method_split(method)[0] == "hash":
+                where = f"{self.key}\x1f{table.name}\x1f{column}"
+                values[column] = hash_sql(where, key, live.columns[column].length, name=f"dsr_hash_{i}")
+            else:
+                value = anonymised_value(
+                    method, column=live.columns[column], where="", key=None, redaction=self._redaction()
+                )
+                values[column] = sa.literal(value, type_=table.c[column].type)
+        differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
+        statement = sa.update(table).where(self._key_condition(key_columns, plan.keys), differs).values(**values)
+        return {value_jsonable(changed) for changed in conn.execute(statement.returning(key)).scalars()}
+
+    def _anonymise_chunks(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
+        """Anonymise the plan's rows per chunk of keys: one SELECT of the rows that differ, one UPDATE.
 
         A value that differs per row (a keyed hash, a truncated date) is computed here and written by a CASE on
-        the row's key; a row whose fields already hold their anonymised values is left alone and not counted.
+        the row's key.
         """
         live = self._live(conn).tables[table.name]
         truncating = [
@@ -280,8 +344,7 @@ class SqlErasure:
         ]
         width = len(key_columns)
         changed = set()
-        for start in range(0, len(plan.keys), CHUNK):
-            chunk = plan.keys[start : start + CHUNK]
+        for chunk in self._key_chunks(key_columns, plan.keys):
             in_chunk = self._key_condition(key_columns, chunk)
             current: dict[Any, dict] = {}
             if truncating:
@@ -349,9 +412,9 @@ class SqlErasure:
         own = [child.c[column] for column in fk.columns]
         target = own[0] if len(own) == 1 else sa.tuple_(*own)
         changed = set()
-        for start in range(0, len(child_keys), CHUNK):
+        for chunk in self._key_chunks(child_key_columns, child_keys):
             targets = sa.select(*referred).where(self._key_condition(parent_key_columns, parent_keys))
-            mine = self._key_condition(child_key_columns, child_keys[start : start + CHUNK])
+            mine = self._key_condition(child_key_columns, chunk)
             found = conn.execute(sa.select(*child_key_columns).where(mine, target.in_(targets))).all()
             keys = [_key(row, len(child_key_columns)) for row in found]
             if keys:
@@ -416,10 +479,13 @@ class SqlErasure:
                 table = self._table(conn, name)
                 key_columns = self._primary_key(table)
                 keys = deleting[name]
-                for start in range(0, len(keys), CHUNK):
-                    chunk = keys[start : start + CHUNK]
-                    present = conn.execute(sa.select(*key_columns).where(self._key_condition(key_columns, chunk))).all()
-                    conn.execute(sa.delete(table).where(self._key_condition(key_columns, chunk)))
+                for chunk in self._key_chunks(key_columns, keys):
+                    statement = sa.delete(table).where(self._key_condition(key_columns, chunk))
+                    if conn.dialect.delete_returning:
+                        present = conn.execute(statement.returning(*key_columns)).all()
+                    else:
+                        present = conn.execute(sa.select(*key_columns).where(statement.whereclause)).all()
+                        conn.execute(statement)
                     for row in present:
                         key = _hashable(_key(row, len(key_columns)))
                         changed[plan_of(name, key)].add(key)

@@ -4,13 +4,25 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from django.test import override_settings
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from dsr.sources.base import DEFAULT_REDACTION
 from dsr.sources.sql import engines_dispose
-from dsr.sources.sql.anonymise import anonymised_value, method_describe, method_problem
+from dsr.sources.sql.anonymise import (
+    HASH_MIN_LENGTH,
+    _hash_fitted,
+    _hash_key,
+    _hmac_pads,
+    anonymised_value,
+    hash_sql,
+    hash_sql_fits,
+    method_describe,
+    method_problem,
+)
+from dsr.sources.sql.connection import engine_get
 from dsr.sources.sql.schema import LiveColumn, live_schema_read
 
 PERSON_SCHEMA = """
@@ -233,3 +245,62 @@ def test_a_redaction_text_of_the_source_sets_how_long_a_redacted_column_must_be(
 )
 def test_staff_pages_name_each_method_in_both_languages(method, label):
     assert method_describe(method) == label
+
+
+# --- the keyed hash computed by PostgreSQL (dsr/sources/sql/anonymise.py: hash_sql) ---------------------
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    secret=st.text(min_size=1, max_size=80),
+    where=st.text(max_size=40),
+    keys=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), min_size=1, max_size=20, unique=True),
+    length=st.one_of(st.none(), st.integers(min_value=HASH_MIN_LENGTH, max_value=90)),
+)
+def test_postgresql_computes_the_same_keyed_hash_as_python(postgres_database, secret, where, keys, length):
+    engine = sa.create_engine(postgres_database[0])
+    table = sa.Table(
+        "hashed", sa.MetaData(), sa.Column("id", sa.BigInteger, primary_key=True), sa.Column("value", sa.Text)
+    )
+    try:
+        with override_settings(DSR_ANONYMISE_KEY=secret), engine.begin() as conn:
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+            conn.execute(sa.insert(table), [{"id": key} for key in keys])
+            statement = sa.update(table).values(value=hash_sql(where, table.c.id, length, name="h"))
+            stored = dict(conn.execute(statement.returning(table.c.id, table.c.value)).all())
+            expected = {key: _hash_fitted(where, key, length) for key in keys}
+    finally:
+        engine.dispose()
+    assert stored == expected
+
+
+def test_the_keyed_hash_is_computed_by_postgresql_only_for_whole_number_keys():
+    table = sa.Table("t", sa.MetaData(), sa.Column("n", sa.Integer), sa.Column("code", sa.String(8)))
+    assert hash_sql_fits(table.c.n)
+    assert not hash_sql_fits(table.c.code)  # Python's repr of a text ('a') is not its text in PostgreSQL
+
+
+def test_a_failing_statement_never_shows_the_anonymising_key(postgres_database, settings, caplog):
+    settings.DSR_ANONYMISE_KEY = "the installation's own secret"
+    engine = engine_get(postgres_database[0])
+    table = sa.Table(
+        "short", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("code", sa.String(16))
+    )
+    with engine.begin() as conn:
+        table.create(conn)
+        conn.execute(sa.insert(table), [{"id": 1}])
+    inner, outer = _hmac_pads()
+    # Written as if the column had no length: PostgreSQL refuses the 69 characters, the statement fails.
+    statement = sa.update(table).values(code=hash_sql("shop\x1fshort\x1fcode", table.c.id, None, name="h"))
+    with pytest.raises(sa.exc.DBAPIError) as failed, engine.begin() as conn:
+        conn.execute(statement)
+    shown = str(failed.value) + caplog.text
+    assert "too long" in shown
+    assert "parameters hidden" in shown
+    for secret in (inner, outer, _hash_key()):
+        assert secret.hex() not in shown
+        assert repr(secret)[2:30] not in shown
+    assert "the installation's own secret" not in shown
