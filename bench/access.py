@@ -7,7 +7,7 @@
 A generated two-source shop: the demo shop and a copy of it standing in for a
 CRM (SQLite files in a temporary folder), so each person has their rows in
 two sources. dsr's own database is a fresh PostgreSQL database
-(dsr_bench_access), dropped at the end; the broker is Redis; one real
+(dsr_bench_access_<pid>), dropped at the end; the broker is Redis; one real
 `celery worker` runs the work.
 
 Each request is filed through the API (an integration's key, so it arrives
@@ -58,7 +58,8 @@ from bench.worker import (  # noqa: E402
     worker_start,
 )
 
-BENCH_DB = "dsr_bench_access"
+# Its own database per run, so two runs on one server do not drop each other's.
+BENCH_DB = f"dsr_bench_access_{os.getpid()}"
 TARGET_COMPLETED = 0.2
 TARGET_COLLECTED = 0.1
 TARGET_FIRST = 1.5

@@ -7,7 +7,7 @@
 Five sources: the demo shop, two copies of it standing in for a CRM and a data
 warehouse, the Chinook music store (all SQLite files in a temporary folder) and
 an OpenGDPR ad partner served on a local port by this process. dsr's own
-database is a fresh PostgreSQL database (dsr_bench_erasure), dropped at the end.
+database is a fresh PostgreSQL database (dsr_bench_erasure_<pid>), dropped at the end.
 
 Erasure plans are approved automatically (DSR_ERASURE_AUTO_APPROVE), so each
 request runs resolve, five dry-run plans, five executions, the suppression
@@ -65,7 +65,8 @@ from bench.worker import (  # noqa: E402
     worker_start,
 )
 
-BENCH_DB = "dsr_bench_erasure"
+# Its own database per run, so two runs on one server do not drop each other's.
+BENCH_DB = f"dsr_bench_erasure_{os.getpid()}"
 TARGET_WALL = 0.15
 TARGET_BUSY_ABOVE_SOURCES = 0.100
 CHINOOK = BASE_DIR.parent / "shared" / "datasets" / "chinook" / "Chinook_Sqlite.sqlite"
