@@ -111,7 +111,9 @@ def signals_listener_connect() -> psycopg.Connection | None:
     if connection.vendor != "postgresql":
         return None
     # Not Django's connection (closed after every sweep): a listener stays open in between. Django's own cursor
-    # class and adapters are left out; the notifications are all this connection reads.
+    # class and adapters are left out; the notifications are all this connection reads. A pool process forked
+    # meanwhile inherits its socket but never uses it, and psycopg closes a connection only in the process
+    # that opened it, so a pool process that exits does not end this one's session.
     params = {
         key: value
         for key, value in connection.get_connection_params().items()
