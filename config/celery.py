@@ -7,12 +7,13 @@ import threading
 
 from celery import Celery, bootsteps
 from celery.schedules import crontab
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Settings, not os.environ: they have read .env, so a value set there reaches beat too.
 from django.conf import settings
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,21 @@ def _signals_in_worker(**kwargs) -> None:
     from dsr import tasks
 
     tasks.signals_in_worker_set(True)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def connections_recycle(sender=None, **kwargs) -> None:
+    """Close the database connections a task should not reuse, as Django does around each web request.
+
+    A connection younger than CONN_MAX_AGE and in good order serves the next task (on PostgreSQL, where it
+    saves a new connection and its set-up for every task); one that failed, or fails its health check
+    (CONN_HEALTH_CHECKS) at the next task's first query, is replaced. Celery's own Django fix-up closes
+    them all only every CELERY_DB_REUSE_MAX tasks. Tasks run inline share their caller's connection.
+    """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    close_old_connections()
 
 
 # Periodic work. Times are in CELERY_TIMEZONE (the controller's time zone).

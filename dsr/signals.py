@@ -9,21 +9,31 @@ broker and never fails because the broker is down. The rows reach the broker:
   task, or Celery running tasks inline); a failure leaves the row;
 - from the sweeper in every worker (config/celery.py), every
   DSR_SIGNAL_SWEEP_SECONDS: everything the web processes recorded, and
-  whatever a failed hand-over left.
+  whatever a failed hand-over left. On PostgreSQL a transaction that records
+  a signal outside a worker also sends ``NOTIFY dsr_signals``, which the
+  database delivers when (and only if) it commits, once however many signals
+  it recorded; the sweepers LISTEN and sweep at once instead of at their
+  next turn. The notification carries nothing but its channel's name.
 
 A signal handed over twice runs nothing twice: every task is idempotent
 (docs/decisions/0007-retries.md).
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 
+import psycopg
 from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from dsr.models import TaskSignal
 
 logger = logging.getLogger(__name__)
+
+# The channel a commit that recorded signals wakes the sweepers on (PostgreSQL); no payload, so no personal data.
+WAKE_CHANNEL = "dsr_signals"
 
 # What a broker that is down or unwritable raises: kombu's wrapper, or the socket's or the folder's own error.
 _BROKER_ERRORS = (BrokerError, OSError)
@@ -46,6 +56,10 @@ def signal_record(task: str, *args: int | str) -> None:
     signal = TaskSignal.objects.create(task=task, args=list(args))
     if _publisher is not None and _at_commit():
         transaction.on_commit(lambda: _signal_hand_over(signal))
+    elif connection.vendor == "postgresql":
+        # Delivered at commit, never for a rollback; the same notification twice in one transaction is sent once.
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
 
 
 def signal_starter(task: str) -> Callable[..., None]:
@@ -87,3 +101,44 @@ def signals_sweep(*, limit: int = 500) -> int:
             sent.append(signal.pk)
         TaskSignal.objects.filter(pk__in=sent).delete()
     return len(sent)
+
+
+def signals_listener_connect() -> psycopg.Connection | None:
+    """Return a connection of its own that LISTENs for the sweepers' wake-up, or None where there is none.
+
+    Only PostgreSQL notifies (``signal_record``); elsewhere the sweeper keeps its interval alone.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    # Not Django's connection (closed after every sweep): a listener stays open in between. Django's own cursor
+    # class and adapters are left out; the notifications are all this connection reads. A pool process forked
+    # meanwhile inherits its socket but never uses it, and psycopg closes a connection only in the process
+    # that opened it, so a pool process that exits does not end this one's session.
+    params = {
+        key: value
+        for key, value in connection.get_connection_params().items()
+        if key not in ("cursor_factory", "context")
+    }
+    listener = psycopg.connect(**params, autocommit=True)
+    listener.execute(f"LISTEN {WAKE_CHANNEL}")
+    return listener
+
+
+def signals_wait(listener: psycopg.Connection, timeout: float, *, stop: threading.Event) -> bool:
+    """Wait up to ``timeout`` seconds for a commit that recorded signals; return whether one came.
+
+    Notifications that arrived meanwhile are taken too: one sweep sends everything waiting. ``stop`` is
+    looked at every half second, so a worker shutting down is not kept waiting.
+    """
+    deadline = time.monotonic() + timeout
+    woken = False
+    while not woken and not stop.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        for _ in listener.notifies(timeout=min(remaining, 0.5), stop_after=1):
+            woken = True
+    if woken:
+        for _ in listener.notifies(timeout=0):
+            pass
+    return woken

@@ -10,6 +10,7 @@ import socket
 import threading
 from datetime import timedelta
 
+import psycopg
 from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -49,19 +50,46 @@ def signal_publish(task: str, args: list) -> None:
 
 
 def signals_sweeper_run(stop: threading.Event) -> None:
-    """Sweep the signals' outbox every DSR_SIGNAL_SWEEP_SECONDS until ``stop`` is set (a thread in each worker)."""
+    """Sweep the signals' outbox until ``stop`` is set (a thread in each worker).
+
+    It sweeps every DSR_SIGNAL_SWEEP_SECONDS, and on PostgreSQL at once whenever a commit that recorded
+    signals notifies it (dsr/signals.py); a listener that fails is connected again at the next turn.
+    """
     interval = settings.DSR_SIGNAL_SWEEP_SECONDS
+    listener = None
     while not stop.is_set():
         try:
+            if listener is None:
+                # Before the sweep: a commit between the sweep and the wait still wakes it.
+                listener = signals.signals_listener_connect()
             while signals.signals_sweep() and not stop.is_set():
                 pass
-        except DatabaseError as exc:
-            # The database restarted or is away: the next sweep connects again.
+        except (DatabaseError, psycopg.Error) as exc:
+            # The database restarted or is away: the next turn connects again.
             logger.warning("signals: the sweep could not read the outbox (%s)", type(exc).__name__)
         finally:
             # A connection held between sweeps would be inherited by every pool process forked meanwhile.
             connection.close()
+        listener = _signals_wait(listener, stop, interval)
+    if listener is not None:
+        listener.close()
+
+
+def _signals_wait(
+    listener: psycopg.Connection | None, stop: threading.Event, interval: float
+) -> psycopg.Connection | None:
+    """Wait for the next turn: a notification or the interval; return the listener, or None if it failed."""
+    if listener is None:
         stop.wait(interval)
+        return None
+    try:
+        signals.signals_wait(listener, interval, stop=stop)
+    except psycopg.Error as exc:
+        logger.warning("signals: the listener stopped (%s); sweeping every %s s", type(exc).__name__, interval)
+        listener.close()
+        stop.wait(interval)
+        return None
+    return listener
 
 
 # Worth another try: the mail server or the network, not the message.

@@ -46,7 +46,7 @@ from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.consents import SqlConsents
 from dsr.sources.sql.erasure import SqlErasure
-from dsr.sources.sql.schema import LiveSchema, live_schema_current
+from dsr.sources.sql.schema import LiveSchema, live_schema_current, schema_fingerprint
 from dsr.sources.sql.sweep import SqlSweep
 
 CHUNK = 500  # bound parameters per IN list
@@ -88,6 +88,7 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
         # A retention sweep reads and checks the schema once for all its batches (``schema_held``).
         self._schema_held = False
         self._schema_checked = False
+        self._fingerprint: str | None = None
         self._dialect = ""
 
     @classmethod
@@ -140,12 +141,11 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     @contextmanager
     def _connect(self, doing: str, *, read_only: bool) -> Iterator[Connection]:
         url = self._url()
-        # The schema may change between operations: each reads it afresh, and tables are reflected again.
-        if not self._schema_held:
-            self._schema_forget()
         try:
             with transaction_open(url, read_only=read_only) as conn:
                 self._dialect = conn.dialect.name
+                if not self._schema_held:
+                    self._schema_refresh(conn)
                 yield conn
         except SourceError:
             raise
@@ -153,7 +153,20 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
             detail, transient = error_describe(exc)
             raise self.error(f"{doing}: {detail}", permanent=not transient) from None
 
+    def _schema_refresh(self, conn: Connection) -> None:
+        """Keep the tables reflected and the live schema read while the schema is unchanged; else forget them.
+
+        The schema may change between operations: each compares its fingerprint (one cheap query) with the one
+        they were read at. Reflecting the tables again for every operation cost more than the operation itself,
+        and new Table objects also miss SQLAlchemy's cache of compiled statements.
+        """
+        fingerprint = schema_fingerprint(conn, self.config.get("schema"))
+        if fingerprint is None or fingerprint != self._fingerprint:
+            self._schema_forget()
+            self._fingerprint = fingerprint
+
     def _schema_forget(self) -> None:
+        self._fingerprint = None
         self._live_schema = None
         self._reflected.clear()
         self._metadata = sa.MetaData(schema=self.config.get("schema"))
