@@ -70,6 +70,9 @@ def manual_task_complete(
     if file is not None and finding != ManualFinding.DONE:
         raise ManualTaskError(_("A file belongs to a task that found the person's data; choose done or leave it out."))
     with transaction.atomic():
+        # The request first, as the worker's jobs lock it before they record: taken after the audit chain, a job
+        # holding the request would wait on this transaction while its foreign-key checks wait on the job.
+        Request.objects.select_for_update().filter(pk=task.request_id).values_list("pk", flat=True).first()
         task = ManualTask.objects.select_for_update().get(pk=task.pk)
         if task.status != ManualTaskStatus.OPEN:
             raise ManualTaskError(_("This task is no longer open."))
