@@ -2,7 +2,7 @@
 
 The emails carry the same message in plain words; the letter is the record a
 person can keep, print or show to Datatilsynet. Templates live in
-templates/dsr/letters/<kind>.<language>.html and share _letter.html.
+templates/dsr/letters/<kind>.<language>.html and share _letter.html and its stylesheet letter.css.
 """
 
 from datetime import date
@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from dsr.jurisdictions import jurisdiction_context, profile_default_code
-from dsr.pdf import pdf_render
+from dsr.pdf import LETTER_STYLESHEET, pdf_render
 
 LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
@@ -44,7 +44,7 @@ def letter_html(kind: str, context: dict, language: str, *, today: date | None =
 def letter_pdf(kind: str, context: dict, language: str, *, today: date | None = None) -> bytes:
     """Render the formal letter `kind` in `language` as PDF bytes, ready to attach to its email."""
     html = letter_html(kind, context, language, today=today)
-    return pdf_render(html)
+    return pdf_render(html, stylesheet=LETTER_STYLESHEET)
 
 
 def letter_filename(kind: str, reference: str, language: str) -> str:

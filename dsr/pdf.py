@@ -1,14 +1,18 @@
 """PDF rendering with WeasyPrint, shared by letters, the access report and the retention-sweep report.
 
-One font configuration serves every render in a process. A worker renders a letter once at start
+One font configuration serves every render in a process, and a document's stylesheet file is parsed once per
+process: only what changes from document to document stays in the HTML. A worker renders a letter once at start
 (dsr.letters.letters_warm, before its pool forks), so the first letter a pool process sends does not pay for
-loading fontconfig, Pango and the templates. bench/pdf.py measures each letter's render time.
+loading fontconfig, Pango, the templates and the stylesheet. bench/pdf.py measures each letter's render time.
 """
 
 from functools import cache
 
-from weasyprint import HTML
+from django.template.loader import get_template
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
+
+LETTER_STYLESHEET = "dsr/letters/letter.css"
 
 
 @cache
@@ -16,6 +20,13 @@ def _fonts() -> FontConfiguration:
     return FontConfiguration()
 
 
-def pdf_render(html: str) -> bytes:
-    """Return ``html`` (a whole document, its CSS inline) rendered as PDF bytes."""
-    return HTML(string=html).write_pdf(font_config=_fonts())
+@cache
+def _stylesheet(name: str) -> CSS:
+    # Found as templates are, so a project's own templates folder can restyle the letters.
+    return CSS(filename=get_template(name).origin.name, font_config=_fonts())
+
+
+def pdf_render(html: str, *, stylesheet: str | None = None) -> bytes:
+    """Return ``html`` (a whole document) rendered as PDF bytes, styled by the template file ``stylesheet`` if given."""
+    stylesheets = [_stylesheet(stylesheet)] if stylesheet else None
+    return HTML(string=html).write_pdf(stylesheets=stylesheets, font_config=_fonts())
