@@ -45,6 +45,7 @@ import yaml  # noqa: E402
 
 DSR_DB, SHOP_DB = "dsr_bench_sweep", "dsr_bench_sweep_shop"
 PROFILE_TOP = 30
+STATEMENT_SHAPE = 110
 
 SCHEMA = """
 CREATE TABLE customer (id integer PRIMARY KEY, email text, first_name text, last_name text, phone text,
@@ -202,11 +203,50 @@ def _shop_state(admin: str, people: int) -> dict:
         return state
 
 
-def _sweep_alone(*, profile: bool) -> None:
+def _statements_timed() -> dict:
+    """Time every statement the sweep sends, to the shop (SQLAlchemy) and to dsr's own database (Django).
+
+    Return the totals by statement shape (its first words, numbers and arrays left out), filled as they run.
+    """
+    from collections import defaultdict
+
+    import sqlalchemy as sa
+    from django.db import connection
+
+    totals: dict = defaultdict(lambda: [0, 0.0])
+
+    def shape(sql: str) -> str:
+        return " ".join(sql.split())[:STATEMENT_SHAPE]
+
+    @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("dsr_bench_started", []).append(time.perf_counter())
+
+    @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        entry = totals["shop: " + shape(statement)]
+        entry[0] += 1
+        entry[1] += time.perf_counter() - conn.info["dsr_bench_started"].pop()
+
+    def _django(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = totals["dsr: " + shape(sql)]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started
+
+    connection.execute_wrappers.append(_django)
+    return totals
+
+
+def _sweep_alone(*, profile: bool, statements: bool) -> None:
     """In the child: start Django, then time the sweep command alone; print the figures as JSON.
 
     With ``profile``, the command runs under cProfile and its top entries go to stderr (the times then include
-    the profiler's own overhead).
+    the profiler's own overhead). With ``statements``, every statement is timed and the costliest shapes go to
+    stderr.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -217,6 +257,7 @@ def _sweep_alone(*, profile: bool) -> None:
     import dsr.sources.sql.connector
     import dsr.sweeps  # noqa: F401
 
+    timed = _statements_timed() if statements else None
     output = io.StringIO()
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     profiler = cProfile.Profile() if profile else None
@@ -231,21 +272,27 @@ def _sweep_alone(*, profile: bool) -> None:
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("cumulative").print_stats(PROFILE_TOP)
         stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+    if timed is not None:
+        count, seconds = sum(n for n, _ in timed.values()), sum(t for _, t in timed.values())
+        print(f"statements: {count}, {seconds:.2f} s", file=sys.stderr)
+        for name, (count, seconds) in sorted(timed.items(), key=lambda item: -item[1][1])[:PROFILE_TOP]:
+            print(f"{seconds:8.3f} s {count:6d}x  {name}", file=sys.stderr)
     peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     lines = output.getvalue().strip().splitlines()
     figures = {"wall": wall, "busy": busy, "peak_growth_mb": (peak_after - peak_before) / 1024}
     print(json.dumps({**figures, "peak_mb": peak_after / 1024, "output": lines[-1]}))
 
 
-def _sweep_child(env: dict, *, profile: bool) -> dict:
+def _sweep_child(env: dict, *, profile: bool, statements: bool) -> dict:
     """Run the sweep in a child process; return its figures, and its wall time with Django's start-up."""
     started = time.monotonic()
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", *(["--profile"] if profile else [])]
+    options = [*(["--profile"] if profile else []), *(["--statements"] if statements else [])]
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", *options]
     result = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, check=False)
     with_startup = time.monotonic() - started
     if result.returncode != 0:
         raise SystemExit(f"the sweep failed:\n{result.stdout}\n{result.stderr}")
-    if profile:
+    if profile or statements:
         print(result.stderr, flush=True)
     return {**json.loads(result.stdout.strip().splitlines()[-1]), "wall_with_startup": with_startup}
 
@@ -261,10 +308,13 @@ def main() -> None:
         "--database", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--profile", action="store_true", help="profile the sweep (cProfile) and print its top entries")
+    parser.add_argument(
+        "--statements", action="store_true", help="time every statement the sweep sends and print the costliest"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _sweep_alone(profile=args.profile)
+        _sweep_alone(profile=args.profile, statements=args.statements)
         return
     admin = args.database
     env = {
@@ -296,7 +346,7 @@ def main() -> None:
         for people in sorted({max(1, args.people // 10), args.people}):
             _shop_build(admin, people)
             load = _uptime()
-            figures = _sweep_child(env, profile=args.profile)
+            figures = _sweep_child(env, profile=args.profile, statements=args.statements)
             results[people] = {**figures, "load": load, "state": _shop_state(admin, people)}
             print(f"sweep of {people} people: {json.dumps(results[people], default=str)}", flush=True)
         _shop_build(admin, args.people)

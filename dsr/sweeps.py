@@ -99,6 +99,8 @@ def _serves(datamap: DataMap, source: dict, rule: SweepRule) -> bool:
 
 def _restricted(people: list[tuple[Any, dict[str, set[str]]]], purposes: set[str]) -> set:
     """Return the keys of the people the register restricts for any of ``purposes`` (or for every purpose)."""
+    if not people or not _register_active(purposes).exists():
+        return set()  # an empty register restricts nobody: no one's digests need computing
     digests: dict[str, list] = {}
     for key, identifiers in people:
         # Under every key of the register, newest first: an entry made under an older key still restricts.
@@ -141,6 +143,8 @@ def _restricted_again(
     began (``seen``): unless an entry was added since, only those it found restricted are checked again (a lift
     frees them). Otherwise every person's digests are computed again.
     """
+    if not _register_active(purposes).exists():
+        return set()
     same_people = checked is not None and seen is not None and checked["keys"] == _page_keys_digest(page)
     if not same_people or _register_active(purposes).exclude(pk__in=seen).exists():
         return _restricted(page, purposes)
@@ -181,10 +185,14 @@ def _source_survey(datamap: DataMap, source: dict, rule: SweepRule, today: dt.da
             # GDPR Art. 18: each person's digests are computed here once; the run reuses what this found.
             excluded, pages, seen = [], [], _register_seen(purposes)
             after = None
-            while page := connector.sweep_roots(rule, target, today, after=after, limit=_batch_size()):
-                restricted = _restricted(page, purposes)
+            # With the register empty there is nothing to check, nor to keep for the run: it checks again.
+            while page := connector.sweep_roots(
+                rule, target, today, after=after, limit=_batch_size(), identifiers=seen != []
+            ):
+                restricted = _restricted(page, purposes) if seen != [] else set()
                 excluded += sorted(restricted, key=repr)
-                pages.append(_page_checked(page, restricted))
+                if seen != []:
+                    pages.append(_page_checked(page, restricted))
                 after = page[-1][0]
             survey = connector.sweep_survey(rule, target, today, excluded=excluded)
             survey["restricted_in_register"] = len(excluded)
@@ -336,9 +344,20 @@ def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: 
     purposes = _scope_purposes(connector, target)
     register = planned.get("register") or {}
     checked = {json.dumps(page["last"]): page for page in register.get("pages", [])}
-    while page := connector.sweep_roots(rule, target, sweep.as_of, after=after, limit=_batch_size()):
+    while True:
+        # The people's identifiers are read only while the register holds an entry to check them against.
+        register_used = _register_active(purposes).exists()
+        page = connector.sweep_roots(
+            rule, target, sweep.as_of, after=after, limit=_batch_size(), identifiers=register_used
+        )
+        if not page:
+            break
         page_checked = checked.get(json.dumps(page[-1][0]))
-        restricted = _restricted_again(page, purposes, checked=page_checked, seen=register.get("seen"))
+        restricted = (
+            _restricted_again(page, purposes, checked=page_checked, seen=register.get("seen"))
+            if register_used
+            else set()
+        )
         keys = [key for key, _ in page if key not in restricted]
         number += 1
         try:

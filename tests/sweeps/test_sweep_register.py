@@ -68,10 +68,23 @@ def test_a_restriction_made_after_the_dry_run_is_honoured(demo, digests_counted)
     dry = sweep_plan("purpose:purchase", today=TODAY)
     sweep_approve(dry, start=False)
     _restrict(demo, first)
+    assert digests_counted == []  # the register was empty: the dry run had no one to check
     sweep = sweep_run(dry.pk)
-    assert len(digests_counted) == 42  # a new entry: everyone was checked again
+    assert len(digests_counted) == 21  # a new entry: the run checked everyone
     assert counts_totals(sweep.counts)["skipped_restricted"] == 1
     assert rows(demo, FIRST_NAME, first) == [(name,)]
+
+
+def test_with_the_register_empty_no_digest_is_computed_and_everyone_expired_is_swept(demo, digests_counted):
+    expired = [key for (key,) in rows(demo, EXPIRED)]
+    dry = sweep_plan("purpose:purchase", today=TODAY)
+    assert _target(dry)["register"] == {"seen": [], "pages": []}
+    sweep_approve(dry, start=False)
+    sweep = sweep_run(dry.pk)
+    assert digests_counted == []
+    assert counts_totals(sweep.counts)["people"] == len(expired) == 21
+    assert counts_totals(sweep.counts)["skipped_restricted"] == 0
+    assert all(rows(demo, "SELECT phone FROM customer WHERE id = ?", key) == [(None,)] for key in expired)
 
 
 def test_a_restriction_lifted_after_the_dry_run_no_longer_keeps_the_person(demo, digests_counted):

@@ -49,6 +49,28 @@ def _hashable(key: Any) -> Any:
     return tuple(key) if isinstance(key, list) else key
 
 
+_PLAIN_KEYS = {int, str}
+
+
+def _keys(rows: list, width: int) -> list:
+    """Return the keys of ``rows`` (their first ``width`` values) as `_key` does, in bulk.
+
+    A batch of a sweep reads hundreds of thousands of keys: whole numbers and texts, most keys, are taken as
+    they are after one look at their types.
+    """
+    if width == 1:
+        keys = [row[0] for row in rows]
+        return keys if set(map(type, keys)) <= _PLAIN_KEYS else [value_jsonable(key) for key in keys]
+    return [_key(row, width) for row in rows]
+
+
+def _hashables(keys: list) -> set:
+    """Return ``keys`` (of one table, so all of one width) as a set, a composite key as a tuple."""
+    if keys and isinstance(keys[0], list):
+        return {tuple(key) for key in keys}
+    return set(keys)
+
+
 class SqlErasure:
     """The erasure half of `SqlConnector` (its finding and connection helpers are the connector's)."""
 
@@ -114,8 +136,10 @@ class SqlErasure:
         selected = [*key_columns, *([date] if date is not None else [])]
         query = sa.select(*selected).select_from(source).where(self._match(conn, name, identifiers))
         rows = conn.execute(query.order_by(*key_columns)).all()
-        width = len(key_columns)
-        return [(_key(row, width), value_date(row[-1]) if date is not None else None) for row in rows]
+        keys = _keys(rows, len(key_columns))
+        if date is None:
+            return list(zip(keys, [None] * len(keys), strict=True))
+        return list(zip(keys, [value_date(row[-1]) for row in rows], strict=True))
 
     def _rows_known(self, conn: Connection, name: str, keys: list) -> None:
         """Let a sweep find the rows linked to ``name``'s rows by these keys (``_match``), on PostgreSQL."""
@@ -191,14 +215,14 @@ class SqlErasure:
             for name in order:
                 rows[name] = self._rows_dated(conn, name, identifiers)
                 self._rows_known(conn, name, [key for key, _ in rows[name]])
-            own = {name: {_hashable(key) for key, _ in found} for name, found in rows.items()}
+            own = {name: _hashables([key for key, _ in found]) for name, found in rows.items()}
             for name in order:
                 erasure, config = self.tables[name]["erasure"], self.tables[name]
                 strategy, fields = erasure["strategy"], erasure["fields"]
                 changed_categories = categories_of(config["categories"], None if strategy == DELETE else fields)
                 keys = [key for key, _ in rows[name]]
                 shared = self._shared_keys(conn, name, keys, own) if (strategy != KEEP or fields) else set()
-                acting = [key for key in keys if _hashable(key) not in shared]
+                acting = [key for key in keys if _hashable(key) not in shared] if shared else keys
                 if strategy != KEEP:
                     plan = TablePlan(table=name, action=strategy, count=len(keys), keys=acting, fields=dict(fields))
                     plan.categories, plan.shared_keys = changed_categories, sorted(shared, key=repr)
@@ -210,7 +234,7 @@ class SqlErasure:
                 ends = {_hashable(key): day_ends[day] for key, day in rows[name]}
                 after = erasure["after_hold"] or (DELETE if self._dated_by(name) else None)
                 ended = [key for key in acting if after and (ends[_hashable(key)] or today) < today]
-                gone = {_hashable(key) for key in ended}
+                gone = _hashables(ended)
                 running = [key for key in acting if _hashable(key) not in gone]
                 running_ends = [ends[_hashable(key)] for key in running]
                 plan = TablePlan(
@@ -274,14 +298,14 @@ class SqlErasure:
         for fk in self._live(conn).referencing(later.table):
             if fk.table not in running or fk.on_delete in _CASCADING:
                 continue
-            kept = {_hashable(key) for key in running[fk.table].keys}
+            kept = _hashables(running[fk.table].keys)
             for key, child_key in self._referencing_rows(conn, fk, table, key_columns, later.keys, "dsr_needing"):
                 if _hashable(child_key) in kept:
                     needed.add(_hashable(key))
         # Rows dated by a row that stays (the lines of an order its invoice still needs) stay with it.
         if (dated_by := self._dated_by(later.table)) and dated_by[0] in running:
             other_name, columns = dated_by
-            kept = {_hashable(key) for key in running[other_name].keys}
+            kept = _hashables(running[other_name].keys)
             other = self._table(conn, other_name).alias("dsr_dating")
             other_keys = self._primary_key_of(other, other_name)
             on = sa.and_(*(table.c[own] == other.c[theirs] for own, theirs in columns.items()))
@@ -330,7 +354,7 @@ class SqlErasure:
                 values[column] = sa.literal(value, type_=table.c[column].type)
         differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
         statement = sa.update(table).where(self._key_condition(key_columns, plan.keys), differs).values(**values)
-        return {value_jsonable(changed) for changed in conn.execute(statement.returning(key)).scalars()}
+        return _hashables(_keys(conn.execute(statement.returning(key)).all(), 1))
 
     def _anonymise_chunks(self, conn: Connection, table: sa.Table, key_columns: list, plan: TablePlan) -> set:
         """Anonymise the plan's rows per chunk of keys: one SELECT of the rows that differ, one UPDATE.
@@ -361,10 +385,10 @@ class SqlErasure:
                 continue
             values = {column: self._per_key(table, key_columns, column, rows) for column in plan.fields}
             differs = sa.or_(*(table.c[column].is_distinct_from(value) for column, value in values.items()))
-            found = [_key(row, width) for row in conn.execute(sa.select(*key_columns).where(in_chunk, differs))]
+            found = _keys(conn.execute(sa.select(*key_columns).where(in_chunk, differs)).all(), width)
             if found:
                 conn.execute(sa.update(table).where(self._key_condition(key_columns, found)).values(**values))
-                changed |= {_hashable(key) for key in found}
+                changed |= _hashables(found)
         return changed
 
     def _per_key(self, table: sa.Table, key_columns: list, column: str, rows: list[tuple[Any, dict]]) -> Any:
@@ -416,11 +440,11 @@ class SqlErasure:
             targets = sa.select(*referred).where(self._key_condition(parent_key_columns, parent_keys))
             mine = self._key_condition(child_key_columns, chunk)
             found = conn.execute(sa.select(*child_key_columns).where(mine, target.in_(targets))).all()
-            keys = [_key(row, len(child_key_columns)) for row in found]
+            keys = _keys(found, len(child_key_columns))
             if keys:
                 statement = sa.update(child).where(self._key_condition(child_key_columns, keys))
                 conn.execute(statement.values(**dict.fromkeys(fk.columns)))
-                changed |= {_hashable(key) for key in keys}
+                changed |= _hashables(keys)
         return changed
 
     def erasure_execute(self, plan: ErasurePlan) -> ErasureResult:
@@ -436,7 +460,11 @@ class SqlErasure:
         for i, table_plan in enumerate(plan.tables):
             by_table[table_plan.table].append(i)
 
-        planned = {(t.table, _hashable(key)): i for i, t in enumerate(plan.tables) for key in t.keys}
+        # Which plan a row belongs to, for the tables with more than one plan (kept and deleted after the hold).
+        split = {name for name, idx in by_table.items() if len(idx) > 1}
+        planned = {
+            (t.table, key): i for i, t in enumerate(plan.tables) if t.table in split for key in _hashables(t.keys)
+        }
 
         def unlinking(table: str) -> bool:
             return self.tables[table]["shared"] == "unlink"
@@ -470,7 +498,7 @@ class SqlErasure:
                     if fk.on_delete not in _CASCADING and fk.table in own and nullable:
                         references.append((fk, deleting[name]))
             for fk, targets in references:
-                gone = {_hashable(key) for key in deleting.get(fk.table, [])}
+                gone = _hashables(deleting.get(fk.table, []))
                 for key in self._references_clear(conn, fk, own.get(fk.table, []), targets) - gone:
                     i = plan_of(fk.table, key)
                     changed[i].add(key)
@@ -486,8 +514,11 @@ class SqlErasure:
                     else:
                         present = conn.execute(sa.select(*key_columns).where(statement.whereclause)).all()
                         conn.execute(statement)
-                    for row in present:
-                        key = _hashable(_key(row, len(key_columns)))
+                    gone = _hashables(_keys(present, len(key_columns)))
+                    if len(by_table[name]) == 1:
+                        changed[by_table[name][0]] |= gone
+                        continue
+                    for key in gone:
                         changed[plan_of(name, key)].add(key)
             facts = []
             for i, table_plan in enumerate(plan.tables):

@@ -201,11 +201,19 @@ class SqlSweep:
     # --- reading -----------------------------------------------------------------
 
     def sweep_roots(
-        self, rule: SweepRule, target: SweepTarget, today: dt.date, *, after: Any = None, limit: int = 1000
+        self,
+        rule: SweepRule,
+        target: SweepTarget,
+        today: dt.date,
+        *,
+        after: Any = None,
+        limit: int = 1000,
+        identifiers: bool = True,
     ) -> list[tuple[Any, dict[str, set[str]]]]:
         """Return the next ``limit`` root rows past their period, by key after ``after``, with their identifiers.
 
-        The identifiers are for checking the restriction register; they stay in memory.
+        The identifiers are for checking the restriction register; they stay in memory. Without ``identifiers``
+        (the register is empty) each row comes with none.
         """
         with self._connect("finding rows past their retention", read_only=True) as conn:
             if after is None:
@@ -215,14 +223,17 @@ class SqlSweep:
             if len(key_columns) != 1:
                 raise self.error(f'table "{target.root}" has a composite key; a sweep starts from a one-column key')
             key = key_columns[0]
-            identifiers = self.tables[target.root]["identifiers"]
-            columns = [(kind, column) for kind, names in identifiers.items() for column in names]
+            kinds = self.tables[target.root]["identifiers"] if identifiers else {}
+            columns = [(kind, column) for kind, names in kinds.items() for column in names]
             query = sa.select(key, *(self._column(table, column) for _, column in columns))
             query = query.where(self._root_condition(conn, rule, target, today))
             if after is not None:
                 query = query.where(key > after)
+            rows = conn.execute(query.order_by(key).limit(limit)).all()
+            if not columns:
+                return [(value_jsonable(row[0]), {}) for row in rows]
             found = []
-            for row in conn.execute(query.order_by(key).limit(limit)):
+            for row in rows:
                 values: dict[str, set[str]] = {}
                 for (kind, _), value in zip(columns, row[1:], strict=True):
                     if value is not None and str(value).strip():
