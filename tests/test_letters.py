@@ -1,12 +1,17 @@
 """Formal letters (dsr.letters): real PDFs from WeasyPrint with what the law requires in them."""
 
+import io
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.utils import timezone
+from pypdf import PdfReader
 
+from dsr.exports.bundle import report_context, report_pdf
 from dsr.letters import letter_filename, letter_html, letter_pdf
+from dsr.models import Request
 from tests.pdf import pdf_text
 
 DATATILSYNET = {
@@ -204,3 +209,67 @@ def test_erasure_confirmation_names_shared_rows_and_states_an_undated_hold_in_wo
     assert words in html
     text = _pdf_text(letter_pdf("erasure_confirmation", letter_context, language, today=date(2026, 3, 20)), tmp_path)
     assert heading in text
+
+
+def _fonts_used(pdf: bytes) -> set[str]:
+    """Return the names of the fonts a PDF's pages draw with, without their subset prefix."""
+    fonts = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).lstrip("/").split("+")[-1])
+    return fonts
+
+
+@pytest.mark.parametrize(("language", "footer"), [("da", "Side 1 / 2"), ("en", "Page 1 / 2")])
+def test_a_letter_keeps_its_typeface_and_its_footer_with_controller_and_page_count(
+    language, footer, letter_context, tmp_path
+):
+    pdf = letter_pdf("erasure_confirmation", letter_context, language, today=date(2026, 3, 20))
+
+    assert {"DejaVu-Sans", "DejaVu-Sans-Bold"} <= _fonts_used(pdf)  # the letters' stylesheet, not the default serif
+    text = _pdf_text(pdf, tmp_path)
+    assert "Madkassen A/S · CVR 12345678" in text
+    assert footer in text
+
+
+def _report_information() -> dict:
+    """Return the Art. 15 information of a person found in two systems, as dsr.exports.art15 gives it."""
+
+    def table(name: str, records: int) -> dict:
+        return {"name": name, "records": records, "categories": ["Contact data"], "files": []}
+
+    return {
+        "found": True,
+        "sources": [
+            {"name": "Web shop", "origin": "From you", "tables": [table("customer", 1), table("orders", 3)]},
+            {"name": "CRM", "origin": "From you", "tables": [table("customer", 1), table("address", 2)]},
+        ],
+        "purposes": [{"name": "Purchases", "legal_bases": ["contract"], "categories": ["Contact data"]}],
+        "categories": [{"name": "Contact data"}],
+        "recipients": [],
+        "controller": {"name": "Madkassen A/S"},
+        "authority": DATATILSYNET,
+        "history": [],
+    }
+
+
+def test_report_names_each_system_once_above_the_data_found_in_it(letter_context):
+    request = Request(reference="DSR-7K3Q-9XW2-ABCD-EFGH", email="ida@example.com", language="en", right="access")
+    context = {
+        **report_context(request, _report_information(), manifest=[], when=timezone.now()),
+        "controller": letter_context["controller"],
+    }
+
+    lines = pdf_text(report_pdf(context, "en")).splitlines()
+
+    assert lines.count("Web shop") == 1
+    assert lines.count("CRM") == 1
+    found = lines[lines.index("Web shop") : lines.index("CRM") + 3]
+    assert found == [
+        "Web shop",
+        "customer (Contact data) 1",
+        "orders (Contact data) 3",
+        "CRM",
+        "customer (Contact data) 1",
+        "address (Contact data) 2",
+    ]
