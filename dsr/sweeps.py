@@ -309,14 +309,18 @@ def _counts_add(counts: dict, source: str, batch: SweepBatch) -> None:
                 total[name] = total.get(name, 0) + value
 
 
-def _batch_execute(connector: Any, target: SweepTarget, batch: SweepBatch) -> None:
-    """Change the source for one batch (one transaction there), then record what it reported."""
+def _batch_execute(connector: Any, target: SweepTarget, batch: SweepBatch, plan: ErasurePlan | None = None) -> None:
+    """Change the source for one batch (one transaction there), then record what it reported.
+
+    ``plan`` is the batch's plan when it was made just before the batch was recorded (with its summary).
+    """
     result_summary: dict = {}
     if batch.keys:
-        plan = connector.sweep_plan(target, batch.keys, today=batch.sweep.as_of)
-        if not batch.resumed or not batch.planned:
-            batch.planned = _plan_summary(plan)
-            batch.save(update_fields=["planned"])
+        if plan is None:
+            plan = connector.sweep_plan(target, batch.keys, today=batch.sweep.as_of)
+            if not batch.resumed or not batch.planned:
+                batch.planned = _plan_summary(plan)
+                batch.save(update_fields=["planned"])
         result_summary = _result_summary(connector.erasure_execute(plan))
     if batch.resumed and batch.planned and _changes(result_summary) == 0 and _changes(batch.planned) > 0:
         # The source committed this batch before the interruption and the record of it was lost: its rows
@@ -360,6 +364,8 @@ def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: 
         )
         keys = [key for key, _ in page if key not in restricted]
         number += 1
+        # Planned first (it only reads), so the batch is recorded with its plan in one commit before any change.
+        plan = connector.sweep_plan(target, keys, today=sweep.as_of) if keys else None
         try:
             with transaction.atomic():
                 batch = SweepBatch.objects.create(
@@ -371,10 +377,11 @@ def _target_run(sweep: RetentionSweep, rule: SweepRule, connector: Any, target: 
                     last_key=page[-1][0],
                     people=len(keys),
                     skipped_restricted=len(restricted),
+                    planned=_plan_summary(plan) if plan else {},
                 )
         except IntegrityError:
             raise SweepBusy(f"sweep {sweep.pk} is being run by another worker") from None
-        _batch_execute(connector, target, batch)
+        _batch_execute(connector, target, batch, plan)
         after = page[-1][0]
 
 

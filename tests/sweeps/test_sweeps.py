@@ -395,8 +395,8 @@ def test_a_schema_changed_during_the_sweep_fails_it_where_it_meets_it_and_a_new_
     sweep_approve(dry, start=False)
     real, batches = sweeps._batch_execute, []
 
-    def drop_a_column_after_the_first_batch(connector, target, batch):
-        real(connector, target, batch)
+    def drop_a_column_after_the_first_batch(connector, target, batch, plan=None):
+        real(connector, target, batch, plan)
         batches.append(batch.number)
         if len(batches) == 1:
             with closing(sqlite3.connect(demo)) as conn:

@@ -119,8 +119,11 @@ class SqlErasure:
                 return link["table"], link["columns"]
         return None
 
-    def _rows_dated(self, conn: Connection, name: str, identifiers: Identifiers) -> list[tuple[Any, dt.date | None]]:
-        """Return the person's rows of ``name`` by key, each with the date its hold runs from (None: none)."""
+    def _rows_dated(self, conn: Connection, name: str, identifiers: Identifiers) -> tuple[list, list | None]:
+        """Return the keys of the person's rows of ``name`` and, when kept under a hold, the day each hold runs from.
+
+        The days are None for a table whose rows no hold dates (a day itself is None where the row holds none).
+        """
         table = self._table(conn, name)
         key_columns = self._primary_key(table)
         erasure = self.tables[name]["erasure"]
@@ -137,9 +140,9 @@ class SqlErasure:
         query = sa.select(*selected).select_from(source).where(self._match(conn, name, identifiers))
         rows = conn.execute(query.order_by(*key_columns)).all()
         keys = _keys(rows, len(key_columns))
-        if date is None:
-            return list(zip(keys, [None] * len(keys), strict=True))
-        return list(zip(keys, [value_date(row[-1]) for row in rows], strict=True))
+        if date is None and erasure["strategy"] != KEEP:
+            return keys, None
+        return keys, [value_date(row[-1]) if date is not None else None for row in rows]
 
     def _rows_known(self, conn: Connection, name: str, keys: list) -> None:
         """Let a sweep find the rows linked to ``name``'s rows by these keys (``_match``), on PostgreSQL."""
@@ -214,13 +217,13 @@ class SqlErasure:
             rows = {}
             for name in order:
                 rows[name] = self._rows_dated(conn, name, identifiers)
-                self._rows_known(conn, name, [key for key, _ in rows[name]])
-            own = {name: _hashables([key for key, _ in found]) for name, found in rows.items()}
+                self._rows_known(conn, name, rows[name][0])
+            own = {name: _hashables(keys) for name, (keys, _) in rows.items()}
             for name in order:
                 erasure, config = self.tables[name]["erasure"], self.tables[name]
                 strategy, fields = erasure["strategy"], erasure["fields"]
                 changed_categories = categories_of(config["categories"], None if strategy == DELETE else fields)
-                keys = [key for key, _ in rows[name]]
+                keys, days = rows[name]
                 shared = self._shared_keys(conn, name, keys, own) if (strategy != KEEP or fields) else set()
                 acting = [key for key in keys if _hashable(key) not in shared] if shared else keys
                 if strategy != KEEP:
@@ -230,8 +233,8 @@ class SqlErasure:
                     continue
                 # GDPR Art. 17(3)(b): each row is kept only while its own hold runs.
                 # Many rows share a day: each day's end is computed once.
-                day_ends = {day: self._hold_end(erasure["hold"], day) for day in {day for _, day in rows[name]}}
-                ends = {_hashable(key): day_ends[day] for key, day in rows[name]}
+                day_ends = {day: self._hold_end(erasure["hold"], day) for day in set(days)}
+                ends = {_hashable(key): day_ends[day] for key, day in zip(keys, days, strict=True)}
                 after = erasure["after_hold"] or (DELETE if self._dated_by(name) else None)
                 ended = [key for key in acting if after and (ends[_hashable(key)] or today) < today]
                 gone = _hashables(ended)
