@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dsr.models import ActorType, AuditAction, AuditChainHead, AuditEvent, Request
@@ -82,6 +82,13 @@ def audit_record(*, actor: Actor, action: str, request: Request | None = None, d
     data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
     # No savepoint: the event belongs to the caller's transaction and fails with it.
     with transaction.atomic(savepoint=False):
+        if request is not None and connection.vendor == "postgresql":
+            # The request before the chain, in every transaction, as the worker's jobs take them. The event's
+            # foreign-key check takes this lock anyway, at the insert: taken there, after the chain, a job holding
+            # the request and waiting for the chain would wait on us while we wait on it.
+            table = connection.ops.quote_name(Request._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [request.pk])  # noqa: S608
         # The lock serialises appends so that sequence numbers and hashes stay in one line.
         head = AuditChainHead.objects.select_for_update().filter(id=1).first()
         if head is None:  # the very first event

@@ -1,0 +1,64 @@
+"""An event about a request takes the request before the audit chain, as the worker's jobs do, so they never deadlock.
+
+A job locks its request (FOR UPDATE) and then records an event, which locks the
+chain. A staff action recording an event about the same request meanwhile must
+wait for the request before it takes the chain: had it taken the chain first,
+its event's foreign-key check would wait on the job while the job waited on it.
+PostgreSQL's row locks; SQLite writes one transaction at a time (CI=true runs these).
+"""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from dsr.audit import Actor, audit_chain_verify, audit_record
+from dsr.models import AuditAction, AuditEvent, Request
+from dsr.workflow import request_submit
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (CI=true runs these)"),
+]
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+def test_an_event_about_a_request_a_job_holds_waits_for_the_job_and_both_are_recorded():
+    request = request_submit(right="access", email="ida@example.dk", actor=Actor.subject()).request
+    before = AuditEvent.objects.filter(request=request).count()
+    staff_pid, failures = [], []
+
+    def staff_note() -> None:
+        try:
+            with transaction.atomic():
+                staff_pid.append(connection.connection.info.backend_pid)
+                audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request)
+        except Exception as exc:  # the assertion below shows it
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        # The job: its request first, then (a moment later) its event.
+        Request.objects.select_for_update().get(pk=request.pk)
+        staff = threading.Thread(target=staff_note)
+        staff.start()
+        deadline = time.monotonic() + 10
+        while not (staff_pid and _waiting_on_a_lock(staff_pid[0])):
+            assert time.monotonic() < deadline, "the staff action never waited for the request"
+            time.sleep(0.02)
+        audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request, data={"job": 1})
+    staff.join(timeout=30)
+
+    assert not staff.is_alive()
+    assert failures == []
+    events = list(AuditEvent.objects.filter(request=request).order_by("seq")[before:])
+    assert [event.data for event in events] == [{"job": 1}, {}]  # the job's first: the staff action waited
+    assert audit_chain_verify()[1] is None
