@@ -7,6 +7,10 @@ what dsr adds: validation, the request row, its clock stop, the verification
 challenge, the audit chain append, the message record and the task publish.
 
     .venv/bin/python bench/intake.py [--requests 1000] [--database postgres://postgres@127.0.0.1:5432/postgres]
+        [--statements] [--profile]
+
+--statements times each statement shape the filings send (per filing); --profile runs the intake side under
+cProfile and prints its top entries (the throughput then includes the profiler's overhead).
 
 It creates and drops its own database (dsr_bench_intake) on that server.
 The broker is Redis when CELERY_BROKER_URL says so (as in production), else the
@@ -14,7 +18,9 @@ filesystem broker; no worker runs, so messages only queue up.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -24,6 +30,27 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 BENCH_DB = "dsr_bench_intake"
+PROFILE_TOP = 35
+STATEMENT_SHAPE = 100
+
+
+def _statements_timed(connection) -> dict:
+    """Time every statement Django sends from now on; return the totals by statement shape, filled as they run."""
+    from collections import defaultdict
+
+    totals: dict = defaultdict(lambda: [0, 0.0])
+
+    def timing(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = totals[" ".join(sql.split())[:STATEMENT_SHAPE]]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started
+
+    connection.execute_wrappers.append(timing)
+    return totals
 
 
 def _database_swap(url: str, name: str) -> str:
@@ -55,6 +82,12 @@ def main() -> None:
         "--database",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
         help="a PostgreSQL server URL whose user may create databases",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the intake side (cProfile) and print its top entries"
+    )
+    parser.add_argument(
+        "--statements", action="store_true", help="count the intake side's statements and their time per filing"
     )
     args = parser.parse_args()
 
@@ -124,7 +157,21 @@ def main() -> None:
                 return args.requests / (time.perf_counter() - started)
 
             bare = run("/bare/", "bare")
+            profiler = cProfile.Profile() if args.profile else None
+            timed = _statements_timed(connection) if args.statements else None
+            if profiler:
+                profiler.enable()
             intake = run("/api/v1/requests/", "intake")
+            if profiler:
+                profiler.disable()
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("cumulative").print_stats(PROFILE_TOP)
+                stats.sort_stats("tottime").print_stats(PROFILE_TOP)
+            if timed is not None:
+                filings = args.requests + 20
+                print(f"statements per filing: {sum(n for n, _ in timed.values()) / filings:.1f}")
+                for shape, (count, seconds) in sorted(timed.items(), key=lambda item: -item[1][1]):
+                    print(f"{seconds / filings * 1000:7.3f} ms {count / filings:5.2f}x  {shape}")
         ratio = intake / bare
         print(
             f"database: PostgreSQL {connection.pg_version // 10000}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}"
