@@ -185,14 +185,11 @@ def _source_survey(datamap: DataMap, source: dict, rule: SweepRule, today: dt.da
             # GDPR Art. 18: each person's digests are computed here once; the run reuses what this found.
             excluded, pages, seen = [], [], _register_seen(purposes)
             after = None
-            # With the register empty there is nothing to check, nor to keep for the run: it checks again.
-            while page := connector.sweep_roots(
-                rule, target, today, after=after, limit=_batch_size(), identifiers=seen != []
-            ):
-                restricted = _restricted(page, purposes) if seen != [] else set()
+            # With the register empty there is no one to check, nor anything to keep for the run (it checks again).
+            while seen != [] and (page := connector.sweep_roots(rule, target, today, after=after, limit=_batch_size())):
+                restricted = _restricted(page, purposes)
                 excluded += sorted(restricted, key=repr)
-                if seen != []:
-                    pages.append(_page_checked(page, restricted))
+                pages.append(_page_checked(page, restricted))
                 after = page[-1][0]
             survey = connector.sweep_survey(rule, target, today, excluded=excluded)
             survey["restricted_in_register"] = len(excluded)
