@@ -228,7 +228,7 @@ class Request(models.Model):
             ),
             # The queue's counts per filter, read from the index alone (an index-only scan on PostgreSQL).
             models.Index(
-                fields=["status", "right", "assignee", "due_date", "extended_due_date"],
+                fields=["status", "right", "assignee", "due_date", "extended_due_date", "jurisdiction"],
                 name="dsr_request_open_counts_idx",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),

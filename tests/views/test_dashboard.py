@@ -17,11 +17,14 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.get_fixed_timezone(60))
 
 
-def _open_request(email: str, days_ago: int, actor: Actor, right: str = Right.ACCESS) -> Request:
+def _open_request(
+    email: str, days_ago: int, actor: Actor, right: str = Right.ACCESS, jurisdiction: str = ""
+) -> Request:
     request = workflow.request_submit(
         right=right,
         email=email,
         actor=actor,
+        jurisdiction=jurisdiction,
         channel=Channel.LETTER,
         received_at=timezone.now() - timedelta(days=days_ago),
         details={"consents": ["newsletter"]} if right == Right.CONSENT_WITHDRAWAL else None,
@@ -120,6 +123,29 @@ def test_filters_narrow_the_queue_and_show_their_counts(frozen, agent, colleague
     assert counts["stopped"] == 1
     assert counts["unassigned"] == 3
     assert counts["mine"] == 0
+
+
+def test_under_a_law_whose_clock_runs_a_wait_for_the_requester_stops_nothing_and_can_be_overdue(
+    frozen, agent, agent_client
+):
+    actor = Actor.staff(agent)
+    danish = _open_request("dk@example.dk", 50, actor)
+    californian = _open_request("ca@example.com", 50, actor, jurisdiction="us-ca")
+    for request in (danish, californian):
+        workflow.request_suspend(request=request, reason=SuspensionReason.CLARIFICATION, note="Which?", actor=actor)
+
+    response = agent_client.get("/dashboard/")
+    urgency = {row.request.reference: row.urgency for row in response.context["page"].rows}
+    assert urgency == {danish.reference: "stopped", californian.reference: "overdue"}  # CCPA § 7021(b)
+
+    def references(**params) -> set[str]:
+        return {row.request.reference for row in agent_client.get("/dashboard/", params).context["page"].rows}
+
+    assert references(stopped="on") == {danish.reference}
+    assert references(overdue="on") == {californian.reference}
+    counts = response.context["counts"]
+    assert counts["stopped"] == 1  # the counts beside the filters say what the filters show
+    assert counts["overdue"] == 1
 
 
 def test_a_closed_status_filter_lists_closed_requests_newest_first(frozen, agent, agent_client):

@@ -51,6 +51,18 @@ WORKING = tuple(status for status in OPEN_STATUSES if status != Status.PENDING_V
 CLOCK_RUNNING = tuple(status for status in OPEN_STATUSES if status not in CLOCK_STOPPED)
 # Waiting for the team: a plan to approve, an objection to decide, or a job that failed for good.
 NEEDS_STAFF = (Status.AWAITING_APPROVAL, Status.NEEDS_ATTENTION)
+# The laws under which waiting for the requester stops the clock; under the others (CCPA § 7021(b), LGPD) it runs.
+STOPPING = tuple(code for code, profile in PROFILES.items() if profile.clock_stops)
+
+
+def clock_stopped_q() -> Q:
+    """Return the condition of the open requests whose clock is stopped: waiting for the requester, where it stops."""
+    return Q(status__in=CLOCK_STOPPED, jurisdiction__in=STOPPING)
+
+
+def clock_running_q() -> Q:
+    """Return the condition of the open requests whose clock runs, so that they can be overdue."""
+    return Q(status__in=CLOCK_RUNNING) | (Q(status__in=CLOCK_STOPPED) & ~Q(jurisdiction__in=STOPPING))
 
 
 @dataclass(frozen=True)
@@ -164,12 +176,11 @@ def queue_filter(data: dict, *, user, today: date) -> QuerySet:
     elif assignee:
         queryset = queryset.filter(assignee_id=int(assignee))
     if data.get("overdue"):
-        queryset = queryset.filter(status__in=CLOCK_RUNNING, effective_due__lt=today)
+        queryset = queryset.filter(clock_running_q(), effective_due__lt=today)
     if data.get("attention"):
         queryset = queryset.filter(status__in=NEEDS_STAFF)
     if data.get("stopped"):
-        stopping = [code for code, profile in PROFILES.items() if profile.clock_stops]
-        queryset = queryset.filter(status__in=CLOCK_STOPPED, jurisdiction__in=stopping)
+        queryset = queryset.filter(clock_stopped_q())
     if data.get("received_from"):
         queryset = queryset.filter(received_at__gte=_local_midnight(data["received_from"]))
     if data.get("received_to"):
@@ -224,9 +235,10 @@ def _count_groups(today: date) -> list[dict]:
         Request.objects.filter(status__in=OPEN_STATUSES)
         .alias(due=Coalesce(F("extended_due_date"), F("due_date")))
         .annotate(
-            overdue=ExpressionWrapper(Q(status__in=CLOCK_RUNNING) & Q(due__lt=today), output_field=BooleanField())
+            overdue=ExpressionWrapper(clock_running_q() & Q(due__lt=today), output_field=BooleanField()),
+            stopped=ExpressionWrapper(clock_stopped_q(), output_field=BooleanField()),
         )
-        .values("status", "right", "overdue", "assignee")
+        .values("status", "right", "overdue", "stopped", "assignee")
         .annotate(n=Count("status"))
         .order_by()
     )
@@ -260,7 +272,7 @@ def queue_counts(*, user, today: date | None = None, cached: bool = True) -> dic
         counts[f"right_{group['right']}"] += n
         counts["overdue"] += n if group["overdue"] else 0
         counts["attention"] += n if group["status"] in NEEDS_STAFF else 0
-        counts["stopped"] += n if group["status"] in CLOCK_STOPPED else 0
+        counts["stopped"] += n if group.get("stopped") else 0  # counts cached before the law was counted lack it
         counts["unassigned"] += n if group["assignee"] is None else 0
         counts["mine"] += n if group["assignee"] == user.pk else 0
     return counts
