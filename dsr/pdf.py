@@ -3,7 +3,9 @@
 One font configuration serves every render in a process, and a document's stylesheet file is parsed once per
 process: only what changes from document to document stays in the HTML. A worker renders a letter once at start
 (dsr.letters.letters_warm, before its pool forks), so the first letter a pool process sends does not pay for
-loading fontconfig, Pango, the templates and the stylesheet. bench/pdf.py measures each letter's render time.
+loading fontconfig, Pango, the templates and the stylesheet; the first access report then costs what the next
+one does too, so it is not rendered at start. bench/pdf.py measures the letters' render times, and
+bench/pdf.py --report the access report's.
 """
 
 from functools import cache
