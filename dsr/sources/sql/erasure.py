@@ -458,6 +458,8 @@ class SqlErasure:
                 raise self.error(f'the plan names table "{table_plan.table}", which the map no longer has')
         # The rows each plan changed, by key: a row counts once however many of its columns changed.
         changed: dict[int, set] = defaultdict(set)
+        # Rows deleted from a table with one plan, counted by the database: nothing else can count them twice.
+        deleted: dict[int, int] = defaultdict(int)
         unlinked: dict[int, list[str]] = defaultdict(list)
         by_table: dict[str, list[int]] = defaultdict(list)
         for i, table_plan in enumerate(plan.tables):
@@ -512,16 +514,17 @@ class SqlErasure:
                 keys = deleting[name]
                 for chunk in self._key_chunks(key_columns, keys):
                     statement = sa.delete(table).where(self._key_condition(key_columns, chunk))
+                    if len(by_table[name]) == 1:
+                        # Every row deleted here is the one plan's, and no reference cleared above is one of
+                        # them: the count the database reports is the number of rows that went.
+                        deleted[by_table[name][0]] += conn.execute(statement).rowcount
+                        continue
                     if conn.dialect.delete_returning:
                         present = conn.execute(statement.returning(*key_columns)).all()
                     else:
                         present = conn.execute(sa.select(*key_columns).where(statement.whereclause)).all()
                         conn.execute(statement)
-                    gone = _hashables(_keys(present, len(key_columns)))
-                    if len(by_table[name]) == 1:
-                        changed[by_table[name][0]] |= gone
-                        continue
-                    for key in gone:
+                    for key in _hashables(_keys(present, len(key_columns))):
                         changed[plan_of(name, key)].add(key)
             facts = []
             for i, table_plan in enumerate(plan.tables):
@@ -535,7 +538,7 @@ class SqlErasure:
                         table=table_plan.table,
                         action=table_plan.action,
                         found=table_plan.count,
-                        changed=len(changed[i]),
+                        changed=len(changed[i]) + deleted[i],
                         kept=kept,
                         hold=table_plan.hold if table_plan.action == KEEP else "",
                         hold_until=table_plan.hold_until if kept else None,
@@ -545,7 +548,7 @@ class SqlErasure:
                         if self.tables[table_plan.table]["shared"] == "unlink"
                         else 0,
                         columns=[*table_plan.fields, *(c for c in unlinked[i] if c not in table_plan.fields)],
-                        categories=list(table_plan.categories) if changed[i] else [],
+                        categories=list(table_plan.categories) if changed[i] or deleted[i] else [],
                     )
                 )
         return ErasureResult(source=self.key, facts=facts)
