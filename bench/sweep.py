@@ -178,6 +178,8 @@ def _shop_build(admin: str, people: int) -> None:
     with _pg(_swap(admin, SHOP_DB)) as conn:
         conn.execute(SCHEMA)
         conn.execute(FILL.format(expired=int(people), total=int(people + people // 10)))
+        # The fill's writes are flushed now, not by a checkpoint in the middle of whichever run comes next.
+        conn.execute("CHECKPOINT")
 
 
 # What the shop holds after a run, compared between the sweep and the SQL: every table's row count and keys,
