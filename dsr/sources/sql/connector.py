@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from django.utils import timezone
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Connection, make_url
 
 from dsr.datamap.schema import DataMap, DataMapError
@@ -46,6 +45,7 @@ from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.consents import SqlConsents
 from dsr.sources.sql.erasure import SqlErasure
+from dsr.sources.sql.key_arrays import array_fits, key_array_condition
 from dsr.sources.sql.schema import LiveSchema, live_schema_current, schema_fingerprint
 from dsr.sources.sql.sweep import SqlSweep
 
@@ -60,28 +60,6 @@ def _plain_column(column: sa.Column) -> bool:
         return column.type.python_type in _PLAIN_PYTHON_TYPES
     except NotImplementedError:
         return False
-
-
-def _array_fits(column: sa.Column, keys: list) -> bool:
-    """Return whether ``keys`` can be sent as one PostgreSQL array of ``column``'s type: whole numbers or texts."""
-    # The types are gathered by C code: a sweep asks this of hundreds of thousands of keys.
-    if isinstance(column.type, sa.Integer):
-        return set(map(type, keys)) <= {int}
-    if isinstance(column.type, sa.String):
-        return set(map(type, keys)) <= {str}
-    return False
-
-
-def _array_text(keys: list) -> str:
-    """Return ``keys`` (all whole numbers or all texts) as a PostgreSQL array literal.
-
-    Written here in one pass instead of by the driver's list adapter, which inspects every element in Python.
-    A text is quoted, its backslashes and double quotes escaped, so any text reads back as itself.
-    """
-    if keys and isinstance(keys[0], str):
-        quoted = ('"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"' for key in keys)
-        return "{" + ",".join(quoted) + "}"
-    return "{" + ",".join(map(str, keys)) + "}"
 
 
 class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
@@ -416,14 +394,12 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     # --- erasure: dsr/sources/sql/erasure.py ----------------------------------
 
     def _keys_as_array(self, key_columns: list[sa.Column], keys: list) -> bool:
-        return len(key_columns) == 1 and self._dialect == "postgresql" and _array_fits(key_columns[0], keys)
+        return len(key_columns) == 1 and self._dialect == "postgresql" and array_fits(key_columns[0], keys)
 
     def _key_condition(self, key_columns: list[sa.Column], keys: list) -> sa.ColumnElement[bool]:
         if self._keys_as_array(key_columns, keys):
             # One array parameter instead of one per key: far less to compile and send for a batch of keys.
-            column = key_columns[0]
-            array = sa.cast(sa.literal(_array_text(keys), sa.Text()), postgresql.ARRAY(column.type))
-            return column == sa.any_(array)
+            return key_array_condition(key_columns[0], keys)
         if len(key_columns) == 1:
             return key_columns[0].in_(keys)
         return sa.tuple_(*key_columns).in_([tuple(key) for key in keys])

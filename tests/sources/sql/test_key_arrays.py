@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql
 
-from dsr.sources.sql.connector import _array_fits, _array_text
+from dsr.sources.sql.key_arrays import array_fits, array_text
 
 # PostgreSQL's text holds any character but NUL.
 TEXTS = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=12)
@@ -21,7 +21,7 @@ def postgres(postgres_database):
 
 
 def _read_back(engine, keys: list, kind) -> list:
-    array = sa.cast(sa.literal(_array_text(keys), sa.Text()), postgresql.ARRAY(kind))
+    array = sa.cast(sa.literal(array_text(keys), sa.Text()), postgresql.ARRAY(kind))
     with engine.connect() as conn:
         return conn.execute(sa.select(array)).scalar_one()
 
@@ -44,10 +44,10 @@ def test_any_texts_read_back_as_themselves(postgres, keys):
 
 def test_an_array_is_used_only_for_keys_all_of_the_column_type():
     number, text = sa.Column("id", sa.Integer()), sa.Column("code", sa.String(20))
-    assert _array_fits(number, [1, 2, 3])
-    assert _array_fits(number, [])
-    assert not _array_fits(number, [1, True])  # a boolean is no key number
-    assert not _array_fits(number, [1, "2"])
-    assert _array_fits(text, ["a", "b"])
-    assert not _array_fits(text, ["a", 1])
-    assert not _array_fits(sa.Column("day", sa.Date()), ["2020-01-01"])
+    assert array_fits(number, [1, 2, 3])
+    assert array_fits(number, [])
+    assert not array_fits(number, [1, True])  # a boolean is no key number
+    assert not array_fits(number, [1, "2"])
+    assert array_fits(text, ["a", "b"])
+    assert not array_fits(text, ["a", 1])
+    assert not array_fits(sa.Column("day", sa.Date()), ["2020-01-01"])
