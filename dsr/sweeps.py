@@ -98,9 +98,10 @@ def _serves(datamap: DataMap, source: dict, rule: SweepRule) -> bool:
 
 
 def _restricted(people: list[tuple[Any, dict[str, set[str]]]], purposes: set[str]) -> set:
-    """Return the keys of the people the register restricts for any of ``purposes`` (or for every purpose)."""
-    if not people or not _register_active(purposes).exists():
-        return set()  # an empty register restricts nobody: no one's digests need computing
+    """Return the keys of the people the register restricts for any of ``purposes`` (or for every purpose).
+
+    Callers skip it while the register holds no active entry for the purposes: then nobody's digests are needed.
+    """
     digests: dict[str, list] = {}
     for key, identifiers in people:
         # Under every key of the register, newest first: an entry made under an older key still restricts.
@@ -143,8 +144,6 @@ def _restricted_again(
     began (``seen``): unless an entry was added since, only those it found restricted are checked again (a lift
     frees them). Otherwise every person's digests are computed again.
     """
-    if not _register_active(purposes).exists():
-        return set()
     same_people = checked is not None and seen is not None and checked["keys"] == _page_keys_digest(page)
     if not same_people or _register_active(purposes).exclude(pk__in=seen).exists():
         return _restricted(page, purposes)
