@@ -75,14 +75,25 @@ def _event_hash(
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
-def audit_record(*, actor: Actor, action: str, request: Request | None = None, data: dict | None = None) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction; ``action`` is one of AuditAction."""
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    request: Request | None = None,
+    data: dict | None = None,
+    request_created: bool = False,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction; ``action`` is one of AuditAction.
+
+    ``request_created``: the caller inserted ``request`` in this same transaction (filing it), so no other
+    transaction can see it, let alone hold it, and the request need not be taken before the chain.
+    """
     if action not in AuditAction.values:
         raise ValueError(f"{action!r} is not an audit action; add it to dsr.models.AuditAction")
     data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
     # No savepoint: the event belongs to the caller's transaction and fails with it.
     with transaction.atomic(savepoint=False):
-        if request is not None and connection.vendor == "postgresql":
+        if request is not None and not request_created and connection.vendor == "postgresql":
             # The request before the chain, in every transaction, as the worker's jobs take them. The event's
             # foreign-key check takes this lock anyway, at the insert: taken there, after the chain, a job holding
             # the request and waiting for the chain would wait on us while we wait on it.

@@ -206,7 +206,9 @@ def request_submit(
                     request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
                 )
                 data["challenge_id"] = challenges.challenge_send(request=request, first=True).pk
-            audit_record(actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data)
+            audit_record(
+                actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data, request_created=True
+            )
             webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
             if starts_verified:
                 # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
