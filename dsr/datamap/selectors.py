@@ -27,12 +27,21 @@ def controller_current() -> dict | None:
     }
 
 
+# The profiles the active version serves, kept per process: a version's snapshot never changes, and every filing
+# asks, where reading and decoding the whole snapshot (tens of kilobytes) would cost more than the rest of the check.
+_served: tuple[tuple[int, str] | None, list[str]] = (None, [])
+
+
 def jurisdictions_served() -> list[str]:
     """Return the codes of the jurisdiction profiles the active map serves; empty: every profile."""
-    datamap = datamap_active()
-    if datamap is None:
+    global _served
+    version = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    if version is None:
         return []
-    return list(datamap.controller.get("jurisdictions") or [])
+    if _served[0] != version:
+        snapshot = DataMapVersion.objects.values_list("snapshot", flat=True).get(pk=version[0])
+        _served = (version, list(DataMap(snapshot).controller.get("jurisdictions") or []))
+    return list(_served[1])
 
 
 def purposes_active() -> QuerySet[Purpose]:

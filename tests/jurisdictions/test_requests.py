@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 import yaml
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from dsr import workflow
@@ -103,6 +105,32 @@ def test_the_data_map_limits_the_profiles_served(file_request):
     with pytest.raises(RequestInvalid) as caught:
         file_request(email="brazil@example.com", jurisdiction="br")
     assert "dk, se, us-ca" in caught.value.message_dict["jurisdiction"][0]
+
+
+def test_filings_read_the_map_once_per_version_and_a_new_version_applies_at_once(file_request):
+    datamap_load(text=_map_text(["dk", "se"]), loaded_by="test")
+    assert file_request(jurisdiction="se").jurisdiction == "se"
+    # The filings alone, not the emails they send (which render the controller from the map).
+    with CaptureQueriesContext(connection) as queries:
+        filed = workflow.request_submit(
+            right=Right.ACCESS, email="b@example.se", jurisdiction="se", actor=Actor.subject()
+        )
+        with pytest.raises(RequestInvalid):
+            workflow.request_submit(
+                right=Right.ACCESS, email="c@example.com", jurisdiction="us-ca", actor=Actor.subject()
+            )
+    assert filed.request.jurisdiction == "se"
+    # The snapshot (the whole map, tens of kilobytes) was read for the first filing under this version only.
+    assert not any('"dsr_datamapversion"."snapshot"' in query["sql"] for query in queries.captured_queries)
+
+    datamap_load(text=_map_text(["us-ca"]), loaded_by="test")
+    assert file_request(email="californian@example.com", jurisdiction="us-ca").jurisdiction == "us-ca"
+    with pytest.raises(RequestInvalid):
+        file_request(email="third@example.se", jurisdiction="se")
+
+
+def test_without_a_data_map_every_profile_is_served(file_request):
+    assert file_request(email="brazil@example.com", jurisdiction="br").jurisdiction == "br"
 
 
 def test_the_data_map_refuses_an_unknown_profile():
