@@ -14,6 +14,9 @@ cProfile and prints its top entries (the throughput then includes the profiler's
 demo data map first (dsr/demo/datamap.yaml), as a deployment always has one: the filing's jurisdiction check
 reads it.
 
+Besides the throughput (wall time, serially), each side prints its busy CPU per request, apart: this
+process's (the client, Django and dsr) and the database server's backend process's (from /proc).
+
 It creates and drops its own database (dsr_bench_intake) on that server.
 The broker is Redis when CELERY_BROKER_URL says so (as in production), else the
 filesystem broker; no worker runs, so messages only queue up.
@@ -30,6 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.worker import commit_describe, load_describe  # noqa: E402
 
 BENCH_DB = "dsr_bench_intake"
 PROFILE_TOP = 35
@@ -53,6 +58,16 @@ def _statements_timed(connection) -> dict:
 
     connection.execute_wrappers.append(timing)
     return totals
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds (user + system) the database server's process ``pid`` has used, 0 if unreadable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _database_swap(url: str, name: str) -> str:
@@ -155,6 +170,9 @@ def main() -> None:
                     client.post(
                         url, {"right": "access", "email": f"warm{i}@example.dk"}, content_type="application/json"
                     )
+                backend = connection.connection.info.backend_pid
+                backend_started = _backend_cpu_seconds(backend)
+                busy_started = time.process_time()
                 started = time.perf_counter()
                 for i in range(args.requests):
                     response = client.post(
@@ -162,7 +180,14 @@ def main() -> None:
                     )
                     if response.status_code != 201:
                         raise SystemExit(f"{label}: HTTP {response.status_code}: {response.content[:200]!r}")
-                return args.requests / (time.perf_counter() - started)
+                wall = time.perf_counter() - started
+                busy = time.process_time() - busy_started
+                database = _backend_cpu_seconds(backend) - backend_started
+                print(
+                    f"{label}: per request {wall / args.requests * 1000:.2f} ms wall, busy "
+                    f"{busy / args.requests * 1000:.2f} ms here + {database / args.requests * 1000:.2f} ms database"
+                )
+                return args.requests / wall
 
             bare = run("/bare/", "bare")
             profiler = cProfile.Profile() if args.profile else None
@@ -184,6 +209,7 @@ def main() -> None:
         print(
             f"database: PostgreSQL {connection.pg_version // 10000}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}"
         )
+        print(f"commit: {commit_describe()}; {load_describe()}")
         print(f"requests per side: {args.requests}, data map: {'demo' if args.datamap else 'none'}")
         print(f"bare view (one INSERT):  {bare:8.1f} req/s")
         print(f"intake API:              {intake:8.1f} req/s")
