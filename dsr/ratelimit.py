@@ -70,17 +70,21 @@ def rate_limit_count_one(*, scope: str, key: str, rate: str) -> int:
 
 def _count_one(scope: str, key: str, limit: Rate, window: int) -> int:
     cache_key = _cache_key(scope, key, window)
+    # Most attempts fall in a window already counted: incr() alone, one cache call (each is a round trip to Redis).
+    try:
+        return cache.incr(cache_key)
+    except ValueError:
+        pass
     # add() is atomic on Redis and locmem: the first attempt in a window creates the counter.
     if cache.add(cache_key, 1, timeout=limit.seconds + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:
-            # The counter expired between add() and incr(): this is the window's first attempt.
-            cache.set(cache_key, 1, timeout=limit.seconds + 1)
-            count = 1
-    return count
+        return 1
+    try:
+        # Another attempt created it meanwhile.
+        return cache.incr(cache_key)
+    except ValueError:
+        # ... and it expired again at once: this is the window's first attempt.
+        cache.set(cache_key, 1, timeout=limit.seconds + 1)
+        return 1
 
 
 def rate_limit_count(*, scope: str, key: str, rate: str) -> int:

@@ -57,6 +57,25 @@ def test_a_new_window_starts_counting_again():
         assert rate_limit_hit(scope="test", key="k", rate="1/minute") is False
 
 
+def test_an_attempt_in_a_window_already_counted_is_one_cache_call(monkeypatch):
+    # Every filing counts three limits; each cache call is a round trip to Redis in production.
+    calls = []
+    for name in ("add", "incr", "set", "get"):
+        real = getattr(cache, name)
+
+        def watched(key, *args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(key, *args, **kwargs)
+
+        monkeypatch.setattr(cache, name, watched)
+    with time_machine.travel("2026-03-05 10:00:00+00:00", tick=False):
+        assert rate_limit_hit(scope="test", key="k", rate="2/minute") is False
+        calls.clear()
+        assert rate_limit_hit(scope="test", key="k", rate="2/minute") is False
+        assert calls == ["incr"]
+        assert rate_limit_hit(scope="test", key="k", rate="2/minute") is True
+
+
 def test_cache_keys_never_contain_the_email(caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     keys = []
