@@ -19,7 +19,8 @@ process's (the client, Django and dsr) and the database server's backend process
 
 It creates and drops its own database (dsr_bench_intake) on that server.
 The broker is Redis when CELERY_BROKER_URL says so (as in production), else the
-filesystem broker; no worker runs, so messages only queue up.
+filesystem broker; no worker runs, so messages only queue up. The rate limits count in the cache CACHE_URL names:
+Redis as in production (CACHE_URL=redis://127.0.0.1:6379/6), else local memory.
 """
 
 import argparse
@@ -207,7 +208,9 @@ def main() -> None:
                     print(f"{seconds / filings * 1000:7.3f} ms {count / filings:5.2f}x  {shape}")
         ratio = intake / bare
         print(
-            f"database: PostgreSQL {connection.pg_version // 10000}, broker: {settings.CELERY_BROKER_URL.split(':')[0]}"
+            f"database: PostgreSQL {connection.pg_version // 10000}, "
+            f"broker: {settings.CELERY_BROKER_URL.split(':')[0]}, "
+            f"cache (the rate limits' counters): {settings.CACHES['default']['BACKEND'].rsplit('.', 2)[-2]}"
         )
         print(f"commit: {commit_describe()}; {load_describe()}")
         print(f"requests per side: {args.requests}, data map: {'demo' if args.datamap else 'none'}")
