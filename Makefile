@@ -81,8 +81,9 @@ run: venv
 
 # --- checks -------------------------------------------------------------------
 
-# Browser tests drive Debian's Chromium, the translation check runs gettext and WeasyPrint subsets fonts with
-# HarfBuzz: .ci/system-packages installs what is missing (as root), or says the command to run.
+# Browser tests drive Debian's Chromium, the translation check runs gettext, WeasyPrint subsets fonts with
+# HarfBuzz and the letters are set in DejaVu Sans: .ci/system-packages installs what is missing (as root), or
+# says the command to run.
 system-packages:
 	@bash .ci/system-packages test
 

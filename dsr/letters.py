@@ -1,4 +1,4 @@
-"""Formal letters as PDF (WeasyPrint): refusal, extension and erasure confirmation.
+"""Formal letters as PDF (dsr.pdf.letter_pdf_render): refusal, extension, fee and erasure confirmation.
 
 The emails carry the same message in plain words; the letter is the record a
 person can keep, print or show to Datatilsynet. Templates live in
@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from dsr.jurisdictions import jurisdiction_context, profile_default_code
-from dsr.pdf import LETTER_STYLESHEET, pdf_render
+from dsr.pdf import letter_pdf_render
 
 LETTER_KINDS = ("refused", "extended", "erasure_confirmation", "fee")
 LETTER_LANGUAGES = ("da", "en")
@@ -44,7 +44,7 @@ def letter_html(kind: str, context: dict, language: str, *, today: date | None =
 def letter_pdf(kind: str, context: dict, language: str, *, today: date | None = None) -> bytes:
     """Render the formal letter `kind` in `language` as PDF bytes, ready to attach to its email."""
     html = letter_html(kind, context, language, today=today)
-    return pdf_render(html, stylesheet=LETTER_STYLESHEET)
+    return letter_pdf_render(html)
 
 
 def letter_filename(kind: str, reference: str, language: str) -> str:
@@ -59,8 +59,9 @@ def letter_filename(kind: str, reference: str, language: str) -> str:
 def letters_warm() -> None:
     """Render the erasure confirmation, the letter every erasure sends, from the sample values, and drop it.
 
-    A worker calls this at start, before its pool forks: fonts, text shaping, the letter templates and their
-    stylesheet are then loaded once, not in the first request each pool process handles. No database query.
+    A worker calls this at start, before its pool forks: the letters' fonts (found through fontconfig and
+    parsed) and their templates are then loaded once, not in the first request each pool process handles. No
+    database query.
     """
     from dsr.message_samples import sample_context
 

@@ -1,20 +1,32 @@
-"""PDF rendering with WeasyPrint, shared by letters, the access report and the retention-sweep report.
+"""PDF rendering: the letters and the access report by ReportLab, anything else (and any letter it cannot draw) by
+WeasyPrint.
 
-One font configuration serves every render in a process, and a document's stylesheet file is parsed once per
-process: only what changes from document to document stays in the HTML. A worker renders a letter once at start
-(dsr.letters.letters_warm, before its pool forks), so the first letter a pool process sends does not pay for
-loading fontconfig, Pango, the templates and the stylesheet; the first access report then costs what the next
-one does too, so it is not rendered at start. bench/pdf.py measures the letters' render times, and
-bench/pdf.py --report the access report's.
+The letters and report.pdf are laid out by dsr.letter_layout from the HTML their templates render, with the look
+letter.css gives them (docs/decisions/0018-letters-laid-out-by-reportlab.md). WeasyPrint renders the retention-sweep
+report, and a letter whenever the fast layout declines it: markup it does not know, a character DejaVu Sans has no
+glyph for, a missing font, or a project whose own templates folder restyles letter.css (WeasyPrint follows the
+new stylesheet; the fast layout only knows the shipped one).
+
+One font configuration serves every WeasyPrint render in a process, and a stylesheet file is parsed once per
+process. A worker renders a letter once at start (dsr.letters.letters_warm, before its pool forks), so the first
+letter a pool process sends does not pay for loading fonts and templates. bench/pdf.py measures the letters'
+render times, and bench/pdf.py --report the access report's.
 """
 
+import logging
 from functools import cache
+from pathlib import Path
 
+from django.conf import settings
 from django.template.loader import get_template
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from dsr.letter_layout import LayoutUnsupported, letter_render
+
 LETTER_STYLESHEET = "dsr/letters/letter.css"
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -29,6 +41,24 @@ def _stylesheet(name: str) -> CSS:
 
 
 def pdf_render(html: str, *, stylesheet: str | None = None) -> bytes:
-    """Return ``html`` (a whole document) rendered as PDF bytes, styled by the template file ``stylesheet`` if given."""
+    """Return ``html`` (a whole document) rendered as PDF bytes by WeasyPrint, styled by the template file
+    ``stylesheet`` if given."""
     stylesheets = [_stylesheet(stylesheet)] if stylesheet else None
     return HTML(string=html).write_pdf(stylesheets=stylesheets, font_config=_fonts())
+
+
+@cache
+def letter_stylesheet_shipped() -> bool:
+    """Whether letter.css is the one dsr ships, the look dsr.letter_layout draws (not a project's own)."""
+    shipped = Path(settings.BASE_DIR) / "templates" / LETTER_STYLESHEET
+    return Path(get_template(LETTER_STYLESHEET).origin.name).resolve() == shipped.resolve()
+
+
+def letter_pdf_render(html: str) -> bytes:
+    """Return a letter or the access report (HTML from templates/dsr/letters/_letter.html) as PDF bytes."""
+    if letter_stylesheet_shipped():
+        try:
+            return letter_render(html)
+        except LayoutUnsupported as reason:
+            log.info("Letter rendered by WeasyPrint: %s", reason)
+    return pdf_render(html, stylesheet=LETTER_STYLESHEET)

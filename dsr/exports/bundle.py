@@ -54,7 +54,7 @@ from dsr.models import (
     Request,
     Right,
 )
-from dsr.pdf import LETTER_STYLESHEET, pdf_render
+from dsr.pdf import letter_pdf_render
 from dsr.storage import BUNDLE_PREFIX, storage_name_new, storage_save
 from dsr.storage.sealing import SealedWriter
 
@@ -251,11 +251,11 @@ def report_context(request: Request, information: dict, *, manifest: list[dict],
 
 
 def report_pdf(context: dict, language: str) -> bytes:
-    """Render report.pdf: the Art. 15 information as a letter to the person (WeasyPrint)."""
+    """Render report.pdf: the Art. 15 information as a letter to the person (dsr.pdf.letter_pdf_render)."""
     with translation.override(language):
         html = render_to_string(f"dsr/exports/report.{language}.html", context)
     # A letter to the person: the letters' own layout and stylesheet.
-    return pdf_render(html, stylesheet=LETTER_STYLESHEET)
+    return letter_pdf_render(html)
 
 
 def index_html(context: dict, language: str) -> bytes:
