@@ -29,6 +29,10 @@ _json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default
 _CSV_PLAIN = frozenset({str, int, float, type(None)})
 _CSV_BATCH = 64 * 1024
 _JSON_BATCH = 500
+# A staged file stays in memory up to this size, then moves to a temporary file: most tables of one person are a
+# few kilobytes, and creating three temporary files per table cost more than the rest of staging. With every
+# table of a source open at once, memory stays within this times three per table.
+_SPOOL_BYTES = 64 * 1024
 
 
 def csv_value(value) -> str:
@@ -43,10 +47,10 @@ def csv_value(value) -> str:
 
 
 class _Sealed:
-    """A temporary file written through the sealing writer."""
+    """A temporary file (in memory while small) written through the sealing writer."""
 
     def __init__(self):
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by records_stage
+        self.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by records_stage
         self.writer = SealedWriter(self.file)
 
 
