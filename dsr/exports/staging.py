@@ -2,8 +2,9 @@
 
 Reading a source once is enough: the collect job streams the person's records
 into sealed files per table ("staged"): the records as JSON lines and, while
-every row has the same columns, the same rows as CSV, counting as it goes. The
-bundle job copies both into the ZIP without parsing a row again. Memory stays
+every row has the same columns, the same rows as CSV, counting as it goes. They
+are stored together, one file per source, each table's files a segment of it.
+The bundle job copies them into the ZIP without parsing a row again. Memory stays
 flat: one chunk per open table. Staged files are deleted when the bundle is built, and
 by the purge when a request closes without one (docs/exports.md).
 """
@@ -13,14 +14,23 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from django.core.files.storage import FileSystemStorage
 
 from dsr.exports.cells import RowFormat, readable_csv_rows
 from dsr.sources.base import Record
-from dsr.storage import STAGING_PREFIX, bundle_storage, storage_delete, storage_name_new, storage_save
+from dsr.storage import (
+    SEGMENT,
+    STAGING_PREFIX,
+    bundle_storage,
+    storage_delete,
+    storage_name_new,
+    storage_save,
+)
 from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
 
 # One encoder for every row: json.dumps with arguments builds a new one per call.
@@ -176,31 +186,18 @@ def records_stage(
                 stage = stages[record.table] = _TableStage(record.table, readable)
             stage.add(record)
         staged = {}
-        for position, stage in enumerate(stages.values()):
-            stage.finish()
-            name = storage_save(
-                storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.json.file
-            )
+        if stages:
+            name, segments = _segments_store(stages.values(), request_id=request_id, source_key=source_key)
             stored.append(name)
-            csv_name = ""
-            if stage.csv is not None:
-                csv_name = storage_save(
-                    storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.csv.file
-                )
-                stored.append(csv_name)
-            readable_name = ""
-            if stage.readable is not None:
-                readable_name = storage_save(
-                    storage_name_new(STAGING_PREFIX, request_id, source_key, f"t{position}"), stage.readable.file
-                )
-                stored.append(readable_name)
+        for stage in stages.values():
+            json_at, csv_at, readable_at = segments[stage.table]
             staged[stage.table] = {
-                "name": name,
+                "name": f"{name}{SEGMENT}{json_at}",
                 # The CSV rows without their header, when every row had the same columns; else made from the JSON.
-                "csv_name": csv_name,
+                "csv_name": f"{name}{SEGMENT}{csv_at}" if csv_at else "",
                 # The same rows for people, in ``readable_language``'s convention, under the same condition.
-                "readable_name": readable_name,
-                "readable_language": stage.readable_language if readable_name else "",
+                "readable_name": f"{name}{SEGMENT}{readable_at}" if readable_at else "",
+                "readable_language": stage.readable_language if readable_at else "",
                 "records": stage.records,
                 "columns": list(stage.columns),
                 "categories": stage.categories,
@@ -218,18 +215,89 @@ def records_stage(
     return {"tables": tables, "records": total, "provided": provided, "holds_data": total > 0, "staged": staged}
 
 
+def _segments_store(stages, *, request_id: int, source_key: str) -> tuple[str, dict]:
+    """Store every table's sealed files of one source run as one file; return its name and each table's segments.
+
+    One stored file per source instead of up to three per table: each file costs a create (a request, in an
+    object store) however small it is. Each segment stays a sealed file of its own, read as one (``_Segment``).
+    """
+    segments = {}
+    with tempfile.SpooledTemporaryFile(max_size=16 * _SPOOL_BYTES) as combined:
+
+        def put(sealed: _Sealed | None) -> str:
+            if sealed is None:
+                return ""
+            offset = combined.tell()
+            sealed.file.seek(0)
+            shutil.copyfileobj(sealed.file, combined)
+            return f"{offset}:{combined.tell() - offset}"
+
+        for stage in stages:
+            stage.finish()
+            segments[stage.table] = (put(stage.json), put(stage.csv), put(stage.readable))
+        name = storage_save(storage_name_new(STAGING_PREFIX, request_id, source_key), combined)
+    return name, segments
+
+
+class _Segment(io.RawIOBase):
+    """A read-only window on part of a stored file, read as if it were the whole file."""
+
+    def __init__(self, source, offset: int, size: int):
+        super().__init__()
+        self._source, self._offset, self._size, self._position = source, offset, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = min(max(0, base + offset), self._size)
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        self._source.seek(self._offset + self._position)
+        data = self._source.read(wanted)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
+
+
+def _staged_open(name: str) -> tuple[BinaryIO, int]:
+    """Open a staged file or segment for reading; return it (sealed) and its size."""
+    storage = bundle_storage()
+    stored, _, segment = name.partition(SEGMENT)
+    if not segment:
+        # Staged before tables were stored together: one file per table.
+        return storage.open(stored, "rb"), storage.size(stored)
+    offset, size = (int(part) for part in segment.split(":"))
+    return _Segment(storage.open(stored, "rb"), offset, size), size
+
+
 def staged_chunks(name: str) -> Iterator[bytes]:
     """Yield the plaintext of a staged file in chunks."""
-    storage = bundle_storage()
-    with SealedReader(storage.open(name, "rb"), size=storage.size(name)) as reader:
+    source, size = _staged_open(name)
+    with SealedReader(source, size=size) as reader:
         yield from reader.chunks()
 
 
 def staged_lines(name: str) -> Iterator[bytes]:
     """Yield the staged table's lines (one JSON object each, without the newline)."""
-    storage = bundle_storage()
-    size = storage.size(name)
-    with storage.open(name, "rb") as stored, sealed_open(stored, size=size) as plain:
+    source, size = _staged_open(name)
+    with source, sealed_open(source, size=size) as plain:
         for line in plain:
             yield line.rstrip(b"\n")
 

@@ -27,6 +27,15 @@ def storage_name_new(prefix: str, *parts: str | int) -> str:
     return "/".join([prefix, *(str(part) for part in parts), uuid.uuid4().hex])
 
 
+# A part of a stored file, named "<file>#<offset>:<size>" (a source's staged tables share one file).
+SEGMENT = "#"
+
+
+def segment_file(name: str) -> str:
+    """Return the stored file a name is in: itself, or for a segment's name the file the segment is part of."""
+    return name.partition(SEGMENT)[0]
+
+
 def storage_save(name: str, content: BinaryIO) -> str:
     """Store ``content`` (a seekable file at any position) under exactly ``name``; return the name."""
     content.seek(0)

@@ -34,7 +34,7 @@ from dsr.models import (
     SubjectAnswerFile,
 )
 from dsr.models.personal import INVENTORY, inventory_personal
-from dsr.storage import sealed_storage, storage_delete
+from dsr.storage import sealed_storage, segment_file, storage_delete
 from dsr.workflow.base import (
     TransitionError,
     _lock,
@@ -121,7 +121,7 @@ def _files_of(request: Request) -> dict[str, list[str]]:
     staged = []
     for result in request.jobs.values_list("result", flat=True):
         for entry in ((result or {}).get("staged") or {}).values():
-            staged += [entry[key] for key in ("name", "csv_name", "readable_name") if entry.get(key)]
+            staged += [segment_file(entry[key]) for key in ("name", "csv_name", "readable_name") if entry.get(key)]
     return {
         "uploads": [
             *request.manual_tasks.exclude(uploaded_file="").values_list("uploaded_file", flat=True),
@@ -130,7 +130,8 @@ def _files_of(request: Request) -> dict[str, list[str]]:
             # An authorised agent's proof of authority (CCPA regs § 7063).
             *AgentFiling.objects.filter(request=request).exclude(document="").values_list("document", flat=True),
         ],
-        "staged": staged,
+        # A source's staged tables share one file: each file once.
+        "staged": list(dict.fromkeys(staged)),
         "bundles": list(request.bundles.exclude(storage_name="").values_list("storage_name", flat=True)),
     }
 

@@ -132,3 +132,80 @@ def test_rows_of_different_shapes_stage_no_csv_for_people_and_the_bundle_makes_i
     assert staged["audience"]["readable_name"] == ""
     lines = _write_readable(staged, "audience", "da").decode("utf-8-sig").splitlines()
     assert lines[1:] == ["1;cooking;", '2;;"[""a""]"']
+
+
+def _stored_files(request_id: int) -> list[str]:
+    from dsr.storage import STAGING_PREFIX, bundle_storage
+
+    storage, found, folders = bundle_storage(), [], [f"{STAGING_PREFIX}/{request_id}"]
+    while folders:
+        folder = folders.pop()
+        directories, files = storage.listdir(folder)
+        found += [f"{folder}/{name}" for name in files]
+        folders += [f"{folder}/{name}" for name in directories]
+    return found
+
+
+def test_a_sources_tables_are_stored_as_one_file_and_each_reads_back_as_staged():
+    from dsr.exports.staging import staged_lines
+    from dsr.storage import segment_file
+
+    tables = {
+        f"table_{n}": [{"id": i, "text": f"ø{n}-{i}" * (200 if n == 7 else 1)} for i in range(n * 40)] for n in range(8)
+    }
+    interleaved = [
+        _record(table, row) for i in range(320) for table, rows in tables.items() if i < len(rows) for row in [rows[i]]
+    ]
+    result = records_stage(iter(interleaved), request_id=41, source_key="partner", readable="da")
+
+    staged = result["staged"]
+    names = {segment_file(entry[key]) for entry in staged.values() for key in ("name", "csv_name", "readable_name")}
+    assert names == set(_stored_files(41))
+    assert len(names) == 1
+    for table, rows in tables.items():
+        if rows:
+            assert [json.loads(line) for line in staged_lines(staged[table]["name"])] == rows
+    assert "table_0" not in staged  # no rows, no table
+
+
+def test_a_changed_segment_fails_to_read_and_its_neighbours_still_read():
+    from dsr.exports.staging import staged_chunks, staged_lines
+    from dsr.storage import bundle_storage, segment_file
+    from dsr.storage.sealing import SealError
+
+    result = records_stage(
+        (_record(table, {"id": i}) for table in ("first", "second") for i in range(3)),
+        request_id=42,
+        source_key="partner",
+    )
+    second = result["staged"]["second"]["name"]
+    offset = int(second.rsplit("#", 1)[1].split(":")[0])
+    path = bundle_storage().path(segment_file(second))
+    with open(path, "r+b") as stored:
+        stored.seek(offset + 60)
+        byte = stored.read(1)
+        stored.seek(offset + 60)
+        stored.write(bytes([byte[0] ^ 1]))
+
+    with pytest.raises(SealError):
+        list(staged_chunks(second))
+    assert [json.loads(line) for line in staged_lines(result["staged"]["first"]["name"])] == [
+        {"id": i} for i in range(3)
+    ]
+
+
+def test_a_table_staged_as_a_file_of_its_own_still_reads():
+    """Collect runs from before tables were stored together name one whole file per table."""
+    import tempfile
+
+    from dsr.exports.staging import staged_lines
+    from dsr.storage import STAGING_PREFIX, storage_name_new, storage_save
+    from dsr.storage.sealing import SealedWriter
+
+    with tempfile.TemporaryFile() as sealed:
+        writer = SealedWriter(sealed)
+        writer.write(b'{"id":1}\n{"id":2}\n')
+        writer.close()
+        name = storage_save(storage_name_new(STAGING_PREFIX, 43, "partner", "t0"), sealed)
+
+    assert [json.loads(line) for line in staged_lines(name)] == [{"id": 1}, {"id": 2}]
