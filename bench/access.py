@@ -24,6 +24,8 @@ Measured per request, medians over --people requests after three warm-up ones:
 
 Then --starts times: the worker is stopped, a new one started, and one
 request timed; the first request after a start is compared with a warm one.
+--timeline prints, for the last warm request and each first one, when each
+of its jobs was created, started and finished (ms after the POST).
 
 Targets (issue "Speed"): completed <= 0.2 s, collected <= 0.1 s, the first
 request after a worker start within 1.5x a warm one.
@@ -93,8 +95,27 @@ def _company_build(folder: Path, people: int) -> tuple[str, list[str]]:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), emails
 
 
-def _request_time(client, token: str, email: str, *, timeout: float = 120) -> tuple[float, float, int]:
-    """File one access request and wait for it; return seconds to collected and to completed, and its rows."""
+def _timeline(request, posted: datetime.datetime) -> str:
+    """Return when each of the request's jobs was created, started and finished, in ms after its POST."""
+
+    def ms(moment) -> str:
+        return f"{(moment - posted).total_seconds() * 1000:5.0f}" if moment else "    -"
+
+    lines = [f"  {request.reference}: closed at {ms(request.closed_at)} ms"]
+    for job in request.jobs.order_by("created_at", "pk"):
+        where = f"{job.operation} {job.source_key}".strip()
+        times = f"created {ms(job.created_at)}  started {ms(job.started_at)}  finished {ms(job.finished_at)}"
+        lines.append(f"    {where:<28} {times}")
+    return "\n".join(lines)
+
+
+def _request_time(
+    client, token: str, email: str, *, timeout: float = 120, timeline: list | None = None
+) -> tuple[float, float, int]:
+    """File one access request and wait for it; return seconds to collected and to completed, and its rows.
+
+    With ``timeline``, append the request's jobs' times to it (``_timeline``).
+    """
     from django.db.models import Max
 
     from dsr.models import BundleStatus, Job, Operation, Request, Status
@@ -111,7 +132,7 @@ def _request_time(client, token: str, email: str, *, timeout: float = 120) -> tu
     reference = response.json()["reference"]
     deadline = time.monotonic() + timeout
     while True:
-        request = Request.objects.filter(reference=reference).only("status", "closed_at").get()
+        request = Request.objects.filter(reference=reference).only("status", "closed_at", "reference").get()
         if request.status == Status.COMPLETED:
             break
         if request.status in (Status.PARTIALLY_COMPLETED, Status.REFUSED, Status.CANCELLED, Status.NEEDS_ATTENTION):
@@ -124,6 +145,8 @@ def _request_time(client, token: str, email: str, *, timeout: float = 120) -> tu
         raise SystemExit(f"{reference}: completed without a sealed bundle ({bundle.status})")
     if not any(entry["path"].rsplit("/", 1)[-1] == "report.pdf" for entry in bundle.manifest):
         raise SystemExit(f"{reference}: the bundle has no PDF report")
+    if timeline is not None:
+        timeline.append(_timeline(request, posted))
     access_jobs = Job.objects.filter(request=request, operation=Operation.ACCESS)
     collected = access_jobs.aggregate(last=Max("finished_at"))["last"]
     rows = sum(sum(job_counts.values()) for job_counts in access_jobs.values_list("counts", flat=True))
@@ -135,6 +158,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=30, help="timed requests, one after another (default 30)")
     parser.add_argument("--starts", type=int, default=3, help="worker starts to time a first request after")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the last warm and every first request's jobs, ms after the POST"
+    )
     parser.add_argument(
         "--database",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
@@ -193,8 +219,12 @@ def main() -> None:
             _request_time(client, token, next(people))
         collected, completed, rows = [], [], []
         busy_before = group_cpu_seconds(worker.pid)
-        for _ in range(args.people):
-            seconds_collected, seconds_completed, person_rows = _request_time(client, token, next(people))
+        timeline = [] if args.timeline else None
+        for number in range(args.people):
+            last = timeline if number == args.people - 1 else None
+            seconds_collected, seconds_completed, person_rows = _request_time(
+                client, token, next(people), timeline=last
+            )
             collected.append(seconds_collected)
             completed.append(seconds_completed)
             rows.append(person_rows)
@@ -205,7 +235,7 @@ def main() -> None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=60)
             worker = worker_start(args.concurrency, {**os.environ, **env})
-            firsts.append(_request_time(client, token, next(people))[1])
+            firsts.append(_request_time(client, token, next(people), timeline=timeline)[1])
 
         warm = median(completed)
         first = median(firsts) if firsts else None
@@ -227,6 +257,9 @@ def main() -> None:
                 f" ({', '.join(f'{s * 1000:.0f}' for s in firsts)}), {ratio:.2f}x a warm one"
                 f" (target <= {TARGET_FIRST}x: {verdict(ratio, TARGET_FIRST)})"
             )
+        if timeline:
+            print("the last warm request, then each first request after a start (ms after the POST):")
+            print("\n".join(timeline))
         print(f"{load_describe()} at the end", flush=True)
     finally:
         if worker is not None:

@@ -53,15 +53,45 @@ class SignalSweeper(bootsteps.StartStopStep):
 app.steps["worker"].add(SignalSweeper)
 
 
+# The templates a worker's jobs render: emails, letters, and the access bundle's report and index.
+WARM_TEMPLATE_FOLDERS = ("dsr/emails", "dsr/letters", "dsr/exports")
+
+
+def _templates_warm() -> None:
+    """Compile the jobs' templates, load each language's translations and ready the message cipher, once."""
+    from pathlib import Path
+
+    from django.template.loader import get_template
+    from django.utils import translation
+
+    from dsr.crypto import seal, unseal
+
+    root = Path(settings.BASE_DIR) / "templates"
+    for folder in WARM_TEMPLATE_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in (".html", ".txt"):
+                get_template(path.relative_to(root).as_posix())
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Access")
+    unseal(seal({}, purpose="worker start"), purpose="worker start")
+
+
 @worker_init.connect
 def worker_warm(**kwargs) -> None:
     """Ready the worker before its pool forks, so a pool process's first request costs what its next one does.
 
-    Fonts and letter templates load once (dsr.letters.letters_warm). Then everything loaded so far is moved out
+    Fonts and letter templates load once (dsr.letters.letters_warm), the other templates the jobs render and both
+    languages' translations (_templates_warm), and the active data map and its connectors
+    (dsr.engine.connectors.connectors_warm: a SQL source's tables reflected), after which the database
+    connections are closed so no pool process inherits one. Then everything loaded so far is moved out
     of the garbage collector's reach (gc.freeze): the first full collection in each pool process would otherwise
     walk every imported module's objects in the middle of a request, and touching them would copy the pages the
     pool processes share with this one.
     """
+    from django.db import connections
+
+    from dsr.engine.connectors import connectors_warm
     from dsr.letters import letters_warm
 
     try:
@@ -70,6 +100,16 @@ def worker_warm(**kwargs) -> None:
         # Warming only saves time: a worker that cannot render a letter now still starts, and the request
         # that needs the letter reports the problem where staff see it.
         logger.warning("worker: the letters could not be rendered at start", exc_info=True)
+    try:
+        _templates_warm()
+    except Exception:
+        logger.warning("worker: the templates could not be compiled at start", exc_info=True)
+    try:
+        connectors_warm()
+    except Exception:
+        logger.warning("worker: the data map's connectors could not be readied at start", exc_info=True)
+    finally:
+        connections.close_all()
     gc.collect()
     gc.freeze()
 

@@ -39,3 +39,16 @@ def test_a_letter_that_cannot_be_rendered_at_start_does_not_stop_the_worker(monk
 
     assert "the letters could not be rendered at start" in caplog.text
     assert gc_calls == ["collect", "freeze"]
+
+
+def test_every_template_a_job_renders_is_compiled_at_start_in_both_languages():
+    from django.template import engines
+
+    loader = engines["django"].engine.template_loaders[0]
+    loader.reset()
+
+    celery_config._templates_warm()  # raises if a template does not compile
+
+    compiled = set(loader.get_template_cache)
+    assert {"dsr/exports/report.da.html", "dsr/exports/index.en.html", "dsr/letters/_letter.html"} <= compiled
+    assert any(name.startswith("dsr/emails/") and name.endswith(".da.txt") for name in compiled)

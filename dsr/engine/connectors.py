@@ -5,12 +5,16 @@ first use: a worker keeps the connectors of the active map version for a
 while instead of reflecting for every job.
 """
 
+import logging
 import time
 
 from dsr.datamap.schema import DataMap
 from dsr.models import DataMapVersion
-from dsr.sources.base import Connector
+from dsr.sources.base import Connector, SourceError
 from dsr.sources.registry import connector_for
+from dsr.sources.sql.connection import engines_connections_close
+
+logger = logging.getLogger(__name__)
 
 _CONNECTORS_TTL_SECONDS = 600
 _cache: dict = {"key": None, "at": 0.0, "datamap": None, "connectors": {}}
@@ -35,3 +39,23 @@ def connector_get(key: str, datamap: DataMap) -> Connector:
     if key not in connectors:
         connectors[key] = connector_for(key, datamap)
     return connectors[key]
+
+
+def connectors_warm() -> None:
+    """Read the active map and ready each of its connectors (a worker at start, before its pool forks).
+
+    A SQL source's tables are reflected here once instead of in each pool process's first job; the pooled
+    connections are closed again, so no pool process shares one. A source that cannot be reached now is
+    left for its first job, which reports it where staff see it.
+    """
+    datamap = datamap_current()
+    if datamap is None:
+        return
+    try:
+        for key in datamap.sources:
+            try:
+                connector_get(key, datamap).warm()
+            except SourceError as exc:
+                logger.warning("worker: source %s was not readied at start: %s", key, exc.problem)
+    finally:
+        engines_connections_close()

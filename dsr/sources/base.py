@@ -497,6 +497,10 @@ class Connector:
         """Check that the source is reachable and configured as the map says; raise SourceError if not."""
         raise NotImplementedError
 
+    def warm(self) -> None:
+        """Load now what this connector's first operation in a process would (a worker, at start); raise
+        SourceError if the source cannot be reached. Nothing to load by default."""
+
     def live_map_errors(self) -> list[DataMapError]:
         """Return the ways the map would break what the source itself enforces (a database's constraints).
 

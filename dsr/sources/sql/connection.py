@@ -51,6 +51,13 @@ def engine_get(url: str) -> Engine:
     return engine
 
 
+def engines_connections_close() -> None:
+    """Close every pooled connection and keep the engines (a worker before its pool forks: a connection must not
+    be shared by two processes, while the engines' caches of compiled statements may be)."""
+    for engine in _engines.values():
+        engine.dispose()
+
+
 def engines_dispose() -> None:
     """Close every pooled connection (tests drop their databases after this)."""
     for engine in _engines.values():

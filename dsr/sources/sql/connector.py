@@ -209,6 +209,12 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
             raise self.error(f'table "{name}" has no primary key; name one with primary_key')
         return [table.c[column.name] for column in live.primary_key.columns]
 
+    def warm(self) -> None:
+        """Reflect every mapped table, as the first operation would: kept while the schema's fingerprint holds."""
+        with self._connect("reading the schema", read_only=True) as conn:
+            for name in self.tables:
+                self._table(conn, name)
+
     def test_connection(self) -> None:
         """Connect, then check the map against the live schema: every table, column, key and constraint it meets."""
         with self._connect("connection test", read_only=True) as conn:
