@@ -100,6 +100,11 @@ class _TableConfigReader:
                     make_url(url)
             except sa.exc.ArgumentError:
                 self.error(f"{path}.url", "is not a database URL (dialect+driver://user@host/database)")
+        timeout = config.get("connect_timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300
+        ):
+            self.error(f"{path}.connect_timeout", "must be a number of seconds above 0 and at most 300")
         tables = config.get("tables")
         if not isinstance(tables, dict) or not tables:
             self.error(f"{path}.tables", "is required: at least one table")

@@ -4,13 +4,17 @@ Errors are described without the values a driver may quote, and classed as
 worth retrying (down, timed out, locked) or not (missing, refused, read-only).
 """
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, float], Engine] = {}
+# Seconds to wait for a source's server to answer a new connection (the map's connect_timeout overrides it):
+# a server that never answers must not hold a worker's job, or its start, for the operating system's minutes.
+CONNECT_TIMEOUT = 10
 
 _TRANSIENT_MARKERS = (
     "connection refused",
@@ -34,20 +38,26 @@ _PERMANENT_MARKERS = (
 )
 
 
-def engine_get(url: str) -> Engine:
+def engine_get(url: str, *, connect_timeout: float | None = None) -> Engine:
     """Return the pooled engine for ``url``, creating it on first use (SQLite with foreign keys on)."""
-    engine = _engines.get(url)
+    timeout = float(connect_timeout or CONNECT_TIMEOUT)
+    engine = _engines.get((url, timeout))
     if engine is None:
+        backend = sa.engine.make_url(url).get_backend_name()
+        # PostgreSQL and MySQL drivers take whole seconds; SQLite opens a file and waits for nothing.
+        options = (
+            {"connect_timeout": max(1, math.ceil(timeout))} if backend in ("postgresql", "mysql", "mariadb") else {}
+        )
         # Statements carry the anonymising key (the keyed hash computed in the database) and people's
         # identifiers: no error or log line shows their parameters.
-        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=options)
         if engine.dialect.name == "sqlite":
             # SQLite enforces foreign keys only when asked, per connection.
             @sa.event.listens_for(engine, "connect")
             def _foreign_keys_on(dbapi_connection, record):
                 dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
-        _engines[url] = engine
+        _engines[(url, timeout)] = engine
     return engine
 
 
@@ -66,9 +76,9 @@ def engines_dispose() -> None:
 
 
 @contextmanager
-def transaction_open(url: str, *, read_only: bool) -> Iterator[Connection]:
+def transaction_open(url: str, *, read_only: bool, connect_timeout: float | None = None) -> Iterator[Connection]:
     """Yield a connection inside one transaction, read-only where asked; it commits unless the body raises."""
-    with engine_get(url).connect() as conn:
+    with engine_get(url, connect_timeout=connect_timeout).connect() as conn:
         dialect = conn.dialect.name
         if read_only and dialect in ("mysql", "mariadb"):
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")

@@ -133,7 +133,8 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
     def _connect(self, doing: str, *, read_only: bool) -> Iterator[Connection]:
         url = self._url()
         try:
-            with transaction_open(url, read_only=read_only) as conn:
+            timeout = self.config.get("connect_timeout")
+            with transaction_open(url, read_only=read_only, connect_timeout=timeout) as conn:
                 self._dialect = conn.dialect.name
                 if not self._schema_held:
                     self._schema_refresh(conn)

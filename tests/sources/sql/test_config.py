@@ -186,3 +186,13 @@ def test_tables_describe_their_own_purposes_and_recipients_or_leave_them_to_the_
         name: (table["erasure"].get("hold") if table["erasure"]["strategy"] == "keep" else None)
         for name, table in tables.items()
     }
+
+
+@pytest.mark.parametrize("timeout", ["soon", 0, -1, 301, True])
+def test_a_connect_timeout_must_be_a_number_of_seconds(timeout):
+    with pytest.raises(DataMapInvalid) as caught:
+        map_build({"loyalty": loyalty_source("sqlite:///x.sqlite3", connect_timeout=timeout)})
+
+    assert [str(error) for error in caught.value.errors] == [
+        "sources.loyalty.connect_timeout: must be a number of seconds above 0 and at most 300"
+    ]

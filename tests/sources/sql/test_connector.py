@@ -2,6 +2,7 @@
 
 import socket
 import sqlite3
+import time
 import tracemalloc
 
 import pytest
@@ -446,6 +447,20 @@ def test_a_database_that_is_down_is_a_transient_error():
     connector = loyalty_connector(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nothing")
     with pytest.raises(SourceTransientError, match="loyalty"):
         connector.test_connection()
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_maps_connect_timeout():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)  # the kernel accepts the connection; nobody ever answers it
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{server.getsockname()[1]}/nothing"
+        connector = loyalty_connector(url, connect_timeout=1)
+        started = time.monotonic()
+
+        with pytest.raises(SourceTransientError, match="loyalty"):
+            connector.test_connection()
+
+        assert time.monotonic() - started < 5  # the map's second, not the default 10 nor the system's minutes
 
 
 def test_bad_credentials_are_a_permanent_error(postgres_database):
