@@ -1,5 +1,7 @@
 """Read the active data map: what the Art. 15 answer, the workers and the emails need."""
 
+import copy
+
 from django.db.models import QuerySet
 
 from dsr.datamap.schema import DataMap
@@ -17,31 +19,38 @@ def datamap_active() -> DataMap | None:
     return None if snapshot is None else DataMap(snapshot)
 
 
+# The active version's controller section, kept per process: a version's snapshot never changes, while every
+# filing and every message asks for it, where reading and decoding the whole snapshot (tens of kilobytes) would
+# cost more than the rest of what they do with it.
+_controller_kept: tuple[tuple[int, str] | None, dict] = (None, {})
+
+
+def _controller_of_active() -> dict | None:
+    global _controller_kept
+    version = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    if version is None:
+        return None
+    if _controller_kept[0] != version:
+        snapshot = DataMapVersion.objects.values_list("snapshot", flat=True).get(pk=version[0])
+        _controller_kept = (version, DataMap(snapshot).controller)
+    return _controller_kept[1]
+
+
 def controller_current() -> dict | None:
     """Return the active map's controller (name, address, cvr, email, phone, dpo_email, authority)."""
-    datamap = datamap_active()
-    if datamap is None:
+    controller = _controller_of_active()
+    if controller is None:
         return None
-    return {
-        key: datamap.controller[key] for key in ("name", "address", "cvr", "email", "phone", "dpo_email", "authority")
-    }
-
-
-# The profiles the active version serves, kept per process: a version's snapshot never changes, and every filing
-# asks, where reading and decoding the whole snapshot (tens of kilobytes) would cost more than the rest of the check.
-_served: tuple[tuple[int, str] | None, list[str]] = (None, [])
+    # A copy: the caller may change it without changing what the next caller gets.
+    return copy.deepcopy(
+        {key: controller[key] for key in ("name", "address", "cvr", "email", "phone", "dpo_email", "authority")}
+    )
 
 
 def jurisdictions_served() -> list[str]:
     """Return the codes of the jurisdiction profiles the active map serves; empty: every profile."""
-    global _served
-    version = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
-    if version is None:
-        return []
-    if _served[0] != version:
-        snapshot = DataMapVersion.objects.values_list("snapshot", flat=True).get(pk=version[0])
-        _served = (version, list(DataMap(snapshot).controller.get("jurisdictions") or []))
-    return list(_served[1])
+    controller = _controller_of_active()
+    return list((controller or {}).get("jurisdictions") or [])
 
 
 def purposes_active() -> QuerySet[Purpose]:

@@ -129,6 +129,27 @@ def test_filings_read_the_map_once_per_version_and_a_new_version_applies_at_once
         file_request(email="third@example.se", jurisdiction="se")
 
 
+def test_the_controller_is_read_once_per_version_each_caller_gets_its_own_copy_and_a_new_version_applies():
+    from dsr.datamap.selectors import controller_current
+
+    datamap_load(text=_map_text(["dk"]), loaded_by="test")
+    named = controller_current()["name"]
+    with CaptureQueriesContext(connection) as queries:
+        mine = controller_current()
+        mine["name"] = "Changed by one caller"
+        mine["authority"]["name"] = "Changed too"
+        again = controller_current()
+    # The snapshot (the whole map) was read once for this version, not for every message.
+    assert not any('"dsr_datamapversion"."snapshot"' in query["sql"] for query in queries.captured_queries)
+    assert again["name"] == named
+    assert again["authority"].get("name") != "Changed too"
+
+    document = yaml.safe_load(_map_text(["dk"]))
+    document["controller"]["name"] = "Madkassen Nord ApS"
+    datamap_load(text=yaml.safe_dump(document, allow_unicode=True, sort_keys=False), loaded_by="test")
+    assert controller_current()["name"] == "Madkassen Nord ApS"
+
+
 def test_without_a_data_map_every_profile_is_served(file_request):
     assert file_request(email="brazil@example.com", jurisdiction="br").jurisdiction == "br"
 
