@@ -61,4 +61,8 @@ def letter_pdf_render(html: str) -> bytes:
             return letter_render(html)
         except LayoutUnsupported as reason:
             log.info("Letter rendered by WeasyPrint: %s", reason)
+        except Exception:
+            # A defect in the layout must not keep a letter from the person: WeasyPrint renders it, and the
+            # defect is logged where the operators see it.
+            log.exception("The letter layout failed; the letter was rendered by WeasyPrint")
     return pdf_render(html, stylesheet=LETTER_STYLESHEET)

@@ -1,6 +1,7 @@
 """The letters and report.pdf as ReportLab lays them out (dsr.letter_layout), and WeasyPrint where it declines."""
 
 import io
+import logging
 import re
 from collections import Counter
 from datetime import date
@@ -256,3 +257,17 @@ def test_a_project_that_restyles_the_letters_gets_its_own_stylesheet_through_wea
     width, height = PdfReader(io.BytesIO(pdf)).pages[0].mediabox.upper_right
     assert (round(float(width)), round(float(height))) == (420, 595)  # A5, as the project's stylesheet says
     assert "ReportLab" in _producer(letter_pdf_render(html))  # the shipped stylesheet again
+
+
+def test_a_defect_in_the_layout_still_sends_the_letter_through_weasyprint_and_is_logged(monkeypatch, caplog):
+    def broken(html):
+        raise ZeroDivisionError("a defect")
+
+    monkeypatch.setattr(pdf_module, "letter_render", broken)
+    html = letter_html("refused", sample_context("refused", "en"), "en")
+
+    with caplog.at_level(logging.ERROR, logger="dsr.pdf"):
+        pdf = letter_pdf_render(html)
+
+    assert "WeasyPrint" in _producer(pdf)
+    assert "The letter layout failed" in caplog.text
