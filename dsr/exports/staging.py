@@ -31,7 +31,7 @@ from dsr.storage import (
     storage_name_new,
     storage_save,
 )
-from dsr.storage.sealing import SealedReader, SealedWriter, sealed_open
+from dsr.storage.sealing import SealedReader, SealedWriter, SeekableReader, sealed_open
 
 # One encoder for every row: json.dumps with arguments builds a new one per call.
 _json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -239,26 +239,15 @@ def _segments_store(stages, *, request_id: int, source_key: str) -> tuple[str, d
     return name, segments
 
 
-class _Segment(io.RawIOBase):
+class _Segment(SeekableReader):
     """A read-only window on part of a stored file, read as if it were the whole file."""
 
     def __init__(self, source, offset: int, size: int):
         super().__init__()
-        self._source, self._offset, self._size, self._position = source, offset, size, 0
+        self._source, self._offset, self._size = source, offset, size
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = min(max(0, base + offset), self._size)
-        return self._position
+    def _length(self) -> int:
+        return self._size
 
     def readinto(self, buffer) -> int:
         wanted = min(len(buffer), self._size - self._position)

@@ -139,7 +139,30 @@ class SealedWriter(io.RawIOBase):
         super().close()
 
 
-class SealedReader(io.RawIOBase):
+class SeekableReader(io.RawIOBase):
+    """A read-only raw file of ``_length()`` bytes whose position the reader moves (subclasses read)."""
+
+    _position = 0
+
+    def _length(self) -> int:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length()}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+
+class SealedReader(SeekableReader):
     """A read-only, seekable file object over a sealed file; every chunk is authenticated before use."""
 
     def __init__(self, source: BinaryIO, *, size: int, keys: list[bytes] | None = None):
@@ -195,19 +218,8 @@ class SealedReader(io.RawIOBase):
         for index in range(self._chunks):
             yield self._chunk(index)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.plain_size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
+    def _length(self) -> int:
+        return self.plain_size
 
     def readinto(self, buffer) -> int:
         view = memoryview(buffer).cast("B")
