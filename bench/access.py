@@ -56,6 +56,7 @@ from bench.worker import (  # noqa: E402
     group_cpu_seconds,
     load_describe,
     median,
+    request_timeline,
     verdict,
     worker_start,
 )
@@ -95,20 +96,6 @@ def _company_build(folder: Path, people: int) -> tuple[str, list[str]]:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), emails
 
 
-def _timeline(request, posted: datetime.datetime) -> str:
-    """Return when each of the request's jobs was created, started and finished, in ms after its POST."""
-
-    def ms(moment) -> str:
-        return f"{(moment - posted).total_seconds() * 1000:5.0f}" if moment else "    -"
-
-    lines = [f"  {request.reference}: closed at {ms(request.closed_at)} ms"]
-    for job in request.jobs.order_by("created_at", "pk"):
-        where = f"{job.operation} {job.source_key}".strip()
-        times = f"created {ms(job.created_at)}  started {ms(job.started_at)}  finished {ms(job.finished_at)}"
-        lines.append(f"    {where:<28} {times}")
-    return "\n".join(lines)
-
-
 def _request_time(
     client, token: str, email: str, *, timeout: float = 120, timeline: list | None = None
 ) -> tuple[float, float, int]:
@@ -146,7 +133,7 @@ def _request_time(
     if not any(entry["path"].rsplit("/", 1)[-1] == "report.pdf" for entry in bundle.manifest):
         raise SystemExit(f"{reference}: the bundle has no PDF report")
     if timeline is not None:
-        timeline.append(_timeline(request, posted))
+        timeline.append(request_timeline(request, posted))
     access_jobs = Job.objects.filter(request=request, operation=Operation.ACCESS)
     collected = access_jobs.aggregate(last=Max("finished_at"))["last"]
     rows = sum(sum(job_counts.values()) for job_counts in access_jobs.values_list("counts", flat=True))

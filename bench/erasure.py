@@ -30,8 +30,9 @@ Three things are measured, each against its target (issue "Speed"):
   moves them less than it moves wall times). Target: busy per request at
   most 100 ms above it.
 
-The bulk run's wall time (first submission to last completion) is printed
-too; with --kills it is what the trials are about: nothing lost, nothing done
+With --timeline, the last timed request's jobs are printed: when each was
+created, started and finished, in ms after its POST. The bulk run's wall time
+(first submission to last completion) is printed too; with --kills it is what the trials are about: nothing lost, nothing done
 twice.
 """
 
@@ -64,6 +65,7 @@ from bench.worker import (  # noqa: E402
     group_cpu_seconds,
     load_describe,
     median,
+    request_timeline,
     verdict,
     worker_start,
 )
@@ -146,8 +148,11 @@ def _company_build(folder: Path, people: int, processor_url: str) -> tuple[str, 
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False), emails
 
 
-def _request_wait(client, token: str, email: str, *, timeout: float) -> float:
-    """File one erasure request through the API and return the seconds from the POST to its completion."""
+def _request_wait(client, token: str, email: str, *, timeout: float, timeline: list | None = None) -> float:
+    """File one erasure request through the API and return the seconds from the POST to its completion.
+
+    With ``timeline``, append its jobs' times to it (bench.worker.request_timeline).
+    """
     from dsr.models import Request, Status
 
     posted = datetime.datetime.now(datetime.UTC)
@@ -164,6 +169,8 @@ def _request_wait(client, token: str, email: str, *, timeout: float) -> float:
     while True:
         status, closed_at = Request.objects.values_list("status", "closed_at").get(reference=reference)
         if status == Status.COMPLETED:
+            if timeline is not None:
+                timeline.append(request_timeline(Request.objects.get(reference=reference), posted))
             return (closed_at - posted).total_seconds()
         if time.monotonic() > deadline:
             raise SystemExit(f"{reference} not completed within {timeout:.0f} s (status {status})")
@@ -239,6 +246,9 @@ def main() -> None:
     parser.add_argument(
         "--serial", type=int, default=20, help="requests timed one after another before the bulk run (default 20)"
     )
+    parser.add_argument(
+        "--timeline", action="store_true", help="print the last timed request's jobs, ms after its POST"
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill moments")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
     args = parser.parse_args()
@@ -302,10 +312,14 @@ def main() -> None:
             print(f"timing {serial} requests one after another (after {warm_up} warm-up) ...", flush=True)
             token = apikey_create(name="bench", scopes=[ApiScope.REQUESTS_CREATE], actor=Actor.system()).token
             client = Client()
+            timeline = [] if args.timeline else None
             for number, email in enumerate(serial_emails):
-                wait = _request_wait(client, token, email, timeout=args.timeout)
+                last = timeline if number == len(serial_emails) - 1 else None
+                wait = _request_wait(client, token, email, timeout=args.timeout, timeline=last)
                 if number >= warm_up:
                     waits.append(wait)
+            if timeline:
+                print("the last timed request (ms after its POST):\n" + "\n".join(timeline), flush=True)
         busy_seconds, busy_base = 0.0, group_cpu_seconds(worker.pid)
         started = time.perf_counter()
         bulk = [

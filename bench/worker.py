@@ -97,3 +97,17 @@ def median(values: list[float]) -> float:
 def verdict(value: float, target: float, *, at_least: bool = False) -> str:
     """Return "met" or "NOT MET" for ``value`` against ``target`` (an upper bound unless ``at_least``)."""
     return "met" if (value >= target if at_least else value <= target) else "NOT MET"
+
+
+def request_timeline(request, posted) -> str:
+    """Return when each of the request's jobs was created, started and finished, in ms after its POST."""
+
+    def ms(moment) -> str:
+        return f"{(moment - posted).total_seconds() * 1000:5.0f}" if moment else "    -"
+
+    lines = [f"  {request.reference}: closed at {ms(request.closed_at)} ms"]
+    for job in request.jobs.order_by("created_at", "pk"):
+        where = f"{job.operation} {job.source_key}".strip()
+        times = f"created {ms(job.created_at)}  started {ms(job.started_at)}  finished {ms(job.finished_at)}"
+        lines.append(f"    {where:<28} {times}")
+    return "\n".join(lines)
