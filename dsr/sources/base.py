@@ -498,8 +498,7 @@ class Connector:
         raise NotImplementedError
 
     def warm(self) -> None:
-        """Load now what this connector's first operation in a process would (a worker, at start); raise
-        SourceError if the source cannot be reached. Nothing to load by default."""
+        """Load what a process's first operation would (a worker at start); SourceError if it cannot be reached."""
 
     def live_map_errors(self) -> list[DataMapError]:
         """Return the ways the map would break what the source itself enforces (a database's constraints).
