@@ -32,8 +32,8 @@ Three things are measured, each against its target (issue "Speed"):
 
 With --timeline, the last timed request's jobs are printed: when each was
 created, started and finished, in ms after its POST. The bulk run's wall time
-(first submission to last completion) is printed too; with --kills it is what the trials are about: nothing lost, nothing done
-twice.
+(first submission to last completion) is printed too; with --kills it is what
+the trials are about: nothing lost, nothing done twice.
 """
 
 import sys

@@ -36,7 +36,7 @@ class DsrConfig(AppConfig):
         workflow.work_starter_set(dispatch.plan_start_on_commit)
         # Every "go" is recorded with its work and reaches the broker after commit (dsr/signals.py).
         signals.publisher_set(tasks.signal_publish, at_commit=tasks.signals_at_commit)
-        dispatch.job_starter_set(signals.signal_starter(tasks.job_run.name))
+        dispatch.job_starter_set(signals.signals_starter(tasks.job_run.name))
         dispatch.plan_starter_set(signals.signal_starter(tasks.plan_start.name))
         emails.message_starter_set(signals.signal_starter(tasks.message_send.name))
         webhooks.delivery_starter_set(signals.signal_starter(tasks.webhook_delivery_attempt.name))

@@ -53,9 +53,16 @@ def publisher_set(publisher: Callable[[str, list], object] | None, *, at_commit:
 
 def signal_record(task: str, *args: int | str) -> None:
     """Record a "go" for ``task`` in the current transaction; it reaches the broker once committed."""
-    signal = TaskSignal.objects.create(task=task, args=list(args))
+    signals_record(task, [list(args)])
+
+
+def signals_record(task: str, args_list: list[list]) -> None:
+    """Record a "go" for ``task`` with each of ``args_list``, in one statement; handed over together at commit."""
+    if not args_list:
+        return
+    signals = TaskSignal.objects.bulk_create([TaskSignal(task=task, args=args) for args in args_list])
     if _publisher is not None and _at_commit():
-        transaction.on_commit(lambda: _signal_hand_over(signal))
+        transaction.on_commit(lambda: _signals_hand_over(signals))
     elif connection.vendor == "postgresql":
         # Delivered at commit, never for a rollback; the same notification twice in one transaction is sent once.
         with connection.cursor() as cursor:
@@ -67,15 +74,25 @@ def signal_starter(task: str) -> Callable[..., None]:
     return lambda *args: signal_record(task, *args)
 
 
-def _signal_hand_over(signal: TaskSignal) -> bool:
-    try:
-        _publisher(signal.task, signal.args)
-    except _BROKER_ERRORS as exc:
-        # The sweeper hands it over once the broker is back.
-        logger.warning("signal %s (%s) stays in the outbox: %s", signal.pk, signal.task, type(exc).__name__)
-        return False
-    TaskSignal.objects.filter(pk=signal.pk).delete()
-    return True
+def signals_starter(task: str) -> Callable[[list[int]], None]:
+    """Return a starter that records a "go" for ``task`` for each of a list of ids, in one statement."""
+    return lambda ids: signals_record(task, [[pk] for pk in ids])
+
+
+def _signals_hand_over(signals: list[TaskSignal]) -> int:
+    """Hand the signals to the broker, in order; delete those it took in one statement; return how many."""
+    sent = []
+    for signal in signals:
+        try:
+            _publisher(signal.task, signal.args)
+        except _BROKER_ERRORS as exc:
+            # The sweeper hands the rest over once the broker is back.
+            logger.warning("signal %s (%s) stays in the outbox: %s", signal.pk, signal.task, type(exc).__name__)
+            break
+        sent.append(signal.pk)
+    if sent:
+        TaskSignal.objects.filter(pk__in=sent).delete()
+    return len(sent)
 
 
 def signals_sweep(*, limit: int = 500) -> int:

@@ -7,18 +7,19 @@ registers itself here when the app is ready (``job_starter_set``).
 
 from collections.abc import Callable
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dsr.models import Job, JobStatus, Request
 
-# Sends the "go" for one job id (dsr.tasks.job_run.delay), registered by dsr.apps; None sends nothing.
-_job_starter: Callable[[int], object] | None = None
+# Records the "go" for a list of job ids (dsr.tasks.job_run's signals), registered by dsr.apps; None sends nothing.
+_job_starter: Callable[[list[int]], object] | None = None
 # Starts or resumes one request's plan (dsr.tasks.plan_start.delay), registered the same way.
 _plan_starter: Callable[[int], object] | None = None
 
 
-def job_starter_set(starter: Callable[[int], object] | None) -> None:
-    """Register the function that sends a job's "go" signal (the Celery task's ``delay``)."""
+def job_starter_set(starter: Callable[[list[int]], object] | None) -> None:
+    """Register the function that records the "go" signals of a list of jobs (dsr.signals.signals_starter)."""
     global _job_starter
     _job_starter = starter
 
@@ -32,10 +33,9 @@ def plan_starter_set(starter: Callable[[int], object] | None) -> None:
 def jobs_dispatch_on_commit(job_ids: list[int]) -> None:
     """Record a "go" for each job in the transaction that created or re-queued it; it is sent after commit."""
     starter = _job_starter
-    if starter is None:
+    if starter is None or not job_ids:
         return
-    for job_id in job_ids:
-        starter(job_id)
+    starter(list(job_ids))
 
 
 def plan_start_on_commit(request: Request) -> None:
@@ -46,7 +46,42 @@ def plan_start_on_commit(request: Request) -> None:
 
 
 def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[int]:
-    """Create the jobs (source, operation, input) that do not exist yet; dispatch them and return their ids."""
+    """Create the jobs (source, operation, input) that do not exist yet; dispatch them and return their ids.
+
+    A stage's jobs are written in one statement; should another transaction have made one of them meanwhile,
+    they are made one at a time instead, and the ones already there are left alone.
+    """
+    existing = _jobs_existing(request)
+    new = {}
+    for source_key, operation, plan in specs:
+        if (source_key, operation) not in existing:
+            new.setdefault((source_key, operation), plan)
+    if not new:
+        return []
+    try:
+        with transaction.atomic():
+            created = Job.objects.bulk_create(
+                [
+                    Job(request=request, source_key=key, operation=operation, plan=plan)
+                    for (key, operation), plan in new.items()
+                ]
+            )
+        ids = [job.pk for job in created]
+    except IntegrityError:
+        ids = _jobs_create_each(request, specs)
+    if None in ids:
+        # A database that does not give the new rows' keys back from one statement: read them.
+        rows = Job.objects.filter(request=request).values_list("pk", "source_key", "operation")
+        ids = [pk for pk, source_key, operation in rows if (source_key, operation) in new]
+    jobs_dispatch_on_commit(ids)
+    return ids
+
+
+def _jobs_existing(request: Request) -> set[tuple[str, str]]:
+    return set(Job.objects.filter(request=request).values_list("source_key", "operation"))
+
+
+def _jobs_create_each(request: Request, specs: list[tuple[str, str, dict]]) -> list[int]:
     ids = []
     for source_key, operation, plan in specs:
         job, created = Job.objects.get_or_create(
@@ -54,7 +89,6 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[in
         )
         if created:
             ids.append(job.pk)
-    jobs_dispatch_on_commit(ids)
     return ids
 
 

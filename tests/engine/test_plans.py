@@ -136,3 +136,49 @@ def test_the_staff_selectors_list_jobs_in_plan_order(company, file):
     assert jobs[0].operation == Operation.RESOLVE
     assert [job.pk for job in jobs] == sorted(job.pk for job in jobs)
     assert request_plan(request).stage == PlanStage.AWAITING_APPROVAL
+
+
+def _dispatched(monkeypatch) -> list:
+    from dsr.engine import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "_job_starter", sent.extend)
+    return sent
+
+
+def test_a_stages_jobs_are_written_in_one_statement_and_their_go_signals_in_one(company, file, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dsr.engine.dispatch import jobs_create
+    from dsr.signals import signals_starter
+
+    request = file("access")
+    sources = ["one", "two", "three", "four"]
+    monkeypatch.setattr("dsr.engine.dispatch._job_starter", signals_starter("dsr.tasks.job_run"))
+
+    with CaptureQueriesContext(connection) as queries:
+        ids = jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in sources])
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert sum('INSERT INTO "dsr_job"' in sql for sql in statements) == 1
+    assert sum('INSERT INTO "dsr_tasksignal"' in sql for sql in statements) == 1
+    assert sorted(request.jobs.filter(pk__in=ids).values_list("source_key", flat=True)) == sorted(sources)
+    assert jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in sources]) == []  # nothing twice
+
+
+def test_jobs_another_transaction_made_meanwhile_are_left_and_the_rest_still_made(company, file, monkeypatch):
+    from dsr.engine import dispatch
+
+    request = file("access")
+    sent = _dispatched(monkeypatch)
+    theirs = Job.objects.create(request=request, source_key="two", operation=Operation.RESTRICTION)
+    # The look-up ran before the other worker's transaction committed the second job: the one write collides.
+    monkeypatch.setattr(dispatch, "_jobs_existing", lambda request: set())
+
+    ids = dispatch.jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in ("one", "two", "three")])
+
+    made = dict(Job.objects.filter(pk__in=ids).values_list("source_key", "pk"))
+    assert sorted(made) == ["one", "three"]
+    assert list(Job.objects.filter(request=request, source_key="two").values_list("pk", flat=True)) == [theirs.pk]
+    assert sent == ids
