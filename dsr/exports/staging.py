@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -220,23 +219,48 @@ def _segments_store(stages, *, request_id: int, source_key: str) -> tuple[str, d
 
     One stored file per source instead of up to three per table: each file costs a create (a request, in an
     object store) however small it is. Each segment stays a sealed file of its own, read as one (``_Segment``).
+    The files are read one after another into storage (``_Chained``), not copied together first.
     """
-    segments = {}
-    with tempfile.SpooledTemporaryFile(max_size=16 * _SPOOL_BYTES) as combined:
+    segments, parts, offset = {}, [], 0
 
-        def put(sealed: _Sealed | None) -> str:
-            if sealed is None:
-                return ""
-            offset = combined.tell()
-            sealed.file.seek(0)
-            shutil.copyfileobj(sealed.file, combined)
-            return f"{offset}:{combined.tell() - offset}"
+    def put(sealed: _Sealed | None) -> str:
+        nonlocal offset
+        if sealed is None:
+            return ""
+        size = sealed.file.seek(0, io.SEEK_END)
+        parts.append((sealed.file, size))
+        offset += size
+        return f"{offset - size}:{size}"
 
-        for stage in stages:
-            stage.finish()
-            segments[stage.table] = (put(stage.json), put(stage.csv), put(stage.readable))
-        name = storage_save(storage_name_new(STAGING_PREFIX, request_id, source_key), combined)
+    for stage in stages:
+        stage.finish()
+        segments[stage.table] = (put(stage.json), put(stage.csv), put(stage.readable))
+    name = storage_save(storage_name_new(STAGING_PREFIX, request_id, source_key), _Chained(parts))
     return name, segments
+
+
+class _Chained(SeekableReader):
+    """Files read one after another as one file (each with its size), for storage to save."""
+
+    def __init__(self, parts: list[tuple[BinaryIO, int]]):
+        super().__init__()
+        self._parts = parts
+        self.size = sum(size for _, size in parts)
+
+    def _length(self) -> int:
+        return self.size
+
+    def readinto(self, buffer) -> int:
+        offset = self._position
+        for part, size in self._parts:
+            if offset < size:
+                part.seek(offset)
+                data = part.read(min(len(buffer), size - offset))
+                buffer[: len(data)] = data
+                self._position += len(data)
+                return len(data)
+            offset -= size
+        return 0
 
 
 class _Segment(SeekableReader):
