@@ -60,7 +60,11 @@ def signals_record(task: str, args_list: list[list]) -> None:
     """Record a "go" for ``task`` with each of ``args_list``, in one statement; handed over together at commit."""
     if not args_list:
         return
-    signals = TaskSignal.objects.bulk_create([TaskSignal(task=task, args=args) for args in args_list])
+    if len(args_list) > 1 and connection.features.can_return_rows_from_bulk_insert:
+        signals = TaskSignal.objects.bulk_create([TaskSignal(task=task, args=args) for args in args_list])
+    else:
+        # One row, or a database that would not give the rows' keys back (needed to delete them once sent).
+        signals = [TaskSignal.objects.create(task=task, args=args) for args in args_list]
     if _publisher is not None and _at_commit():
         transaction.on_commit(lambda: _signals_hand_over(signals))
     elif connection.vendor == "postgresql":
