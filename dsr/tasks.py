@@ -107,6 +107,8 @@ MESSAGE_MAX_RETRIES = 6
 _NO_REQUEST_KINDS = ("preference_code", "audit_checkpoint")
 # A message whose "go" or retry should have run this long ago was lost with its broker message or worker.
 MESSAGE_STUCK_AFTER = timedelta(minutes=10)
+# A fresh "go" this soon after an attempt is the same message's second "go", not a retry (retries wait 30 s or more).
+MESSAGE_IN_FLIGHT = timedelta(seconds=25)
 
 
 def message_backoff(attempts: int) -> float:
@@ -129,9 +131,18 @@ def message_send(self, message_id: int) -> None:
             # One person's messages go out in the order they were written (the receipt before the
             # completion); the earlier one hands this one its "go" once it is settled.
             return
+        now = timezone.now()
+        if self.request.retries == 0 and message.attempted_at and message.attempted_at > now - MESSAGE_IN_FLIGHT:
+            # Its "go" came twice (handed over at commit and by a sweeper, or by the message before it as well):
+            # the run that took it moments ago sends it, or schedules its own retry.
+            return
+        # Taken only if no other run took it since it was read (SQLite does not lock the row for the read).
+        if not Message.objects.filter(pk=message.pk, attempts=message.attempts).update(
+            attempts=message.attempts + 1, attempted_at=now
+        ):
+            return
         message.attempts += 1
-        message.attempted_at = timezone.now()
-        message.save(update_fields=["attempts", "attempted_at"])
+        message.attempted_at = now
     try:
         rendered = message_render(message)
         if not rendered.to:

@@ -272,3 +272,33 @@ def test_a_requesters_failed_message_stays_sealed_until_its_requests_purge(queue
     queued.refresh_from_db()
     assert queued.status == MessageStatus.FAILED
     assert queued.sealed_context != ""
+
+
+def test_a_second_go_while_another_run_is_sending_the_message_sends_nothing(queued):
+    from django.utils import timezone
+
+    # Another worker's run took the message a moment ago and is still talking to the mail server.
+    Message.objects.filter(pk=queued.pk).update(attempts=1, attempted_at=timezone.now())
+
+    message_send.apply(args=[queued.pk])
+
+    queued.refresh_from_db()
+    assert mail.outbox == []
+    assert queued.attempts == 1
+    assert queued.status == MessageStatus.QUEUED  # the other run records it sent, or its retry comes
+
+
+def test_a_go_long_after_a_lost_attempt_sends_the_message(queued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    # The worker that took it died mid-send; the requeue hands it back much later.
+    Message.objects.filter(pk=queued.pk).update(attempts=1, attempted_at=timezone.now() - timedelta(minutes=20))
+
+    message_send.apply(args=[queued.pk])
+
+    queued.refresh_from_db()
+    assert len(mail.outbox) == 1
+    assert queued.attempts == 2
+    assert queued.status == MessageStatus.SENT
