@@ -7,7 +7,7 @@ registers itself here when the app is ready (``job_starter_set``).
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from dsr.models import Job, JobStatus, Request
@@ -58,21 +58,21 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[in
             new.setdefault((source_key, operation), plan)
     if not new:
         return []
-    try:
-        with transaction.atomic():
-            created = Job.objects.bulk_create(
-                [
-                    Job(request=request, source_key=key, operation=operation, plan=plan)
-                    for (key, operation), plan in new.items()
-                ]
-            )
-        ids = [job.pk for job in created]
-    except IntegrityError:
+    if not connection.features.can_return_rows_from_bulk_insert:
+        # A database that would not give the new rows' keys back from one statement.
         ids = _jobs_create_each(request, specs)
-    if None in ids:
-        # A database that does not give the new rows' keys back from one statement: read them.
-        rows = Job.objects.filter(request=request).values_list("pk", "source_key", "operation")
-        ids = [pk for pk, source_key, operation in rows if (source_key, operation) in new]
+    else:
+        try:
+            with transaction.atomic():
+                created = Job.objects.bulk_create(
+                    [
+                        Job(request=request, source_key=key, operation=operation, plan=plan)
+                        for (key, operation), plan in new.items()
+                    ]
+                )
+            ids = [job.pk for job in created]
+        except IntegrityError:
+            ids = _jobs_create_each(request, specs)
     jobs_dispatch_on_commit(ids)
     return ids
 
