@@ -3,7 +3,9 @@
 A limit is written "count/period", e.g. "5/hour" or "30/10m". Keys such as an
 email address or a client IP are hashed before they become cache keys, so no
 personal data sits in the cache or in any log line this module writes. The
-counters live in the shared cache, so every web process counts together.
+counters live in the shared cache, so every web process counts together. On
+Redis one script counts an attempt against several limits in one round trip;
+any other cache is asked one counter at a time.
 
 The client's address is REMOTE_ADDR unless DSR_TRUSTED_PROXIES says which
 proxies in front of dsr may speak for the client in X-Forwarded-For: anyone
@@ -15,11 +17,14 @@ import ipaddress
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
+from redis.exceptions import NoScriptError
 
 _PERIODS = {"s": 1, "second": 1, "m": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
@@ -54,28 +59,82 @@ def rate_limit_hit(*, scope: str, key: str, rate: str) -> bool:
 
 def rate_limit_wait(*, scope: str, key: str, rate: str) -> int:
     """Count one attempt for `key` in `scope`; return 0 while within `rate`, else the seconds until it opens again."""
-    limit = rate_parse(rate)
+    return rate_limits_wait([(scope, key, rate)])
+
+
+def rate_limits_wait(limits: Sequence[tuple[str, str, str]]) -> int:
+    """Count one attempt against each (scope, key, rate) in turn; return 0 while all are within their rates.
+
+    Else the seconds until the first one over its rate opens again: the limits after it are not counted (an
+    attempt refused for its address does not use up the limit every client shares). On Redis, all in one round
+    trip.
+    """
     now = time.time()
-    window = int(now) // limit.seconds
-    if _count_one(scope, key, limit, window) <= limit.count:
-        return 0
-    return max(1, math.ceil((window + 1) * limit.seconds - now))
+    counted = []
+    for scope, key, rate in limits:
+        limit = rate_parse(rate)
+        counted.append((scope, key, limit, int(now) // limit.seconds))
+    for (_scope, _key, limit, window), count in zip(counted, _count_each(counted), strict=False):
+        if count > limit.count:
+            return max(1, math.ceil((window + 1) * limit.seconds - now))
+    return 0
 
 
 def rate_limit_count_one(*, scope: str, key: str, rate: str) -> int:
     """Count one attempt for `key` in `scope` and return the attempts in the current window, this one included."""
     limit = rate_parse(rate)
-    return _count_one(scope, key, limit, int(time.time()) // limit.seconds)
+    return _count_each([(scope, key, limit, int(time.time()) // limit.seconds)])[0]
+
+
+# One attempt counted against each key in turn, stopping after the first over its limit (ARGV: limit, seconds
+# to keep, per key); the counts come back. A window's first attempt creates its counter and sets its expiry in
+# the same atomic step, so no counter outlives its window.
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local count = redis.call("INCR", key)
+    if count == 1 then
+        redis.call("EXPIRE", key, ARGV[2 * i])
+    end
+    counts[i] = count
+    if count > tonumber(ARGV[2 * i - 1]) then
+        break
+    end
+end
+return counts
+"""
+_COUNT_SCRIPT_SHA = hashlib.sha1(_COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
+
+
+def _count_each(counted: list[tuple[str, str, Rate, int]]) -> list[int]:
+    """Count one attempt per (scope, key, limit, window) in turn; return the counts, up to the first over its limit."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        keys = [backend.make_and_validate_key(_cache_key(scope, key, window)) for scope, key, _limit, window in counted]
+        args = [value for *_, limit, _window in counted for value in (limit.count, limit.seconds + 1)]
+        # Django's own client for the server it writes to: its counters are Redis integers, so cache.get reads them.
+        client = backend._cache.get_client(write=True)
+        try:
+            return [int(count) for count in client.evalsha(_COUNT_SCRIPT_SHA, len(keys), *keys, *args)]
+        except NoScriptError:
+            # The server does not hold the script yet (restarted, or never asked): send it whole, once.
+            return [int(count) for count in client.eval(_COUNT_SCRIPT, len(keys), *keys, *args)]
+    counts = []
+    for scope, key, limit, window in counted:
+        counts.append(_count_one(scope, key, limit, window))
+        if counts[-1] > limit.count:
+            break
+    return counts
 
 
 def _count_one(scope: str, key: str, limit: Rate, window: int) -> int:
     cache_key = _cache_key(scope, key, window)
-    # Most attempts fall in a window already counted: incr() alone, one cache call (each is a round trip to Redis).
+    # Most attempts fall in a window already counted: incr() alone, one cache call.
     try:
         return cache.incr(cache_key)
     except ValueError:
         pass
-    # add() is atomic on Redis and locmem: the first attempt in a window creates the counter.
+    # add() is atomic: the first attempt in a window creates the counter.
     if cache.add(cache_key, 1, timeout=limit.seconds + 1):
         return 1
     try:

@@ -1,14 +1,28 @@
 """dsr.ratelimit: fixed windows on the Django cache, hashed keys, clear errors for bad rates."""
 
 import logging
+import time
 
 import pytest
+import redis
 import time_machine
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
 
 from dsr.checks import check_public_edge
-from dsr.ratelimit import Rate, client_ip, rate_limit_hit, rate_limit_wait, rate_parse, trusted_proxies_parse
+from dsr.ratelimit import (
+    Rate,
+    _cache_key,
+    client_ip,
+    rate_limit_count,
+    rate_limit_count_one,
+    rate_limit_hit,
+    rate_limit_wait,
+    rate_limits_wait,
+    rate_parse,
+    trusted_proxies_parse,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,17 +71,55 @@ def test_a_new_window_starts_counting_again():
         assert rate_limit_hit(scope="test", key="k", rate="1/minute") is False
 
 
-def test_an_attempt_in_a_window_already_counted_is_one_cache_call(monkeypatch):
-    # Every filing counts three limits; each cache call is a round trip to Redis in production.
+def _counters_in(where: str, settings):
+    if where == "redis":
+        if not isinstance(caches["default"], RedisCache):
+            pytest.skip("Redis is the cache when CACHE_URL names it (CI=true runs the suite so)")
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    caches["default"].clear()
+    return caches["default"]
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def counters(request, settings):
+    """The cache the counters live in: local memory (as in development), and Redis (as in production, under CI)."""
+    return _counters_in(request.param, settings)
+
+
+@pytest.fixture
+def redis_counters(settings):
+    return _counters_in("redis", settings)
+
+
+@pytest.fixture
+def locmem_counters(settings):
+    return _counters_in("locmem", settings)
+
+
+def _redis_commands(monkeypatch) -> list[str]:
+    """Record the name of every command sent to Redis from now on (each is a round trip, or part of a pipeline's)."""
+    sent = []
+    real = redis.Redis.execute_command
+
+    def watched(self, *args, **options):
+        sent.append(str(args[0]))
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", watched)
+    return sent
+
+
+def test_an_attempt_in_a_window_already_counted_is_one_cache_call_on_local_memory(locmem_counters, monkeypatch):
     calls = []
     for name in ("add", "incr", "set", "get"):
-        real = getattr(cache, name)
+        real = getattr(locmem_counters, name)
 
         def watched(key, *args, _real=real, _name=name, **kwargs):
             calls.append(_name)
             return _real(key, *args, **kwargs)
 
-        monkeypatch.setattr(cache, name, watched)
+        monkeypatch.setattr(locmem_counters, name, watched)
     with time_machine.travel("2026-03-05 10:00:00+00:00", tick=False):
         assert rate_limit_hit(scope="test", key="k", rate="2/minute") is False
         calls.clear()
@@ -76,22 +128,77 @@ def test_an_attempt_in_a_window_already_counted_is_one_cache_call(monkeypatch):
         assert rate_limit_hit(scope="test", key="k", rate="2/minute") is True
 
 
-def test_cache_keys_never_contain_the_email(caplog, monkeypatch):
+def test_on_redis_several_limits_are_counted_in_one_round_trip(redis_counters, monkeypatch):
+    limits = [
+        ("intake-ip", "203.0.113.9", "5/hour"),
+        ("intake-email", "ida@example.dk", "5/hour"),
+        ("all", "all", "9/d"),
+    ]
+    sent = _redis_commands(monkeypatch)
+    assert rate_limits_wait(limits) == 0  # the window's first attempt: the counters are created
+    assert rate_limits_wait(limits) == 0
+    assert sent == ["EVALSHA", "EVALSHA"] or sent == ["EVALSHA", "EVAL", "EVALSHA"]  # the first ever sends the script
+    assert [rate_limit_count(scope=scope, key=key, rate=rate) for scope, key, rate in limits] == [2, 2, 2]
+
+
+def test_on_redis_a_server_that_forgot_the_script_is_sent_it_whole(redis_counters, monkeypatch):
+    redis_counters._cache.get_client(write=True).script_flush()
+    sent = _redis_commands(monkeypatch)
+    assert rate_limit_count_one(scope="test", key="k", rate="5/hour") == 1
+    assert rate_limit_count_one(scope="test", key="k", rate="5/hour") == 2
+    assert sent[:3] == ["EVALSHA", "EVAL", "EVALSHA"]
+
+
+def test_on_redis_a_counter_lasts_its_window_and_a_second(redis_counters):
+    with time_machine.travel("2026-03-05 10:00:00+00:00", tick=False):
+        rate_limit_wait(scope="test", key="k", rate="3/10m")
+        rate_limit_wait(scope="test", key="k", rate="3/10m")
+        client = redis_counters._cache.get_client(write=True)
+        (key,) = client.keys(f"*{_cache_key('test', 'k', int(time.time()) // 600)}")
+        assert 599 <= client.ttl(key) <= 601
+
+
+def test_several_limits_are_counted_in_order_up_to_the_first_refusal(counters):
+    with time_machine.travel("2026-03-05 10:00:20+00:00", tick=False):
+        ip, email, everyone = ("ip", "a", "2/minute"), ("email", "b", "5/hour"), ("all", "all", "9/day")
+        assert rate_limits_wait([ip, email, everyone]) == 0
+        assert rate_limits_wait([ip, email, everyone]) == 0
+        # The address is over its limit: refused with its wait, and neither the email nor everyone counts it.
+        assert rate_limits_wait([ip, email, everyone]) == 40
+        assert rate_limits_wait([ip, everyone]) == 40
+        assert rate_limit_count(scope="email", key="b", rate="5/hour") == 2
+        assert rate_limit_count(scope="all", key="all", rate="9/day") == 2
+        # Another address: the email's limit refuses next, with its own wait; everyone's does not count that one.
+        other = ("ip", "c", "9/minute")
+        for _ in range(3):
+            assert rate_limits_wait([other, email, everyone]) == 0
+        assert rate_limits_wait([other, email, everyone]) == 3600 - 20
+        assert rate_limit_count(scope="ip", key="c", rate="9/minute") == 4
+        assert rate_limit_count(scope="all", key="all", rate="9/day") == 5
+
+
+def test_the_count_comes_back_and_a_new_window_counts_from_one(counters):
+    with time_machine.travel("2026-03-05 10:00:00+00:00", tick=False) as clock:
+        assert [rate_limit_count_one(scope="fail", key="k", rate="2/minute") for _ in range(3)] == [1, 2, 3]
+        assert rate_limit_count(scope="fail", key="k", rate="2/minute") == 3
+        clock.shift(60)
+        assert rate_limit_count(scope="fail", key="k", rate="2/minute") == 0
+        assert rate_limit_count_one(scope="fail", key="k", rate="2/minute") == 1
+
+
+def _keys_stored(counters) -> list[str]:
+    if isinstance(counters, RedisCache):
+        return [key.decode() for key in counters._cache.get_client(write=True).keys("*")]
+    return list(counters._cache)
+
+
+def test_cache_keys_never_contain_the_email(counters, caplog):
     caplog.set_level(logging.DEBUG)
-    keys = []
-    # Watch the keys on their way into whichever cache is configured (local memory, or Redis under CI).
-    for name in ("add", "incr", "set"):
-        real = getattr(cache, name)
-
-        def watched(key, *args, _real=real, **kwargs):
-            keys.append(key)
-            return _real(key, *args, **kwargs)
-
-        monkeypatch.setattr(cache, name, watched)
     rate_limit_hit(scope="intake-email", key="secret.person@example.com", rate="5/hour")
-    rate_limit_hit(scope="intake-email", key="secret.person@example.com", rate="5/hour")
-    assert keys
-    assert not any("secret.person" in key or "example.com" in key for key in keys)
+    rate_limits_wait([("intake-ip", "192.0.2.1", "5/hour"), ("intake-email", "secret.person@example.com", "5/hour")])
+    keys = _keys_stored(counters)
+    assert len([key for key in keys if "dsr:rl:" in key]) == 2
+    assert not any("secret.person" in key or "example.com" in key or "192.0.2.1" in key for key in keys)
     assert "secret.person" not in caplog.text
 
 

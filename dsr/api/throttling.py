@@ -6,9 +6,10 @@ refusal with 429 and the wait in Retry-After.
 """
 
 from django.conf import settings
+from rest_framework.exceptions import APIException
 from rest_framework.throttling import BaseThrottle
 
-from dsr.ratelimit import client_ip, rate_limit_wait
+from dsr.ratelimit import client_ip, rate_limits_wait
 
 
 class _WaitThrottle(BaseThrottle):
@@ -26,27 +27,29 @@ class IntakeThrottle(_WaitThrottle):
     """Limit filing per client address, per email address and for everyone together (no flooding, no mail bombing)."""
 
     def allow_request(self, request, view) -> bool:
-        ip = client_ip(request._request)
-        if self._refused(rate_limit_wait(scope="intake-ip", key=ip, rate=settings.DSR_INTAKE_RATE_PER_IP)):
-            return False
-        email = request.data.get("email") if isinstance(request.data, dict) else None
-        if isinstance(email, str) and email.strip():
-            key = email.strip().lower()
-            if self._refused(rate_limit_wait(scope="intake-email", key=key, rate=settings.DSR_INTAKE_RATE_PER_EMAIL)):
+        # In this order, counted in one go: a refusal for the address counts against neither the email nor everyone.
+        limits = [("intake-ip", client_ip(request._request), settings.DSR_INTAKE_RATE_PER_IP)]
+        try:
+            data = request.data
+        except APIException:
+            # A body that cannot be read (not JSON, too large) still counts against its address; then its 4xx.
+            if self._refused(rate_limits_wait(limits)):
                 return False
-        return not self._refused(rate_limit_wait(scope="intake-all", key="all", rate=settings.DSR_INTAKE_RATE_GLOBAL))
+            raise
+        email = data.get("email") if isinstance(data, dict) else None
+        if isinstance(email, str) and email.strip():
+            limits.append(("intake-email", email.strip().lower(), settings.DSR_INTAKE_RATE_PER_EMAIL))
+        limits.append(("intake-all", "all", settings.DSR_INTAKE_RATE_GLOBAL))
+        return not self._refused(rate_limits_wait(limits))
 
 
 class VerificationThrottle(_WaitThrottle):
     """Limit code guesses and status reads per client address, and code guesses per reference from any address."""
 
     def allow_request(self, request, view) -> bool:
-        ip = client_ip(request._request)
-        if self._refused(rate_limit_wait(scope="verify-ip", key=ip, rate=settings.DSR_VERIFY_RATE_PER_IP)):
-            return False
+        limits = [("verify-ip", client_ip(request._request), settings.DSR_VERIFY_RATE_PER_IP)]
         # Code guesses (POST) also count per reference; an integration polling a status (GET) does not.
         reference = str((view.kwargs or {}).get("reference", "")).strip().upper()[:32]
         if reference and request.method == "POST":
-            rate = settings.DSR_VERIFY_RATE_PER_REFERENCE
-            return not self._refused(rate_limit_wait(scope="verify-ref", key=reference, rate=rate))
-        return True
+            limits.append(("verify-ref", reference, settings.DSR_VERIFY_RATE_PER_REFERENCE))
+        return not self._refused(rate_limits_wait(limits))
