@@ -28,6 +28,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, CondPageBreak, Frame, PageTemplate, Paragraph, Table, TableStyle
 from reportlab.platypus.doctemplate import LayoutError
+from reportlab.platypus.flowables import Flowable
 
 # letter.css, in points: the page's margins (top, right, bottom, left) and the colours it names.
 MARGINS = (18 * mm, 20 * mm, 22 * mm, 24 * mm)
@@ -252,6 +253,69 @@ def paragraph(node: Node, style: str) -> Paragraph:
     return Paragraph(inline_markup(node), styles()[style])
 
 
+# Text a line may be drawn from as it stands: ReportLab's paragraphs treat other spaces (no-break ones) apart.
+PLAIN_SPACES = re.compile(r"[^\S \t\r\n]")
+
+
+class PlainLine(Flowable):
+    """Plain text in one style, drawn where and as ReportLab's Paragraph draws a line that fits.
+
+    A table cell of the letters is nearly always one short line; a Paragraph parses its markup, breaks it
+    into lines and is wrapped again for each pass over the table. Text that does not fit the width is laid
+    out by a Paragraph after all.
+    """
+
+    def __init__(self, text: str, style: ParagraphStyle):
+        super().__init__()
+        self.text = text
+        self.style = style
+        self._text_width = pdfmetrics.stringWidth(text, style.fontName, style.fontSize)
+        self._paragraph: Paragraph | None = None
+
+    def _fits(self, width: float) -> bool:
+        # A hair of room to spare: at the very edge the Paragraph's own sum of word widths decides.
+        return self._text_width < width - 0.01
+
+    def wrap(self, availWidth, availHeight):
+        self.width = availWidth
+        if self._fits(availWidth):
+            self.height = self.style.leading
+            return self.width, self.height
+        if self._paragraph is None:
+            self._paragraph = Paragraph(escape(self.text, quote=False), self.style)
+        self.width, self.height = self._paragraph.wrap(availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        if self._fits(availWidth):
+            return []
+        return self._paragraph.split(availWidth, availHeight) if self._paragraph is not None else []
+
+    def draw(self):
+        if not self._fits(self.width):
+            self._paragraph.drawOn(self.canv, 0, 0)
+            return
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFillColor(self.style.textColor)
+        canvas.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
+        # A Paragraph's first baseline: its height less the font size (ReportLab's paraFontSizeHeightOffset).
+        canvas.drawString(0, self.height - self.style.fontSize, self.text)
+        canvas.restoreState()
+
+
+def plain_or_paragraph(node: Node, style: str) -> Flowable:
+    """A PlainLine for text with no markup in it, else a Paragraph."""
+    if node.elements():
+        return paragraph(node, style)
+    text = node.text()
+    if PLAIN_SPACES.search(text):
+        return paragraph(node, style)
+    glyphs_check(text)
+    text = SPACES.sub(" ", text).strip()
+    return PlainLine(text, styles()[style]) if text else paragraph(node, style)
+
+
 def lines_paragraph(node: Node, style: str) -> Paragraph:
     """The node's text with its line breaks kept (``white-space: pre-line``): the staff's reasons as written."""
     if node.elements():
@@ -315,7 +379,7 @@ def _cell(node: Node, style: str) -> list:
     """A table cell's paragraphs: its text, then any note under it."""
     inline = [child for child in node.children if isinstance(child, str) or child.tag != "div"]
     text = Node(node.tag, node.attrs, inline)
-    flowables = [paragraph(text, style)]
+    flowables = [plain_or_paragraph(text, style)]
     flowables += [Paragraph(inline_markup(note), _spaced("note", 1 * mm)) for note in node.elements("div")]
     return flowables
 

@@ -271,3 +271,78 @@ def test_a_defect_in_the_layout_still_sends_the_letter_through_weasyprint_and_is
 
     assert "WeasyPrint" in _producer(pdf)
     assert "The letter layout failed" in caplog.text
+
+
+def _drawn(pdf: bytes) -> list[tuple]:
+    """Every run of text a PDF draws: page, text, position (to a hundredth of a point), font and size."""
+    runs = []
+    for number, page in enumerate(PdfReader(io.BytesIO(pdf)).pages):
+
+        def visit(text, cm, tm, font, size, number=number):
+            if text.strip():
+                x, y = tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5]
+                runs.append((number, text.strip(), round(x, 2), round(y, 2), (font or {}).get("/BaseFont"), size))
+
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def _base_font(run: tuple) -> tuple:
+    # A subset's name carries a random-looking prefix per document (ABCDEF+DejaVuSans): the face is what counts.
+    return (*run[:4], str(run[4]).split("+")[-1], run[5])
+
+
+@pytest.mark.parametrize("document", ["erasure_confirmation", "report"])
+def test_table_cells_drawn_as_plain_lines_land_exactly_where_paragraphs_put_them(document, monkeypatch):
+    from dsr import letter_layout
+
+    if document == "report":
+        html = _report_html("en")
+    else:
+        html = letter_html(document, sample_context("completed", "da"), "da")
+    drawn_plain = []
+    monkeypatch.setattr(letter_layout.PlainLine, "draw", _counting(letter_layout.PlainLine.draw, drawn_plain))
+    plain = letter_render(html)
+    monkeypatch.setattr(letter_layout, "plain_or_paragraph", letter_layout.paragraph)
+
+    paragraphs = letter_render(html)
+
+    assert len(drawn_plain) > 10  # the cells did go the plain way
+    assert [_base_font(run) for run in _drawn(plain)] == [_base_font(run) for run in _drawn(paragraphs)]
+
+
+def _counting(draw, calls: list):
+    def counted(self):
+        calls.append(self.text)
+        return draw(self)
+
+    return counted
+
+
+def test_a_cell_too_long_for_its_column_wraps_as_a_paragraph_and_keeps_every_word():
+    letter = letter_html("refused", sample_context("refused", "en"), "en")
+    long = " ".join(f"word{n}" for n in range(60))
+    table = (
+        '<table><thead><tr><th>Data</th><th class="count">Records</th></tr></thead>'
+        f"<tbody><tr><td>{long}</td><td>7</td></tr><tr><td>Short</td><td>8</td></tr></tbody></table>"
+    )
+    html = letter.replace("<h1>", f"{table}<h1>", 1)
+
+    runs = _drawn(letter_render(html))
+
+    words = [word for run in runs for word in run[1].split() if word.startswith("word")]
+    assert words == [f"word{n}" for n in range(60)]
+    lines = {run[3] for run in runs if run[1].startswith("word")}
+    assert len(lines) >= 3  # wrapped over several lines of the column
+    (below,) = [run[3] for run in runs if run[1] == "Short"]
+    assert below < min(lines)  # the next row starts below the last of them
+
+
+@pytest.mark.parametrize("cell", ["<strong>Bold</strong> text", "No\u00a0break"])
+def test_a_cell_with_markup_or_a_no_break_space_stays_a_paragraph(cell):
+    from dsr.letter_layout import Node, Paragraph, PlainLine, html_tree, plain_or_paragraph
+
+    assert isinstance(plain_or_paragraph(Node("td", {}, ["Plain text"]), "cell"), PlainLine)
+
+    (table,) = html_tree(f"<table><tr><td>{cell}</td></tr></table>").elements()
+    assert isinstance(plain_or_paragraph(table.elements()[0].elements()[0], "cell"), Paragraph)
