@@ -365,6 +365,9 @@ DSR_MARKETING_PURPOSES = env.list("DSR_MARKETING_PURPOSES", default=[])
 # A job's runs: attempts before it fails for good, and the first backoff (doubling, at most an hour).
 DSR_JOB_MAX_ATTEMPTS = env.int("DSR_JOB_MAX_ATTEMPTS", default=6)
 DSR_JOB_RETRY_SECONDS = env.float("DSR_JOB_RETRY_SECONDS", default=30)
+# A stage's jobs on sources that touch only their own database run this many to a task, one after another (1: a
+# task each, for many workers in front of slow databases).
+DSR_JOBS_PER_TASK = env.int("DSR_JOBS_PER_TASK", default=8)
 # A running job's lease, renewed every third of it while the job works: a dead worker's job is taken over
 # once its lease runs out (the reconciler's next run after it).
 DSR_JOB_LEASE_SECONDS = env.int("DSR_JOB_LEASE_SECONDS", default=60)

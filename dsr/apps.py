@@ -37,6 +37,9 @@ class DsrConfig(AppConfig):
         # Every "go" is recorded with its work and reaches the broker after commit (dsr/signals.py).
         signals.publisher_set(tasks.signal_publish, at_commit=tasks.signals_at_commit)
         dispatch.job_starter_set(signals.signals_starter(tasks.job_run.name))
+        dispatch.jobs_together_starter_set(
+            lambda batches: signals.signals_record(tasks.jobs_run.name, [[batch] for batch in batches])
+        )
         dispatch.plan_starter_set(signals.signal_starter(tasks.plan_start.name))
         emails.message_starter_set(signals.signal_starter(tasks.message_send.name))
         webhooks.delivery_starter_set(signals.signal_starter(tasks.webhook_delivery_attempt.name))

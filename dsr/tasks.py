@@ -306,6 +306,16 @@ def job_run(job_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def jobs_run(job_ids: list[int]) -> list[str]:
+    """Run a stage's jobs on sources that touch only their own database, one after another, as job_run each."""
+    outcomes = jobs.jobs_run(job_ids=job_ids, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+    for job_id, outcome in zip(job_ids, outcomes, strict=True):
+        if outcome.retry_in is not None:
+            job_run.apply_async((job_id,), countdown=outcome.retry_in)
+    return [outcome.status for outcome in outcomes]
+
+
+@shared_task(acks_late=True)
 def plan_start(request_id: int) -> None:
     """Create (or resume) a verified request's plan of per-source jobs."""
     plans.plan_start(request_id=request_id)

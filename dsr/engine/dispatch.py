@@ -7,13 +7,18 @@ registers itself here when the app is ready (``job_starter_set``).
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from dsr.datamap.schema import DataMap
+from dsr.engine.connectors import connector_get, datamap_current
 from dsr.models import Job, JobStatus, Request
 
 # Records the "go" for a list of job ids (dsr.tasks.job_run's signals), registered by dsr.apps; None sends nothing.
 _job_starter: Callable[[list[int]], object] | None = None
+# Records one "go" per list of job ids that one task runs one after another (dsr.tasks.jobs_run's signals).
+_jobs_together_starter: Callable[[list[list[int]]], object] | None = None
 # Starts or resumes one request's plan (dsr.tasks.plan_start.delay), registered the same way.
 _plan_starter: Callable[[int], object] | None = None
 
@@ -22,6 +27,12 @@ def job_starter_set(starter: Callable[[list[int]], object] | None) -> None:
     """Register the function that records the "go" signals of a list of jobs (dsr.signals.signals_starter)."""
     global _job_starter
     _job_starter = starter
+
+
+def jobs_together_starter_set(starter: Callable[[list[list[int]]], object] | None) -> None:
+    """Register the function that records one "go" for each list of jobs a single task is to run in turn."""
+    global _jobs_together_starter
+    _jobs_together_starter = starter
 
 
 def plan_starter_set(starter: Callable[[int], object] | None) -> None:
@@ -45,7 +56,7 @@ def plan_start_on_commit(request: Request) -> None:
         starter(request.pk)
 
 
-def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[int]:
+def jobs_create(request: Request, specs: list[tuple[str, str, dict]], *, datamap: DataMap | None = None) -> list[int]:
     """Create the jobs (source, operation, input) that do not exist yet; dispatch them and return their ids.
 
     A stage's jobs are written in one statement; should another transaction have made one of them meanwhile,
@@ -60,7 +71,7 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[in
         return []
     if not connection.features.can_return_rows_from_bulk_insert:
         # A database that would not give the new rows' keys back from one statement.
-        ids = _jobs_create_each(request, specs)
+        created = _jobs_create_each(request, specs)
     else:
         try:
             with transaction.atomic():
@@ -70,26 +81,52 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]]) -> list[in
                         for (key, operation), plan in new.items()
                     ]
                 )
-            ids = [job.pk for job in created]
         except IntegrityError:
-            ids = _jobs_create_each(request, specs)
-    jobs_dispatch_on_commit(ids)
-    return ids
+            created = _jobs_create_each(request, specs)
+    together, alone = jobs_grouped(created, datamap=datamap)
+    jobs_dispatch_on_commit(alone)
+    if together and _jobs_together_starter is not None:
+        _jobs_together_starter(together)
+    return [job.pk for job in created]
+
+
+def jobs_grouped(jobs: list[Job], *, datamap: DataMap | None = None) -> tuple[list[list[int]], list[int]]:
+    """Split new jobs into lists one task runs in turn, and the jobs that each get a task of their own.
+
+    A source whose operations touch only its own database (``reads_in_place``: a SQL database, this
+    application's models) answers in milliseconds, so a stage's jobs on such sources go to one task, up to
+    DSR_JOBS_PER_TASK of them: one task and one step of the plan instead of one each. A source that asks a
+    processor or a person, and a job of no source, keeps its own task, so a slow answer holds up nothing else.
+    """
+    size = settings.DSR_JOBS_PER_TASK
+    if datamap is None and size > 1 and any(job.source_key for job in jobs):
+        datamap = datamap_current()
+    local = [
+        job.pk
+        for job in jobs
+        if size > 1
+        and datamap is not None
+        and job.source_key in datamap.sources
+        and connector_get(job.source_key, datamap).reads_in_place
+    ]
+    together = [batch for start in range(0, len(local), size) if len(batch := local[start : start + size]) > 1]
+    shared = {pk for batch in together for pk in batch}
+    return together, [job.pk for job in jobs if job.pk not in shared]
 
 
 def _jobs_existing(request: Request) -> set[tuple[str, str]]:
     return set(Job.objects.filter(request=request).values_list("source_key", "operation"))
 
 
-def _jobs_create_each(request: Request, specs: list[tuple[str, str, dict]]) -> list[int]:
-    ids = []
+def _jobs_create_each(request: Request, specs: list[tuple[str, str, dict]]) -> list[Job]:
+    jobs = []
     for source_key, operation, plan in specs:
         job, created = Job.objects.get_or_create(
             request=request, source_key=source_key, operation=operation, defaults={"plan": plan}
         )
         if created:
-            ids.append(job.pk)
-    return ids
+            jobs.append(job)
+    return jobs
 
 
 def jobs_wake(*, request: Request, source_key: str, operations: list[str]) -> list[int]:

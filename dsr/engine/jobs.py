@@ -61,10 +61,14 @@ def _poll() -> timedelta:
 
 @dataclass
 class JobOutcome:
-    """What a run of a job came to; ``retry_in`` is the backoff in seconds for a transient error."""
+    """What a run of a job came to; ``retry_in`` is the backoff in seconds for a transient error.
+
+    ``advance`` is the request whose plan may move on now that this job is done.
+    """
 
     status: str
     retry_in: float | None = None
+    advance: int | None = None
 
 
 def job_claim(*, job_id: int, now: datetime | None = None) -> str | None:
@@ -130,6 +134,29 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
     until ``max_attempts`` runs have failed; a permanent one fails it at once, and
     a failed job puts the request in "needs attention". A job done moves its plan on.
     """
+    outcome = _job_run(job_id=job_id, max_attempts=max_attempts, backoff=backoff)
+    if outcome.advance is not None:
+        plan_advance(request_id=outcome.advance)
+    return outcome
+
+
+def jobs_run(*, job_ids: list[int], max_attempts: int, backoff: Callable[[int], float]) -> list[JobOutcome]:
+    """Run these jobs one after another as ``job_run`` does, moving each plan on once, after the last of them.
+
+    A job another worker has taken is skipped; one that fails or is to be retried does not stop the others.
+    """
+    outcomes: list[JobOutcome] = []
+    try:
+        for job_id in job_ids:
+            outcomes.append(_job_run(job_id=job_id, max_attempts=max_attempts, backoff=backoff))
+    finally:
+        # Also when a job could not even be recorded (the database went away): the ones done still count.
+        for request_id in dict.fromkeys(outcome.advance for outcome in outcomes if outcome.advance is not None):
+            plan_advance(request_id=request_id)
+    return outcomes
+
+
+def _job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) -> JobOutcome:
     claim = job_claim(job_id=job_id)
     if claim is None:
         return JobOutcome("skipped")
@@ -180,9 +207,7 @@ def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) 
             request=request,
             data={"job": job.pk, "source": job.source_key, "operation": job.operation, "counts": step.counts},
         )
-    if step.status == JobStatus.DONE:
-        plan_advance(request_id=request.pk)
-    return JobOutcome(step.status)
+    return JobOutcome(step.status, advance=request.pk if step.status == JobStatus.DONE else None)
 
 
 def _job_fail(job: Job, claim: str, error: str) -> None:

@@ -35,7 +35,7 @@ class Right(RightHandler):
 
     def jobs(self, ctx: PlanContext, specs: list[tuple[str, str, dict]]) -> list[int]:
         """Create these jobs (source, operation, input) for the request."""
-        return jobs_create(ctx.request, specs)
+        return jobs_create(ctx.request, specs, datamap=ctx.datamap)
 
     def stage(self, ctx: PlanContext, stage: str) -> None:
         ctx.plan.stage = stage
