@@ -37,7 +37,6 @@ from dsr.sources.base import (
     Record,
     SourceError,
     config_expand,
-    value_jsonable,
 )
 from dsr.sources.groups import categories_of, group_describe, group_labels
 from dsr.sources.resolution import identifier_normalise, phone_variants
@@ -46,23 +45,15 @@ from dsr.sources.sql.connection import error_describe, transaction_open
 from dsr.sources.sql.consents import SqlConsents
 from dsr.sources.sql.erasure import SqlErasure
 from dsr.sources.sql.key_arrays import array_fits, key_array_condition
+from dsr.sources.sql.reading import SqlReading
 from dsr.sources.sql.schema import LiveSchema, live_schema_current, schema_fingerprint
 from dsr.sources.sql.sweep import SqlSweep
 
 CHUNK = 500  # bound parameters per IN list
-_PLAIN_PYTHON_TYPES = (str, int, float, bool)
 _TRUE_TEXTS, _FALSE_TEXTS = ("true", "1", "yes"), ("false", "0", "no")
 
 
-def _plain_column(column: sa.Column) -> bool:
-    """Return whether the column's values reach JSON unchanged (text, numbers, booleans)."""
-    try:
-        return column.type.python_type in _PLAIN_PYTHON_TYPES
-    except NotImplementedError:
-        return False
-
-
-class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
+class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
     """A relational database holding the person's data in linked tables."""
 
     kind = "sql"
@@ -320,56 +311,6 @@ class SqlConnector(SqlConsents, SqlErasure, SqlSweep, Connector):
                         if normal:
                             found.setdefault(kind, set()).add(normal)
         return found
-
-    def _labels(self, conn: Connection, name: str, exported: set[str]) -> tuple[Any, list]:
-        """Return the table joined to the context tables its foreign keys point at, and their label columns.
-
-        An exported ``city_id: 12`` is followed by ``city_id (label): Aarhus``: names beside bare ids.
-        """
-        table = self._table(conn, name)
-        joined, labels = table, []
-        live = self._live(conn)
-        contexts = {key: config["context"] for key, config in self.tables.items() if config["context"]}
-        for n, fk in enumerate(live.tables[name].foreign_keys if name in live.tables else []):
-            if fk.referred_table not in contexts or not set(fk.columns) <= exported:
-                continue
-            other = self._table(conn, fk.referred_table).alias(f"dsr_label_{n}")
-            on = [table.c[own] == other.c[theirs] for own, theirs in zip(fk.columns, fk.referred_columns, strict=True)]
-            joined = joined.outerjoin(other, sa.and_(*on))
-            label = self._column(other, contexts[fk.referred_table]["label"])
-            labels.append(label.label(f"{', '.join(fk.columns)} (label)"))
-        return joined, labels
-
-    def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
-        provided = set(self.source.get("provided_by_subject", []))
-        batch = int(self.config.get("batch_size", 1000))
-        with self._connect("reading records", read_only=True) as conn:
-            for name in self._order():
-                config = self.tables[name]
-                table = self._table(conn, name)
-                excluded = set(config["exclude"])
-                columns = [column for column in table.c if column.name not in excluded]
-                joined, labels = self._labels(conn, name, {column.name for column in columns})
-                names = [column.name for column in columns] + [label.name for label in labels]
-                categories = config["categories"]
-                table_categories = {column: categories[column] for column in names if column in categories}
-                # Only columns whose values JSON cannot carry as they are (dates, decimals, bytes) are converted.
-                converted = [i for i, column in enumerate([*columns, *labels]) if not _plain_column(column)]
-                is_provided = name in provided
-                query = sa.select(*columns, *labels).select_from(joined).where(self._match(conn, name, identifiers))
-                query = query.order_by(*self._primary_key(table))
-                result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-                for row in result:
-                    values = list(row)
-                    for i in converted:
-                        values[i] = value_jsonable(values[i])
-                    yield Record(
-                        source=self.key,
-                        table=name,
-                        row=dict(zip(names, values, strict=True)),
-                        categories=table_categories,
-                        provided=is_provided,
-                    )
 
     def consent_given(self, record: Record) -> str | None:
         consent = self.tables_config.get(record.table, {}).get("consent")
