@@ -15,13 +15,16 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain, repeat
+from json.encoder import c_make_encoder
 from typing import BinaryIO
 
 from django.core.files.storage import FileSystemStorage
 
 from dsr.exports.cells import RowFormat, readable_csv_rows
 from dsr.sources.base import Record
+from dsr.sources.batches import RecordBatch
 from dsr.storage import (
     SEGMENT,
     STAGING_PREFIX,
@@ -33,7 +36,25 @@ from dsr.storage import (
 from dsr.storage.sealing import SealedReader, SealedWriter, SeekableReader, sealed_open
 
 # One encoder for every row: json.dumps with arguments builds a new one per call.
-_json_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_json_line = _ENCODER.encode
+# What _json_line calls for each row, made once: a batch's rows are encoded without encode()'s set-up per row.
+# Without the circular check: a row read from a database cannot contain itself.
+_json_chunks = (
+    c_make_encoder(
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        False,
+        False,
+        True,
+    )
+    if c_make_encoder is not None
+    else None
+)
 # Values the csv module writes as the bundle's CSV wants them (None as an empty cell).
 _CSV_PLAIN = frozenset({str, int, float, type(None)})
 _CSV_BATCH = 64 * 1024
@@ -122,6 +143,45 @@ class _TableStage:
         self.records += 1
         self.provided += int(record.provided)
 
+    def add_batch(self, batch: RecordBatch) -> None:
+        """Add a batch's rows as ``add`` adds each of its records, with the work done for all rows at once."""
+        columns, rows = tuple(batch.columns), batch.rows
+        if not rows:
+            return
+        if len(set(columns)) != len(columns) or _json_chunks is None:
+            # A name twice keeps one value in a record's row: the records say what that row is.
+            for record in batch.records():
+                self.add(record)
+            return
+        if self._header is None:
+            self._header = columns
+            self.columns = dict.fromkeys(columns)
+        elif columns != self._header:
+            self.columns.update(dict.fromkeys(columns))
+            self._csv_drop()
+        if batch.categories is not self._categories_seen:
+            self._categories_seen = batch.categories
+            self.categories.update(batch.categories)
+        objects = map(dict, map(zip, repeat(columns), rows))
+        self._json_lines.extend(map("".join, map(_json_chunks, objects, repeat(0))))
+        if len(self._json_lines) >= _JSON_BATCH:
+            self._json_flush()
+        if self.csv is not None:
+            if _CSV_PLAIN.issuperset(map(type, chain.from_iterable(rows))):
+                self._csv_rows.writerows(rows)
+            else:
+                self._csv_rows.writerows([csv_value(value) for value in row] for row in rows)
+            if self._csv_text.tell() > _CSV_BATCH:
+                self._csv_flush()
+        if self.readable is not None:
+            if self._readable_row is None:
+                self._readable_row = RowFormat(self.readable_language, len(columns))
+            self._readable_rows.writerows(self._readable_row.rows(rows))
+            if self._readable_text.tell() > _CSV_BATCH:
+                self._readable_flush()
+        self.records += len(rows)
+        self.provided += len(rows) * int(batch.provided)
+
     def _json_flush(self) -> None:
         if self._json_lines:
             self._json_lines.append("")
@@ -162,7 +222,7 @@ class _TableStage:
 
 
 def records_stage(
-    records: Iterator[Record],
+    records: Iterable[Record | RecordBatch],
     *,
     request_id: int,
     source_key: str,
@@ -171,19 +231,23 @@ def records_stage(
 ) -> dict:
     """Stage the records per table in bundle storage; return the collect job's result.
 
-    GDPR Art. 20(1): ``provided_only`` keeps only data the person provided (portability). ``readable``: the
-    language whose spreadsheet CSV the bundle will hold (an access bundle's), staged beside the others.
+    ``records`` may come in batches (dsr.sources.batches), staged as their records would be. GDPR Art. 20(1):
+    ``provided_only`` keeps only data the person provided (portability). ``readable``: the language whose
+    spreadsheet CSV the bundle will hold (an access bundle's), staged beside the others.
     """
     stages: dict[str, _TableStage] = {}
     stored: list[str] = []
     try:
         for record in records:
-            if provided_only and not record.provided:
+            if (provided_only and not record.provided) or (type(record) is RecordBatch and not record.rows):
                 continue
             stage = stages.get(record.table)
             if stage is None:
                 stage = stages[record.table] = _TableStage(record.table, readable)
-            stage.add(record)
+            if type(record) is RecordBatch:
+                stage.add_batch(record)
+            else:
+                stage.add(record)
         staged = {}
         if stages:
             name, segments = _segments_store(stages.values(), request_id=request_id, source_key=source_key)

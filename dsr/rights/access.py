@@ -43,6 +43,7 @@ from dsr.rights.base import Right as RightBase
 from dsr.rights.confirmation import access_confirmation_send
 from dsr.rights.outcome import Outcome
 from dsr.sources.base import READ, Fact, SourceTransientError
+from dsr.sources.batches import RecordBatch
 
 SYSTEM = Actor.system()
 
@@ -181,17 +182,20 @@ def _run_access(ctx: JobContext) -> Step:
 
     def observed(records):
         for record in records:
-            given = connector.consent_given(record)
-            if given:
+            if isinstance(record, RecordBatch):
+                consents.update(connector.batch_consents(record))
+            elif given := connector.consent_given(record):
                 consents.add(given)
             if portability and record.table not in portable:
                 continue  # GDPR Art. 20(1)(a): not processed on consent or a contract
             yield record
 
+    # A connector that reads rows in batches hands them over so (dsr.sources.batches): no Record per row.
+    read = getattr(connector, "record_batches", connector.records)
     # Streamed into sealed per-table files in bundle storage; the bundle job builds the ZIP from them.
     try:
         result = records_stage(
-            observed(connector.records(ctx.identifiers, reference=ctx.request.reference)),
+            observed(read(ctx.identifiers, reference=ctx.request.reference)),
             request_id=ctx.request.pk,
             source_key=ctx.job.source_key,
             # GDPR Art. 20(1): only data the person provided, including observed activity.
