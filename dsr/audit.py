@@ -115,7 +115,7 @@ def audit_record(
             data=data,
             prev_hash=last_hash,
         )
-        event = AuditEvent.objects.create(
+        event = AuditEvent(
             seq=seq,
             at=at,
             actor_type=str(actor.type),
@@ -126,12 +126,40 @@ def audit_record(
             prev_hash=last_hash,
             hash=event_hash,
         )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_head_table()} SET last_seq = %s, last_hash = %s WHERE id = 1",  # noqa: S608
-                [seq, event_hash],
-            )
+        _event_insert_and_head_move(event)
     return event
+
+
+def _event_insert_and_head_move(event: AuditEvent) -> None:
+    """Insert ``event`` and move the chain head (locked by the caller) to it; one statement on PostgreSQL.
+
+    The event's columns and values are the model's, prepared as Django's own insert prepares them.
+    """
+    head_move = f"UPDATE {_head_table()} SET last_seq = %s, last_hash = %s WHERE id = 1"  # noqa: S608
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(head_move, [event.seq, event.hash])
+        return
+    meta = AuditEvent._meta
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection=connection) for field in fields]
+    pk = connection.ops.quote_name(meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH event AS (INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {pk}) "
+            f"{head_move} RETURNING (SELECT {pk} FROM event)",
+            [*values, event.seq, event.hash],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        # The head row was there when the caller locked it; without it the event would be inserted unchained.
+        raise RuntimeError("The audit chain head is missing; the event was not recorded.")
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _head_table() -> str:
