@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 
 import requests as http
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -170,13 +170,24 @@ def event_payload(*, event_id: uuid.UUID, event_type: str, at: datetime, request
     return {"id": str(event_id), "type": str(event_type), "timestamp": at.isoformat(), "data": body}
 
 
+def _endpoints_active() -> list[WebhookEndpoint]:
+    """Return the active endpoints, by name."""
+    # Every filing asks, mostly to find none: written out, as building the ORM's query costs more than its round trip.
+    quote = connection.ops.quote_name
+    return list(
+        WebhookEndpoint.objects.raw(
+            f"SELECT * FROM {quote(WebhookEndpoint._meta.db_table)} WHERE {quote('active')} = %s "  # noqa: S608
+            f"ORDER BY {quote('name')}, {quote('id')}",
+            [True],
+        )
+    )
+
+
 def webhook_event_emit(
     *, event_type: str, request: Request | None, data: dict | None = None, at: datetime | None = None
 ) -> list[int]:
     """Record a delivery of ``event_type`` per subscribed endpoint, in the caller's transaction; send them on commit."""
-    endpoints = [
-        endpoint for endpoint in WebhookEndpoint.objects.filter(active=True) if endpoint.subscribes(event_type)
-    ]
+    endpoints = [endpoint for endpoint in _endpoints_active() if endpoint.subscribes(event_type)]
     if not endpoints:
         return []
     event_id = uuid.uuid4()
