@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from dsr import workflow
 from dsr.audit import Actor, audit_record
+from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get, datamap_current
 from dsr.engine.dispatch import jobs_dispatch_on_commit
 from dsr.engine.manual import tasks_reopen
@@ -96,8 +97,10 @@ def _lease_kept(job_id: int, claim: str) -> Iterator[None]:
     stop = threading.Event()
 
     def renew() -> None:
+        renewed = False
         try:
             while not stop.wait(_lease().total_seconds() / 3):
+                renewed = True
                 try:
                     Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, claim=claim).update(
                         lease_expires_at=timezone.now() + _lease()
@@ -106,7 +109,9 @@ def _lease_kept(job_id: int, claim: str) -> Iterator[None]:
                     # The next renewal tries again; a lease that runs out meanwhile only means the job runs again.
                     logger.warning("job %s: lease not renewed (%s)", job_id, type(exc).__name__)
         finally:
-            connection.close()
+            if renewed:
+                # Only a thread that queried has a connection of its own; merely asking makes a new wrapper.
+                connection.close()
 
     renewer = threading.Thread(target=renew, name=f"dsr-lease-{job_id}", daemon=True)
     renewer.start()
@@ -146,9 +151,19 @@ def jobs_run(*, job_ids: list[int], max_attempts: int, backoff: Callable[[int], 
     A job another worker has taken is skipped; one that fails or is to be retried does not stop the others.
     """
     outcomes: list[JobOutcome] = []
+    read: list = []
+
+    def datamap_once() -> DataMap | None:
+        # The active map is read once for the whole run, not once per job.
+        if not read:
+            read.append(datamap_current())
+        return read[0]
+
     try:
         for job_id in job_ids:
-            outcomes.append(_job_run(job_id=job_id, max_attempts=max_attempts, backoff=backoff))
+            outcomes.append(
+                _job_run(job_id=job_id, max_attempts=max_attempts, backoff=backoff, datamap_read=datamap_once)
+            )
     finally:
         # Also when a job could not even be recorded (the database went away): the ones done still count.
         for request_id in dict.fromkeys(outcome.advance for outcome in outcomes if outcome.advance is not None):
@@ -156,17 +171,23 @@ def jobs_run(*, job_ids: list[int], max_attempts: int, backoff: Callable[[int], 
     return outcomes
 
 
-def _job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) -> JobOutcome:
+def _job_run(
+    *,
+    job_id: int,
+    max_attempts: int,
+    backoff: Callable[[int], float],
+    datamap_read: Callable[[], DataMap | None] | None = None,
+) -> JobOutcome:
     claim = job_claim(job_id=job_id)
     if claim is None:
         return JobOutcome("skipped")
-    job = Job.objects.select_related("request").get(pk=job_id)
+    job = Job.objects.select_related("request__plan").get(pk=job_id)
     request = job.request
     if request.status in CLOSED_STATUSES and job.operation not in RUN_AFTER_CLOSE:
         _job_release(job, claim, status=JobStatus.CANCELLED, finished_at=timezone.now())
         return JobOutcome(JobStatus.CANCELLED)
     try:
-        datamap = datamap_current()
+        datamap = (datamap_read or datamap_current)()
         if datamap is None:
             raise SourcePermanentError(job.source_key or "dsr", "no data map is loaded")
         with _lease_kept(job.pk, claim):

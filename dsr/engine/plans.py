@@ -6,6 +6,8 @@ source for more identifiers of the person. Then the right's handler
 next stage; the engine only notices when a stage is finished.
 """
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,8 +56,23 @@ def plan_start(*, request_id: int) -> Plan | None:
     return plan
 
 
-def _unfinished(request: Request) -> bool:
-    return request.jobs.exclude(operation=Operation.RESTRICTION_LIFT).exclude(status__in=JOB_FINISHED).exists()
+@dataclass
+class _JobsState:
+    """The request's jobs as plan_advance weighs them, read in one query (a restriction's lift runs apart)."""
+
+    count: int
+    unfinished: bool
+    failed: bool
+
+    @classmethod
+    def of(cls, request: Request) -> "_JobsState":
+        jobs = list(request.jobs.values_list("operation", "status"))
+        weighed = [status for operation, status in jobs if operation != Operation.RESTRICTION_LIFT]
+        return cls(
+            count=len(jobs),
+            unfinished=any(status not in JOB_FINISHED for status in weighed),
+            failed=JobStatus.FAILED in weighed,
+        )
 
 
 def plan_advance(*, request_id: int) -> str | None:
@@ -64,11 +81,14 @@ def plan_advance(*, request_id: int) -> str | None:
         # The first statement writes, so concurrent calls queue here (row lock; SQLite's write lock).
         if not Plan.objects.filter(request_id=request_id).update(updated_at=timezone.now()):
             return None
-        request = Request.objects.select_for_update().get(pk=request_id)
-        plan = Plan.objects.get(request=request)
-        if plan.stage not in WORKING_STAGES or _unfinished(request):
+        request = Request.objects.select_for_update(of=("self",)).select_related("plan").get(pk=request_id)
+        plan = request.plan
+        if plan.stage not in WORKING_STAGES:
             return plan.stage
-        if request.jobs.exclude(operation=Operation.RESTRICTION_LIFT).filter(status=JobStatus.FAILED).exists():
+        jobs = _JobsState.of(request)
+        if jobs.unfinished:
+            return plan.stage
+        if jobs.failed:
             return plan.stage  # job_failed has put the request in "needs attention"
         if request.status in CLOSED_STATUSES:
             plan_close(plan)
@@ -77,7 +97,6 @@ def plan_advance(*, request_id: int) -> str | None:
         if datamap is None or request.status != Status.IN_PROGRESS:
             return plan.stage
         stage = plan.stage
-        jobs_before = request.jobs.count()
         handler = handler_for(request.right)
         context = PlanContext(request=request, plan=plan, datamap=datamap)
         if stage == PlanStage.RESOLVING:
@@ -85,8 +104,9 @@ def plan_advance(*, request_id: int) -> str | None:
         else:
             handler.stage_finished(context)
         plan.refresh_from_db()
-        moved = plan.stage != stage or request.jobs.count() != jobs_before
-        if moved and plan.stage in WORKING_STAGES and not _unfinished(request):
+        after = _JobsState.of(request)
+        moved = plan.stage != stage or after.count != jobs.count
+        if moved and plan.stage in WORKING_STAGES and not after.unfinished:
             # The new stage has no job to wait for (nothing to ask): take the next step after this one commits.
             transaction.on_commit(lambda: plan_advance(request_id=request_id))
         return plan.stage
