@@ -118,36 +118,46 @@ def message_backoff(attempts: int) -> float:
 
 @shared_task(bind=True, max_retries=MESSAGE_MAX_RETRIES, acks_late=True)
 def message_send(self, message_id: int) -> None:
-    """Render and send one recorded message; retry transient mail errors with exponential backoff."""
+    """Render and send one recorded message; retry transient mail errors with exponential backoff.
+
+    A message sent on its first go hands on to the person's next one in the same task, as its own go would.
+    """
+    following = _message_send(self, message_id, fresh=self.request.retries == 0)
+    while following is not None:
+        following = _message_send(self, following, fresh=True)
+
+
+def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
+    """Send one message (``fresh``: not a retry); return the message to send next in this task, if any."""
     with transaction.atomic():
         message = Message.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status == MessageStatus.SENT:
-            return
+            return None
         # A requester's message whose request is gone is not sent; the preference centre's code and an audit
         # checkpoint for the DPO have no request.
         if message.to_staff is False and message.request is None and message.kind not in _NO_REQUEST_KINDS:
-            return
+            return None
         if _message_earlier_waiting(message):
             # One person's messages go out in the order they were written (the receipt before the
             # completion); the earlier one hands this one its "go" once it is settled.
-            return
+            return None
         now = timezone.now()
-        if self.request.retries == 0 and message.attempted_at and message.attempted_at > now - MESSAGE_IN_FLIGHT:
+        if fresh and message.attempted_at and message.attempted_at > now - MESSAGE_IN_FLIGHT:
             # Its "go" came twice (handed over at commit and by a sweeper, or by the message before it as well):
             # the run that took it moments ago sends it, or schedules its own retry.
-            return
+            return None
         # Taken only if no other run took it since it was read (SQLite does not lock the row for the read).
         if not Message.objects.filter(pk=message.pk, attempts=message.attempts).update(
             attempts=message.attempts + 1, attempted_at=now
         ):
-            return
+            return None
         message.attempts += 1
         message.attempted_at = now
     try:
         rendered = message_render(message)
         if not rendered.to:
             _message_fail(message, "no recipient")
-            return
+            return None
         email = EmailMultiAlternatives(subject=rendered.subject, body=rendered.text, to=rendered.to)
         email.attach_alternative(rendered.html, "text/html")
         for filename, content, mimetype in rendered.attachments:
@@ -155,17 +165,17 @@ def message_send(self, message_id: int) -> None:
         email.send()
     except _TRANSIENT_MAIL_ERRORS as exc:
         # The row counts attempts, so a message handed back by messages_requeue_stuck does not start over.
-        if message.attempts > self.max_retries:
+        if message.attempts > task.max_retries:
             _message_fail(message, type(exc).__name__)
-            return
+            return None
         logger.warning("message %s: transient mail error %s, retrying", message_id, type(exc).__name__)
-        raise self.retry(exc=exc, countdown=message_backoff(message.attempts)) from exc
+        raise task.retry(args=(message.pk,), exc=exc, countdown=message_backoff(message.attempts)) from exc
     except Exception as exc:
         # A template or data problem: retrying will not help. Recorded for the timeline.
         # Only the type: an exception's text may quote an address (SMTPRecipientsRefused does).
         _message_fail(message, type(exc).__name__)
         logger.error("message %s (%s) could not be sent: %s", message_id, message.kind, type(exc).__name__)
-        return
+        return None
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(
             status=MessageStatus.SENT,
@@ -177,10 +187,12 @@ def message_send(self, message_id: int) -> None:
         if message.kind in workflow.RECEIPT_CONFIRMING_KINDS:
             # CCPA regs § 7021(a): receipt counts as confirmed when this email went out, not when it was queued.
             workflow.request_receipt_confirmed(message_id=message.pk)
-    _message_settled(message)
+    # A retry's task goes no further than its own message: Celery counts the retries of the task, not of each.
+    following = _message_settled(message, hand_on=not fresh)
     if message.kind in LIFT_NOTICE_KINDS:
         # GDPR Art. 18(3): the person has now been told; a restriction waiting for this letter may be lifted.
         restrictions_lift_due.delay()
+    return following
 
 
 # The messages a restriction's lift may wait for: the notice itself, and an objection's decision letter.
@@ -214,20 +226,27 @@ def _message_earlier_waiting(message: Message) -> bool:
     ).exists()
 
 
-def _message_settled(message: Message) -> None:
+def _message_settled(message: Message, *, hand_on: bool = True) -> int | None:
+    """Let the person's next queued message go now that ``message`` is sent or failed.
+
+    ``hand_on``: record its "go"; otherwise return its id, for the caller to send it next.
+    """
+    following = None
     if message.request_id is not None and not message.to_staff:
         following = (
             Message.objects.filter(
                 request_id=message.request_id, to_staff=False, status=MessageStatus.QUEUED, pk__gt=message.pk
             )
             .order_by("pk")
+            .values_list("pk", flat=True)
             .first()
         )
-        if following is not None:
-            signals.signal_record(message_send.name, following.pk)
+        if following is not None and hand_on:
+            signals.signal_record(message_send.name, following)
     if message.kind == "transmission":
         # GDPR Art. 20(2): the link counts as sent to the receiving controller once its email went out.
         transmission.transmission_message_settled(message_id=message.pk)
+    return None if hand_on else following
 
 
 @shared_task(acks_late=True)

@@ -302,3 +302,85 @@ def test_a_go_long_after_a_lost_attempt_sends_the_message(queued):
     assert len(mail.outbox) == 1
     assert queued.attempts == 2
     assert queued.status == MessageStatus.SENT
+
+
+# --- A person's messages, one after another in one task --------------------------------
+
+
+@pytest.fixture
+def receipt_and_completion():
+    """A pre-verified request's receipt and its completion email, both recorded, neither "go" handed over."""
+    from dsr import emails
+
+    request = workflow.request_submit(
+        right=Right.OBJECTION,
+        email="kunde@example.dk",
+        actor=Actor.subject(),
+        details={"scope": "direct_marketing"},
+        pre_verified=True,
+    ).request
+    return request.messages.get(kind="receipt"), emails.email_completed(request)
+
+
+def test_the_receipts_task_sends_the_completion_after_it_with_no_go_of_its_own(receipt_and_completion):
+    from dsr.models import TaskSignal
+
+    receipt, completion = receipt_and_completion
+    TaskSignal.objects.all().delete()
+
+    message_send.apply(args=[receipt.pk])
+
+    assert [message.subject for message in mail.outbox] == [
+        Message.objects.get(pk=receipt.pk).subject,
+        Message.objects.get(pk=completion.pk).subject,
+    ]
+    assert set(Message.objects.filter(pk__in=[receipt.pk, completion.pk]).values_list("status", flat=True)) == {
+        MessageStatus.SENT
+    }
+    assert not TaskSignal.objects.exists()  # nothing left for another task to do
+
+
+def test_a_retried_send_hands_the_next_message_its_own_go_instead(receipt_and_completion):
+    from dsr.models import TaskSignal
+
+    receipt, completion = receipt_and_completion
+    TaskSignal.objects.all().delete()
+
+    message_send.apply(args=[receipt.pk], retries=1)
+
+    assert len(mail.outbox) == 1
+    assert Message.objects.get(pk=completion.pk).status == MessageStatus.QUEUED
+    assert list(TaskSignal.objects.values_list("task", "args")) == [(message_send.name, [completion.pk])]
+
+
+def test_a_mail_server_that_hangs_up_on_the_next_message_retries_that_one(
+    receipt_and_completion, settings, monkeypatch
+):
+    from celery.exceptions import Retry
+
+    receipt, completion = receipt_and_completion
+    settings.EMAIL_BACKEND = "tests.test_tasks.FlakyBackend"
+    sends = []
+    real_send = FlakyBackend.send_messages
+
+    def hang_up_on_the_second(self, messages):
+        sends.append(messages)
+        FlakyBackend.failures = 1 if len(sends) == 2 else 0
+        return real_send(self, messages)
+
+    monkeypatch.setattr(FlakyBackend, "send_messages", hang_up_on_the_second)
+    retried = []
+
+    def retry(*, args, exc, countdown):
+        retried.append((args, countdown))
+        return Retry(exc=exc)
+
+    monkeypatch.setattr(message_send, "retry", retry)
+
+    with pytest.raises(Retry):
+        message_send.apply(args=[receipt.pk], throw=True)
+
+    assert retried == [((completion.pk,), 30)]
+    assert Message.objects.get(pk=receipt.pk).status == MessageStatus.SENT
+    completion.refresh_from_db()
+    assert (completion.status, completion.attempts) == (MessageStatus.QUEUED, 1)
