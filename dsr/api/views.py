@@ -140,15 +140,14 @@ def _submitted(exc: RequestInvalid) -> exceptions.APIException:
 
 
 def _created_response(result: SubmitResult) -> Response:
-    body = RequestCreatedSerializer(
-        {
-            "reference": result.request.reference,
-            "status": result.request.status,
-            "status_token": result.status_token,
-            "verification_required": result.request.status == Status.PENDING_VERIFICATION,
-            "due_date": result.request.due_date,
-        }
-    ).data
+    # RequestCreatedSerializer's shape (the schema's), built directly: every filing answers with it.
+    body = {
+        "reference": result.request.reference,
+        "status": str(result.request.status),
+        "status_token": result.status_token,
+        "verification_required": result.request.status == Status.PENDING_VERIFICATION,
+        "due_date": result.request.due_date.isoformat(),
+    }
     return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
