@@ -55,6 +55,15 @@ _json_chunks = (
     if c_make_encoder is not None
     else None
 )
+# The same encoder's work on a column of values, each apart from the next by a character JSON text cannot hold
+# unescaped: a batch's values are encoded a column at a time and put into each row's object by a template.
+_json_column = (
+    c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", "\x1f", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
+# Values that encode without an array or object of their own, so a column splits into its values at "\x1f".
+_JSON_SCALAR = frozenset({str, int, float, bool, type(None)})
 # Values the csv module writes as the bundle's CSV wants them (None as an empty cell).
 _CSV_PLAIN = frozenset({str, int, float, type(None)})
 _CSV_BATCH = 64 * 1024
@@ -105,6 +114,8 @@ class _TableStage:
             self._readable_rows = readable_csv_rows(self._readable_text, readable)
         self._header: tuple | None = None
         self._categories_seen = None
+        # The columns of the last batch whose rows were encoded by template, and the template.
+        self._json_template: tuple[tuple, str] = ((), "")
         self._json_lines: list[str] = []
         self.records = 0
         self.provided = 0
@@ -148,7 +159,7 @@ class _TableStage:
         columns, rows = tuple(batch.columns), batch.rows
         if not rows:
             return
-        if len(set(columns)) != len(columns) or _json_chunks is None:
+        if len(set(columns)) != len(columns) or _json_chunks is None or _json_column is None:
             # A name twice keeps one value in a record's row: the records say what that row is.
             for record in batch.records():
                 self.add(record)
@@ -162,12 +173,21 @@ class _TableStage:
         if batch.categories is not self._categories_seen:
             self._categories_seen = batch.categories
             self.categories.update(batch.categories)
-        objects = map(dict, map(zip, repeat(columns), rows))
-        self._json_lines.extend(map("".join, map(_json_chunks, objects, repeat(0))))
+        kinds = set(map(type, chain.from_iterable(rows)))
+        if _JSON_SCALAR.issuperset(kinds):
+            if self._json_template[0] != columns:
+                # '{"id":%s,"name":%s}': each key as the encoder writes it, a place for its value.
+                keys = (json.encoder.encode_basestring(column).replace("%", "%%") for column in columns)
+                self._json_template = (columns, "{" + ",".join(f"{key}:%s" for key in keys) + "}")
+            encoded = ["".join(_json_column(values, 0))[1:-1].split("\x1f") for values in zip(*rows, strict=True)]
+            self._json_lines.extend(map(self._json_template[1].__mod__, zip(*encoded, strict=True)))
+        else:
+            objects = map(dict, map(zip, repeat(columns), rows))
+            self._json_lines.extend(map("".join, map(_json_chunks, objects, repeat(0))))
         if len(self._json_lines) >= _JSON_BATCH:
             self._json_flush()
         if self.csv is not None:
-            if _CSV_PLAIN.issuperset(map(type, chain.from_iterable(rows))):
+            if _CSV_PLAIN.issuperset(kinds):
                 self._csv_rows.writerows(rows)
             else:
                 self._csv_rows.writerows([csv_value(value) for value in row] for row in rows)

@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import json
 import random
 
 import pytest
@@ -22,7 +23,7 @@ def _row(i: int) -> tuple:
     """A row as the sql connector hands it over: dates, decimals and bytes already as JSON carries them."""
     return (
         i,
-        random.choice(["Åse", 'Ole "Bo"', "a,b", "line\nbreak", "", "ümlaut; 😀"]) + f" {i}",
+        random.choice(["Åse", 'Ole "Bo"', "a,b", "line\nbreak", "", "ümlaut; 😀", "]\x1f[", "%s 100%", "\\"]) + f" {i}",
         None if i % 7 == 0 else f"19{50 + i % 50}-0{1 + i % 9}-1{i % 10}",
         f"2024-03-0{1 + i % 9}T10:11:{i % 60:02d}" + ("+00:00" if i % 5 == 0 else ""),
         f"{i}.{i % 100:02d}00000000",
@@ -231,3 +232,27 @@ def test_a_column_of_local_times_to_the_second_is_rearranged_for_the_language(la
 
     assert list(cell.column(("2024-03-01T10:11:12", "2024-03-01 10:11:12"))) == [expected, expected]
     assert list(cell.column(("2024-03-01T10:11:12", "2024-02-30T10:11:12"))) == [expected, "2024-02-30T10:11:12"]
+
+
+def test_rows_of_plain_values_are_encoded_as_their_records_whatever_the_column_names():
+    random.seed(7)
+    columns = ("id", 'na"me', "100%", "%s", "at", "score", "ok")
+    texts = ["]\x1f[", "a\x1fb", "%s", "%(x)s", '"', "\\", "😀", "", "null", "1,2"]
+    rows = [
+        (i, random.choice(texts), None, random.choice(texts), f"2024-03-01T10:11:{i % 60:02d}", i / 3, i % 2 == 0)
+        for i in range(700)
+    ]
+    fewer = [row[:3] for row in rows[:50]]
+    batches = [
+        *_batches("plain", rows, [1, 2, 497, 200], columns=columns),
+        *_batches("plain", fewer, [50], columns=columns[:3]),
+    ]
+
+    batched, single = _both(batches, readable="en")
+
+    assert batched == single
+    lines = batched["staged"]["plain"]["name"].decode().split("\n")
+    assert len(lines) == 751
+    for at, (row, names) in {0: (rows[0], columns), 699: (rows[699], columns), 700: (fewer[0], columns[:3])}.items():
+        assert lines[at] == json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
+    assert lines[0].startswith('{"id":0,"na\\"me":')
