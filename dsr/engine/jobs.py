@@ -7,7 +7,9 @@ that made no progress. See docs/decisions/0008-jobs.md and 0007-retries.md.
 """
 
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -91,35 +93,69 @@ def job_claim(*, job_id: int, now: datetime | None = None) -> str | None:
     return claim if taken else None
 
 
+class _Leases:
+    """The leases of the jobs this process is running, renewed together by one thread every third of a lease.
+
+    A job is renewed within a third of a lease of its start and every third after, as a thread of its own
+    would; starting and joining such a thread for every job cost more than many a job's own work.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.held: dict[int, str] = {}
+        self.renewer: threading.Thread | None = None
+        self.pid = 0
+
+    def hold(self, job_id: int, claim: str) -> None:
+        with self.lock:
+            self.held[job_id] = claim
+            if self.renewer is None or self.pid != os.getpid() or not self.renewer.is_alive():
+                # The first job of this process (a forked pool process inherits no thread).
+                self.pid = os.getpid()
+                self.renewer = threading.Thread(target=self.renew, name="dsr-leases", daemon=True)
+                self.renewer.start()
+
+    def release(self, job_id: int) -> None:
+        with self.lock:
+            self.held.pop(job_id, None)
+
+    def renew(self) -> None:
+        while True:
+            time.sleep(_lease().total_seconds() / 3)
+            with self.lock:
+                busy = bool(self.held)
+            if busy:
+                self.renew_once()
+                # Not held between rounds: a database restart meanwhile would leave it broken.
+                connection.close()
+
+    def renew_once(self) -> int:
+        """Move the lease of every job held on by a whole lease from now; return how many were renewed."""
+        with self.lock:
+            held = dict(self.held)
+        renewed = 0
+        for job_id, claim in held.items():
+            try:
+                renewed += Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, claim=claim).update(
+                    lease_expires_at=timezone.now() + _lease()
+                )
+            except DatabaseError as exc:
+                # The next renewal tries again; a lease that runs out meanwhile only means the job runs again.
+                logger.warning("job %s: lease not renewed (%s)", job_id, type(exc).__name__)
+        return renewed
+
+
+_leases = _Leases()
+
+
 @contextmanager
 def _lease_kept(job_id: int, claim: str) -> Iterator[None]:
     """Renew the job's lease every third of it while the block runs: only a dead worker's job outlives its lease."""
-    stop = threading.Event()
-
-    def renew() -> None:
-        renewed = False
-        try:
-            while not stop.wait(_lease().total_seconds() / 3):
-                renewed = True
-                try:
-                    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, claim=claim).update(
-                        lease_expires_at=timezone.now() + _lease()
-                    )
-                except DatabaseError as exc:
-                    # The next renewal tries again; a lease that runs out meanwhile only means the job runs again.
-                    logger.warning("job %s: lease not renewed (%s)", job_id, type(exc).__name__)
-        finally:
-            if renewed:
-                # Only a thread that queried has a connection of its own; merely asking makes a new wrapper.
-                connection.close()
-
-    renewer = threading.Thread(target=renew, name=f"dsr-lease-{job_id}", daemon=True)
-    renewer.start()
+    _leases.hold(job_id, claim)
     try:
         yield
     finally:
-        stop.set()
-        renewer.join()
+        _leases.release(job_id)
 
 
 def _job_release(job: Job, claim: str, **values) -> bool:

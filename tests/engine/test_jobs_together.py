@@ -193,3 +193,32 @@ def test_an_erasure_plans_in_its_databases_in_one_task(company, file, monkeypatc
     assert set(request.jobs.filter(operation=Operation.ERASURE_PLAN).values_list("status", flat=True)) == {
         JobStatus.DONE
     }
+
+
+def test_one_thread_renews_the_leases_of_the_jobs_this_process_runs_and_only_while_they_run(company, file):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dsr.engine.jobs import _lease_kept, _leases, job_claim
+
+    request = _resolved(file)
+    first, second = _jobs(request, ["shop", "chinook"], "fine")
+    claims = {job.pk: job_claim(job_id=job.pk) for job in (first, second)}
+    soon = timezone.now() + timedelta(seconds=1)
+    Job.objects.filter(pk__in=claims).update(lease_expires_at=soon)
+
+    with _lease_kept(first.pk, claims[first.pk]):
+        renewer = _leases.renewer
+        with _lease_kept(second.pk, claims[second.pk]):
+            assert _leases.renewer is renewer  # no thread of its own for the second job
+            assert renewer.is_alive()
+            assert _leases.renew_once() == 2
+        assert _leases.renew_once() == 1  # the second job's block is over: its lease is left to run out
+        Job.objects.filter(pk=first.pk).update(claim="taken over")
+        assert _leases.renew_once() == 0  # a lease another worker took over is not moved
+
+    assert _leases.held == {}
+    leases = dict(Job.objects.filter(pk__in=claims).values_list("pk", "lease_expires_at"))
+    assert leases[first.pk] > soon + timedelta(seconds=30)
+    assert leases[second.pk] > soon + timedelta(seconds=30)
