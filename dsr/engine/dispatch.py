@@ -83,9 +83,12 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]], *, datamap
                 )
         except IntegrityError:
             created = _jobs_create_each(request, specs)
-    together, alone = jobs_grouped(created, datamap=datamap)
+    if _jobs_together_starter is None:
+        together, alone = [], [job.pk for job in created]
+    else:
+        together, alone = jobs_grouped(created, datamap=datamap)
     jobs_dispatch_on_commit(alone)
-    if together and _jobs_together_starter is not None:
+    if together:
         _jobs_together_starter(together)
     return [job.pk for job in created]
 

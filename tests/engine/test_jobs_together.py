@@ -222,3 +222,16 @@ def test_one_thread_renews_the_leases_of_the_jobs_this_process_runs_and_only_whi
     leases = dict(Job.objects.filter(pk__in=claims).values_list("pk", "lease_expires_at"))
     assert leases[first.pk] > soon + timedelta(seconds=30)
     assert leases[second.pk] > soon + timedelta(seconds=30)
+
+
+def test_with_no_task_registered_for_jobs_together_each_job_gets_its_own_go(company, file, monkeypatch):
+    from dsr.engine import dispatch
+
+    request = file("access")
+    sent = []
+    monkeypatch.setattr(dispatch, "_job_starter", sent.extend)
+    monkeypatch.setattr(dispatch, "_jobs_together_starter", None)
+
+    ids = jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in ("shop", "chinook")])
+
+    assert sorted(sent) == sorted(ids)
