@@ -124,10 +124,15 @@ class _Leases:
             time.sleep(_lease().total_seconds() / 3)
             with self.lock:
                 busy = bool(self.held)
-            if busy:
+            if not busy:
+                continue
+            try:
                 self.renew_once()
                 # Not held between rounds: a database restart meanwhile would leave it broken.
                 connection.close()
+            except Exception as exc:
+                # The thread serves every job of this process: it lives on, and tries again at the next round.
+                logger.error("job leases: not renewed (%s)", type(exc).__name__)
 
     def renew_once(self) -> int:
         """Move the lease of every job held on by a whole lease from now; return how many were renewed."""
