@@ -138,6 +138,23 @@ def connections_recycle(sender=None, **kwargs) -> None:
     close_old_connections()
 
 
+@task_prerun.connect
+def _active_map_read_once(sender=None, **kwargs) -> None:
+    """A worker's task reads the active data map's version once (its jobs, plan steps and messages all ask)."""
+    from dsr.datamap.selectors import active_version_memo
+
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        active_version_memo(True)
+
+
+@task_postrun.connect
+def _active_map_read_again(sender=None, **kwargs) -> None:
+    from dsr.datamap.selectors import active_version_memo
+
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        active_version_memo(False)
+
+
 # Periodic work. Times are in CELERY_TIMEZONE (the controller's time zone).
 app.conf.beat_schedule = {
     "expire-unverified-requests": {

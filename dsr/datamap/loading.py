@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dsr.audit import Actor, audit_record
+from dsr.datamap import selectors
 from dsr.datamap.parsing import datamap_parse
 from dsr.datamap.schema import DataMap
 from dsr.models import AuditAction, DataCategory, DataMapVersion, LegalHold, Purpose, Recipient, Source
@@ -115,6 +116,8 @@ def datamap_load(*, text: str, loaded_by: str, source_path: str = "") -> DataMap
             active=True,
         )
         _rows_create(version, datamap)
+    # Loaded inside a task: the rest of it works with the new map.
+    selectors.active_version_forget()
     return version
 
 

@@ -19,6 +19,34 @@ def datamap_active() -> DataMap | None:
     return None if snapshot is None else DataMap(snapshot)
 
 
+# Inside a worker's task, the active version as first read in it (config/celery.py turns this on around each
+# task): a task works with one map, and its jobs, plan steps and messages each asked for it again.
+_active_in_task: dict | None = None
+
+
+def active_version_memo(on: bool) -> None:
+    """Read the active version once per task from now on (``on``), or at every call again."""
+    global _active_in_task
+    _active_in_task = {} if on else None
+
+
+def active_version_forget() -> None:
+    """Forget the active version read in this task (a map was loaded in it): the next call reads it again."""
+    if _active_in_task is not None:
+        _active_in_task.clear()
+
+
+def active_version_key() -> tuple[int, str] | None:
+    """Return the active version's (id, sha256), or None before any map was loaded."""
+    memo = _active_in_task
+    if memo is not None and "key" in memo:
+        return memo["key"]
+    key = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    if memo is not None:
+        memo["key"] = key
+    return key
+
+
 # The active version's controller section, kept per process: a version's snapshot never changes, while every
 # filing and every message asks for it, where reading and decoding the whole snapshot (tens of kilobytes) would
 # cost more than the rest of what they do with it.
@@ -27,7 +55,7 @@ _controller_kept: tuple[tuple[int, str] | None, dict] = (None, {})
 
 def _controller_of_active() -> dict | None:
     global _controller_kept
-    version = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    version = active_version_key()
     if version is None:
         return None
     if _controller_kept[0] != version:

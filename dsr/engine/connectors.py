@@ -9,6 +9,7 @@ import logging
 import time
 
 from dsr.datamap.schema import DataMap
+from dsr.datamap.selectors import active_version_key
 from dsr.models import DataMapVersion
 from dsr.sources.base import Connector, SourceError
 from dsr.sources.registry import connector_for
@@ -22,7 +23,7 @@ _cache: dict = {"key": None, "at": 0.0, "datamap": None, "connectors": {}}
 
 def datamap_current() -> DataMap | None:
     """Return the active data map, cached per worker until the active version changes."""
-    row = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    row = active_version_key()
     if row is None:
         return None
     if _cache["key"] != row or time.monotonic() - _cache["at"] > _CONNECTORS_TTL_SECONDS:

@@ -204,3 +204,70 @@ def test_system_check_rejects_a_configuration_that_is_no_longer_valid(db, demo_t
     problems = check_sources(None)
     assert [problem.id for problem in problems] == ["dsr.E102"]
     assert 'sources.shop.tables.invoice.erasure.hold: unknown legal hold "gone"' in problems[0].msg
+
+
+# --- In a worker's task the active version is read once -------------------------------------
+
+
+@pytest.fixture
+def in_a_task():
+    """As config/celery.py does around a worker's task: the active version read once, forgotten after."""
+    from types import SimpleNamespace
+
+    from config.celery import _active_map_read_again, _active_map_read_once
+
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    _active_map_read_once(sender=task)
+    yield
+    _active_map_read_again(sender=task)
+
+
+def _queries(call) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    return len(queries.captured_queries)
+
+
+def test_in_a_task_the_active_version_is_read_once_and_a_map_loaded_in_it_is_seen(db, demo_text, in_a_task):
+    from dsr.datamap.selectors import active_version_key
+
+    first = datamap_load(text=demo_text, loaded_by="test")
+    assert active_version_key() == (first.pk, first.sha256)
+    assert _queries(active_version_key) == 0
+    assert controller_current()["name"]
+
+    second = datamap_load(text=_changed(demo_text, lambda d: d["controller"].update(name="Ny Butik")), loaded_by="t")
+
+    assert active_version_key() == (second.pk, second.sha256)
+    assert controller_current()["name"] == "Ny Butik"
+
+
+def test_outside_a_task_every_call_reads_the_active_version(db, demo_text):
+    from dsr.datamap.selectors import active_version_key
+
+    datamap_load(text=demo_text, loaded_by="test")
+    active_version_key()
+
+    assert _queries(active_version_key) == 1
+    # A version made active by anyone else is seen at the next call.
+    DataMapVersion.objects.update(active=False)
+    assert active_version_key() is None
+
+
+def test_a_task_run_inline_does_not_read_it_once(db, demo_text):
+    from types import SimpleNamespace
+
+    from config.celery import _active_map_read_again, _active_map_read_once
+    from dsr.datamap.selectors import active_version_key
+
+    datamap_load(text=demo_text, loaded_by="test")
+    eager = SimpleNamespace(request=SimpleNamespace(is_eager=True))
+    _active_map_read_once(sender=eager)
+    try:
+        active_version_key()
+        assert _queries(active_version_key) == 1
+    finally:
+        _active_map_read_again(sender=eager)
