@@ -102,13 +102,15 @@ def jobs_grouped(jobs: list[Job], *, datamap: DataMap | None = None) -> tuple[li
     processor or a person, and a job of no source, keeps its own task, so a slow answer holds up nothing else.
     """
     size = settings.DSR_JOBS_PER_TASK
-    if datamap is None and size > 1 and any(job.source_key for job in jobs):
+    if size <= 1:
+        # One job per task (0 and below read as 1).
+        return [], [job.pk for job in jobs]
+    if datamap is None and any(job.source_key for job in jobs):
         datamap = datamap_current()
     local = [
         job.pk
         for job in jobs
-        if size > 1
-        and datamap is not None
+        if datamap is not None
         and job.source_key in datamap.sources
         and connector_get(job.source_key, datamap).reads_in_place
     ]

@@ -41,8 +41,9 @@ def test_a_source_no_longer_in_the_map_gets_a_task_of_its_own(company, file):
     assert jobs_grouped([shop, gone]) == ([], [shop.pk, gone.pk])
 
 
-def test_one_job_per_task_when_the_setting_says_one(company, file, settings):
-    settings.DSR_JOBS_PER_TASK = 1
+@pytest.mark.parametrize("size", [1, 0, -3])
+def test_one_job_per_task_when_the_setting_says_one_or_less(company, file, settings, size):
+    settings.DSR_JOBS_PER_TASK = size
     request = file("access")
     jobs = _jobs(request, ["shop", "chinook"])
 
