@@ -18,7 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from dsr import audit_checkpoints, emails, signals, sweeps, webhooks, workflow
-from dsr.engine import callbacks, jobs, plans, reconcile
+from dsr.engine import callbacks, dispatch, jobs, plans, reconcile
 from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
 from dsr.models import Message, MessageStatus
@@ -316,28 +316,48 @@ def job_backoff(attempts: int) -> float:
 
 @shared_task(acks_late=True)
 def job_run(job_id: int) -> str:
-    """Run one job; a transient source error is retried with exponential backoff (the job row counts attempts)."""
-    outcome = jobs.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
-    if outcome.retry_in is not None:
-        # The row says queued until not_before; if this "go" is lost, the reconciler sends another.
-        job_run.apply_async((job_id,), countdown=outcome.retry_in)
+    """Run one job; a transient source error is retried with exponential backoff (the job row counts attempts).
+
+    The stage the job's plan moves on to is run by this task too, where it needs no task of its own.
+    """
+    with dispatch.jobs_kept() as kept:
+        outcome = jobs.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+        _job_retries_send([job_id], [outcome])
+        _jobs_kept_run(kept)
     return outcome.status
 
 
 @shared_task(acks_late=True)
 def jobs_run(job_ids: list[int]) -> list[str]:
     """Run a stage's jobs on sources that touch only their own database, one after another, as job_run each."""
-    outcomes = jobs.jobs_run(job_ids=job_ids, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
-    for job_id, outcome in zip(job_ids, outcomes, strict=True):
-        if outcome.retry_in is not None:
-            job_run.apply_async((job_id,), countdown=outcome.retry_in)
+    with dispatch.jobs_kept() as kept:
+        outcomes = jobs.jobs_run(job_ids=job_ids, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+        _job_retries_send(job_ids, outcomes)
+        _jobs_kept_run(kept)
     return [outcome.status for outcome in outcomes]
 
 
 @shared_task(acks_late=True)
 def plan_start(request_id: int) -> None:
-    """Create (or resume) a verified request's plan of per-source jobs."""
-    plans.plan_start(request_id=request_id)
+    """Create (or resume) a verified request's plan of per-source jobs, and run its first job."""
+    with dispatch.jobs_kept() as kept:
+        plans.plan_start(request_id=request_id)
+        _jobs_kept_run(kept)
+
+
+def _job_retries_send(job_ids: list[int], outcomes: list[jobs.JobOutcome]) -> None:
+    for job_id, outcome in zip(job_ids, outcomes, strict=True):
+        if outcome.retry_in is not None:
+            # The row says queued until not_before; if this "go" is lost, the reconciler sends another.
+            job_run.apply_async((job_id,), countdown=outcome.retry_in)
+
+
+def _jobs_kept_run(kept: list[list[int]]) -> None:
+    """Run the jobs this task's own steps made and kept (dispatch.jobs_kept), stage after stage."""
+    while kept:
+        batch = kept.pop(0)
+        outcomes = jobs.jobs_run(job_ids=batch, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
+        _job_retries_send(batch, outcomes)
 
 
 @shared_task(acks_late=True)

@@ -5,7 +5,9 @@ Celery task that runs a job lives above the engine (dsr.tasks), so it
 registers itself here when the app is ready (``job_starter_set``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -21,6 +23,8 @@ _job_starter: Callable[[list[int]], object] | None = None
 _jobs_together_starter: Callable[[list[list[int]]], object] | None = None
 # Starts or resumes one request's plan (dsr.tasks.plan_start.delay), registered the same way.
 _plan_starter: Callable[[int], object] | None = None
+# Inside ``jobs_kept``: the jobs the running task is to run itself once the step that made them has committed.
+_kept: ContextVar[list[list[int]] | None] = ContextVar("dsr_jobs_kept", default=None)
 
 
 def job_starter_set(starter: Callable[[list[int]], object] | None) -> None:
@@ -39,6 +43,25 @@ def plan_starter_set(starter: Callable[[int], object] | None) -> None:
     """Register the function that starts a request's plan in a worker (the Celery task's ``delay``)."""
     global _plan_starter
     _plan_starter = starter
+
+
+@contextmanager
+def jobs_kept() -> Iterator[list[list[int]]]:
+    """Keep, inside the block, the next stage's jobs that need no task of their own, for the caller to run.
+
+    A worker task whose step moves a plan on runs the stage it made itself, instead of sending a "go" and
+    waiting for the broker to hand it back: the jobs on sources that touch only their own database (up to
+    DSR_JOBS_PER_TASK of them), or the stage's only job. One list of jobs is kept at a time; the caller runs it
+    after the transaction that made it has committed, and may keep the following stage the same way. Should
+    the worker die before, the jobs are queued with no "go", and the reconciler sends one once
+    DSR_JOB_DISPATCH_GRACE_SECONDS have passed, as for a run of jobs cut short (decision 0019).
+    """
+    kept: list[list[int]] = []
+    token = _kept.set(kept)
+    try:
+        yield kept
+    finally:
+        _kept.reset(token)
 
 
 def jobs_dispatch_on_commit(job_ids: list[int]) -> None:
@@ -86,20 +109,36 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]], *, datamap
     if _jobs_together_starter is None:
         together, alone = [], [job.pk for job in created]
     else:
-        together, alone = jobs_grouped(created, datamap=datamap)
+        together, alone = _jobs_keep(*jobs_grouped(created, datamap=datamap, singles=True))
     jobs_dispatch_on_commit(alone)
     if together:
         _jobs_together_starter(together)
     return [job.pk for job in created]
 
 
-def jobs_grouped(jobs: list[Job], *, datamap: DataMap | None = None) -> tuple[list[list[int]], list[int]]:
+def _jobs_keep(together: list[list[int]], alone: list[int]) -> tuple[list[list[int]], list[int]]:
+    """Take the list of jobs the running task keeps (``jobs_kept``) out of those to send a "go" for."""
+    kept = _kept.get()
+    if kept is not None and not kept and settings.DSR_JOBS_PER_TASK > 1:
+        if together:
+            kept.append(together.pop(0))
+        elif len(alone) == 1:
+            # The stage's only job (identity resolution, say): no other job waits to run beside it.
+            kept.append([alone.pop()])
+    # A list of one is sent as one job's "go".
+    return [batch for batch in together if len(batch) > 1], alone + [batch[0] for batch in together if len(batch) == 1]
+
+
+def jobs_grouped(
+    jobs: list[Job], *, datamap: DataMap | None = None, singles: bool = False
+) -> tuple[list[list[int]], list[int]]:
     """Split new jobs into lists one task runs in turn, and the jobs that each get a task of their own.
 
     A source whose operations touch only its own database (``reads_in_place``: a SQL database, this
     application's models) answers in milliseconds, so a stage's jobs on such sources go to one task, up to
     DSR_JOBS_PER_TASK of them: one task and one step of the plan instead of one each. A source that asks a
     processor or a person, and a job of no source, keeps its own task, so a slow answer holds up nothing else.
+    ``singles``: a list of one such job is a list too, not a job alone.
     """
     size = settings.DSR_JOBS_PER_TASK
     if size <= 1:
@@ -114,7 +153,9 @@ def jobs_grouped(jobs: list[Job], *, datamap: DataMap | None = None) -> tuple[li
         and job.source_key in datamap.sources
         and connector_get(job.source_key, datamap).reads_in_place
     ]
-    together = [batch for start in range(0, len(local), size) if len(batch := local[start : start + size]) > 1]
+    together = [
+        batch for start in range(0, len(local), size) if len(batch := local[start : start + size]) > 1 or singles
+    ]
     shared = {pk for batch in together for pk in batch}
     return together, [job.pk for job in jobs if job.pk not in shared]
 
