@@ -162,6 +162,7 @@ def _request_wait(client, token: str, email: str, *, timeout: float, timeline: l
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
+    answered = datetime.datetime.now(datetime.UTC)
     if response.status_code != 201:
         raise SystemExit(f"HTTP {response.status_code}: {response.content[:300]!r}")
     reference = response.json()["reference"]
@@ -170,7 +171,7 @@ def _request_wait(client, token: str, email: str, *, timeout: float, timeline: l
         status, closed_at = Request.objects.values_list("status", "closed_at").get(reference=reference)
         if status == Status.COMPLETED:
             if timeline is not None:
-                timeline.append(request_timeline(Request.objects.get(reference=reference), posted))
+                timeline.append(request_timeline(Request.objects.get(reference=reference), posted, answered))
             return (closed_at - posted).total_seconds()
         if time.monotonic() > deadline:
             raise SystemExit(f"{reference} not completed within {timeout:.0f} s (status {status})")

@@ -99,13 +99,20 @@ def verdict(value: float, target: float, *, at_least: bool = False) -> str:
     return "met" if (value >= target if at_least else value <= target) else "NOT MET"
 
 
-def request_timeline(request, posted) -> str:
-    """Return when each of the request's jobs was created, started and finished, in ms after its POST."""
+def request_timeline(request, posted, answered=None) -> str:
+    """Return when each of the request's jobs was created, started and finished, in ms after its POST.
+
+    ``answered``: when the POST's answer came back, if the caller noted it.
+    """
 
     def ms(moment) -> str:
         return f"{(moment - posted).total_seconds() * 1000:5.0f}" if moment else "    -"
 
-    lines = [f"  {request.reference}: closed at {ms(request.closed_at)} ms"]
+    plan = getattr(request, "plan", None)
+    lines = [
+        f"  {request.reference}: filed at {ms(request.created_at)} ms, answered at {ms(answered)} ms, plan made at "
+        f"{ms(plan.created_at if plan else None)} ms, closed at {ms(request.closed_at)} ms"
+    ]
     for job in request.jobs.order_by("created_at", "pk"):
         where = f"{job.operation} {job.source_key}".strip()
         times = f"created {ms(job.created_at)}  started {ms(job.started_at)}  finished {ms(job.finished_at)}"
