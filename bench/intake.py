@@ -35,30 +35,12 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.statements import statements_timed  # noqa: E402
 from bench.worker import commit_describe, load_describe  # noqa: E402
 
 BENCH_DB = "dsr_bench_intake"
 PROFILE_TOP = 35
 STATEMENT_SHAPE = 100
-
-
-def _statements_timed(connection) -> dict:
-    """Time every statement Django sends from now on; return the totals by statement shape, filled as they run."""
-    from collections import defaultdict
-
-    totals: dict = defaultdict(lambda: [0, 0.0])
-
-    def timing(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            entry = totals[" ".join(sql.split())[:STATEMENT_SHAPE]]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
-
-    connection.execute_wrappers.append(timing)
-    return totals
 
 
 def _backend_cpu_seconds(pid: int) -> float:
@@ -192,7 +174,7 @@ def main() -> None:
 
             bare = run("/bare/", "bare")
             profiler = cProfile.Profile() if args.profile else None
-            timed = _statements_timed(connection) if args.statements else None
+            timed = statements_timed(connection, shape_length=STATEMENT_SHAPE) if args.statements else None
             if profiler:
                 profiler.enable()
             intake = run("/api/v1/requests/", "intake")

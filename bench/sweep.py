@@ -43,6 +43,8 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import yaml  # noqa: E402
 
+from bench.statements import statements_timed  # noqa: E402
+
 DSR_DB, SHOP_DB = "dsr_bench_sweep", "dsr_bench_sweep_shop"
 PROFILE_TOP = 30
 STATEMENT_SHAPE = 110
@@ -205,44 +207,6 @@ def _shop_state(admin: str, people: int) -> dict:
         return state
 
 
-def _statements_timed() -> dict:
-    """Time every statement the sweep sends, to the shop (SQLAlchemy) and to dsr's own database (Django).
-
-    Return the totals by statement shape (its first words, numbers and arrays left out), filled as they run.
-    """
-    from collections import defaultdict
-
-    import sqlalchemy as sa
-    from django.db import connection
-
-    totals: dict = defaultdict(lambda: [0, 0.0])
-
-    def shape(sql: str) -> str:
-        return " ".join(sql.split())[:STATEMENT_SHAPE]
-
-    @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("dsr_bench_started", []).append(time.perf_counter())
-
-    @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
-    def _after(conn, cursor, statement, parameters, context, executemany):
-        entry = totals["shop: " + shape(statement)]
-        entry[0] += 1
-        entry[1] += time.perf_counter() - conn.info["dsr_bench_started"].pop()
-
-    def _django(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            entry = totals["dsr: " + shape(sql)]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
-
-    connection.execute_wrappers.append(_django)
-    return totals
-
-
 def _sweep_alone(*, profile: bool, statements: bool) -> None:
     """In the child: start Django, then time the sweep command alone; print the figures as JSON.
 
@@ -255,11 +219,16 @@ def _sweep_alone(*, profile: bool, statements: bool) -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     import dsr.sources.sql.connector
     import dsr.sweeps  # noqa: F401
 
-    timed = _statements_timed() if statements else None
+    timed = (
+        statements_timed(connection, shape_length=STATEMENT_SHAPE, label="dsr: ", sqlalchemy_label="shop: ")
+        if statements
+        else None
+    )
     # The dry run is timed apart: what the run alone costs is the second figure to compare with the SQL.
     from dsr.management.commands import dsr_retention_sweep
 
