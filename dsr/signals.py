@@ -27,6 +27,7 @@ from collections.abc import Callable
 import psycopg
 from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
+from psycopg import sql
 
 from dsr.models import TaskSignal
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 # The channel a commit that recorded signals wakes the sweepers on (PostgreSQL); no payload, so no personal data.
 WAKE_CHANNEL = "dsr_signals"
 
+# The listener's application_name, as pg_stat_activity shows it.
+LISTENER_NAME = "dsr signals sweeper"
 # What a broker that is down or unwritable raises: kombu's wrapper, or the socket's or the folder's own error.
 _BROKER_ERRORS = (BrokerError, OSError)
 
@@ -99,12 +102,16 @@ def _signals_hand_over(signals: list[TaskSignal]) -> int:
     return len(sent)
 
 
-def signals_sweep(*, limit: int = 500) -> int:
+def signals_sweep(*, limit: int = 500, listener: psycopg.Connection | None = None) -> int:
     """Hand the waiting signals to the broker, oldest first; stop at the first failure; return how many went.
 
     On PostgreSQL two sweepers skip each other's rows (SKIP LOCKED); elsewhere
-    a row may be handed over twice, which runs nothing twice.
+    a row may be handed over twice, which runs nothing twice. With ``listener``
+    (``signals_listener_connect``), the sweep runs on that connection, which stays
+    open between sweeps, instead of opening Django's for every wake-up.
     """
+    if _publisher is not None and listener is not None:
+        return _signals_sweep_on(listener, limit)
     if _publisher is None or not TaskSignal.objects.exists():
         # Nothing waiting (the usual case): no transaction, so SQLite's write lock is not taken every second.
         return 0
@@ -124,6 +131,26 @@ def signals_sweep(*, limit: int = 500) -> int:
     return len(sent)
 
 
+def _signals_sweep_on(listener: psycopg.Connection, limit: int) -> int:
+    """Sweep as ``signals_sweep`` does, in a transaction of the listener's own connection (PostgreSQL)."""
+    table = sql.Identifier(TaskSignal._meta.db_table)
+    sent: list[int] = []
+    with listener.transaction():
+        rows = listener.execute(
+            sql.SQL("SELECT id, task, args FROM {} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED").format(table), [limit]
+        ).fetchall()
+        for pk, task, args in rows:
+            try:
+                _publisher(task, args)
+            except _BROKER_ERRORS as exc:
+                logger.warning("signals: the broker refused a hand-over (%s); %s sent", type(exc).__name__, len(sent))
+                break
+            sent.append(pk)
+        if sent:
+            listener.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), [sent])
+    return len(sent)
+
+
 def signals_listener_connect() -> psycopg.Connection | None:
     """Return a connection of its own that LISTENs for the sweepers' wake-up, or None where there is none.
 
@@ -131,7 +158,9 @@ def signals_listener_connect() -> psycopg.Connection | None:
     """
     if connection.vendor != "postgresql":
         return None
-    # Not Django's connection (closed after every sweep): a listener stays open in between. Django's own cursor
+    # Not Django's connection (closed after every sweep): a listener stays open in between, and the sweeps it
+    # wakes run on it (``signals_sweep``); notifications that come during a sweep wait in psycopg's backlog for
+    # the next wait. Django's own cursor
     # class and adapters are left out; the notifications are all this connection reads. A pool process forked
     # meanwhile inherits its socket but never uses it, and psycopg closes a connection only in the process
     # that opened it, so a pool process that exits does not end this one's session.
@@ -140,6 +169,8 @@ def signals_listener_connect() -> psycopg.Connection | None:
         for key, value in connection.get_connection_params().items()
         if key not in ("cursor_factory", "context")
     }
+    # Named, so that an operator (and a test) can tell it in pg_stat_activity.
+    params["application_name"] = LISTENER_NAME
     listener = psycopg.connect(**params, autocommit=True)
     listener.execute(f"LISTEN {WAKE_CHANNEL}")
     return listener

@@ -62,13 +62,14 @@ def signals_sweeper_run(stop: threading.Event) -> None:
             if listener is None:
                 # Before the sweep: a commit between the sweep and the wait still wakes it.
                 listener = signals.signals_listener_connect()
-            while signals.signals_sweep() and not stop.is_set():
+            while signals.signals_sweep(listener=listener) and not stop.is_set():
                 pass
         except (DatabaseError, psycopg.Error) as exc:
             # The database restarted or is away: the next turn connects again.
             logger.warning("signals: the sweep could not read the outbox (%s)", type(exc).__name__)
         finally:
-            # A connection held between sweeps would be inherited by every pool process forked meanwhile.
+            # Only without a listener (SQLite, or it failed) is Django's used; one held between sweeps would be
+            # inherited by every pool process forked meanwhile.
             connection.close()
         listener = _signals_wait(listener, stop, interval)
     if listener is not None:

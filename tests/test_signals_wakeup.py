@@ -168,10 +168,88 @@ def test_a_listener_the_database_dropped_is_connected_again(web_process, broker_
 
 
 def _listener_pids() -> list[int]:
-    """Return the backends listening on the sweepers' channel (the test's own connection never listens)."""
+    """Return the sweepers' listening connections (by their application name; the test's own has none)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = %s ORDER BY pid",
-            [f"LISTEN {signals.WAKE_CHANNEL}"],
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s "
+            "ORDER BY pid",
+            [signals.LISTENER_NAME],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def _web_filing(*pairs: tuple[str, int]) -> None:
+    """Record signals as a web process's filing does, and commit them."""
+    with transaction.atomic():
+        for task, arg in pairs:
+            signals.signal_record(task, arg)
+
+
+@postgresql_only
+def test_the_sweep_runs_on_the_listeners_connection_and_not_on_djangos(web_process, broker_sent, listener):
+    _web_filing(("dsr.tasks.plan_start", 1), ("dsr.tasks.message_send", 2))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert signals.signals_sweep(listener=listener) == 2
+
+    assert queries.captured_queries == []  # not one statement on Django's connection
+    assert broker_sent == [("dsr.tasks.plan_start", [1]), ("dsr.tasks.message_send", [2])]
+    assert not TaskSignal.objects.exists()
+
+
+@postgresql_only
+def test_the_listeners_sweep_keeps_what_the_broker_refused_for_the_next_one(web_process, listener, monkeypatch):
+    _web_filing(("dsr.tasks.plan_start", 1), ("dsr.tasks.message_send", 2), ("dsr.tasks.message_send", 3))
+    sent = []
+
+    def broker_down_after_one(task, args):
+        if sent:
+            raise OSError("the broker went away")
+        sent.append((task, args))
+
+    monkeypatch.setattr(signals, "_publisher", broker_down_after_one)
+
+    assert signals.signals_sweep(listener=listener) == 1
+
+    assert sent == [("dsr.tasks.plan_start", [1])]
+    assert list(TaskSignal.objects.order_by("pk").values_list("task", "args")) == [
+        ("dsr.tasks.message_send", [2]),
+        ("dsr.tasks.message_send", [3]),
+    ]
+
+
+@postgresql_only
+def test_a_commit_during_the_listeners_sweep_still_wakes_it_for_the_next(web_process, listener, monkeypatch):
+    _web_filing(("dsr.tasks.plan_start", 1))
+    sent = []
+
+    def publish_while_another_files(task, args):
+        sent.append((task, args))
+        # Another web process commits while this sweep's transaction is open on the listener.
+        _web_filing(("dsr.tasks.plan_start", 2))
+
+    monkeypatch.setattr(signals, "_publisher", publish_while_another_files)
+    assert signals.signals_sweep(listener=listener) == 1
+
+    assert signals.signals_wait(listener, 0.5, stop=threading.Event()) is True
+    monkeypatch.setattr(signals, "_publisher", lambda task, args: sent.append((task, args)))
+    assert signals.signals_sweep(listener=listener) == 1
+    assert sent == [("dsr.tasks.plan_start", [1]), ("dsr.tasks.plan_start", [2])]
+
+
+@postgresql_only
+def test_the_sweeper_sweeps_on_its_listener(web_process, broker_sent, sweeper, monkeypatch):
+    sweeps = []
+    sweep = signals.signals_sweep
+
+    def spy(**kwargs):
+        sweeps.append(kwargs.get("listener"))
+        return sweep(**kwargs)
+
+    monkeypatch.setattr(signals, "signals_sweep", spy)
+    sweeper()
+    _web_filing(("dsr.tasks.plan_start", 7))
+    _wait_for(lambda: broker_sent == [("dsr.tasks.plan_start", [7])], timeout=10)
+
+    assert sweeps
+    assert all(isinstance(listener, psycopg.Connection) for listener in sweeps)
