@@ -228,3 +228,23 @@ def test_signals_recorded_together_are_one_insert_and_the_ones_the_broker_took_o
     # Handed over in order until the broker failed: what it did not take waits for the sweeper.
     assert published == [[1]]
     assert sorted(TaskSignal.objects.values_list("args", flat=True)) == [[2], [3]]
+
+
+def _signals_in_order() -> list[str]:
+    return [task.rsplit(".", 1)[-1] for task in TaskSignal.objects.order_by("pk").values_list("task", flat=True)]
+
+
+def test_a_verified_filing_sends_the_works_go_before_the_receipts(web_process_with_broker_down):
+    # A worker with one process free takes the work the person's answer waits on; the receipt waits on nothing.
+    request_submit(right=Right.ACCESS, email=EMAIL, actor=Actor.integration("shop"), pre_verified=True)
+
+    assert _signals_in_order() == ["plan_start", "message_send"]
+
+
+def test_a_confirmed_email_sends_the_works_go_before_the_receipts(web_process_with_broker_down):
+    request = request_submit(right=Right.ACCESS, email=EMAIL, actor=Actor.subject()).request
+    TaskSignal.objects.all().delete()
+
+    workflow.request_verify(request=request, method="email_link", actor=Actor.subject())
+
+    assert _signals_in_order() == ["plan_start", "message_send"]

@@ -487,8 +487,8 @@ def _proceed(request: Request, filing: AgentFiling) -> None:
     request.save(update_fields=fields)
     webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
     # The receipt, with the status link, goes to the consumer: the answer is theirs (docs/decisions/0017).
-    emails.email_receipt(request)
     _work_start(request)
+    emails.email_receipt(request)
 
 
 def agent_document_open(*, filing: AgentFiling, actor: Actor):

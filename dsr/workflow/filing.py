@@ -197,9 +197,7 @@ def request_submit(
                 data["identity_checked"] = identity_checked
             if email_confirmed:
                 data["email_confirmed"] = email_confirmed
-            if starts_verified:
-                emails.email_receipt(request)
-            else:
+            if not starts_verified:
                 # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
                 # we asked for; it starts now, not at receipt, for requests entered late by staff.
                 Suspension.objects.create(
@@ -214,6 +212,9 @@ def request_submit(
                 # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
                 webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
                 _work_start(request)
+                # After the start, so its "go" reaches the broker first: a worker with one free process takes
+                # the work, which the person's answer waits on, before the receipt, which nothing waits on.
+                emails.email_receipt(request)
     except IntegrityError:
         if idempotency_key:
             existing = _idempotent_existing(idempotency_key, fields, clean_details)
@@ -303,9 +304,10 @@ def request_verify(*, request: Request, method: str, actor: Actor) -> Request:
             data={"method": method, "status": request.status},
         )
         webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
-        emails.email_receipt(request)
         if request.status == Status.IN_PROGRESS:
             _work_start(request)
+        # After the start, as at filing: the work's "go" first.
+        emails.email_receipt(request)
     return request
 
 
