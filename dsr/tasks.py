@@ -8,6 +8,7 @@ import logging
 import smtplib
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import psycopg
@@ -321,29 +322,36 @@ def job_run(job_id: int) -> str:
 
     The stage the job's plan moves on to is run by this task too, where it needs no task of its own.
     """
+    started = time.monotonic()
     with dispatch.jobs_kept() as kept:
         outcome = jobs.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
         _job_retries_send([job_id], [outcome])
-        _jobs_kept_run(kept)
+        _jobs_kept_run(kept, started)
     return outcome.status
 
 
 @shared_task(acks_late=True)
 def jobs_run(job_ids: list[int]) -> list[str]:
     """Run a stage's jobs on sources that touch only their own database, one after another, as job_run each."""
+    started = time.monotonic()
     with dispatch.jobs_kept() as kept:
         outcomes = jobs.jobs_run(job_ids=job_ids, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
         _job_retries_send(job_ids, outcomes)
-        _jobs_kept_run(kept)
+        _jobs_kept_run(kept, started)
     return [outcome.status for outcome in outcomes]
 
 
 @shared_task(acks_late=True)
 def plan_start(request_id: int) -> None:
     """Create (or resume) a verified request's plan of per-source jobs, and run its first job."""
+    started = time.monotonic()
     with dispatch.jobs_kept() as kept:
         plans.plan_start(request_id=request_id)
-        _jobs_kept_run(kept)
+        _jobs_kept_run(kept, started)
+
+
+# How long after its start a task still runs the stages it made itself (_jobs_kept_run).
+KEPT_RUN_SECONDS = 30
 
 
 def _job_retries_send(job_ids: list[int], outcomes: list[jobs.JobOutcome]) -> None:
@@ -353,10 +361,17 @@ def _job_retries_send(job_ids: list[int], outcomes: list[jobs.JobOutcome]) -> No
             job_run.apply_async((job_id,), countdown=outcome.retry_in)
 
 
-def _jobs_kept_run(kept: list[list[int]]) -> None:
-    """Run the jobs this task's own steps made and kept (dispatch.jobs_kept), stage after stage."""
+def _jobs_kept_run(kept: list[list[int]], started: float) -> None:
+    """Run the jobs this task's own steps made and kept (dispatch.jobs_kept), stage after stage.
+
+    Only within KEPT_RUN_SECONDS of the task's start (``started``, time.monotonic): after that the stage gets its
+    "go" like any other, so a request of large stages never piles them into one task's time limit.
+    """
     while kept:
         batch = kept.pop(0)
+        if time.monotonic() - started > KEPT_RUN_SECONDS:
+            dispatch.jobs_kept_send(batch)
+            return
         outcomes = jobs.jobs_run(job_ids=batch, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
         _job_retries_send(batch, outcomes)
 

@@ -64,6 +64,15 @@ def jobs_kept() -> Iterator[list[list[int]]]:
         _kept.reset(token)
 
 
+def jobs_kept_send(job_ids: list[int]) -> None:
+    """Record the "go" of jobs a task kept (``jobs_kept``) but will not run itself after all."""
+    with transaction.atomic():
+        if len(job_ids) > 1 and _jobs_together_starter is not None:
+            _jobs_together_starter([list(job_ids)])
+        else:
+            jobs_dispatch_on_commit(job_ids)
+
+
 def jobs_dispatch_on_commit(job_ids: list[int]) -> None:
     """Record a "go" for each job in the transaction that created or re-queued it; it is sent after commit."""
     starter = _job_starter

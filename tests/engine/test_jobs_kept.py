@@ -205,3 +205,28 @@ def test_the_task_runs_each_stage_it_kept_in_turn(company, file, monkeypatch):
         [("chinook", Operation.ACCESS), ("shop", Operation.ACCESS)],
     ]
     assert dispatch._kept.get() is None
+
+
+def test_a_task_that_has_run_long_sends_the_stage_it_made_instead_of_running_it(company, monkeypatch):
+    monkeypatch.setattr(tasks, "KEPT_RUN_SECONDS", -1)
+    request = _verified()
+
+    tasks.plan_start(request.pk)
+
+    resolve = request.jobs.get()
+    assert resolve.status == JobStatus.QUEUED
+    assert _signalled() == [("dsr.tasks.job_run", [resolve.pk])]
+
+
+def test_a_long_tasks_list_of_database_jobs_gets_one_go(company, file, monkeypatch):
+    request = file("access")
+    TaskSignal.objects.all().delete()
+    with jobs_kept() as kept:
+        ids = jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in ("shop", "chinook")])
+    monkeypatch.setattr(tasks, "KEPT_RUN_SECONDS", -1)
+
+    tasks._jobs_kept_run(kept, started=0)
+
+    assert kept == []
+    assert _signalled() == [("dsr.tasks.jobs_run", [ids])]
+    assert set(Job.objects.filter(pk__in=ids).values_list("status", flat=True)) == {JobStatus.QUEUED}
