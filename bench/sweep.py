@@ -35,7 +35,6 @@ import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
-import resource  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -244,7 +243,7 @@ def _sweep_alone(*, profile: bool, statements: bool) -> None:
 
     dsr_retention_sweep.sweep_plan = sweep_plan_timed
     output = io.StringIO()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_before = _peak_kb()
     profiler = cProfile.Profile() if profile else None
     started, cpu = time.monotonic(), time.process_time()
     if profiler:
@@ -262,10 +261,22 @@ def _sweep_alone(*, profile: bool, statements: bool) -> None:
         print(f"statements: {count}, {seconds:.2f} s", file=sys.stderr)
         for name, (count, seconds) in sorted(timed.items(), key=lambda item: -item[1][1])[:PROFILE_TOP]:
             print(f"{seconds:8.3f} s {count:6d}x  {name}", file=sys.stderr)
-    peak_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_after = _peak_kb()
     lines = output.getvalue().strip().splitlines()
     figures = {"wall": wall, "busy": busy, "peak_growth_mb": (peak_after - peak_before) / 1024}
     print(json.dumps({**figures, "dry_run": dry_run, "peak_mb": peak_after / 1024, "output": lines[-1]}))
+
+
+def _peak_kb() -> int:
+    """Return this process's own peak resident set in KB (VmHWM).
+
+    Not ru_maxrss: Linux carries the high-water mark of the memory a process had before exec (here the
+    benchmark parent's) into the new program's, so a child smaller than its parent would read too little growth.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise SystemExit("no VmHWM in /proc/self/status (Linux only)")
 
 
 def _sweep_child(env: dict, *, profile: bool, statements: bool) -> dict:
