@@ -132,7 +132,10 @@ def message_send(self, message_id: int) -> None:
 def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
     """Send one message (``fresh``: not a retry); return the message to send next in this task, if any."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        # Read with its request (rendering needs it); only the message's row is locked.
+        message = (
+            Message.objects.select_for_update(of=("self",)).select_related("request").filter(pk=message_id).first()
+        )
         if message is None or message.status == MessageStatus.SENT:
             return None
         # A requester's message whose request is gone is not sent; the preference centre's code and an audit
