@@ -190,12 +190,11 @@ def _run_access(ctx: JobContext) -> Step:
                 continue  # GDPR Art. 20(1)(a): not processed on consent or a contract
             yield record
 
-    # A connector that reads rows in batches hands them over so (dsr.sources.batches): no Record per row.
-    read = getattr(connector, "record_batches", connector.records)
     # Streamed into sealed per-table files in bundle storage; the bundle job builds the ZIP from them.
     try:
         result = records_stage(
-            observed(read(ctx.identifiers, reference=ctx.request.reference)),
+            # A connector that reads rows in batches hands them over so (dsr.sources.batches): no Record per row.
+            observed(connector.record_batches(ctx.identifiers, reference=ctx.request.reference)),
             request_id=ctx.request.pk,
             source_key=ctx.job.source_key,
             # GDPR Art. 20(1): only data the person provided, including observed activity.

@@ -24,9 +24,8 @@ from dsr.sources.base import (
     Fact,
     Identifiers,
     SourceError,
-    config_expand,
-    config_placeholder_errors,
 )
+from dsr.sources.placeholders import config_expand, config_placeholder_errors
 from dsr.sources.resolution import identifier_normalise
 
 IDENTIFIER_KINDS = ("email", "phone")

@@ -14,8 +14,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import os
-import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -308,46 +306,6 @@ class ChangeResult:
 # Rectification, GDPR Art. 16: {"field": "address", "correct": "Ny Adresse 1"}.
 Correction = dict[str, str]
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-_ENV_PLACEHOLDER = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$")
-
-
-def config_placeholder_errors(value: str) -> list[str]:
-    """Return the placeholders in ``value`` that config_expand does not know."""
-    errors = []
-    for name in _PLACEHOLDER.findall(value):
-        if name not in ("VAR_DIR", "BASE_DIR", "BASE_URL") and not _ENV_PLACEHOLDER.match(name):
-            known = "${VAR_DIR}, ${BASE_DIR}, ${BASE_URL} or ${env:NAME}"
-            errors.append(f"unknown placeholder ${{{name}}}; use {known}")
-    return errors
-
-
-def config_expand(value: str, *, source: str) -> str:
-    """Return ``value`` with ${VAR_DIR}, ${BASE_DIR}, ${BASE_URL} and ${env:NAME[:-default]} filled in.
-
-    Secrets stay in the environment, not in the version-controlled map.
-    """
-
-    def replace(match: re.Match) -> str:
-        name = match.group(1)
-        if name == "VAR_DIR":
-            return str(settings.VAR_DIR)
-        if name == "BASE_DIR":
-            return str(settings.BASE_DIR)
-        if name == "BASE_URL":
-            return settings.DSR_BASE_URL
-        env = _ENV_PLACEHOLDER.match(name)
-        if env is None:
-            raise SourcePermanentError(source, f"unknown placeholder ${{{name}}} in the configuration")
-        variable, default = env.groups()
-        if variable in os.environ:
-            return os.environ[variable]
-        if default is not None:
-            return default
-        raise SourcePermanentError(source, f"environment variable {variable} is not set")
-
-    return _PLACEHOLDER.sub(replace, value)
-
 
 def date_iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
@@ -514,6 +472,17 @@ class Connector:
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
         """Yield the person's records one at a time (GDPR Art. 15, 20); never the whole table in memory."""
         raise self.unsupported("access")
+
+    def record_batches(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Any]:
+        """Yield the person's records as ``records`` does, or rows of one table together.
+
+        A kind that reads many rows yields dsr.sources.batches.RecordBatch (this module comes below that one).
+        """
+        return self.records(identifiers, reference=reference)
+
+    def batch_consents(self, batch: Any) -> set[str]:
+        """Return the consent keys the rows of ``batch`` show as given, as ``consent_given`` says of each."""
+        return {given for record in batch.records() if (given := self.consent_given(record))}
 
     def consent_given(self, record: Record) -> str | None:
         """Return the consent key ``record`` shows as given (a consent row that is not withdrawn), or None.

@@ -18,7 +18,7 @@ import requests
 
 from dsr.datamap.schema import DataMap, DataMapError
 from dsr.sources.audiences import AudienceConnector, audience_config_errors
-from dsr.sources.base import config_placeholder_errors
+from dsr.sources.placeholders import config_placeholder_errors
 
 DEFAULT_VERSION = "v19"
 TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an address, not a secret

@@ -33,11 +33,10 @@ from dsr.sources.base import (
     Identifiers,
     Record,
     TablePlan,
-    config_expand,
-    config_placeholder_errors,
 )
 from dsr.sources.groups import group_lineage_errors
 from dsr.sources.http.signing import SIGNATURE_HEADER, STATUSES, callback_parse, signature_make
+from dsr.sources.placeholders import config_expand, config_placeholder_errors
 from dsr.sources.resolution import identifier_normalise
 
 API_VERSION = "0.1"

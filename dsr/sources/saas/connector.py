@@ -34,10 +34,9 @@ from dsr.sources.base import (
     Fact,
     Identifiers,
     Record,
-    config_expand,
-    config_placeholder_errors,
 )
 from dsr.sources.groups import group_lineage_errors
+from dsr.sources.placeholders import config_expand, config_placeholder_errors
 from dsr.sources.resolution import identifier_normalise
 from dsr.sources.saas.changes import consent_withdraw, corrections_apply, rectify, restrict
 from dsr.sources.saas.client import SaasClient

@@ -7,8 +7,9 @@ from sqlalchemy.engine import make_url
 
 from dsr.datamap.rules import RULE_EVENTS
 from dsr.datamap.schema import DataMap, DataMapError
-from dsr.sources.base import ANONYMISE, DELETE, KEEP, config_placeholder_errors
+from dsr.sources.base import ANONYMISE, DELETE, KEEP
 from dsr.sources.groups import corrections_errors, group_lineage_errors, labels_errors
+from dsr.sources.placeholders import config_placeholder_errors
 
 ANONYMISE_METHODS = ("clear", "null", "redact", "hash")
 TRUNCATE_UNITS = ("year", "month")

@@ -36,9 +36,9 @@ from dsr.sources.base import (
     Identifiers,
     Record,
     SourceError,
-    config_expand,
 )
 from dsr.sources.groups import categories_of, group_describe, group_labels
+from dsr.sources.placeholders import config_expand
 from dsr.sources.resolution import identifier_normalise, phone_variants
 from dsr.sources.sql.config import config_errors, pairs, tables_normalise
 from dsr.sources.sql.connection import error_describe, transaction_open
