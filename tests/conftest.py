@@ -192,10 +192,26 @@ def _audit_checkpoint_dir(settings, tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _clear_caches() -> None:
     """Start every test with empty caches (rate limits, throttles, cached lookups)."""
+    caches_clear_own()
+
+
+def caches_clear_own() -> None:
+    """Empty the caches; a Redis cache of this test process's keys only.
+
+    config/settings_test.py gives each test process its prefix: another run of the suite on the same Redis
+    keeps its own keys.
+    """
     from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
     for cache in caches.all():
-        cache.clear()
+        if isinstance(cache, RedisCache) and cache.key_prefix:
+            client = cache._cache.get_client(write=True)
+            keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        else:
+            cache.clear()
 
 
 # --- 3. Browser ---------------------------------------------------------------
@@ -292,7 +308,7 @@ class CeleryWorker:
     """A `celery worker` process on the test database and broker, as the e2e tests see it."""
 
     # Named after the test process, so parallel test processes (pytest -n) ping their own worker only.
-    name = f"e2e-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}@dsr-tests"
+    name = f"e2e-{os.environ.get('DSR_TEST_RUN', '')}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}@dsr-tests"
     argv = (
         *(sys.executable, "-m", "celery", "-A", "config", "worker"),
         *("--pool", "prefork", "--concurrency", "2", "-l", "info", "-n", name),
