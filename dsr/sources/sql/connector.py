@@ -67,6 +67,9 @@ class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
         self._metadata = sa.MetaData(schema=self.config.get("schema"))
         self._live_schema: LiveSchema | None = None
         self._roots: dict[str, list] | None = None
+        # The conditions _match built in this operation, by table and identifiers: a table reached through
+        # several links is matched once, and each statement that names it reuses the same condition.
+        self._matched: dict[tuple, sa.ColumnElement[bool]] = {}
         # A retention sweep reads and checks the schema once for all its batches (``schema_held``).
         self._schema_held = False
         self._schema_checked = False
@@ -127,6 +130,7 @@ class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
             timeout = self.config.get("connect_timeout")
             with transaction_open(url, read_only=read_only, connect_timeout=timeout) as conn:
                 self._dialect = conn.dialect.name
+                self._matched.clear()
                 if not self._schema_held:
                     self._schema_refresh(conn)
                 yield conn
@@ -149,6 +153,7 @@ class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
             self._fingerprint = fingerprint
 
     def _schema_forget(self) -> None:
+        self._matched.clear()
         self._fingerprint = None
         self._live_schema = None
         self._reflected.clear()
@@ -237,6 +242,16 @@ class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
 
         A row reached by several paths (the home address and an order's shipping address) matches once.
         """
+        if self._roots is not None:
+            # A retention sweep learns rows' keys as it goes (``_rows_known``): its conditions change.
+            return self._match_build(conn, name, identifiers)
+        key = (name, *sorted((kind, *sorted(values)) for kind, values in identifiers.items() if values))
+        condition = self._matched.get(key)
+        if condition is None:
+            condition = self._matched[key] = self._match_build(conn, name, identifiers)
+        return condition
+
+    def _match_build(self, conn: Connection, name: str, identifiers: Identifiers) -> sa.ColumnElement[bool]:
         config = self.tables[name]
         table = self._table(conn, name)
         # A retention sweep (dsr/sources/sql/sweep.py) names its people by their rows' keys in one table.

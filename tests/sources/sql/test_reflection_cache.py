@@ -52,3 +52,41 @@ def test_a_schema_changed_between_operations_is_reflected_again(chinook, reflect
 
     assert (names["customer"], "loyalty_note") in reflected[before:]
     assert any(record.table == names["customer"] for record in records)
+
+
+@pytest.fixture
+def built(chinook, monkeypatch) -> list[tuple[str, tuple]]:
+    """Record every condition the connector builds to find the person in a table: (table, identifiers)."""
+    connector, _, _ = chinook
+    seen: list[tuple[str, tuple]] = []
+    build = connector._match_build
+
+    def spy(conn, name, identifiers):
+        seen.append((name, tuple(sorted((kind, tuple(sorted(values))) for kind, values in identifiers.items()))))
+        return build(conn, name, identifiers)
+
+    monkeypatch.setattr(connector, "_match_build", spy)
+    return seen
+
+
+def test_a_table_reached_through_several_links_is_matched_once_per_operation(chinook, built):
+    connector, _, names = chinook
+
+    erasure = connector.erasure_plan({"email": {EMAIL}})
+
+    assert erasure.tables  # the plan names the person's rows in the linked tables
+    assert [name for name, _ in built].count(names["customer"]) == 1  # the invoice and its lines link through it
+    assert len(built) == len(set(built))
+
+
+def test_each_operation_and_each_person_gets_conditions_of_its_own(chinook, built):
+    connector, _, names = chinook
+    other = "luisg@embraer.com.br"
+
+    first = [(record.table, sorted(record.row.items())) for record in connector.records({"email": {EMAIL}})]
+    again = [(record.table, sorted(record.row.items())) for record in connector.records({"email": {EMAIL}})]
+    someone_else = [record for record in connector.records({"email": {other}})]
+
+    assert again == first
+    assert [name for name, _ in built].count(names["customer"]) == 3
+    assert {record.row.get(names["email"]) for record in someone_else if record.table == names["customer"]} == {other}
