@@ -187,20 +187,12 @@ def test_jobs_kept_in_a_transaction_rolled_back_are_skipped(company, file):
     assert request.status != Status.NEEDS_ATTENTION
 
 
-def test_the_task_runs_each_stage_it_kept_in_turn(company, file, monkeypatch):
-    runs = []
-    real = engine_jobs.jobs_run
-
-    def spy(*, job_ids, **kwargs):
-        runs.append(sorted(Job.objects.filter(pk__in=job_ids).values_list("source_key", "operation")))
-        return real(job_ids=job_ids, **kwargs)
-
-    monkeypatch.setattr(engine_jobs, "jobs_run", spy)
+def test_the_task_runs_each_stage_it_kept_in_turn(company, jobs_runs):
     request = _verified()
 
     tasks.plan_start(request.pk)
 
-    assert runs == [
+    assert jobs_runs == [
         [("", Operation.RESOLVE)],
         [("chinook", Operation.ACCESS), ("shop", Operation.ACCESS)],
     ]

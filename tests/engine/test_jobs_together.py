@@ -178,19 +178,10 @@ def test_jobs_done_before_a_failure_to_record_still_move_the_plan_on(company, fi
     assert second.status == JobStatus.QUEUED  # its "go" comes again from the reconciler
 
 
-def test_an_erasure_plans_in_its_databases_in_one_task(company, file, monkeypatch):
-    calls = []
-    real = engine_jobs.jobs_run
-
-    def spy(*, job_ids, **kwargs):
-        calls.append(sorted(Job.objects.filter(pk__in=job_ids).values_list("source_key", "operation")))
-        return real(job_ids=job_ids, **kwargs)
-
-    monkeypatch.setattr(engine_jobs, "jobs_run", spy)
-
+def test_an_erasure_plans_in_its_databases_in_one_task(company, file, jobs_runs):
     request = file("erasure")
 
-    assert [("chinook", Operation.ERASURE_PLAN), ("shop", Operation.ERASURE_PLAN)] in calls
+    assert [("chinook", Operation.ERASURE_PLAN), ("shop", Operation.ERASURE_PLAN)] in jobs_runs
     assert set(request.jobs.filter(operation=Operation.ERASURE_PLAN).values_list("status", flat=True)) == {
         JobStatus.DONE
     }
