@@ -476,7 +476,8 @@ class Connector:
     def record_batches(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Any]:
         """Yield the person's records as ``records`` does, or rows of one table together.
 
-        A kind that reads many rows yields dsr.sources.batches.RecordBatch (this module comes below that one).
+        A kind that reads many rows yields dsr.sources.batches.RecordBatch, whose module imports this one (so the
+        annotations here do not name it).
         """
         return self.records(identifiers, reference=reference)
 
