@@ -78,10 +78,15 @@ class _JobsState:
 def plan_advance(*, request_id: int) -> str | None:
     """Move the plan on when the jobs of its current stage are finished; return the new stage."""
     with transaction.atomic():
-        # The first statement writes, so concurrent calls queue here (row lock; SQLite's write lock).
+        # The request's row first, as every service that changes a request takes it (a job failing, a staff
+        # action), then the plan's: concurrent steps queue here, and none holds the plan while it waits for the
+        # request another holds (PostgreSQL would end one of the two as a deadlock). SQLite's transactions take
+        # its write lock at their start.
+        if not list(Request.objects.select_for_update().filter(pk=request_id).values_list("pk", flat=True)):
+            return None
         if not Plan.objects.filter(request_id=request_id).update(updated_at=timezone.now()):
             return None
-        request = Request.objects.select_for_update(of=("self",)).select_related("plan").get(pk=request_id)
+        request = Request.objects.select_related("plan").get(pk=request_id)
         plan = request.plan
         if plan.stage not in WORKING_STAGES:
             return plan.stage
