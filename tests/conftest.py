@@ -190,6 +190,19 @@ def _audit_checkpoint_dir(settings, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _active_map_read_each_time() -> Iterator[None]:
+    """Leave no test the active map's version read once per task (a test of a worker's task boundary turns it on).
+
+    Left on, a later test would be given a version that test's database never held.
+    """
+    from dsr.datamap.selectors import active_version_memo
+
+    active_version_memo(False)
+    yield
+    active_version_memo(False)
+
+
+@pytest.fixture(autouse=True)
 def _clear_caches() -> None:
     """Start every test with empty caches (rate limits, throttles, cached lookups)."""
     caches_clear_own()
