@@ -88,18 +88,26 @@ def signals_starter(task: str) -> Callable[[list[int]], None]:
 
 def _signals_hand_over(signals: list[TaskSignal]) -> int:
     """Hand the signals to the broker, in order; delete those it took in one statement; return how many."""
-    sent = []
-    for signal in signals:
-        try:
-            _publisher(signal.task, signal.args)
-        except _BROKER_ERRORS as exc:
-            # The sweeper hands the rest over once the broker is back.
-            logger.warning("signal %s (%s) stays in the outbox: %s", signal.pk, signal.task, type(exc).__name__)
-            break
-        sent.append(signal.pk)
+    sent = _published((signal.pk, signal.task, signal.args) for signal in signals)
     if sent:
         TaskSignal.objects.filter(pk__in=sent).delete()
     return len(sent)
+
+
+def _published(signals) -> list[int]:
+    """Hand (id, task, args) signals to the broker in order; stop at its first refusal; return the ids it took.
+
+    The rest stay in the outbox, and a sweep hands them over once the broker is back.
+    """
+    sent: list[int] = []
+    for pk, task, args in signals:
+        try:
+            _publisher(task, args)
+        except _BROKER_ERRORS as exc:
+            logger.warning("signals: the broker refused a hand-over (%s); %s sent", type(exc).__name__, len(sent))
+            break
+        sent.append(pk)
+    return sent
 
 
 def signals_sweep(*, limit: int = 500, listener: psycopg.Connection | None = None) -> int:
@@ -115,18 +123,11 @@ def signals_sweep(*, limit: int = 500, listener: psycopg.Connection | None = Non
     if _publisher is None or not TaskSignal.objects.exists():
         # Nothing waiting (the usual case): no transaction, so SQLite's write lock is not taken every second.
         return 0
-    sent: list[int] = []
     with transaction.atomic():
         rows = TaskSignal.objects.order_by("pk")
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
-        for signal in rows[:limit]:
-            try:
-                _publisher(signal.task, signal.args)
-            except _BROKER_ERRORS as exc:
-                logger.warning("signals: the broker refused a hand-over (%s); %s sent", type(exc).__name__, len(sent))
-                break
-            sent.append(signal.pk)
+        sent = _published(rows.values_list("pk", "task", "args")[:limit])
         TaskSignal.objects.filter(pk__in=sent).delete()
     return len(sent)
 
@@ -134,18 +135,11 @@ def signals_sweep(*, limit: int = 500, listener: psycopg.Connection | None = Non
 def _signals_sweep_on(listener: psycopg.Connection, limit: int) -> int:
     """Sweep as ``signals_sweep`` does, in a transaction of the listener's own connection (PostgreSQL)."""
     table = sql.Identifier(TaskSignal._meta.db_table)
-    sent: list[int] = []
     with listener.transaction():
         rows = listener.execute(
             sql.SQL("SELECT id, task, args FROM {} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED").format(table), [limit]
         ).fetchall()
-        for pk, task, args in rows:
-            try:
-                _publisher(task, args)
-            except _BROKER_ERRORS as exc:
-                logger.warning("signals: the broker refused a hand-over (%s); %s sent", type(exc).__name__, len(sent))
-                break
-            sent.append(pk)
+        sent = _published(rows)
         if sent:
             listener.execute(sql.SQL("DELETE FROM {} WHERE id = ANY(%s)").format(table), [sent])
     return len(sent)
