@@ -10,25 +10,15 @@ PostgreSQL's row locks; SQLite writes one transaction at a time (CI=true runs th
 import threading
 import time
 
-import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from dsr.audit import Actor, audit_chain_verify, audit_record
 from dsr.models import AuditAction, AuditEvent, Request
 from dsr.workflow import request_submit
+from tests.locks import ROW_LOCK_TESTS, waiting_on_a_lock
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (CI=true runs these)"),
-]
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
+pytestmark = ROW_LOCK_TESTS
 
 
 def test_an_event_about_a_request_a_job_holds_waits_for_the_job_and_both_are_recorded():
@@ -52,7 +42,7 @@ def test_an_event_about_a_request_a_job_holds_waits_for_the_job_and_both_are_rec
         staff = threading.Thread(target=staff_note)
         staff.start()
         deadline = time.monotonic() + 10
-        while not (staff_pid and _waiting_on_a_lock(staff_pid[0])):
+        while not (staff_pid and waiting_on_a_lock(staff_pid[0])):
             assert time.monotonic() < deadline, "the staff action never waited for the request"
             time.sleep(0.02)
         audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request, data={"job": 1})

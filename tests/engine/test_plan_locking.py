@@ -8,25 +8,15 @@ row the other holds and PostgreSQL would end one of them (CI=true runs this; SQL
 import threading
 import time
 
-import pytest
 from django.db import connection, transaction
 
 from dsr.audit import Actor
 from dsr.engine.plans import plan_advance
 from dsr.models import Plan, PlanStage, Request
 from dsr.workflow import request_submit
+from tests.locks import ROW_LOCK_TESTS, waiting_on_a_lock
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (CI=true runs these)"),
-]
-
-
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
+pytestmark = ROW_LOCK_TESTS
 
 
 def test_a_plan_step_waits_for_the_request_a_failing_job_holds_and_neither_is_ended_as_a_deadlock():
@@ -50,7 +40,7 @@ def test_a_plan_step_waits_for_the_request_a_failing_job_holds_and_neither_is_en
         stepping = threading.Thread(target=step)
         stepping.start()
         deadline = time.monotonic() + 10
-        while not (step_pid and _waiting_on_a_lock(step_pid[0])):
+        while not (step_pid and waiting_on_a_lock(step_pid[0])):
             assert time.monotonic() < deadline, "the plan's step never waited for the request"
             time.sleep(0.02)
         # ... then the plan, which the waiting step must not hold.
