@@ -9,6 +9,8 @@ import smtplib
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -325,32 +327,29 @@ def job_run(job_id: int) -> str:
 
     The stage the job's plan moves on to is run by this task too, where it needs no task of its own.
     """
-    started = time.monotonic()
-    with dispatch.jobs_kept() as kept:
+    with _next_stages_run():
         outcome = jobs.job_run(job_id=job_id, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
         _job_retries_send([job_id], [outcome])
-        _jobs_kept_run(kept, started)
     return outcome.status
 
 
 @shared_task(acks_late=True)
 def jobs_run(job_ids: list[int]) -> list[str]:
-    """Run a stage's jobs on sources that touch only their own database, one after another, as job_run each."""
-    started = time.monotonic()
-    with dispatch.jobs_kept() as kept:
+    """Run a stage's jobs on sources that touch only their own database, one after another, as job_run each.
+
+    The stage the plan moves on to is run by this task too, where it needs no task of its own.
+    """
+    with _next_stages_run():
         outcomes = jobs.jobs_run(job_ids=job_ids, max_attempts=settings.DSR_JOB_MAX_ATTEMPTS, backoff=job_backoff)
         _job_retries_send(job_ids, outcomes)
-        _jobs_kept_run(kept, started)
     return [outcome.status for outcome in outcomes]
 
 
 @shared_task(acks_late=True)
 def plan_start(request_id: int) -> None:
     """Create (or resume) a verified request's plan of per-source jobs, and run its first job."""
-    started = time.monotonic()
-    with dispatch.jobs_kept() as kept:
+    with _next_stages_run():
         plans.plan_start(request_id=request_id)
-        _jobs_kept_run(kept, started)
 
 
 # How long after its start a task still runs the stages it made itself (_jobs_kept_run).
@@ -362,6 +361,15 @@ def _job_retries_send(job_ids: list[int], outcomes: list[jobs.JobOutcome]) -> No
         if outcome.retry_in is not None:
             # The row says queued until not_before; if this "go" is lost, the reconciler sends another.
             job_run.apply_async((job_id,), countdown=outcome.retry_in)
+
+
+@contextmanager
+def _next_stages_run() -> Iterator[None]:
+    """Keep the stages the block's steps make (dispatch.jobs_kept) and run them after it, as _jobs_kept_run does."""
+    started = time.monotonic()
+    with dispatch.jobs_kept() as kept:
+        yield
+        _jobs_kept_run(kept, started)
 
 
 def _jobs_kept_run(kept: list[list[int]], started: float) -> None:
