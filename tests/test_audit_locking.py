@@ -8,7 +8,6 @@ PostgreSQL's row locks; SQLite writes one transaction at a time (CI=true runs th
 """
 
 import threading
-import time
 
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from dsr.audit import Actor, audit_chain_verify, audit_record
 from dsr.models import AuditAction, AuditEvent, Request
 from dsr.workflow import request_submit
-from tests.locks import ROW_LOCK_TESTS, waiting_on_a_lock
+from tests.locks import ROW_LOCK_TESTS, run_until_it_waits
 
 pytestmark = ROW_LOCK_TESTS
 
@@ -24,27 +23,15 @@ pytestmark = ROW_LOCK_TESTS
 def test_an_event_about_a_request_a_job_holds_waits_for_the_job_and_both_are_recorded():
     request = request_submit(right="access", email="ida@example.dk", actor=Actor.subject()).request
     before = AuditEvent.objects.filter(request=request).count()
-    staff_pid, failures = [], []
 
     def staff_note() -> None:
-        try:
-            with transaction.atomic():
-                staff_pid.append(connection.connection.info.backend_pid)
-                audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request)
-        except Exception as exc:  # the assertion below shows it
-            failures.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request)
 
     with transaction.atomic():
         # The job: its request first, then (a moment later) its event.
         Request.objects.select_for_update().get(pk=request.pk)
-        staff = threading.Thread(target=staff_note)
-        staff.start()
-        deadline = time.monotonic() + 10
-        while not (staff_pid and waiting_on_a_lock(staff_pid[0])):
-            assert time.monotonic() < deadline, "the staff action never waited for the request"
-            time.sleep(0.02)
+        staff, failures = run_until_it_waits(staff_note, what="the staff action")
         audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request, data={"job": 1})
     staff.join(timeout=30)
 

@@ -5,16 +5,13 @@ same request finishing meanwhile moves the plan on. Had the step taken the plan 
 row the other holds and PostgreSQL would end one of them (CI=true runs this; SQLite writes one at a time).
 """
 
-import threading
-import time
-
-from django.db import connection, transaction
+from django.db import transaction
 
 from dsr.audit import Actor
 from dsr.engine.plans import plan_advance
 from dsr.models import Plan, PlanStage, Request
 from dsr.workflow import request_submit
-from tests.locks import ROW_LOCK_TESTS, waiting_on_a_lock
+from tests.locks import ROW_LOCK_TESTS, run_until_it_waits
 
 pytestmark = ROW_LOCK_TESTS
 
@@ -22,27 +19,14 @@ pytestmark = ROW_LOCK_TESTS
 def test_a_plan_step_waits_for_the_request_a_failing_job_holds_and_neither_is_ended_as_a_deadlock():
     request = request_submit(right="access", email="ida@example.dk", actor=Actor.subject()).request
     Plan.objects.create(request=request, stage=PlanStage.RESOLVING)
-    step_pid, stages, failures = [], [], []
-
-    def step() -> None:
-        try:
-            connection.ensure_connection()
-            step_pid.append(connection.connection.info.backend_pid)
-            stages.append(plan_advance(request_id=request.pk))
-        except Exception as exc:  # the assertion below shows it
-            failures.append(exc)
-        finally:
-            connection.close()
+    stages = []
 
     with transaction.atomic():
         # The failing job: its request first, as job_failed takes it ...
         Request.objects.select_for_update().get(pk=request.pk)
-        stepping = threading.Thread(target=step)
-        stepping.start()
-        deadline = time.monotonic() + 10
-        while not (step_pid and waiting_on_a_lock(step_pid[0])):
-            assert time.monotonic() < deadline, "the plan's step never waited for the request"
-            time.sleep(0.02)
+        stepping, failures = run_until_it_waits(
+            lambda: stages.append(plan_advance(request_id=request.pk)), what="the plan's step"
+        )
         # ... then the plan, which the waiting step must not hold.
         Plan.objects.filter(request=request).update(stage=PlanStage.NEEDS_ATTENTION)
     stepping.join(timeout=30)
