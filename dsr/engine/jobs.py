@@ -6,6 +6,7 @@ broker only carries "go" signals, and the reconciler re-sends them for jobs
 that made no progress. See docs/decisions/0008-jobs.md and 0007-retries.md.
 """
 
+import functools
 import logging
 import os
 import threading
@@ -76,21 +77,57 @@ class JobOutcome:
 
 def job_claim(*, job_id: int, now: datetime | None = None) -> str | None:
     """Take a queued job for this worker by compare-and-set; return the claim, or None if another has it."""
+    taken = job_take(job_id=job_id, now=now)
+    return taken.claim if taken is not None else None
+
+
+def job_take(*, job_id: int, now: datetime | None = None) -> Job | None:
+    """Claim a queued job as ``job_claim`` does and return it as claimed, or None if another has it.
+
+    The job comes back from the statement that claims it, with ``claim`` set and ``request_status``, the status
+    its request has at the claim: one statement instead of a claim and a read.
+    """
     now = now or timezone.now()
     claim = uuid.uuid4().hex
-    taken = (
-        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .update(
-            status=JobStatus.RUNNING,
-            claim=claim,
-            lease_expires_at=now + _lease(),
-            attempts=F("attempts") + 1,
-            started_at=Coalesce("started_at", Value(now)),
-            updated_at=now,
+    if not connection.features.can_return_columns_from_insert:
+        # SQLite before 3.35 has no UPDATE ... RETURNING: the claim, then a read.
+        taken = (
+            Job.objects.filter(pk=job_id, status=JobStatus.QUEUED)
+            .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+            .update(
+                status=JobStatus.RUNNING,
+                claim=claim,
+                lease_expires_at=now + _lease(),
+                attempts=F("attempts") + 1,
+                started_at=Coalesce("started_at", Value(now)),
+                updated_at=now,
+            )
+        )
+        return Job.objects.annotate(request_status=F("request__status")).get(pk=job_id) if taken else None
+    at = connection.ops.adapt_datetimefield_value(now)
+    lease_end = connection.ops.adapt_datetimefield_value(now + _lease())
+    jobs = list(
+        Job.objects.raw(
+            _take_statement(),
+            [JobStatus.RUNNING, claim, lease_end, at, at, job_id, JobStatus.QUEUED, at],
         )
     )
-    return claim if taken else None
+    return jobs[0] if jobs else None
+
+
+@functools.cache
+def _take_statement() -> str:
+    """The claim of ``job_take``, returning the job's columns and its request's status (built once per process)."""
+    quote = connection.ops.quote_name
+    job, request = quote(Job._meta.db_table), quote(Request._meta.db_table)
+    columns = ", ".join(f"{job}.{quote(field.column)}" for field in Job._meta.concrete_fields)
+    return (
+        f"UPDATE {job} SET status = %s, claim = %s, lease_expires_at = %s, attempts = attempts + 1, "  # noqa: S608
+        "started_at = COALESCE(started_at, %s), updated_at = %s "
+        "WHERE id = %s AND status = %s AND (not_before IS NULL OR not_before <= %s) "
+        f"RETURNING {columns}, (SELECT {request}.status FROM {request} WHERE {request}.id = {job}.request_id) "
+        "AS request_status"
+    )
 
 
 class _Leases:
@@ -193,6 +230,8 @@ def jobs_run(*, job_ids: list[int], max_attempts: int, backoff: Callable[[int], 
     """
     outcomes: list[JobOutcome] = []
     read: list = []
+    # The run's jobs are one stage's of one request, as a rule: its request and plan are read once for all.
+    requests: dict[int, Request] = {}
 
     def datamap_once() -> DataMap | None:
         # The active map is read once for the whole run, not once per job.
@@ -203,7 +242,13 @@ def jobs_run(*, job_ids: list[int], max_attempts: int, backoff: Callable[[int], 
     try:
         for job_id in job_ids:
             outcomes.append(
-                _job_run(job_id=job_id, max_attempts=max_attempts, backoff=backoff, datamap_read=datamap_once)
+                _job_run(
+                    job_id=job_id,
+                    max_attempts=max_attempts,
+                    backoff=backoff,
+                    datamap_read=datamap_once,
+                    requests=requests,
+                )
             )
     finally:
         # Also when a job could not even be recorded (the database went away): the ones done still count.
@@ -218,12 +263,13 @@ def _job_run(
     max_attempts: int,
     backoff: Callable[[int], float],
     datamap_read: Callable[[], DataMap | None] | None = None,
+    requests: dict[int, Request] | None = None,
 ) -> JobOutcome:
-    claim = job_claim(job_id=job_id)
-    if claim is None:
+    job = job_take(job_id=job_id)
+    if job is None:
         return JobOutcome("skipped")
-    job = Job.objects.select_related("request__plan").get(pk=job_id)
-    request = job.request
+    claim = job.claim
+    job.request = request = _request_of(job, requests if requests is not None else {})
     if request.status in CLOSED_STATUSES and job.operation not in RUN_AFTER_CLOSE:
         _job_release(job, claim, status=JobStatus.CANCELLED, finished_at=timezone.now())
         return JobOutcome(JobStatus.CANCELLED)
@@ -270,6 +316,19 @@ def _job_run(
             data={"job": job.pk, "source": job.source_key, "operation": job.operation, "counts": step.counts},
         )
     return JobOutcome(step.status, advance=request.pk if step.status == JobStatus.DONE else None)
+
+
+def _request_of(job: Job, requests: dict[int, Request]) -> Request:
+    """Return the job's request with its plan, read once per run of jobs (``requests``), with its status as claimed.
+
+    Only the status can have changed since the run began in a way a job must heed (the request closed); the
+    claim read it. The person's identifiers on the plan are settled before any job but the resolution runs.
+    """
+    request = requests.get(job.request_id)
+    if request is None:
+        request = requests[job.request_id] = Request.objects.select_related("plan").get(pk=job.request_id)
+    request.status = job.request_status
+    return request
 
 
 def _job_fail(job: Job, claim: str, error: str) -> None:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from dsr.audit import Actor
 from dsr.engine import registry
-from dsr.engine.jobs import job_claim, job_retry, job_run
+from dsr.engine.jobs import job_claim, job_retry, job_run, job_take
 from dsr.engine.plans import plan_start
 from dsr.engine.registry import runner_register
 from dsr.models import AuditEvent, DataMapVersion, Job, JobStatus, Operation, PlanStage, Status
@@ -48,6 +48,35 @@ def test_a_job_is_claimed_by_one_worker_only(company):
     assert job.claim == first
     assert job.attempts == 1
     assert job.lease_expires_at > timezone.now()
+
+
+def test_a_job_comes_back_from_its_claim_as_claimed_with_its_requests_status(company):
+    job = _undispatched()
+    Job.objects.filter(pk=job.pk).update(attempts=2, state={"cursor": "ø 1"})
+    before = timezone.now()
+
+    taken = job_take(job_id=job.pk)
+
+    stored = Job.objects.get(pk=job.pk)
+    assert taken is not None
+    assert (taken.status, taken.claim, taken.attempts) == (JobStatus.RUNNING, stored.claim, 3)
+    assert taken.started_at == stored.started_at
+    assert taken.started_at >= before
+    assert taken.lease_expires_at == stored.lease_expires_at > taken.started_at
+    assert (taken.state, taken.request_id, taken.operation) == ({"cursor": "ø 1"}, job.request_id, Operation.RESOLVE)
+    assert taken.request_status == Status.IN_PROGRESS
+    assert job_take(job_id=job.pk) is None  # taken: a second claim gets nothing
+
+
+def test_a_second_run_of_a_job_keeps_its_first_start(company):
+    job = _undispatched()
+    first = job_take(job_id=job.pk)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+
+    again = job_take(job_id=job.pk, now=timezone.now() + timedelta(minutes=1))
+
+    assert again.started_at == first.started_at
+    assert again.attempts == 2
 
 
 def test_a_job_is_not_claimed_before_its_backoff_is_over(company):

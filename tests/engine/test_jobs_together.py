@@ -141,6 +141,35 @@ def test_a_job_to_retry_or_taken_by_another_worker_does_not_stop_the_others(comp
     assert advanced == [request.pk]
 
 
+def test_the_jobs_read_their_request_once_and_its_status_at_each_claim(company, file, operations, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dsr.models import Request, Status
+
+    request = _resolved(file)
+    jobs = _jobs(request, ["shop", "chinook", "warehouse"], "fine")
+    monkeypatch.setattr(engine_jobs, "plan_advance", lambda *, request_id: None)
+    closed = []
+
+    def close_after_the_first(ctx):
+        # Staff close the request while the first job runs: the jobs after it are not run.
+        if not closed:
+            Request.objects.filter(pk=ctx.request.pk).update(status=Status.CANCELLED)
+            closed.append(ctx.job.source_key)
+        return Step(JobStatus.DONE, {}, {})
+
+    runner_register("fine", close_after_the_first)
+    table = Request._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = jobs_run(job_ids=_ids(jobs), max_attempts=3, backoff=lambda attempts: 60)
+
+    assert [outcome.status for outcome in outcomes] == [JobStatus.DONE, JobStatus.CANCELLED, JobStatus.CANCELLED]
+    # The audit's row lock on PostgreSQL is not a read.
+    reads = [sql for query in queries.captured_queries if (sql := query["sql"]).startswith("SELECT")]
+    assert sum(f'"{table}"' in sql and "FOR KEY SHARE" not in sql for sql in reads) == 1
+
+
 def test_the_task_hands_a_job_to_retry_its_own_go_after_the_backoff(company, file, operations, monkeypatch):
     from dsr import tasks
 
@@ -161,14 +190,14 @@ def test_jobs_done_before_a_failure_to_record_still_move_the_plan_on(company, fi
     first, second = _jobs(request, ["shop", "chinook"], "fine")
     advanced = []
     monkeypatch.setattr(engine_jobs, "plan_advance", lambda *, request_id: advanced.append(request_id))
-    claim = engine_jobs.job_claim
+    take = engine_jobs.job_take
 
-    def claim_or_fail(*, job_id, now=None):
+    def take_or_fail(*, job_id, now=None):
         if job_id == second.pk:
             raise DatabaseError("the server closed the connection")
-        return claim(job_id=job_id, now=now)
+        return take(job_id=job_id, now=now)
 
-    monkeypatch.setattr(engine_jobs, "job_claim", claim_or_fail)
+    monkeypatch.setattr(engine_jobs, "job_take", take_or_fail)
 
     with pytest.raises(DatabaseError):
         jobs_run(job_ids=[first.pk, second.pk], max_attempts=3, backoff=lambda attempts: 60)
