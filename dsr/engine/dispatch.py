@@ -170,7 +170,8 @@ def jobs_grouped(
 
 
 def _jobs_existing(request: Request) -> set[tuple[str, str]]:
-    return set(Job.objects.filter(request=request).values_list("source_key", "operation"))
+    # In no order: the jobs' default one joins their request's table to sort by its due date.
+    return set(Job.objects.filter(request=request).order_by().values_list("source_key", "operation"))
 
 
 def _jobs_create_each(request: Request, specs: list[tuple[str, str, dict]]) -> list[Job]:

@@ -66,7 +66,8 @@ class _JobsState:
 
     @classmethod
     def of(cls, request: Request) -> "_JobsState":
-        jobs = list(request.jobs.values_list("operation", "status"))
+        # In no order: the jobs' default one joins their request's table to sort by its due date.
+        jobs = list(request.jobs.order_by().values_list("operation", "status"))
         weighed = [status for operation, status in jobs if operation != Operation.RESTRICTION_LIFT]
         return cls(
             count=len(jobs),

@@ -163,6 +163,8 @@ def test_a_stages_jobs_are_written_in_one_statement_and_their_go_signals_in_one(
     statements = [query["sql"] for query in queries.captured_queries]
     assert sum('INSERT INTO "dsr_job"' in sql for sql in statements) == 1
     assert sum('INSERT INTO "dsr_tasksignal"' in sql for sql in statements) == 1
+    # The jobs already made are read without sorting them by their request's due date (a join).
+    assert not [sql for sql in statements if 'JOIN "dsr_request"' in sql]
     assert sorted(request.jobs.filter(pk__in=ids).values_list("source_key", flat=True)) == sorted(sources)
     assert jobs_create(request, [(key, Operation.RESTRICTION, {}) for key in sources]) == []  # nothing twice
 
@@ -182,3 +184,18 @@ def test_jobs_another_transaction_made_meanwhile_are_left_and_the_rest_still_mad
     assert sorted(made) == ["one", "three"]
     assert list(Job.objects.filter(request=request, source_key="two").values_list("pk", flat=True)) == [theirs.pk]
     assert sent == ids
+
+
+def test_a_step_of_the_plan_reads_the_jobs_without_joining_their_request(company, file, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    request = file("access")
+    Job.objects.filter(request=request).update(status=JobStatus.RUNNING)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert plan_advance(request_id=request.pk) == request.plan.stage  # a job still runs: no step
+
+    reads = [sql for query in queries.captured_queries if 'FROM "dsr_job"' in (sql := query["sql"])]
+    assert reads
+    assert not [sql for sql in reads if 'JOIN "dsr_request"' in sql]
