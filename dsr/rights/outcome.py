@@ -195,7 +195,8 @@ def sources_outcome(request: Request, datamap: DataMap, operations: list[str]) -
     """Return each source's outcome for the request's jobs of ``operations``, in the map's order."""
     order = {key: index for index, key in enumerate(datamap.sources)}
     jobs = sorted(
-        request.jobs.filter(operation__in=operations).exclude(source_key=""),
+        # Sorted here: the jobs' default order joins their request's table to sort by its due date.
+        request.jobs.filter(operation__in=operations).exclude(source_key="").order_by(),
         key=lambda job: (order.get(job.source_key, len(order)), job.pk),
     )
     return [source_outcome(job, datamap) for job in jobs]
