@@ -18,6 +18,7 @@ from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from dsr import audit_checkpoints, emails, signals, sweeps, webhooks, workflow
@@ -134,9 +135,13 @@ def message_send(self, message_id: int) -> None:
 def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
     """Send one message (``fresh``: not a retry); return the message to send next in this task, if any."""
     with transaction.atomic():
-        # Read with its request (rendering needs it); only the message's row is locked.
+        # Read with its request (rendering needs it) and whether an earlier one waits; only its row is locked.
         message = (
-            Message.objects.select_for_update(of=("self",)).select_related("request").filter(pk=message_id).first()
+            Message.objects.select_for_update(of=("self",))
+            .select_related("request")
+            .annotate(earlier_waiting=_EARLIER_WAITING)
+            .filter(pk=message_id)
+            .first()
         )
         if message is None or message.status == MessageStatus.SENT:
             return None
@@ -144,7 +149,7 @@ def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
         # checkpoint for the DPO have no request.
         if message.to_staff is False and message.request is None and message.kind not in _NO_REQUEST_KINDS:
             return None
-        if _message_earlier_waiting(message):
+        if message.earlier_waiting and not message.to_staff:
             # One person's messages go out in the order they were written (the receipt before the
             # completion); the earlier one hands this one its "go" once it is settled.
             return None
@@ -225,12 +230,12 @@ def _message_fail_forgets(message: Message) -> dict[str, str]:
     return {}
 
 
-def _message_earlier_waiting(message: Message) -> bool:
-    if message.to_staff or message.request_id is None:
-        return False
-    return Message.objects.filter(
-        request_id=message.request_id, to_staff=False, status=MessageStatus.QUEUED, pk__lt=message.pk
-    ).exists()
+# Whether the same person has an earlier message still queued (a staff message has no such order).
+_EARLIER_WAITING = Exists(
+    Message.objects.filter(
+        request_id=OuterRef("request_id"), to_staff=False, status=MessageStatus.QUEUED, pk__lt=OuterRef("pk")
+    )
+)
 
 
 def _message_settled(message: Message, *, hand_on: bool = True) -> int | None:

@@ -384,3 +384,31 @@ def test_a_mail_server_that_hangs_up_on_the_next_message_retries_that_one(
     assert Message.objects.get(pk=receipt.pk).status == MessageStatus.SENT
     completion.refresh_from_db()
     assert (completion.status, completion.attempts) == (MessageStatus.QUEUED, 1)
+
+
+def test_a_persons_later_message_waits_for_the_earlier_and_goes_out_after_it(queued):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dsr import emails
+
+    later = emails.email_receipt(queued.request)
+
+    with CaptureQueriesContext(connection) as queries:
+        message_send.apply(args=[later.pk])
+
+    later.refresh_from_db()
+    assert (later.status, later.attempts) == (MessageStatus.QUEUED, 0)  # the verification was written first
+    # One read says so: the message, its request and whether an earlier one waits.
+    reads = [sql for query in queries.captured_queries if (sql := query["sql"]).startswith("SELECT")]
+    assert len(reads) == 1
+    assert mail.outbox == []
+
+    message_send.apply(args=[queued.pk])  # sent, it hands on to the later one in the same task
+
+    assert [message.subject for message in mail.outbox] == [
+        Message.objects.get(pk=pk).subject for pk in (queued.pk, later.pk)
+    ]
+    assert set(Message.objects.filter(pk__in=[queued.pk, later.pk]).values_list("status", flat=True)) == {
+        MessageStatus.SENT
+    }
