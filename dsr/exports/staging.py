@@ -16,13 +16,13 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from itertools import chain, repeat
+from itertools import repeat
 from json.encoder import c_make_encoder
 from typing import BinaryIO
 
 from django.core.files.storage import FileSystemStorage
 
-from dsr.exports.cells import RowFormat, readable_csv_rows
+from dsr.exports.cells import CSV_CONVENTIONS, RowFormat, csv_text, readable_csv_rows
 from dsr.sources.base import Record
 from dsr.sources.batches import RecordBatch
 from dsr.storage import (
@@ -56,7 +56,7 @@ _json_chunks = (
     else None
 )
 # The same encoder's work on a column of values, each apart from the next by a character JSON text cannot hold
-# unescaped: a batch's values are encoded a column at a time and put into each row's object by a template.
+# unescaped: a batch's values are encoded a column at a time and joined with the keys into each row's object.
 _json_column = (
     c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", "\x1f", False, False, True)
     if c_make_encoder is not None
@@ -112,10 +112,11 @@ class _TableStage:
             self._readable_row: RowFormat | None = None
             self._readable_text = io.StringIO()
             self._readable_rows = readable_csv_rows(self._readable_text, readable)
+            self._readable_delimiter = CSV_CONVENTIONS[readable]["delimiter"]
         self._header: tuple | None = None
         self._categories_seen = None
-        # The columns of the last batch whose rows were encoded by template, and the template.
-        self._json_template: tuple[tuple, str] = ((), "")
+        # The columns of the last batch whose rows were encoded a column at a time, and their keys as encoded.
+        self._json_keys: tuple[tuple, list[str]] = ((), [])
         self._json_lines: list[str] = []
         self.records = 0
         self.provided = 0
@@ -173,30 +174,37 @@ class _TableStage:
         if batch.categories is not self._categories_seen:
             self._categories_seen = batch.categories
             self.categories.update(batch.categories)
-        kinds = set(map(type, chain.from_iterable(rows)))
-        if _JSON_SCALAR.issuperset(kinds):
-            if self._json_template[0] != columns:
-                # '{"id":%s,"name":%s}': each key as the encoder writes it, a place for its value.
-                keys = (json.encoder.encode_basestring(column).replace("%", "%%") for column in columns)
-                self._json_template = (columns, "{" + ",".join(f"{key}:%s" for key in keys) + "}")
-            encoded = ["".join(_json_column(values, 0))[1:-1].split("\x1f") for values in zip(*rows, strict=True)]
-            self._json_lines.extend(map(self._json_template[1].__mod__, zip(*encoded, strict=True)))
+        # The batch a column at a time: each column's values are of one kind, most often.
+        values = list(zip(*rows, strict=True))
+        kinds = [set(map(type, column)) for column in values]
+        if all(map(_JSON_SCALAR.issuperset, kinds)):
+            if self._json_keys[0] != columns:
+                # '{"id":', ',"name":': each key as the encoder writes it, with what comes before it.
+                keys = [f",{json.encoder.encode_basestring(column)}:" for column in columns]
+                self._json_keys = (columns, ["{" + keys[0][1:], *keys[1:]])
+            # Each row's line is its keys and its values taken in turn, joined: '{"id":' 7 ',"name":' "Ida" '}'.
+            parts: list[Iterable[str]] = []
+            for key, column in zip(self._json_keys[1], values, strict=True):
+                parts += (repeat(key), "".join(_json_column(column, 0))[1:-1].split("\x1f"))
+            parts.append(repeat("}"))
+            self._json_lines.extend(map("".join, zip(*parts, strict=False)))
         else:
             objects = map(dict, map(zip, repeat(columns), rows))
             self._json_lines.extend(map("".join, map(_json_chunks, objects, repeat(0))))
         if len(self._json_lines) >= _JSON_BATCH:
             self._json_flush()
         if self.csv is not None:
-            if _CSV_PLAIN.issuperset(kinds):
-                self._csv_rows.writerows(rows)
-            else:
-                self._csv_rows.writerows([csv_value(value) for value in row] for row in rows)
+            cells = [
+                column if _CSV_PLAIN.issuperset(kind) else list(map(csv_value, column))
+                for column, kind in zip(values, kinds, strict=True)
+            ]
+            self._csv_text.write(csv_text(cells))
             if self._csv_text.tell() > _CSV_BATCH:
                 self._csv_flush()
         if self.readable is not None:
             if self._readable_row is None:
                 self._readable_row = RowFormat(self.readable_language, len(columns))
-            self._readable_rows.writerows(self._readable_row.rows(rows))
+            self._readable_text.write(csv_text(self._readable_row.columns(list(values)), self._readable_delimiter))
             if self._readable_text.tell() > _CSV_BATCH:
                 self._readable_flush()
         self.records += len(rows)

@@ -1,11 +1,13 @@
 """The CSV for people, row by row: only the columns whose values need the language's convention are formatted."""
 
+import csv
+import io
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsr.exports.cells import CellFormat, RowFormat, number_text
+from dsr.exports.cells import CellFormat, RowFormat, csv_text, number_text
 
 
 def test_a_column_of_dates_is_formatted_in_every_row_even_after_empty_cells():
@@ -66,3 +68,28 @@ def test_a_decimal_written_as_text_reads_as_the_decimal_itself_does(text):
     if "." not in text:
         return
     assert CellFormat("da")(text) == number_text(Decimal(text), ",")
+
+
+_CSV_VALUES = st.one_of(
+    st.text(alphabet=st.sampled_from(["a", "Æ", "😀", ",", ";", '"', "\n", "\r", " ", "\x00", "1", "."]), max_size=8),
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+)
+
+
+@given(
+    st.sampled_from([",", ";"]),
+    st.integers(1, 4).flatmap(
+        lambda width: st.lists(
+            st.tuples(*[st.one_of(_CSV_VALUES, _CSV_VALUES, st.sampled_from([True, Decimal("1.50"), b"x"]))] * width),
+            min_size=1,
+            max_size=20,
+        )
+    ),
+)
+def test_a_batch_written_a_column_at_a_time_is_the_csv_the_csv_module_writes(delimiter, rows):
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+
+    assert csv_text([list(column) for column in zip(*rows, strict=True)], delimiter) == text.getvalue()

@@ -256,3 +256,43 @@ def test_rows_of_plain_values_are_encoded_as_their_records_whatever_the_column_n
     for at, (row, names) in {0: (rows[0], columns), 699: (rows[699], columns), 700: (fewer[0], columns[:3])}.items():
         assert lines[at] == json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, separators=(",", ":"))
     assert lines[0].startswith('{"id":0,"na\\"me":')
+
+
+_DECIMALS = st.decimals(min_value=-(10**9), max_value=10**9, places=10, allow_nan=False).map(str)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(["da", "en"]),
+    st.one_of(
+        st.lists(st.dates().map(dt.date.isoformat), min_size=1, max_size=30),
+        st.lists(_DECIMALS, min_size=1, max_size=30),
+        st.lists(
+            st.one_of(
+                st.dates().map(dt.date.isoformat),
+                _DECIMALS,
+                st.decimals(places=2, allow_nan=False, allow_infinity=False).map(str),
+                st.sampled_from(
+                    [
+                        "2024-02-30",
+                        "0999-01-01",
+                        "1.0",
+                        "-0.50",
+                        "12.",
+                        "1.5\n",
+                        "\u0663.\u0665\u0660\u0660",
+                        None,
+                        3,
+                        1.5,
+                    ]
+                ),
+            ),
+            min_size=1,
+            max_size=30,
+        ),
+    ),
+)
+def test_a_column_of_dates_or_decimals_is_formatted_as_each_of_its_cells(language, values):
+    cell = CellFormat(language)
+
+    assert list(cell.column(tuple(values))) == [cell(value) for value in values]
