@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from dsr.models import ActorType, AuditAction, AuditChainHead, AuditEvent, Request
+from dsr.transactions import request_locked, transaction_noted
 
 GENESIS_HASH = "0" * 64
 # Once, not per event: the TextChoices' values are a list built anew at every look.
@@ -95,7 +96,12 @@ def audit_record(
     data = json.loads(json.dumps(data or {}, sort_keys=True, default=str))
     # No savepoint: the event belongs to the caller's transaction and fails with it.
     with transaction.atomic(savepoint=False):
-        if request is not None and not request_created and connection.vendor == "postgresql":
+        if (
+            request is not None
+            and not request_created
+            and connection.vendor == "postgresql"
+            and not transaction_noted(request_locked(request.pk))
+        ):
             # The request before the chain, in every transaction, as the worker's jobs take them. The event's
             # foreign-key check takes this lock anyway, at the insert: taken there, after the chain, a job holding
             # the request and waiting for the chain would wait on us while we wait on it.

@@ -73,3 +73,23 @@ def test_filings_made_together_each_append_once_to_an_intact_chain():
     assert failures == []
     assert AuditEvent.objects.filter(action=AuditAction.REQUEST_SUBMITTED).count() == 6
     assert audit_chain_verify() == (AuditEvent.objects.count(), None)
+
+
+def test_events_in_a_transaction_that_holds_their_request_take_it_once():
+    from dsr.workflow import request_cancel
+
+    request = request_submit(right="access", email="ida@example.dk", actor=Actor.subject()).request
+    staff = Actor.integration("crm")
+
+    with CaptureQueriesContext(connection) as held:
+        request_cancel(request=request, actor=staff, reasons="Withdrawn by phone")
+    with CaptureQueriesContext(connection) as alone, transaction.atomic():
+        audit_record(actor=Actor.system(), action=AuditAction.REQUEST_NOTE_ADDED, request=request)
+
+    # The cancellation locked the request for update before its events: they need no lock of their own.
+    assert sum("FOR UPDATE" in query["sql"] and '"dsr_request"' in query["sql"] for query in held) >= 1
+    assert AuditEvent.objects.filter(request=request, action=AuditAction.REQUEST_CANCELLED).exists()
+    assert not [query for query in held if "FOR KEY SHARE" in query["sql"]]
+    # An event in a transaction of its own still takes the request before the chain.
+    assert len([query for query in alone if "FOR KEY SHARE" in query["sql"]]) == 1
+    assert audit_chain_verify()[1] is None

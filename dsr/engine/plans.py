@@ -27,6 +27,7 @@ from dsr.models import (
     Request,
     Status,
 )
+from dsr.transactions import request_locked, transaction_note
 
 SYSTEM = Actor.system()
 # Stages in which the plan waits for its jobs; the reconciler advances a plan stuck in one.
@@ -39,6 +40,7 @@ def plan_start(*, request_id: int) -> Plan | None:
         request = Request.objects.select_for_update().filter(pk=request_id).first()
         if request is None or request.status != Status.IN_PROGRESS:
             return None
+        transaction_note(request_locked(request_id))
         plan, created = Plan.objects.get_or_create(request=request)
         if not created:
             queued = list(request.jobs.filter(status=JobStatus.QUEUED).values_list("pk", flat=True))
@@ -85,6 +87,7 @@ def plan_advance(*, request_id: int) -> str | None:
         # its write lock at their start.
         if not list(Request.objects.select_for_update().filter(pk=request_id).values_list("pk", flat=True)):
             return None
+        transaction_note(request_locked(request_id))
         if not Plan.objects.filter(request_id=request_id).update(updated_at=timezone.now()):
             return None
         request = Request.objects.select_related("plan").get(pk=request_id)

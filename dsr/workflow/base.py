@@ -25,6 +25,7 @@ from dsr.models import (
     Suspension,
 )
 from dsr.requests import RequestInvalid
+from dsr.transactions import request_locked, transaction_note
 
 
 class TransitionError(Exception):
@@ -172,7 +173,10 @@ def closing_hook_set(hook: Callable[[Request], None] | None) -> None:
 
 
 def _lock(request: Request) -> Request:
-    return Request.objects.select_for_update().get(pk=request.pk)
+    locked = Request.objects.select_for_update().get(pk=request.pk)
+    # The audit events of this transaction need not take the row again (dsr.audit).
+    transaction_note(request_locked(request.pk))
+    return locked
 
 
 def _now() -> datetime:
