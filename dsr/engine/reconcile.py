@@ -87,6 +87,9 @@ def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
         if plan.request.jobs.exclude(status__in=JOB_FINISHED).exists():
             continue
         with transaction.atomic():
+            # The request's row before the plan's, as a plan's step takes them; the plan is read again under it.
+            Request.objects.select_for_update().filter(pk=plan.request_id).first()
+            plan = Plan.objects.select_related("request").get(pk=plan.pk)
             plan_close(plan)
         done.closed += 1
     recipient_notifications_sync()

@@ -177,6 +177,25 @@ def test_a_cancelled_request_runs_no_more_jobs_and_forgets_the_identifiers(compa
     assert run(jobs_reconcile).closed == 0
 
 
+def test_closing_a_cancelled_requests_plan_takes_the_request_before_the_plan(company, file, run, staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    request = file("erasure")
+    run(request_cancel, request=request, actor=staff, reasons="Withdrawn by phone")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert run(jobs_reconcile).closed == 1
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    plan_written = next(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "dsr_plan"'))
+    request_taken = [i for i, sql in enumerate(statements) if 'FROM "dsr_request"' in sql and "FOR UPDATE" in sql]
+    if connection.features.has_select_for_update:
+        # As a plan's step and a job failing take them: on PostgreSQL the other order could deadlock with those.
+        assert request_taken
+        assert request_taken[0] < plan_written
+
+
 def test_a_restriction_being_lifted_still_runs_after_the_request_closed(company, file, run, staff):
     request = file("restriction", ground="accuracy_contested")
     tasks_finish(request, staff, run)
