@@ -90,6 +90,8 @@ def jobs_reconcile(*, now: datetime | None = None) -> Reconciled:
             # The request's row before the plan's, as a plan's step takes them; the plan is read again under it.
             Request.objects.select_for_update().filter(pk=plan.request_id).first()
             plan = Plan.objects.select_related("request").get(pk=plan.pk)
+            if plan.stage in (PlanStage.CLOSED, PlanStage.DONE) and not plan.identifiers:
+                continue  # a plan's step closed it meanwhile
             plan_close(plan)
         done.closed += 1
     recipient_notifications_sync()
