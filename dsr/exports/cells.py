@@ -203,20 +203,11 @@ class RowFormat:
                     self.sampled[index] = seen + 1
         return values
 
-    def rows(self, rows: list) -> Iterable:
-        """Return ``rows`` (sequences of one table's values, in column order) as readable-CSV rows, as ``__call__``.
-
-        A column at a time, as each column is decided by its own values: a batch of rows is not called for
-        one by one.
-        """
-        if not rows or not (self.sampled or self.formatted):
-            return rows
-        return zip(*self.columns(list(zip(*rows, strict=True))), strict=True)
-
     def columns(self, columns: list) -> list:
-        """Return a batch's ``columns`` (each a sequence of one column's values) as readable-CSV cells, as ``rows``.
+        """Return a batch's ``columns`` (each a sequence of one column's values) as readable-CSV cells.
 
-        The list is changed in place.
+        A column at a time, each decided by its own values as ``__call__`` decides a row's; the list is changed
+        in place.
         """
         for index in self.formatted:
             columns[index] = self.cell.column(columns[index])
