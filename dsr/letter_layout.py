@@ -176,14 +176,20 @@ def _covered() -> frozenset:
     return frozenset(regular & set(pdfmetrics.getFont(faces["bold"]).face.charToGlyph))
 
 
+@cache
+def _drawable() -> frozenset:
+    """The characters drawn as they stand: a glyph in both faces (or a common space) and no shaping needed."""
+    chars = {chr(code) for code in _covered()} | set(" \t\n\r\f\v")
+    return frozenset(c for c in chars if not unicodedata.combining(c) and unicodedata.bidirectional(c) not in SHAPED)
+
+
 def glyphs_check(text: str) -> None:
     """Raise LayoutUnsupported unless every character of ``text`` is one DejaVu Sans draws as it stands.
 
     Right-to-left scripts and combining marks need text shaping (Pango's, in WeasyPrint), which ReportLab lacks.
     """
-    covered = _covered()
-    chars = set(text)
-    missing = {char for char in chars if ord(char) not in covered and not char.isspace()}
+    chars = set(text).difference(_drawable())
+    missing = {char for char in chars if ord(char) not in _covered() and not char.isspace()}
     if missing:
         raise LayoutUnsupported(f"DejaVu Sans has no glyph for {''.join(sorted(missing))!r}.")
     shaped = {char for char in chars if unicodedata.combining(char) or unicodedata.bidirectional(char) in SHAPED}
@@ -209,7 +215,9 @@ def styles() -> dict:
         "sender-name": ParagraphStyle(
             "sender", body, fontName=face["bold"], fontSize=15, leading=20, textColor=HexColor(NAVY)
         ),
-        "sender-lines": ParagraphStyle("sender-lines", body, fontSize=9, leading=12.8, textColor=HexColor(GREY)),
+        "sender-lines": ParagraphStyle(
+            "sender-lines", body, fontSize=9, leading=12.8, textColor=HexColor(GREY), spaceBefore=mm
+        ),
         "contact": ParagraphStyle(
             "contact", body, fontSize=8.5, leading=12, textColor=HexColor(GREY), alignment=TA_RIGHT
         ),
@@ -217,7 +225,7 @@ def styles() -> dict:
         "cell": cell,
         "th": ParagraphStyle("th", cell, fontName=face["bold"]),
         "group": ParagraphStyle("group", cell, fontName=face["bold"], textColor=HexColor(NAVY)),
-        "note": ParagraphStyle("note", cell, fontSize=8.5, leading=12, textColor=HexColor(NOTE_GREY)),
+        "note": ParagraphStyle("note", cell, fontSize=8.5, leading=12, textColor=HexColor(NOTE_GREY), spaceBefore=mm),
     }
 
 
@@ -249,8 +257,19 @@ def inline_markup(node: Node) -> str:
     return "".join(parts).strip()
 
 
+class LetterParagraph(Paragraph):
+    """A Paragraph that breaks its lines once for a width: a table and the page-break checks wrap it again and again."""
+
+    def wrap(self, availWidth, availHeight):
+        # A split drops blPara; a new style (the space above, set by story) is a new key.
+        if getattr(self, "_wrapped_for", None) == (availWidth, id(self.style)) and hasattr(self, "blPara"):
+            return self.width, self.height
+        self._wrapped_for = (availWidth, id(self.style))
+        return super().wrap(availWidth, availHeight)
+
+
 def paragraph(node: Node, style: str) -> Paragraph:
-    return Paragraph(inline_markup(node), styles()[style])
+    return LetterParagraph(inline_markup(node), styles()[style])
 
 
 # Text a line may be drawn from as it stands: ReportLab's paragraphs treat other spaces (no-break ones) apart.
@@ -260,9 +279,8 @@ PLAIN_SPACES = re.compile(r"[^\S \t\r\n]")
 class PlainLine(Flowable):
     """Plain text in one style, drawn where and as ReportLab's Paragraph draws a line that fits.
 
-    A table cell of the letters is nearly always one short line; a Paragraph parses its markup, breaks it
-    into lines and is wrapped again for each pass over the table. Text that does not fit the width is laid
-    out by a Paragraph after all.
+    Most headings, short paragraphs and table cells of the letters are one line of plain text, for which a
+    Paragraph parses markup and breaks lines. Text that does not fit the width is laid out by a Paragraph after all.
     """
 
     def __init__(self, text: str, style: ParagraphStyle):
@@ -282,7 +300,7 @@ class PlainLine(Flowable):
             self.height = self.style.leading
             return self.width, self.height
         if self._paragraph is None:
-            self._paragraph = Paragraph(escape(self.text, quote=False), self.style)
+            self._paragraph = LetterParagraph(escape(self.text, quote=False), self.style)
         self.width, self.height = self._paragraph.wrap(availWidth, availHeight)
         return self.width, self.height
 
@@ -299,17 +317,22 @@ class PlainLine(Flowable):
         canvas.saveState()
         canvas.setFillColor(self.style.textColor)
         canvas.setFont(self.style.fontName, self.style.fontSize, self.style.leading)
-        # A Paragraph's first baseline: its height less the font size (ReportLab's paraFontSizeHeightOffset).
-        canvas.drawString(0, self.height - self.style.fontSize, self.text)
+        # A Paragraph's first baseline (its height less the font size) and text operators: text extraction reads alike.
+        line = canvas.beginText(0, self.height - self.style.fontSize)
+        indent = self.width - self._text_width if self.style.alignment == TA_RIGHT else 0
+        if indent:
+            line.setXPos(indent)
+        line.textLine(self.text)
+        if indent:
+            line.setXPos(-indent)
+        canvas.drawText(line)
         canvas.restoreState()
 
 
 def plain_or_paragraph(node: Node, style: str) -> Flowable:
     """A PlainLine for text with no markup in it, else a Paragraph."""
-    if node.elements():
-        return paragraph(node, style)
     text = node.text()
-    if PLAIN_SPACES.search(text):
+    if node.elements() or PLAIN_SPACES.search(text):
         return paragraph(node, style)
     glyphs_check(text)
     text = SPACES.sub(" ", text).strip()
@@ -323,7 +346,7 @@ def lines_paragraph(node: Node, style: str) -> Paragraph:
     text = node.text().strip()
     glyphs_check(text)
     lines = (escape(SPACES.sub(" ", line).strip(), quote=False) for line in text.split("\n"))
-    return Paragraph("<br/>".join(lines), styles()[style])
+    return LetterParagraph("<br/>".join(lines), styles()[style])
 
 
 # --- blocks ---------------------------------------------------------------------------------------------------
@@ -339,11 +362,6 @@ class Block:
     # A heading starts a new page unless the room left holds it and the first lines of what it heads
     # (``break-after: avoid``); ReportLab's own keepWithNext would move a whole long table with its heading.
     keep_with_next: bool = False
-
-
-@cache
-def _spaced(style: str, space: float) -> ParagraphStyle:
-    return ParagraphStyle(f"{style}-{space:.2f}", styles()[style], spaceBefore=space)
 
 
 def _cell_table(rows: list, widths: list, commands: list, **options) -> Table:
@@ -363,9 +381,7 @@ def _two_columns(node: Node, cell: str, border: bool) -> Table:
     content = [[], []]
     for index, (side, style) in enumerate(((left, cell), (right, "contact" if border else "right"))):
         for p in side.elements("p"):
-            kind = next(iter(p.classes), style)
-            space = 1 * mm if kind == "sender-lines" else 0
-            content[index].append(Paragraph(inline_markup(p), _spaced(kind, space)))
+            content[index].append(plain_or_paragraph(p, next(iter(p.classes), style)))
     commands = [
         ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0),
         ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 5 * mm if border else 0),
@@ -380,7 +396,7 @@ def _cell(node: Node, style: str) -> list:
     inline = [child for child in node.children if isinstance(child, str) or child.tag != "div"]
     text = Node(node.tag, node.attrs, inline)
     flowables = [plain_or_paragraph(text, style)]
-    flowables += [Paragraph(inline_markup(note), _spaced("note", 1 * mm)) for note in node.elements("div")]
+    flowables += [plain_or_paragraph(note, "note") for note in node.elements("div")]
     return flowables
 
 
@@ -429,12 +445,6 @@ def _table(node: Node) -> Table:
     return _cell_table(data, widths, commands, repeatRows=heading_rows)
 
 
-def _boxed(node: Node, commands: list, *, lines_kept: bool = False) -> Table:
-    """A framed or shaded block (the staff's reasons, the authority's address) as a table of one cell."""
-    content = [lines_paragraph(node, "body")] if lines_kept else [paragraph(p, "body") for p in node.elements("p")]
-    return _cell_table([[content]], [WIDTH], commands)
-
-
 def blocks(node: Node) -> list:
     """Return the body's (or a division's) blocks in order, each with its margins from letter.css."""
     found = []
@@ -445,19 +455,19 @@ def blocks(node: Node) -> list:
             continue
         kind = child.tag
         if kind == "h1":
-            found.append(Block(paragraph(child, "h1"), 0, 6 * mm))
+            found.append(Block(plain_or_paragraph(child, "h1"), 0, 6 * mm))
         elif kind == "h2":
-            found.append(Block(paragraph(child, "h2"), 5 * mm, 1.5 * mm, keep_with_next=True))
+            found.append(Block(plain_or_paragraph(child, "h2"), 5 * mm, 1.5 * mm, keep_with_next=True))
         elif kind == "p":
             style = "legal" if "legal" in child.classes else "body"
-            found.append(Block(paragraph(child, style), 5 * mm if style == "legal" else 0, 3 * mm))
+            found.append(Block(plain_or_paragraph(child, style), 5 * mm if style == "legal" else 0, 3 * mm))
         elif kind == "ul":
             items = child.elements("li")
             if len(items) != len(child.elements()):
                 raise LayoutUnsupported("A list holding more than items.")
             for number, item in enumerate(items):
                 bottom = 3 * mm if number == len(items) - 1 else 1 * mm
-                found.append(Block(Paragraph(inline_markup(item), styles()["li"], bulletText="•"), 0, bottom))
+                found.append(Block(LetterParagraph(inline_markup(item), styles()["li"], bulletText="•"), 0, bottom))
         elif kind == "table":
             found.append(Block(_table(child), 2 * mm, 4 * mm))
         elif kind == "div" and "letterhead" in child.classes:
@@ -467,12 +477,13 @@ def blocks(node: Node) -> list:
         elif kind == "div" and "reasons" in child.classes:
             commands = [("LINEBEFORE", (0, 0), (0, 0), 2.25, HexColor(BLUE)), ("LEFTPADDING", (0, 0), (0, 0), 4 * mm),
                         ("TOPPADDING", (0, 0), (0, 0), 1 * mm), ("BOTTOMPADDING", (0, 0), (0, 0), 1 * mm)]  # fmt: skip
-            found.append(Block(_boxed(child, commands, lines_kept=True), 2 * mm, 4 * mm))
+            found.append(Block(_cell_table([[[lines_paragraph(child, "body")]]], [WIDTH], commands), 2 * mm, 4 * mm))
         elif kind == "div" and "authority" in child.classes:
             commands = [("BACKGROUND", (0, 0), (0, 0), HexColor(SHADE)), ("LEFTPADDING", (0, 0), (0, 0), 4 * mm),
                         ("RIGHTPADDING", (0, 0), (0, 0), 4 * mm), ("TOPPADDING", (0, 0), (0, 0), 3 * mm),
                         ("BOTTOMPADDING", (0, 0), (0, 0), 3 * mm)]  # fmt: skip
-            found.append(Block(_boxed(child, commands), 2 * mm, 4 * mm))
+            content = [plain_or_paragraph(p, "body") for p in child.elements("p")]
+            found.append(Block(_cell_table([[content]], [WIDTH], commands), 2 * mm, 4 * mm))
         elif kind == "div" and "signature" in child.classes:
             inner = blocks(child)
             if inner:
@@ -489,28 +500,31 @@ def _first_piece(flowable) -> float:
     _, height = flowable.wrap(WIDTH, A4[1])
     if isinstance(flowable, Table):
         return sum(flowable._rowHeights[: flowable.repeatRows + 1])
-    if isinstance(flowable, Paragraph):
+    if isinstance(flowable, (Paragraph, PlainLine)):
         return min(height, 2 * flowable.style.leading)
     return min(height, HEADING_ROOM)
 
 
+@cache
+def _spaced_above(style: ParagraphStyle, space: float) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}+", style, spaceBefore=space)
+
+
 def story(found: list) -> list:
     """The flowables with the space above each: the larger of its own top margin and the bottom one before it."""
-    flowables, below = [], 0
-    for number, block in enumerate(found):
-        space = max(below, block.top)
-        flowable = block.flowable
-        if isinstance(flowable, Paragraph):
-            style = flowable.style
-            flowable.style = ParagraphStyle(f"{style.name}+", style, spaceBefore=space) if space else style
+    below = 0
+    for block in found:  # spaced first: a paragraph breaks its lines again for a new style
+        space, below = max(below, block.top), block.bottom
+        if isinstance(block.flowable, (Paragraph, PlainLine)):
+            block.flowable.style = _spaced_above(block.flowable.style, space) if space else block.flowable.style
         else:
-            flowable.spaceBefore = space
-        if block.keep_with_next and number + 1 < len(found):
-            after = found[number + 1]
-            room = space + flowable.wrap(WIDTH, A4[1])[1] + max(block.bottom, after.top) + _first_piece(after.flowable)
-            flowables.append(CondPageBreak(room))
-        flowables.append(flowable)
-        below = block.bottom
+            block.flowable.spaceBefore = space
+    flowables = []
+    for block, after in zip(found, [*found[1:], None], strict=True):
+        if block.keep_with_next and after is not None:
+            height = block.flowable.getSpaceBefore() + block.flowable.wrap(WIDTH, A4[1])[1]
+            flowables.append(CondPageBreak(height + max(block.bottom, after.top) + _first_piece(after.flowable)))
+        flowables.append(block.flowable)
     return flowables
 
 
