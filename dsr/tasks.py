@@ -4,6 +4,7 @@ Every task is idempotent: the database says what is already done, the broker
 only says "go". See docs/decisions/0007-retries.md.
 """
 
+import functools
 import logging
 import smtplib
 import socket
@@ -18,14 +19,13 @@ from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from dsr import audit_checkpoints, emails, signals, sweeps, webhooks, workflow
+from dsr import audit_checkpoints, emails, rows, signals, sweeps, webhooks, workflow
 from dsr.engine import callbacks, dispatch, jobs, plans, reconcile
 from dsr.exports import transmission
 from dsr.exports.delivery import bundles_purge_expired as purge
-from dsr.models import Message, MessageStatus
+from dsr.models import Message, MessageStatus, Request
 from dsr.outbox import message_render
 from dsr.rights.restriction import restrictions_lift_due as lift_due
 
@@ -135,14 +135,7 @@ def message_send(self, message_id: int) -> None:
 def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
     """Send one message (``fresh``: not a retry); return the message to send next in this task, if any."""
     with transaction.atomic():
-        # Read with its request (rendering needs it) and whether an earlier one waits; only its row is locked.
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("request")
-            .annotate(earlier_waiting=_EARLIER_WAITING)
-            .filter(pk=message_id)
-            .first()
-        )
+        message = _message_read(message_id)
         if message is None or message.status == MessageStatus.SENT:
             return None
         # A requester's message whose request is gone is not sent; the preference centre's code and an audit
@@ -159,8 +152,8 @@ def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
             # the run that took it moments ago sends it, or schedules its own retry.
             return None
         # Taken only if no other run took it since it was read (SQLite does not lock the row for the read).
-        if not Message.objects.filter(pk=message.pk, attempts=message.attempts).update(
-            attempts=message.attempts + 1, attempted_at=now
+        if not _message_statement_run(
+            "take", [message.attempts + 1, connection.ops.adapt_datetimefield_value(now), message.pk, message.attempts]
         ):
             return None
         message.attempts += 1
@@ -189,14 +182,9 @@ def _message_send(task, message_id: int, *, fresh: bool) -> int | None:
         logger.error("message %s (%s) could not be sent: %s", message_id, message.kind, type(exc).__name__)
         return None
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.SENT,
-            sent_at=timezone.now(),
-            subject=rendered.subject[:255],
-            sealed_context="",
-            last_error="",
-        )
-        if message.kind in workflow.RECEIPT_CONFIRMING_KINDS:
+        sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+        _message_statement_run("sent", [MessageStatus.SENT, sent_at, rendered.subject[:255], message.pk])
+        if message.kind in workflow.RECEIPT_CONFIRMING_KINDS and workflow.receipt_confirmation_asked(message.request):
             # CCPA regs § 7021(a): receipt counts as confirmed when this email went out, not when it was queued.
             workflow.request_receipt_confirmed(message_id=message.pk)
     # A retry's task goes no further than its own message: Celery counts the retries of the task, not of each.
@@ -230,12 +218,55 @@ def _message_fail_forgets(message: Message) -> dict[str, str]:
     return {}
 
 
-# Whether the same person has an earlier message still queued (a staff message has no such order).
-_EARLIER_WAITING = Exists(
-    Message.objects.filter(
-        request_id=OuterRef("request_id"), to_staff=False, status=MessageStatus.QUEUED, pk__lt=OuterRef("pk")
+def _message_read(message_id: int) -> Message | None:
+    """Read and lock the message with its request (rendering needs it) and ``earlier_waiting``.
+
+    ``earlier_waiting``: the same person has an earlier message still queued (a staff message has no such
+    order). Only the message's row is locked. One statement, written once (dsr/rows.py).
+    """
+    row = rows.fetch_one(_message_statement(), [MessageStatus.QUEUED, message_id])
+    if row is None:
+        return None
+    message = rows.instance(Message, row)
+    message.request = rows.instance(Request, row, rows.width(Message))
+    message.earlier_waiting = bool(row[-1])
+    return message
+
+
+@functools.cache
+def _message_statements() -> dict[str, str]:
+    """The statements every message runs, written once (dsr/rows.py): its taking, its sending, the next one's read."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    return {
+        "take": f"UPDATE {table} SET attempts = %s, attempted_at = %s WHERE id = %s AND attempts = %s",  # noqa: S608
+        "sent": (
+            f"UPDATE {table} SET status = %s, sent_at = %s, subject = %s, sealed_context = '', "  # noqa: S608
+            "last_error = '' WHERE id = %s"
+        ),
+        "following": (
+            f"SELECT id FROM {table} WHERE request_id = %s AND NOT to_staff AND status = %s AND id > %s "  # noqa: S608
+            "ORDER BY id LIMIT 1"
+        ),
+    }
+
+
+def _message_statement_run(name: str, params: list) -> int:
+    """Run one of ``_message_statements``; return the rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(_message_statements()[name], params)
+        return cursor.rowcount
+
+
+@functools.cache
+def _message_statement() -> str:
+    quote = connection.ops.quote_name
+    table, requests = quote(Message._meta.db_table), quote(Request._meta.db_table)
+    return (
+        f"SELECT {rows.columns(Message, 'm')}, {rows.columns(Request, 'r')}, "  # noqa: S608 (names, no values)
+        f"EXISTS (SELECT 1 FROM {table} e WHERE e.request_id = m.request_id AND NOT e.to_staff "
+        "AND e.status = %s AND e.id < m.id) "
+        f"FROM {table} m LEFT JOIN {requests} r ON r.id = m.request_id WHERE m.id = %s{rows.for_update('m')}"
     )
-)
 
 
 def _message_settled(message: Message, *, hand_on: bool = True) -> int | None:
@@ -245,14 +276,10 @@ def _message_settled(message: Message, *, hand_on: bool = True) -> int | None:
     """
     following = None
     if message.request_id is not None and not message.to_staff:
-        following = (
-            Message.objects.filter(
-                request_id=message.request_id, to_staff=False, status=MessageStatus.QUEUED, pk__gt=message.pk
-            )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(_message_statements()["following"], [message.request_id, MessageStatus.QUEUED, message.pk])
+            row = cursor.fetchone()
+        following = row[0] if row is not None else None
         if following is not None and hand_on:
             signals.signal_record(message_send.name, following)
     if message.kind == "transmission":

@@ -1,7 +1,9 @@
 """Read the active data map: what the Art. 15 answer, the workers and the emails need."""
 
 import copy
+import functools
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from dsr.datamap.schema import DataMap
@@ -41,10 +43,20 @@ def active_version_key() -> tuple[int, str] | None:
     memo = _active_in_task
     if memo is not None and "key" in memo:
         return memo["key"]
-    key = DataMapVersion.objects.filter(active=True).values_list("pk", "sha256").first()
+    # Written out: every task and every filing asks, and the ORM would build this one-row read anew each time.
+    with connection.cursor() as cursor:
+        cursor.execute(_active_key_statement())
+        row = cursor.fetchone()
+    key = (row[0], row[1]) if row is not None else None
     if memo is not None:
         memo["key"] = key
     return key
+
+
+@functools.cache
+def _active_key_statement() -> str:
+    table = connection.ops.quote_name(DataMapVersion._meta.db_table)
+    return f"SELECT id, sha256 FROM {table} WHERE active ORDER BY id LIMIT 1"  # noqa: S608 (a table name)
 
 
 # The active version's controller section, kept per process: a version's snapshot never changes, while every

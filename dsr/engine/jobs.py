@@ -30,7 +30,7 @@ from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get, datamap_current
 from dsr.engine.dispatch import jobs_dispatch_on_commit
 from dsr.engine.manual import tasks_reopen
-from dsr.engine.plans import plan_advance
+from dsr.engine.plans import plan_advance, request_read
 from dsr.engine.registry import JobContext, Step, handler_for, runner_for, runner_register
 from dsr.models import (
     CLOSED_STATUSES,
@@ -201,13 +201,23 @@ def _lease_kept(job_id: int, claim: str) -> Iterator[None]:
 
 
 def _job_release(job: Job, claim: str, **values) -> bool:
-    """Record the end of this run if the claim still holds; return False if the job was taken over."""
-    values.setdefault("updated_at", timezone.now())
-    return bool(
-        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, claim=claim).update(
-            claim="", lease_expires_at=None, **values
-        )
-    )
+    """Record the end of this run if the claim still holds; return False if the job was taken over.
+
+    Written once per set of fields (``_release_statement``): every job ends here at least once.
+    """
+    values = {"updated_at": timezone.now(), **values, "claim": "", "lease_expires_at": None}
+    names = tuple(values)
+    params = [Job._meta.get_field(name).get_db_prep_save(values[name], connection) for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_release_statement(names), [*params, job.pk, JobStatus.RUNNING, claim])
+        return cursor.rowcount > 0
+
+
+@functools.lru_cache(maxsize=32)
+def _release_statement(names: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(Job._meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(Job._meta.db_table)} SET {assignments} WHERE id = %s AND status = %s AND claim = %s"  # noqa: S608 (names)
 
 
 def job_run(*, job_id: int, max_attempts: int, backoff: Callable[[int], float]) -> JobOutcome:
@@ -326,7 +336,10 @@ def _request_of(job: Job, requests: dict[int, Request]) -> Request:
     """
     request = requests.get(job.request_id)
     if request is None:
-        request = requests[job.request_id] = Request.objects.select_related("plan").get(pk=job.request_id)
+        request = request_read(job.request_id)
+        if request is None:
+            raise Request.DoesNotExist(f"request {job.request_id} of job {job.pk}")
+        requests[job.request_id] = request
     request.status = job.request_status
     return request
 

@@ -6,11 +6,13 @@ source for more identifiers of the person. Then the right's handler
 next stage; the engine only notices when a stage is finished.
 """
 
+import functools
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from dsr import rows
 from dsr.audit import Actor, audit_record
 from dsr.engine.connectors import datamap_current
 from dsr.engine.dispatch import jobs_create, jobs_dispatch_on_commit
@@ -68,8 +70,10 @@ class _JobsState:
 
     @classmethod
     def of(cls, request: Request) -> "_JobsState":
-        # In no order: the jobs' default one joins their request's table to sort by its due date.
-        jobs = list(request.jobs.order_by().values_list("operation", "status"))
+        # In no order, written once: the jobs' default order joins their request's table to sort by its due date.
+        with connection.cursor() as cursor:
+            cursor.execute(_jobs_state_statement(), [request.pk])
+            jobs = cursor.fetchall()
         weighed = [status for operation, status in jobs if operation != Operation.RESTRICTION_LIFT]
         return cls(
             count=len(jobs),
@@ -85,13 +89,16 @@ def plan_advance(*, request_id: int) -> str | None:
         # action), then the plan's: concurrent steps queue here, and none holds the plan while it waits for the
         # request another holds (PostgreSQL would end one of the two as a deadlock). SQLite's transactions take
         # its write lock at their start.
-        if not list(Request.objects.select_for_update().filter(pk=request_id).values_list("pk", flat=True)):
+        row = rows.fetch_one(_request_locked_statement(), [request_id])
+        if row is None:
             return None
         transaction_note(request_locked(request_id))
-        if not Plan.objects.filter(request_id=request_id).update(updated_at=timezone.now()):
+        request = rows.instance(Request, row)
+        # The plan's row next, read as its update leaves it (a lock waited for: as the one who held it left it);
+        # the reconciler sees the step and does not take the plan for one standing still.
+        plan = _plan_touched(request)
+        if plan is None:
             return None
-        request = Request.objects.select_related("plan").get(pk=request_id)
-        plan = request.plan
         if plan.stage not in WORKING_STAGES:
             return plan.stage
         jobs = _JobsState.of(request)
@@ -112,13 +119,88 @@ def plan_advance(*, request_id: int) -> str | None:
             handler.fan_out(context)
         else:
             handler.stage_finished(context)
-        plan.refresh_from_db()
+        plan = _plan_read(request)
         after = _JobsState.of(request)
         moved = plan.stage != stage or after.count != jobs.count
         if moved and plan.stage in WORKING_STAGES and not after.unfinished:
             # The new stage has no job to wait for (nothing to ask): take the next step after this one commits.
             transaction.on_commit(lambda: plan_advance(request_id=request_id))
         return plan.stage
+
+
+@functools.cache
+def _jobs_state_statement() -> str:
+    return f"SELECT operation, status FROM {connection.ops.quote_name(Job._meta.db_table)} WHERE request_id = %s"  # noqa: S608 (a table name)
+
+
+def request_read(request_id: int) -> Request | None:
+    """Return the request with its plan, in one statement, as ``select_related("plan")`` would.
+
+    A request with no plan yet raises ``Plan.DoesNotExist`` on ``request.plan``, without another read. Not for a
+    locked read: PostgreSQL would return the plan as the statement began, not as the lock's holder left it.
+    """
+    row = rows.fetch_one(_request_statement(), [request_id])
+    if row is None:
+        return None
+    request = rows.instance(Request, row)
+    _plan_attach(request, rows.instance(Plan, row, rows.width(Request)))
+    return request
+
+
+def _plan_attach(request: Request, plan: Plan | None) -> None:
+    if plan is not None:
+        Plan.request.field.set_cached_value(plan, request)
+    Request.plan.related.set_cached_value(request, plan)
+
+
+def _plan_touched(request: Request) -> Plan | None:
+    """Mark the request's plan as stepped now (its ``updated_at``) and return it as it now is, or None."""
+    now = Plan._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    if connection.features.can_return_columns_from_insert:
+        row = rows.fetch_one(_plan_touch_statement(), [now, request.pk])
+    elif Plan.objects.filter(request_id=request.pk).update(updated_at=timezone.now()):
+        # SQLite before 3.35 has no UPDATE ... RETURNING: the update, then a read.
+        row = rows.fetch_one(_plan_statement(), [request.pk])
+    else:
+        row = None
+    plan = rows.instance(Plan, row) if row is not None else None
+    _plan_attach(request, plan)
+    return plan
+
+
+def _plan_read(request: Request) -> Plan:
+    """Read the plan again, as a step left it (a right may change it by update, not through the instance)."""
+    plan = rows.instance(Plan, rows.fetch_one(_plan_statement(), [request.pk]))
+    _plan_attach(request, plan)
+    return plan
+
+
+@functools.cache
+def _request_statement() -> str:
+    quote = connection.ops.quote_name
+    requests, plans = quote(Request._meta.db_table), quote(Plan._meta.db_table)
+    return (
+        f"SELECT {rows.columns(Request, 'r')}, {rows.columns(Plan, 'p')} FROM {requests} r "  # noqa: S608 (names)
+        f"LEFT JOIN {plans} p ON p.request_id = r.id WHERE r.id = %s"
+    )
+
+
+@functools.cache
+def _request_locked_statement() -> str:
+    requests = connection.ops.quote_name(Request._meta.db_table)
+    return f"SELECT {rows.columns(Request, 'r')} FROM {requests} r WHERE r.id = %s{rows.for_update()}"  # noqa: S608
+
+
+@functools.cache
+def _plan_statement() -> str:
+    plans = connection.ops.quote_name(Plan._meta.db_table)
+    return f"SELECT {rows.columns(Plan, 'p')} FROM {plans} p WHERE p.request_id = %s"  # noqa: S608 (names)
+
+
+@functools.cache
+def _plan_touch_statement() -> str:
+    plans = connection.ops.quote_name(Plan._meta.db_table)
+    return f"UPDATE {plans} SET updated_at = %s WHERE request_id = %s RETURNING {rows.columns(Plan, plans)}"  # noqa: S608
 
 
 def plan_close(plan: Plan) -> None:

@@ -101,6 +101,9 @@ def transmission_signing_secret() -> str:
 
 def transmission_of(request: Request) -> Transmission | None:
     """Return the request's transmission, or None (none asked for, or not yet released nor declined)."""
+    if request.right != Right.PORTABILITY:
+        # Only a portability request is ever given one (transmit_to_asked): every completion email asks.
+        return None
     return Transmission.objects.filter(request=request).select_related("bundle").first()
 
 

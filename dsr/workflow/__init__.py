@@ -49,6 +49,7 @@ from dsr.workflow.base import (
 )
 from dsr.workflow.clock import (
     RECEIPT_CONFIRMING_KINDS,
+    receipt_confirmation_asked,
     request_extend,
     request_receipt_confirmed,
     request_resume,
@@ -141,6 +142,7 @@ __all__ = [
     "fee_payment_instructions",
     "fee_reasons_own",
     "question_open",
+    "receipt_confirmation_asked",
     "reference_new",
     "request_answer",
     "request_approve",

@@ -193,6 +193,11 @@ def _acknowledge_by(request: Request) -> date | None:
 RECEIPT_CONFIRMING_KINDS = ("verification", "receipt")
 
 
+def receipt_confirmation_asked(request: Request) -> bool:
+    """Return whether the request's law asks for its receipt to be confirmed (request_receipt_confirmed)."""
+    return _acknowledge_by(request) is not None
+
+
 def request_receipt_confirmed(*, message_id: int) -> Request | None:
     """Record that the email ``message_id`` confirmed receipt of its request, if it did and it was the first.
 
