@@ -22,6 +22,7 @@ from dsr.exports import transmission as tx
 from dsr.exports.delivery import bundle_release, bundles_purge_expired
 from dsr.models import AuditEvent, BundleStatus, Request, Status, Transmission, TransmissionStatus
 from dsr.requests import RequestInvalid, details_clean, endpoint_url_problem
+from dsr.workflow import request_submit
 from tests.rights.conftest import PERSON
 from tests.test_webhooks import receiver  # noqa: F401  (the fixture, reused)
 from tests.views.conftest import agent, roles, verified_client  # noqa: F401  (fixtures, reused)
@@ -130,6 +131,17 @@ def test_only_portability_can_be_sent_to_another_company():
     with pytest.raises(RequestInvalid) as invalid:
         details_clean("access", {"transmit_to": BY_EMAIL})
     assert "transmit_to" in invalid.value.message_dict["details"][0]
+
+
+@pytest.mark.django_db
+def test_a_request_of_another_right_has_no_transmission_to_read(django_assert_num_queries):
+    request = request_submit(right="erasure", email=PERSON, actor=Actor.subject()).request
+    # Every completion email asks; only a portability request can have one, so the others ask nothing.
+    with django_assert_num_queries(0):
+        assert tx.transmission_of(request) is None
+    request.right = "portability"
+    with django_assert_num_queries(1):
+        assert tx.transmission_of(request) is None
 
 
 # --- The portal form ---------------------------------------------------------------------------

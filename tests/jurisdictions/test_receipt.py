@@ -264,3 +264,26 @@ def test_the_statistics_count_confirmations_not_sent_in_time_per_law(californian
     assert (by_code["us-ca"].receipts_owed, by_code["us-ca"].receipts_late) == (3, 2)
     assert by_code["dk"].receipts_owed is None
     assert "2 of 3" in page
+
+
+def test_a_receipt_sent_under_a_law_that_asks_for_no_confirmation_takes_no_lock_and_records_nothing(
+    file_request, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(FILED):
+        request = file_request(jurisdiction="dk", right=Right.ERASURE)
+        assert workflow.receipt_confirmation_asked(request) is False
+        assert workflow.receipt_confirmation_asked(Request(jurisdiction="us-ca", right="access", received_at=FILED))
+        with django_capture_on_commit_callbacks(execute=False):
+            workflow.request_verify(request=request, actor=Actor.subject(), method=VerificationMethod.EMAIL_CODE)
+        receipt = Message.objects.filter(request=request, kind="receipt").get()
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            from dsr.tasks import message_send
+
+            message_send.apply(args=(receipt.pk,))
+    assert Message.objects.get(pk=receipt.pk).status == MessageStatus.SENT
+    # The request is not read again, nor its row taken, just to learn that nothing is to be recorded.
+    assert not [query for query in queries.captured_queries if 'FROM "dsr_request"' in query["sql"]]
+    assert Request.objects.get(pk=request.pk).receipt_confirmed_at is None
