@@ -19,6 +19,7 @@ A signal handed over twice runs nothing twice: every task is idempotent
 (docs/decisions/0007-retries.md).
 """
 
+import functools
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ from collections.abc import Callable
 
 import psycopg
 from django.db import connection, transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from psycopg import sql
 
@@ -63,11 +65,18 @@ def signals_record(task: str, args_list: list[list]) -> None:
     """Record a "go" for ``task`` with each of ``args_list``, in one statement; handed over together at commit."""
     if not args_list:
         return
-    if len(args_list) > 1 and connection.features.can_return_rows_from_bulk_insert:
-        signals = TaskSignal.objects.bulk_create([TaskSignal(task=task, args=args) for args in args_list])
+    if connection.features.can_return_columns_from_insert:
+        # Written out (every job, message and step records some): the rows and their keys in one statement.
+        field = TaskSignal._meta.get_field("args")
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [value for args in args_list for value in (task, field.get_db_prep_save(args, connection), now)]
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_statement(len(args_list)), params)
+            keys = [row[0] for row in cursor.fetchall()]
+        signals = [(pk, task, args) for pk, args in zip(keys, args_list, strict=True)]
     else:
-        # One row, or a database that would not give the rows' keys back (needed to delete them once sent).
-        signals = [TaskSignal.objects.create(task=task, args=args) for args in args_list]
+        # A database that would not give the rows' keys back (needed to delete them once sent): one at a time.
+        signals = [(TaskSignal.objects.create(task=task, args=args).pk, task, args) for args in args_list]
     if _publisher is not None and _at_commit():
         transaction.on_commit(lambda: _signals_hand_over(signals))
     elif connection.vendor == "postgresql":
@@ -86,12 +95,25 @@ def signals_starter(task: str) -> Callable[[list[int]], None]:
     return lambda ids: signals_record(task, [[pk] for pk in ids])
 
 
-def _signals_hand_over(signals: list[TaskSignal]) -> int:
-    """Hand the signals to the broker, in order; delete those it took in one statement; return how many."""
-    sent = _published((signal.pk, signal.task, signal.args) for signal in signals)
+@functools.lru_cache(maxsize=16)
+def _insert_statement(count: int) -> str:
+    table = connection.ops.quote_name(TaskSignal._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * count)
+    return f"INSERT INTO {table} (task, args, created_at) VALUES {values} RETURNING id"  # noqa: S608 (a table name)
+
+
+def _signals_hand_over(signals: list[tuple[int, str, list]]) -> int:
+    """Hand the (id, task, args) signals to the broker, in order; delete those it took in one statement."""
+    sent = _published(signals)
     if sent:
-        TaskSignal.objects.filter(pk__in=sent).delete()
+        _signals_delete(sent)
     return len(sent)
+
+
+def _signals_delete(keys: list[int]) -> None:
+    table = connection.ops.quote_name(TaskSignal._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(keys))})", keys)  # noqa: S608
 
 
 def _published(signals) -> list[int]:
@@ -128,7 +150,8 @@ def signals_sweep(*, limit: int = 500, listener: psycopg.Connection | None = Non
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         sent = _published(rows.values_list("pk", "task", "args")[:limit])
-        TaskSignal.objects.filter(pk__in=sent).delete()
+        if sent:
+            _signals_delete(sent)
     return len(sent)
 
 
