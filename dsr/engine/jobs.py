@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dsr import workflow
+from dsr import rows, workflow
 from dsr.audit import Actor, audit_record
 from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get, datamap_current
@@ -106,13 +106,12 @@ def job_take(*, job_id: int, now: datetime | None = None) -> Job | None:
         return Job.objects.annotate(request_status=F("request__status")).get(pk=job_id) if taken else None
     at = connection.ops.adapt_datetimefield_value(now)
     lease_end = connection.ops.adapt_datetimefield_value(now + _lease())
-    jobs = list(
-        Job.objects.raw(
-            _take_statement(),
-            [JobStatus.RUNNING, claim, lease_end, at, at, job_id, JobStatus.QUEUED, at],
-        )
-    )
-    return jobs[0] if jobs else None
+    row = rows.fetch_one(_take_statement(), [JobStatus.RUNNING, claim, lease_end, at, at, job_id, JobStatus.QUEUED, at])
+    if row is None:
+        return None
+    job = rows.instance(Job, row)
+    job.request_status = row[-1]
+    return job
 
 
 @functools.cache
@@ -120,13 +119,12 @@ def _take_statement() -> str:
     """The claim of ``job_take``, returning the job's columns and its request's status (built once per process)."""
     quote = connection.ops.quote_name
     job, request = quote(Job._meta.db_table), quote(Request._meta.db_table)
-    columns = ", ".join(f"{job}.{quote(field.column)}" for field in Job._meta.concrete_fields)
     return (
         f"UPDATE {job} SET status = %s, claim = %s, lease_expires_at = %s, attempts = attempts + 1, "  # noqa: S608
         "started_at = COALESCE(started_at, %s), updated_at = %s "
         "WHERE id = %s AND status = %s AND (not_before IS NULL OR not_before <= %s) "
-        f"RETURNING {columns}, (SELECT {request}.status FROM {request} WHERE {request}.id = {job}.request_id) "
-        "AS request_status"
+        f"RETURNING {rows.columns(Job, job)}, "
+        f"(SELECT {request}.status FROM {request} WHERE {request}.id = {job}.request_id) AS request_status"
     )
 
 
