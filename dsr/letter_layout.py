@@ -272,8 +272,9 @@ def paragraph(node: Node, style: str) -> Paragraph:
     return LetterParagraph(inline_markup(node), styles()[style])
 
 
-# Text a line may be drawn from as it stands: ReportLab's paragraphs treat other spaces (no-break ones) apart.
-PLAIN_SPACES = re.compile(r"[^\S \t\r\n]")
+# Text a line may be drawn from as it stands: ReportLab's paragraphs treat other spaces (no-break ones) and soft
+# hyphens (not drawn unless a line breaks there) apart.
+PLAIN_SPACES = re.compile(r"[^\S \t\r\n]|\u00ad")
 
 
 class PlainLine(Flowable):

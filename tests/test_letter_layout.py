@@ -338,8 +338,8 @@ def test_a_cell_too_long_for_its_column_wraps_as_a_paragraph_and_keeps_every_wor
     assert below < min(lines)  # the next row starts below the last of them
 
 
-@pytest.mark.parametrize("cell", ["<strong>Bold</strong> text", "No\u00a0break"])
-def test_a_cell_with_markup_or_a_no_break_space_stays_a_paragraph(cell):
+@pytest.mark.parametrize("cell", ["<strong>Bold</strong> text", "No\u00a0break", "Soft\u00adhyphen"])
+def test_a_cell_with_markup_a_no_break_space_or_a_soft_hyphen_stays_a_paragraph(cell):
     from dsr.letter_layout import Node, Paragraph, PlainLine, html_tree, plain_or_paragraph
 
     assert isinstance(plain_or_paragraph(Node("td", {}, ["Plain text"]), "cell"), PlainLine)

@@ -164,3 +164,15 @@ def test_text_dejavu_sans_draws_passes_the_glyph_check(text):
 def test_text_dejavu_sans_cannot_set_fails_the_glyph_check(text, reason):
     with pytest.raises(LayoutUnsupported, match=reason):
         glyphs_check(f"Ida {text}")
+
+
+@pytest.mark.parametrize("joiner", ["\u00ad", "\u00a0", "\u200b", " "])  # soft hyphen, no-break space, zero width
+def test_a_name_with_a_soft_hyphen_or_an_odd_space_is_drawn_as_paragraphs_draw_it(joiner, as_paragraphs):
+    context = sample_context("completed", "en")
+    context["request"] = {**context["request"], "name": f"Ida{joiner}Jensen"}
+    html = letter_html("erasure_confirmation", context, "en")
+
+    pdf, reference = letter_render(html), as_paragraphs(html)
+
+    assert pdf_text(pdf) == pdf_text(reference)
+    assert _runs(pdf) == _runs(reference)
