@@ -7,6 +7,8 @@ processor is sent the erasure), else by email to its contact address, else by
 a member of staff who records how it was done.
 """
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -30,6 +32,14 @@ class NotificationError(Exception):
     """A notification cannot be recorded as asked; str() says why."""
 
 
+def recipients_recorded(request: Request, operation: str, *, keys: list[str] | None = None) -> set[str]:
+    """Return the keys of the recipients already recorded to be told of the request's ``operation`` (of ``keys``)."""
+    notifications = RecipientNotification.objects.filter(request=request, operation=operation)
+    if keys is not None:
+        notifications = notifications.filter(recipient_key__in=keys)
+    return set(notifications.values_list("recipient_key", flat=True))
+
+
 def recipient_notification_record(
     *,
     request: Request,
@@ -39,6 +49,7 @@ def recipient_notification_record(
     person: dict[str, list[str]],
     told_by_request: str | None = None,
     corrections: list[str] = (),
+    recorded: Collection[str] | None = None,
 ) -> RecipientNotification | None:
     """Record that ``recipient`` is to be told of ``operation`` (GDPR Art. 19), once; email it where we can.
 
@@ -46,11 +57,13 @@ def recipient_notification_record(
     identifiers, by kind, that it already holds (the notice names only those). ``told_by_request`` is
     the reference of the request the source itself was sent, which told the recipient already.
     ``corrections`` are a rectification's correction keys whose change reached data the recipient received.
+    ``recorded``: the recipients already recorded for the operation (``recipients_recorded``), where the caller
+    read them once for several; otherwise they are asked here.
     Return the new notification, or None if this recipient was already recorded for the operation.
     """
-    if RecipientNotification.objects.filter(
-        request=request, recipient_key=recipient["key"], operation=operation
-    ).exists():
+    if recorded is None:
+        recorded = recipients_recorded(request, operation, keys=[recipient["key"]])
+    if recipient["key"] in recorded:
         return None
     notification = RecipientNotification(
         request=request,
@@ -72,7 +85,9 @@ def recipient_notification_record(
     else:
         # No address, or no identifier the recipient already holds to name the person by: staff tell it.
         notification.channel = NotificationChannel.MANUAL
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a plan's last step records several): nothing here is
+    # caught and carried on from, so an error rolls back the caller's transaction as a savepoint would have.
+    with transaction.atomic(savepoint=False):
         notification.save()
         if notification.channel == NotificationChannel.EMAIL:
             message = emails.email_recipient_notification(request, notification=notification, person=person)

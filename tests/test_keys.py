@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.checks import run_checks
+from django.db import transaction
 
 from dsr import crypto, workflow
 from dsr.audit import Actor
@@ -105,3 +106,18 @@ def test_the_system_check_names_the_key_lists_on_secret_key(on_secret_key):
     on_secret_key.DSR_MESSAGE_KEYS = ["b"]
     # The register falls back to the suppression keys, not to SECRET_KEY.
     assert not [message for message in run_checks() if message.id == "dsr.W401"]
+
+
+def test_an_entry_another_worker_added_meanwhile_is_left_as_it_is_and_counts_as_not_new(request_row, monkeypatch):
+    from dsr import suppression
+
+    assert suppression_add(request=request_row, identifiers={"email": [PERSON]}, reason="erasure") == 1
+    written = suppression._add_statement.__wrapped__
+    # As if the check for an entry ran before the other worker's insert committed: only the insert meets it.
+    unchecked = "WHERE 1 = 1 OR NOT EXISTS"
+    monkeypatch.setattr(suppression, "_add_statement", lambda n: written(n).replace("WHERE NOT EXISTS", unchecked))
+    with transaction.atomic():
+        assert suppression_add(request=request_row, identifiers={"email": [PERSON]}, reason="objection") == 0
+        # No error either: the caller's transaction goes on.
+        assert Suppression.objects.count() == 1
+    assert Suppression.objects.get().reason == "erasure"

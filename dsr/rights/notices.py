@@ -13,7 +13,7 @@ from dsr.datamap.lineage import consents_recorded, group_lineage, recipients_rec
 from dsr.datamap.schema import DataMap
 from dsr.engine.connectors import connector_get
 from dsr.models import JobStatus, Request
-from dsr.recipients import recipient_notification_record
+from dsr.recipients import recipient_notification_record, recipients_recorded
 from dsr.rights.outcome import job_facts
 from dsr.sources.base import REQUEST, SourceError
 
@@ -99,6 +99,8 @@ def notices_send(
                 if fact.item:
                     reached.setdefault(recipient, set()).add(fact.item)
     told = []
+    # Read once for all of them (a plan's last step, under its request's lock): who was recorded already.
+    recorded = recipients_recorded(request, operation)
     for key, recipient in datamap.recipients.items():
         if key in told_by_request:
             notification = recipient_notification_record(
@@ -108,6 +110,7 @@ def notices_send(
                 categories=sorted(changed.get(key, ())),
                 person={},
                 told_by_request=told_by_request[key],
+                recorded=recorded,
             )
         elif key in changed:
             notification = recipient_notification_record(
@@ -117,6 +120,7 @@ def notices_send(
                 categories=sorted(changed[key]),
                 person=_person(datamap, key, held, consents, held_identifiers),
                 corrections=sorted(reached.get(key, ())),
+                recorded=recorded,
             )
         else:
             continue
