@@ -5,12 +5,13 @@ Celery task that runs a job lives above the engine (dsr.tasks), so it
 registers itself here when the app is ready (``job_starter_set``).
 """
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from dsr.datamap.schema import DataMap
@@ -101,20 +102,12 @@ def jobs_create(request: Request, specs: list[tuple[str, str, dict]], *, datamap
             new.setdefault((source_key, operation), plan)
     if not new:
         return []
-    if not connection.features.can_return_rows_from_bulk_insert:
+    if not connection.features.can_return_columns_from_insert:
         # A database that would not give the new rows' keys back from one statement.
         created = _jobs_create_each(request, specs)
     else:
-        try:
-            with transaction.atomic():
-                created = Job.objects.bulk_create(
-                    [
-                        Job(request=request, source_key=key, operation=operation, plan=plan)
-                        for (key, operation), plan in new.items()
-                    ]
-                )
-        except IntegrityError:
-            created = _jobs_create_each(request, specs)
+        jobs = [Job(request=request, source_key=key, operation=op, plan=plan) for (key, op), plan in new.items()]
+        created = _jobs_insert(jobs)
     if _jobs_together_starter is None:
         together, alone = [], [job.pk for job in created]
     else:
@@ -172,6 +165,37 @@ def jobs_grouped(
 def _jobs_existing(request: Request) -> set[tuple[str, str]]:
     # In no order: the jobs' default one joins their request's table to sort by its due date.
     return set(Job.objects.filter(request=request).order_by().values_list("source_key", "operation"))
+
+
+def _jobs_insert(jobs: list[Job]) -> list[Job]:
+    """Write the jobs in one statement and return the ones written; one another transaction made is left alone.
+
+    Written out (every stage of every request makes its jobs here): no savepoint to recover from a conflict, as
+    the ORM's bulk insert would need, and no statement built anew.
+    """
+    fields = [field for field in Job._meta.concrete_fields if not field.primary_key]
+    params = [field.get_db_prep_save(field.pre_save(job, add=True), connection) for job in jobs for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_statement(len(jobs)), params)
+        keys = {(source_key, operation): pk for pk, source_key, operation in cursor.fetchall()}
+    written = []
+    for job in jobs:
+        job.pk = keys.get((job.source_key, job.operation))
+        if job.pk is not None:
+            job._state.adding, job._state.db = False, connection.alias
+            written.append(job)
+    return written
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_statement(count: int) -> str:
+    quote = connection.ops.quote_name
+    fields = [field for field in Job._meta.concrete_fields if not field.primary_key]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {quote(Job._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * count)} ON CONFLICT DO NOTHING RETURNING id, source_key, operation"
+    )
 
 
 def _jobs_create_each(request: Request, specs: list[tuple[str, str, dict]]) -> list[Job]:
