@@ -1,12 +1,14 @@
 """Reads for screens and answers: joins, filters and derived values, no state changes."""
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
-from dsr import deadlines
+from dsr import deadlines, rows
 from dsr.jurisdictions import Profile, profile_get
 from dsr.models import OPEN_STATUSES, Request, Status
 
@@ -116,3 +118,18 @@ def request_deadline(request: Request, *, today: date | None = None) -> Deadline
 def request_right_label(request: Request) -> str:
     """Return the right's name as the request's law calls it ("Right to know"), else dsr's own label."""
     return profile_get(request.jurisdiction).right_name(request.right, request.details) or request.get_right_display()
+
+
+def request_for_update(request_id: int) -> Request | None:
+    """Read the request and take its row for update, or return None; one statement written once (dsr/rows.py).
+
+    Every change to a request takes its row first; a plan's every step and a workflow's every transition do.
+    """
+    row = rows.fetch_one(_request_for_update_statement(), [request_id])
+    return rows.instance(Request, row) if row is not None else None
+
+
+@functools.cache
+def _request_for_update_statement() -> str:
+    requests = connection.ops.quote_name(Request._meta.db_table)
+    return f"SELECT {rows.columns(Request, 'r')} FROM {requests} r WHERE r.id = %s{rows.for_update()}"  # noqa: S608

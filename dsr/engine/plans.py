@@ -29,6 +29,7 @@ from dsr.models import (
     Request,
     Status,
 )
+from dsr.selectors import request_for_update
 from dsr.transactions import request_locked, transaction_note
 
 SYSTEM = Actor.system()
@@ -89,11 +90,10 @@ def plan_advance(*, request_id: int) -> str | None:
         # action), then the plan's: concurrent steps queue here, and none holds the plan while it waits for the
         # request another holds (PostgreSQL would end one of the two as a deadlock). SQLite's transactions take
         # its write lock at their start.
-        row = rows.fetch_one(_request_locked_statement(), [request_id])
-        if row is None:
+        request = request_for_update(request_id)
+        if request is None:
             return None
         transaction_note(request_locked(request_id))
-        request = rows.instance(Request, row)
         # The plan's row next, read as its update leaves it (a lock waited for: as the one who held it left it);
         # the reconciler sees the step and does not take the plan for one standing still.
         plan = _plan_touched(request)
@@ -183,12 +183,6 @@ def _request_statement() -> str:
         f"SELECT {rows.columns(Request, 'r')}, {rows.columns(Plan, 'p')} FROM {requests} r "  # noqa: S608 (names)
         f"LEFT JOIN {plans} p ON p.request_id = r.id WHERE r.id = %s"
     )
-
-
-@functools.cache
-def _request_locked_statement() -> str:
-    requests = connection.ops.quote_name(Request._meta.db_table)
-    return f"SELECT {rows.columns(Request, 'r')} FROM {requests} r WHERE r.id = %s{rows.for_update()}"  # noqa: S608
 
 
 @functools.cache

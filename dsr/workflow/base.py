@@ -25,6 +25,7 @@ from dsr.models import (
     Suspension,
 )
 from dsr.requests import RequestInvalid
+from dsr.selectors import request_for_update
 from dsr.transactions import request_locked, transaction_note
 
 
@@ -173,7 +174,9 @@ def closing_hook_set(hook: Callable[[Request], None] | None) -> None:
 
 
 def _lock(request: Request) -> Request:
-    locked = Request.objects.select_for_update().get(pk=request.pk)
+    locked = request_for_update(request.pk)
+    if locked is None:
+        raise Request.DoesNotExist(f"request {request.pk}")
     # The audit events of this transaction need not take the row again (dsr.audit).
     transaction_note(request_locked(request.pk))
     return locked
