@@ -1,6 +1,7 @@
 """Reading the text of the PDFs dsr makes (letters, reports), in pure Python: no system tool needed.
 
-``pdf_pages_rasterised`` alone needs poppler's pdftoppm (Debian: poppler-utils), for comparing pages pixel by pixel.
+``pdf_pages_rasterised`` alone needs poppler's pdftoppm (Debian: poppler-utils, which `make test` installs), for
+comparing pages pixel by pixel.
 """
 
 import io
@@ -28,6 +29,7 @@ def pdf_words(data: bytes) -> str:
 
 def pdf_pages_rasterised(data: bytes, dpi: int = 100) -> list[Image.Image]:
     """Return each page of a PDF as an RGB image, as pdftoppm draws it at ``dpi``."""
+    assert PDFTOPPM, "pdftoppm is missing: `bash .ci/system-packages test` installs poppler-utils"
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "document.pdf"
         source.write_bytes(data)

@@ -16,7 +16,7 @@ from dsr import letter_layout
 from dsr.letter_layout import LayoutUnsupported, LetterParagraph, PlainLine, glyphs_check, letter_render, styles
 from dsr.letters import LETTER_KINDS, LETTER_LANGUAGES, letter_html
 from dsr.message_samples import sample_context
-from tests.pdf import PDFTOPPM, pdf_pages_rasterised, pdf_text
+from tests.pdf import pdf_pages_rasterised, pdf_text
 from tests.test_letter_layout import SAMPLE_MESSAGE, _base_font, _drawn, _report_html
 
 DOCUMENTS = [(kind, language) for kind in [*LETTER_KINDS, "report"] for language in LETTER_LANGUAGES]
@@ -62,7 +62,6 @@ def test_every_document_reads_and_draws_its_text_as_paragraphs_would(kind, langu
     assert _runs(pdf) == _runs(reference)
 
 
-@pytest.mark.skipif(not PDFTOPPM, reason="pdftoppm (Debian: poppler-utils) is not installed")
 @pytest.mark.parametrize(("kind", "language"), DOCUMENTS)
 def test_every_document_is_pixel_identical_to_its_paragraphs(kind, language, as_paragraphs):
     html = _html(kind, language)
