@@ -303,7 +303,7 @@ def test_table_cells_drawn_as_plain_lines_land_exactly_where_paragraphs_put_them
     drawn_plain = []
     monkeypatch.setattr(letter_layout.PlainLine, "draw", _counting(letter_layout.PlainLine.draw, drawn_plain))
     plain = letter_render(html)
-    monkeypatch.setattr(letter_layout, "plain_or_paragraph", letter_layout.paragraph)
+    monkeypatch.setattr(letter_layout.layout, "plain_or_paragraph", letter_layout.paragraph)
 
     paragraphs = letter_render(html)
 
@@ -340,7 +340,9 @@ def test_a_cell_too_long_for_its_column_wraps_as_a_paragraph_and_keeps_every_wor
 
 @pytest.mark.parametrize("cell", ["<strong>Bold</strong> text", "No\u00a0break", "Soft\u00adhyphen"])
 def test_a_cell_with_markup_a_no_break_space_or_a_soft_hyphen_stays_a_paragraph(cell):
-    from dsr.letter_layout import Node, Paragraph, PlainLine, html_tree, plain_or_paragraph
+    from reportlab.platypus import Paragraph
+
+    from dsr.letter_layout import Node, PlainLine, html_tree, plain_or_paragraph
 
     assert isinstance(plain_or_paragraph(Node("td", {}, ["Plain text"]), "cell"), PlainLine)
 

@@ -10,6 +10,7 @@ import io
 import pytest
 from PIL import ImageChops
 from pypdf import PdfReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import Paragraph
 
 from dsr import letter_layout
@@ -34,7 +35,7 @@ def as_paragraphs(monkeypatch):
 
     def render(html: str) -> bytes:
         with monkeypatch.context() as patched:
-            patched.setattr(letter_layout, "plain_or_paragraph", letter_layout.paragraph)
+            patched.setattr(letter_layout.layout, "plain_or_paragraph", letter_layout.paragraph)
             patched.setattr(LetterParagraph, "wrap", Paragraph.wrap)
             return letter_render(html)
 
@@ -111,9 +112,7 @@ def test_right_aligned_lines_end_at_the_right_margin():
 
     _, _, x, _, _, size = run
     right = letter_layout.MARGINS[3] + letter_layout.WIDTH
-    assert x + letter_layout.pdfmetrics.stringWidth(contact, styles()["contact"].fontName, size) == pytest.approx(
-        right, abs=0.01
-    )
+    assert x + pdfmetrics.stringWidth(contact, styles()["contact"].fontName, size) == pytest.approx(right, abs=0.01)
 
 
 def test_a_paragraph_is_broken_into_lines_once_for_each_width_and_style(monkeypatch):
