@@ -8,7 +8,7 @@ glyph for, a missing font file, or a row too tall for a page raises LayoutUnsupp
 the letter with WeasyPrint, which lays out any HTML and finds a font for any script.
 
 tree.py parses the HTML, fonts.py finds the faces and checks the glyphs, styles.py holds letter.css's measures,
-flowables.py the text, layout.py the blocks and the story; the page and its footer are here.
+flowables.py the text, tables.py the data tables, layout.py the blocks and the story; the page and its footer are here.
 """
 
 import io

@@ -11,7 +11,8 @@ from reportlab.platypus import CondPageBreak, Paragraph, Table, TableStyle
 
 from dsr.letter_layout.flowables import LetterParagraph, PlainLine, inline_markup, lines_paragraph, plain_or_paragraph
 from dsr.letter_layout.fonts import fonts
-from dsr.letter_layout.styles import BLUE, RULE, SHADE, WIDTH, styles
+from dsr.letter_layout.styles import BLUE, SHADE, WIDTH, styles
+from dsr.letter_layout.tables import DataTable
 from dsr.letter_layout.tree import LayoutUnsupported, Node
 
 # At most this much of a block other than a table or a paragraph stays with the heading above it.
@@ -68,7 +69,7 @@ def _cell(node: Node, style: str) -> list:
     return flowables
 
 
-def _table(node: Node) -> Table:
+def _table(node: Node) -> DataTable:
     rows, heading_rows = [], 0
     for part in node.elements():
         if part.tag == "tr":
@@ -89,28 +90,21 @@ def _table(node: Node) -> Table:
     free = sum(1 for share in shares if not share)
     rest = (1 - sum(shares)) / free if free else 0
     widths = [(share or rest) * WIDTH for share in shares]
-    data, commands = [], [
-        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 2 * mm),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5 * mm), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5 * mm),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.5, HexColor(RULE)),
-    ]  # fmt: skip
-    for number, row in enumerate(rows):
-        cells = []
+    data, tops = [], []
+    for row in rows:
+        cells, top = [], 1.5 * mm
         for cell in row.elements():
             if cell.tag not in ("th", "td"):
                 raise LayoutUnsupported(f"<{cell.tag}> inside a table row.")
             style = "group" if "group" in cell.classes else "th" if cell.tag == "th" else "cell"
-            cells.append(_cell(cell, style))
-            span = int(cell.attrs.get("colspan") or 1)
-            if span > 1:
-                commands.append(("SPAN", (len(cells) - 1, number), (len(cells) + span - 2, number)))
-                cells += [""] * (span - 1)
+            cells.append((_cell(cell, style), int(cell.attrs.get("colspan") or 1)))
             if "group" in cell.classes:
-                commands.append(("TOPPADDING", (0, number), (-1, number), 2.5 * mm))
-        if len(cells) != columns:
+                top = 2.5 * mm
+        if sum(span for _, span in cells) != columns:
             raise LayoutUnsupported("A table whose rows have different numbers of cells.")
         data.append(cells)
-    return _cell_table(data, widths, commands, repeatRows=heading_rows)
+        tops.append(top)
+    return DataTable(data, widths, tops, heading_rows)
 
 
 def blocks(node: Node) -> list:
@@ -166,6 +160,8 @@ def _first_piece(flowable) -> float:
     """The height of what must stay with a heading above it: a table's heading row and first row, two lines of a
     paragraph, or the whole of a shorter block."""
     _, height = flowable.wrap(WIDTH, A4[1])
+    if isinstance(flowable, DataTable):
+        return sum(flowable.heights[: flowable.heading_rows + 1])
     if isinstance(flowable, Table):
         return sum(flowable._rowHeights[: flowable.repeatRows + 1])
     if isinstance(flowable, (Paragraph, PlainLine)):
