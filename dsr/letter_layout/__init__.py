@@ -8,7 +8,8 @@ glyph for, a missing font file, or a row too tall for a page raises LayoutUnsupp
 the letter with WeasyPrint, which lays out any HTML and finds a font for any script.
 
 tree.py parses the HTML, fonts.py finds the faces and checks the glyphs, styles.py holds letter.css's measures,
-flowables.py the text, tables.py the data tables, layout.py the blocks and the story; the page and its footer are here.
+flowables.py the text, tables.py the data tables, layout.py the blocks and the story, deflate.py the streams' zlib
+level; the page and its footer are here.
 """
 
 import io
@@ -20,6 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from reportlab.platypus.doctemplate import LayoutError
 
+from dsr.letter_layout.deflate import LETTER_LEVEL, deflate_level
 from dsr.letter_layout.flowables import (
     LetterParagraph,
     PlainLine,
@@ -102,7 +104,8 @@ def letter_render(html: str) -> bytes:
         title=title, author=left.split(" · ")[0], creator="dsr", lang=page.attrs.get("lang") or None,
     )  # fmt: skip
     try:
-        template.build(flowables, canvasmaker=_letter_canvas(left, label))
+        with deflate_level(LETTER_LEVEL):
+            template.build(flowables, canvasmaker=_letter_canvas(left, label))
     except LayoutError as error:
         raise LayoutUnsupported(str(error)) from error
     return output.getvalue()
