@@ -224,7 +224,7 @@ def _message_read(message_id: int) -> Message | None:
     ``earlier_waiting``: the same person has an earlier message still queued (a staff message has no such
     order). Only the message's row is locked. One statement, written once (dsr/rows.py).
     """
-    row = rows.fetch_one(_message_statement(), [MessageStatus.QUEUED, message_id])
+    row = rows.fetch_one(_message_read_statement(), [MessageStatus.QUEUED, message_id])
     if row is None:
         return None
     message = rows.instance(Message, row)
@@ -258,7 +258,7 @@ def _message_statement_run(name: str, params: list) -> int:
 
 
 @functools.cache
-def _message_statement() -> str:
+def _message_read_statement() -> str:
     quote = connection.ops.quote_name
     table, requests = quote(Message._meta.db_table), quote(Request._meta.db_table)
     return (
