@@ -56,23 +56,31 @@ def publisher_set(publisher: Callable[[str, list], object] | None, *, at_commit:
     _at_commit = at_commit
 
 
+# The most signals one INSERT records (three parameters each).
+INSERT_ROWS = 500
+
+
 def signal_record(task: str, *args: int | str) -> None:
     """Record a "go" for ``task`` in the current transaction; it reaches the broker once committed."""
     signals_record(task, [list(args)])
 
 
 def signals_record(task: str, args_list: list[list]) -> None:
-    """Record a "go" for ``task`` with each of ``args_list``, in one statement; handed over together at commit."""
+    """Record a "go" for ``task`` with each of ``args_list``, INSERT_ROWS to a statement; handed over at commit."""
     if not args_list:
         return
     if connection.features.can_return_columns_from_insert:
         # Written out (every job, message and step records some): the rows and their keys in one statement.
         field = TaskSignal._meta.get_field("args")
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        params = [value for args in args_list for value in (task, field.get_db_prep_save(args, connection), now)]
-        with connection.cursor() as cursor:
-            cursor.execute(_insert_statement(len(args_list)), params)
-            keys = [row[0] for row in cursor.fetchall()]
+        keys = []
+        # At most INSERT_ROWS rows a statement: a database takes only so many parameters in one.
+        for start in range(0, len(args_list), INSERT_ROWS):
+            batch = args_list[start : start + INSERT_ROWS]
+            params = [value for args in batch for value in (task, field.get_db_prep_save(args, connection), now)]
+            with connection.cursor() as cursor:
+                cursor.execute(_insert_statement(len(batch)), params)
+                keys += [row[0] for row in cursor.fetchall()]
         signals = [(pk, task, args) for pk, args in zip(keys, args_list, strict=True)]
     else:
         # A database that would not give the rows' keys back (needed to delete them once sent): one at a time.

@@ -230,6 +230,25 @@ def test_signals_recorded_together_are_one_insert_and_the_ones_the_broker_took_o
     assert sorted(TaskSignal.objects.values_list("args", flat=True)) == [[2], [3]]
 
 
+def test_many_signals_are_recorded_in_statements_of_at_most_insert_rows_and_all_handed_over(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    published = []
+    monkeypatch.setattr(signals, "_publisher", lambda task, args: published.append(args))
+    monkeypatch.setattr(signals, "_at_commit", lambda: True)
+    many = [[pk] for pk in range(1, 2 * signals.INSERT_ROWS + 2)]
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        signals.signals_record("dsr.tasks.job_run", many)
+
+    inserts = [query["sql"] for query in queries.captured_queries if 'INSERT INTO "dsr_tasksignal"' in query["sql"]]
+    assert len(inserts) == (3 if connection.features.can_return_columns_from_insert else len(many))
+    assert published == many
+    assert not TaskSignal.objects.exists()
+
+
 def _signals_in_order() -> list[str]:
     return [task.rsplit(".", 1)[-1] for task in TaskSignal.objects.order_by("pk").values_list("task", flat=True)]
 
