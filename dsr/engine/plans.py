@@ -40,7 +40,7 @@ WORKING_STAGES = (PlanStage.RESOLVING, PlanStage.PLANNING, PlanStage.RUNNING, Pl
 def plan_start(*, request_id: int) -> Plan | None:
     """Create the request's plan and its identity-resolution job; on a later call, resume where it stands."""
     with transaction.atomic():
-        request = Request.objects.select_for_update().filter(pk=request_id).first()
+        request = request_for_update(request_id)
         if request is None or request.status != Status.IN_PROGRESS:
             return None
         transaction_note(request_locked(request_id))
