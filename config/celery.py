@@ -1,5 +1,7 @@
 """The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
 
+import contextlib
+import datetime
 import gc
 import logging
 import os
@@ -78,17 +80,69 @@ def _templates_warm() -> None:
     unseal(seal({}, purpose="worker start"), purpose="worker start")
 
 
+def _urls_warm() -> None:
+    """Build the URL resolvers' reverse tables for each language, as a message's first link would.
+
+    Django builds them per active language and per namespace on the first reverse(); in a pool process that
+    was 10-20 ms of regular expressions in the middle of its first request.
+    """
+    from django.urls import NoReverseMatch, get_resolver, reverse
+    from django.utils import translation
+
+    codes = {settings.LANGUAGE_CODE, *(code for code, _name in settings.LANGUAGES)}
+    for code in sorted(codes):
+        with translation.override(code):
+            namespaces = [("", get_resolver())]
+            while namespaces:
+                namespace, resolver = namespaces.pop()
+                # Reversing one name of each namespace builds its tables and the namespace's own resolver;
+                # whether the name needs arguments does not matter, the tables are built first.
+                name = next((key for key in resolver.reverse_dict if isinstance(key, str)), None)
+                if name is not None:
+                    with contextlib.suppress(NoReverseMatch):
+                        reverse(f"{namespace}{name}")
+                namespaces.extend((f"{namespace}{ns}:", nested) for ns, (_, nested) in resolver.namespace_dict.items())
+
+
+def _calendars_warm() -> None:
+    """Read every jurisdiction's public holidays for this year and the next, which the deadlines count in."""
+    from django.utils import timezone
+
+    from dsr import deadlines
+    from dsr.jurisdictions import PROFILES
+
+    year = timezone.localdate().year
+    for calendar in sorted({profile.calendar for profile in PROFILES.values()}):
+        for each in (year, year + 1):
+            deadlines.is_working_day(datetime.date(each, 1, 1), country=calendar)
+
+
+def _controller_warm() -> None:
+    """Read the active map's controller, which every letter and email names (kept per process per version)."""
+    from dsr.datamap.selectors import controller_current
+
+    controller_current()
+
+
+def _mail_warm() -> None:
+    """Import the email backend, which Django imports by its dotted path only when the first message goes."""
+    from django.utils.module_loading import import_string
+
+    import_string(settings.EMAIL_BACKEND)
+
+
 @worker_init.connect
 def worker_warm(**kwargs) -> None:
     """Ready the worker before its pool forks, so a pool process's first request costs what its next one does.
 
     Fonts and letter templates load once (dsr.letters.letters_warm), the other templates the jobs render and both
-    languages' translations (_templates_warm), and the active data map and its connectors
-    (dsr.engine.connectors.connectors_warm: a SQL source's tables reflected), after which the database
-    connections are closed so no pool process inherits one. Then everything loaded so far is moved out
-    of the garbage collector's reach (gc.freeze): the first full collection in each pool process would otherwise
-    walk every imported module's objects in the middle of a request, and touching them would copy the pages the
-    pool processes share with this one.
+    languages' translations (_templates_warm), the URL tables for links, every jurisdiction's public holidays
+    and the email backend, and the active data map and its connectors
+    (dsr.engine.connectors.connectors_warm: a SQL source's tables reflected, its live schema read), after which
+    the database connections are closed so no pool process inherits one (each opens its own as it starts:
+    _database_connect). Then everything loaded so far is moved out of the garbage collector's reach (gc.freeze):
+    the first full collection in each pool process would otherwise walk every imported module's objects in the
+    middle of a request, and touching them would copy the pages the pool processes share with this one.
     """
     from django.db import connections
 
@@ -105,6 +159,16 @@ def worker_warm(**kwargs) -> None:
         _templates_warm()
     except Exception:
         logger.warning("worker: the templates could not be compiled at start", exc_info=True)
+    for warm, what in (
+        (_urls_warm, "the URL tables could not be built"),
+        (_calendars_warm, "the public holidays could not be read"),
+        (_mail_warm, "the email backend could not be imported"),
+        (_controller_warm, "the data map's controller could not be read"),
+    ):
+        try:
+            warm()
+        except Exception:
+            logger.warning("worker: %s at start", what, exc_info=True)
     try:
         connectors_warm()
     except Exception:
@@ -121,6 +185,36 @@ def _signals_in_worker(**kwargs) -> None:
     from dsr import tasks
 
     tasks.signals_in_worker_set(True)
+
+
+@worker_process_init.connect
+def _broker_connect(**kwargs) -> None:
+    """Connect a pool process's producer to the broker and declare the task queue, before its first "go".
+
+    Otherwise the first task a pool process sends connects and declares in the middle of a request. A broker
+    that cannot be reached now is left for that first send, which fails fast and leaves its signal to the
+    sweeper (dsr/signals.py).
+    """
+    try:
+        with app.producer_or_acquire() as producer:
+            producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
+    except Exception:
+        logger.warning("worker: the broker could not be reached as a pool process started", exc_info=True)
+
+
+@worker_process_init.connect
+def _database_connect(**kwargs) -> None:
+    """Open a pool process's database connection as it starts, not in its first request.
+
+    It stays open for the next tasks (CONN_MAX_AGE; connections_recycle). A database that cannot be reached
+    now is left for the first task, which reports it and is retried as any task is.
+    """
+    from django.db import DatabaseError, connection
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError:
+        logger.warning("worker: the database could not be reached as a pool process started", exc_info=True)
 
 
 @task_prerun.connect

@@ -52,3 +52,123 @@ def test_every_template_a_job_renders_is_compiled_at_start_in_both_languages():
     compiled = set(loader.get_template_cache)
     assert {"dsr/exports/report.da.html", "dsr/exports/index.en.html", "dsr/letters/_letter.html"} <= compiled
     assert any(name.startswith("dsr/emails/") and name.endswith(".da.txt") for name in compiled)
+
+
+def test_the_url_tables_are_built_for_each_language_at_start(monkeypatch):
+    from django.urls import clear_url_caches, reverse
+    from django.urls.resolvers import URLResolver
+    from django.utils import translation
+
+    clear_url_caches()
+    celery_config._urls_warm()
+
+    def build_again(self):
+        raise AssertionError(f"the URL tables were built again ({translation.get_language()})")
+
+    monkeypatch.setattr(URLResolver, "_populate", build_again)
+    for code in ("da", "en"):
+        with translation.override(code):
+            # A name at the top and names in two namespaces, as the messages' links and the API use them.
+            assert reverse("login")
+            assert reverse("dsr:status", args=["DSR-AAAA-BBBB-CCCC-DDDD"])
+            assert reverse("api:requests")
+            assert reverse("admin:index")
+
+
+def test_every_jurisdictions_public_holidays_are_read_at_start_for_this_year_and_the_next(monkeypatch):
+    import datetime
+
+    from django.utils import timezone
+
+    from dsr import deadlines
+    from dsr.jurisdictions import PROFILES
+
+    deadlines._public_holidays.cache_clear()
+    celery_config._calendars_warm()
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the holidays were read again")
+
+    monkeypatch.setattr(deadlines.holidays, "country_holidays", read_again)
+    year = timezone.localdate().year
+    for profile in PROFILES.values():
+        for each in (year, year + 1):
+            deadlines.is_working_day(datetime.date(each, 12, 24), country=profile.calendar)
+
+
+@pytest.mark.django_db
+def test_the_controller_is_read_at_start_and_each_letter_asks_only_for_the_active_version(django_assert_num_queries):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from dsr.datamap import selectors
+    from dsr.datamap.loading import datamap_load
+
+    datamap_load(text=(Path(settings.BASE_DIR) / "dsr" / "demo" / "datamap.yaml").read_text(), loaded_by="test")
+    selectors._controller_kept = (None, {})
+    celery_config._controller_warm()
+
+    with django_assert_num_queries(1):  # the active version's key; the snapshot is not read again
+        assert selectors.controller_current()["name"]
+
+
+def test_a_warm_step_that_fails_is_logged_and_the_worker_still_starts(monkeypatch, gc_calls, caplog, settings):
+    monkeypatch.setattr(letters, "letter_pdf", lambda kind, context, language: b"")
+    settings.EMAIL_BACKEND = "dsr.no_such_module.Backend"
+
+    with caplog.at_level(logging.WARNING, logger="config.celery"):
+        celery_config.worker_warm()
+
+    assert "the email backend could not be imported at start" in caplog.text
+    assert gc_calls == ["collect", "freeze"]
+
+
+@pytest.mark.django_db(transaction=True)  # a connection inside a test's transaction is never really closed
+def test_a_pool_process_opens_its_database_connection_as_it_starts():
+    from django.db import connection
+
+    connection.close()
+
+    celery_config._database_connect()
+
+    assert connection.connection is not None
+
+
+def test_a_pool_process_that_cannot_reach_the_database_still_starts(monkeypatch, caplog):
+    from django.db import OperationalError, connection
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", unreachable)
+
+    with caplog.at_level(logging.WARNING, logger="config.celery"):
+        celery_config._database_connect()
+
+    assert "the database could not be reached as a pool process started" in caplog.text
+
+
+def test_a_pool_process_connects_to_the_broker_and_declares_the_task_queue_as_it_starts():
+    app = celery_config.app
+    queue = app.amqp.queues[app.conf.task_default_queue]
+    with app.producer_or_acquire() as producer:
+        producer.connection.declared_entities.clear()
+
+    celery_config._broker_connect()
+
+    with app.producer_or_acquire() as producer:
+        assert producer.connection.connected
+        assert hash(queue) in producer.connection.declared_entities  # as kombu's maybe_declare keeps them
+
+
+def test_a_pool_process_that_cannot_reach_the_broker_still_starts(monkeypatch, caplog):
+    def unreachable():
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(celery_config.app, "producer_or_acquire", unreachable)
+
+    with caplog.at_level(logging.WARNING, logger="config.celery"):
+        celery_config._broker_connect()
+
+    assert "the broker could not be reached as a pool process started" in caplog.text

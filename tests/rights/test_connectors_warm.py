@@ -7,7 +7,10 @@ from django.db import connection
 
 from config import celery as celery_config
 from dsr.engine import connectors
+from dsr.sources.registry import connector_for
 from dsr.sources.sql import connection as sql_connection
+from dsr.sources.sql import schema as sql_schema
+from tests.rights.conftest import PERSON
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +48,24 @@ def test_the_first_job_after_the_start_reflects_nothing_again(company, monkeypat
     shop.warm()  # what an operation does first: connect, compare the fingerprint, look the tables up
 
     assert all(shop._reflected[name] is table for name, table in reflected.items())
+
+
+def test_the_live_schema_is_read_at_start_and_not_again_by_the_first_read(company, monkeypatch):
+    connectors.connectors_warm()
+
+    def read_again(*args, **kwargs):
+        raise AssertionError("the live schema was read again")
+
+    monkeypatch.setattr(sql_schema, "live_schema_read", read_again)
+    datamap = connectors.datamap_current()
+    shop = connectors.connector_get("shop", datamap)
+    assert shop._live_schema is not None
+    # A connector made afterwards in the same process (another map version's, say) finds it kept too.
+    fresh = connector_for("shop", datamap)
+
+    for connector in (shop, fresh):
+        rows = list(connector.records({"email": {PERSON}}))
+        assert any(record.table == "customer" for record in rows)
 
 
 def test_a_source_that_cannot_be_reached_is_left_for_its_first_job(company, caplog):
