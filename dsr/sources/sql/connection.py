@@ -5,7 +5,7 @@ worth retrying (down, timed out, locked) or not (missing, refused, read-only).
 """
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -97,6 +97,45 @@ def transaction_open(url: str, *, read_only: bool, connect_timeout: float | None
                 conn.rollback()
                 conn.exec_driver_sql("PRAGMA query_only = OFF")
                 conn.commit()
+
+
+def _tables_read(statement: sa.Select) -> Iterator[sa.Table]:
+    """Yield the tables ``statement`` reads from: its FROM clause's tables, through joins and aliases."""
+    froms = list(statement.get_final_froms())
+    while froms:
+        from_ = froms.pop()
+        if isinstance(from_, sa.Join):
+            froms += [from_.left, from_.right]
+        elif isinstance(from_, sa.Table):
+            yield from_
+        elif getattr(from_, "element", None) is not None:
+            froms.append(from_.element)
+
+
+@contextmanager
+def rows_never_read(url: str, tables: Iterable[sa.Table], *, connect_timeout: float | None = None) -> Iterator[None]:
+    """Within: every SELECT from ``tables`` through ``url``'s engine is planned by the database, which reads no row.
+
+    SQLAlchemy compiles the statement and keeps it in the engine's cache as for a real read; what is sent is
+    ``SELECT * FROM (<statement>) AS dsr_unread WHERE 1 = 0``, whose condition the database sees is false before
+    it reads anything. Other statements (the schema's fingerprint, reflection) go through unchanged. For a
+    worker's start only: the engine is shared by everything in the process that uses ``url``.
+    """
+    ours = set(tables)
+
+    def unread(conn, cursor, statement, parameters, context, executemany):
+        compiled = getattr(context, "compiled", None)
+        select = getattr(compiled, "statement", None)
+        if isinstance(select, sa.Select) and not ours.isdisjoint(_tables_read(select)):
+            return f"SELECT * FROM ({statement}) AS dsr_unread WHERE 1 = 0", parameters  # noqa: S608 - our own SQL
+        return statement, parameters
+
+    engine = engine_get(url, connect_timeout=connect_timeout)
+    sa.event.listen(engine, "before_cursor_execute", unread, retval=True)
+    try:
+        yield
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", unread)
 
 
 def error_describe(exc: Exception) -> tuple[str, bool]:

@@ -207,16 +207,17 @@ class SqlConnector(SqlConsents, SqlErasure, SqlReading, SqlSweep, Connector):
         return [table.c[column.name] for column in live.primary_key.columns]
 
     def warm(self) -> None:
-        """Reflect every mapped table and read the live schema, as the first operation would.
+        """Reflect every mapped table, read the live schema and compile the first reads, as the first request would.
 
-        Both are kept while the schema's fingerprint holds: the tables on this connector, the live schema in
-        the process (dsr.sources.sql.schema.live_schema_current), so a pool process forked afterwards reads
-        neither again.
+        The tables and the live schema are kept while the schema's fingerprint holds: the tables on this connector,
+        the live schema in the process (dsr.sources.sql.schema.live_schema_current), the compiled reads in the
+        engine's cache (reads_warm, which reads no row), so a pool process forked afterwards does none of it again.
         """
         with self._connect("reading the schema", read_only=True) as conn:
             for name in self.tables:
                 self._table(conn, name)
             self._live(conn)
+        self.reads_warm()
 
     def test_connection(self) -> None:
         """Connect, then check the map against the live schema: every table, column, key and constraint it meets."""

@@ -17,8 +17,12 @@ from sqlalchemy.engine import Connection
 
 from dsr.sources.base import Identifiers, Record, value_jsonable
 from dsr.sources.batches import RecordBatch
+from dsr.sources.sql.connection import rows_never_read
 
 _PLAIN_PYTHON_TYPES = (str, int, float, bool)
+# The made-up person of reads_warm: ".invalid" is reserved (RFC 2606); no one has an address there.
+WARM_EMAIL = "warm-up@dsr.invalid"
+_WARM_VALUES = {"email": WARM_EMAIL, "phone": "+4500000000"}
 # Rows fetched together are handed over up to this many at a time: converting and staging a batch's columns
 # stays within the processor's cache (500 rows took about a tenth less time than 1,000).
 _BATCH_ROWS = 500
@@ -92,6 +96,26 @@ class SqlReading:
                             categories=table_categories,
                             provided=is_provided,
                         )
+
+    def reads_warm(self) -> None:
+        """Run the reads of a request's first jobs once with no row read, so their statements are compiled.
+
+        SQLAlchemy compiles a statement on its first run and keeps it in the engine's cache; done in a worker
+        before its pool forks, no pool process compiles them in its first request (dsr.engine.connectors).
+        The person is made up (an address under the reserved ``.invalid`` domain, every other kind the source
+        maps with a placeholder) and, on top of that, the database is sent each statement under a condition
+        that is false (rows_never_read): it plans the statement and reads nothing. Both the lookup with the
+        address alone, as a request starts, and the read with every kind found, as an access or portability
+        export reads.
+        """
+        kinds = {kind for config in self.tables.values() for kind in config["identifiers"]}
+        alone: Identifiers = {"email": {WARM_EMAIL}}
+        every: Identifiers = {kind: {_WARM_VALUES.get(kind, "0")} for kind in kinds} | alone
+        with rows_never_read(self._url(), self._reflected.values(), connect_timeout=self.config.get("connect_timeout")):
+            for identifiers in (alone, every):
+                self.discover_identifiers(identifiers)
+                for _batch in self.record_batches(identifiers):
+                    pass  # none: the person is made up, and no row is read
 
     def records(self, identifiers: Identifiers, *, reference: str = "") -> Iterator[Record]:
         for batch in self.record_batches(identifiers, reference=reference):
