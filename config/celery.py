@@ -41,6 +41,7 @@ class SignalSweeper(bootsteps.StartStopStep):
         from dsr import tasks
 
         tasks.signals_in_worker_set(True)
+        _broker_connect()
         self.thread = threading.Thread(
             target=tasks.signals_sweeper_run, args=(self.stopping,), name="dsr-signal-sweeper", daemon=True
         )
@@ -189,17 +190,18 @@ def _signals_in_worker(**kwargs) -> None:
 
 @worker_process_init.connect
 def _broker_connect(**kwargs) -> None:
-    """Connect a pool process's producer to the broker and declare the task queue, before its first "go".
+    """Connect this process's producer to the broker and declare the task queue, before its first "go".
 
-    Otherwise the first task a pool process sends connects and declares in the middle of a request. A broker
-    that cannot be reached now is left for that first send, which fails fast and leaves its signal to the
-    sweeper (dsr/signals.py).
+    Each pool process as it starts, and the worker's own process as its signal sweeper starts (after the pool
+    has forked, so no pool process inherits the connection). Otherwise the first task either sends connects and
+    declares in the middle of a request. A broker that cannot be reached now is left for that first send,
+    which fails fast and leaves its signal to the sweeper (dsr/signals.py).
     """
     try:
         with app.producer_or_acquire() as producer:
             producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
     except Exception:
-        logger.warning("worker: the broker could not be reached as a pool process started", exc_info=True)
+        logger.warning("worker: the broker could not be reached at start", exc_info=True)
 
 
 @worker_process_init.connect

@@ -162,7 +162,7 @@ def test_a_pool_process_connects_to_the_broker_and_declares_the_task_queue_as_it
         assert hash(queue) in producer.connection.declared_entities  # as kombu's maybe_declare keeps them
 
 
-def test_a_pool_process_that_cannot_reach_the_broker_still_starts(monkeypatch, caplog):
+def test_a_worker_that_cannot_reach_the_broker_still_starts(monkeypatch, caplog):
     def unreachable():
         raise ConnectionRefusedError("broker down")
 
@@ -171,4 +171,19 @@ def test_a_pool_process_that_cannot_reach_the_broker_still_starts(monkeypatch, c
     with caplog.at_level(logging.WARNING, logger="config.celery"):
         celery_config._broker_connect()
 
-    assert "the broker could not be reached as a pool process started" in caplog.text
+    assert "the broker could not be reached at start" in caplog.text
+
+
+def test_the_signal_sweeper_connects_its_process_to_the_broker_before_its_first_sweep(monkeypatch):
+    from dsr import tasks
+
+    calls = []
+    monkeypatch.setattr(celery_config, "_broker_connect", lambda: calls.append("broker"))
+    monkeypatch.setattr(tasks, "signals_sweeper_run", lambda stopping: calls.append("sweep"))
+    monkeypatch.setattr(tasks, "_in_worker", False)
+    sweeper = celery_config.SignalSweeper(worker=None)
+
+    sweeper.start(None)
+    sweeper.stop(None)
+
+    assert calls == ["broker", "sweep"]
