@@ -299,3 +299,26 @@ def test_the_notice_of_a_californian_limit_cites_the_ccpa_not_article_19(languag
     assert "§ 7027(m)" in body
     html = render_to_string(f"dsr/emails/recipient_notification/body.{language}.html", context)
     assert "GDPR" not in html
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_a_list_of_names_ending_in_a_companys_full_stop_ends_the_sentence_once(language):
+    from dsr.letters import letter_html
+    from dsr.message_samples import sample_context
+
+    context = sample_context("completed", language)
+    context["outcome"] = context["outcome"] | {"notified": ["Stripe, Inc.", "Adyen N.V."], "telling": ["Acme Ltd."]}
+    email = " ".join(render_to_string(f"dsr/emails/completed/body.{language}.txt", context).split())
+    letter = " ".join(re.sub(r"<[^>]+>", " ", letter_html("erasure_confirmation", context, language)).split())
+
+    for rendered in (email, letter):
+        assert "Adyen N.V." in rendered
+        assert ".." not in rendered
+    assert "Stripe, Inc., Adyen N.V." in email
+
+
+@pytest.mark.parametrize(("value", "ended"), [("Web shop", "Web shop."), ("Adyen N.V.", "Adyen N.V."), ("", ".")])
+def test_sentence_end_adds_a_full_stop_only_where_none_is(value, ended):
+    from dsr.templatetags.dsr_format import sentence_end
+
+    assert sentence_end(value) == ended
