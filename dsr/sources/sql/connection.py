@@ -119,7 +119,11 @@ def rows_never_read(url: str, tables: Iterable[sa.Table], *, connect_timeout: fl
     SQLAlchemy compiles the statement and keeps it in the engine's cache as for a real read; what is sent is
     ``SELECT * FROM (<statement>) AS dsr_unread WHERE 1 = 0``, whose condition the database sees is false before
     it reads anything. Other statements (the schema's fingerprint, reflection) go through unchanged. For a
-    worker's start only: the engine is shared by everything in the process that uses ``url``.
+    worker's start only: within, everything in the process that uses ``url`` goes through this.
+
+    The listener sits on a copy of the engine that shares its pool and its cache of compiled statements
+    (``Engine.execution_options``), put in the engine's place meanwhile: an engine that ever had a listener
+    dispatches events for every statement afterwards, about 5 microseconds each.
     """
     ours = set(tables)
 
@@ -131,11 +135,14 @@ def rows_never_read(url: str, tables: Iterable[sa.Table], *, connect_timeout: fl
         return statement, parameters
 
     engine = engine_get(url, connect_timeout=connect_timeout)
-    sa.event.listen(engine, "before_cursor_execute", unread, retval=True)
+    key = (url, float(connect_timeout or CONNECT_TIMEOUT))
+    unreading = engine.execution_options()
+    sa.event.listen(unreading, "before_cursor_execute", unread, retval=True)
+    _engines[key] = unreading
     try:
         yield
     finally:
-        sa.event.remove(engine, "before_cursor_execute", unread)
+        _engines[key] = engine
 
 
 def error_describe(exc: Exception) -> tuple[str, bool]:

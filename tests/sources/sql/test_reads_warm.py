@@ -83,3 +83,14 @@ def test_a_warm_read_that_fails_leaves_the_engine_reading_rows(chinook, sent, mo
 
     assert any(record.table == names["customer"] for record in records)
     assert not any("dsr_unread" in statement for statement, _ in sent)
+
+
+def test_the_warm_leaves_the_sources_engine_without_a_listener(chinook):
+    connector, url, _ = chinook
+
+    connector.warm()
+
+    engine = engine_get(url)
+    # An engine that ever had a listener dispatches events for every statement afterwards.
+    assert not engine._has_events
+    assert engine.execution_options()._compiled_cache is engine._compiled_cache  # what the warm shares
