@@ -137,13 +137,14 @@ def worker_warm(**kwargs) -> None:
     """Ready the worker before its pool forks, so a pool process's first request costs what its next one does.
 
     Fonts and letter templates load once (dsr.letters.letters_warm), the other templates the jobs render and both
-    languages' translations (_templates_warm), the URL tables for links, every jurisdiction's public holidays
-    and the email backend, and the active data map and its connectors
-    (dsr.engine.connectors.connectors_warm: a SQL source's tables reflected, its live schema read), after which
-    the database connections are closed so no pool process inherits one (each opens its own as it starts:
-    _database_connect). Then everything loaded so far is moved out of the garbage collector's reach (gc.freeze):
-    the first full collection in each pool process would otherwise walk every imported module's objects in the
-    middle of a request, and touching them would copy the pages the pool processes share with this one.
+    languages' translations (_templates_warm), the URL tables for links, every jurisdiction's public holidays,
+    the email backend and the data map's controller, and the active data map and its connectors
+    (dsr.engine.connectors.connectors_warm: a SQL source's tables reflected, its live schema read and its first
+    reads compiled, reading no row), after which the database connections are closed so no pool process
+    inherits one (each opens its own as it starts: _database_connect). Then everything loaded so far is moved
+    out of the garbage collector's reach (gc.freeze): the first full collection in each pool process would
+    otherwise walk every imported module's objects in the middle of a request, and touching them would copy the
+    pages the pool processes share with this one.
     """
     from django.db import connections
 
