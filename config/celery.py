@@ -126,10 +126,13 @@ def _controller_warm() -> None:
 
 
 def _mail_warm() -> None:
-    """Import the email backend, which Django imports by its dotted path only when the first message goes."""
+    """Import the email backend and look up the host name, which Django does only when the first message goes."""
+    from django.core.mail.utils import DNS_NAME
     from django.utils.module_loading import import_string
 
     import_string(settings.EMAIL_BACKEND)
+    # The host name every Message-ID carries: Django looks it up (a DNS query) for a process's first message.
+    DNS_NAME.get_fqdn()
 
 
 @worker_init.connect
@@ -205,7 +208,6 @@ def _broker_connect(**kwargs) -> None:
         logger.warning("worker: the broker could not be reached at start", exc_info=True)
 
 
-@worker_process_init.connect
 def _database_connect(**kwargs) -> None:
     """Open a pool process's database connection as it starts, not in its first request.
 
@@ -218,6 +220,16 @@ def _database_connect(**kwargs) -> None:
         connection.ensure_connection()
     except DatabaseError:
         logger.warning("worker: the database could not be reached as a pool process started", exc_info=True)
+
+
+@worker_init.connect
+def _database_connect_after_django_fixup(**kwargs) -> None:
+    """Have each pool process open its database connection after Celery's Django fix-up closed the inherited ones.
+
+    The fix-up installs its own handler of the pool processes' start when the worker initialises, after this
+    module's handlers; a handler connected here, as the worker initialises too, comes after it.
+    """
+    worker_process_init.connect(_database_connect)
 
 
 @task_prerun.connect

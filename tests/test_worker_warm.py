@@ -135,6 +135,45 @@ def test_a_pool_process_opens_its_database_connection_as_it_starts():
     assert connection.connection is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_process_connects_after_celerys_django_fixup_closed_the_inherited_connection(monkeypatch):
+    from celery.signals import worker_process_init
+    from django.db import connection
+
+    from dsr import tasks
+
+    monkeypatch.setattr(tasks, "_in_worker", False)
+
+    def fixup_closes(**kwargs):
+        connection.close()  # what celery.fixups.django does as a pool process starts
+
+    # The fix-up connects its handler as the worker initialises, after this module's handlers.
+    worker_process_init.connect(fixup_closes)
+    celery_config._database_connect_after_django_fixup()
+    try:
+        worker_process_init.send(sender=None)
+
+        assert connection.connection is not None
+    finally:
+        worker_process_init.disconnect(fixup_closes)
+        worker_process_init.disconnect(celery_config._database_connect)
+
+
+def test_the_host_name_messages_carry_is_looked_up_at_start(monkeypatch):
+    import socket
+
+    from django.core.mail.utils import DNS_NAME
+
+    monkeypatch.delattr(DNS_NAME, "_fqdn", raising=False)
+    celery_config._mail_warm()
+
+    def look_up_again():
+        raise AssertionError("the host name was looked up again")
+
+    monkeypatch.setattr(socket, "getfqdn", look_up_again)
+    assert str(DNS_NAME)
+
+
 def test_a_pool_process_that_cannot_reach_the_database_still_starts(monkeypatch, caplog):
     from django.db import OperationalError, connection
 
