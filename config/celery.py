@@ -41,9 +41,8 @@ class SignalSweeper(bootsteps.StartStopStep):
         from dsr import tasks
 
         tasks.signals_in_worker_set(True)
-        _broker_connect()
         self.thread = threading.Thread(
-            target=tasks.signals_sweeper_run, args=(self.stopping,), name="dsr-signal-sweeper", daemon=True
+            target=_sweeper_run, args=(self.stopping,), name="dsr-signal-sweeper", daemon=True
         )
         self.thread.start()
 
@@ -54,6 +53,15 @@ class SignalSweeper(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(SignalSweeper)
+
+
+def _sweeper_run(stopping: threading.Event) -> None:
+    """The sweeper's thread: connect this process to the broker (in the thread, so a broker that is down delays
+    no step of the worker's start), then sweep until stopped."""
+    from dsr import tasks
+
+    _broker_connect()
+    tasks.signals_sweeper_run(stopping)
 
 
 # The templates a worker's jobs render: emails, letters, and the access bundle's report and index.
@@ -192,34 +200,67 @@ def _signals_in_worker(**kwargs) -> None:
     tasks.signals_in_worker_set(True)
 
 
-@worker_process_init.connect
+# How long a pool process's start waits for its broker connection: Celery stops waiting for a pool process
+# that is not up within worker_proc_alive_timeout (4 s) and replaces it.
+BROKER_CONNECT_WAIT_SECONDS = 1.0
+
+
 def _broker_connect(**kwargs) -> None:
     """Connect this process's producer to the broker and declare the task queue, before its first "go".
 
     Each pool process as it starts, and the worker's own process as its signal sweeper starts (after the pool
     has forked, so no pool process inherits the connection). Otherwise the first task either sends connects and
-    declares in the middle of a request. A broker that cannot be reached now is left for that first send,
-    which fails fast and leaves its signal to the sweeper (dsr/signals.py).
+    declares in the middle of a request. One attempt: a broker that cannot be reached now is left for that first
+    send, which fails fast and leaves its signal to the sweeper (dsr/signals.py).
     """
     try:
         with app.producer_or_acquire() as producer:
+            producer.connection.ensure_connection(max_retries=0)
             producer.maybe_declare(app.amqp.queues[app.conf.task_default_queue])
-    except Exception:
-        logger.warning("worker: the broker could not be reached at start", exc_info=True)
+    except Exception as exc:
+        # One line: while the broker is down, the consumer's own errors say the rest.
+        logger.warning("worker: the broker could not be reached at start (%s: %s)", type(exc).__name__, exc)
+
+
+@worker_process_init.connect
+def _broker_connect_soon(**kwargs) -> None:
+    """Connect a pool process to the broker as it starts, waiting at most BROKER_CONNECT_WAIT_SECONDS.
+
+    In a thread of its own: a broker host that does not answer holds the thread, not the pool process's start
+    (Celery would replace a process not up within 4 s, and the next one would wait again).
+    """
+    thread = threading.Thread(target=_broker_connect, name="dsr-broker-connect", daemon=True)
+    thread.start()
+    thread.join(timeout=BROKER_CONNECT_WAIT_SECONDS)
+
+
+# How long a pool process's start waits for a PostgreSQL server to answer (libpq's least), where DATABASE_URL
+# sets no connect_timeout; well within the 4 s Celery gives a pool process to be up.
+DATABASE_CONNECT_WAIT_SECONDS = 2
 
 
 def _database_connect(**kwargs) -> None:
     """Open a pool process's database connection as it starts, not in its first request.
 
     It stays open for the next tasks (CONN_MAX_AGE; connections_recycle). A database that cannot be reached
-    now is left for the first task, which reports it and is retried as any task is.
+    now, or whose host does not answer within DATABASE_CONNECT_WAIT_SECONDS, is left for the first task,
+    which reports it and is retried as any task is.
     """
     from django.db import DatabaseError, connection
 
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    bounded = connection.vendor == "postgresql" and "connect_timeout" not in options
+    if bounded:
+        options["connect_timeout"] = DATABASE_CONNECT_WAIT_SECONDS
     try:
         connection.ensure_connection()
-    except DatabaseError:
-        logger.warning("worker: the database could not be reached as a pool process started", exc_info=True)
+    except DatabaseError as exc:
+        logger.warning(
+            "worker: the database could not be reached as a pool process started (%s: %s)", type(exc).__name__, exc
+        )
+    finally:
+        if bounded:
+            del options["connect_timeout"]
 
 
 @worker_init.connect

@@ -226,3 +226,52 @@ def test_the_signal_sweeper_connects_its_process_to_the_broker_before_its_first_
     sweeper.stop(None)
 
     assert calls == ["broker", "sweep"]
+
+
+def test_a_refused_broker_costs_a_starting_process_one_attempt(monkeypatch, caplog):
+    import time
+
+    from celery import Celery
+
+    monkeypatch.setattr(celery_config, "app", Celery("refused", broker="redis://127.0.0.1:1/0"))
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="config.celery"):
+        celery_config._broker_connect()
+
+    assert time.monotonic() - started < 2  # kombu's own retries took 6 s
+    assert "the broker could not be reached at start" in caplog.text
+
+
+def test_a_broker_host_that_does_not_answer_holds_a_pool_processs_start_about_a_second(monkeypatch):
+    import threading
+    import time
+
+    answered = threading.Event()
+    monkeypatch.setattr(celery_config, "_broker_connect", lambda: answered.wait(10))
+
+    started = time.monotonic()
+    celery_config._broker_connect_soon()
+    waited = time.monotonic() - started
+    answered.set()
+
+    assert celery_config.BROKER_CONNECT_WAIT_SECONDS <= waited < celery_config.BROKER_CONNECT_WAIT_SECONDS + 1
+
+
+@pytest.mark.parametrize(("configured", "used", "left"), [(None, 2, None), (7, 7, 7)])
+def test_a_pool_processs_postgresql_connection_waits_for_the_server_at_most_two_seconds(
+    monkeypatch, configured, used, left
+):
+    from django.db import connection
+
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    if configured is not None:
+        monkeypatch.setitem(options, "connect_timeout", configured)
+    seen = []
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    monkeypatch.setattr(connection, "ensure_connection", lambda: seen.append(options.get("connect_timeout")))
+
+    celery_config._database_connect()
+
+    assert seen == [used]  # unless DATABASE_URL names its own
+    assert options.get("connect_timeout") == left
