@@ -209,9 +209,9 @@ def _broker_connect(**kwargs) -> None:
     """Connect this process's producer to the broker and declare the task queue, before its first "go".
 
     Each pool process as it starts, and the worker's own process as its signal sweeper starts (after the pool
-    has forked, so no pool process inherits the connection). Otherwise the first task either sends connects and
-    declares in the middle of a request. One attempt: a broker that cannot be reached now is left for that first
-    send, which fails fast and leaves its signal to the sweeper (dsr/signals.py).
+    has forked, so no pool process inherits the connection). Otherwise the first task each process sends would
+    connect and declare in the middle of a request. One attempt: a broker that cannot be reached now is left
+    for that first send, which fails fast and leaves its signal to the sweeper (dsr/signals.py).
     """
     try:
         with app.producer_or_acquire() as producer:
