@@ -1,7 +1,6 @@
 """The Celery app: configuration from Django settings, task autodiscovery, beat schedule."""
 
 import contextlib
-import datetime
 import gc
 import logging
 import os
@@ -123,7 +122,7 @@ def _calendars_warm() -> None:
     year = timezone.localdate().year
     for calendar in sorted({profile.calendar for profile in PROFILES.values()}):
         for each in (year, year + 1):
-            deadlines.is_working_day(datetime.date(each, 1, 1), country=calendar)
+            deadlines.public_holidays(calendar, each)
 
 
 def _controller_warm() -> None:

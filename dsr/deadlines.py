@@ -40,15 +40,19 @@ def months_add(start: date, months: int) -> date:
 
 
 @lru_cache(maxsize=64)
-def _public_holidays(country: str, year: int) -> frozenset[date]:
-    # "US-CA", "GB-ENG": a country and one of its subdivisions, as the holidays package names them.
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    """Return the public holidays of ``country`` in ``year``, read once per process (a worker reads them at start).
+
+    ``country`` is a country, or a country and one of its subdivisions as the holidays package names them
+    ("US-CA", "GB-ENG").
+    """
     code, _, subdivision = country.upper().partition("-")
     return frozenset(holidays.country_holidays(code, subdiv=subdivision or None, years=year).keys())
 
 
 def is_working_day(day: date, *, country: str = "DK") -> bool:
     """Return whether `day` is neither a Saturday, a Sunday nor a public holiday of `country`."""
-    return day.weekday() < 5 and day not in _public_holidays(country, day.year)
+    return day.weekday() < 5 and day not in public_holidays(country, day.year)
 
 
 def next_working_day(day: date, *, country: str = "DK") -> date:

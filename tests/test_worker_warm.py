@@ -75,25 +75,28 @@ def test_the_url_tables_are_built_for_each_language_at_start(monkeypatch):
             assert reverse("admin:index")
 
 
-def test_every_jurisdictions_public_holidays_are_read_at_start_for_this_year_and_the_next(monkeypatch):
+# 2027: its New Year's Day is a Friday, the next year's a Saturday (a weekend day asks no calendar).
+@pytest.mark.parametrize("today", ["2026-12-05", "2027-06-01"])
+def test_every_jurisdictions_public_holidays_are_read_at_start_for_this_year_and_the_next(
+    monkeypatch, time_machine, today
+):
     import datetime
-
-    from django.utils import timezone
 
     from dsr import deadlines
     from dsr.jurisdictions import PROFILES
 
-    deadlines._public_holidays.cache_clear()
+    time_machine.move_to(datetime.datetime.fromisoformat(f"{today}T12:00:00+00:00"))
+    deadlines.public_holidays.cache_clear()
     celery_config._calendars_warm()
 
     def read_again(*args, **kwargs):
         raise AssertionError("the holidays were read again")
 
     monkeypatch.setattr(deadlines.holidays, "country_holidays", read_again)
-    year = timezone.localdate().year
+    year = int(today[:4])
     for profile in PROFILES.values():
         for each in (year, year + 1):
-            deadlines.is_working_day(datetime.date(each, 12, 24), country=profile.calendar)
+            assert deadlines.public_holidays(profile.calendar, each)
 
 
 @pytest.mark.django_db
