@@ -8,7 +8,6 @@ The link's GET only shows a page; a POST verifies, because mail scanners
 follow links. See docs/decisions/0003-tokens.md.
 """
 
-import hmac
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from dsr import emails
 from dsr.audit import Actor, audit_record
-from dsr.challenges import challenge_send, code_hash, link_hash
+from dsr.challenges import challenge_send, code_hash, code_matches, link_hash
 from dsr.models import AuditAction, Request, Status, VerificationChallenge, VerificationMethod
 from dsr.ratelimit import rate_limit_count, rate_limit_count_one, rate_parse
 from dsr.workflow import request_verify
@@ -94,7 +93,7 @@ def _wrong_code(attempts: int) -> VerificationError:
 
 
 def _unknown_key(reference: str) -> str:
-    return f"dsr:verify-unknown:{code_hash(0, reference)}"
+    return f"dsr:verify-unknown:{code_hash('0', reference)}"
 
 
 def verification_resend_unknown(*, reference: str) -> None:
@@ -105,7 +104,7 @@ def verification_resend_unknown(*, reference: str) -> None:
 def _unknown_reference_attempt(reference: str, code: str) -> VerificationError:
     # The same work and the same answer as a wrong code for a request we hold (decision 0003): the
     # attempts are counted per reference for as long as a code lives, so even "locked" comes on time.
-    hmac.compare_digest(code_hash(0, code), code_hash(0, "000000"))
+    code_matches(reference="0", request_id=0, code=code, stored=code_hash("0", "000000"))
     key = _unknown_key(reference)
     cache.add(key, 0, timeout=settings.DSR_VERIFICATION_TTL_MINUTES * 60)
     try:
@@ -181,7 +180,9 @@ def _confirm_code(*, reference: str, code: str) -> Request:
         )
         _challenge_check(challenge)
         challenge.attempts += 1
-        matched = hmac.compare_digest(code_hash(request.pk, code), challenge.code_hash)
+        matched = code_matches(
+            reference=request.reference, request_id=request.pk, code=code, stored=challenge.code_hash
+        )
         if matched:
             challenge.used_at = timezone.now()
         challenge.save(update_fields=["attempts", "used_at"])

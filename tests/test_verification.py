@@ -11,6 +11,7 @@ from django.utils import translation
 
 from dsr import workflow
 from dsr.audit import Actor
+from dsr.challenges import code_hash, code_hash_by_id
 from dsr.models import IdentityLevel, Request, Right, Status, VerificationChallenge, VerificationMethod
 from dsr.verification import (
     VerificationError,
@@ -49,6 +50,25 @@ def _secrets_from(message) -> tuple[str, str]:
     code = re.search(r"\b(\d{6})\b", message.body).group(1)
     token = re.search(r"/verify/link/([A-Za-z0-9_\-]+)/", message.body).group(1)
     return code, token
+
+
+def test_the_stored_code_is_keyed_and_bound_to_the_reference_not_the_row(filed):
+    request, code, _ = filed()
+    stored = VerificationChallenge.objects.get(request=request).code_hash
+    assert stored == code_hash(request.reference, code)
+    assert stored not in (
+        code_hash(request.reference, f"{(int(code) + 1) % 1_000_000:06d}"),
+        code_hash_by_id(request.pk, code),
+    )
+
+
+def test_a_code_stored_before_the_reference_bound_it_still_verifies_until_it_expires(filed):
+    # Challenges sent before 2026-12-05 hold the code keyed with the request's id.
+    request, _, _ = filed()
+    VerificationChallenge.objects.filter(request=request).update(code_hash=code_hash_by_id(request.pk, "135790"))
+    with pytest.raises(VerificationError):
+        verification_confirm_code(reference=request.reference, code="135791")
+    assert verification_confirm_code(reference=request.reference, code="135790").status == Status.IN_PROGRESS
 
 
 def test_the_right_code_verifies_and_sends_the_receipt(filed, django_capture_on_commit_callbacks):
