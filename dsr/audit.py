@@ -10,6 +10,7 @@ their emails themselves. See docs/decisions/0004-audit-chain.md.
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,7 +61,32 @@ def _event_hash(
     data: dict,
     prev_hash: str,
 ) -> str:
-    payload = json.dumps(
+    payload = _event_payload(
+        seq=seq,
+        at=at,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        request_id=request_id,
+        data=data,
+        prev_hash=prev_hash,
+    )
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+def _event_payload(
+    *,
+    seq: int | str,
+    at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    request_id: int | str | None,
+    data: dict,
+    prev_hash: str,
+) -> str:
+    """Return the text an event's hash covers: its content and the previous hash, as canonical JSON."""
+    return json.dumps(
         {
             "seq": seq,
             "at": at.isoformat(timespec="microseconds"),
@@ -75,7 +101,65 @@ def _event_hash(
         separators=(",", ":"),
         ensure_ascii=True,
     )
-    return hashlib.sha256(payload.encode("ascii")).hexdigest()
+
+
+# Stand-ins for what only the database knows when an event is written in the same statement as its request.
+_SPLICED = re.compile(r'"\\u0000([a-z_]+)\\u0000"')
+
+
+@dataclass(frozen=True)
+class EventSql:
+    """An event's hash and data as SQL expressions, for a statement that also makes the rows the event names."""
+
+    hash: str
+    hash_params: list[str]
+    data: str
+    data_params: list[str]
+
+
+def audit_event_sql(*, at: datetime, actor: Actor, action: str, data: dict, spliced: dict[str, str]) -> EventSql:
+    """Return the SQL that computes an event's hash and data in the database (PostgreSQL), with its parameters.
+
+    For an event written in the same statement as the rows it names. ``spliced`` gives the SQL expressions of
+    what the database alone knows, by name: ``seq``, ``prev_hash`` and ``request_id``, and any key of ``data``
+    whose value is an integer the statement makes (``challenge_id``; its value in ``data`` is not used). The
+    text hashed is exactly ``_event_payload``'s, so ``audit_chain_verify`` checks these events like every other.
+    """
+    if str(action) not in _ACTIONS:
+        raise ValueError(f"{action!r} is not an audit action; add it to dsr.models.AuditAction")
+    data = json.loads(json.dumps(data, sort_keys=True, default=str))
+    in_data = [key for key in data if key in spliced]
+    stand_in = {name: f"\0{name}\0" for name in spliced}
+    payload = _event_payload(
+        seq=stand_in["seq"],
+        at=at,
+        actor_type=str(actor.type),
+        actor_id=actor.id,
+        action=str(action),
+        request_id=stand_in["request_id"],
+        data={**data, **{key: stand_in[key] for key in in_data}},
+        prev_hash=stand_in["prev_hash"],
+    )
+    # split() alternates literal text and a stand-in's name: text, name, text, ..., text.
+    parts: list[str] = []
+    params: list[str] = []
+    for index, piece in enumerate(_SPLICED.split(payload)):
+        if index % 2 == 0:
+            parts.append("%s::text")
+            params.append(piece)
+        elif piece == "prev_hash":
+            parts.append(f"'\"' || {spliced[piece]} || '\"'")
+        else:
+            parts.append(f"({spliced[piece]})::text")
+    data_sql = "%s::jsonb"
+    for key in in_data:
+        data_sql = f"jsonb_set({data_sql}, '{{{key}}}', to_jsonb({spliced[key]}))"
+    return EventSql(
+        hash=f"encode(sha256(convert_to({' || '.join(parts)}, 'UTF8')), 'hex')",
+        hash_params=params,
+        data=data_sql,
+        data_params=[json.dumps(data)],
+    )
 
 
 def audit_record(

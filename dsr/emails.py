@@ -69,16 +69,28 @@ def _controller_minimal() -> dict:
     }
 
 
-def _queue(
+def message_task() -> str | None:
+    """Return the task the registered starter records a "go" for, or None if it records none."""
+    return getattr(_message_starter, "task", None)
+
+
+def _message(
     request: Request | None, kind: str, *, language: str, secret: dict | None = None, to_staff: bool = False
 ) -> Message:
-    message = Message.objects.create(
+    return Message(
         request=request,
         kind=kind,
         language=language,
         to_staff=to_staff,
         sealed_context=crypto.seal(secret, purpose=SEAL_PURPOSE) if secret else "",
     )
+
+
+def _queue(
+    request: Request | None, kind: str, *, language: str, secret: dict | None = None, to_staff: bool = False
+) -> Message:
+    message = _message(request, kind, language=language, secret=secret, to_staff=to_staff)
+    message.save(force_insert=True)
     starter = _message_starter
     if starter is not None:
         starter(message.pk)
@@ -88,6 +100,11 @@ def _queue(
 def email_verification(request: Request, *, code: str, link_token: str) -> Message:
     """Send the one-time code and link that confirm the requester controls the address."""
     return _queue(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
+
+
+def verification_message(request: Request, *, code: str, link_token: str) -> Message:
+    """Return email_verification's message, not saved, for a caller that writes it and its "go" itself."""
+    return _message(request, "verification", language=request.language, secret={"code": code, "link_token": link_token})
 
 
 def email_verification_locked(request: Request) -> Message:

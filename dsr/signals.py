@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psycopg
 from django.db import connection, transaction
@@ -85,7 +86,7 @@ def signals_record(task: str, args_list: list[list]) -> None:
     else:
         # A database that would not give the rows' keys back (needed to delete them once sent): one at a time.
         signals = [(TaskSignal.objects.create(task=task, args=args).pk, task, args) for args in args_list]
-    if _publisher is not None and _at_commit():
+    if signals_at_commit():
         transaction.on_commit(lambda: _signals_hand_over(signals))
     elif connection.vendor == "postgresql":
         # Delivered at commit, never for a rollback; the same notification twice in one transaction is sent once.
@@ -93,9 +94,28 @@ def signals_record(task: str, args_list: list[list]) -> None:
             cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
 
 
-def signal_starter(task: str) -> Callable[..., None]:
+@dataclass(frozen=True)
+class SignalStarter:
+    """A starter (as the layers below register them) that records a "go" for ``task``.
+
+    Its ``task`` is public: a service that writes its rows in one statement of its own (a filing on PostgreSQL,
+    dsr.workflow.filing_sql) records the signal rows in that statement too.
+    """
+
+    task: str
+
+    def __call__(self, *args: int | str) -> None:
+        signal_record(self.task, *args)
+
+
+def signal_starter(task: str) -> SignalStarter:
     """Return a starter (as the layers below register them) that records a "go" for ``task``."""
-    return lambda *args: signal_record(task, *args)
+    return SignalStarter(task)
+
+
+def signals_at_commit() -> bool:
+    """Return whether this process hands its signals to the broker itself at commit (else the sweepers do)."""
+    return _publisher is not None and _at_commit()
 
 
 def signals_starter(task: str) -> Callable[[list[int]], None]:

@@ -203,6 +203,11 @@ def webhook_event_emit(
     return ids
 
 
+def delivery_task() -> str | None:
+    """Return the task the registered delivery starter records a "go" for, or None if it records none."""
+    return getattr(_delivery_starter, "task", None)
+
+
 def deliveries_dispatch_on_commit(delivery_ids: list[int]) -> None:
     """Send a "go" for each delivery once the transaction that recorded it commits."""
     starter = _delivery_starter

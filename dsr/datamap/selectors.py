@@ -1,7 +1,10 @@
 """Read the active data map: what the Art. 15 answer, the workers and the emails need."""
 
+import contextlib
 import copy
 import functools
+import threading
+from collections.abc import Iterator
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -38,8 +41,34 @@ def active_version_forget() -> None:
         _active_in_task.clear()
 
 
+# The version this process last read, and the one a block presumes active (active_version_presumed), per thread.
+_UNREAD = object()
+_last_read: object = _UNREAD
+_presumed = threading.local()
+
+
+@contextlib.contextmanager
+def active_version_presumed() -> Iterator[tuple[int, str] | None]:
+    """Within the block, answer with the version this process last read, without reading it again; yield it.
+
+    For a caller whose one statement writes only if that version is still the active one, and which starts
+    over when it is not (a filing on PostgreSQL, dsr.workflow.filing_sql): a newly loaded map still applies
+    to the next filing.
+    """
+    key = _last_read if _last_read is not _UNREAD else active_version_key()
+    _presumed.key = key
+    try:
+        yield key
+    finally:
+        del _presumed.key
+
+
 def active_version_key() -> tuple[int, str] | None:
     """Return the active version's (id, sha256), or None before any map was loaded."""
+    global _last_read
+    presumed = getattr(_presumed, "key", _UNREAD)
+    if presumed is not _UNREAD:
+        return presumed
     memo = _active_in_task
     if memo is not None and "key" in memo:
         return memo["key"]
@@ -48,6 +77,7 @@ def active_version_key() -> tuple[int, str] | None:
         cursor.execute(_active_key_statement())
         row = cursor.fetchone()
     key = (row[0], row[1]) if row is not None else None
+    _last_read = key
     if memo is not None:
         memo["key"] = key
     return key

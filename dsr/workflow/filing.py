@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from dsr import challenges, deadlines, emails
 from dsr.audit import Actor, audit_record
+from dsr.datamap.selectors import active_version_presumed
 from dsr.jurisdictions import profile_get
 from dsr.models import (
     CLOSED_STATUSES,
@@ -43,6 +44,7 @@ from dsr.workflow.base import (
     _transition_check,
     _work_start,
 )
+from dsr.workflow.filing_sql import filing_at_once_ready, request_file_at_once
 
 # --- References and status tokens ------------------------------------------------
 
@@ -117,6 +119,112 @@ def request_submit(
     residence); empty: the deployment's own (dsr/jurisdictions/).
     """
     now = _now()
+    arguments = {
+        "right": right,
+        "email": email,
+        "name": name,
+        "phone": phone,
+        "customer_number": customer_number,
+        "language": language,
+        "details": details,
+        "channel": channel,
+        "received_at": received_at,
+        "identity_checked": identity_checked,
+        "email_confirmed": email_confirmed,
+        "idempotency_key": idempotency_key,
+        "jurisdiction": jurisdiction,
+        "now": now,
+    }
+    starts_verified = pre_verified or bool(identity_checked) or bool(email_confirmed)
+    if not starts_verified and filing_at_once_ready(actor):
+        # One statement on PostgreSQL (dsr.workflow.filing_sql), checked against the data map this process
+        # last read; if that map is no longer the active one, nothing is written and the filing goes on below.
+        with active_version_presumed() as version:
+            prepared = _submission_prepare(**arguments)
+        if isinstance(prepared, SubmitResult):
+            return prepared
+        data = {"right": prepared.right, "channel": prepared.channel, "status": prepared.status, "pre_verified": False}
+        try:
+            if request_file_at_once(request=prepared, actor=actor, now=now, version=version, data=data):
+                return SubmitResult(prepared, request_status_token(prepared), created=True)
+        except IntegrityError:
+            existing = _idempotent_existing(idempotency_key, *_cleaned(prepared)) if idempotency_key else None
+            if existing is not None:
+                return SubmitResult(existing, request_status_token(existing), created=False)
+            raise
+    prepared = _submission_prepare(**arguments)
+    if isinstance(prepared, SubmitResult):
+        return prepared
+    request = prepared
+    fields = _cleaned(request)[0]
+    clean_details = request.details
+    if starts_verified:
+        # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
+        request.status = Status.IN_PROGRESS
+        request.identity_level = IdentityLevel.EMAIL if email_confirmed and not pre_verified else IdentityLevel.ENHANCED
+        request.verified_at = now
+        request.verification_method = identity_checked or email_confirmed or VerificationMethod.INTEGRATION
+    try:
+        with transaction.atomic():
+            twin = _twin_recent(fields, clean_details, actor=actor, now=now, received_given=received_at is not None)
+            if twin is not None:
+                return SubmitResult(twin, request_status_token(twin), created=False)
+            request.save()
+            data = {
+                "right": request.right,
+                "channel": request.channel,
+                "status": request.status,
+                "pre_verified": pre_verified,
+            }
+            if identity_checked:
+                data["identity_checked"] = identity_checked
+            if email_confirmed:
+                data["email_confirmed"] = email_confirmed
+            if not starts_verified:
+                # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
+                # we asked for; it starts now, not at receipt, for requests entered late by staff.
+                Suspension.objects.create(
+                    request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
+                )
+                data["challenge_id"] = challenges.challenge_send(request=request, first=True).pk
+            audit_record(
+                actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data, request_created=True
+            )
+            webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
+            if starts_verified:
+                # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
+                webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
+                _work_start(request)
+                # After the start, so its "go" reaches the broker first: a worker with one free process takes
+                # the work, which the person's answer waits on, before the receipt, which nothing waits on.
+                emails.email_receipt(request)
+    except IntegrityError:
+        if idempotency_key:
+            existing = _idempotent_existing(idempotency_key, fields, clean_details)
+            if existing is not None:
+                return SubmitResult(existing, request_status_token(existing), created=False)
+        raise
+    return SubmitResult(request, request_status_token(request), created=True)
+
+
+def _submission_prepare(
+    *,
+    right: str,
+    email: str,
+    name: str,
+    phone: str,
+    customer_number: str,
+    language: str,
+    details: dict | None,
+    channel: str,
+    received_at: datetime | None,
+    identity_checked: str,
+    email_confirmed: str,
+    idempotency_key: str | None,
+    jurisdiction: str,
+    now: datetime,
+) -> "Request | SubmitResult":
+    """Return the filing's request, validated and not saved; or the earlier filing an idempotency key names."""
     errors: dict[str, list[str]] = {}
     fields: dict = {}
     try:
@@ -165,7 +273,7 @@ def request_submit(
             return SubmitResult(existing, request_status_token(existing), created=False)
 
     received = deadlines.local_date(fields["received_at"], settings.TIME_ZONE)
-    request = Request(
+    return Request(
         **fields,
         reference=reference_new(),
         details=clean_details,
@@ -174,54 +282,16 @@ def request_submit(
         due_date=profile_get(jurisdiction_code).due_date(received, right=fields["right"]),
         idempotency_key=idempotency_key or None,
     )
-    starts_verified = pre_verified or bool(identity_checked) or bool(email_confirmed)
-    if starts_verified:
-        # EDPB 01/2022 ¶68: the controller's own authentication is the preferred check.
-        request.status = Status.IN_PROGRESS
-        request.identity_level = IdentityLevel.EMAIL if email_confirmed and not pre_verified else IdentityLevel.ENHANCED
-        request.verified_at = now
-        request.verification_method = identity_checked or email_confirmed or VerificationMethod.INTEGRATION
-    try:
-        with transaction.atomic():
-            twin = _twin_recent(fields, clean_details, actor=actor, now=now, received_given=received_at is not None)
-            if twin is not None:
-                return SubmitResult(twin, request_status_token(twin), created=False)
-            request.save()
-            data = {
-                "right": request.right,
-                "channel": request.channel,
-                "status": request.status,
-                "pre_verified": pre_verified,
-            }
-            if identity_checked:
-                data["identity_checked"] = identity_checked
-            if email_confirmed:
-                data["email_confirmed"] = email_confirmed
-            if not starts_verified:
-                # PRODUCT.md Deadlines: the clock stops while we wait for the identity confirmation
-                # we asked for; it starts now, not at receipt, for requests entered late by staff.
-                Suspension.objects.create(
-                    request=request, reason=SuspensionReason.IDENTITY, note="email confirmation", started_at=now
-                )
-                data["challenge_id"] = challenges.challenge_send(request=request, first=True).pk
-            audit_record(
-                actor=actor, action=AuditAction.REQUEST_SUBMITTED, request=request, data=data, request_created=True
-            )
-            webhook_event_emit(event_type=WebhookEvent.REQUEST_RECEIVED, request=request)
-            if starts_verified:
-                # Filed pre-verified (an integration's logged-in customer, or staff who checked identity).
-                webhook_event_emit(event_type=WebhookEvent.REQUEST_VERIFIED, request=request)
-                _work_start(request)
-                # After the start, so its "go" reaches the broker first: a worker with one free process takes
-                # the work, which the person's answer waits on, before the receipt, which nothing waits on.
-                emails.email_receipt(request)
-    except IntegrityError:
-        if idempotency_key:
-            existing = _idempotent_existing(idempotency_key, fields, clean_details)
-            if existing is not None:
-                return SubmitResult(existing, request_status_token(existing), created=False)
-        raise
-    return SubmitResult(request, request_status_token(request), created=True)
+
+
+# What requests.requester_clean gives back.
+_REQUESTER_FIELDS = ("right", "email", "name", "phone", "customer_number", "language", "channel", "received_at")
+
+
+def _cleaned(request: Request) -> tuple[dict, dict]:
+    """Return the requester's fields and the details of a prepared request, as _idempotent_existing takes them."""
+    fields = {name: getattr(request, name) for name in _REQUESTER_FIELDS}
+    return fields, request.details
 
 
 def _twin_recent(fields: dict, details: dict, *, actor: Actor, now: datetime, received_given: bool) -> Request | None:
