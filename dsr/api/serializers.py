@@ -1,5 +1,6 @@
 """Shapes of the API's requests and responses; semantic validation lives in the services."""
 
+import copy
 from datetime import date
 
 from django.urls import reverse
@@ -12,7 +13,23 @@ from dsr.models import JOB_FINISHED, Channel, JobStatus, Language, Request, Righ
 from dsr.selectors import request_deadline, request_right_label
 
 
-class RequestCreateSerializer(serializers.Serializer):
+class FieldsCopiedOnce:
+    """A serializer whose fields are copied from one set made per class, not deep-copied for every instance.
+
+    DRF deep-copies every declared field, choices and all, each time a serializer is made: for the intake,
+    which makes one per filing, that was more than half of its validation. A flat serializer's fields keep
+    no state of their own while validating, so a shallow copy of each (bound anew to its serializer) does.
+    """
+
+    def get_fields(self):
+        made = type(self).__dict__.get("_fields_made")
+        if made is None:
+            made = super().get_fields()
+            type(self)._fields_made = made
+        return {name: copy.copy(field) for name, field in made.items()}
+
+
+class RequestCreateSerializer(FieldsCopiedOnce, serializers.Serializer):
     right = serializers.ChoiceField(choices=Right.choices)
     email = serializers.CharField(max_length=254)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
