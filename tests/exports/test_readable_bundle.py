@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dsr.exports import readable
+from dsr.exports import bundle, readable
 from dsr.exports.cells import value_cell
 from dsr.exports.readable import value_html
 from tests.exports.readable_helpers import HOSTILE, access_opened, data_tables
@@ -266,3 +266,22 @@ def test_numbers_nested_values_and_text_that_only_looks_like_a_date():
     assert value_html({"a": [1, "ø"]}, "en") == '{"a": [1, "ø"]}'
     assert value_cell("2025-13-45", "da") == "2025-13-45"
     assert value_cell("192.168.0.1", "da") == "192.168.0.1"
+
+
+@pytest.mark.parametrize(
+    ("language", "used", "unused"),
+    [
+        ("en", "Used for: Orders and delivery.", "Not used for any purpose at present."),
+        ("da", "Bruges til: Ordrer og levering.", "Bruges ikke til noget formål lige nu."),
+    ],
+)
+def test_a_system_whose_data_serves_no_purpose_now_says_so_instead_of_an_empty_list(language, used, unused):
+    # A source whose only purpose rests on a consent the person has not given: purposes_applying finds none.
+    def source(name: str, purposes: list[str]) -> dict:
+        return {"name": name, "tables": [], "files": [], "purposes": purposes, "recipients": []}
+
+    purpose = "Orders and delivery" if language == "en" else "Ordrer og levering"
+    info = {"found": True, "controller": {"name": "Shop"}, "sources": [source("Shop", [purpose]), source("News", [])]}
+    page = bundle.index_html({"info": info, "reference": "DSR-TEST", "controller": info["controller"]}, language)
+    notes = re.findall(r'<p class="note">(.*?)</p>', page.decode())
+    assert notes == [used, unused]
