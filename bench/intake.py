@@ -14,6 +14,9 @@ cProfile and prints its top entries (the throughput then includes the profiler's
 demo data map first (dsr/demo/datamap.yaml), as a deployment always has one: the filing's jurisdiction check
 reads it.
 
+A third side, "drf", is the intake's own DRF view (its authentication, throttle and serializer) storing one
+row like the bare view: the ratio no filing through DRF can exceed, whatever it writes.
+
 Besides the throughput (wall time, serially), each side prints its busy CPU per request, apart: this
 process's (the client, Django and dsr) and the database server's backend process's (from /proc).
 
@@ -140,8 +143,31 @@ def main() -> None:
                 row_id = cursor.fetchone()[0]
             return JsonResponse({"id": row_id}, status=201)
 
+        from rest_framework.response import Response
+
+        from dsr.api.serializers import RequestCreateSerializer
+        from dsr.api.views import RequestsView
+
+        class DrfInsert(RequestsView):
+            """The intake's own DRF view (its authentication, throttle and serializer), storing one row."""
+
+            def post(self, request):
+                serializer = RequestCreateSerializer(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "INSERT INTO bench_row (email, right_kind, at) VALUES (%s, %s, now()) RETURNING id",
+                        [serializer.validated_data["email"], serializer.validated_data["right"]],
+                    )
+                    row_id = cursor.fetchone()[0]
+                return Response({"id": row_id}, status=201)
+
         urls = type(sys)("bench_urls")
-        urls.urlpatterns = [path("bare/", bare_insert), path("", include(settings.ROOT_URLCONF))]
+        urls.urlpatterns = [
+            path("bare/", bare_insert),
+            path("drf/", DrfInsert.as_view()),
+            path("", include(settings.ROOT_URLCONF)),
+        ]
         sys.modules["bench_urls"] = urls
 
         with override_settings(ROOT_URLCONF="bench_urls"):
@@ -173,6 +199,7 @@ def main() -> None:
                 return args.requests / wall
 
             bare = run("/bare/", "bare")
+            drf = run("/drf/", "drf")
             profiler = cProfile.Profile() if args.profile else None
             timed = statements_timed(connection, shape_length=STATEMENT_SHAPE) if args.statements else None
             if profiler:
@@ -197,6 +224,8 @@ def main() -> None:
         print(f"commit: {commit_describe()}; {load_describe()}")
         print(f"requests per side: {args.requests}, data map: {'demo' if args.datamap else 'none'}")
         print(f"bare view (one INSERT):  {bare:8.1f} req/s")
+        print(f"DRF view (one INSERT):   {drf:8.1f} req/s  (the intake's view, serializer and throttle storing one")
+        print(f"                                     row; ratio {drf / bare:.2f}: what no DRF filing can exceed)")
         print(f"intake API:              {intake:8.1f} req/s")
         print(f"ratio: {ratio:.2f} (target >= 0.50) -> {'PASS' if ratio >= 0.5 else 'FAIL'}")
     finally:
