@@ -194,6 +194,18 @@ def test_a_map_loaded_since_this_process_read_it_applies_to_the_next_filing(web_
     assert audit_chain_verify() == (3, None)
 
 
+def test_a_presumed_map_version_that_is_gone_sends_the_filing_the_usual_way(web_process, monkeypatch):
+    _file("first@example.dk")
+    monkeypatch.setattr(selectors, "_last_read", (987654321, "0" * 64))
+    monkeypatch.setattr(selectors, "_controller_kept", (None, {}))
+    request, statements = _file("ida@example.dk")
+    assert _at_once(statements)
+    assert sum(sql.startswith('INSERT INTO "dsr_request"') for sql in statements) == 1
+    assert selectors._last_read is None
+    assert Request.objects.filter(pk=request.pk).exists()
+    assert audit_chain_verify() == (2, None)
+
+
 def test_a_prepared_statement_that_is_gone_is_prepared_again(web_process):
     _file("first@example.dk")
     with connection.cursor() as cursor:

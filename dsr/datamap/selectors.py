@@ -101,7 +101,11 @@ def _controller_of_active() -> dict | None:
     if version is None:
         return None
     if _controller_kept[0] != version:
-        snapshot = DataMapVersion.objects.values_list("snapshot", flat=True).get(pk=version[0])
+        snapshot = DataMapVersion.objects.filter(pk=version[0]).values_list("snapshot", flat=True).first()
+        if snapshot is None:
+            # A presumed version that is no longer there (active_version_presumed): as if no map were loaded;
+            # the presuming statement finds the version changed and the caller starts over.
+            return None
         _controller_kept = (version, DataMap(snapshot).controller)
     return _controller_kept[1]
 
