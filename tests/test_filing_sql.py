@@ -206,6 +206,25 @@ def test_a_presumed_map_version_that_is_gone_sends_the_filing_the_usual_way(web_
     assert audit_chain_verify() == (2, None)
 
 
+def test_a_retry_with_the_same_idempotency_key_arriving_at_once_gets_the_first_filing(web_process, monkeypatch):
+    _file("first@example.dk")
+    first, _ = _file("ida@example.dk", idempotency_key="key-1")
+    # The retry's own look for the key ran before the first filing committed: it found nothing.
+    looked = []
+    usual = filing._idempotent_existing
+
+    def raced(key, fields, details):
+        looked.append(key)
+        return None if len(looked) == 1 else usual(key, fields, details)
+
+    monkeypatch.setattr(filing, "_idempotent_existing", raced)
+    result = request_submit(right="access", email="ida@example.dk", actor=Actor.subject(), idempotency_key="key-1")
+    assert (result.request.pk, result.created) == (first.pk, False)
+    assert looked == ["key-1", "key-1"]
+    assert Request.objects.count() == 2
+    assert audit_chain_verify() == (2, None)
+
+
 def test_a_prepared_statement_that_is_gone_is_prepared_again(web_process):
     _file("first@example.dk")
     with connection.cursor() as cursor:

@@ -137,21 +137,9 @@ def request_submit(
     }
     starts_verified = pre_verified or bool(identity_checked) or bool(email_confirmed)
     if not starts_verified and filing_at_once_ready(actor):
-        # One statement on PostgreSQL (dsr.workflow.filing_sql), checked against the data map this process
-        # last read; if that map is no longer the active one, nothing is written and the filing goes on below.
-        with active_version_presumed() as version:
-            prepared = _submission_prepare(**arguments)
-        if isinstance(prepared, SubmitResult):
-            return prepared
-        data = {"right": prepared.right, "channel": prepared.channel, "status": prepared.status, "pre_verified": False}
-        try:
-            if request_file_at_once(request=prepared, actor=actor, now=now, version=version, data=data):
-                return SubmitResult(prepared, request_status_token(prepared), created=True)
-        except IntegrityError:
-            existing = _idempotent_existing(idempotency_key, *_cleaned(prepared)) if idempotency_key else None
-            if existing is not None:
-                return SubmitResult(existing, request_status_token(existing), created=False)
-            raise
+        filed = _submit_at_once(arguments, actor=actor)
+        if filed is not None:
+            return filed
     prepared = _submission_prepare(**arguments)
     if isinstance(prepared, SubmitResult):
         return prepared
@@ -205,6 +193,29 @@ def request_submit(
                 return SubmitResult(existing, request_status_token(existing), created=False)
         raise
     return SubmitResult(request, request_status_token(request), created=True)
+
+
+def _submit_at_once(arguments: dict, *, actor: Actor) -> SubmitResult | None:
+    """File in one statement on PostgreSQL (dsr.workflow.filing_sql); None if it wrote nothing.
+
+    Checked against the data map this process last read; if that map is no longer the active one, the
+    statement writes nothing and the caller files the usual way, reading the map afresh.
+    """
+    with active_version_presumed() as version:
+        prepared = _submission_prepare(**arguments)
+    if isinstance(prepared, SubmitResult):
+        return prepared
+    data = {"right": prepared.right, "channel": prepared.channel, "status": prepared.status, "pre_verified": False}
+    idempotency_key = arguments["idempotency_key"]
+    try:
+        filed = request_file_at_once(request=prepared, actor=actor, now=arguments["now"], version=version, data=data)
+    except IntegrityError:
+        # The same Idempotency-Key filed by a retry that arrived at the same moment.
+        existing = _idempotent_existing(idempotency_key, *_cleaned(prepared)) if idempotency_key else None
+        if existing is not None:
+            return SubmitResult(existing, request_status_token(existing), created=False)
+        raise
+    return SubmitResult(prepared, request_status_token(prepared), created=True) if filed else None
 
 
 def _submission_prepare(
