@@ -171,6 +171,15 @@ def _celery_eager(request: pytest.FixtureRequest, settings) -> Iterator[None]:
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
+@pytest.fixture
+def web_process():
+    """This process as a web process: it records signals and leaves them to the sweepers (tasks not inline)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
 @pytest.fixture(autouse=True)
 def _bundle_storage(settings, tmp_path: Path) -> Path:
     """Keep each test's export bundles in its own folder (a real worker is pointed at the same one)."""

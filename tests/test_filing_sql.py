@@ -47,15 +47,6 @@ DEMO_MAP = "dsr/demo/datamap.yaml"
 
 
 @pytest.fixture
-def web_process():
-    """This process as a web process: it records signals and leaves them to the sweepers."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def endpoints() -> None:
     """Endpoints that take every event, request.received, another event only; and one switched off."""
     for name, events, active in (

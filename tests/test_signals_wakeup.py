@@ -16,7 +16,6 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from config.celery import app as celery_app
 from dsr import signals, tasks
 from dsr.models import TaskSignal
 
@@ -25,15 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="notifications are PostgreSQL's (CI=true runs these)"
 )
-
-
-@pytest.fixture
-def web_process():
-    """This process as a web process: it records signals and leaves them to the sweepers."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture
