@@ -140,6 +140,10 @@ def audit_event_sql(*, at: datetime, actor: Actor, action: str, data: dict, spli
         data={**data, **{key: stand_in[key] for key in in_data}},
         prev_hash=stand_in["prev_hash"],
     )
+    placed = ["seq", "prev_hash", "request_id", *in_data]
+    if sorted(_SPLICED.findall(payload)) != sorted(placed):
+        # A value of the event's own that reads as a stand-in (a NUL-wrapped name) would be spliced too.
+        raise ValueError("An audit event's value looks like a stand-in for a spliced value; it is not recorded.")
     # split() alternates literal text and a stand-in's name: text, name, text, ..., text.
     parts: list[str] = []
     params: list[str] = []

@@ -332,3 +332,14 @@ def test_the_events_hash_computed_by_the_database_is_the_one_python_computes():
         data=expected,
         prev_hash="ab" + "c" * 62,
     )
+
+
+def test_an_event_value_that_reads_as_a_stand_in_is_refused():
+    with pytest.raises(ValueError, match="stand-in"):
+        audit_event_sql(
+            at=timezone.now(),
+            actor=Actor("integration", "\0seq\0"),
+            action=AuditAction.REQUEST_SUBMITTED,
+            data={"challenge_id": None},
+            spliced={"seq": "1", "prev_hash": "'x'", "request_id": "2", "challenge_id": "3"},
+        )
