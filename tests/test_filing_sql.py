@@ -343,3 +343,15 @@ def test_an_event_value_that_reads_as_a_stand_in_is_refused():
             data={"challenge_id": None},
             spliced={"seq": "1", "prev_hash": "'x'", "request_id": "2", "challenge_id": "3"},
         )
+
+
+def test_a_parameter_of_a_type_the_statement_does_not_take_is_refused_before_anything_is_sent():
+    from decimal import Decimal
+
+    assert filing_sql._text(None) is None
+    assert filing_sql._text(7) == b"7"
+    assert filing_sql._text("æøå") == "æøå".encode()
+    with pytest.raises(TypeError, match="takes no Decimal parameter"):
+        filing_sql._text(Decimal("1.5"))
+    with pytest.raises(TypeError, match="takes no bool parameter"):
+        filing_sql._text(True)
