@@ -355,3 +355,34 @@ def test_a_parameter_of_a_type_the_statement_does_not_take_is_refused_before_any
         filing_sql._text(Decimal("1.5"))
     with pytest.raises(TypeError, match="takes no bool parameter"):
         filing_sql._text(True)
+
+
+def _prepared_by_the_fields(obj, leave=()) -> dict:
+    """What Django's insert would send for ``obj``: every field's own preparation, column by column."""
+    return {
+        field.column: filing_sql._json_value(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
+        for field in type(obj)._meta.concrete_fields
+        if not field.primary_key and field.column not in leave
+    }
+
+
+def test_a_row_is_written_with_the_values_its_fields_would_prepare(time_machine):
+    time_machine.move_to("2026-12-04 09:30:00+00:00", tick=False)
+    copenhagen = timezone.get_fixed_timezone(60)
+    received = timezone.now().astimezone(copenhagen)
+    rows = [
+        Request(
+            right="access",
+            email="ida@example.dk",
+            reference="DSR-TEST-TEST-TEST-TEST",
+            received_at=received,
+            due_date=received.date(),
+            details={"scope": ["marketing", 2], "note": "æøå"},
+            status=Status.PENDING_VERIFICATION,
+        ),
+        Request(right="erasure", email="bo@example.dk", reference="DSR-TEST-TEST-TEST-TES2", details=None),
+        Suspension(reason="identity", note="email confirmation", started_at=received),
+        AuditEvent(at=received, actor_type="subject", actor_id="", action="request.submitted", data=[1, "to"]),
+    ]
+    for row in rows:
+        assert json.loads(filing_sql._record(row)) == _prepared_by_the_fields(row)

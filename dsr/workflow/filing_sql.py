@@ -23,7 +23,7 @@ import weakref
 from datetime import date, datetime
 
 import psycopg
-from django.db import ProgrammingError, connection, connections
+from django.db import ProgrammingError, connection, connections, models
 from django.db.models import Model
 from psycopg import pq
 from psycopg.types.json import Jsonb
@@ -77,14 +77,72 @@ def _record(obj: Model, *, leave: tuple[str, ...] = ()) -> str:
     """
     # The connection itself, not the per-thread proxy every field would look it up through again.
     database = connections[connection.alias]
+    attributes = obj.__dict__
     values = {}
-    for model_field in obj._meta.concrete_fields:
+    for column, attname, model_field, kind in _columns(type(obj), leave):
+        value = attributes.get(attname)
+        if not _as_held(kind, value):
+            value = _json_value(model_field.get_db_prep_save(model_field.pre_save(obj, add=True), database))
+        elif value is not None and kind in (_MOMENT, _DAY):
+            value = value.isoformat()
+        values[column] = value
+    return json.dumps(values)
+
+
+def _as_held(kind: str, value) -> bool:
+    """Return whether ``value``, held by a field _record writes ``kind``, is written without asking the field."""
+    if kind is _AS_IS:
+        return type(value) in _AS_IS_VALUES
+    if kind is _MOMENT:
+        return value is None or (type(value) is datetime and value.tzinfo is not None)
+    if kind is _DAY:
+        return value is None or type(value) is date
+    # Written by the same json.dumps as the field's own, which has no encoder of its own.
+    return kind is _AS_JSON and type(value) in (dict, list)
+
+
+# How _record writes a field's value: as the attribute holds it (a str, an int, a bool or None, which these
+# fields prepare to themselves), as an aware datetime's or a date's ISO text, as the JSON a field without an
+# encoder of its own writes, or prepared by the field.
+_AS_IS, _MOMENT, _DAY, _AS_JSON, _PREPARED = "as is", "moment", "day", "json", "prepared"
+_AS_IS_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.EmailField,
+        models.TextField,
+        models.BooleanField,
+        models.SmallIntegerField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.PositiveSmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+    }
+)
+_AS_IS_VALUES = frozenset({str, int, bool, type(None)})
+
+
+@functools.cache
+def _columns(model: type[Model], leave: tuple[str, ...]) -> tuple:
+    """Return (column, attribute, field, how) for each column _record writes of ``model``.
+
+    By the field's exact class: a subclass may prepare its values its own way, so it is left to do so.
+    """
+    columns = []
+    for model_field in model._meta.concrete_fields:
         if model_field.primary_key or model_field.column in leave:
             continue
-        values[model_field.column] = _json_value(
-            model_field.get_db_prep_save(model_field.pre_save(obj, add=True), database)
-        )
-    return json.dumps(values)
+        kind = _PREPARED
+        if type(model_field) in _AS_IS_FIELDS:
+            kind = _AS_IS
+        elif type(model_field) in (models.DateTimeField, models.DateField) and not (
+            model_field.auto_now or model_field.auto_now_add
+        ):
+            kind = _MOMENT if type(model_field) is models.DateTimeField else _DAY
+        elif type(model_field) is models.JSONField and model_field.encoder is None:
+            kind = _AS_JSON
+        columns.append((model_field.column, model_field.attname, model_field, kind))
+    return tuple(columns)
 
 
 def _json_value(value):
