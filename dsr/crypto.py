@@ -4,6 +4,7 @@ Sealed with the newest key; every key in the list still opens (dsr.keys).
 """
 
 import base64
+import functools
 import hashlib
 import json
 
@@ -15,8 +16,14 @@ __all__ = ["InvalidToken", "seal", "unseal"]
 
 
 def _fernet(purpose: str) -> MultiFernet:
+    return _fernet_of(purpose, tuple(keys_for(MESSAGE)))
+
+
+@functools.lru_cache(maxsize=32)
+def _fernet_of(purpose: str, secrets: tuple[str, ...]) -> MultiFernet:
+    """Return the Fernets of ``secrets`` for ``purpose``, made once per key list (a new list makes new ones)."""
     fernets = []
-    for secret in keys_for(MESSAGE):
+    for secret in secrets:
         digest = hashlib.sha256(f"dsr:{purpose}:{secret}".encode()).digest()
         fernets.append(Fernet(base64.urlsafe_b64encode(digest)))
     return MultiFernet(fernets)

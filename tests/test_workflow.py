@@ -1,5 +1,6 @@
 """The request lifecycle: filing, the clock, extensions, outcomes, and forbidden transitions."""
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -477,3 +478,28 @@ def test_a_reference_is_found_however_it_is_typed(typed, stored):
     from dsr.requests import reference_normalise
 
     assert reference_normalise(typed) == stored
+
+
+def test_a_reference_is_four_groups_of_four_symbols_from_the_readable_alphabet_every_symbol_as_likely():
+    from collections import Counter
+
+    from dsr.workflow.filing import _REFERENCE_ALPHABET
+
+    references = [workflow.reference_new() for _ in range(6000)]
+    assert all(re.fullmatch(r"DSR-(?:[A-HJKMNP-TV-Z2-9]{4}-){3}[A-HJKMNP-TV-Z2-9]{4}", ref) for ref in references)
+    assert len(set(references)) == len(references)
+    counts = Counter("".join(ref[4:].replace("-", "") for ref in references))
+    assert set(counts) == set(_REFERENCE_ALPHABET)
+    # Taking every byte modulo 30 would favour the first 16 symbols: 9 bytes each against 8, 56.25 % of all
+    # symbols drawn instead of 53.3 %. Over 96,000 symbols one standard deviation is 0.16 %.
+    first = sum(counts[symbol] for symbol in _REFERENCE_ALPHABET[:16]) / sum(counts.values())
+    assert abs(first - 16 / 30) < 0.008
+
+
+def test_a_reference_draws_again_for_random_bytes_that_would_favour_some_symbols(monkeypatch):
+    from dsr.workflow import filing
+
+    draws = iter([bytes([255, 240, 0, 29]) + bytes([250] * 16), bytes(range(30, 50))])
+    monkeypatch.setattr(filing.secrets, "token_bytes", lambda count: next(draws))
+    # 0 → A, 29 → 9; 240 and above skipped; then 30 → A, 31 → B, ...
+    assert workflow.reference_new() == "DSR-A9AB-CDEF-GHJK-MNPQ"

@@ -49,11 +49,20 @@ from dsr.workflow.filing_sql import filing_at_once_ready, request_file_at_once
 # --- References and status tokens ------------------------------------------------
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+# Random bytes below this (240, eight times 30) each pick a symbol, every symbol as likely; the rest are drawn again.
+_REFERENCE_BYTES_BELOW = 256 - 256 % len(_REFERENCE_ALPHABET)
 
 
 def reference_new() -> str:
     """Return a fresh public reference: 16 symbols from a 30-letter alphabet (≈78 bits), easy to read aloud."""
-    symbols = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(16))
+    symbols = ""
+    while len(symbols) < 16:
+        symbols += "".join(
+            _REFERENCE_ALPHABET[byte % len(_REFERENCE_ALPHABET)]
+            for byte in secrets.token_bytes(20)
+            if byte < _REFERENCE_BYTES_BELOW
+        )
+    symbols = symbols[:16]
     return "DSR-" + "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
 
 
