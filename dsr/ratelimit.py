@@ -12,6 +12,7 @@ proxies in front of dsr may speak for the client in X-Forwarded-For: anyone
 can write that header, so it is believed only from a proxy we were told of.
 """
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -36,6 +37,7 @@ class Rate:
     seconds: int
 
 
+@functools.lru_cache(maxsize=64)
 def rate_parse(rate: str) -> Rate:
     """Return the count and window of a "count/period" string; raise ValueError if it is malformed."""
     match = _RATE.match(rate.lower())
