@@ -2,6 +2,7 @@
 
 import logging
 import time
+import weakref
 
 import pytest
 import redis
@@ -10,6 +11,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
 
+from dsr import ratelimit
 from dsr.checks import check_public_edge
 from dsr.ratelimit import (
     Rate,
@@ -139,6 +141,22 @@ def test_on_redis_several_limits_are_counted_in_one_round_trip(redis_counters, m
     assert rate_limits_wait(limits) == 0
     assert sent == ["EVALSHA", "EVALSHA"] or sent == ["EVALSHA", "EVAL", "EVALSHA"]  # the first ever sends the script
     assert [rate_limit_count(scope=scope, key=key, rate=rate) for scope, key, rate in limits] == [2, 2, 2]
+
+
+def test_on_redis_the_client_is_made_once_per_cache_backend(redis_counters, monkeypatch):
+    made = []
+    real = type(redis_counters._cache).get_client
+
+    def counted(self, *args, **kwargs):
+        made.append(kwargs.get("write"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(redis_counters._cache), "get_client", counted)
+    monkeypatch.setattr(ratelimit, "_redis_writers", weakref.WeakKeyDictionary())
+    for _ in range(3):
+        rate_limits_wait([("intake-ip", "203.0.113.9", "5/hour"), ("all", "all", "9/d")])
+    assert made == [True]
+    assert rate_limit_count(scope="intake-ip", key="203.0.113.9", rate="5/hour") == 3
 
 
 def test_on_redis_a_server_that_forgot_the_script_is_sent_it_whole(redis_counters, monkeypatch):
