@@ -1,5 +1,6 @@
 """Validation of what a requester gives us, per right, before anything is stored."""
 
+import functools
 import ipaddress
 import re
 import socket
@@ -60,11 +61,17 @@ def _text(value, *, field: str, errors: dict, required: bool = False, limit: int
     return value
 
 
+@functools.cache
+def _values(choices) -> frozenset:
+    """Return the values of a choices class, gathered once (the class builds a new list at each ``.values``)."""
+    return frozenset(choices.values)
+
+
 def _choice(value, *, field: str, choices, errors: dict) -> str:
     if value in (None, ""):
         errors.setdefault(field, []).append(_("This field is required."))
         return ""
-    if value not in choices.values:
+    if value not in _values(choices):
         errors.setdefault(field, []).append(
             _("Unknown value %(value)r; choose one of: %(choices)s.")
             % {"value": str(value)[:40], "choices": ", ".join(choices.values)}
@@ -224,7 +231,7 @@ def requester_clean(
         errors.setdefault("phone", []).append(_("Enter a phone number of digits, optionally starting with +."))
     customer_number = _text(customer_number, field="customer_number", errors=errors, limit=64)
     language = language or Language.DA
-    if language not in Language.values:
+    if language not in _values(Language):
         errors.setdefault("language", []).append(_("Choose da or en."))
     channel = _choice(channel, field="channel", choices=Channel, errors=errors)
     if received_at is None:

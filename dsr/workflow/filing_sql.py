@@ -23,7 +23,7 @@ import weakref
 from datetime import date, datetime
 
 import psycopg
-from django.db import ProgrammingError, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, ProgrammingError, connection, connections, models
 from django.db.models import Model
 from psycopg import pq
 from psycopg.types.json import Jsonb
@@ -92,7 +92,8 @@ def _record(obj: Model, *, leave: tuple[str, ...] = ()) -> str:
 def _as_held(kind: str, value) -> bool:
     """Return whether ``value``, held by a field _record writes ``kind``, is written without asking the field."""
     if kind is _AS_IS:
-        return type(value) in _AS_IS_VALUES
+        # A choice (a str or int enum) is its value to json.dumps as to the field; a bool is an int.
+        return value is None or isinstance(value, str | int)
     if kind is _MOMENT:
         return value is None or (type(value) is datetime and value.tzinfo is not None)
     if kind is _DAY:
@@ -119,7 +120,6 @@ _AS_IS_FIELDS = frozenset(
         models.PositiveBigIntegerField,
     }
 )
-_AS_IS_VALUES = frozenset({str, int, bool, type(None)})
 
 
 @functools.cache
@@ -291,75 +291,80 @@ def _run(statement: str, params: list) -> tuple | None:
     unprepared, through Django's cursor, from then on.
     """
     global _unpreparable
+    # The connection itself, not the per-thread proxy each use would look it up through again.
+    database = connections[DEFAULT_DB_ALIAS]
     if not _unpreparable:
         name, numbered = _prepared_statement(statement)
         values = [_text(value) for value in params]
-        connection.ensure_connection()
+        database.ensure_connection()
         for attempt in range(2):
             try:
-                return _executed(name, numbered, values)
+                return _executed(database, name, numbered, values)
             except ProgrammingError as exc:
                 if not isinstance(exc.__cause__, psycopg.errors.InvalidSqlStatementName):
                     raise
-                _prepared_on.discard(connection.connection)
+                _prepared_on.discard(database.connection)
                 if attempt == 1:
                     logger.warning("The filing's prepared statement vanished twice; filings run it unprepared now.")
                     _unpreparable = True
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(statement, params)
         return cursor.fetchone()
 
 
-def _executed(name: str, numbered: str, values: list[bytes | None]) -> tuple | None:
+def _executed(database, name: str, numbered: str, values: list[bytes | None]) -> tuple | None:
     """Run the statement prepared as ``name`` on this connection, preparing it first if need be."""
-    raw = connection.connection
+    raw = database.connection
     if raw not in _prepared_on:
-        _wrapped(f"PREPARE {name} AS {numbered}", [], functools.partial(_protocol_prepare, raw=raw, name=name))
+        prepare = functools.partial(_protocol_prepare, database=database, name=name, numbered=numbered)
+        _wrapped(database, f"PREPARE {name} AS {numbered}", [], prepare)
         _prepared_on.add(raw)
-    result = _wrapped(f"EXECUTE {name}", values, functools.partial(_protocol_execute, raw=raw, name=name))
+    execute = functools.partial(_protocol_execute, database=database, name=name)
+    result = _wrapped(database, f"EXECUTE {name}", values, execute)
     if result.ntuples == 0:
         return None
     # The request's id and the challenge's (both there whenever the statement wrote).
     return int(result.get_value(0, 0)), int(result.get_value(0, 1))
 
 
-def _wrapped(sql: str, values: list, executor):
+def _wrapped(database, sql: str, values: list, executor):
     """Call ``executor`` through the connection's execute wrappers, as Django's cursor calls each statement."""
-    if not connection.execute_wrappers:
+    if not database.execute_wrappers:
         return executor(sql, values, False, {})
-    with connection.cursor() as cursor:
-        context = {"connection": connection, "cursor": cursor}
-        for wrapper in reversed(connection.execute_wrappers):
+    with database.cursor() as cursor:
+        context = {"connection": database, "cursor": cursor}
+        for wrapper in reversed(database.execute_wrappers):
             executor = functools.partial(wrapper, executor)
         return executor(sql, values, False, context)
 
 
-def _protocol_prepare(sql, values, many, context, *, raw, name: str):
-    numbered = sql.split(" AS ", 1)[1]
-    with connection.wrap_database_errors, raw.lock:
+def _protocol_prepare(sql, values, many, context, *, database, name: str, numbered: str) -> None:
+    raw = database.connection
+    with database.wrap_database_errors, raw.lock:
         started = time.monotonic()
         result = raw.pgconn.prepare(name.encode(), numbered.encode())
-        _log(sql, started)
+        _log(database, sql, started)
         if result.status != pq.ExecStatus.COMMAND_OK:
             error = psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
             if not isinstance(error, psycopg.errors.DuplicatePreparedStatement):
                 raise error
 
 
-def _protocol_execute(sql, values, many, context, *, raw, name: str):
-    with connection.wrap_database_errors, raw.lock:
+def _protocol_execute(sql, values, many, context, *, database, name: str):
+    raw = database.connection
+    with database.wrap_database_errors, raw.lock:
         started = time.monotonic()
         result = raw.pgconn.exec_prepared(name.encode(), values)
-        _log(sql, started)
+        _log(database, sql, started)
         if result.status != pq.ExecStatus.TUPLES_OK:
             raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
     return result
 
 
-def _log(sql: str, started: float) -> None:
+def _log(database, sql: str, started: float) -> None:
     """Log ``sql`` where Django logs queries (DEBUG, or a test capturing them)."""
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    if database.queries_logged:
+        database.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def _text(value) -> bytes | None:
