@@ -7,12 +7,12 @@ what dsr adds: validation, the request row, its clock stop, the verification
 challenge, the audit chain append, the message record and the task publish.
 
     .venv/bin/python bench/intake.py [--requests 1000] [--database postgres://postgres@127.0.0.1:5432/postgres]
-        [--statements] [--profile]
+        [--statements] [--profile] [--submit]
 
 --statements times each statement shape the filings send (per filing); --profile runs the intake side under
 cProfile and prints its top entries (the throughput then includes the profiler's overhead). --datamap loads the
 demo data map first (dsr/demo/datamap.yaml), as a deployment always has one: the filing's jurisdiction check
-reads it.
+reads it. --submit also times request_submit alone, called in a loop (no HTTP, no DRF): the filing's own cost.
 
 A third side, "drf", is the intake's own DRF view (its authentication, throttle and serializer) storing one
 row like the bare view: the ratio no filing through DRF can exceed, whatever it writes.
@@ -78,6 +78,28 @@ def _database_drop(admin_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
+def _submit_alone(count: int, connection) -> None:
+    """Print what request_submit alone costs per filing: wall time, busy time here and in the database."""
+    from dsr.audit import Actor
+    from dsr.workflow import request_submit
+
+    for i in range(20):
+        request_submit(right="access", email=f"submit-warm{i}@example.dk", actor=Actor.subject())
+    backend = connection.connection.info.backend_pid
+    backend_started = _backend_cpu_seconds(backend)
+    busy_started = time.process_time()
+    started = time.perf_counter()
+    for i in range(count):
+        request_submit(right="access", email=f"submit{i}@example.dk", actor=Actor.subject())
+    wall = time.perf_counter() - started
+    busy = time.process_time() - busy_started
+    database = _backend_cpu_seconds(backend) - backend_started
+    print(
+        f"request_submit alone: per filing {wall / count * 1000:.2f} ms wall, busy "
+        f"{busy / count * 1000:.2f} ms here + {database / count * 1000:.2f} ms database"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests per side (default 1000)")
@@ -93,6 +115,9 @@ def main() -> None:
         "--statements", action="store_true", help="count the intake side's statements and their time per filing"
     )
     parser.add_argument("--datamap", action="store_true", help="load the demo data map before filing")
+    parser.add_argument(
+        "--submit", action="store_true", help="also time request_submit alone (no HTTP, no DRF) as many times"
+    )
     args = parser.parse_args()
 
     _database_recreate(args.database)
@@ -215,6 +240,8 @@ def main() -> None:
                 print(f"statements per filing: {sum(n for n, _ in timed.values()) / filings:.1f}")
                 for shape, (count, seconds) in sorted(timed.items(), key=lambda item: -item[1][1]):
                     print(f"{seconds / filings * 1000:7.3f} ms {count / filings:5.2f}x  {shape}")
+            if args.submit:
+                _submit_alone(args.requests, connection)
         ratio = intake / bare
         print(
             f"database: PostgreSQL {connection.pg_version // 10000}, "
