@@ -355,6 +355,10 @@ def test_a_parameter_of_a_type_the_statement_does_not_take_is_refused_before_any
         filing_sql._text(Decimal("1.5"))
     with pytest.raises(TypeError, match="takes no bool parameter"):
         filing_sql._text(True)
+    # libpq would read the text only up to the NUL.
+    with pytest.raises(ValueError, match="NUL character"):
+        filing_sql._text('{"note": "a\0b"}')
+    assert filing_sql._text(json.dumps({"note": "a\0b"})) == b'{"note": "a\\u0000b"}'
 
 
 def _prepared_by_the_fields(obj, leave=()) -> dict:

@@ -372,6 +372,10 @@ def _text(value) -> bytes | None:
     if value is None:
         return None
     if isinstance(value, str):
+        # libpq reads a text parameter up to its first NUL. None reaches here (every text is JSON, which writes
+        # NUL as \u0000, or a name of our own); one that did would be cut short, so it is refused instead.
+        if "\0" in value:
+            raise ValueError("A parameter of the filing's statement holds a NUL character.")
         return value.encode()
     if isinstance(value, datetime):
         return value.isoformat().encode()
