@@ -78,26 +78,35 @@ def _database_drop(admin_url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
-def _submit_alone(count: int, connection) -> None:
-    """Print what request_submit alone costs per filing: wall time, busy time here and in the database."""
-    from dsr.audit import Actor
-    from dsr.workflow import request_submit
+def _costs(connection, count: int, once) -> tuple[float, float, float]:
+    """Call ``once(i)`` for i in range(count); return the wall time, this process's and the database's busy time.
 
-    for i in range(20):
-        request_submit(right="access", email=f"submit-warm{i}@example.dk", actor=Actor.subject())
+    Per call, in milliseconds; the database's from its backend process's CPU (/proc).
+    """
     backend = connection.connection.info.backend_pid
     backend_started = _backend_cpu_seconds(backend)
     busy_started = time.process_time()
     started = time.perf_counter()
     for i in range(count):
-        request_submit(right="access", email=f"submit{i}@example.dk", actor=Actor.subject())
+        once(i)
     wall = time.perf_counter() - started
     busy = time.process_time() - busy_started
     database = _backend_cpu_seconds(backend) - backend_started
-    print(
-        f"request_submit alone: per filing {wall / count * 1000:.2f} ms wall, busy "
-        f"{busy / count * 1000:.2f} ms here + {database / count * 1000:.2f} ms database"
-    )
+    return wall / count * 1000, busy / count * 1000, database / count * 1000
+
+
+def _submit_alone(count: int, connection) -> None:
+    """Print what request_submit alone costs per filing: wall time, busy time here and in the database."""
+    from dsr.audit import Actor
+    from dsr.workflow import request_submit
+
+    def submit(i: int, prefix: str = "submit") -> None:
+        request_submit(right="access", email=f"{prefix}{i}@example.dk", actor=Actor.subject())
+
+    for i in range(20):
+        submit(i, "submit-warm")
+    wall, busy, database = _costs(connection, count, submit)
+    print(f"request_submit alone: per filing {wall:.2f} ms wall, busy {busy:.2f} ms here + {database:.2f} ms database")
 
 
 def main() -> None:
@@ -204,24 +213,17 @@ def main() -> None:
                     client.post(
                         url, {"right": "access", "email": f"warm{i}@example.dk"}, content_type="application/json"
                     )
-                backend = connection.connection.info.backend_pid
-                backend_started = _backend_cpu_seconds(backend)
-                busy_started = time.process_time()
-                started = time.perf_counter()
-                for i in range(args.requests):
+
+                def post(i: int) -> None:
                     response = client.post(
                         url, {"right": "access", "email": f"{label}{i}@example.dk"}, content_type="application/json"
                     )
                     if response.status_code != 201:
                         raise SystemExit(f"{label}: HTTP {response.status_code}: {response.content[:200]!r}")
-                wall = time.perf_counter() - started
-                busy = time.process_time() - busy_started
-                database = _backend_cpu_seconds(backend) - backend_started
-                print(
-                    f"{label}: per request {wall / args.requests * 1000:.2f} ms wall, busy "
-                    f"{busy / args.requests * 1000:.2f} ms here + {database / args.requests * 1000:.2f} ms database"
-                )
-                return args.requests / wall
+
+                wall, busy, database = _costs(connection, args.requests, post)
+                print(f"{label}: per request {wall:.2f} ms wall, busy {busy:.2f} ms here + {database:.2f} ms database")
+                return 1000 / wall
 
             bare = run("/bare/", "bare")
             drf = run("/drf/", "drf")
