@@ -7,7 +7,7 @@ what dsr adds: validation, the request row, its clock stop, the verification
 challenge, the audit chain append, the message record and its "go" signal.
 
     .venv/bin/python bench/intake.py [--requests 1000] [--database postgres://postgres@127.0.0.1:5432/postgres]
-        [--statements] [--profile] [--submit]
+        [--statements] [--profile] [--submit] [--ceilings] [--datamap]
 
 --statements times each statement shape the filings send (per filing); --profile runs the intake side under
 cProfile and prints its top entries (the throughput then includes the profiler's overhead). --datamap loads the
@@ -16,6 +16,15 @@ reads it. --submit also times request_submit alone, called in a loop (no HTTP, n
 
 A third side, "drf", is the intake's own DRF view (its authentication, throttle and serializer) storing one
 row like the bare view: the ratio no filing through DRF can exceed, whatever it writes.
+
+--ceilings adds two sides that bound what a different design could reach, each short of something the intake
+must do, so neither is a way to file:
+- "no-drf": a plain Django view (JSON in, the same three rate limits, request_submit, JSON out) without DRF's
+  request, authentication, serializer and renderer: the whole filing without the API framework;
+- "request-row": the intake's DRF view validating as it does and storing the request row alone, prepared as
+  the filing prepares it and inserted by one statement (jsonb_populate_record): the least a filing that keeps
+  the request in the register from the moment it is filed could write (a one-row outbox; no clock stop,
+  challenge, code, audit event or "go" signal).
 
 Besides the throughput (wall time, serially), each side prints its busy CPU per request, apart: this
 process's (the client, Django and dsr) and the database server's backend process's (from /proc).
@@ -109,6 +118,72 @@ def _submit_alone(count: int, connection) -> None:
     print(f"request_submit alone: per filing {wall:.2f} ms wall, busy {busy:.2f} ms here + {database:.2f} ms database")
 
 
+def _ceiling_views():
+    """Return the no-drf and request-row sides' views (see the docstring); after django.setup()."""
+    import json
+
+    from django.conf import settings
+    from django.db import connection
+    from django.http import JsonResponse
+    from django.utils import timezone
+    from django.views.decorators.csrf import csrf_exempt
+    from rest_framework.response import Response
+
+    from dsr.api.serializers import RequestCreateSerializer
+    from dsr.api.views import RequestsView
+    from dsr.audit import Actor
+    from dsr.models import Channel, Request
+    from dsr.ratelimit import client_ip, rate_limits_wait
+    from dsr.workflow import request_submit
+    from dsr.workflow.filing import _submission_prepare
+    from dsr.workflow.filing_sql import _record
+
+    @csrf_exempt
+    def no_drf(request):
+        body = json.loads(request.body)
+        limits = [
+            ("intake-ip", client_ip(request), settings.DSR_INTAKE_RATE_PER_IP),
+            ("intake-email", body["email"].strip().lower(), settings.DSR_INTAKE_RATE_PER_EMAIL),
+            ("intake-all", "all", settings.DSR_INTAKE_RATE_GLOBAL),
+        ]
+        if rate_limits_wait(limits):
+            return JsonResponse({"error": {"code": "throttled"}}, status=429)
+        result = request_submit(right=body["right"], email=body["email"], channel=Channel.API, actor=Actor.subject())
+        return JsonResponse({"reference": result.request.reference, "status_token": result.status_token}, status=201)
+
+    table = Request._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        sequence = cursor.fetchone()[0]
+    # Prepared once per connection, as the filing's own statement is.
+    insert = (
+        f"INSERT INTO {table} SELECT * FROM jsonb_populate_record(NULL::{table}, "
+        f"%s::jsonb || jsonb_build_object('id', nextval('{sequence}')))"
+    )
+
+    class RequestRow(RequestsView):
+        def post(self, request):
+            serializer = RequestCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            prepared = _submission_prepare(
+                **{name: data[name] for name in ("right", "email", "name", "phone", "customer_number")},
+                **{name: data[name] for name in ("language", "details", "jurisdiction")},
+                channel=Channel.API,
+                received_at=None,
+                identity_checked="",
+                email_confirmed="",
+                idempotency_key=None,
+                now=timezone.now(),
+            )
+            connection.ensure_connection()
+            with connection.connection.cursor() as cursor:
+                cursor.execute(insert, [_record(prepared)], prepare=True)
+            return Response({"reference": prepared.reference}, status=201)
+
+    return no_drf, RequestRow.as_view()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000, help="requests per side (default 1000)")
@@ -126,6 +201,9 @@ def main() -> None:
     parser.add_argument("--datamap", action="store_true", help="load the demo data map before filing")
     parser.add_argument(
         "--submit", action="store_true", help="also time request_submit alone (no HTTP, no DRF) as many times"
+    )
+    parser.add_argument(
+        "--ceilings", action="store_true", help="also time the no-drf and request-row sides (see the docstring)"
     )
     args = parser.parse_args()
 
@@ -196,10 +274,13 @@ def main() -> None:
                     row_id = cursor.fetchone()[0]
                 return Response({"id": row_id}, status=201)
 
+        no_drf, request_row = _ceiling_views()
         urls = type(sys)("bench_urls")
         urls.urlpatterns = [
             path("bare/", bare_insert),
             path("drf/", DrfInsert.as_view()),
+            path("no-drf/", no_drf),
+            path("request-row/", request_row),
             path("", include(settings.ROOT_URLCONF)),
         ]
         sys.modules["bench_urls"] = urls
@@ -227,6 +308,7 @@ def main() -> None:
 
             bare = run("/bare/", "bare")
             drf = run("/drf/", "drf")
+            ceilings = {label: run(f"/{label}/", label) for label in ("no-drf", "request-row")} if args.ceilings else {}
             if args.submit:
                 # Before the intake side's profiler and statement timer, which would time these filings too.
                 _submit_alone(args.requests, connection)
@@ -256,6 +338,8 @@ def main() -> None:
         print(f"bare view (one INSERT):  {bare:8.1f} req/s")
         print(f"DRF view (one INSERT):   {drf:8.1f} req/s  (the intake's view, serializer and throttle storing one")
         print(f"                                     row; ratio {drf / bare:.2f}: what no DRF filing can exceed)")
+        for label, rate in ceilings.items():
+            print(f"{label + ' side:':25}{rate:8.1f} req/s  (ratio {rate / bare:.2f}; a bound, not a filing)")
         print(f"intake API:              {intake:8.1f} req/s")
         print(f"ratio: {ratio:.2f} (target >= 0.50) -> {'PASS' if ratio >= 0.5 else 'FAIL'}")
     finally:
