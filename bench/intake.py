@@ -274,15 +274,12 @@ def main() -> None:
                     row_id = cursor.fetchone()[0]
                 return Response({"id": row_id}, status=201)
 
-        no_drf, request_row = _ceiling_views()
         urls = type(sys)("bench_urls")
-        urls.urlpatterns = [
-            path("bare/", bare_insert),
-            path("drf/", DrfInsert.as_view()),
-            path("no-drf/", no_drf),
-            path("request-row/", request_row),
-            path("", include(settings.ROOT_URLCONF)),
-        ]
+        urls.urlpatterns = [path("bare/", bare_insert), path("drf/", DrfInsert.as_view())]
+        if args.ceilings:
+            no_drf, request_row = _ceiling_views()
+            urls.urlpatterns += [path("no-drf/", no_drf), path("request-row/", request_row)]
+        urls.urlpatterns.append(path("", include(settings.ROOT_URLCONF)))
         sys.modules["bench_urls"] = urls
 
         with override_settings(ROOT_URLCONF="bench_urls"):
